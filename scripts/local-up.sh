@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Starts the local AWS endpoint (moto_server) on a free loopback port, creates the stack's tables and
+# queues, and writes the connection settings to $STATE/stack.env. Only what this script starts gets
+# a pid file, so local-down.sh stops exactly that.
+#
+#   OTKLIK_STATE_DIR  where pids, logs and stack.env go (default .local; `make test` uses its own)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STATE=${OTKLIK_STATE_DIR:-.local}
+mkdir -p "$STATE/pids" "$STATE/logs"
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+if alive "$STATE/pids/moto.pid"; then
+  echo "local endpoint already running (pid $(cat "$STATE/pids/moto.pid")); settings in $STATE/stack.env"
+  exit 0
+fi
+
+[ -x .venv/bin/moto_server ] || { echo "no .venv/bin/moto_server: run 'make venv' first" >&2; exit 1; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+nohup .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$STATE/logs/moto.log" 2>&1 &
+echo $! >"$STATE/pids/moto.pid"
+
+endpoint="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request,sys; urllib.request.urlopen('$endpoint/moto-api/data.json', timeout=1)" 2>/dev/null; then
+    break
+  fi
+  if ! alive "$STATE/pids/moto.pid"; then
+    echo "moto_server exited; see $STATE/logs/moto.log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+
+stack=${OTKLIK_STACK:-otklik-local}
+cat >"$STATE/stack.env" <<ENV
+# Written by scripts/local-up.sh. Load with: set -a; . $STATE/stack.env; set +a
+AWS_ENDPOINT_URL=$endpoint
+AWS_REGION=eu-central-1
+AWS_DEFAULT_REGION=eu-central-1
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+AWS_EC2_METADATA_DISABLED=true
+OTKLIK_STACK=$stack
+ENV
+
+if [ "${OTKLIK_SKIP_PROVISION:-}" != 1 ]; then
+  set -a; . "$STATE/stack.env"; set +a
+  cargo run --quiet -p otklik-cli -- provision >"$STATE/logs/provision.log" 2>&1 \
+    || { echo "provisioning failed; see $STATE/logs/provision.log" >&2; exit 1; }
+fi
+echo "local AWS endpoint: $endpoint (settings in $STATE/stack.env)"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make test`: formatting, lints and every test, against a local AWS endpoint of its own that is
+# torn down however the run ends. A developer's `make local-up` stack is left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OTKLIK_STATE_DIR=.local/test
+export OTKLIK_STACK=otklik-test
+trap 'scripts/local-down.sh >/dev/null' EXIT
+scripts/local-down.sh >/dev/null   # leftovers of an interrupted run
+
+echo "== format"
+cargo fmt --all --check
+echo "== clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== local AWS endpoint"
+scripts/local-up.sh
+set -a; . "$OTKLIK_STATE_DIR/stack.env"; set +a
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+cargo test --workspace --locked --doc
+echo "== core stays pure"
+scripts/check-core-deps.sh

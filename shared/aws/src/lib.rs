@@ -1,0 +1,47 @@
+//! Adapters of Otklik's ports over AWS: the DynamoDB survey store and the SQS queues.
+//!
+//! The same code runs on Lambda and against the local endpoint (moto): only `AWS_ENDPOINT_URL`
+//! differs. Resource names come from [`resources`], the one definition that the SAM template and
+//! the local stack are checked against.
+
+pub mod provision;
+pub mod queue;
+pub mod resources;
+pub mod store;
+
+use aws_config::BehaviorVersion;
+
+/// The AWS clients a function needs, built once per cold start and shared by every invocation.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Clients {
+    /// Loads region, credentials and (locally) `AWS_ENDPOINT_URL` from the environment.
+    pub async fn from_env() -> Clients {
+        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Clients {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+        }
+    }
+}
+
+/// Any AWS SDK error, reduced to the port's vocabulary. Throttling and service errors are
+/// transient: the queue's redelivery is the retry.
+pub(crate) fn port_error<E, R>(
+    e: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> otklik_core::ports::PortError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_dynamodb::error::SdkError;
+    let msg = aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string();
+    match e {
+        SdkError::ConstructionFailure(_) => otklik_core::ports::PortError::Permanent(msg),
+        _ => otklik_core::ports::PortError::Transient(msg),
+    }
+}

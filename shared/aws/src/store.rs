@@ -1,0 +1,221 @@
+//! The survey store on DynamoDB (one table, see [`crate::resources::MAIN_TABLE`]).
+//!
+//! A survey is one item: its keys, a few attributes for queries and conditions, and the whole
+//! survey as a JSON document. Creation is a conditional put keyed by the survey id (one survey per
+//! order, whatever the number of triggers); every later save is conditional on the version the
+//! decision was made from, so two concurrent replies cannot both win.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use otklik_core::machine::{Contact, Survey};
+use otklik_core::model::{Phone, SurveyId};
+use otklik_core::ports::{DoNotContactList, PortError, PortResult, SurveyStore};
+
+use crate::port_error;
+use crate::resources::{attr, Names, MAIN_TABLE};
+
+/// How long a survey record is kept after it was created (SPEC §8: keep only what the flow needs).
+/// Long enough for a year of KPI reports; opt-outs are kept forever and carry no expiry.
+pub const SURVEY_RETENTION_DAYS: i64 = 400;
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn survey_pk(id: &SurveyId) -> String {
+    format!("survey#{id}")
+}
+
+fn phone_key(phone: &Phone) -> String {
+    format!("phone#{}", phone.e164())
+}
+
+fn dnc_keys(contact: &Contact) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Some(p) = &contact.phone {
+        keys.push(format!("dnc#phone#{}", p.e164()));
+    }
+    if let Some(e) = &contact.email {
+        keys.push(format!("dnc#email#{}", e.as_str().to_lowercase()));
+    }
+    keys
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, names: &Names) -> Self {
+        DynamoStore {
+            client,
+            table: names.table(&MAIN_TABLE),
+        }
+    }
+
+    fn item(survey: &Survey, version: u64) -> PortResult<HashMap<String, AttributeValue>> {
+        let mut stored = survey.clone();
+        stored.version = version;
+        let doc = serde_json::to_string(&stored).map_err(|e| {
+            PortError::Permanent(format!("survey {} does not serialize: {e}", survey.id))
+        })?;
+        let expires = survey.created_at + chrono::Duration::days(SURVEY_RETENTION_DAYS);
+        let mut item = HashMap::from([
+            (attr::PK.to_string(), s(survey_pk(&survey.id))),
+            (attr::SK.to_string(), s("survey")),
+            (attr::VERSION.to_string(), n(version)),
+            ("state".to_string(), s(survey.state.name())),
+            (attr::EXPIRES_AT.to_string(), n(expires.timestamp())),
+            (attr::DOC.to_string(), s(doc)),
+        ]);
+        if let Some(phone) = &survey.contact.phone {
+            item.insert(attr::GSI1_PK.to_string(), s(phone_key(phone)));
+            item.insert(
+                attr::GSI1_SK.to_string(),
+                s(format!("{}#{}", rfc3339(survey.created_at), survey.id)),
+            );
+        }
+        Ok(item)
+    }
+
+    fn parse(item: &HashMap<String, AttributeValue>) -> PortResult<Survey> {
+        let doc = item
+            .get(attr::DOC)
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| PortError::Permanent("survey item without a document".into()))?;
+        serde_json::from_str(doc)
+            .map_err(|e| PortError::Permanent(format!("stored survey does not parse: {e}")))
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn is_condition_failure<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+) -> bool {
+    e.as_service_error()
+        .is_some_and(|se| se.is_conditional_check_failed_exception())
+}
+
+impl SurveyStore for DynamoStore {
+    async fn create(&self, survey: &Survey) -> PortResult<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::item(survey, 1)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", attr::PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+
+    async fn get(&self, id: &SurveyId) -> PortResult<Option<Survey>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(attr::PK, s(survey_pk(id)))
+            .key(attr::SK, s("survey"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(port_error)?;
+        out.item().map(Self::parse).transpose()
+    }
+
+    async fn save(&self, survey: &Survey) -> PortResult<Survey> {
+        let next = survey.version + 1;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::item(survey, next)?))
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#v", attr::VERSION)
+            .expression_attribute_values(":v", n(survey.version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                let mut saved = survey.clone();
+                saved.version = next;
+                Ok(saved)
+            }
+            Err(e) if is_condition_failure(&e) => Err(PortError::Conflict(format!(
+                "survey {} changed since version {}",
+                survey.id, survey.version
+            ))),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+
+    async fn by_phone(&self, phone: &Phone) -> PortResult<Vec<Survey>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(MAIN_TABLE.indexes[0].0)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", attr::GSI1_PK)
+            .expression_attribute_values(":pk", s(phone_key(phone)))
+            .scan_index_forward(false)
+            .limit(20)
+            .send()
+            .await
+            .map_err(port_error)?;
+        out.items().iter().map(Self::parse).collect()
+    }
+}
+
+impl DoNotContactList for DynamoStore {
+    async fn contains(&self, contact: &Contact) -> PortResult<bool> {
+        for key in dnc_keys(contact) {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key(attr::PK, s(key))
+                .key(attr::SK, s("dnc"))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(port_error)?;
+            if out.item().is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Both the phone and the email are listed: an opt-out holds on every channel. No expiry.
+    async fn add(&self, contact: &Contact) -> PortResult<()> {
+        for key in dnc_keys(contact) {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item(attr::PK, s(key))
+                .item(attr::SK, s("dnc"))
+                .item("since", s(rfc3339(Utc::now())))
+                .send()
+                .await
+                .map_err(port_error)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,230 @@
+//! Against the local AWS endpoint (moto, started by `make local-up` / `make test`): the real SDK
+//! clients create the stack's resources, and the store and queue adapters do what the flow needs.
+
+use chrono::{DateTime, Utc};
+use otklik_aws::provision::ensure_all;
+use otklik_aws::queue::SqsQueue;
+use otklik_aws::resources::{Names, DISPATCH_QUEUE, MAIN_TABLE, QUEUES};
+use otklik_aws::store::DynamoStore;
+use otklik_aws::Clients;
+use otklik_core::machine::{Contact, Survey};
+use otklik_core::model::{Email, OrderRef, Phone, SurveyState};
+use otklik_core::ports::{DoNotContactList, PortError, Queue, SurveyStore};
+
+/// Fails (never skips) without an endpoint: a test that silently passes without its backend
+/// proves nothing.
+async fn clients() -> Clients {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok_and(|u| u.starts_with("http://127.0.0.1")),
+        "AWS_ENDPOINT_URL must point at the local endpoint; run `make test`, or `make local-up` and `set -a; . .local/stack.env`"
+    );
+    Clients::from_env().await
+}
+
+/// Every test gets its own stack name, so runs never see each other's data.
+fn unique_names(test: &str) -> Names {
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000))
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn survey(order_id: u64, created: &str) -> Survey {
+    Survey::new(
+        OrderRef::new("main", order_id).unwrap(),
+        Contact {
+            phone: Some(Phone::parse("+79001234567", "RU").unwrap()),
+            email: Some(Email::parse("buyer@example.ru").unwrap()),
+        },
+        t(created),
+        t(created) + chrono::Duration::days(2),
+    )
+}
+
+#[tokio::test]
+async fn provisioning_creates_everything_and_is_idempotent() {
+    let c = clients().await;
+    let names = unique_names("prov");
+    let first = ensure_all(&c, &names).await.unwrap();
+    assert_eq!(first.len(), 1 + QUEUES.len() * 2, "{first:?}");
+    let second = ensure_all(&c, &names).await.unwrap();
+    assert_eq!(first, second);
+
+    let table = c
+        .dynamodb
+        .describe_table()
+        .table_name(names.table(&MAIN_TABLE))
+        .send()
+        .await
+        .unwrap();
+    let gsis = table.table().unwrap().global_secondary_indexes();
+    assert_eq!(gsis.len(), 1);
+    let ttl = c
+        .dynamodb
+        .describe_time_to_live()
+        .table_name(names.table(&MAIN_TABLE))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description()
+            .and_then(|d| d.attribute_name()),
+        Some("expires_at")
+    );
+
+    // Every queue redrives into its own DLQ.
+    for q in QUEUES {
+        let queue = SqsQueue::connect(c.sqs.clone(), &names, q).await.unwrap();
+        let attrs = c
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue.url())
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let attrs = attrs.attributes().unwrap();
+        let redrive = attrs
+            .get(&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+            .unwrap();
+        let policy: serde_json::Value = serde_json::from_str(redrive).unwrap();
+        assert!(
+            policy["deadLetterTargetArn"]
+                .as_str()
+                .is_some_and(|arn| arn.ends_with(&format!(":{}", names.dlq(q)))),
+            "{redrive}"
+        );
+        // SQS answers the count as a string or a number, depending on the implementation.
+        let count = match &policy["maxReceiveCount"] {
+            serde_json::Value::String(s) => s.parse::<u32>().unwrap(),
+            v => v.as_u64().unwrap() as u32,
+        };
+        assert_eq!(count, q.max_receive_count, "{}", q.suffix);
+    }
+}
+
+#[tokio::test]
+async fn a_survey_is_created_once_and_saved_only_from_its_current_version() {
+    let c = clients().await;
+    let names = unique_names("store");
+    ensure_all(&c, &names).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+
+    let s = survey(1001, "2026-11-20T10:00:00Z");
+    assert!(store.create(&s).await.unwrap(), "first create writes");
+    // A second trigger for the same order: the conditional put refuses, nothing changes.
+    let mut dup = s.clone();
+    dup.send_at = t("2030-01-01T00:00:00Z");
+    assert!(
+        !store.create(&dup).await.unwrap(),
+        "second create is a no-op"
+    );
+
+    let loaded = store.get(&s.id).await.unwrap().unwrap();
+    assert_eq!(loaded.send_at, s.send_at, "the duplicate did not overwrite");
+    assert_eq!(loaded.version, 1);
+
+    let mut sent = loaded.clone();
+    sent.state = SurveyState::Sent;
+    let saved = store.save(&sent).await.unwrap();
+    assert_eq!(saved.version, 2);
+
+    // A decision made from the old version loses the race.
+    let mut stale = loaded.clone();
+    stale.state = SurveyState::AwaitingRating;
+    let err = store.save(&stale).await.unwrap_err();
+    assert!(matches!(err, PortError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store.get(&s.id).await.unwrap().unwrap().state,
+        SurveyState::Sent
+    );
+    assert!(store
+        .get(&"s-main-404".parse().unwrap())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn surveys_are_found_by_phone_newest_first() {
+    let c = clients().await;
+    let names = unique_names("query");
+    ensure_all(&c, &names).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    for (id, created) in [
+        (1, "2026-09-01T10:00:00Z"),
+        (3, "2026-11-01T10:00:00Z"),
+        (2, "2026-10-01T10:00:00Z"),
+    ] {
+        assert!(store.create(&survey(id, created)).await.unwrap());
+    }
+    let mut other = survey(9, "2026-11-02T10:00:00Z");
+    other.contact.phone = Some(Phone::parse("+79007654321", "RU").unwrap());
+    store.create(&other).await.unwrap();
+
+    let phone = Phone::parse("+79001234567", "RU").unwrap();
+    let found = store.by_phone(&phone).await.unwrap();
+    let ids: Vec<u64> = found.iter().map(|s| s.order.id()).collect();
+    assert_eq!(ids, vec![3, 2, 1]);
+}
+
+#[tokio::test]
+async fn an_opt_out_blocks_both_phone_and_email() {
+    let c = clients().await;
+    let names = unique_names("dnc");
+    ensure_all(&c, &names).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let both = survey(1, "2026-11-20T10:00:00Z").contact;
+    assert!(!store.contains(&both).await.unwrap());
+    store.add(&both).await.unwrap();
+    let email_only = Contact {
+        phone: None,
+        email: both.email.clone(),
+    };
+    let phone_only = Contact {
+        phone: both.phone.clone(),
+        email: None,
+    };
+    assert!(store.contains(&email_only).await.unwrap());
+    assert!(store.contains(&phone_only).await.unwrap());
+    let stranger = Contact {
+        phone: Some(Phone::parse("+79110000000", "RU").unwrap()),
+        email: None,
+    };
+    assert!(!store.contains(&stranger).await.unwrap());
+}
+
+#[tokio::test]
+async fn sqs_send_receive_delete() {
+    let c = clients().await;
+    let names = unique_names("sqs");
+    ensure_all(&c, &names).await.unwrap();
+    let q = SqsQueue::connect(c.sqs.clone(), &names, &DISPATCH_QUEUE)
+        .await
+        .unwrap();
+    q.send(r#"{"survey":"s-main-1"}"#).await.unwrap();
+    q.send(r#"{"survey":"s-main-2"}"#).await.unwrap();
+
+    let mut bodies = Vec::new();
+    for _ in 0..5 {
+        for m in q.receive(10, 1).await.unwrap() {
+            bodies.push(m.body().unwrap().to_string());
+            q.delete(m.receipt_handle().unwrap()).await.unwrap();
+        }
+        if bodies.len() == 2 {
+            break;
+        }
+    }
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        vec![
+            r#"{"survey":"s-main-1"}"#.to_string(),
+            r#"{"survey":"s-main-2"}"#.to_string()
+        ]
+    );
+    // Deleted means gone: nothing comes back after the visibility timeout would have passed.
+    assert!(q.receive(10, 1).await.unwrap().is_empty());
+}

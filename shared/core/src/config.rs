@@ -1,0 +1,798 @@
+//! `otklik.toml` → typed configuration, and secrets from the environment.
+//!
+//! Every function loads this once per cold start. A mistake names the key (`survey.window.start`)
+//! and says what is wrong, because the person reading the error is an integrator setting up a
+//! shop, not the author. Secrets never come from the file: the loader refuses them with a pointer
+//! to the environment variable that should hold them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{NaiveTime, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer};
+
+use crate::model::EmployeeId;
+use crate::reply::ParserOptions;
+
+/// A configuration error, always naming the key it is about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("otklik.toml is not valid TOML: {0}")]
+    Syntax(String),
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+    #[error("config key `{key}` looks like a secret; secrets never go in otklik.toml. Set the environment variable {env} instead")]
+    SecretInFile { key: String, env: &'static str },
+    #[error("secret {env} is not set ({why})")]
+    MissingSecret {
+        env: &'static str,
+        why: &'static str,
+    },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The whole configuration of one Otklik installation (one retailCRM account).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Region for phone numbers written without a country code (ISO 3166, e.g. "RU").
+    #[serde(default = "default_region")]
+    pub default_region: String,
+    /// Customers' time zone when neither the site nor the customer says otherwise.
+    #[serde(deserialize_with = "de_tz")]
+    pub timezone: Tz,
+    pub crm: CrmConfig,
+    pub complaints: ComplaintsConfig,
+    pub survey: SurveyConfig,
+    #[serde(default)]
+    pub sites: BTreeMap<String, SiteConfig>,
+    #[serde(default)]
+    pub parser: ParserOptions,
+    pub whatsapp: WhatsappConfig,
+    pub email: EmailConfig,
+}
+
+fn default_region() -> String {
+    "RU".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmConfig {
+    /// `https://<account>.retailcrm.ru`.
+    pub url: String,
+    /// Order statuses that start a survey (e.g. `complete`).
+    pub survey_statuses: Vec<String>,
+    /// Statuses that cancel a planned survey at send time (cancelled, returned).
+    #[serde(default)]
+    pub cancel_statuses: Vec<String>,
+    /// Code of the read-only custom field «Оценка покупателя».
+    pub rating_field: String,
+    /// Code of the field that keeps the customer's own words.
+    pub words_field: String,
+    /// retailCRM allows 10 requests/s per API key; stay at or under it.
+    #[serde(default = "default_rate")]
+    pub rate_limit_per_second: u32,
+}
+
+fn default_rate() -> u32 {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintsConfig {
+    /// Code of the virtual store «Рекламации».
+    pub site: String,
+    /// The inspector: manager of every complaint, performer of every task.
+    pub inspector_id: EmployeeId,
+    pub order_type: Option<String>,
+    pub order_method: Option<String>,
+    pub status_created: String,
+    pub status_in_work: String,
+    pub status_failed: String,
+    pub status_resolved: String,
+    /// A complaint untouched this long earns the inspector a reminder.
+    #[serde(deserialize_with = "de_duration", default = "default_sla")]
+    pub sla: Duration,
+}
+
+fn default_sla() -> Duration {
+    Duration::from_secs(4 * 3600)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyConfig {
+    /// Delay after the status change when no rule matches.
+    #[serde(deserialize_with = "de_duration")]
+    pub default_delay: Duration,
+    /// Rules are tried in order; the first that matches sets the delay.
+    #[serde(default)]
+    pub rules: Vec<TimingRule>,
+    pub window: SendWindow,
+    /// Survey one customer at most once per this period.
+    #[serde(deserialize_with = "de_duration")]
+    pub frequency_cap: Duration,
+    /// No answer within this period after sending → expired.
+    #[serde(deserialize_with = "de_duration")]
+    pub reply_window: Duration,
+    /// Several unreadable messages within this period make one inspector task, not many.
+    #[serde(deserialize_with = "de_duration", default = "default_batch")]
+    pub inspector_batch_window: Duration,
+}
+
+fn default_batch() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+
+/// One timing rule. Every criterion given must match; an absent criterion matches anything.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TimingRule {
+    /// A label for logs and reports.
+    pub name: Option<String>,
+    pub site: Option<String>,
+    pub order_type: Option<String>,
+    pub order_method: Option<String>,
+    pub delivery_type: Option<String>,
+    /// Matches when any item of the order belongs to this product group.
+    pub product_group: Option<String>,
+    #[serde(deserialize_with = "de_duration")]
+    pub delay: Duration,
+}
+
+/// When messages may go out, in the customer's local time.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SendWindow {
+    #[serde(deserialize_with = "de_time")]
+    pub start: NaiveTime,
+    #[serde(deserialize_with = "de_time")]
+    pub end: NaiveTime,
+    /// Days on which sending is allowed. Customers shop at weekends, so all seven by default.
+    #[serde(default = "all_days", deserialize_with = "de_days")]
+    pub days: Vec<Weekday>,
+}
+
+fn all_days() -> Vec<Weekday> {
+    use Weekday::*;
+    vec![Mon, Tue, Wed, Thu, Fri, Sat, Sun]
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Time zone of this site's customers, when it differs from the default.
+    #[serde(default, deserialize_with = "de_opt_tz")]
+    pub timezone: Option<Tz>,
+    /// `false` switches surveys off for this site (e.g. the complaints store itself).
+    #[serde(default = "yes")]
+    pub surveys: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhatsappProvider {
+    Meta,
+    GreenApi,
+    /// Email only.
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappConfig {
+    pub provider: WhatsappProvider,
+    pub meta: Option<MetaConfig>,
+    pub green_api: Option<GreenApiConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaConfig {
+    #[serde(default = "meta_url")]
+    pub api_url: String,
+    pub api_version: String,
+    pub phone_number_id: String,
+    /// An approved utility template for messages outside the 24-hour window.
+    pub template_name: String,
+    pub template_language: String,
+    /// Whether the template carries quick-reply buttons 1–5.
+    #[serde(default)]
+    pub template_has_buttons: bool,
+}
+
+fn meta_url() -> String {
+    "https://graph.facebook.com".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GreenApiConfig {
+    pub api_url: String,
+    pub instance_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    /// A person's name: the email comes from someone, not from a brand.
+    pub from_name: String,
+    pub from_address: String,
+    /// A mailbox somebody reads.
+    pub reply_to: String,
+    /// The phone-signature footer line ("Отправлено из Mail.ru для Android"). Empty for none.
+    #[serde(default)]
+    pub signature: String,
+    /// Base of the rating links, e.g. `https://feedback.example.ru`.
+    pub landing_base_url: String,
+    /// How long a rating link stays valid.
+    #[serde(deserialize_with = "de_duration", default = "default_link_ttl")]
+    pub link_ttl: Duration,
+}
+
+fn default_link_ttl() -> Duration {
+    Duration::from_secs(30 * 86_400)
+}
+
+// --- field parsers: each error message says what shape was expected ---
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let raw = String::deserialize(d)?;
+    parse_duration(&raw).map_err(serde::de::Error::custom)
+}
+
+/// "0", "at once", "90m", "36h", "2d", "1d 12h", "2w".
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let s = raw.trim();
+    if s == "0" || s.eq_ignore_ascii_case("at once") {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(s).map_err(|e| {
+        format!("invalid duration {raw:?} ({e}); write e.g. \"0\", \"90m\", \"36h\", \"2d\", \"1d 12h\"")
+    })
+}
+
+fn de_time<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+    let raw = String::deserialize(d)?;
+    NaiveTime::parse_from_str(raw.trim(), "%H:%M").map_err(|_| {
+        serde::de::Error::custom(format!("invalid time {raw:?}; write HH:MM, e.g. \"10:00\""))
+    })
+}
+
+fn parse_tz(raw: &str) -> Result<Tz, String> {
+    raw.trim().parse::<Tz>().map_err(|_| {
+        format!("unknown time zone {raw:?}; use an IANA name such as \"Europe/Moscow\"")
+    })
+}
+
+fn de_tz<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    let raw = String::deserialize(d)?;
+    parse_tz(&raw).map_err(serde::de::Error::custom)
+}
+
+fn de_opt_tz<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Tz>, D::Error> {
+    let raw = String::deserialize(d)?;
+    parse_tz(&raw).map(Some).map_err(serde::de::Error::custom)
+}
+
+fn de_days<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Weekday>, D::Error> {
+    let raw = Vec::<String>::deserialize(d)?;
+    raw.iter()
+        .map(|day| {
+            day.trim().parse::<Weekday>().map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "unknown weekday {day:?}; use mon, tue, wed, thu, fri, sat, sun"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Key names that mean "a secret" wherever they appear, with the variable that should hold them.
+const SECRET_KEYS: &[(&str, &str)] = &[
+    ("api_key", ENV_CRM_API_KEY),
+    ("access_token", ENV_META_ACCESS_TOKEN),
+    ("app_secret", ENV_META_APP_SECRET),
+    ("verify_token", ENV_META_VERIFY_TOKEN),
+    ("token", ENV_GREEN_API_TOKEN),
+    ("api_token", ENV_GREEN_API_TOKEN),
+    ("webhook_token", ENV_GREEN_API_WEBHOOK_TOKEN),
+    ("link_secret", ENV_LINK_SECRET),
+    ("trigger_secret", ENV_TRIGGER_SECRET),
+    ("secret", ENV_LINK_SECRET),
+    ("password", ENV_CRM_API_KEY),
+];
+
+fn find_secret(value: &toml::Value, path: &str) -> Option<ConfigError> {
+    let table = value.as_table()?;
+    for (k, v) in table {
+        let key = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
+        if let Some((_, env)) = SECRET_KEYS.iter().find(|(name, _)| name == k) {
+            return Some(ConfigError::SecretInFile { key, env });
+        }
+        if let Some(err) = find_secret(v, &key) {
+            return Some(err);
+        }
+    }
+    None
+}
+
+impl Config {
+    /// Parses and validates the text of `otklik.toml`.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let value: toml::Value =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.message().to_string()))?;
+        if let Some(err) = find_secret(&value, "") {
+            return Err(err);
+        }
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = e.path().to_string();
+            let message = e.inner().message().to_string();
+            invalid(if key == "." { "(top level)" } else { &key }, message)
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rules that types alone cannot say.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self
+            .default_region
+            .parse::<phonenumber::country::Id>()
+            .is_err()
+        {
+            return Err(invalid(
+                "default_region",
+                format!(
+                    "unknown region {:?}; use an ISO 3166 code such as \"RU\"",
+                    self.default_region
+                ),
+            ));
+        }
+        let url_ok = |u: &str| u.starts_with("https://") || u.starts_with("http://");
+        if !url_ok(&self.crm.url) {
+            return Err(invalid("crm.url", "must be an http(s) URL"));
+        }
+        if self.crm.survey_statuses.is_empty() {
+            return Err(invalid(
+                "crm.survey_statuses",
+                "name at least one status (e.g. \"complete\")",
+            ));
+        }
+        if let Some(s) = self
+            .crm
+            .survey_statuses
+            .iter()
+            .find(|s| self.crm.cancel_statuses.contains(s))
+        {
+            return Err(invalid(
+                "crm.cancel_statuses",
+                format!("status {s:?} is also a survey status"),
+            ));
+        }
+        if self.crm.rating_field.trim().is_empty() {
+            return Err(invalid("crm.rating_field", "must not be empty"));
+        }
+        if self.crm.words_field.trim().is_empty() {
+            return Err(invalid("crm.words_field", "must not be empty"));
+        }
+        if !(1..=10).contains(&self.crm.rate_limit_per_second) {
+            return Err(invalid(
+                "crm.rate_limit_per_second",
+                "must be 1..=10 (retailCRM allows 10 requests/s per key)",
+            ));
+        }
+        let c = &self.complaints;
+        let statuses = [
+            ("complaints.status_created", &c.status_created),
+            ("complaints.status_in_work", &c.status_in_work),
+            ("complaints.status_failed", &c.status_failed),
+            ("complaints.status_resolved", &c.status_resolved),
+        ];
+        for (key, s) in statuses {
+            if s.trim().is_empty() {
+                return Err(invalid(key, "must not be empty"));
+            }
+        }
+        if c.site.trim().is_empty() {
+            return Err(invalid("complaints.site", "must not be empty"));
+        }
+        if self.sites.get(&c.site).is_some_and(|s| s.surveys) {
+            return Err(invalid(
+                format!("sites.{}.surveys", c.site).as_str(),
+                "the complaints store must not survey its own orders; set surveys = false",
+            ));
+        }
+        let w = &self.survey.window;
+        if w.start >= w.end {
+            return Err(invalid(
+                "survey.window",
+                format!(
+                    "start {} must be before end {} (windows over midnight are not supported)",
+                    w.start.format("%H:%M"),
+                    w.end.format("%H:%M")
+                ),
+            ));
+        }
+        if w.days.is_empty() {
+            return Err(invalid("survey.window.days", "allow at least one day"));
+        }
+        if self.survey.reply_window.is_zero() {
+            return Err(invalid("survey.reply_window", "must be longer than zero"));
+        }
+        for (i, rule) in self.survey.rules.iter().enumerate() {
+            let matches_something = rule.site.is_some()
+                || rule.order_type.is_some()
+                || rule.order_method.is_some()
+                || rule.delivery_type.is_some()
+                || rule.product_group.is_some();
+            if !matches_something {
+                return Err(invalid(
+                    &format!("survey.rules[{i}]"),
+                    "a rule needs at least one of site, order_type, order_method, delivery_type, product_group (use survey.default_delay for everything else)",
+                ));
+            }
+        }
+        match self.whatsapp.provider {
+            WhatsappProvider::Meta if self.whatsapp.meta.is_none() => {
+                return Err(invalid(
+                    "whatsapp.meta",
+                    "provider is \"meta\" but the [whatsapp.meta] table is missing",
+                ))
+            }
+            WhatsappProvider::GreenApi if self.whatsapp.green_api.is_none() => {
+                return Err(invalid(
+                    "whatsapp.green_api",
+                    "provider is \"green-api\" but the [whatsapp.green_api] table is missing",
+                ))
+            }
+            _ => {}
+        }
+        if crate::model::Email::parse(&self.email.from_address).is_err() {
+            return Err(invalid("email.from_address", "not an email address"));
+        }
+        if crate::model::Email::parse(&self.email.reply_to).is_err() {
+            return Err(invalid("email.reply_to", "not an email address"));
+        }
+        if self.email.from_name.trim().is_empty() {
+            return Err(invalid(
+                "email.from_name",
+                "give a person's name: the email must come from someone",
+            ));
+        }
+        if !url_ok(&self.email.landing_base_url) {
+            return Err(invalid("email.landing_base_url", "must be an http(s) URL"));
+        }
+        Ok(())
+    }
+
+    /// Time zone for a customer of this site.
+    pub fn timezone_for_site(&self, site: &str) -> Tz {
+        self.sites
+            .get(site)
+            .and_then(|s| s.timezone)
+            .unwrap_or(self.timezone)
+    }
+
+    /// Whether orders of this site get surveys at all.
+    pub fn surveys_site(&self, site: &str) -> bool {
+        site != self.complaints.site && self.sites.get(site).is_none_or(|s| s.surveys)
+    }
+}
+
+// --- secrets ---
+
+pub const ENV_CRM_API_KEY: &str = "OTKLIK_CRM_API_KEY";
+pub const ENV_META_ACCESS_TOKEN: &str = "OTKLIK_META_ACCESS_TOKEN";
+pub const ENV_META_APP_SECRET: &str = "OTKLIK_META_APP_SECRET";
+pub const ENV_META_VERIFY_TOKEN: &str = "OTKLIK_META_VERIFY_TOKEN";
+pub const ENV_GREEN_API_TOKEN: &str = "OTKLIK_GREEN_API_TOKEN";
+pub const ENV_GREEN_API_WEBHOOK_TOKEN: &str = "OTKLIK_GREEN_API_WEBHOOK_TOKEN";
+pub const ENV_LINK_SECRET: &str = "OTKLIK_LINK_SECRET";
+pub const ENV_TRIGGER_SECRET: &str = "OTKLIK_TRIGGER_SECRET";
+
+/// A secret value. Debug and Display print `***`, so a secret cannot slip into a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Every secret the product uses. Which ones are required depends on the WhatsApp provider.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    pub crm_api_key: Secret,
+    pub link_secret: Secret,
+    pub trigger_secret: Secret,
+    pub meta_access_token: Option<Secret>,
+    pub meta_app_secret: Option<Secret>,
+    pub meta_verify_token: Option<Secret>,
+    pub green_api_token: Option<Secret>,
+    pub green_api_webhook_token: Option<Secret>,
+}
+
+impl Secrets {
+    /// Reads secrets through `lookup` (the environment at the edge; AWS parameters are put into the
+    /// environment by the deployment). The core itself never touches the process environment.
+    pub fn load(
+        config: &Config,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Secrets, ConfigError> {
+        let get = |env: &'static str| {
+            lookup(env)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .map(Secret)
+        };
+        let need = |env: &'static str, why: &'static str| {
+            get(env).ok_or(ConfigError::MissingSecret { env, why })
+        };
+        let link_secret = need(ENV_LINK_SECRET, "signs the email rating links")?;
+        if link_secret.0.len() < 32 {
+            return Err(ConfigError::MissingSecret {
+                env: ENV_LINK_SECRET,
+                why: "must be at least 32 characters; a short key makes links forgeable",
+            });
+        }
+        let secrets = Secrets {
+            crm_api_key: need(ENV_CRM_API_KEY, "every retailCRM call needs it")?,
+            link_secret,
+            trigger_secret: need(ENV_TRIGGER_SECRET, "authenticates the retailCRM trigger")?,
+            meta_access_token: get(ENV_META_ACCESS_TOKEN),
+            meta_app_secret: get(ENV_META_APP_SECRET),
+            meta_verify_token: get(ENV_META_VERIFY_TOKEN),
+            green_api_token: get(ENV_GREEN_API_TOKEN),
+            green_api_webhook_token: get(ENV_GREEN_API_WEBHOOK_TOKEN),
+        };
+        match config.whatsapp.provider {
+            WhatsappProvider::Meta => {
+                let why = "whatsapp.provider is \"meta\"";
+                for (v, env) in [
+                    (&secrets.meta_access_token, ENV_META_ACCESS_TOKEN),
+                    (&secrets.meta_app_secret, ENV_META_APP_SECRET),
+                    (&secrets.meta_verify_token, ENV_META_VERIFY_TOKEN),
+                ] {
+                    if v.is_none() {
+                        return Err(ConfigError::MissingSecret { env, why });
+                    }
+                }
+            }
+            WhatsappProvider::GreenApi => {
+                let why = "whatsapp.provider is \"green-api\"";
+                for (v, env) in [
+                    (&secrets.green_api_token, ENV_GREEN_API_TOKEN),
+                    (
+                        &secrets.green_api_webhook_token,
+                        ENV_GREEN_API_WEBHOOK_TOKEN,
+                    ),
+                ] {
+                    if v.is_none() {
+                        return Err(ConfigError::MissingSecret { env, why });
+                    }
+                }
+            }
+            WhatsappProvider::None => {}
+        }
+        Ok(secrets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../otklik.example.toml");
+
+    /// The example with one line-initial snippet replaced (comments mention keys too).
+    fn with(replace: &str, by: &str) -> String {
+        let at = format!("\n{replace}");
+        assert!(
+            EXAMPLE.contains(&at),
+            "example lacks {replace:?} at a line start"
+        );
+        EXAMPLE.replacen(&at, &format!("\n{by}"), 1)
+    }
+
+    fn err_of(text: &str) -> String {
+        Config::from_toml(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let c = Config::from_toml(EXAMPLE).unwrap();
+        assert_eq!(c.crm.survey_statuses, vec!["complete".to_string()]);
+        assert_eq!(c.survey.default_delay, Duration::from_secs(2 * 86_400));
+        assert_eq!(
+            c.survey.window.start,
+            NaiveTime::from_hms_opt(10, 0, 0).unwrap()
+        );
+        assert_eq!(c.survey.window.days.len(), 7);
+        assert!(c.survey.rules.len() >= 2);
+        assert_eq!(c.timezone, chrono_tz::Europe::Moscow);
+        assert_eq!(
+            c.timezone_for_site("ural-shop"),
+            chrono_tz::Asia::Yekaterinburg
+        );
+        assert!(!c.surveys_site(&c.complaints.site));
+        assert!(c.surveys_site("main-shop"));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_problem() {
+        let e = err_of(&with("start = \"10:00\"", "start = \"25:00\""));
+        assert!(
+            e.contains("survey.window.start") && e.contains("HH:MM"),
+            "{e}"
+        );
+
+        let e = err_of(&with(
+            "default_delay = \"2d\"",
+            "default_delay = \"two days\"",
+        ));
+        assert!(
+            e.contains("survey.default_delay") && e.contains("invalid duration"),
+            "{e}"
+        );
+
+        let e = err_of(&with(
+            "timezone = \"Europe/Moscow\"",
+            "timezone = \"Moscow\"",
+        ));
+        assert!(e.contains("`timezone`") && e.contains("IANA"), "{e}");
+
+        let e = err_of(&with("inspector_id = 7", "inspector_id = 0"));
+        assert!(e.contains("complaints.inspector_id"), "{e}");
+
+        let e = err_of(&with(
+            "rate_limit_per_second = 10",
+            "rate_limit_per_second = 50",
+        ));
+        assert!(e.contains("crm.rate_limit_per_second"), "{e}");
+
+        let e = err_of(&with("start = \"10:00\"", "start = \"22:00\""));
+        assert!(
+            e.contains("survey.window") && e.contains("before end"),
+            "{e}"
+        );
+
+        let e = err_of(&with("rating_field =", "ratng_field ="));
+        assert!(e.contains("ratng_field") || e.contains("crm"), "{e}");
+        assert!(e.contains("unknown field"), "{e}");
+
+        let e = err_of(&with("provider = \"meta\"", "provider = \"viber\""));
+        assert!(
+            e.contains("whatsapp.provider") && e.contains("viber"),
+            "{e}"
+        );
+
+        let e = err_of(&with(
+            "from_address = \"anna.smirnova@example.ru\"",
+            "from_address = \"anna\"",
+        ));
+        assert!(e.contains("email.from_address"), "{e}");
+
+        let e = err_of(&with("[[survey.rules]]\n", "[[survey.rules]]\ndays = 3\n"));
+        assert!(e.contains("survey.rules[0]") && e.contains("days"), "{e}");
+
+        let e = err_of("timezone = ");
+        assert!(e.contains("not valid TOML"), "{e}");
+    }
+
+    #[test]
+    fn a_rule_must_match_something() {
+        let text = format!("{EXAMPLE}\n[[survey.rules]]\ndelay = \"1h\"\n");
+        let e = err_of(&text);
+        assert!(
+            e.contains("survey.rules[") && e.contains("at least one of"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn secrets_in_the_file_are_refused_with_the_variable_to_use() {
+        let e = err_of(&with("[crm]\n", "[crm]\napi_key = \"abc\"\n"));
+        assert!(
+            e.contains("crm.api_key") && e.contains(ENV_CRM_API_KEY),
+            "{e}"
+        );
+        let e = err_of(&with(
+            "[whatsapp.meta]\n",
+            "[whatsapp.meta]\napp_secret = \"x\"\n",
+        ));
+        assert!(e.contains(ENV_META_APP_SECRET), "{e}");
+    }
+
+    #[test]
+    fn secrets_come_from_the_lookup_and_never_print() {
+        let c = Config::from_toml(EXAMPLE).unwrap();
+        let env = |k: &str| -> Option<String> {
+            match k {
+                ENV_CRM_API_KEY => Some("crm-key".into()),
+                ENV_LINK_SECRET => Some("l".repeat(40)),
+                ENV_TRIGGER_SECRET => Some("trig".into()),
+                ENV_META_ACCESS_TOKEN => Some("meta-token".into()),
+                ENV_META_APP_SECRET => Some("app-secret".into()),
+                ENV_META_VERIFY_TOKEN => Some("verify".into()),
+                _ => None,
+            }
+        };
+        let s = Secrets::load(&c, env).unwrap();
+        assert_eq!(s.crm_api_key.expose(), "crm-key");
+        let printed = format!("{s:?}");
+        assert!(
+            !printed.contains("crm-key") && !printed.contains("app-secret"),
+            "{printed}"
+        );
+
+        let missing = Secrets::load(&c, |k| {
+            if k == ENV_META_APP_SECRET {
+                None
+            } else {
+                env(k)
+            }
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            missing.contains(ENV_META_APP_SECRET) && missing.contains("meta"),
+            "{missing}"
+        );
+
+        let short = Secrets::load(&c, |k| {
+            if k == ENV_LINK_SECRET {
+                Some("short".into())
+            } else {
+                env(k)
+            }
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(short.contains("32 characters"), "{short}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("at once").unwrap(), Duration::ZERO);
+        assert_eq!(
+            parse_duration("36h").unwrap(),
+            Duration::from_secs(36 * 3600)
+        );
+        assert_eq!(
+            parse_duration("1d 12h").unwrap(),
+            Duration::from_secs(36 * 3600)
+        );
+        assert_eq!(
+            parse_duration("2w").unwrap(),
+            Duration::from_secs(14 * 86_400)
+        );
+        assert!(parse_duration("soon").is_err());
+    }
+}

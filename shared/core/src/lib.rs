@@ -1,0 +1,12 @@
+//! Otklik's domain: it decides, adapters do.
+//!
+//! Everything here is a pure function of (state, input, config, clock): the reply parser, the rating
+//! state machine, the timing rules. No I/O, no AWS, no HTTP, no async runtime — so the whole
+//! business logic is property-tested without a network, and every Lambda shares one copy of it.
+
+pub mod config;
+pub mod machine;
+pub mod model;
+pub mod ports;
+pub mod reply;
+pub mod timing;

@@ -1,0 +1,562 @@
+//! The rating state machine (SPEC §3): one pure function decides every step of a survey.
+//!
+//! `decide(survey, input, config, now) -> (survey', effects)`. Adapters persist `survey'` with a
+//! conditional write and only then run the effects, each under its idempotency key. Because the
+//! survey remembers which inputs it has seen and which once-only effects it has issued, a webhook
+//! delivered five times, or a click replayed, changes nothing the second time.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::model::{
+    Channel, DomainError, Email, EmployeeId, OrderRef, Outcome, Phone, Rating, SkipReason,
+    SurveyId, SurveyState,
+};
+use crate::reply::{is_pleasantry, parse_reply, ParserOptions, Reply};
+
+/// How many input ids a survey remembers for deduplication. Providers retry within hours, and the
+/// inbound adapters also deduplicate by provider message id, so a short memory is enough here.
+pub const SEEN_INPUTS_CAP: usize = 64;
+
+/// The parts of the configuration the machine reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineConfig {
+    pub reply_window: Duration,
+    pub inspector_batch_window: Duration,
+    pub parser: ParserOptions,
+}
+
+impl From<&Config> for MachineConfig {
+    fn from(c: &Config) -> Self {
+        MachineConfig {
+            reply_window: c.survey.reply_window,
+            inspector_batch_window: c.survey.inspector_batch_window,
+            parser: c.parser.clone(),
+        }
+    }
+}
+
+/// Where we may reach the customer. Both are optional; intake skips orders with neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub phone: Option<Phone>,
+    pub email: Option<Email>,
+}
+
+/// One survey: one order, one customer, one question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Survey {
+    pub id: SurveyId,
+    pub order: OrderRef,
+    pub contact: Contact,
+    #[serde(flatten)]
+    pub state: SurveyState,
+    pub created_at: DateTime<Utc>,
+    pub send_at: DateTime<Utc>,
+    /// The channel the question went out on (after a fallback: the fallback's).
+    pub channel: Option<Channel>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub provider_message_id: Option<String>,
+    pub rating: Option<Rating>,
+    pub rated_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Everyone who worked on the order, snapshotted at dispatch (SPEC §6).
+    pub employees: Vec<EmployeeId>,
+    pub last_inspector_notice_at: Option<DateTime<Utc>>,
+    /// Recent input ids, newest last, at most [`SEEN_INPUTS_CAP`].
+    pub seen_inputs: Vec<InputId>,
+    /// Once-only effects already issued (see [`Effect::key`]).
+    pub done: BTreeSet<String>,
+    /// Optimistic-locking counter, owned by the store adapter.
+    pub version: u64,
+}
+
+impl Survey {
+    /// A freshly planned survey of an order.
+    pub fn new(
+        order: OrderRef,
+        contact: Contact,
+        created_at: DateTime<Utc>,
+        send_at: DateTime<Utc>,
+    ) -> Survey {
+        Survey {
+            id: SurveyId::for_order(&order),
+            order,
+            contact,
+            state: SurveyState::Scheduled,
+            created_at,
+            send_at,
+            channel: None,
+            sent_at: None,
+            provider_message_id: None,
+            rating: None,
+            rated_at: None,
+            closed_at: None,
+            employees: Vec::new(),
+            last_inspector_notice_at: None,
+            seen_inputs: Vec::new(),
+            done: BTreeSet::new(),
+            version: 0,
+        }
+    }
+}
+
+/// An input's identity for deduplication: the provider's message id, the landing click's nonce.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InputId(String);
+
+impl InputId {
+    pub fn new(raw: impl Into<String>) -> Result<Self, DomainError> {
+        let raw = raw.into();
+        if raw.is_empty() || raw.len() > 256 || raw.chars().any(char::is_control) {
+            return Err(DomainError::SurveyId(format!("input id {raw:?}")));
+        }
+        Ok(InputId(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for InputId {
+    type Error = DomainError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        InputId::new(s)
+    }
+}
+
+impl From<InputId> for String {
+    fn from(id: InputId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for InputId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Something that happened to a survey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// Dispatch decided not to send (the order was cancelled meanwhile, …).
+    Skip { reason: SkipReason },
+    /// A provider accepted the question.
+    Sent {
+        channel: Channel,
+        message_id: String,
+    },
+    /// The provider reports the question delivered or read.
+    Delivered,
+    /// The provider could not deliver (WhatsApp 131026, Green-API noAccount, an email bounce).
+    DeliveryFailed { channel: Channel, reason: String },
+    /// The customer wrote something.
+    Text { text: String, via: Channel },
+    /// The customer chose: a quick-reply button, a reaction, a landing-page click.
+    Choice { reply: Reply, via: Channel },
+    /// A timer: check the reply window.
+    Tick,
+}
+
+/// One input to the machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Input {
+    pub id: InputId,
+    pub event: Event,
+}
+
+/// What we say to the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// 4–5: a sincere thank-you; it will count.
+    Thanks,
+    /// 1–2: quality control has registered it; someone will be in touch.
+    ComplaintAcknowledged,
+    /// 3: shall we call you?
+    AskContactConsent,
+    /// 3 + yes: someone will call.
+    ContactConfirmed,
+    /// 3 + no: sorry, and goodbye.
+    Apology,
+    /// Opt-out: we will not write again.
+    OptOutConfirmed,
+}
+
+impl MessageKind {
+    fn key(self) -> &'static str {
+        match self {
+            MessageKind::Thanks => "msg-thanks",
+            MessageKind::ComplaintAcknowledged => "msg-complaint-ack",
+            MessageKind::AskContactConsent => "msg-ask-contact",
+            MessageKind::ContactConfirmed => "msg-contact-confirmed",
+            MessageKind::Apology => "msg-apology",
+            MessageKind::OptOutConfirmed => "msg-opt-out",
+        }
+    }
+}
+
+/// Why the inspector is asked to look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeReason {
+    /// The answer could not be read as what we asked.
+    UnreadableReply,
+    /// A message after the survey closed that looks like a new problem.
+    NewProblemAfterClose,
+    /// The customer wrote before we asked anything.
+    UnpromptedMessage,
+}
+
+/// An effect for the adapters to carry out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Send the question on another channel (the WhatsApp fallback to email).
+    SendSurvey { channel: Channel },
+    /// Put the rating into the order's read-only field.
+    WriteRating { rating: Rating },
+    /// Keep the customer's own words on the order.
+    SaveWords { text: String },
+    /// One KPI credit per employee who worked the order.
+    CreditEmployees {
+        rating: Rating,
+        employees: Vec<EmployeeId>,
+    },
+    /// Say something to the customer on the channel they used.
+    Message { kind: MessageKind, channel: Channel },
+    /// A complaint order in the complaints store, assigned to the inspector.
+    OpenComplaint {
+        rating: Rating,
+        words: Option<String>,
+    },
+    /// A task on the order plus a notification for the inspector.
+    NotifyInspector { reason: NoticeReason, text: String },
+    /// Never contact this customer again, on any channel.
+    AddToDoNotContact,
+}
+
+/// A command with its idempotency key, unique per survey and effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Effect {
+    pub key: String,
+    pub command: Command,
+}
+
+/// The machine's answer: the new survey and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub survey: Survey,
+    pub effects: Vec<Effect>,
+}
+
+/// Collects effects, refusing once-only ones already issued.
+struct Effects<'a> {
+    survey: &'a mut Survey,
+    input: &'a InputId,
+    out: Vec<Effect>,
+}
+
+impl Effects<'_> {
+    /// An effect that may happen once per survey. Issued again → ignored.
+    fn once(&mut self, name: &str, command: Command) {
+        if self.survey.done.insert(name.to_string()) {
+            self.out.push(Effect {
+                key: format!("{}/{name}", self.survey.id),
+                command,
+            });
+        }
+    }
+
+    /// An effect that belongs to this input (inputs are deduplicated, so it also runs once).
+    fn per_input(&mut self, name: &str, command: Command) {
+        self.out.push(Effect {
+            key: format!("{}/{name}/{}", self.survey.id, self.input),
+            command,
+        });
+    }
+
+    fn words(&mut self, text: Option<&str>) {
+        if let Some(t) = text.filter(|t| !t.trim().is_empty()) {
+            self.per_input(
+                "words",
+                Command::SaveWords {
+                    text: t.to_string(),
+                },
+            );
+        }
+    }
+
+    fn message(&mut self, kind: MessageKind, channel: Channel) {
+        self.once(kind.key(), Command::Message { kind, channel });
+    }
+
+    /// Asks the inspector to look, but only once per batch window: five confused messages in a
+    /// row make one task (their words all reach the order anyway).
+    fn notify(
+        &mut self,
+        reason: NoticeReason,
+        text: &str,
+        cfg: &MachineConfig,
+        now: DateTime<Utc>,
+    ) {
+        let window = chrono::Duration::from_std(cfg.inspector_batch_window)
+            .unwrap_or(chrono::Duration::zero());
+        let recent = self
+            .survey
+            .last_inspector_notice_at
+            .is_some_and(|t| now < t + window);
+        if !recent {
+            self.survey.last_inspector_notice_at = Some(now);
+            self.per_input(
+                "notify",
+                Command::NotifyInspector {
+                    reason,
+                    text: text.to_string(),
+                },
+            );
+        }
+    }
+}
+
+fn close(survey: &mut Survey, outcome: Outcome, now: DateTime<Utc>) {
+    survey.state = SurveyState::Closed { outcome };
+    survey.closed_at = Some(now);
+}
+
+fn after(t: Option<DateTime<Utc>>, d: Duration, now: DateTime<Utc>) -> bool {
+    let d = chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
+    t.is_some_and(|t| now >= t + d)
+}
+
+/// Decides one step. Pure: the same arguments always give the same answer.
+pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime<Utc>) -> Decision {
+    if survey.seen_inputs.contains(&input.id) {
+        return Decision {
+            survey: survey.clone(),
+            effects: Vec::new(),
+        };
+    }
+    let mut s = survey.clone();
+    // Events whose effect depends on an outside id are remembered; timer and status events are
+    // guarded by the state alone, and remembering them would push real replies out of memory.
+    if matches!(
+        input.event,
+        Event::Text { .. } | Event::Choice { .. } | Event::DeliveryFailed { .. }
+    ) {
+        s.seen_inputs.push(input.id.clone());
+        if s.seen_inputs.len() > SEEN_INPUTS_CAP {
+            s.seen_inputs.remove(0);
+        }
+    }
+    let mut fx = Effects {
+        survey: &mut s,
+        input: &input.id,
+        out: Vec::new(),
+    };
+    match &input.event {
+        Event::Skip { reason } => {
+            if fx.survey.state == SurveyState::Scheduled {
+                fx.survey.state = SurveyState::Skipped {
+                    reason: reason.clone(),
+                };
+            }
+        }
+        Event::Sent {
+            channel,
+            message_id,
+        } => on_sent(&mut fx, *channel, message_id, now),
+        Event::Delivered => {
+            if fx.survey.state == SurveyState::Sent {
+                fx.survey.state = SurveyState::AwaitingRating;
+            }
+        }
+        Event::DeliveryFailed { channel, reason } => on_failed(&mut fx, *channel, reason),
+        Event::Tick => on_tick(fx.survey, cfg, now),
+        Event::Text { text, via } => {
+            let reply = parse_reply(text, &cfg.parser);
+            on_reply(&mut fx, reply, Some(text), *via, cfg, now);
+        }
+        Event::Choice { reply, via } => on_reply(&mut fx, reply.clone(), None, *via, cfg, now),
+    }
+    let effects = fx.out;
+    Decision { survey: s, effects }
+}
+
+fn on_sent(fx: &mut Effects<'_>, channel: Channel, message_id: &str, now: DateTime<Utc>) {
+    let s = &mut *fx.survey;
+    let first_send = s.state == SurveyState::Scheduled;
+    // The email fallback reports its own send while the survey is still open on WhatsApp.
+    let fallback_send = matches!(s.state, SurveyState::Sent | SurveyState::AwaitingRating)
+        && s.channel != Some(channel)
+        && s.done.contains(&fallback_key(channel));
+    if first_send || fallback_send {
+        s.state = SurveyState::Sent;
+        s.channel = Some(channel);
+        s.sent_at = Some(now);
+        s.provider_message_id = Some(message_id.to_string());
+    }
+}
+
+fn fallback_key(channel: Channel) -> String {
+    format!("send-{channel}")
+}
+
+fn on_failed(fx: &mut Effects<'_>, channel: Channel, reason: &str) {
+    let s = &*fx.survey;
+    // Only a failure of the channel the question is on matters; a reply already received wins.
+    if !(matches!(s.state, SurveyState::Sent | SurveyState::AwaitingRating)
+        && s.channel == Some(channel))
+    {
+        return;
+    }
+    let can_fall_back = channel == Channel::Whatsapp
+        && s.contact.email.is_some()
+        && !s.done.contains(&fallback_key(Channel::Email));
+    if can_fall_back {
+        fx.once(
+            &fallback_key(Channel::Email),
+            Command::SendSurvey {
+                channel: Channel::Email,
+            },
+        );
+    } else if !s.done.contains(&fallback_key(Channel::Email)) || channel == Channel::Email {
+        fx.survey.state = SurveyState::Failed {
+            reason: format!("{channel}: {reason}"),
+        };
+    }
+}
+
+fn on_tick(s: &mut Survey, cfg: &MachineConfig, now: DateTime<Utc>) {
+    match s.state {
+        SurveyState::Sent | SurveyState::AwaitingRating
+            if after(s.sent_at, cfg.reply_window, now) =>
+        {
+            s.state = SurveyState::Expired;
+        }
+        // The rating is in; silence on "shall we call you?" means no call was wanted.
+        SurveyState::AwaitingContactConsent if after(s.rated_at, cfg.reply_window, now) => {
+            close(s, Outcome::Rated, now);
+        }
+        _ => {}
+    }
+}
+
+fn on_reply(
+    fx: &mut Effects<'_>,
+    reply: Reply,
+    text: Option<&str>,
+    via: Channel,
+    cfg: &MachineConfig,
+    now: DateTime<Utc>,
+) {
+    if reply == Reply::OptOut {
+        fx.words(text);
+        fx.once("do-not-contact", Command::AddToDoNotContact);
+        fx.message(MessageKind::OptOutConfirmed, via);
+        if !matches!(fx.survey.state, SurveyState::Closed { .. }) {
+            close(fx.survey, Outcome::OptedOut, now);
+        }
+        return;
+    }
+    let state = fx.survey.state.clone();
+    match (state, reply) {
+        // A late rating after expiry is late, but real: it counts.
+        (
+            SurveyState::Sent | SurveyState::AwaitingRating | SurveyState::Expired,
+            Reply::Rating { value },
+        ) => {
+            let employees = fx.survey.employees.clone();
+            fx.survey.rating = Some(value);
+            fx.survey.rated_at = Some(now);
+            fx.words(text);
+            fx.once("write-rating", Command::WriteRating { rating: value });
+            fx.once(
+                "credit",
+                Command::CreditEmployees {
+                    rating: value,
+                    employees,
+                },
+            );
+            if value.is_positive() {
+                fx.message(MessageKind::Thanks, via);
+                close(fx.survey, Outcome::Rated, now);
+            } else if value.is_negative() {
+                fx.once(
+                    "open-complaint",
+                    Command::OpenComplaint {
+                        rating: value,
+                        words: text.map(str::to_string),
+                    },
+                );
+                fx.message(MessageKind::ComplaintAcknowledged, via);
+                close(fx.survey, Outcome::ComplaintOpened, now);
+            } else {
+                fx.message(MessageKind::AskContactConsent, via);
+                fx.survey.state = SurveyState::AwaitingContactConsent;
+            }
+        }
+        (SurveyState::AwaitingContactConsent, Reply::Yes) => {
+            fx.words(text);
+            let rating = fx.survey.rating.unwrap_or(Rating::all()[2]);
+            fx.once(
+                "open-complaint",
+                Command::OpenComplaint {
+                    rating,
+                    words: text.map(str::to_string),
+                },
+            );
+            fx.message(MessageKind::ContactConfirmed, via);
+            close(fx.survey, Outcome::ComplaintOpened, now);
+        }
+        (SurveyState::AwaitingContactConsent, Reply::No) => {
+            fx.words(text);
+            fx.message(MessageKind::Apology, via);
+            close(fx.survey, Outcome::DeclinedContact, now);
+        }
+        // Anything else while we wait: keep the words, let a human read them.
+        (
+            SurveyState::Sent
+            | SurveyState::AwaitingRating
+            | SurveyState::AwaitingContactConsent
+            | SurveyState::Expired,
+            _,
+        ) => {
+            fx.words(text);
+            if let Some(t) = text {
+                fx.notify(NoticeReason::UnreadableReply, t, cfg, now);
+            }
+        }
+        // Closed, skipped, failed, or not asked yet: effects never run again; the words are kept
+        // and a human looks only when it reads like a new problem.
+        (state, reply) => {
+            fx.words(text);
+            let Some(t) = text else { return };
+            let worrying = match &reply {
+                Reply::Rating { value } => value.is_negative(),
+                Reply::Unreadable { .. } => !is_pleasantry(t),
+                _ => false,
+            };
+            if worrying {
+                let reason = if state == SurveyState::Scheduled {
+                    NoticeReason::UnpromptedMessage
+                } else {
+                    NoticeReason::NewProblemAfterClose
+                };
+                fx.notify(reason, t, cfg, now);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,701 @@
+//! The table of SPEC §3, row by row, and the properties that make at-least-once delivery safe.
+
+use super::*;
+use crate::reply::UnreadableReason;
+use proptest::prelude::*;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn cfg() -> MachineConfig {
+    MachineConfig {
+        reply_window: Duration::from_secs(7 * 86_400),
+        inspector_batch_window: Duration::from_secs(15 * 60),
+        parser: ParserOptions::default(),
+    }
+}
+
+fn contact(email: bool) -> Contact {
+    Contact {
+        phone: Some(Phone::parse("+79001234567", "RU").unwrap()),
+        email: email.then(|| Email::parse("buyer@example.ru").unwrap()),
+    }
+}
+
+fn survey_in(state: SurveyState) -> Survey {
+    let order = OrderRef::new("main", 1001).unwrap();
+    let mut s = Survey::new(
+        order,
+        contact(true),
+        t("2026-11-20T10:00:00Z"),
+        t("2026-11-22T10:00:00Z"),
+    );
+    s.employees = vec![EmployeeId::new(11).unwrap(), EmployeeId::new(12).unwrap()];
+    if state != SurveyState::Scheduled {
+        s.channel = Some(Channel::Whatsapp);
+        s.sent_at = Some(t("2026-11-22T10:00:00Z"));
+        s.provider_message_id = Some("wamid.1".into());
+    }
+    if state == SurveyState::AwaitingContactConsent {
+        s.rating = Some(Rating::new(3).unwrap());
+        s.rated_at = Some(t("2026-11-22T11:00:00Z"));
+        s.done.insert("write-rating".into());
+        s.done.insert("credit".into());
+        s.done.insert("msg-ask-contact".into());
+    }
+    s.state = state;
+    s
+}
+
+fn text(id: &str, words: &str) -> Input {
+    Input {
+        id: InputId::new(id).unwrap(),
+        event: Event::Text {
+            text: words.into(),
+            via: Channel::Whatsapp,
+        },
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    t("2026-11-22T12:00:00Z")
+}
+
+fn commands(d: &Decision) -> Vec<Command> {
+    d.effects.iter().map(|e| e.command.clone()).collect()
+}
+
+fn r(n: u8) -> Rating {
+    Rating::new(n).unwrap()
+}
+
+fn msg(kind: MessageKind) -> Command {
+    Command::Message {
+        kind,
+        channel: Channel::Whatsapp,
+    }
+}
+
+#[test]
+fn five_writes_credits_thanks_and_closes() {
+    let s = survey_in(SurveyState::AwaitingRating);
+    let d = decide(&s, &text("m1", "5"), &cfg(), now());
+    assert_eq!(
+        commands(&d),
+        vec![
+            Command::SaveWords { text: "5".into() },
+            Command::WriteRating { rating: r(5) },
+            Command::CreditEmployees {
+                rating: r(5),
+                employees: s.employees.clone()
+            },
+            msg(MessageKind::Thanks),
+        ]
+    );
+    assert_eq!(
+        d.survey.state,
+        SurveyState::Closed {
+            outcome: Outcome::Rated
+        }
+    );
+    assert_eq!(d.survey.rating, Some(r(5)));
+    assert_eq!(d.survey.closed_at, Some(now()));
+    assert_eq!(d.effects[1].key, "s-main-1001/write-rating");
+    assert_eq!(d.effects[0].key, "s-main-1001/words/m1");
+}
+
+#[test]
+fn four_is_thanked_too() {
+    let d = decide(
+        &survey_in(SurveyState::Sent),
+        &text("m1", "4"),
+        &cfg(),
+        now(),
+    );
+    assert!(commands(&d).contains(&msg(MessageKind::Thanks)));
+    assert!(matches!(
+        d.survey.state,
+        SurveyState::Closed {
+            outcome: Outcome::Rated
+        }
+    ));
+}
+
+#[test]
+fn one_or_two_opens_a_complaint_with_the_words() {
+    for n in [1, 2] {
+        let s = survey_in(SurveyState::AwaitingRating);
+        let d = decide(&s, &text("m1", &n.to_string()), &cfg(), now());
+        let c = commands(&d);
+        assert!(c.contains(&Command::WriteRating { rating: r(n) }));
+        assert!(c.contains(&Command::CreditEmployees {
+            rating: r(n),
+            employees: s.employees.clone()
+        }));
+        assert!(c.contains(&Command::OpenComplaint {
+            rating: r(n),
+            words: Some(n.to_string())
+        }));
+        assert!(c.contains(&msg(MessageKind::ComplaintAcknowledged)));
+        assert_eq!(
+            d.survey.state,
+            SurveyState::Closed {
+                outcome: Outcome::ComplaintOpened
+            }
+        );
+    }
+}
+
+#[test]
+fn three_asks_about_contact_then_yes_opens_a_complaint() {
+    let s = survey_in(SurveyState::AwaitingRating);
+    let d = decide(&s, &text("m1", "3"), &cfg(), now());
+    let c = commands(&d);
+    assert!(c.contains(&Command::WriteRating { rating: r(3) }));
+    assert!(c.contains(&msg(MessageKind::AskContactConsent)));
+    assert!(!c.iter().any(|c| matches!(c, Command::OpenComplaint { .. })));
+    assert_eq!(d.survey.state, SurveyState::AwaitingContactConsent);
+
+    let d2 = decide(&d.survey, &text("m2", "да"), &cfg(), now());
+    let c2 = commands(&d2);
+    assert!(c2.contains(&Command::OpenComplaint {
+        rating: r(3),
+        words: Some("да".into())
+    }));
+    assert!(c2.contains(&msg(MessageKind::ContactConfirmed)));
+    assert!(
+        !c2.iter().any(|c| matches!(c, Command::WriteRating { .. })),
+        "the rating was written at the 3"
+    );
+    assert_eq!(
+        d2.survey.state,
+        SurveyState::Closed {
+            outcome: Outcome::ComplaintOpened
+        }
+    );
+}
+
+#[test]
+fn three_then_no_apologises_and_ends() {
+    let s = survey_in(SurveyState::AwaitingContactConsent);
+    let d = decide(&s, &text("m2", "нет"), &cfg(), now());
+    assert_eq!(
+        commands(&d),
+        vec![
+            Command::SaveWords {
+                text: "нет".into()
+            },
+            msg(MessageKind::Apology)
+        ]
+    );
+    assert_eq!(
+        d.survey.state,
+        SurveyState::Closed {
+            outcome: Outcome::DeclinedContact
+        }
+    );
+}
+
+#[test]
+fn unreadable_keeps_the_words_and_asks_the_inspector_once_per_batch() {
+    let s = survey_in(SurveyState::AwaitingRating);
+    let d = decide(&s, &text("m1", "3 или 4"), &cfg(), now());
+    assert_eq!(
+        commands(&d),
+        vec![
+            Command::SaveWords {
+                text: "3 или 4".into()
+            },
+            Command::NotifyInspector {
+                reason: NoticeReason::UnreadableReply,
+                text: "3 или 4".into()
+            }
+        ]
+    );
+    assert_eq!(d.survey.state, SurveyState::AwaitingRating);
+
+    // A second confused message five minutes later: words kept, no second task.
+    let later = now() + chrono::Duration::minutes(5);
+    let d2 = decide(&d.survey, &text("m2", "а где заказ?"), &cfg(), later);
+    assert_eq!(
+        commands(&d2),
+        vec![Command::SaveWords {
+            text: "а где заказ?".into()
+        }]
+    );
+    // After the batch window, a new task.
+    let much_later = now() + chrono::Duration::minutes(20);
+    let d3 = decide(&d2.survey, &text("m3", "алло?"), &cfg(), much_later);
+    assert!(commands(&d3)
+        .iter()
+        .any(|c| matches!(c, Command::NotifyInspector { .. })));
+}
+
+#[test]
+fn a_yes_when_we_asked_for_a_rating_goes_to_the_inspector() {
+    let s = survey_in(SurveyState::AwaitingRating);
+    let d = decide(&s, &text("m1", "да"), &cfg(), now());
+    assert!(commands(&d)
+        .iter()
+        .any(|c| matches!(c, Command::NotifyInspector { .. })));
+    assert_eq!(d.survey.state, SurveyState::AwaitingRating);
+}
+
+#[test]
+fn a_rating_when_we_asked_about_contact_goes_to_the_inspector() {
+    let s = survey_in(SurveyState::AwaitingContactConsent);
+    let d = decide(&s, &text("m1", "5"), &cfg(), now());
+    let c = commands(&d);
+    assert!(c
+        .iter()
+        .any(|c| matches!(c, Command::NotifyInspector { .. })));
+    assert!(!c.iter().any(|c| matches!(c, Command::WriteRating { .. })));
+    assert_eq!(d.survey.state, SurveyState::AwaitingContactConsent);
+}
+
+#[test]
+fn opt_out_confirms_and_blocks_from_any_open_state() {
+    for state in [
+        SurveyState::Scheduled,
+        SurveyState::Sent,
+        SurveyState::AwaitingRating,
+        SurveyState::AwaitingContactConsent,
+        SurveyState::Expired,
+    ] {
+        let s = survey_in(state.clone());
+        let d = decide(&s, &text("m1", "СТОП"), &cfg(), now());
+        let c = commands(&d);
+        assert!(c.contains(&Command::AddToDoNotContact), "{state:?}");
+        assert!(c.contains(&msg(MessageKind::OptOutConfirmed)), "{state:?}");
+        assert_eq!(
+            d.survey.state,
+            SurveyState::Closed {
+                outcome: Outcome::OptedOut
+            },
+            "{state:?}"
+        );
+    }
+    // On a closed survey the opt-out is honoured, the outcome stays.
+    let closed = SurveyState::Closed {
+        outcome: Outcome::Rated,
+    };
+    let d = decide(
+        &survey_in(closed.clone()),
+        &text("m1", "stop"),
+        &cfg(),
+        now(),
+    );
+    assert!(commands(&d).contains(&Command::AddToDoNotContact));
+    assert_eq!(d.survey.state, closed);
+}
+
+#[test]
+fn closed_surveys_never_rerun_effects() {
+    let closed = SurveyState::Closed {
+        outcome: Outcome::Rated,
+    };
+    let s = survey_in(closed.clone());
+    // A thank-you: kept on the order, nobody paged.
+    let d = decide(&s, &text("m9", "спасибо!"), &cfg(), now());
+    assert_eq!(
+        commands(&d),
+        vec![Command::SaveWords {
+            text: "спасибо!".into()
+        }]
+    );
+    // A new problem: the inspector hears of it, but no rating, credit or complaint.
+    let d = decide(
+        &s,
+        &text("m10", "курьер так и не привёз второй пакет, верните деньги"),
+        &cfg(),
+        now(),
+    );
+    let c = commands(&d);
+    assert!(c.contains(&Command::NotifyInspector {
+        reason: NoticeReason::NewProblemAfterClose,
+        text: "курьер так и не привёз второй пакет, верните деньги".into()
+    }));
+    let d = decide(&s, &text("m11", "1"), &cfg(), now());
+    let c = commands(&d);
+    assert!(c
+        .iter()
+        .any(|c| matches!(c, Command::NotifyInspector { .. })));
+    assert!(!c.iter().any(|c| matches!(
+        c,
+        Command::WriteRating { .. }
+            | Command::OpenComplaint { .. }
+            | Command::CreditEmployees { .. }
+    )));
+    assert_eq!(d.survey.state, closed);
+}
+
+#[test]
+fn a_duplicate_input_changes_nothing() {
+    let s = survey_in(SurveyState::AwaitingRating);
+    let d = decide(&s, &text("m1", "5"), &cfg(), now());
+    let again = decide(&d.survey, &text("m1", "5"), &cfg(), now());
+    assert!(again.effects.is_empty());
+    assert_eq!(again.survey, d.survey);
+}
+
+#[test]
+fn landing_clicks_count_without_words() {
+    let mut s = survey_in(SurveyState::Sent);
+    s.channel = Some(Channel::Email);
+    let click = Input {
+        id: InputId::new("click-abc").unwrap(),
+        event: Event::Choice {
+            reply: Reply::Rating { value: r(4) },
+            via: Channel::Email,
+        },
+    };
+    let d = decide(&s, &click, &cfg(), now());
+    assert_eq!(
+        commands(&d),
+        vec![
+            Command::WriteRating { rating: r(4) },
+            Command::CreditEmployees {
+                rating: r(4),
+                employees: s.employees.clone()
+            },
+            Command::Message {
+                kind: MessageKind::Thanks,
+                channel: Channel::Email
+            },
+        ]
+    );
+}
+
+#[test]
+fn dispatch_events_move_the_survey_to_awaiting() {
+    let s = survey_in(SurveyState::Scheduled);
+    let sent = Input {
+        id: InputId::new("sent-1").unwrap(),
+        event: Event::Sent {
+            channel: Channel::Whatsapp,
+            message_id: "wamid.X".into(),
+        },
+    };
+    let d = decide(&s, &sent, &cfg(), now());
+    assert_eq!(d.survey.state, SurveyState::Sent);
+    assert_eq!(d.survey.channel, Some(Channel::Whatsapp));
+    assert_eq!(d.survey.sent_at, Some(now()));
+    assert_eq!(d.survey.provider_message_id.as_deref(), Some("wamid.X"));
+    // A second "sent" for the same survey (a redelivered dispatch) changes nothing.
+    let d_again = decide(&d.survey, &sent, &cfg(), now() + chrono::Duration::hours(1));
+    assert_eq!(d_again.survey, d.survey);
+
+    let delivered = Input {
+        id: InputId::new("st-1").unwrap(),
+        event: Event::Delivered,
+    };
+    let d2 = decide(&d.survey, &delivered, &cfg(), now());
+    assert_eq!(d2.survey.state, SurveyState::AwaitingRating);
+    assert!(d2.effects.is_empty());
+}
+
+#[test]
+fn whatsapp_failure_falls_back_to_email_once_then_fails() {
+    let s = survey_in(SurveyState::Sent);
+    let failed = |id: &str, ch: Channel| Input {
+        id: InputId::new(id).unwrap(),
+        event: Event::DeliveryFailed {
+            channel: ch,
+            reason: "131026".into(),
+        },
+    };
+    let d = decide(&s, &failed("f1", Channel::Whatsapp), &cfg(), now());
+    assert_eq!(
+        commands(&d),
+        vec![Command::SendSurvey {
+            channel: Channel::Email
+        }]
+    );
+    assert_eq!(d.survey.state, SurveyState::Sent);
+    // The same failure reported again under another id: no second email.
+    let d2 = decide(&d.survey, &failed("f2", Channel::Whatsapp), &cfg(), now());
+    assert!(d2.effects.is_empty());
+    assert_eq!(d2.survey.state, SurveyState::Sent);
+    // The email goes out.
+    let sent = Input {
+        id: InputId::new("sent-email").unwrap(),
+        event: Event::Sent {
+            channel: Channel::Email,
+            message_id: "ses-1".into(),
+        },
+    };
+    let d3 = decide(&d2.survey, &sent, &cfg(), now());
+    assert_eq!(d3.survey.channel, Some(Channel::Email));
+    // The email bounces: nothing left to try.
+    let d4 = decide(&d3.survey, &failed("f3", Channel::Email), &cfg(), now());
+    assert!(matches!(d4.survey.state, SurveyState::Failed { .. }));
+
+    // Without an email there is nothing to fall back to.
+    let mut no_email = survey_in(SurveyState::Sent);
+    no_email.contact.email = None;
+    let d = decide(&no_email, &failed("f1", Channel::Whatsapp), &cfg(), now());
+    assert!(d.effects.is_empty());
+    assert!(matches!(d.survey.state, SurveyState::Failed { .. }));
+}
+
+#[test]
+fn silence_expires_and_a_late_rating_still_counts() {
+    let s = survey_in(SurveyState::AwaitingRating);
+    let tick = Input {
+        id: InputId::new("tick").unwrap(),
+        event: Event::Tick,
+    };
+    let early = decide(&s, &tick, &cfg(), t("2026-11-29T09:59:00Z"));
+    assert_eq!(early.survey.state, SurveyState::AwaitingRating);
+    let d = decide(&s, &tick, &cfg(), t("2026-11-29T10:00:00Z"));
+    assert_eq!(d.survey.state, SurveyState::Expired);
+    assert!(d.effects.is_empty());
+    let late = decide(
+        &d.survey,
+        &text("m1", "4"),
+        &cfg(),
+        t("2026-12-03T10:00:00Z"),
+    );
+    assert!(commands(&late).contains(&Command::WriteRating { rating: r(4) }));
+    assert!(matches!(
+        late.survey.state,
+        SurveyState::Closed {
+            outcome: Outcome::Rated
+        }
+    ));
+}
+
+#[test]
+fn silence_after_a_three_closes_as_rated() {
+    let s = survey_in(SurveyState::AwaitingContactConsent);
+    let tick = Input {
+        id: InputId::new("tick").unwrap(),
+        event: Event::Tick,
+    };
+    let d = decide(&s, &tick, &cfg(), t("2026-11-29T11:00:00Z"));
+    assert_eq!(
+        d.survey.state,
+        SurveyState::Closed {
+            outcome: Outcome::Rated
+        }
+    );
+    assert!(d.effects.is_empty());
+}
+
+#[test]
+fn skip_only_applies_before_sending() {
+    let skip = Input {
+        id: InputId::new("skip").unwrap(),
+        event: Event::Skip {
+            reason: SkipReason::OrderCancelled,
+        },
+    };
+    let d = decide(&survey_in(SurveyState::Scheduled), &skip, &cfg(), now());
+    assert_eq!(
+        d.survey.state,
+        SurveyState::Skipped {
+            reason: SkipReason::OrderCancelled
+        }
+    );
+    let d = decide(&survey_in(SurveyState::Sent), &skip, &cfg(), now());
+    assert_eq!(d.survey.state, SurveyState::Sent);
+}
+
+#[test]
+fn survey_round_trips_through_json() {
+    let mut s = survey_in(SurveyState::AwaitingContactConsent);
+    s.seen_inputs.push(InputId::new("m1").unwrap());
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(
+        json.contains(r#""state":"awaiting_contact_consent""#),
+        "{json}"
+    );
+    let back: Survey = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, s);
+    let unread = Reply::Unreadable {
+        reason: UnreadableReason::TwoDifferentNumbers,
+    };
+    let input = Input {
+        id: InputId::new("x").unwrap(),
+        event: Event::Choice {
+            reply: unread,
+            via: Channel::Whatsapp,
+        },
+    };
+    let back: Input = serde_json::from_str(&serde_json::to_string(&input).unwrap()).unwrap();
+    assert_eq!(back, input);
+}
+
+// --- properties ---
+
+/// Inputs drawn from a small pool of ids, so duplicates are common.
+fn arb_input() -> impl Strategy<Value = Input> {
+    let words = prop::sample::select(vec![
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "5️⃣",
+        "да",
+        "нет",
+        "стоп",
+        "3 или 4",
+        "спасибо",
+        "где заказ?",
+        "ужас, курьер нахамил",
+        "⭐⭐⭐⭐",
+    ]);
+    let event = prop_oneof![
+        4 => (words, any::<bool>()).prop_map(|(w, wa)| Event::Text {
+            text: w.to_string(),
+            via: if wa { Channel::Whatsapp } else { Channel::Email },
+        }),
+        2 => (1u8..=5).prop_map(|n| Event::Choice {
+            reply: Reply::Rating { value: Rating::new(n).unwrap() },
+            via: Channel::Email,
+        }),
+        1 => prop::sample::select(vec![Reply::Yes, Reply::No, Reply::OptOut]).prop_map(|reply| Event::Choice {
+            reply,
+            via: Channel::Whatsapp,
+        }),
+        1 => any::<bool>().prop_map(|wa| Event::Sent {
+            channel: if wa { Channel::Whatsapp } else { Channel::Email },
+            message_id: "mid".into(),
+        }),
+        1 => Just(Event::Delivered),
+        1 => any::<bool>().prop_map(|wa| Event::DeliveryFailed {
+            channel: if wa { Channel::Whatsapp } else { Channel::Email },
+            reason: "131026".into(),
+        }),
+        1 => Just(Event::Tick),
+        1 => Just(Event::Skip { reason: SkipReason::OrderCancelled }),
+    ];
+    (0u8..12, event).prop_map(|(id, event)| Input {
+        id: InputId::new(format!("in-{id}")).unwrap(),
+        event,
+    })
+}
+
+fn arb_start() -> impl Strategy<Value = Survey> {
+    prop::sample::select(vec![
+        SurveyState::Scheduled,
+        SurveyState::Sent,
+        SurveyState::AwaitingRating,
+    ])
+    .prop_map(survey_in)
+}
+
+/// Runs a sequence, one step a minute or a day apart, returning every intermediate decision.
+fn run(start: &Survey, inputs: &[(Input, bool)]) -> Vec<Decision> {
+    let mut at = now();
+    let mut s = start.clone();
+    let mut out = Vec::new();
+    for (input, long_gap) in inputs {
+        at += if *long_gap {
+            chrono::Duration::days(4)
+        } else {
+            chrono::Duration::minutes(1)
+        };
+        let d = decide(&s, input, &cfg(), at);
+        s = d.survey.clone();
+        out.push(d);
+    }
+    out
+}
+
+fn once_only(c: &Command) -> Option<String> {
+    match c {
+        Command::WriteRating { .. } => Some("write".into()),
+        Command::CreditEmployees { .. } => Some("credit".into()),
+        Command::OpenComplaint { .. } => Some("complaint".into()),
+        Command::AddToDoNotContact => Some("dnc".into()),
+        Command::SendSurvey { channel } => Some(format!("send-{channel}")),
+        Command::Message { kind, .. } => Some(format!("{kind:?}")),
+        Command::SaveWords { .. } | Command::NotifyInspector { .. } => None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn no_input_sequence_runs_an_effect_twice(
+        start in arb_start(),
+        inputs in prop::collection::vec((arb_input(), any::<bool>()), 0..40),
+    ) {
+        let decisions = run(&start, &inputs);
+        let mut keys = BTreeSet::new();
+        let mut once = BTreeSet::new();
+        for e in decisions.iter().flat_map(|d| d.effects.iter()) {
+            prop_assert!(keys.insert(e.key.clone()), "key {} issued twice", e.key);
+            if let Some(k) = once_only(&e.command) {
+                prop_assert!(once.insert(k.clone()), "{k} ran twice");
+            }
+        }
+    }
+
+    #[test]
+    fn a_closed_survey_stays_closed(
+        start in arb_start(),
+        inputs in prop::collection::vec((arb_input(), any::<bool>()), 0..40),
+    ) {
+        let decisions = run(&start, &inputs);
+        let mut closed: Option<SurveyState> = None;
+        for d in &decisions {
+            if let Some(c) = &closed {
+                prop_assert_eq!(&d.survey.state, c);
+            } else if matches!(d.survey.state, SurveyState::Closed { .. }) {
+                closed = Some(d.survey.state.clone());
+            }
+        }
+    }
+
+    #[test]
+    fn a_duplicated_input_is_a_no_op(
+        start in arb_start(),
+        inputs in prop::collection::vec((arb_input(), any::<bool>()), 1..30),
+        extra_minutes in 0i64..10_000,
+    ) {
+        let decisions = run(&start, &inputs);
+        // Replay every input right after it was handled, and much later.
+        let mut before = start.clone();
+        for ((input, _), d) in inputs.iter().zip(&decisions) {
+            for later in [0, extra_minutes] {
+                let when = now() + chrono::Duration::minutes(later);
+                let again = decide(&d.survey, input, &cfg(), when);
+                prop_assert!(again.effects.is_empty(), "{input:?} ran again: {:?}", again.effects);
+                // The state never moves because of a replay, except that a timer may legitimately
+                // fire on its own schedule.
+                if !matches!(input.event, Event::Tick) {
+                    prop_assert_eq!(&again.survey.state, &d.survey.state);
+                }
+                if before.seen_inputs.contains(&input.id) || matches!(input.event, Event::Text { .. } | Event::Choice { .. } | Event::DeliveryFailed { .. }) {
+                    prop_assert_eq!(&again.survey, &d.survey);
+                }
+            }
+            before = d.survey.clone();
+        }
+    }
+
+    #[test]
+    fn every_path_from_awaiting_rating_can_reach_a_terminal_state(
+        inputs in prop::collection::vec((arb_input(), any::<bool>()), 0..40),
+    ) {
+        let start = survey_in(SurveyState::AwaitingRating);
+        let mut states = vec![start.clone()];
+        states.extend(run(&start, &inputs).into_iter().map(|d| d.survey));
+        let far = now() + chrono::Duration::days(400);
+        for s in states {
+            // Time alone ends every survey …
+            let tick = Input { id: InputId::new("final-tick").unwrap(), event: Event::Tick };
+            let timed = decide(&s, &tick, &cfg(), far).survey;
+            prop_assert!(timed.state.is_terminal(), "{:?} stuck after the reply window", s.state);
+            // … and so does the customer's opt-out.
+            let stop = Input { id: InputId::new("final-stop").unwrap(), event: Event::Choice { reply: Reply::OptOut, via: Channel::Whatsapp } };
+            let stopped = decide(&s, &stop, &cfg(), far).survey;
+            prop_assert!(stopped.state.is_terminal());
+        }
+    }
+}
