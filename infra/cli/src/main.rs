@@ -7,6 +7,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use otklik_cli::crm_setup;
+use otklik_core::config::{Config, ENV_CRM_API_KEY, ENV_TRIGGER_SECRET};
 use otklik_core::reply::{parse_reply, ParserOptions};
 
 #[derive(Parser)]
@@ -28,6 +30,25 @@ enum Command {
     },
     /// Create the stack's DynamoDB table(s) and SQS queues (with DLQs) where missing.
     Provision,
+    /// retailCRM account tasks.
+    Crm {
+        #[command(subcommand)]
+        command: CrmCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CrmCommand {
+    /// Check sites, statuses and the inspector; create the rating and words fields if missing;
+    /// print the trigger to create. Safe to run again.
+    Setup {
+        /// The configuration file.
+        #[arg(long, default_value = "otklik.toml")]
+        config: String,
+        /// Public URL of our webhook, e.g. https://abc.execute-api.eu-central-1.amazonaws.com/webhooks/retailcrm
+        #[arg(long)]
+        webhook_url: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -50,19 +71,82 @@ fn main() -> ExitCode {
             }
         }
         Command::Provision => provision(),
+        Command::Crm {
+            command:
+                CrmCommand::Setup {
+                    config,
+                    webhook_url,
+                },
+        } => crm_setup_command(&config, &webhook_url),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("otklik: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        })
+}
+
+fn crm_setup_command(config_path: &str, webhook_url: &str) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("otklik: {msg}");
+        ExitCode::FAILURE
+    };
+    let text = match std::fs::read_to_string(config_path) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("cannot read {config_path}: {e}")),
+    };
+    let config = match Config::from_toml(&text) {
+        Ok(c) => c,
+        Err(e) => return fail(format!("{config_path}: {e}")),
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let Some(api_key) = env(ENV_CRM_API_KEY) else {
+        return fail(format!("{ENV_CRM_API_KEY} is not set"));
+    };
+    let Some(secret) = env(ENV_TRIGGER_SECRET) else {
+        return fail(format!("{ENV_TRIGGER_SECRET} is not set"));
+    };
+    let crm = match otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
+        &config, &api_key,
+    )) {
+        Ok(c) => c,
+        Err(e) => return fail(e.to_string()),
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(crm_setup::run(&crm, &config)) {
+        Ok(report) => {
+            println!("retailCRM account {}", config.crm.url);
+            for line in &report.lines {
+                println!("{line}");
+            }
+            println!();
+            print!("{}", crm_setup::trigger_text(&config, webhook_url, &secret));
+            if report.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "otklik: {} problem(s) to fix in retailCRM or otklik.toml (marked MISSING above)",
+                    report.problems.len()
+                );
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => fail(format!("retailCRM: {e}")),
     }
 }
 
 fn provision() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("otklik: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async {
         let clients = otklik_aws::Clients::from_env().await;

@@ -4,9 +4,11 @@
 //! differs. Resource names come from [`resources`], the one definition that the SAM template and
 //! the local stack are checked against.
 
+pub mod env;
 pub mod provision;
 pub mod queue;
 pub mod resources;
+pub mod scheduler;
 pub mod store;
 
 use aws_config::BehaviorVersion;
@@ -16,6 +18,7 @@ use aws_config::BehaviorVersion;
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
 }
 
 impl Clients {
@@ -25,6 +28,7 @@ impl Clients {
         Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
+            scheduler: aws_sdk_scheduler::Client::new(&config),
         }
     }
 }

@@ -37,7 +37,33 @@ pub async fn ensure_all(clients: &Clients, names: &Names) -> Result<Vec<String>,
         done.push(dlq);
         done.push(queue);
     }
+    done.push(ensure_schedule_group(clients, names).await?);
     Ok(done)
+}
+
+/// The group that holds the one-time survey schedules (created once, never emptied by us: the
+/// schedules delete themselves after firing).
+pub async fn ensure_schedule_group(
+    clients: &Clients,
+    names: &Names,
+) -> Result<String, ProvisionError> {
+    let name = names.schedule_group();
+    let result = clients
+        .scheduler
+        .create_schedule_group()
+        .name(&name)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(name),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_conflict_exception()) =>
+        {
+            Ok(name)
+        }
+        Err(e) => Err(fail(&name, e)),
+    }
 }
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {

@@ -43,6 +43,22 @@ impl SqsQueue {
         &self.url
     }
 
+    /// The queue's ARN (for schedule targets and redrive policies).
+    pub async fn arn(&self) -> PortResult<String> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(sqs_error)?;
+        out.attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .cloned()
+            .ok_or_else(|| PortError::NotFound(format!("ARN of {}", self.url)))
+    }
+
     /// Up to `max` messages, waiting up to `wait_secs` for the first (long polling).
     pub async fn receive(&self, max: i32, wait_secs: i32) -> PortResult<Vec<Message>> {
         let out = self

@@ -121,7 +121,15 @@ impl Names {
     pub fn dlq(&self, q: &QueueDef) -> String {
         format!("{}-{}", self.stack, q.dlq_suffix())
     }
+
+    /// The EventBridge Scheduler group holding the one-time survey schedules.
+    pub fn schedule_group(&self) -> String {
+        format!("{}-{}", self.stack, SCHEDULE_GROUP_SUFFIX)
+    }
 }
+
+/// Suffix of the scheduler group of one-time survey schedules.
+pub const SCHEDULE_GROUP_SUFFIX: &str = "surveys";
 
 #[cfg(test)]
 mod tests {

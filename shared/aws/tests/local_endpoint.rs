@@ -48,7 +48,7 @@ async fn provisioning_creates_everything_and_is_idempotent() {
     let c = clients().await;
     let names = unique_names("prov");
     let first = ensure_all(&c, &names).await.unwrap();
-    assert_eq!(first.len(), 1 + QUEUES.len() * 2, "{first:?}");
+    assert_eq!(first.len(), 1 + QUEUES.len() * 2 + 1, "{first:?}");
     let second = ensure_all(&c, &names).await.unwrap();
     assert_eq!(first, second);
 
@@ -227,4 +227,51 @@ async fn sqs_send_receive_delete() {
     );
     // Deleted means gone: nothing comes back after the visibility timeout would have passed.
     assert!(q.receive(10, 1).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_one_time_schedule_is_created_once_in_the_customers_zone() {
+    use otklik_aws::scheduler::from_env;
+    let c = clients().await;
+    let names = unique_names("sched");
+    ensure_all(&c, &names).await.unwrap();
+    let scheduler = from_env(&c, &names).await.unwrap();
+    let at = t("2026-11-25T09:30:00Z");
+    let payload = r#"{"surveyId":"s-main-1"}"#;
+    assert!(scheduler
+        .schedule_once("s-main-1", at, chrono_tz::Asia::Yekaterinburg, payload)
+        .await
+        .unwrap());
+    // The same name again is "already done", not an error and not a second schedule.
+    assert!(!scheduler
+        .schedule_once("s-main-1", at, chrono_tz::Asia::Yekaterinburg, payload)
+        .await
+        .unwrap());
+    let got = c
+        .scheduler
+        .get_schedule()
+        .group_name(names.schedule_group())
+        .name("s-main-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.schedule_expression(), Some("at(2026-11-25T14:30:00)"));
+    assert_eq!(
+        got.schedule_expression_timezone(),
+        Some("Asia/Yekaterinburg")
+    );
+    assert_eq!(
+        got.action_after_completion(),
+        Some(&aws_sdk_scheduler::types::ActionAfterCompletion::Delete)
+    );
+    let target = got.target().unwrap();
+    assert_eq!(target.input(), Some(payload));
+    assert!(
+        target.arn().ends_with(&format!(
+            ":{}",
+            names.queue(&otklik_aws::resources::DISPATCH_QUEUE)
+        )),
+        "{}",
+        target.arn()
+    );
 }

@@ -81,6 +81,10 @@ pub struct CrmConfig {
     /// retailCRM allows 10 requests/s per API key; stay at or under it.
     #[serde(default = "default_rate")]
     pub rate_limit_per_second: u32,
+    /// The account's time zone: retailCRM writes datetimes as local "Y-m-d H:i:s" in it.
+    /// Defaults to the top-level `timezone`.
+    #[serde(default, deserialize_with = "de_opt_tz")]
+    pub timezone: Option<Tz>,
 }
 
 fn default_rate() -> u32 {
@@ -490,6 +494,11 @@ impl Config {
             .get(site)
             .and_then(|s| s.timezone)
             .unwrap_or(self.timezone)
+    }
+
+    /// The retailCRM account's time zone.
+    pub fn crm_timezone(&self) -> Tz {
+        self.crm.timezone.unwrap_or(self.timezone)
     }
 
     /// Whether orders of this site get surveys at all.

@@ -5,6 +5,7 @@
 //! business logic is property-tested without a network, and every Lambda shares one copy of it.
 
 pub mod config;
+pub mod intake;
 pub mod machine;
 pub mod model;
 pub mod ports;

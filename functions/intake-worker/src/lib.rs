@@ -1,0 +1,257 @@
+//! `intake-worker`: turns intake signals into surveys.
+//!
+//! For each signal (from the trigger webhook or the history poller) it re-reads the order through
+//! the retailCRM API, asks the core whether and when to survey, persists the survey exactly once
+//! (conditional put keyed by the order) and creates its one-time schedule (deterministic name, so
+//! a duplicate is "already done"). Orders that get no survey keep the reason.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
+use otklik_aws::scheduler::SurveyScheduler;
+use otklik_aws::store::DynamoStore;
+use otklik_core::config::Config;
+use otklik_core::intake::{
+    decide, skipped_survey, DispatchRequest, IntakeDecision, IntakeOrder, IntakeSignal,
+};
+use otklik_core::machine::{Contact, Survey};
+use otklik_core::model::{OrderRef, SkipReason, SurveyId, SurveyState};
+use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
+use otklik_core::timing::{ContactHistory, OrderFacts};
+use otklik_retailcrm::{CrmError, RetailCrm};
+
+/// What happened to one signal (for logs, metrics and tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// A survey was created and scheduled for this send time.
+    Scheduled(DateTime<Utc>),
+    /// The order already had its survey; its schedule was made sure of.
+    AlreadyKnown(SurveyState),
+    /// The order is not in a survey status (yet).
+    NotNow(String),
+    /// The order gets no survey, for this reason.
+    Skipped(SkipReason),
+    /// The order does not exist (deleted, or a forged id that passed the secret).
+    NoSuchOrder,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("retailCRM: {0}")]
+    Crm(#[from] CrmError),
+    #[error("store: {0}")]
+    Port(#[from] PortError),
+    #[error("bad signal: {0}")]
+    BadSignal(String),
+}
+
+pub struct Worker {
+    pub crm: RetailCrm,
+    pub store: DynamoStore,
+    pub scheduler: SurveyScheduler,
+    pub config: Arc<Config>,
+}
+
+/// The customer's identity for the frequency cap: the CRM customer, else the phone, else the email.
+fn customer_key(customer_id: Option<u64>, contact: &Contact) -> Option<String> {
+    customer_id
+        .map(|id| format!("crm:{id}"))
+        .or_else(|| {
+            contact
+                .phone
+                .as_ref()
+                .map(|p| format!("phone:{}", p.e164()))
+        })
+        .or_else(|| {
+            contact
+                .email
+                .as_ref()
+                .map(|e| format!("email:{}", e.as_str().to_lowercase()))
+        })
+}
+
+impl Worker {
+    async fn ensure_schedule(&self, survey: &Survey) -> Result<(), WorkerError> {
+        let tz = self.config.timezone_for_site(survey.order.site());
+        let payload = serde_json::to_string(&DispatchRequest {
+            survey_id: survey.id.to_string(),
+        })
+        .expect("a dispatch request serializes");
+        let created = self
+            .scheduler
+            .schedule_once(survey.id.as_str(), survey.send_at, tz, &payload)
+            .await?;
+        tracing::info!(survey = %survey.id, send_at = %survey.send_at, created, "schedule ensured");
+        Ok(())
+    }
+
+    /// Handles one signal. Errors are worth a retry (the queue redelivers); everything final is
+    /// an `Ok`.
+    pub async fn handle(
+        &self,
+        signal: &IntakeSignal,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, WorkerError> {
+        let order_ref = OrderRef::new(&signal.site, signal.order_id)
+            .map_err(|e| WorkerError::BadSignal(e.to_string()))?;
+        let id = SurveyId::for_order(&order_ref);
+        if let Some(existing) = self.store.get(&id).await? {
+            // A duplicate signal, or a retry after a crash between the put and the schedule.
+            if existing.state == SurveyState::Scheduled {
+                self.ensure_schedule(&existing).await?;
+            }
+            return Ok(Handled::AlreadyKnown(existing.state));
+        }
+        let order = match self.crm.get_order(&signal.site, signal.order_id).await {
+            Ok(o) => o,
+            Err(CrmError::NotFound(_)) => {
+                tracing::warn!(order = %order_ref, "order not found in retailCRM; signal dropped");
+                return Ok(Handled::NoSuchOrder);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let wants_groups = self
+            .config
+            .survey
+            .rules
+            .iter()
+            .any(|r| r.product_group.is_some());
+        // Product groups cost an extra call; only pay it when a rule looks at them and the order
+        // is one we would survey.
+        let product_groups = if wants_groups
+            && !order.offer_ids.is_empty()
+            && self.config.crm.survey_statuses.contains(&order.status)
+        {
+            self.crm.product_groups_of_offers(&order.offer_ids).await?
+        } else {
+            Vec::new()
+        };
+        let intake = IntakeOrder {
+            order: order_ref.clone(),
+            status: order.status.clone(),
+            status_at: order.status_updated_at,
+            phones: order.phones.clone(),
+            email: order.email.clone(),
+            facts: OrderFacts {
+                site: order.site.clone(),
+                order_type: order.order_type.clone(),
+                order_method: order.order_method.clone(),
+                delivery_type: order.delivery_type.clone(),
+                product_groups,
+            },
+        };
+        let contact = otklik_core::intake::contact_of(&intake, &self.config.default_region);
+        let key = customer_key(order.customer_id, &contact);
+        let history = ContactHistory {
+            do_not_contact: self.store.contains(&contact).await?,
+            last_surveyed_at: match &key {
+                Some(k) => self.store.last_surveyed(k).await?,
+                None => None,
+            },
+        };
+        match decide(&intake, &history, &self.config, now) {
+            IntakeDecision::NotNow { status } => {
+                self.store
+                    .note_intake(&order_ref, "status_not_surveyed", &status, now)
+                    .await?;
+                Ok(Handled::NotNow(status))
+            }
+            IntakeDecision::Skip { reason, contact } => {
+                self.skip(&order_ref, contact, reason, now).await
+            }
+            IntakeDecision::Plan { survey } => {
+                let key = key.expect("a planned survey has a contact");
+                let claimed = self
+                    .store
+                    .claim_customer(
+                        &key,
+                        &survey.id,
+                        survey.send_at,
+                        self.config.survey.frequency_cap,
+                    )
+                    .await?;
+                if !claimed {
+                    return self
+                        .skip(&order_ref, survey.contact, SkipReason::FrequencyCap, now)
+                        .await;
+                }
+                if self.store.create(&survey).await? {
+                    tracing::info!(survey = %survey.id, send_at = %survey.send_at, "survey created");
+                    self.ensure_schedule(&survey).await?;
+                    return Ok(Handled::Scheduled(survey.send_at));
+                }
+                // Lost a race with a concurrent duplicate: the winner's record stands.
+                let existing =
+                    self.store.get(&survey.id).await?.ok_or_else(|| {
+                        PortError::Conflict(format!("survey {} vanished", survey.id))
+                    })?;
+                if existing.state == SurveyState::Scheduled {
+                    self.ensure_schedule(&existing).await?;
+                }
+                Ok(Handled::AlreadyKnown(existing.state))
+            }
+        }
+    }
+
+    async fn skip(
+        &self,
+        order: &OrderRef,
+        contact: Contact,
+        reason: SkipReason,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, WorkerError> {
+        let survey = skipped_survey(order, contact, reason.clone(), now);
+        self.store.create(&survey).await?;
+        tracing::info!(order = %order, reason = %reason, "no survey");
+        Ok(Handled::Skipped(reason))
+    }
+
+    /// An SQS batch: failures are reported per message so only they come back.
+    pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            let id = record.message_id.clone().unwrap_or_default();
+            let result = match record
+                .body
+                .as_deref()
+                .map(serde_json::from_str::<IntakeSignal>)
+            {
+                Some(Ok(signal)) => self.handle(&signal, now).await,
+                Some(Err(e)) => Err(WorkerError::BadSignal(e.to_string())),
+                None => Err(WorkerError::BadSignal("empty message".into())),
+            };
+            match result {
+                Ok(handled) => tracing::debug!(message = %id, ?handled, "signal handled"),
+                Err(e) => {
+                    // Reported, not dropped: after maxReceiveCount it rests in the DLQ for a redrive.
+                    tracing::warn!(message = %id, error = %e, "signal failed; will be redelivered");
+                    response.add_failure(id);
+                }
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otklik_core::model::{Email, Phone};
+
+    #[test]
+    fn the_customer_key_prefers_the_crm_customer() {
+        let contact = Contact {
+            phone: Some(Phone::parse("+79001234567", "RU").unwrap()),
+            email: Some(Email::parse("A@B.ru").unwrap()),
+        };
+        assert_eq!(customer_key(Some(5), &contact).unwrap(), "crm:5");
+        assert_eq!(customer_key(None, &contact).unwrap(), "phone:+79001234567");
+        let email_only = Contact {
+            phone: None,
+            email: contact.email.clone(),
+        };
+        assert_eq!(customer_key(None, &email_only).unwrap(), "email:a@b.ru");
+        assert_eq!(customer_key(None, &Contact::default()), None);
+    }
+}

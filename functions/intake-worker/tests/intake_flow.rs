@@ -1,0 +1,626 @@
+//! Intake end to end: the trigger webhook, the intake queue on the local AWS endpoint, the worker
+//! reading orders from the retailCRM simulator over real HTTP, surveys in DynamoDB and one-time
+//! schedules in EventBridge Scheduler (moto). Also the history poller and every skip reason.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt};
+use otklik_aws::provision::ensure_all;
+use otklik_aws::queue::SqsQueue;
+use otklik_aws::resources::{Names, INTAKE_QUEUE};
+use otklik_aws::store::DynamoStore;
+use otklik_aws::Clients;
+use otklik_core::config::Config;
+use otklik_core::machine::Contact;
+use otklik_core::model::{OrderRef, Phone, SkipReason, SurveyId, SurveyState};
+use otklik_core::ports::{DoNotContactList, SurveyStore};
+use otklik_core::timing::{send_time, OrderFacts};
+use otklik_history_poller::Poller;
+use otklik_intake_worker::Worker;
+use otklik_order_intake::Intake;
+use otklik_retailcrm::{ClientConfig, RetailCrm};
+use otklik_retailcrm_sim::{spawn, SimConfig, SimHandle};
+use serde_json::{json, Value};
+
+const SECRET: &str = "trigger-secret-for-tests";
+
+struct Stack {
+    sim: SimHandle,
+    http: reqwest::Client,
+    clients: Clients,
+    names: Names,
+    config: Arc<Config>,
+    store: DynamoStore,
+    worker: Arc<Worker>,
+    intake: Intake<SqsQueue>,
+    queue: SqsQueue,
+}
+
+fn test_config(crm_url: &str) -> Config {
+    let text = include_str!("../../../otklik.example.toml")
+        .replace(
+            "url = \"https://demo.retailcrm.ru\"",
+            &format!("url = \"{crm_url}\""),
+        )
+        .replace("provider = \"meta\"", "provider = \"none\"");
+    Config::from_toml(&text).expect("test config parses")
+}
+
+async fn stack(test: &str) -> Stack {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "AWS_ENDPOINT_URL must point at the local endpoint; run `make test`"
+    );
+    let sim = spawn(SimConfig::default()).await.expect("simulator starts");
+    let http = reqwest::Client::new();
+    let seeded = http
+        .post(format!("{}/sim/seed", sim.url()))
+        .json(&json!({"preset": "demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(seeded.status().is_success(), "seed: {}", seeded.status());
+
+    let clients = Clients::from_env().await;
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let names = Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000));
+    ensure_all(&clients, &names).await.unwrap();
+
+    let config = Arc::new(test_config(&sim.url()));
+    let crm = RetailCrm::new(ClientConfig::for_otklik(
+        &config,
+        &SimConfig::default().api_key,
+    ))
+    .unwrap();
+    let store = DynamoStore::new(clients.dynamodb.clone(), &names);
+    let worker = Arc::new(Worker {
+        crm,
+        store: store.clone(),
+        scheduler: otklik_aws::scheduler::from_env(&clients, &names)
+            .await
+            .unwrap(),
+        config: config.clone(),
+    });
+    let queue = SqsQueue::connect(clients.sqs.clone(), &names, &INTAKE_QUEUE)
+        .await
+        .unwrap();
+    let intake = Intake {
+        queue: queue.clone(),
+        trigger_secret: SECRET.to_string(),
+    };
+    Stack {
+        sim,
+        http,
+        clients,
+        names,
+        config,
+        store,
+        worker,
+        intake,
+        queue,
+    }
+}
+
+impl Stack {
+    /// Creates an order in the shop as manager 11 would, then moves it to `status`.
+    async fn order(
+        &self,
+        site: &str,
+        status: &str,
+        phone: Option<&str>,
+        email: Option<&str>,
+        customer: u64,
+    ) -> u64 {
+        let mut order = json!({
+            "site": site,
+            "status": "new",
+            "managerId": 11,
+            "orderType": "eshop-individual",
+            "orderMethod": "shopping-cart",
+            "customer": {"id": customer},
+            "delivery": {"code": "courier"},
+        });
+        if let Some(p) = phone {
+            order["phone"] = json!(p);
+        }
+        if let Some(e) = email {
+            order["email"] = json!(e);
+        }
+        let resp: Value = self
+            .http
+            .post(format!("{}/sim/orders", self.sim.url()))
+            .json(&json!({"order": order, "userId": 11}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = resp["id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("create order: {resp}"));
+        if status != "new" {
+            self.set_status(site, id, status).await;
+        }
+        id
+    }
+
+    async fn set_status(&self, site: &str, id: u64, status: &str) {
+        let r = self
+            .http
+            .post(format!("{}/sim/orders/{site}/{id}/status", self.sim.url()))
+            .json(&json!({"status": status, "userId": 12}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "set status: {}", r.status());
+    }
+
+    async fn stats(&self) -> Value {
+        self.http
+            .get(format!("{}/sim/stats", self.sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The trigger's HTTP request, as API Gateway hands it to the function.
+    async fn trigger(
+        &self,
+        body: &str,
+        content_type: &str,
+        query_secret: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/webhooks/retailcrm")
+            .header("content-type", content_type)
+            .body(Body::Text(body.to_string()))
+            .unwrap();
+        if let Some(s) = query_secret {
+            req = Request::from(req).with_query_string_parameters(HashMap::from([(
+                "secret".to_string(),
+                s.to_string(),
+            )]));
+        }
+        let resp = self.intake.handle(req).await;
+        let status = resp.status();
+        let body = match resp.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap(),
+            other => panic!("unexpected body {other:?}"),
+        };
+        (status, body)
+    }
+
+    async fn trigger_order(&self, site: &str, id: u64) -> StatusCode {
+        self.trigger(
+            &format!("orderId={id}&site={site}&secret={SECRET}"),
+            "application/x-www-form-urlencoded",
+            None,
+        )
+        .await
+        .0
+    }
+
+    /// Plays the SQS → Lambda glue: receive a batch, hand it to the worker, delete what succeeded.
+    async fn drain(&self) -> usize {
+        let mut handled = 0;
+        let mut empty_polls = 0;
+        while empty_polls < 2 {
+            let messages = self.queue.receive(10, 1).await.unwrap();
+            if messages.is_empty() {
+                empty_polls += 1;
+                continue;
+            }
+            empty_polls = 0;
+            let mut event = SqsEvent::default();
+            for m in &messages {
+                let mut record = SqsMessage::default();
+                record.message_id = m.message_id().map(str::to_string);
+                record.body = m.body().map(str::to_string);
+                event.records.push(record);
+            }
+            let response = self.worker.handle_batch(event, Utc::now()).await;
+            let failed: Vec<&str> = response
+                .batch_item_failures
+                .iter()
+                .map(|f| f.item_identifier.as_str())
+                .collect();
+            for m in &messages {
+                if !failed.contains(&m.message_id().unwrap_or_default()) {
+                    self.queue
+                        .delete(m.receipt_handle().unwrap())
+                        .await
+                        .unwrap();
+                    handled += 1;
+                }
+            }
+        }
+        handled
+    }
+
+    async fn nothing_queued(&self) -> bool {
+        self.queue.receive(10, 1).await.unwrap().is_empty()
+    }
+
+    /// Every schedule in the stack's group: name → (expression, time zone, input).
+    async fn schedules(&self) -> HashMap<String, (String, String, String)> {
+        let group = self.names.schedule_group();
+        let mut out = HashMap::new();
+        for name in self.schedule_names().await {
+            let full = self
+                .clients
+                .scheduler
+                .get_schedule()
+                .group_name(&group)
+                .name(&name)
+                .send()
+                .await
+                .unwrap();
+            out.insert(
+                name,
+                (
+                    full.schedule_expression().unwrap_or_default().to_string(),
+                    full.schedule_expression_timezone()
+                        .unwrap_or_default()
+                        .to_string(),
+                    full.target()
+                        .map(|t| t.input().unwrap_or_default().to_string())
+                        .unwrap_or_default(),
+                ),
+            );
+        }
+        out
+    }
+
+    async fn schedule_names(&self) -> Vec<String> {
+        let items = self
+            .clients
+            .scheduler
+            .list_schedules()
+            .group_name(self.names.schedule_group())
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .unwrap();
+        items
+            .iter()
+            .filter_map(|s| s.name().map(str::to_string))
+            .collect()
+    }
+
+    async fn survey_state(&self, site: &str, id: u64) -> Option<SurveyState> {
+        let sid = SurveyId::for_order(&OrderRef::new(site, id).unwrap());
+        self.store.get(&sid).await.unwrap().map(|s| s.state)
+    }
+}
+
+fn expected_send_at(config: &Config, site: &str, status_at: DateTime<Utc>) -> DateTime<Utc> {
+    let facts = OrderFacts {
+        site: site.to_string(),
+        order_type: Some("eshop-individual".into()),
+        order_method: Some("shopping-cart".into()),
+        delivery_type: Some("courier".into()),
+        product_groups: vec![],
+    };
+    send_time(
+        status_at,
+        &facts,
+        &config.survey,
+        config.timezone_for_site(site),
+    )
+}
+
+#[tokio::test]
+async fn one_trigger_makes_one_survey_and_one_schedule_and_five_make_no_more() {
+    let s = stack("once").await;
+    let id = s
+        .order("main-shop", "complete", Some("+7 900 111-22-33"), None, 501)
+        .await;
+    let ural = s
+        .order("ural-shop", "complete", Some("+7 912 111-22-33"), None, 502)
+        .await;
+
+    for _ in 0..5 {
+        assert_eq!(s.trigger_order("main-shop", id).await, StatusCode::OK);
+    }
+    assert_eq!(s.trigger_order("ural-shop", ural).await, StatusCode::OK);
+    assert_eq!(s.drain().await, 6, "every signal handled");
+
+    let survey = s
+        .store
+        .get(&SurveyId::for_order(
+            &OrderRef::new("main-shop", id).unwrap(),
+        ))
+        .await
+        .unwrap()
+        .expect("a survey");
+    assert_eq!(survey.state, SurveyState::Scheduled);
+    let order = s.worker.crm.get_order("main-shop", id).await.unwrap();
+    let want = expected_send_at(&s.config, "main-shop", order.status_updated_at.unwrap());
+    assert_eq!(survey.send_at, want);
+
+    let schedules = s.schedules().await;
+    assert_eq!(schedules.len(), 2, "{schedules:?}");
+    let (expr, tz, input) = &schedules[survey.id.as_str()];
+    let local = want.with_timezone(&chrono_tz::Europe::Moscow);
+    assert_eq!(expr, &format!("at({})", local.format("%Y-%m-%dT%H:%M:%S")));
+    assert_eq!(tz, "Europe/Moscow");
+    assert_eq!(input, &format!(r#"{{"surveyId":"{}"}}"#, survey.id));
+
+    // The Ural customer's schedule is in their own zone.
+    let ural_id = SurveyId::for_order(&OrderRef::new("ural-shop", ural).unwrap());
+    assert_eq!(schedules[ural_id.as_str()].1, "Asia/Yekaterinburg");
+
+    // Five more triggers later: still one survey, still two schedules.
+    for _ in 0..5 {
+        s.trigger_order("main-shop", id).await;
+    }
+    s.drain().await;
+    assert_eq!(s.schedules().await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_poller_finds_an_order_completed_without_a_trigger() {
+    let s = stack("poller").await;
+    let id = s
+        .order("main-shop", "complete", None, Some("buyer@example.ru"), 601)
+        .await;
+    let other = s
+        .order("main-shop", "delivering", Some("+79001112244"), None, 602)
+        .await;
+    let poller = Poller {
+        crm: s.worker.crm.clone(),
+        store: s.store.clone(),
+        queue: s.queue.clone(),
+        config: s.config.clone(),
+    };
+    let report = poller.poll(Utc::now()).await.unwrap();
+    assert_eq!(report.signals, 1, "{report:?}");
+    assert!(report.cursor.is_some());
+    s.drain().await;
+    assert_eq!(
+        s.survey_state("main-shop", id).await,
+        Some(SurveyState::Scheduled)
+    );
+    assert_eq!(s.survey_state("main-shop", other).await, None);
+
+    // Nothing new: the cursor holds, no signal is sent again.
+    let again = poller.poll(Utc::now()).await.unwrap();
+    assert_eq!(again.signals, 0, "{again:?}");
+    // A later completion is found by the next poll.
+    s.set_status("main-shop", other, "complete").await;
+    let third = poller.poll(Utc::now()).await.unwrap();
+    assert_eq!(third.signals, 1, "{third:?}");
+    s.drain().await;
+    assert_eq!(
+        s.survey_state("main-shop", other).await,
+        Some(SurveyState::Scheduled)
+    );
+}
+
+#[tokio::test]
+async fn orders_without_a_survey_keep_their_reason() {
+    let s = stack("skips").await;
+    let delivering = s
+        .order("main-shop", "delivering", Some("+79001110001"), None, 701)
+        .await;
+    let no_contact = s
+        .order("main-shop", "complete", Some("не звонить"), None, 702)
+        .await;
+    let opted_out = s
+        .order("main-shop", "complete", Some("+79001110003"), None, 703)
+        .await;
+    s.store
+        .add(&Contact {
+            phone: Some(Phone::parse("+79001110003", "RU").unwrap()),
+            email: None,
+        })
+        .await
+        .unwrap();
+    let first = s
+        .order("main-shop", "complete", Some("+79001110004"), None, 704)
+        .await;
+    let capped = s
+        .order("main-shop", "complete", Some("+79001110004"), None, 704)
+        .await;
+
+    for id in [delivering, no_contact, opted_out, first] {
+        s.trigger_order("main-shop", id).await;
+    }
+    s.drain().await;
+    s.trigger_order("main-shop", capped).await;
+    s.drain().await;
+
+    assert_eq!(s.survey_state("main-shop", delivering).await, None);
+    let note = s
+        .store
+        .intake_note(&OrderRef::new("main-shop", delivering).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        note,
+        Some(("status_not_surveyed".into(), "delivering".into()))
+    );
+    assert_eq!(
+        s.survey_state("main-shop", no_contact).await,
+        Some(SurveyState::Skipped {
+            reason: SkipReason::NoContact
+        })
+    );
+    assert_eq!(
+        s.survey_state("main-shop", opted_out).await,
+        Some(SurveyState::Skipped {
+            reason: SkipReason::DoNotContact
+        })
+    );
+    assert_eq!(
+        s.survey_state("main-shop", first).await,
+        Some(SurveyState::Scheduled)
+    );
+    assert_eq!(
+        s.survey_state("main-shop", capped).await,
+        Some(SurveyState::Skipped {
+            reason: SkipReason::FrequencyCap
+        })
+    );
+    // Only the one real survey has a schedule.
+    let schedules = s.schedules().await;
+    assert_eq!(schedules.len(), 1, "{schedules:?}");
+
+    // The delivering order completes later: now it gets its survey.
+    s.set_status("main-shop", delivering, "complete").await;
+    s.trigger_order("main-shop", delivering).await;
+    s.drain().await;
+    assert_eq!(
+        s.survey_state("main-shop", delivering).await,
+        Some(SurveyState::Scheduled)
+    );
+}
+
+#[tokio::test]
+async fn bad_calls_are_refused_and_change_nothing() {
+    let s = stack("bad").await;
+    let id = s
+        .order("main-shop", "complete", Some("+79001110101"), None, 801)
+        .await;
+    let form = |secret: &str| format!("orderId={id}&site=main-shop&secret={secret}");
+
+    let (status, body) = s
+        .trigger(&form("wrong"), "application/x-www-form-urlencoded", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body["error"].as_str().unwrap().contains("secret"), "{body}");
+    let (status, _) = s
+        .trigger(
+            &format!("orderId={id}&site=main-shop"),
+            "application/x-www-form-urlencoded",
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a missing secret is refused"
+    );
+    let (status, _) = s
+        .trigger(
+            &form(SECRET),
+            "application/x-www-form-urlencoded",
+            Some("wrong"),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a wrong secret in the URL is refused"
+    );
+
+    let (status, body) = s
+        .trigger("{not json", "application/json", Some(SECRET))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap().contains("JSON"), "{body}");
+    let (status, body) = s
+        .trigger(
+            &format!("site=main-shop&secret={SECRET}"),
+            "application/x-www-form-urlencoded",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("orderId"),
+        "{body}"
+    );
+    let (status, _) = s
+        .trigger(
+            &format!("orderId=abc&site=main-shop&secret={SECRET}"),
+            "application/x-www-form-urlencoded",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let big = format!(
+        "orderId={id}&site=main-shop&secret={SECRET}&pad={}",
+        "x".repeat(70_000)
+    );
+    let (status, _) = s
+        .trigger(&big, "application/x-www-form-urlencoded", None)
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    assert!(
+        s.nothing_queued().await,
+        "no refused call reached the queue"
+    );
+    assert_eq!(s.survey_state("main-shop", id).await, None);
+
+    // JSON with the secret in the body is accepted too.
+    let (status, body) = s
+        .trigger(
+            &json!({"orderId": id, "site": "main-shop", "secret": SECRET, "extra": [1, 2]})
+                .to_string(),
+            "application/json",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["order"], format!("main-shop/{id}"));
+}
+
+#[tokio::test]
+async fn a_burst_of_500_triggers_makes_500_surveys_without_tripping_the_rate_limit() {
+    let s = stack("burst").await;
+    let mut ids = Vec::new();
+    for i in 0..500u64 {
+        let phone = format!("+7900{:07}", 2_000_000 + i);
+        ids.push(
+            s.order("main-shop", "complete", Some(&phone), None, 10_000 + i)
+                .await,
+        );
+    }
+    let before = s.stats().await;
+    let started = std::time::Instant::now();
+    for id in &ids {
+        assert_eq!(s.trigger_order("main-shop", *id).await, StatusCode::OK);
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "500 triggers took {:?}",
+        started.elapsed()
+    );
+    // Four consumers at once, as Lambda would scale them; the pacer keeps them under the limit.
+    let s = Arc::new(s);
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move { s.drain().await }));
+    }
+    let mut handled = 0;
+    for t in tasks {
+        handled += t.await.unwrap();
+    }
+    assert_eq!(handled, 500);
+    let mut scheduled = 0;
+    for id in &ids {
+        if s.survey_state("main-shop", *id).await == Some(SurveyState::Scheduled) {
+            scheduled += 1;
+        }
+    }
+    assert_eq!(scheduled, 500);
+    let after = s.stats().await;
+    println!("simulator before: {before}\nsimulator after: {after}");
+    assert!(after["maxPerSecond"].as_u64().unwrap() <= 10, "{after}");
+    assert_eq!(after["rateLimited"].as_u64().unwrap(), 0, "{after}");
+    assert_eq!(s.schedule_names().await.len(), 500);
+}

@@ -1,0 +1,160 @@
+//! `otklik crm setup`: prepares a retailCRM account for Otklik and says what is missing.
+//!
+//! It checks the sites, statuses and the inspector named in the config, creates the two order
+//! fields we write (the rating, read-only for managers, and the customer's words) when they are
+//! missing, and prints the exact trigger to paste into retailCRM. A second run changes nothing.
+
+use otklik_core::config::Config;
+use otklik_retailcrm::{CrmError, NewCustomField, RetailCrm};
+
+/// What setup found and did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SetupReport {
+    /// Human-readable lines, in order.
+    pub lines: Vec<String>,
+    /// Things the integrator must fix in retailCRM or in the config.
+    pub problems: Vec<String>,
+    /// Fields created by this run.
+    pub created: Vec<String>,
+}
+
+impl SetupReport {
+    fn ok(&mut self, s: impl Into<String>) {
+        self.lines.push(format!("  ok       {}", s.into()));
+    }
+    fn problem(&mut self, s: impl Into<String>) {
+        let s = s.into();
+        self.lines.push(format!("  MISSING  {s}"));
+        self.problems.push(s);
+    }
+    fn created(&mut self, code: &str, s: impl Into<String>) {
+        self.lines.push(format!("  created  {}", s.into()));
+        self.created.push(code.to_string());
+    }
+}
+
+/// The retailCRM trigger that calls our webhook, as text to paste.
+pub fn trigger_text(config: &Config, webhook_url: &str, trigger_secret: &str) -> String {
+    let statuses = config
+        .crm
+        .survey_statuses
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "Create this trigger in retailCRM (Administration → Communications → Triggers → Add):\n\
+         \x20 Name:       Otklik: ask the customer after the order\n\
+         \x20 Code:       otklik-survey\n\
+         \x20 Active:     yes\n\
+         \x20 Event:      Order changed\n\
+         \x20 Condition:  changeSet.hasChangedField(\"status\") and changeSet.newValue(\"status\").code in [{statuses}]\n\
+         \x20 Action:     HTTP request, method POST\n\
+         \x20 URL:        {webhook_url}\n\
+         \x20 Parameters:\n\
+         \x20   orderId = {{{{ order.id }}}}\n\
+         \x20   site    = {{{{ order.site.code }}}}\n\
+         \x20   secret  = {trigger_secret}\n\
+         Keep the secret private: it is what tells our webhook the call comes from your account.\n"
+    )
+}
+
+/// Checks the account and creates what is missing.
+pub async fn run(crm: &RetailCrm, config: &Config) -> Result<SetupReport, CrmError> {
+    let mut r = SetupReport::default();
+
+    r.lines.push("Sites:".into());
+    let sites = crm.sites().await?;
+    let mut wanted_sites: Vec<&str> = vec![config.complaints.site.as_str()];
+    wanted_sites.extend(config.sites.keys().map(String::as_str));
+    wanted_sites.dedup();
+    for code in wanted_sites {
+        match sites.iter().find(|s| s.code == code) {
+            Some(s) => r.ok(format!("site {code} ({})", s.name)),
+            None => r.problem(format!("site {code} does not exist in retailCRM")),
+        }
+    }
+
+    r.lines.push("Statuses:".into());
+    let statuses = crm.statuses().await?;
+    let c = &config.complaints;
+    let mut wanted: Vec<(&str, &str)> = Vec::new();
+    for s in &config.crm.survey_statuses {
+        wanted.push(("survey", s));
+    }
+    for s in &config.crm.cancel_statuses {
+        wanted.push(("cancel", s));
+    }
+    wanted.extend([
+        ("complaint created", c.status_created.as_str()),
+        ("complaint in work", c.status_in_work.as_str()),
+        ("complaint failed", c.status_failed.as_str()),
+        ("complaint resolved", c.status_resolved.as_str()),
+    ]);
+    for (role, code) in wanted {
+        match statuses.iter().find(|s| s.code == code) {
+            Some(s) if s.active => r.ok(format!("{role} status {code} ({})", s.name)),
+            Some(_) => r.problem(format!("{role} status {code} exists but is not active")),
+            None => r.problem(format!("{role} status {code} does not exist")),
+        }
+    }
+
+    r.lines.push("Inspector:".into());
+    let users = crm.users().await?;
+    let inspector = c.inspector_id.get();
+    match users.iter().find(|u| u.id == inspector) {
+        Some(u) if u.active => {
+            let name = [u.first_name.as_deref(), u.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            r.ok(format!("user {inspector} ({name})"))
+        }
+        Some(_) => r.problem(format!("inspector user {inspector} is not active")),
+        None => r.problem(format!("inspector user {inspector} does not exist")),
+    }
+
+    r.lines.push("Order fields:".into());
+    let fields = crm.order_custom_fields().await?;
+    let wanted_fields = [
+        (
+            config.crm.rating_field.as_str(),
+            "Оценка покупателя",
+            "integer",
+        ),
+        (config.crm.words_field.as_str(), "Слова покупателя", "text"),
+    ];
+    for (code, name, kind) in wanted_fields {
+        match fields.iter().find(|f| f.code == code) {
+            Some(f) => {
+                if f.field_type != kind {
+                    r.problem(format!(
+                        "field {code} has type {} but Otklik writes {kind}",
+                        f.field_type
+                    ));
+                } else if f.view_mode.as_deref().is_some_and(|m| m == "editable") {
+                    r.problem(format!(
+                        "field {code} is editable by managers; set it to read-only (not_editable)"
+                    ));
+                } else {
+                    r.ok(format!("field {code} «{}»", f.name));
+                }
+            }
+            None => {
+                crm.create_order_custom_field(&NewCustomField {
+                    name: name.to_string(),
+                    code: code.to_string(),
+                    field_type: kind.to_string(),
+                    view_mode: "not_editable".to_string(),
+                })
+                .await?;
+                r.created(
+                    code,
+                    format!("field {code} «{name}» ({kind}, read-only for managers)"),
+                );
+            }
+        }
+    }
+    Ok(r)
+}

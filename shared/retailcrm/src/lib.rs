@@ -1,0 +1,22 @@
+//! Typed retailCRM API v5 client: the adapter behind every CRM read and write in Otklik.
+//!
+//! Intake reads the order and its history, dispatch reads contacts and product groups, the reply
+//! path writes the rating, opens complaint orders, tasks and notifications. All of it goes through
+//! [`RetailCrm`]: the contract's wire format (`docs/retailcrm-contract.md`), typed [`CrmError`]s,
+//! lenient decoding of PHP-shaped answers, one paced path per API key and bounded retries.
+
+mod client;
+mod config;
+pub mod datetime;
+mod error;
+mod model;
+mod pacer;
+mod transport;
+
+pub use client::RetailCrm;
+pub use config::ClientConfig;
+pub use error::CrmError;
+pub use model::{
+    CustomField, HistoryEntry, HistoryPage, HistoryQuery, NewCustomField, NewTask, Notification,
+    NotificationKind, Order, Site, Status, User,
+};
