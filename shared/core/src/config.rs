@@ -15,6 +15,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::model::EmployeeId;
 use crate::reply::ParserOptions;
+use crate::texts::{Texts, TextsConfig};
 
 /// A configuration error, always naming the key it is about.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +59,9 @@ pub struct Config {
     pub parser: ParserOptions,
     pub whatsapp: WhatsappConfig,
     pub email: EmailConfig,
+    /// The language of our messages and the shop's own wordings; ours when absent.
+    #[serde(default)]
+    pub texts: TextsConfig,
 }
 
 fn default_region() -> String {
@@ -485,6 +489,8 @@ impl Config {
         if !url_ok(&self.email.landing_base_url) {
             return Err(invalid("email.landing_base_url", "must be an http(s) URL"));
         }
+        // Builds the texts once to check every override; functions build them again at start.
+        Texts::from_config(&self.texts)?;
         Ok(())
     }
 

@@ -5,9 +5,12 @@
 //! business logic is property-tested without a network, and every Lambda shares one copy of it.
 
 pub mod config;
+pub mod email;
 pub mod intake;
+pub mod links;
 pub mod machine;
 pub mod model;
 pub mod ports;
 pub mod reply;
+pub mod texts;
 pub mod timing;

@@ -1,0 +1,442 @@
+//! `survey-dispatch`: sends the question when its schedule fires.
+//!
+//! The one-time schedule puts `{"surveyId": …}` on the dispatch queue. For each message we load
+//! the survey, re-read the order (cancelled or returned since → skipped), snapshot everyone who
+//! worked on it (SPEC §6), choose WhatsApp or email, and send — at most once whatever the
+//! redeliveries, because a conditional "send claim" is taken before the provider is called.
+//! The email fallback after a WhatsApp failure comes through the same queue with `"channel":
+//! "email"`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
+use otklik_aws::queue::SqsQueue;
+use otklik_aws::store::DynamoStore;
+use otklik_core::config::Config;
+use otklik_core::email::{survey_email, to_mime};
+use otklik_core::links::{opt_out_link, rating_links, LinkSigner};
+use otklik_core::machine::{decide, Command, Event, Input, InputId, MachineConfig, Survey};
+use otklik_core::model::{Channel, EmployeeId, SkipReason, SurveyId, SurveyState};
+use otklik_core::ports::{DoNotContactList, PortError, Queue, SurveyStore};
+use otklik_core::texts::{TextKind, Texts};
+use otklik_messaging::{SendError, SesMailer, Whatsapp};
+use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, RetailCrm};
+use serde::{Deserialize, Serialize};
+
+/// A message on the dispatch queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DispatchMessage {
+    pub survey_id: String,
+    /// Set for a fallback: send on this channel although the survey was sent already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+}
+
+/// What happened to one dispatch message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dispatched {
+    Sent {
+        channel: Channel,
+        message_id: String,
+    },
+    /// The survey is past sending (a redelivery, or already skipped): nothing to do.
+    NothingToDo(String),
+    Skipped(SkipReason),
+    Failed(String),
+    /// Another delivery of this message holds the send claim: we send nothing.
+    AlreadyClaimed,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("retailCRM: {0}")]
+    Crm(#[from] CrmError),
+    #[error("store: {0}")]
+    Port(#[from] PortError),
+    #[error("provider: {0}")]
+    Send(#[from] SendError),
+    #[error("bad message: {0}")]
+    BadMessage(String),
+}
+
+pub struct Dispatcher {
+    pub crm: RetailCrm,
+    pub store: DynamoStore,
+    pub whatsapp: Whatsapp,
+    pub mailer: SesMailer,
+    pub texts: Texts,
+    pub signer: LinkSigner,
+    pub config: Arc<Config>,
+}
+
+/// Everyone who worked on the order (SPEC §6): the current manager, every person who changed it
+/// (`source = user`), and every manager it was ever assigned to.
+pub fn employees_of(current_manager: Option<u64>, history: &[HistoryEntry]) -> Vec<EmployeeId> {
+    let mut ids = BTreeSet::new();
+    ids.extend(current_manager);
+    for e in history {
+        if e.source == "user" {
+            ids.extend(e.user_id);
+        }
+        ids.extend(e.order_manager_id);
+        if e.field.as_deref() == Some("manager") {
+            ids.extend(e.new_manager());
+            ids.extend(e.old_manager());
+        }
+    }
+    ids.into_iter()
+        .filter_map(|id| EmployeeId::new(id).ok())
+        .collect()
+}
+
+/// The key texts rotate by, so one customer keeps seeing different words over time but the same
+/// survey always gets the same words.
+fn text_seed(survey: &Survey) -> String {
+    let who = survey
+        .contact
+        .phone
+        .as_ref()
+        .map(|p| p.e164().to_string())
+        .or_else(|| {
+            survey
+                .contact
+                .email
+                .as_ref()
+                .map(|e| e.as_str().to_string())
+        })
+        .unwrap_or_default();
+    format!("{who}/{}", survey.id)
+}
+
+impl Dispatcher {
+    fn machine(&self) -> MachineConfig {
+        MachineConfig::from(self.config.as_ref())
+    }
+
+    async fn apply(
+        &self,
+        survey: &Survey,
+        id: &str,
+        event: Event,
+        now: DateTime<Utc>,
+    ) -> Result<Survey, DispatchError> {
+        let input = Input {
+            id: InputId::new(id).map_err(|e| DispatchError::BadMessage(e.to_string()))?,
+            event,
+        };
+        let decision = decide(survey, &input, &self.machine(), now);
+        Ok(self.store.save(&decision.survey).await?)
+    }
+
+    async fn history(&self, order_id: u64) -> Result<Vec<HistoryEntry>, CrmError> {
+        let mut all = Vec::new();
+        let mut since = None;
+        // At most 10 pages: an order with more than 1000 changes is not a real order.
+        for _ in 0..10 {
+            let page = self
+                .crm
+                .history(&HistoryQuery {
+                    since_id: since,
+                    order_id: Some(order_id),
+                    start_date: None,
+                    limit: 100,
+                    page: 1,
+                })
+                .await?;
+            let n = page.entries.len();
+            since = page.entries.iter().map(|e| e.id).max().or(since);
+            all.extend(page.entries);
+            if n < 100 {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// Handles one dispatch message.
+    pub async fn handle(
+        &self,
+        msg: &DispatchMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Dispatched, DispatchError> {
+        let id = SurveyId::parse(&msg.survey_id)
+            .map_err(|e| DispatchError::BadMessage(e.to_string()))?;
+        let Some(survey) = self.store.get(&id).await? else {
+            return Ok(Dispatched::NothingToDo("no such survey".into()));
+        };
+        if let Some(channel) = msg.channel {
+            return self.fallback(survey, channel, now).await;
+        }
+        if survey.state != SurveyState::Scheduled {
+            return Ok(Dispatched::NothingToDo(survey.state.name().into()));
+        }
+        let order = match self
+            .crm
+            .get_order(survey.order.site(), survey.order.id())
+            .await
+        {
+            Ok(o) => Some(o),
+            Err(CrmError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let cancelled = order
+            .as_ref()
+            .is_none_or(|o| self.config.crm.cancel_statuses.contains(&o.status));
+        if cancelled {
+            let reason = SkipReason::OrderCancelled;
+            self.apply(
+                &survey,
+                "skip",
+                Event::Skip {
+                    reason: reason.clone(),
+                },
+                now,
+            )
+            .await?;
+            tracing::info!(survey = %id, "order cancelled or gone before sending; skipped");
+            return Ok(Dispatched::Skipped(reason));
+        }
+        if self.store.contains(&survey.contact).await? {
+            let reason = SkipReason::DoNotContact;
+            self.apply(
+                &survey,
+                "skip",
+                Event::Skip {
+                    reason: reason.clone(),
+                },
+                now,
+            )
+            .await?;
+            return Ok(Dispatched::Skipped(reason));
+        }
+        let order = order.expect("checked above");
+        let history = self.history(order.id).await?;
+        let mut survey = survey;
+        survey.employees = employees_of(order.manager_id, &history);
+
+        let channel = self.choose_channel(&survey).await?;
+        let Some(channel) = channel else {
+            let decided = self
+                .apply(
+                    &survey,
+                    "skip",
+                    Event::Skip {
+                        reason: SkipReason::NoContact,
+                    },
+                    now,
+                )
+                .await?;
+            return Ok(Dispatched::Skipped(match decided.state {
+                SurveyState::Skipped { reason } => reason,
+                _ => SkipReason::NoContact,
+            }));
+        };
+        self.send(survey, channel, now).await
+    }
+
+    async fn choose_channel(&self, survey: &Survey) -> Result<Option<Channel>, DispatchError> {
+        if let Some(phone) = survey.contact.phone.as_ref().filter(|p| p.is_mobile()) {
+            if self.whatsapp.is_configured() {
+                match self.whatsapp.has_whatsapp(phone).await? {
+                    Some(false) => {}
+                    _ => return Ok(Some(Channel::Whatsapp)),
+                }
+            }
+        }
+        Ok(survey.contact.email.as_ref().map(|_| Channel::Email))
+    }
+
+    /// Sends under a claim: the first delivery sends, every other one finds the claim taken.
+    async fn send(
+        &self,
+        survey: Survey,
+        channel: Channel,
+        now: DateTime<Utc>,
+    ) -> Result<Dispatched, DispatchError> {
+        if !self
+            .store
+            .claim_send(&survey.id, &channel.to_string(), now)
+            .await?
+        {
+            return Ok(Dispatched::AlreadyClaimed);
+        }
+        let result = match channel {
+            Channel::Whatsapp => {
+                let phone = survey
+                    .contact
+                    .phone
+                    .as_ref()
+                    .expect("WhatsApp was chosen for a phone");
+                let lang = self.texts.language();
+                let text = self
+                    .texts
+                    .pick(TextKind::Request, lang, &text_seed(&survey));
+                self.whatsapp.send_question(phone, text).await
+            }
+            Channel::Email => self.send_email(&survey, now).await,
+        };
+        let message_id = match result {
+            Ok(id) => id,
+            Err(SendError::NotSent(e)) => {
+                // Nothing left us: give the claim back so the redelivery can try again.
+                self.store
+                    .release_send(&survey.id, &channel.to_string())
+                    .await?;
+                return Err(SendError::NotSent(e).into());
+            }
+            Err(SendError::Unknown(e)) => {
+                // It may have reached the customer; trying again could ask them twice.
+                tracing::error!(survey = %survey.id, %channel, error = %e, "send outcome unknown; not retried");
+                let failed = Survey {
+                    state: SurveyState::Failed {
+                        reason: format!("{channel}: outcome unknown: {e}"),
+                    },
+                    ..survey
+                };
+                self.store.save(&failed).await?;
+                return Ok(Dispatched::Failed(e));
+            }
+        };
+        self.store
+            .remember_message(&message_id, &survey.id, now)
+            .await?;
+        self.apply(
+            &survey,
+            &format!("sent-{channel}"),
+            Event::Sent {
+                channel,
+                message_id: message_id.clone(),
+            },
+            now,
+        )
+        .await?;
+        tracing::info!(survey = %survey.id, %channel, employees = survey.employees.len(), "survey sent");
+        Ok(Dispatched::Sent {
+            channel,
+            message_id,
+        })
+    }
+
+    async fn send_email(&self, survey: &Survey, now: DateTime<Utc>) -> Result<String, SendError> {
+        let to = survey
+            .contact
+            .email
+            .clone()
+            .ok_or_else(|| SendError::NotSent("no email".into()))?;
+        let cfg = &self.config.email;
+        let expires =
+            now + chrono::Duration::from_std(cfg.link_ttl).unwrap_or(chrono::Duration::days(30));
+        let links = rating_links(&self.signer, &cfg.landing_base_url, &survey.id, expires);
+        let unsubscribe = opt_out_link(&self.signer, &cfg.landing_base_url, &survey.id, expires);
+        let draft = survey_email(
+            &self.texts,
+            self.texts.language(),
+            &text_seed(survey),
+            cfg,
+            to.clone(),
+            &links,
+            unsubscribe,
+        );
+        let domain = cfg
+            .from_address
+            .rsplit_once('@')
+            .map_or("otklik", |(_, d)| d);
+        let mime = to_mime(
+            &draft,
+            &format!("{}.{}@{domain}", survey.id, now.timestamp()),
+            now,
+        );
+        self.mailer
+            .send_raw(&cfg.from_address, to.as_str(), &mime)
+            .await
+    }
+
+    /// The email fallback the state machine asked for after a WhatsApp failure.
+    async fn fallback(
+        &self,
+        survey: Survey,
+        channel: Channel,
+        now: DateTime<Utc>,
+    ) -> Result<Dispatched, DispatchError> {
+        let asked = survey.done.contains(&format!("send-{channel}"));
+        let open = matches!(
+            survey.state,
+            SurveyState::Sent | SurveyState::AwaitingRating
+        );
+        if !(asked && open && survey.channel != Some(channel)) {
+            return Ok(Dispatched::NothingToDo("no fallback pending".into()));
+        }
+        self.send(survey, channel, now).await
+    }
+
+    /// A delivery failure reported by the provider (Meta 131026, Green-API `noAccount`): the state
+    /// machine decides; a fallback it asks for goes onto the dispatch queue.
+    pub async fn delivery_failed(
+        &self,
+        queue: &SqsQueue,
+        provider_message_id: &str,
+        status_id: &str,
+        channel: Channel,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DispatchError> {
+        let Some(id) = self.store.survey_of_message(provider_message_id).await? else {
+            return Ok(false);
+        };
+        let Some(survey) = self.store.get(&id).await? else {
+            return Ok(false);
+        };
+        let input = Input {
+            id: InputId::new(status_id).map_err(|e| DispatchError::BadMessage(e.to_string()))?,
+            event: Event::DeliveryFailed {
+                channel,
+                reason: reason.to_string(),
+            },
+        };
+        let decision = decide(&survey, &input, &self.machine(), now);
+        if decision.survey == survey {
+            return Ok(false);
+        }
+        self.store.save(&decision.survey).await?;
+        for effect in decision.effects {
+            if let Command::SendSurvey { channel } = effect.command {
+                let msg = DispatchMessage {
+                    survey_id: id.to_string(),
+                    channel: Some(channel),
+                };
+                queue
+                    .send(&serde_json::to_string(&msg).expect("serializes"))
+                    .await?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// An SQS batch with per-message failures.
+    pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            let mid = record.message_id.clone().unwrap_or_default();
+            let result = match record
+                .body
+                .as_deref()
+                .map(serde_json::from_str::<DispatchMessage>)
+            {
+                Some(Ok(msg)) => self.handle(&msg, now).await,
+                Some(Err(e)) => Err(DispatchError::BadMessage(e.to_string())),
+                None => Err(DispatchError::BadMessage("empty message".into())),
+            };
+            match result {
+                Ok(d) => tracing::info!(message = %mid, outcome = ?d, "dispatch handled"),
+                Err(e) => {
+                    tracing::warn!(message = %mid, error = %e, "dispatch failed; will be redelivered");
+                    response.add_failure(mid);
+                }
+            }
+        }
+        response
+    }
+}

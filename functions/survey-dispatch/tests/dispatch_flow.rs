@@ -1,0 +1,451 @@
+//! Dispatch end to end: surveys in DynamoDB (local endpoint), orders in the retailCRM simulator,
+//! WhatsApp through the WhatsApp simulator (Meta and Green-API), email through SES (local endpoint,
+//! read back as sent), all over real HTTP.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use chrono::Utc;
+use otklik_aws::provision::ensure_all;
+use otklik_aws::queue::SqsQueue;
+use otklik_aws::resources::{Names, DISPATCH_QUEUE};
+use otklik_aws::store::DynamoStore;
+use otklik_aws::Clients;
+use otklik_core::config::{Config, Secrets};
+use otklik_core::machine::{Contact, Survey};
+use otklik_core::model::{Channel, Email, OrderRef, Phone, SkipReason, SurveyState};
+use otklik_core::ports::SurveyStore;
+use otklik_messaging::{SesMailer, Whatsapp};
+use otklik_survey_dispatch::{DispatchMessage, Dispatched, Dispatcher};
+use serde_json::{json, Value};
+
+struct Stack {
+    crm_sim: otklik_retailcrm_sim::SimHandle,
+    wa_sim: otklik_whatsapp_sim::SimHandle,
+    http: reqwest::Client,
+    endpoint: String,
+    store: DynamoStore,
+    queue: SqsQueue,
+    dispatcher: Arc<Dispatcher>,
+    /// Unique per run: SES on the local endpoint keeps every mail it ever accepted.
+    tag: String,
+}
+
+const FROM: &str = "anna.smirnova@example.ru";
+
+async fn stack(test: &str, provider: &str) -> Stack {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
+    let crm_sim = otklik_retailcrm_sim::spawn(Default::default())
+        .await
+        .unwrap();
+    let wa_sim = otklik_whatsapp_sim::spawn(Default::default())
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    http.post(format!("{}/sim/seed", crm_sim.url()))
+        .json(&json!({"preset": "demo"}))
+        .send()
+        .await
+        .unwrap();
+    // No webhooks in these tests: statuses are fed by hand to see each step.
+    let r = http
+        .put(format!("{}/sim/config", wa_sim.url()))
+        .json(&json!({"autoStatuses": false}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "wa config: {}", r.status());
+
+    let clients = Clients::from_env().await;
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let names = Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000));
+    ensure_all(&clients, &names).await.unwrap();
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    // SES sends only from a verified identity (as on AWS).
+    let _ = ses
+        .create_email_identity()
+        .email_identity(FROM)
+        .send()
+        .await;
+
+    let text = include_str!("../../../otklik.example.toml")
+        .replace(
+            "url = \"https://demo.retailcrm.ru\"",
+            &format!("url = \"{}\"", crm_sim.url()),
+        )
+        .replace(
+            "api_url = \"https://graph.facebook.com\"",
+            &format!("api_url = \"{}\"", wa_sim.url()),
+        )
+        .replace(
+            "api_url = \"https://api.green-api.com\"",
+            &format!("api_url = \"{}\"", wa_sim.url()),
+        )
+        .replace("provider = \"meta\"", &format!("provider = \"{provider}\""));
+    let config = Config::from_toml(&text).unwrap();
+    let secrets = Secrets::load(&config, |k| {
+        Some(
+            match k {
+                "OTKLIK_CRM_API_KEY" => "sim-key",
+                "OTKLIK_LINK_SECRET" => "a-link-secret-that-is-long-enough-1234567890",
+                "OTKLIK_META_ACCESS_TOKEN" => "meta-token",
+                "OTKLIK_GREEN_API_TOKEN" => "green-token",
+                _ => "x",
+            }
+            .to_string(),
+        )
+    })
+    .unwrap();
+    let store = DynamoStore::new(clients.dynamodb.clone(), &names);
+    let dispatcher = Dispatcher {
+        crm: otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
+            &config, "sim-key",
+        ))
+        .unwrap(),
+        store: store.clone(),
+        whatsapp: Whatsapp::from_config(&config, &secrets),
+        mailer: SesMailer::new(ses),
+        texts: otklik_core::texts::Texts::from_config(&config.texts).unwrap(),
+        signer: otklik_core::links::LinkSigner::new(secrets.link_secret.expose().as_bytes()),
+        config: Arc::new(config),
+    };
+    let queue = SqsQueue::connect(clients.sqs.clone(), &names, &DISPATCH_QUEUE)
+        .await
+        .unwrap();
+    Stack {
+        crm_sim,
+        wa_sim,
+        http,
+        endpoint,
+        store,
+        queue,
+        dispatcher: Arc::new(dispatcher),
+        tag: names.stack.clone(),
+    }
+}
+
+impl Stack {
+    /// A recipient address unique to this run.
+    fn mailbox(&self, name: &str) -> String {
+        format!("{name}+{}@example.ru", self.tag)
+    }
+
+    /// A completed order worked by managers 11 and 12, and its scheduled survey.
+    async fn survey(&self, phone: Option<&str>, email: Option<&str>) -> Survey {
+        let mut order = json!({
+            "site": "main-shop", "status": "new", "managerId": 11,
+            "firstName": "Ольга", "customer": {"id": 900},
+            "items": [{"offer": {"id": 10}, "quantity": 1, "initialPrice": 4990}],
+        });
+        if let Some(p) = phone {
+            order["phone"] = json!(p);
+        }
+        if let Some(e) = email {
+            order["email"] = json!(e);
+        }
+        let resp: Value = self
+            .http
+            .post(format!("{}/sim/orders", self.crm_sim.url()))
+            .json(&json!({"order": order, "userId": 11}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = resp["id"].as_u64().unwrap();
+        let base = format!("{}/sim/orders/main-shop/{id}", self.crm_sim.url());
+        self.http
+            .post(format!("{base}/manager"))
+            .json(&json!({"managerId": 12, "userId": 11}))
+            .send()
+            .await
+            .unwrap();
+        self.set_status(id, "complete").await;
+        let order_ref = OrderRef::new("main-shop", id).unwrap();
+        let contact = Contact {
+            phone: phone.and_then(|p| Phone::parse(p, "RU").ok()),
+            email: email.and_then(|e| Email::parse(e).ok()),
+        };
+        let survey = Survey::new(order_ref, contact, Utc::now(), Utc::now());
+        assert!(self.store.create(&survey).await.unwrap());
+        self.store.get(&survey.id).await.unwrap().unwrap()
+    }
+
+    async fn set_status(&self, id: u64, status: &str) {
+        let r = self
+            .http
+            .post(format!(
+                "{}/sim/orders/main-shop/{id}/status",
+                self.crm_sim.url()
+            ))
+            .json(&json!({"status": status, "userId": 12}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    async fn whatsapp_numbers(&self, with: &[&str]) {
+        let r = self
+            .http
+            .put(format!("{}/sim/numbers", self.wa_sim.url()))
+            .json(&json!({"withWhatsapp": with, "default": false}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    async fn whatsapp_sent(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/sim/messages", self.wa_sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Raw emails SES accepted, read back from the local endpoint, to this recipient.
+    async fn emails_to(&self, to: &str) -> Vec<String> {
+        // The endpoint dumps every model; while other tests write, a dump can fail midway, so
+        // it is read again rather than trusted once.
+        let mut data = Value::Null;
+        for _ in 0..10 {
+            let resp = self
+                .http
+                .get(format!("{}/moto-api/data.json", self.endpoint))
+                .send()
+                .await
+                .unwrap();
+            if let Ok(v) = resp.json::<Value>().await {
+                data = v;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert!(
+            !data.is_null(),
+            "the local endpoint never returned its data"
+        );
+        data["ses"]["RawMessage"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m["destinations"].to_string().contains(to))
+            .map(|m| m["raw_data"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    async fn dispatch(&self, survey: &Survey) -> Dispatched {
+        self.dispatcher
+            .handle(
+                &DispatchMessage {
+                    survey_id: survey.id.to_string(),
+                    channel: None,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap()
+    }
+}
+
+fn body_of(mime: &str) -> String {
+    let (_, body) = mime.split_once("\r\n\r\n").expect("headers and body");
+    let joined: String = body.lines().map(str::trim).collect();
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(joined)
+            .expect("base64 body"),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_number_with_whatsapp_gets_exactly_one_message_whatever_the_redeliveries() {
+    let s = stack("wa-once", "green-api").await;
+    s.whatsapp_numbers(&["79001230001"]).await;
+    let survey = s
+        .survey(Some("+7 900 123-00-01"), Some(&s.mailbox("olga")))
+        .await;
+
+    // The same dispatch message three times, two of them at the same moment.
+    let (a, b) = tokio::join!(s.dispatch(&survey), s.dispatch(&survey));
+    let c = s.dispatch(&survey).await;
+    let sent: Vec<&Dispatched> = [&a, &b, &c]
+        .into_iter()
+        .filter(|d| matches!(d, Dispatched::Sent { .. }))
+        .collect();
+    assert_eq!(sent.len(), 1, "{a:?} {b:?} {c:?}");
+
+    let messages = s.whatsapp_sent().await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let text = messages[0]["text"].as_str().unwrap_or_default().to_string();
+    assert!(!text.is_empty(), "{messages:?}");
+    assert_eq!(messages[0]["to"], "79001230001");
+    // No order number, no sum, no name.
+    let order_id = survey.order.id().to_string();
+    for banned in [order_id.as_str(), "4990", "4 990", "Ольга", "руб", "₽"] {
+        assert!(!text.contains(banned), "{banned:?} in {text:?}");
+    }
+    assert!(
+        s.emails_to(&s.mailbox("olga")).await.is_empty(),
+        "no email when WhatsApp worked"
+    );
+
+    let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, SurveyState::Sent);
+    assert_eq!(stored.channel, Some(Channel::Whatsapp));
+    let employees: Vec<u64> = stored.employees.iter().map(|e| e.get()).collect();
+    assert_eq!(
+        employees,
+        vec![11, 12],
+        "both managers who worked the order"
+    );
+}
+
+#[tokio::test]
+async fn without_whatsapp_the_customer_gets_one_plain_email_with_five_links() {
+    let s = stack("email", "green-api").await;
+    s.whatsapp_numbers(&[]).await;
+    let survey = s
+        .survey(Some("+7 900 123-00-02"), Some(&s.mailbox("petr")))
+        .await;
+    let d = s.dispatch(&survey).await;
+    assert!(
+        matches!(
+            d,
+            Dispatched::Sent {
+                channel: Channel::Email,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    assert!(matches!(
+        s.dispatch(&survey).await,
+        Dispatched::NothingToDo(_)
+    ));
+    assert!(s.whatsapp_sent().await.is_empty());
+
+    let mails = s.emails_to(&s.mailbox("petr")).await;
+    assert_eq!(mails.len(), 1);
+    let mime = &mails[0];
+    let headers = mime.split("\r\n\r\n").next().unwrap();
+    assert!(headers.contains("From: =?UTF-8?B?"), "{headers}");
+    assert!(headers.contains(FROM), "{headers}");
+    assert!(headers.contains("Content-Type: text/plain"), "{headers}");
+    assert!(headers.contains("List-Unsubscribe: <"), "{headers}");
+    assert!(
+        headers.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{headers}"
+    );
+    let body = body_of(mime);
+    assert!(!body.contains('<'), "plain text only: {body}");
+    assert!(
+        body.trim_end()
+            .ends_with("Отправлено из Mail.ru для Android"),
+        "{body}"
+    );
+    let links: Vec<&str> = body
+        .split_whitespace()
+        .filter(|w| w.contains("/r/"))
+        .collect();
+    assert_eq!(links.len(), 5, "{body}");
+    let mut distinct = links.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 5);
+    assert!(
+        links
+            .iter()
+            .all(|l| l.starts_with("https://feedback.example.ru/r/")),
+        "{links:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_usable_contact_means_nothing_is_sent() {
+    let s = stack("nocontact", "green-api").await;
+    s.whatsapp_numbers(&[]).await;
+    // A landline and no email: WhatsApp is pointless, and there is nowhere to write.
+    let survey = s.survey(Some("+7 495 123-45-67"), None).await;
+    let d = s.dispatch(&survey).await;
+    assert_eq!(d, Dispatched::Skipped(SkipReason::NoContact));
+    assert!(s.whatsapp_sent().await.is_empty());
+    assert_eq!(
+        s.store.get(&survey.id).await.unwrap().unwrap().state,
+        SurveyState::Skipped {
+            reason: SkipReason::NoContact
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_order_cancelled_after_scheduling_is_skipped() {
+    let s = stack("cancel", "meta").await;
+    let survey = s
+        .survey(Some("+7 900 123-00-03"), Some(&s.mailbox("ivan")))
+        .await;
+    s.set_status(survey.order.id(), "cancel-other").await;
+    let d = s.dispatch(&survey).await;
+    assert_eq!(d, Dispatched::Skipped(SkipReason::OrderCancelled));
+    assert!(s.whatsapp_sent().await.is_empty());
+    assert!(s.emails_to(&s.mailbox("ivan")).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_meta_131026_failure_delivered_twice_makes_one_email() {
+    let s = stack("fallback", "meta").await;
+    s.whatsapp_numbers(&[]).await;
+    let survey = s
+        .survey(Some("+7 900 123-00-04"), Some(&s.mailbox("maria")))
+        .await;
+    // Meta cannot tell beforehand: the template goes out and is accepted.
+    let Dispatched::Sent {
+        channel: Channel::Whatsapp,
+        message_id,
+    } = s.dispatch(&survey).await
+    else {
+        panic!("expected a WhatsApp send")
+    };
+    let messages = s.whatsapp_sent().await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["kind"], "template", "{messages:?}");
+
+    // The failed status arrives twice (Meta retries webhooks).
+    let status_id = format!("{message_id}:failed");
+    for _ in 0..2 {
+        s.dispatcher
+            .delivery_failed(
+                &s.queue,
+                &message_id,
+                &status_id,
+                Channel::Whatsapp,
+                "131026",
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+    }
+    // Every fallback request on the dispatch queue, delivered twice for good measure.
+    let requests = s.queue.receive(10, 1).await.unwrap();
+    assert_eq!(requests.len(), 1, "one fallback request");
+    for m in &requests {
+        let msg: DispatchMessage = serde_json::from_str(m.body().unwrap()).unwrap();
+        assert_eq!(msg.channel, Some(Channel::Email));
+        for _ in 0..2 {
+            s.dispatcher.handle(&msg, Utc::now()).await.unwrap();
+        }
+        s.queue.delete(m.receipt_handle().unwrap()).await.unwrap();
+    }
+    assert_eq!(s.emails_to(&s.mailbox("maria")).await.len(), 1);
+    let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+    assert_eq!(stored.channel, Some(Channel::Email));
+    assert_eq!(stored.state, SurveyState::Sent);
+}

@@ -1,0 +1,510 @@
+//! The shared simulator handle: configuration, the number book, the record of sends, statistics,
+//! and the webhook calls (customer answers and delivery statuses). Tests hold a [`Sim`] to set up
+//! and inspect the simulator without going through HTTP.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{
+    self, Answer, Delivered, NumberBook, Provider, Reply, SentMessage, SimError, Stats,
+    StatusUpdate, WebhookDelivery,
+};
+use crate::webhook::{self, Auth};
+use crate::{green_api, meta, SimConfig};
+
+/// Webhook calls kept in the statistics; older ones are dropped.
+const MAX_DELIVERIES: usize = 500;
+/// More repetitions than this are a typo, not a test of deduplication.
+const MAX_TIMES: u32 = 100;
+/// `settle` gives up after this long: a receiver that hangs must not hang the test forever.
+const SETTLE_LIMIT: Duration = Duration::from_secs(30);
+
+/// A partial update of [`SimConfig`] (`PUT /sim/config`): absent fields keep their value; an
+/// empty webhook URL switches that provider's webhook off.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigPatch {
+    pub meta_token: Option<String>,
+    pub meta_phone_number_id: Option<String>,
+    pub meta_business_account_id: Option<String>,
+    pub green_api_instance: Option<String>,
+    pub green_api_token: Option<String>,
+    pub business_phone: Option<String>,
+    pub meta_webhook_url: Option<String>,
+    pub meta_app_secret: Option<String>,
+    pub green_api_webhook_url: Option<String>,
+    pub green_api_webhook_token: Option<String>,
+    pub auto_statuses: Option<bool>,
+    pub duplicate_statuses: Option<u32>,
+    pub status_delay_ms: Option<u64>,
+}
+
+fn webhook_url(value: String, key: &str) -> Result<Option<String>, SimError> {
+    if value.is_empty() {
+        Ok(None)
+    } else if value.starts_with("http://") || value.starts_with("https://") {
+        Ok(Some(value))
+    } else {
+        Err(SimError::bad(format!(
+            "{key} must be an http:// or https:// URL (or \"\" to switch it off)"
+        )))
+    }
+}
+
+impl ConfigPatch {
+    fn apply(self, config: &mut SimConfig) -> Result<(), SimError> {
+        // Validate everything before changing anything: a refused patch leaves no half-update.
+        let meta_url = self
+            .meta_webhook_url
+            .map(|u| webhook_url(u, "metaWebhookUrl"))
+            .transpose()?;
+        let green_url = self
+            .green_api_webhook_url
+            .map(|u| webhook_url(u, "greenApiWebhookUrl"))
+            .transpose()?;
+        if self.duplicate_statuses.is_some_and(|n| n > MAX_TIMES) {
+            return Err(SimError::bad(format!(
+                "duplicateStatuses must be at most {MAX_TIMES}"
+            )));
+        }
+        if let Some(phone) = &self.business_phone {
+            if model::digits(phone).is_empty() {
+                return Err(SimError::bad("businessPhone must contain digits"));
+            }
+        }
+        let set = |slot: &mut String, value: Option<String>| {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        };
+        set(&mut config.meta_token, self.meta_token);
+        set(&mut config.meta_phone_number_id, self.meta_phone_number_id);
+        set(
+            &mut config.meta_business_account_id,
+            self.meta_business_account_id,
+        );
+        set(&mut config.green_api_instance, self.green_api_instance);
+        set(&mut config.green_api_token, self.green_api_token);
+        set(
+            &mut config.business_phone,
+            self.business_phone.map(|p| model::digits(&p)),
+        );
+        set(&mut config.meta_app_secret, self.meta_app_secret);
+        set(
+            &mut config.green_api_webhook_token,
+            self.green_api_webhook_token,
+        );
+        if let Some(url) = meta_url {
+            config.meta_webhook_url = url;
+        }
+        if let Some(url) = green_url {
+            config.green_api_webhook_url = url;
+        }
+        if let Some(v) = self.auto_statuses {
+            config.auto_statuses = v;
+        }
+        if let Some(v) = self.duplicate_statuses {
+            config.duplicate_statuses = v;
+        }
+        if let Some(v) = self.status_delay_ms {
+            config.status_delay_ms = v;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) struct State {
+    pub config: SimConfig,
+    pub numbers: NumberBook,
+    pub messages: Vec<SentMessage>,
+    pub stats: Stats,
+}
+
+struct Inner {
+    /// What `reset` returns to.
+    initial: SimConfig,
+    state: Mutex<State>,
+    client: reqwest::Client,
+    /// Automatic status tasks not finished yet.
+    pending: AtomicU64,
+}
+
+/// A shared handle on the simulator; cheap to clone.
+#[derive(Clone)]
+pub struct Sim {
+    inner: Arc<Inner>,
+}
+
+impl Sim {
+    pub fn new(config: SimConfig) -> Sim {
+        Sim {
+            inner: Arc::new(Inner {
+                initial: config.clone(),
+                state: Mutex::new(State {
+                    config,
+                    numbers: NumberBook::default(),
+                    messages: Vec::new(),
+                    stats: Stats::default(),
+                }),
+                client: webhook::client(),
+                pending: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not take the whole simulator down with a poisoned lock.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The current configuration.
+    pub fn config(&self) -> SimConfig {
+        self.lock().config.clone()
+    }
+
+    /// Changes the fields present in `patch`; nothing changes if any of them is invalid.
+    pub fn update_config(&self, patch: ConfigPatch) -> Result<SimConfig, SimError> {
+        let mut st = self.lock();
+        let mut config = st.config.clone();
+        patch.apply(&mut config)?;
+        st.config = config.clone();
+        Ok(config)
+    }
+
+    /// Where Meta webhooks go and the app secret that signs them.
+    pub fn set_meta_webhook(&self, url: &str, app_secret: &str) -> Result<(), SimError> {
+        self.update_config(ConfigPatch {
+            meta_webhook_url: Some(url.to_owned()),
+            meta_app_secret: Some(app_secret.to_owned()),
+            ..ConfigPatch::default()
+        })
+        .map(drop)
+    }
+
+    /// Where Green-API webhooks go and the token they carry (`""`: no `Authorization` header).
+    pub fn set_green_api_webhook(&self, url: &str, token: &str) -> Result<(), SimError> {
+        self.update_config(ConfigPatch {
+            green_api_webhook_url: Some(url.to_owned()),
+            green_api_webhook_token: Some(token.to_owned()),
+            ..ConfigPatch::default()
+        })
+        .map(drop)
+    }
+
+    pub fn numbers(&self) -> NumberBook {
+        self.lock().numbers.clone()
+    }
+
+    /// Replaces the number book.
+    pub fn set_numbers(&self, numbers: NumberBook) {
+        self.lock().numbers = numbers;
+    }
+
+    pub fn has_whatsapp(&self, number: &str) -> bool {
+        self.lock().numbers.has_whatsapp(number)
+    }
+
+    /// Every accepted send, oldest first.
+    pub fn messages(&self) -> Vec<SentMessage> {
+        self.lock().messages.clone()
+    }
+
+    pub fn clear_messages(&self) {
+        self.lock().messages.clear();
+    }
+
+    /// Forgets sends, numbers and statistics and returns to the configuration the simulator
+    /// started with. Status webhooks already scheduled still go out.
+    pub fn reset(&self) {
+        let mut st = self.lock();
+        st.config = self.inner.initial.clone();
+        st.numbers = NumberBook::default();
+        st.messages.clear();
+        st.stats = Stats::default();
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut stats = self.lock().stats.clone();
+        stats.pending_statuses = self.inner.pending.load(Ordering::SeqCst);
+        stats
+    }
+
+    /// Waits until every automatic status webhook scheduled so far has been posted (at most
+    /// 30 s), so a test can assert on what its receiver got.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
+        while self.inner.pending.load(Ordering::SeqCst) > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    pub(crate) fn count_unauthorized(&self) {
+        self.lock().stats.unauthorized += 1;
+    }
+
+    pub(crate) fn count_bad_request(&self) {
+        self.lock().stats.bad_requests += 1;
+    }
+
+    pub(crate) fn count_check(&self) {
+        self.lock().stats.green_api_checks += 1;
+    }
+
+    /// Records an accepted send and, when automatic statuses are on, schedules its status
+    /// webhooks the way the provider would send them.
+    pub(crate) fn record_send(&self, message: SentMessage) {
+        // Ids and kinds only: even a simulator's logs should not collect phone numbers.
+        tracing::info!(
+            provider = message.provider.as_str(),
+            kind = ?message.kind,
+            id = %message.id,
+            has_whatsapp = message.has_whatsapp,
+            "message accepted"
+        );
+        let (auto, delay) = {
+            let mut st = self.lock();
+            match message.provider {
+                Provider::Meta => st.stats.meta_sends += 1,
+                Provider::GreenApi => st.stats.green_api_sends += 1,
+            }
+            st.messages.push(message.clone());
+            (
+                st.config.auto_statuses,
+                Duration::from_millis(st.config.status_delay_ms),
+            )
+        };
+        if !auto {
+            return;
+        }
+        let statuses: &[&str] = match (message.provider, message.has_whatsapp) {
+            (_, true) => &["sent", "delivered"],
+            // Meta accepts the send and reports the failure later; it cannot be checked first.
+            (Provider::Meta, false) => &["failed"],
+            // Green-API reports a number without WhatsApp with its own status.
+            (Provider::GreenApi, false) => &["noAccount"],
+        };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("no async runtime: automatic statuses not sent");
+            return;
+        };
+        self.inner.pending.fetch_add(1, Ordering::SeqCst);
+        let sim = self.clone();
+        rt.spawn(async move {
+            // Statuses arrive after the send was answered, as with the real providers.
+            tokio::time::sleep(delay).await;
+            for status in statuses {
+                let update = StatusUpdate::new(message.provider, &message.id, status);
+                let times = sim.lock().config.duplicate_statuses;
+                if let Err(e) = sim.post_status(&update, &message.to, times).await {
+                    tracing::debug!(error = %e, "automatic status not sent");
+                }
+            }
+            sim.inner.pending.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+
+    fn last_message_to(&self, provider: Provider, number: &str) -> Option<SentMessage> {
+        self.lock()
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.provider == provider && m.to == number)
+            .cloned()
+    }
+
+    fn message(&self, id: &str) -> Option<SentMessage> {
+        self.lock().messages.iter().find(|m| m.id == id).cloned()
+    }
+
+    /// Delivers a customer's answer to our webhook for `reply.provider`, `reply.times` times.
+    pub async fn reply(&self, reply: &Reply) -> Result<Delivered, SimError> {
+        let from = model::digits(&reply.from);
+        if from.is_empty() {
+            return Err(SimError::bad("from must be the customer's phone number"));
+        }
+        let times = times(reply.times)?;
+        let contents = [
+            reply.text.is_some(),
+            reply.button_payload.is_some(),
+            reply.interactive_reply_id.is_some(),
+            reply.reaction.is_some(),
+        ]
+        .iter()
+        .filter(|set| **set)
+        .count();
+        if contents != 1 {
+            return Err(SimError::bad(
+                "give exactly one of text, buttonPayload, interactiveReplyId, reaction",
+            ));
+        }
+
+        // The short form {"reaction", "messageId"} names the message reacted to.
+        let (own_id, reply_to) = match (&reply.reaction, &reply.reply_to, &reply.message_id) {
+            (Some(_), None, Some(target)) => (None, Some(target.clone())),
+            _ => (
+                reply.message_id.clone(),
+                reply
+                    .reply_to
+                    .clone()
+                    .or_else(|| self.last_message_to(reply.provider, &from).map(|m| m.id)),
+            ),
+        };
+
+        let config = self.config();
+        let (id, payload) = match reply.provider {
+            Provider::Meta => {
+                let id = own_id.unwrap_or_else(model::wamid);
+                let payload = meta::inbound_payload(&config, reply, &from, &id, reply_to)?;
+                (id, payload)
+            }
+            Provider::GreenApi => {
+                let id = own_id.unwrap_or_else(model::green_api_incoming_id);
+                let payload = green_api::inbound_payload(&config, reply, &from, &id)?;
+                (id, payload)
+            }
+        };
+        let answers = self
+            .deliver(reply.provider, "message", &id, None, &payload, times)
+            .await?;
+        Ok(Delivered {
+            message_id: id,
+            answers,
+        })
+    }
+
+    /// Posts a delivery status of one of our messages to our webhook, `update.times` times.
+    pub async fn status(&self, update: &StatusUpdate) -> Result<Delivered, SimError> {
+        let times = times(update.times)?;
+        let to = match &update.to {
+            Some(to) => model::digits(to),
+            None => self
+                .message(&update.message_id)
+                .map(|m| m.to)
+                .ok_or_else(|| {
+                    SimError::bad(format!(
+                        "no recorded message {:?}; give \"to\" for a message the simulator did not send",
+                        update.message_id
+                    ))
+                })?,
+        };
+        if to.is_empty() {
+            return Err(SimError::bad("to must be the recipient's phone number"));
+        }
+        let answers = self.post_status(update, &to, times).await?;
+        Ok(Delivered {
+            message_id: update.message_id.clone(),
+            answers,
+        })
+    }
+
+    async fn post_status(
+        &self,
+        update: &StatusUpdate,
+        to: &str,
+        times: u32,
+    ) -> Result<Vec<Answer>, SimError> {
+        let config = self.config();
+        let payload = match update.provider {
+            Provider::Meta => meta::status_payload(&config, update, to)?,
+            Provider::GreenApi => green_api::status_payload(&config, update, to)?,
+        };
+        self.deliver(
+            update.provider,
+            "status",
+            &update.message_id,
+            Some(&update.status),
+            &payload,
+            times,
+        )
+        .await
+    }
+
+    /// Serializes once and posts the same bytes `times` times, like a provider retrying.
+    async fn deliver(
+        &self,
+        provider: Provider,
+        kind: &str,
+        message_id: &str,
+        status: Option<&str>,
+        payload: &Value,
+        times: u32,
+    ) -> Result<Vec<Answer>, SimError> {
+        let config = self.config();
+        let url = match provider {
+            Provider::Meta => config.meta_webhook_url.clone(),
+            Provider::GreenApi => config.green_api_webhook_url.clone(),
+        };
+        let Some(url) = url else {
+            self.lock().stats.webhooks.skipped += u64::from(times);
+            return Err(SimError::NoWebhook(provider.as_str()));
+        };
+        let body = serde_json::to_vec(payload).unwrap_or_default();
+        let auth = match provider {
+            Provider::Meta => Auth::MetaSignature(crate::meta_signature(
+                config.meta_app_secret.as_bytes(),
+                &body,
+            )),
+            Provider::GreenApi if config.green_api_webhook_token.is_empty() => Auth::None,
+            Provider::GreenApi => Auth::Bearer(config.green_api_webhook_token.clone()),
+        };
+        let mut answers = Vec::with_capacity(times as usize);
+        for _ in 0..times {
+            let answer = webhook::post(&self.inner.client, &url, &body, &auth).await;
+            self.record_delivery(WebhookDelivery {
+                provider,
+                kind: kind.to_owned(),
+                message_id: message_id.to_owned(),
+                status: status.map(str::to_owned),
+                url: url.clone(),
+                http_status: answer.status,
+                error: answer.error.clone(),
+                at: Utc::now(),
+            });
+            answers.push(answer);
+        }
+        Ok(answers)
+    }
+
+    fn record_delivery(&self, delivery: WebhookDelivery) {
+        tracing::info!(
+            provider = delivery.provider.as_str(),
+            kind = %delivery.kind,
+            message_id = %delivery.message_id,
+            status = delivery.status.as_deref().unwrap_or(""),
+            http_status = delivery.http_status,
+            error = delivery.error.as_deref().unwrap_or(""),
+            "webhook called"
+        );
+        let mut st = self.lock();
+        if delivery
+            .http_status
+            .is_some_and(|s| (200..300).contains(&s))
+        {
+            st.stats.webhooks.delivered += 1;
+        } else {
+            st.stats.webhooks.failed += 1;
+        }
+        st.stats.deliveries.push(delivery);
+        if st.stats.deliveries.len() > MAX_DELIVERIES {
+            st.stats.deliveries.remove(0);
+        }
+    }
+}
+
+fn times(requested: Option<u32>) -> Result<u32, SimError> {
+    match requested.unwrap_or(1) {
+        0 => Err(SimError::bad("times must be at least 1")),
+        n if n > MAX_TIMES => Err(SimError::bad(format!("times must be at most {MAX_TIMES}"))),
+        n => Ok(n),
+    }
+}

@@ -1,0 +1,433 @@
+//! Signed rating links for the survey email (SPEC §4 "Tokens").
+//!
+//! Dispatch puts five of these into the email (one per rating) plus an opt-out link; the landing
+//! page verifies the token before running the state machine. A token names one survey, one action
+//! and an expiry, and is HMAC-signed, so nobody can rate a survey they were not sent, or turn the
+//! "4" link into a "5". It carries no personal data: the survey id is derived from the order.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::model::{Rating, SurveyId};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Format version, first byte of every payload: a future format (or key rotation scheme) can be
+/// told apart from this one instead of failing its signature check mysteriously.
+const VERSION: u8 = 1;
+/// Tag length: 128 bits keeps the link short, and a forger guessing online has a 2^-128 chance a try.
+const TAG_LEN: usize = 16;
+/// Domain separation: the link key signs nothing else, but if it ever did, a link could not be
+/// mistaken for another kind of signed message.
+const CONTEXT: &[u8] = b"otklik/link/v1\x00";
+/// Longer tokens are refused before any decoding work (survey ids are at most 64 bytes).
+const MAX_TOKEN_LEN: usize = 256;
+const OPT_OUT: u8 = 0;
+
+/// What a link does when followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkAction {
+    /// Records this rating.
+    Rate(Rating),
+    /// Unsubscribes the customer (the email's List-Unsubscribe target).
+    OptOut,
+}
+
+impl LinkAction {
+    fn code(self) -> u8 {
+        match self {
+            LinkAction::Rate(r) => r.value(),
+            LinkAction::OptOut => OPT_OUT,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<LinkAction> {
+        if code == OPT_OUT {
+            Some(LinkAction::OptOut)
+        } else {
+            Rating::new(code).ok().map(LinkAction::Rate)
+        }
+    }
+}
+
+/// What a verified token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkClaim {
+    pub survey: SurveyId,
+    pub action: LinkAction,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a token was refused. The landing page answers all of them with a 4xx and changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// Not a token of ours at all (cut off by a mail client, typed by hand, garbage).
+    #[error("not a valid link")]
+    Malformed,
+    /// Well-formed but not signed by our key: altered, or forged.
+    #[error("the link's signature does not match")]
+    BadSignature,
+    /// Genuine, but past its expiry.
+    #[error("the link has expired")]
+    Expired,
+}
+
+/// Signs and verifies link tokens with the installation's link secret (`OTKLIK_LINK_SECRET`).
+#[derive(Clone)]
+pub struct LinkSigner {
+    /// The keyed HMAC state; cloned per token so the key is processed once.
+    mac: HmacSha256,
+}
+
+impl fmt::Debug for LinkSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkSigner(***)")
+    }
+}
+
+impl LinkSigner {
+    /// A signer keyed with `secret`. The config loader insists on at least 32 characters.
+    pub fn new(secret: &[u8]) -> Self {
+        // HMAC takes keys of any length (long ones are hashed first): this cannot fail.
+        let mac = HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
+        LinkSigner { mac }
+    }
+
+    /// The token for one survey and action, valid until `expires_at`.
+    ///
+    /// Layout: `base64url(payload) "." base64url(tag)`, where payload = version (1 byte), action
+    /// (1 byte: 1–5 a rating, 0 opt-out), expiry (unix seconds, u32 big-endian), survey id
+    /// (ASCII). The expiry is clamped into the u32 range: a link cannot outlive 2106, and an
+    /// expiry before 1970 is simply already past.
+    pub fn sign(&self, survey: &SurveyId, action: LinkAction, expires_at: DateTime<Utc>) -> String {
+        let expiry = u32::try_from(expires_at.timestamp().max(0)).unwrap_or(u32::MAX);
+        let mut payload = Vec::with_capacity(6 + survey.as_str().len());
+        payload.push(VERSION);
+        payload.push(action.code());
+        payload.extend_from_slice(&expiry.to_be_bytes());
+        payload.extend_from_slice(survey.as_str().as_bytes());
+        let body = URL_SAFE_NO_PAD.encode(&payload);
+        let tag = self.tag(&body);
+        format!("{body}.{}", URL_SAFE_NO_PAD.encode(&tag[..TAG_LEN]))
+    }
+
+    /// Checks a token and says what it grants. The signature is checked (in constant time) before
+    /// the payload is read at all; expiry last, so an expired link is known to be genuine.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<LinkClaim, LinkError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(LinkError::Malformed);
+        }
+        let (body, tag) = token.split_once('.').ok_or(LinkError::Malformed)?;
+        // The strict decoder refuses padding and stray trailing bits, so one tag has exactly one
+        // spelling and no character of a token can change without the check failing.
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| LinkError::Malformed)?;
+        if tag.len() != TAG_LEN || body.is_empty() {
+            return Err(LinkError::Malformed);
+        }
+        // The MAC covers the payload's text, not its decoded bytes, for the same reason.
+        let mut mac = self.mac.clone();
+        mac.update(CONTEXT);
+        mac.update(body.as_bytes());
+        mac.verify_truncated_left(&tag)
+            .map_err(|_| LinkError::BadSignature)?;
+
+        let payload = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| LinkError::Malformed)?;
+        let [version, action, e0, e1, e2, e3, id @ ..] = payload.as_slice() else {
+            return Err(LinkError::Malformed);
+        };
+        if *version != VERSION {
+            return Err(LinkError::Malformed);
+        }
+        let action = LinkAction::from_code(*action).ok_or(LinkError::Malformed)?;
+        let expiry = u32::from_be_bytes([*e0, *e1, *e2, *e3]);
+        let expires_at =
+            DateTime::from_timestamp(i64::from(expiry), 0).ok_or(LinkError::Malformed)?;
+        let survey = std::str::from_utf8(id)
+            .ok()
+            .and_then(|s| SurveyId::parse(s).ok())
+            .ok_or(LinkError::Malformed)?;
+        if now >= expires_at {
+            return Err(LinkError::Expired);
+        }
+        Ok(LinkClaim {
+            survey,
+            action,
+            expires_at,
+        })
+    }
+
+    fn tag(&self, body: &str) -> Vec<u8> {
+        let mut mac = self.mac.clone();
+        mac.update(CONTEXT);
+        mac.update(body.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+fn link_url(base_url: &str, token: &str) -> String {
+    format!("{}/r/{token}", base_url.trim_end_matches('/'))
+}
+
+/// The five rating links of a survey email, best first: `(5, url)`, …, `(1, url)`.
+pub fn rating_links(
+    signer: &LinkSigner,
+    base_url: &str,
+    survey: &SurveyId,
+    expires_at: DateTime<Utc>,
+) -> Vec<(Rating, String)> {
+    Rating::all()
+        .into_iter()
+        .rev()
+        .map(|r| {
+            let token = signer.sign(survey, LinkAction::Rate(r), expires_at);
+            (r, link_url(base_url, &token))
+        })
+        .collect()
+}
+
+/// The survey's opt-out link (for `List-Unsubscribe`).
+pub fn opt_out_link(
+    signer: &LinkSigner,
+    base_url: &str,
+    survey: &SurveyId,
+    expires_at: DateTime<Utc>,
+) -> String {
+    link_url(
+        base_url,
+        &signer.sign(survey, LinkAction::OptOut, expires_at),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef-test";
+
+    fn survey() -> SurveyId {
+        SurveyId::parse("s-main-shop-1001").unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 12, 20, 18, 30, 0).unwrap()
+    }
+
+    fn later() -> DateTime<Utc> {
+        now() + chrono::Duration::days(30)
+    }
+
+    fn rate(n: u8) -> LinkAction {
+        LinkAction::Rate(Rating::new(n).unwrap())
+    }
+
+    #[test]
+    fn round_trip() {
+        let s = LinkSigner::new(KEY);
+        for action in [rate(1), rate(3), rate(5), LinkAction::OptOut] {
+            let token = s.sign(&survey(), action, later());
+            let claim = s.verify(&token, now()).unwrap();
+            assert_eq!(
+                claim,
+                LinkClaim {
+                    survey: survey(),
+                    action,
+                    expires_at: later()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_are_short_and_url_safe() {
+        let s = LinkSigner::new(KEY);
+        let token = s.sign(&survey(), rate(5), later());
+        assert!(token.len() < 80, "{} chars: {token}", token.len());
+        assert!(token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+        let long = SurveyId::parse(&"x".repeat(64)).unwrap();
+        assert!(s.verify(&s.sign(&long, rate(1), later()), now()).is_ok());
+    }
+
+    #[test]
+    fn tampering_is_caught() {
+        let s = LinkSigner::new(KEY);
+        let token = s.sign(&survey(), rate(4), later());
+        let (body, tag) = token.split_once('.').unwrap();
+
+        // Another survey's body under this tag.
+        let other = s.sign(
+            &SurveyId::parse("s-main-shop-1002").unwrap(),
+            rate(4),
+            later(),
+        );
+        let other_body = other.split_once('.').unwrap().0;
+        assert_eq!(
+            s.verify(&format!("{other_body}.{tag}"), now()),
+            Err(LinkError::BadSignature)
+        );
+        // A tag of the right length that is not ours.
+        let forged = URL_SAFE_NO_PAD.encode([7u8; TAG_LEN]);
+        assert_eq!(
+            s.verify(&format!("{body}.{forged}"), now()),
+            Err(LinkError::BadSignature)
+        );
+        // Another key.
+        let stranger = LinkSigner::new(b"another-secret-another-secret-xx");
+        assert_eq!(stranger.verify(&token, now()), Err(LinkError::BadSignature));
+    }
+
+    #[test]
+    fn a_four_cannot_be_turned_into_a_five() {
+        let s = LinkSigner::new(KEY);
+        let four = s.sign(&survey(), rate(4), later());
+        let five = s.sign(&survey(), rate(5), later());
+        assert_ne!(four, five);
+        let (body, tag) = four.split_once('.').unwrap();
+        let mut payload = URL_SAFE_NO_PAD.decode(body).unwrap();
+        assert_eq!(payload[1], 4);
+        payload[1] = 5;
+        let edited = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(&payload));
+        assert_eq!(s.verify(&edited, now()), Err(LinkError::BadSignature));
+        // Nor can it live longer.
+        let mut payload = URL_SAFE_NO_PAD.decode(body).unwrap();
+        payload[2] = 0xff;
+        let edited = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(&payload));
+        assert_eq!(s.verify(&edited, now()), Err(LinkError::BadSignature));
+    }
+
+    #[test]
+    fn garbage_is_malformed() {
+        let s = LinkSigner::new(KEY);
+        let token = s.sign(&survey(), rate(5), later());
+        let body = token.split_once('.').unwrap().0;
+        for junk in [
+            "",
+            ".",
+            "abc",
+            "abc.",
+            ".abc",
+            "hello.world",
+            "a.b.c",
+            "!!!.???",
+            "AAAA.AAAA",
+            &format!("{body}.{}", "A".repeat(400)),
+            &format!("{body}.{}=", URL_SAFE_NO_PAD.encode([0u8; TAG_LEN])),
+            &format!("{body}.{}", URL_SAFE_NO_PAD.encode([0u8; 8])),
+        ] {
+            assert_eq!(s.verify(junk, now()), Err(LinkError::Malformed), "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn signed_but_unreadable_payloads_are_malformed() {
+        // Only reachable with the key, but the reader must still not trust the layout.
+        let s = LinkSigner::new(KEY);
+        let forge = |payload: &[u8]| {
+            let body = URL_SAFE_NO_PAD.encode(payload);
+            format!(
+                "{body}.{}",
+                URL_SAFE_NO_PAD.encode(&s.tag(&body)[..TAG_LEN])
+            )
+        };
+        let exp = u32::try_from(later().timestamp()).unwrap().to_be_bytes();
+        let good = [&[VERSION, 5][..], &exp, b"s-main-shop-1001"].concat();
+        assert!(s.verify(&forge(&good), now()).is_ok());
+        for bad in [
+            [&[2, 5][..], &exp, b"s-1"].concat(),
+            [&[VERSION, 6][..], &exp, b"s-1"].concat(),
+            [&[VERSION, 5][..], &exp].concat(),
+            [&[VERSION, 5][..], &exp, b"bad id"].concat(),
+            [&[VERSION, 5][..], &exp, &[0xff, 0xfe]].concat(),
+            vec![VERSION, 5, 0],
+        ] {
+            assert_eq!(s.verify(&forge(&bad), now()), Err(LinkError::Malformed));
+        }
+    }
+
+    #[test]
+    fn expired_links_say_so() {
+        let s = LinkSigner::new(KEY);
+        let token = s.sign(&survey(), rate(5), now());
+        assert_eq!(s.verify(&token, now()), Err(LinkError::Expired));
+        assert!(s
+            .verify(&token, now() - chrono::Duration::seconds(1))
+            .is_ok());
+        let ancient = Utc.with_ymd_and_hms(1960, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(
+            s.verify(&s.sign(&survey(), rate(5), ancient), now()),
+            Err(LinkError::Expired)
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let s = LinkSigner::new(b"super-secret-link-key-0123456789");
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("super-secret"), "{printed}");
+        assert_eq!(printed, "LinkSigner(***)");
+    }
+
+    #[test]
+    fn five_links_best_first_and_an_opt_out() {
+        let s = LinkSigner::new(KEY);
+        let links = rating_links(&s, "https://feedback.example.ru/", &survey(), later());
+        let values: Vec<u8> = links.iter().map(|(r, _)| r.value()).collect();
+        assert_eq!(values, [5, 4, 3, 2, 1]);
+        for (r, url) in &links {
+            let token = url
+                .strip_prefix("https://feedback.example.ru/r/")
+                .unwrap_or_else(|| panic!("{url}"));
+            assert_eq!(s.verify(token, now()).unwrap().action, LinkAction::Rate(*r));
+        }
+        let out = opt_out_link(&s, "https://feedback.example.ru", &survey(), later());
+        let token = out.strip_prefix("https://feedback.example.ru/r/").unwrap();
+        assert_eq!(s.verify(token, now()).unwrap().action, LinkAction::OptOut);
+    }
+
+    proptest! {
+        #[test]
+        fn no_input_panics_the_verifier(token in ".{0,300}") {
+            let s = LinkSigner::new(KEY);
+            let _ = s.verify(&token, now());
+        }
+
+        #[test]
+        fn no_token_shaped_input_verifies(body in "[A-Za-z0-9_-]{0,60}", tag in "[A-Za-z0-9_-]{0,30}") {
+            let s = LinkSigner::new(KEY);
+            let token = format!("{body}.{tag}");
+            prop_assert!(s.verify(&token, now()).is_err());
+        }
+
+        #[test]
+        fn changing_any_character_breaks_the_token(
+            n in 1u8..=5,
+            id in "[a-z0-9-]{1,40}",
+            at in any::<prop::sample::Index>(),
+            by in prop::sample::select(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ %".chars().collect::<Vec<_>>()
+            ),
+        ) {
+            let s = LinkSigner::new(KEY);
+            let token = s.sign(&SurveyId::parse(&id).unwrap(), rate(n), later());
+            let mut chars: Vec<char> = token.chars().collect();
+            let i = at.index(chars.len());
+            prop_assume!(chars[i] != by);
+            chars[i] = by;
+            let altered: String = chars.into_iter().collect();
+            prop_assert!(s.verify(&altered, now()).is_err(), "{} verified", altered);
+        }
+    }
+}

@@ -1,0 +1,666 @@
+//! What we say to the customer, in several phrasings per message, per language.
+//!
+//! Dispatch picks the question, the machine's `MessageKind` picks the follow-up; this module turns
+//! either into words. Messages must read as written by a person, so every kind has several
+//! variants and a customer is given one of them by a stable hash of a seed (their contact key).
+//! The shop may replace any kind's variants in `[texts]` of `otklik.toml`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigError;
+use crate::machine::MessageKind;
+
+/// A language we can write in. Russian is the default and the fallback.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Ru,
+    Uk,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::Ru, Lang::Uk, Lang::En];
+
+    /// The config key of the language (`ru`, `uk`, `en`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ru => "ru",
+            Lang::Uk => "uk",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// One thing we say. The first three open a survey; the rest answer the customer's reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextKind {
+    /// The WhatsApp question: how did it go, 1–5.
+    Request,
+    /// The survey email's subject.
+    EmailSubject,
+    /// The email's text above the five rating links.
+    EmailRequest,
+    /// After a 4–5: a sincere thank-you, and that it counts.
+    Thanks,
+    /// After a 1–2: quality control has it, someone will get in touch.
+    ComplaintAcknowledged,
+    /// After a 3: shall we call you? (yes/no)
+    AskContactConsent,
+    /// After a 3 and "yes".
+    ContactConfirmed,
+    /// After a 3 and "no": sorry, goodbye.
+    Apology,
+    /// After an opt-out: no more messages.
+    OptOutConfirmed,
+}
+
+impl TextKind {
+    pub const ALL: [TextKind; 9] = [
+        TextKind::Request,
+        TextKind::EmailSubject,
+        TextKind::EmailRequest,
+        TextKind::Thanks,
+        TextKind::ComplaintAcknowledged,
+        TextKind::AskContactConsent,
+        TextKind::ContactConfirmed,
+        TextKind::Apology,
+        TextKind::OptOutConfirmed,
+    ];
+
+    /// The config key of the kind, as written under `[texts.<lang>]`.
+    pub fn key(self) -> &'static str {
+        match self {
+            TextKind::Request => "request",
+            TextKind::EmailSubject => "email_subject",
+            TextKind::EmailRequest => "email_request",
+            TextKind::Thanks => "thanks",
+            TextKind::ComplaintAcknowledged => "complaint_acknowledged",
+            TextKind::AskContactConsent => "ask_contact_consent",
+            TextKind::ContactConfirmed => "contact_confirmed",
+            TextKind::Apology => "apology",
+            TextKind::OptOutConfirmed => "opt_out_confirmed",
+        }
+    }
+}
+
+impl From<MessageKind> for TextKind {
+    fn from(kind: MessageKind) -> Self {
+        match kind {
+            MessageKind::Thanks => TextKind::Thanks,
+            MessageKind::ComplaintAcknowledged => TextKind::ComplaintAcknowledged,
+            MessageKind::AskContactConsent => TextKind::AskContactConsent,
+            MessageKind::ContactConfirmed => TextKind::ContactConfirmed,
+            MessageKind::Apology => TextKind::Apology,
+            MessageKind::OptOutConfirmed => TextKind::OptOutConfirmed,
+        }
+    }
+}
+
+/// `[texts]` of `otklik.toml`: the language to write in and, per language and kind, variants
+/// that replace ours.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextsConfig {
+    /// The language of every message (Russian when absent).
+    #[serde(default)]
+    pub language: Option<Lang>,
+    #[serde(default)]
+    pub ru: BTreeMap<TextKind, Vec<String>>,
+    #[serde(default)]
+    pub uk: BTreeMap<TextKind, Vec<String>>,
+    #[serde(default)]
+    pub en: BTreeMap<TextKind, Vec<String>>,
+}
+
+/// Every text we can say, with the installation's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Texts {
+    language: Lang,
+    variants: BTreeMap<(Lang, TextKind), Vec<String>>,
+}
+
+impl Texts {
+    /// Our own texts, in Russian, Ukrainian and English.
+    pub fn defaults() -> Texts {
+        let mut variants = BTreeMap::new();
+        for lang in Lang::ALL {
+            for kind in TextKind::ALL {
+                let list = default_variants(lang, kind);
+                if !list.is_empty() {
+                    variants.insert(
+                        (lang, kind),
+                        list.iter().map(|s| (*s).to_string()).collect(),
+                    );
+                }
+            }
+        }
+        Texts {
+            language: Lang::default(),
+            variants,
+        }
+    }
+
+    /// Our texts with the shop's overrides: a kind given in the config replaces all our variants
+    /// of that kind in that language (mixing a shop's voice with ours would read oddly).
+    pub fn from_config(cfg: &TextsConfig) -> Result<Texts, ConfigError> {
+        let mut texts = Texts::defaults();
+        texts.language = cfg.language.unwrap_or_default();
+        for (lang, overrides) in [
+            (Lang::Ru, &cfg.ru),
+            (Lang::Uk, &cfg.uk),
+            (Lang::En, &cfg.en),
+        ] {
+            for (kind, list) in overrides {
+                let key = format!("texts.{}.{}", lang.code(), kind.key());
+                if list.is_empty() {
+                    return Err(ConfigError::Invalid {
+                        key,
+                        message: "give at least one variant, or remove the key to use ours".into(),
+                    });
+                }
+                for (i, variant) in list.iter().enumerate() {
+                    if let Some(problem) = variant_problem(variant) {
+                        return Err(ConfigError::Invalid {
+                            key: format!("{key}[{i}]"),
+                            message: problem.into(),
+                        });
+                    }
+                }
+                let cleaned = list.iter().map(|v| v.trim().to_string()).collect();
+                texts.variants.insert((lang, *kind), cleaned);
+            }
+        }
+        Ok(texts)
+    }
+
+    /// The language messages are written in.
+    pub fn language(&self) -> Lang {
+        self.language
+    }
+
+    /// All variants of a kind. A language without the kind falls back to Russian, which is
+    /// always complete.
+    pub fn variants(&self, kind: TextKind, lang: Lang) -> &[String] {
+        self.variants
+            .get(&(lang, kind))
+            .or_else(|| self.variants.get(&(Lang::Ru, kind)))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// One variant, chosen by `seed` (e.g. the customer's phone or email key): the same customer
+    /// always gets the same wording of a kind, so a retry or a second message never switches
+    /// voice, while different customers are spread over all variants.
+    pub fn pick(&self, kind: TextKind, lang: Lang, seed: &str) -> &str {
+        let list = self.variants(kind, lang);
+        if list.is_empty() {
+            return "";
+        }
+        let hash = fnv1a64(&[seed.as_bytes(), b"\x00", kind.key().as_bytes()]);
+        // A u64 modulo a handful of variants cannot overflow usize on any target we build for.
+        let index = (hash % list.len() as u64) as usize;
+        &list[index]
+    }
+}
+
+/// Why a configured variant cannot be used, if it cannot.
+fn variant_problem(variant: &str) -> Option<&'static str> {
+    if variant.trim().is_empty() {
+        Some("a variant must not be blank")
+    } else if variant.contains('{') {
+        // Nothing is substituted into texts: no order number, sum or name may appear, so a
+        // placeholder would reach the customer verbatim.
+        Some("texts are sent as written; placeholders like {name} are not filled in, remove the \"{\"")
+    } else {
+        None
+    }
+}
+
+/// FNV-1a, 64 bits, over several byte strings, with a final avalanche step.
+///
+/// Our own stable hash, because `DefaultHasher` may change between Rust releases and a customer
+/// would then switch wording mid-dialogue. The finaliser mixes the high bits down: plain FNV's low
+/// bits depend mostly on the last bytes, and seeds that differ only early (phone numbers with a
+/// common tail) would otherwise crowd into a few variants.
+pub(crate) fn fnv1a64(parts: &[&[u8]]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h = OFFSET;
+    for part in parts {
+        for &b in *part {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(PRIME);
+        }
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h
+}
+
+/// Our texts. Written to sound like a person from the shop on a phone: short, warm, no order
+/// number, no sum, no customer name, no links. Gender-neutral (plural "we") because the sender's
+/// name is configured and may be anyone's.
+fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
+    use TextKind::*;
+    match (lang, kind) {
+        (Lang::Ru, Request) => &[
+            "Здравствуйте! Как вам заказ, всё в порядке? Оцените, пожалуйста, от 1 до 5 — достаточно одной цифры в ответ 🙂",
+            "Добрый день! Хотим узнать, как всё прошло с покупкой. Напишите цифру от 1 до 5: 5 — всё отлично, 1 — совсем плохо.",
+            "Здравствуйте 🙂 Подскажите, довольны покупкой? Если не сложно, ответьте одной цифрой от 1 до 5.",
+            "Добрый день! Как вам у нас, всё понравилось? Поставьте оценку от 1 до 5, нам правда важно.",
+            "Здравствуйте! Пишу узнать, всё ли хорошо с заказом. От 1 до 5 — на сколько оцените?",
+            "Добрый день! Заказ у вас, как впечатления? Пришлите цифру от 1 до 5, где 5 — лучше некуда.",
+        ],
+        (Lang::Ru, EmailSubject) => &[
+            "Как вам заказ?",
+            "Всё ли в порядке с покупкой?",
+            "Как всё прошло?",
+            "Один вопрос о покупке",
+        ],
+        (Lang::Ru, EmailRequest) => &[
+            "Хотим узнать, как прошла ваша покупка. Отвечать на письмо не нужно: просто нажмите на одну из ссылок ниже.",
+            "Пишу спросить, всё ли понравилось в заказе. Достаточно нажать одну ссылку ниже, ответ писать не обязательно.",
+            "Подскажите, как вам заказ? Выберите оценку и нажмите на ссылку ниже, на письмо отвечать не нужно.",
+            "Нам правда важно, как всё прошло. Нажмите на одну из ссылок ниже — этого достаточно, отвечать не нужно.",
+        ],
+        (Lang::Ru, Thanks) => &[
+            "Спасибо большое! Ваша оценка обязательно будет учтена, для нас это правда важно.",
+            "Спасибо, что нашли минутку ответить! Оценку учтём: она идёт в зачёт всем, кто занимался вашим заказом.",
+            "От души спасибо! Ваша оценка засчитана, команда её увидит.",
+            "Очень приятно, спасибо! Передадим ребятам, ваша оценка будет учтена.",
+        ],
+        (Lang::Ru, ComplaintAcknowledged) => &[
+            "Очень жаль, что так получилось. Мы уже передали это в службу контроля качества, с вами обязательно свяжутся и во всём разберутся.",
+            "Простите, что подвели. Служба контроля качества получила ваше обращение, специалист скоро с вами свяжется.",
+            "Спасибо, что честно написали. Обращение уже у службы контроля качества, вам позвонят или напишут в ближайшее время.",
+            "Нам очень неприятно это слышать. Служба контроля качества взяла обращение в работу, с вами свяжутся, чтобы всё исправить.",
+        ],
+        (Lang::Ru, AskContactConsent) => &[
+            "Спасибо за честный ответ. Хотите, чтобы мы вам перезвонили и разобрались, что можно было сделать лучше? Напишите «да» или «нет».",
+            "Понятно, спасибо. Может, вам позвонить и обсудить, что пошло не так? Ответьте «да» или «нет».",
+            "Спасибо! Нам важно понять, что улучшить. Удобно, если с вами свяжется наш специалист? Да или нет?",
+            "Благодарим за оценку. Хотите, чтобы с вами связались и обсудили заказ? Достаточно ответить «да» или «нет».",
+        ],
+        (Lang::Ru, ContactConfirmed) => &[
+            "Хорошо, передали вашу просьбу. С вами свяжутся в ближайшее время.",
+            "Договорились! Специалист службы контроля качества скоро с вами свяжется.",
+            "Спасибо! Обращение уже у службы контроля качества, вам позвонят или напишут.",
+            "Принято. Скоро свяжемся с вами и обсудим, что можно исправить.",
+        ],
+        (Lang::Ru, Apology) => &[
+            "Понимаем. Простите, что не всё прошло гладко, постараемся стать лучше. Хорошего дня!",
+            "Хорошо, не будем беспокоить. Извините, если что-то было не так, и спасибо за ответ.",
+            "Извините за неудобства. Спасибо, что ответили, учтём на будущее. Всего доброго!",
+            "Простите, что не дотянули до пятёрки. Спасибо за честность, хорошего вам дня!",
+        ],
+        (Lang::Ru, OptOutConfirmed) => &[
+            "Поняли, больше писать не будем. Извините за беспокойство!",
+            "Хорошо, больше сообщений от нас не будет.",
+            "Готово: больше не будем вас беспокоить. Всего доброго!",
+            "Принято, больше не напишем. Хорошего дня!",
+        ],
+
+        (Lang::Uk, Request) => &[
+            "Добрий день! Як вам замовлення, все гаразд? Оцініть, будь ласка, від 1 до 5 — достатньо однієї цифри у відповідь 🙂",
+            "Вітаю! Хочемо дізнатися, як усе пройшло з покупкою. Напишіть цифру від 1 до 5: 5 — усе чудово, 1 — зовсім погано.",
+            "Добрий день 🙂 Підкажіть, чи задоволені покупкою? Якщо не складно, відповідайте однією цифрою від 1 до 5.",
+        ],
+        (Lang::Uk, EmailSubject) => &["Як вам замовлення?", "Чи все гаразд із покупкою?"],
+        (Lang::Uk, EmailRequest) => &[
+            "Хочемо дізнатися, як пройшла ваша покупка. Відповідати на лист не потрібно: просто натисніть одне з посилань нижче.",
+            "Пишу запитати, чи все сподобалося в замовленні. Достатньо натиснути одне посилання нижче, писати відповідь не обов'язково.",
+        ],
+        (Lang::Uk, Thanks) => &[
+            "Щиро дякуємо! Ваша оцінка обов'язково буде врахована, для нас це справді важливо.",
+            "Дякуємо, що знайшли хвилинку! Оцінку врахуємо: вона йде в залік усім, хто працював із вашим замовленням.",
+        ],
+        (Lang::Uk, ComplaintAcknowledged) => &[
+            "Дуже шкода, що так вийшло. Ми вже передали це до служби контролю якості, з вами обов'язково зв'яжуться.",
+            "Вибачте, що підвели. Служба контролю якості отримала ваше звернення, фахівець незабаром з вами зв'яжеться.",
+        ],
+        (Lang::Uk, AskContactConsent) => &[
+            "Дякуємо за чесну відповідь. Хочете, щоб ми вам зателефонували й розібралися, що можна покращити? Напишіть «так» або «ні».",
+            "Зрозуміло, дякуємо. Можливо, вам зателефонувати й обговорити, що пішло не так? Відповідайте «так» або «ні».",
+        ],
+        (Lang::Uk, ContactConfirmed) => &[
+            "Домовилися! Фахівець служби контролю якості незабаром з вами зв'яжеться.",
+            "Добре, передали ваше прохання. Вам зателефонують або напишуть найближчим часом.",
+        ],
+        (Lang::Uk, Apology) => &[
+            "Розуміємо. Вибачте, що не все пройшло гладко, будемо ставати кращими. Гарного дня!",
+            "Добре, не турбуватимемо. Вибачте за незручності і дякуємо, що відповіли.",
+        ],
+        (Lang::Uk, OptOutConfirmed) => &[
+            "Зрозуміли, більше не писатимемо. Вибачте за турботу!",
+            "Добре, більше повідомлень від нас не буде.",
+        ],
+
+        (Lang::En, Request) => &[
+            "Hi! How did your order go? Could you rate it from 1 to 5? Just one digit back is perfect 🙂",
+            "Hello! Quick question: is everything fine with your purchase? Reply with a number from 1 to 5, where 5 is great and 1 is really bad.",
+            "Hi there 🙂 Happy with your order? A quick 1 to 5 in reply would help us a lot.",
+        ],
+        (Lang::En, EmailSubject) => &["How was your order?", "Everything fine with your purchase?"],
+        (Lang::En, EmailRequest) => &[
+            "We'd love to know how your purchase went. No need to reply to this email: just tap one of the links below.",
+            "Writing to ask whether you were happy with your order. One tap on a link below is enough, no reply needed.",
+        ],
+        (Lang::En, Thanks) => &[
+            "Thank you so much! Your rating will definitely count, it really matters to us.",
+            "Thanks for taking a moment! Your rating counts for everyone who worked on your order.",
+        ],
+        (Lang::En, ComplaintAcknowledged) => &[
+            "We're really sorry it went that way. Our quality control team has registered it, and someone will get in touch with you soon.",
+            "Sorry we let you down. Quality control has your feedback now, and a specialist will contact you shortly.",
+        ],
+        (Lang::En, AskContactConsent) => &[
+            "Thanks for being honest. Would you like us to call you back and talk about what we could do better? Just reply yes or no.",
+            "Got it, thank you. Should someone from our team get in touch with you about it? Yes or no is enough.",
+        ],
+        (Lang::En, ContactConfirmed) => &[
+            "Done: someone from our quality team will get in touch soon.",
+            "Great, we've passed it on. Expect a call or a message shortly.",
+        ],
+        (Lang::En, Apology) => &[
+            "Understood. Sorry things weren't perfect, we'll work on it. Have a good day!",
+            "Okay, we won't bother you. Sorry for the trouble, and thanks for replying.",
+        ],
+        (Lang::En, OptOutConfirmed) => &[
+            "Got it, we won't message you again. Sorry for the bother!",
+            "Done: you won't get any more messages from us.",
+        ],
+    }
+}
+
+/// A word or two for each rating, shown next to the email's links ("5 — отлично"). Fixed rather
+/// than configurable: they label a scale, they do not carry the shop's voice.
+pub fn rating_label(rating: crate::model::Rating, lang: Lang) -> &'static str {
+    let labels: [&str; 5] = match lang {
+        Lang::Ru => ["очень плохо", "плохо", "нормально", "хорошо", "отлично"],
+        Lang::Uk => ["дуже погано", "погано", "нормально", "добре", "чудово"],
+        Lang::En => ["very bad", "bad", "okay", "good", "great"],
+    };
+    labels[usize::from(rating.value() - 1)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The numbers written in a text, as strings of ASCII digits.
+    fn numbers(text: &str) -> Vec<&str> {
+        text.split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn every_kind_has_variants_in_every_language() {
+        let t = Texts::defaults();
+        for lang in Lang::ALL {
+            let min = if lang == Lang::Ru { 4 } else { 2 };
+            for kind in TextKind::ALL {
+                let got = t.variants.get(&(lang, kind)).map_or(0, Vec::len);
+                assert!(got >= min, "{lang:?} {kind:?}: {got} variants, want {min}+");
+                let distinct: BTreeSet<_> = t.variants(kind, lang).iter().collect();
+                assert_eq!(distinct.len(), got, "{lang:?} {kind:?} repeats a variant");
+            }
+        }
+        assert_eq!(t.language(), Lang::Ru);
+    }
+
+    #[test]
+    fn no_variant_looks_like_a_template() {
+        let t = Texts::defaults();
+        let forbidden = ["{", "}", "№", "руб", "₽", "http", "www.", "<", ">", "@"];
+        for lang in Lang::ALL {
+            for kind in TextKind::ALL {
+                for v in t.variants(kind, lang) {
+                    let lower = v.to_lowercase();
+                    for f in forbidden {
+                        assert!(!lower.contains(f), "{lang:?} {kind:?} has {f:?}: {v}");
+                    }
+                    // The only numbers we ever write are points of the 1–5 scale, so nothing can
+                    // pass for an order number, a sum or a date.
+                    for n in numbers(v) {
+                        assert!(
+                            matches!(n, "1" | "2" | "3" | "4" | "5"),
+                            "{lang:?} {kind:?} has the number {n}: {v}"
+                        );
+                    }
+                    assert_eq!(v.trim(), v, "{lang:?} {kind:?} has stray spaces");
+                    assert!(!v.contains('\n'), "{lang:?} {kind:?} is not one line");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_question_names_the_scale() {
+        let t = Texts::defaults();
+        for lang in Lang::ALL {
+            for v in t.variants(TextKind::Request, lang) {
+                let n = numbers(v);
+                // Both ends of the scale, written as digits, with the low end first: that is what
+                // "from 1 to 5" looks like in any of our languages.
+                let one = n.iter().position(|x| *x == "1");
+                let five = n.iter().position(|x| *x == "5");
+                assert!(
+                    matches!((one, five), (Some(a), Some(b)) if a < b),
+                    "{lang:?} request does not ask for 1 to 5: {v}"
+                );
+                // Short enough to read at a glance in a chat.
+                assert!(v.chars().count() <= 160, "{lang:?} request too long: {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn message_kinds_map_to_texts() {
+        assert_eq!(TextKind::from(MessageKind::Thanks), TextKind::Thanks);
+        assert_eq!(
+            TextKind::from(MessageKind::OptOutConfirmed),
+            TextKind::OptOutConfirmed
+        );
+        assert_eq!(
+            TextKind::from(MessageKind::AskContactConsent),
+            TextKind::AskContactConsent
+        );
+    }
+
+    #[test]
+    fn pick_is_deterministic_and_spreads() {
+        let t = Texts::defaults();
+        let a = t.pick(TextKind::Request, Lang::Ru, "+79001234567");
+        for _ in 0..3 {
+            assert_eq!(t.pick(TextKind::Request, Lang::Ru, "+79001234567"), a);
+        }
+        let all = t.variants(TextKind::Request, Lang::Ru);
+        let mut hits = vec![0usize; all.len()];
+        for i in 0..100 {
+            let seed = format!("+7900{:07}", 1_234_500 + i);
+            let picked = t.pick(TextKind::Request, Lang::Ru, &seed);
+            let at = all.iter().position(|v| v == picked).unwrap();
+            hits[at] += 1;
+        }
+        assert!(
+            hits.iter().all(|&h| h > 0),
+            "some variant never picked: {hits:?}"
+        );
+        assert!(
+            hits.iter().all(|&h| h < 50),
+            "one variant dominates: {hits:?}"
+        );
+    }
+
+    #[test]
+    fn the_hash_is_fnv1a_underneath() {
+        // Known FNV-1a 64 values, before our finaliser, so the constants cannot silently drift.
+        fn raw(bytes: &[u8]) -> u64 {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for &b in bytes {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            h
+        }
+        assert_eq!(raw(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(raw(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(raw(b"foobar"), 0x8594_4171_f739_67e8);
+        assert_eq!(fnv1a64(&[b"seed"]), fnv1a64(&[b"se", b"ed"]));
+        assert_ne!(fnv1a64(&[b"seed"]), fnv1a64(&[b"seeD"]));
+    }
+
+    #[test]
+    fn missing_languages_fall_back_to_russian() {
+        let mut t = Texts::defaults();
+        t.variants.remove(&(Lang::En, TextKind::Thanks));
+        assert_eq!(
+            t.variants(TextKind::Thanks, Lang::En),
+            t.variants(TextKind::Thanks, Lang::Ru)
+        );
+        assert!(!t.pick(TextKind::Thanks, Lang::En, "x").is_empty());
+    }
+
+    #[test]
+    fn config_overrides_replace_a_kind() {
+        let cfg: TextsConfig = toml::from_str(
+            r#"
+            language = "uk"
+            [ru]
+            thanks = ["Спасибо!", "  Благодарим, учтём.  "]
+            [en]
+            request = ["Hi! 1 to 5?"]
+            "#,
+        )
+        .unwrap();
+        let t = Texts::from_config(&cfg).unwrap();
+        assert_eq!(t.language(), Lang::Uk);
+        assert_eq!(
+            t.variants(TextKind::Thanks, Lang::Ru),
+            ["Спасибо!".to_string(), "Благодарим, учтём.".to_string()]
+        );
+        assert_eq!(t.pick(TextKind::Request, Lang::En, "any"), "Hi! 1 to 5?");
+        // Kinds not overridden keep ours.
+        assert_eq!(
+            t.variants(TextKind::Apology, Lang::Ru),
+            Texts::defaults().variants(TextKind::Apology, Lang::Ru)
+        );
+        assert_eq!(
+            Texts::from_config(&TextsConfig::default()).unwrap(),
+            Texts::defaults()
+        );
+    }
+
+    #[test]
+    fn config_errors_name_the_key() {
+        let err = |text: &str| {
+            let cfg: TextsConfig = toml::from_str(text).unwrap();
+            Texts::from_config(&cfg).unwrap_err().to_string()
+        };
+        let e = err("[ru]\nthanks = [\"Спасибо!\", \"   \"]");
+        assert!(
+            e.contains("`texts.ru.thanks[1]`") && e.contains("blank"),
+            "{e}"
+        );
+        let e = err("[uk]\nrequest = [\"Привіт, {name}! Від 1 до 5?\"]");
+        assert!(
+            e.contains("`texts.uk.request[0]`") && e.contains("placeholder"),
+            "{e}"
+        );
+        let e = err("[en]\nopt_out_confirmed = []");
+        assert!(e.contains("`texts.en.opt_out_confirmed`"), "{e}");
+
+        assert!(toml::from_str::<TextsConfig>("language = \"de\"").is_err());
+        assert!(toml::from_str::<TextsConfig>("[ru]\nthankz = [\"x\"]").is_err());
+        assert!(toml::from_str::<TextsConfig>("lang = \"ru\"").is_err());
+    }
+
+    const EXAMPLE: &str = include_str!("../../../otklik.example.toml");
+
+    /// The example's commented-out `[texts]` block, uncommented.
+    fn example_texts_block() -> String {
+        EXAMPLE
+            .lines()
+            .skip_while(|l| *l != "# [texts]")
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_documented_example_works_when_uncommented() {
+        use crate::config::Config;
+        let plain = Config::from_toml(EXAMPLE).unwrap();
+        assert_eq!(plain.texts, TextsConfig::default());
+
+        let block = example_texts_block();
+        assert!(block.starts_with("[texts]"), "{block}");
+        let c = Config::from_toml(&format!("{EXAMPLE}\n{block}\n")).unwrap();
+        let t = Texts::from_config(&c.texts).unwrap();
+        assert_eq!(t.language(), Lang::Ru);
+        assert_eq!(t.variants(TextKind::Request, Lang::Ru).len(), 2);
+        assert_eq!(t.variants(TextKind::Thanks, Lang::Ru).len(), 1);
+        // The example's own wordings obey the rules ours do.
+        for v in t.variants(TextKind::Request, Lang::Ru) {
+            let n = numbers(v);
+            assert!(n.contains(&"1") && n.contains(&"5"), "{v}");
+        }
+    }
+
+    #[test]
+    fn config_errors_name_the_key_through_the_loader() {
+        use crate::config::Config;
+        let err = |texts: &str| {
+            Config::from_toml(&format!("{EXAMPLE}\n{texts}\n"))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("[texts.ru]\nthanks = [\"Спасибо!\", \"\"]");
+        assert!(e.contains("`texts.ru.thanks[1]`"), "{e}");
+        let e = err("[texts]\nlanguage = \"de\"");
+        assert!(e.contains("texts.language") && e.contains("de"), "{e}");
+        let e = err("[texts.en]\nthankz = [\"Thanks\"]");
+        assert!(e.contains("texts.en") && e.contains("thankz"), "{e}");
+        let e = err("[texts.uk]\napology = [\"Вибачте, {name}\"]");
+        assert!(e.contains("`texts.uk.apology[0]`"), "{e}");
+    }
+
+    #[test]
+    fn kind_keys_match_serde_names() {
+        for kind in TextKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.key()));
+        }
+        for lang in Lang::ALL {
+            let json = serde_json::to_string(&lang).unwrap();
+            assert_eq!(json, format!("\"{}\"", lang.code()));
+        }
+    }
+
+    #[test]
+    fn rating_labels() {
+        use crate::model::Rating;
+        let five = Rating::new(5).unwrap();
+        let one = Rating::new(1).unwrap();
+        assert_eq!(rating_label(five, Lang::Ru), "отлично");
+        assert_eq!(rating_label(one, Lang::En), "very bad");
+        for lang in Lang::ALL {
+            let labels: BTreeSet<_> = Rating::all()
+                .iter()
+                .map(|r| rating_label(*r, lang))
+                .collect();
+            assert_eq!(labels.len(), 5);
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! Senders: the question and our answers go out through WhatsApp (Meta Cloud API or Green-API,
+//! chosen by config) or, as a plain email, through SES v2.
+//!
+//! Every send returns the provider's message id, which the survey records so that later delivery
+//! statuses (a 131026 failure, a Green-API `noAccount`) find their survey.
+
+use std::time::Duration;
+
+use otklik_core::config::{Config, GreenApiConfig, MetaConfig, Secrets, WhatsappProvider};
+use otklik_core::model::Phone;
+use serde_json::{json, Value};
+
+/// Why a send failed, and whether the message may have gone out anyway.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The provider certainly did not take the message (refused connection, 4xx, 429/503):
+    /// trying again cannot make the customer get it twice.
+    #[error("not sent: {0}")]
+    NotSent(String),
+    /// We cannot tell (timeout, 5xx after the request reached the provider). Retrying could make
+    /// the customer get the question twice, so callers do not retry.
+    #[error("send outcome unknown: {0}")]
+    Unknown(String),
+}
+
+impl SendError {
+    fn from_reqwest(e: reqwest::Error) -> SendError {
+        if e.is_connect() || e.is_builder() || e.is_request() && !e.is_timeout() {
+            SendError::NotSent(e.to_string())
+        } else {
+            SendError::Unknown(e.to_string())
+        }
+    }
+
+    fn from_status(status: u16, body: &str) -> SendError {
+        let snippet: String = body.chars().take(300).collect();
+        if status == 429 || status == 503 || (400..500).contains(&status) {
+            SendError::NotSent(format!("HTTP {status}: {snippet}"))
+        } else {
+            SendError::Unknown(format!("HTTP {status}: {snippet}"))
+        }
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("the HTTP client builds")
+}
+
+/// WhatsApp Cloud API (Meta).
+#[derive(Clone)]
+pub struct MetaClient {
+    http: reqwest::Client,
+    config: MetaConfig,
+    token: String,
+}
+
+impl std::fmt::Debug for MetaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetaClient")
+            .field("phone_number_id", &self.config.phone_number_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MetaClient {
+    pub fn new(config: MetaConfig, token: impl Into<String>) -> Self {
+        MetaClient {
+            http: http(),
+            config,
+            token: token.into(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "{}/{}/{}/messages",
+            self.config.api_url.trim_end_matches('/'),
+            self.config.api_version,
+            self.config.phone_number_id
+        )
+    }
+
+    async fn post(&self, body: Value) -> Result<String, SendError> {
+        let resp = self
+            .http
+            .post(self.url())
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(SendError::from_reqwest)?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(SendError::from_reqwest)?;
+        if !(200..300).contains(&status) {
+            return Err(SendError::from_status(status, &text));
+        }
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| SendError::Unknown(format!("unreadable answer: {e}")))?;
+        v["messages"][0]["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SendError::Unknown(format!("no message id in {text}")))
+    }
+
+    /// The approved template: the only thing Meta lets a business send outside the customer's
+    /// 24-hour window. With quick-reply buttons, each carries `rating_<n>` as its payload.
+    pub async fn send_template(&self, phone: &Phone) -> Result<String, SendError> {
+        let mut template = json!({
+            "name": self.config.template_name,
+            "language": {"code": self.config.template_language},
+        });
+        if self.config.template_has_buttons {
+            let buttons: Vec<Value> = (0..5)
+                .map(|i| {
+                    json!({
+                        "type": "button",
+                        "sub_type": "quick_reply",
+                        "index": i.to_string(),
+                        "parameters": [{"type": "payload", "payload": format!("rating_{}", 5 - i)}],
+                    })
+                })
+                .collect();
+            template["components"] = Value::Array(buttons);
+        }
+        self.post(json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": phone.digits(),
+            "type": "template",
+            "template": template,
+        }))
+        .await
+    }
+
+    /// Free text: allowed inside the 24-hour window the customer's own message opened.
+    pub async fn send_text(&self, phone: &Phone, text: &str) -> Result<String, SendError> {
+        self.post(json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": phone.digits(),
+            "type": "text",
+            "text": {"body": text, "preview_url": false},
+        }))
+        .await
+    }
+}
+
+/// Green-API: an ordinary WhatsApp account behind an HTTP gateway.
+#[derive(Clone)]
+pub struct GreenApiClient {
+    http: reqwest::Client,
+    config: GreenApiConfig,
+    token: String,
+}
+
+impl std::fmt::Debug for GreenApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GreenApiClient")
+            .field("instance", &self.config.instance_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GreenApiClient {
+    pub fn new(config: GreenApiConfig, token: impl Into<String>) -> Self {
+        GreenApiClient {
+            http: http(),
+            config,
+            token: token.into(),
+        }
+    }
+
+    fn url(&self, method: &str) -> String {
+        format!(
+            "{}/waInstance{}/{method}/{}",
+            self.config.api_url.trim_end_matches('/'),
+            self.config.instance_id,
+            self.token
+        )
+    }
+
+    async fn post(&self, method: &str, body: Value) -> Result<Value, SendError> {
+        let resp = self
+            .http
+            .post(self.url(method))
+            .json(&body)
+            .send()
+            .await
+            .map_err(SendError::from_reqwest)?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(SendError::from_reqwest)?;
+        if !(200..300).contains(&status) {
+            return Err(SendError::from_status(status, &text));
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| SendError::Unknown(format!("unreadable answer: {e}")))
+    }
+
+    /// Whether the number has WhatsApp at all (Green-API can tell; Meta cannot).
+    pub async fn has_whatsapp(&self, phone: &Phone) -> Result<bool, SendError> {
+        let number: u64 = phone
+            .digits()
+            .parse()
+            .map_err(|_| SendError::NotSent("phone is not numeric".into()))?;
+        let v = self
+            .post("checkWhatsapp", json!({"phoneNumber": number}))
+            .await
+            // A failed check sent nothing to anyone: always safe to retry.
+            .map_err(|e| SendError::NotSent(e.to_string()))?;
+        v["existsWhatsapp"]
+            .as_bool()
+            .ok_or_else(|| SendError::NotSent(format!("no existsWhatsapp in {v}")))
+    }
+
+    pub async fn send_text(&self, phone: &Phone, text: &str) -> Result<String, SendError> {
+        let v = self
+            .post(
+                "sendMessage",
+                json!({"chatId": format!("{}@c.us", phone.digits()), "message": text}),
+            )
+            .await?;
+        v["idMessage"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SendError::Unknown(format!("no idMessage in {v}")))
+    }
+}
+
+/// The configured WhatsApp provider.
+#[derive(Debug, Clone)]
+pub enum Whatsapp {
+    Meta(MetaClient),
+    GreenApi(GreenApiClient),
+    None,
+}
+
+impl Whatsapp {
+    pub fn from_config(config: &Config, secrets: &Secrets) -> Whatsapp {
+        match config.whatsapp.provider {
+            WhatsappProvider::Meta => match (&config.whatsapp.meta, &secrets.meta_access_token) {
+                (Some(m), Some(t)) => Whatsapp::Meta(MetaClient::new(m.clone(), t.expose())),
+                _ => Whatsapp::None,
+            },
+            WhatsappProvider::GreenApi => {
+                match (&config.whatsapp.green_api, &secrets.green_api_token) {
+                    (Some(g), Some(t)) => {
+                        Whatsapp::GreenApi(GreenApiClient::new(g.clone(), t.expose()))
+                    }
+                    _ => Whatsapp::None,
+                }
+            }
+            WhatsappProvider::None => Whatsapp::None,
+        }
+    }
+
+    /// `Some(false)`: the provider knows the number has no WhatsApp. `None`: it cannot tell
+    /// (Meta), so we try and rely on the failure status.
+    pub async fn has_whatsapp(&self, phone: &Phone) -> Result<Option<bool>, SendError> {
+        match self {
+            Whatsapp::Meta(_) => Ok(None),
+            Whatsapp::GreenApi(g) => g.has_whatsapp(phone).await.map(Some),
+            Whatsapp::None => Ok(Some(false)),
+        }
+    }
+
+    /// The survey question: Meta's approved template, or Green-API's free text.
+    pub async fn send_question(&self, phone: &Phone, text: &str) -> Result<String, SendError> {
+        match self {
+            Whatsapp::Meta(m) => m.send_template(phone).await,
+            Whatsapp::GreenApi(g) => g.send_text(phone, text).await,
+            Whatsapp::None => Err(SendError::NotSent("no WhatsApp provider configured".into())),
+        }
+    }
+
+    /// A reply inside the conversation the customer just continued.
+    pub async fn send_text(&self, phone: &Phone, text: &str) -> Result<String, SendError> {
+        match self {
+            Whatsapp::Meta(m) => m.send_text(phone, text).await,
+            Whatsapp::GreenApi(g) => g.send_text(phone, text).await,
+            Whatsapp::None => Err(SendError::NotSent("no WhatsApp provider configured".into())),
+        }
+    }
+
+    pub fn is_configured(&self) -> bool {
+        !matches!(self, Whatsapp::None)
+    }
+}
+
+/// Email through SES v2, as a complete raw MIME message (so the From name, Reply-To and the
+/// List-Unsubscribe headers are exactly ours).
+#[derive(Debug, Clone)]
+pub struct SesMailer {
+    client: aws_sdk_sesv2::Client,
+}
+
+impl SesMailer {
+    pub fn new(client: aws_sdk_sesv2::Client) -> Self {
+        SesMailer { client }
+    }
+
+    pub async fn send_raw(&self, from: &str, to: &str, mime: &str) -> Result<String, SendError> {
+        use aws_sdk_sesv2::primitives::Blob;
+        use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
+        let raw = RawMessage::builder()
+            .data(Blob::new(mime.as_bytes()))
+            .build()
+            .map_err(|e| SendError::NotSent(e.to_string()))?;
+        let out = self
+            .client
+            .send_email()
+            .from_email_address(from)
+            .destination(Destination::builder().to_addresses(to).build())
+            .content(EmailContent::builder().raw(raw).build())
+            .send()
+            .await
+            .map_err(|e| {
+                let msg = aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string();
+                // A service error is an answer: SES refused, so nothing went out.
+                if e.as_service_error().is_some() {
+                    SendError::NotSent(msg)
+                } else {
+                    SendError::Unknown(msg)
+                }
+            })?;
+        out.message_id()
+            .map(str::to_string)
+            .ok_or_else(|| SendError::Unknown("SES answered without a message id".into()))
+    }
+}
