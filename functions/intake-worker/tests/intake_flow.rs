@@ -590,17 +590,25 @@ async fn a_burst_of_500_triggers_makes_500_surveys_without_tripping_the_rate_lim
         );
     }
     let before = s.stats().await;
-    let started = std::time::Instant::now();
-    for id in &ids {
-        assert_eq!(s.trigger_order("main-shop", *id).await, StatusCode::OK);
-    }
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(10),
-        "500 triggers took {:?}",
-        started.elapsed()
-    );
-    // Four consumers at once, as Lambda would scale them; the pacer keeps them under the limit.
+    // The burst: 500 trigger calls fired 25 at a time, as retailCRM's triggers would arrive in a
+    // busy minute. How long it takes is reported, not asserted (speed is for `make bench`).
     let s = Arc::new(s);
+    let started = std::time::Instant::now();
+    let mut senders = Vec::new();
+    for chunk in ids.chunks(20) {
+        let s = s.clone();
+        let chunk = chunk.to_vec();
+        senders.push(tokio::spawn(async move {
+            for id in chunk {
+                assert_eq!(s.trigger_order("main-shop", id).await, StatusCode::OK);
+            }
+        }));
+    }
+    for t in senders {
+        t.await.unwrap();
+    }
+    println!("500 triggers accepted in {:?}", started.elapsed());
+    // Four consumers at once, as Lambda would scale them; the pacer keeps them under the limit.
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let s = s.clone();

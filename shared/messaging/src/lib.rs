@@ -4,6 +4,8 @@
 //! Every send returns the provider's message id, which the survey records so that later delivery
 //! statuses (a 131026 failure, a Green-API `noAccount`) find their survey.
 
+pub mod inbound;
+
 use std::time::Duration;
 
 use otklik_core::config::{Config, GreenApiConfig, MetaConfig, Secrets, WhatsappProvider};

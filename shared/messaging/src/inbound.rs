@@ -1,0 +1,1255 @@
+//! Receivers: provider webhooks (Meta Cloud API, Green-API) → authenticated, deduplicable domain
+//! inputs. Pure functions over the request's parts: the HTTP handler reads the body and headers,
+//! calls these, and hands the results to the state machine; nothing here does I/O or logs.
+//!
+//! Error messages name JSON paths and field names only, never values, so a handler may log them
+//! without leaking a phone number or a customer's words.
+
+use hmac::{Hmac, Mac};
+use otklik_core::machine::{Event, InputId};
+use otklik_core::model::{Channel, Phone};
+use otklik_core::reply::{parse_button_payload, parse_reaction};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Bodies larger than this are refused before parsing. Real webhooks are a few kilobytes; a batch
+/// of Meta statuses stays far below this.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Why a webhook request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InboundError {
+    #[error("the webhook signature does not match the body")]
+    BadSignature,
+    #[error("the webhook signature header is missing")]
+    MissingSignature,
+    #[error("the webhook token is missing or wrong")]
+    BadToken,
+    #[error("the webhook subscription handshake was refused")]
+    BadHandshake,
+    /// Not JSON, or not the shape the provider documents; the message names the path.
+    #[error("malformed webhook: {0}")]
+    Malformed(String),
+    #[error("webhook body larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+}
+
+/// What a webhook told us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    /// A customer's message.
+    Message {
+        from: Phone,
+        /// The provider's message id (Green-API: `<chatId>/<idMessage>`), for deduplication.
+        id: InputId,
+        /// `Event::Text` or `Event::Choice`, always `via: Channel::Whatsapp`.
+        event: Event,
+        /// The id of our message this one quotes or reacts to, when the provider gives it.
+        context_message_id: Option<String>,
+    },
+    /// A delivery status of one of our messages.
+    Status {
+        /// The provider's id of our message (what the send returned).
+        message_id: String,
+        /// `<message_id>:<status>`: a repeated status is the same input, a new status is not.
+        id: InputId,
+        status: DeliveryStatus,
+        /// For failures: Meta's error code ("131026"), Green-API's status ("noAccount").
+        reason: Option<String>,
+    },
+}
+
+impl Inbound {
+    /// The state machine's view of a status: delivered/read move `sent` on, a failure may fall
+    /// back to email. `sent` adds nothing (dispatch already recorded the send) and a message is
+    /// not a status, so both give `None`.
+    pub fn status_event(&self) -> Option<Event> {
+        match self {
+            Inbound::Status { status, reason, .. } => match status {
+                DeliveryStatus::Sent => None,
+                DeliveryStatus::Delivered | DeliveryStatus::Read => Some(Event::Delivered),
+                DeliveryStatus::Failed => Some(Event::DeliveryFailed {
+                    channel: Channel::Whatsapp,
+                    reason: reason.clone().unwrap_or_else(|| "failed".to_string()),
+                }),
+            },
+            Inbound::Message { .. } => None,
+        }
+    }
+}
+
+/// A delivery status, common to both providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    Sent,
+    Delivered,
+    Read,
+    /// Meta `failed`; Green-API `failed`, `noAccount`, `notInGroup`, `yellowCard`.
+    Failed,
+}
+
+/// Verifies Meta's `X-Hub-Signature-256: sha256=<hex>` over the exact raw body, in constant time.
+///
+/// An empty app secret never verifies: it would mean a missing configuration, and an HMAC under
+/// an empty key is one anybody can compute.
+pub fn verify_meta_signature(
+    app_secret: &[u8],
+    raw_body: &[u8],
+    header: Option<&str>,
+) -> Result<(), InboundError> {
+    let header = header
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .ok_or(InboundError::MissingSignature)?;
+    if app_secret.is_empty() {
+        return Err(InboundError::BadSignature);
+    }
+    let (scheme, hex) = header.split_once('=').ok_or(InboundError::BadSignature)?;
+    if !scheme.eq_ignore_ascii_case("sha256") {
+        return Err(InboundError::BadSignature);
+    }
+    // Decoding the attacker's own hex need not be constant time; the comparison below is.
+    let claimed = decode_sha256_hex(hex).ok_or(InboundError::BadSignature)?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(app_secret).map_err(|_| InboundError::BadSignature)?;
+    mac.update(raw_body);
+    mac.verify_slice(&claimed)
+        .map_err(|_| InboundError::BadSignature)
+}
+
+/// Green-API: `Authorization: Bearer <token>` compared in constant time. An empty expected token
+/// (unconfigured) refuses everything rather than accepting `Bearer ` with nothing after it.
+pub fn verify_bearer(expected: &str, header: Option<&str>) -> Result<(), InboundError> {
+    if expected.is_empty() {
+        return Err(InboundError::BadToken);
+    }
+    let header = header.map(str::trim).ok_or(InboundError::BadToken)?;
+    let (scheme, token) = header.split_once(' ').ok_or(InboundError::BadToken)?;
+    // The scheme name is case-insensitive (RFC 9110 §11.1).
+    if !scheme.eq_ignore_ascii_case("bearer") || !secret_eq(token.trim(), expected) {
+        return Err(InboundError::BadToken);
+    }
+    Ok(())
+}
+
+/// Meta's GET handshake: `hub.mode == "subscribe"` and `hub.verify_token` equal to ours (constant
+/// time) → the `hub.challenge` to echo back.
+///
+/// The challenge is echoed into a response body, so only what Meta sends (digits; we allow
+/// ASCII letters, digits, `-`, `_`, `.`, up to 256 of them) is accepted: anything else could make
+/// our endpoint reflect markup.
+pub fn meta_handshake(
+    mode: Option<&str>,
+    token: Option<&str>,
+    challenge: Option<&str>,
+    verify_token: &str,
+) -> Result<String, InboundError> {
+    let token_ok = match token {
+        Some(t) => !verify_token.is_empty() && secret_eq(t, verify_token),
+        None => false,
+    };
+    if mode != Some("subscribe") || !token_ok {
+        return Err(InboundError::BadHandshake);
+    }
+    match challenge {
+        Some(c)
+            if !c.is_empty()
+                && c.len() <= 256
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) =>
+        {
+            Ok(c.to_string())
+        }
+        _ => Err(InboundError::BadHandshake),
+    }
+}
+
+/// Parses a Meta Cloud API webhook: every `entry[].changes[]` with `field == "messages"`, each of
+/// its `messages[]` and `statuses[]`, in order. Other fields (account updates, templates…) are
+/// ignored.
+///
+/// Choices made here:
+/// - `text` → `Event::Text`; `button` and `interactive` (button/list reply) → `Event::Choice` when
+///   the payload/id is one of ours, otherwise the visible text as `Event::Text`; `reaction` →
+///   `Event::Choice` through `parse_reaction`, with the reacted-to message as context. A removed
+///   reaction (no emoji) is skipped: it takes nothing back and says nothing new.
+/// - Anything else the customer sends (image, sticker, audio, location…) becomes `Event::Text`
+///   with a placeholder like `[image]` (plus the caption, if any), so it reaches the order and the
+///   inspector instead of vanishing; the reply parser never reads a placeholder as a rating.
+///   `system` messages (the customer changed number) are not the customer's words: skipped.
+/// - A sender that is not a valid international number is skipped; statuses other than
+///   sent/delivered/read/failed (Meta's `deleted`, `warning`) are skipped.
+/// - A message or status without its id, sender or type is `Malformed`: the body is signed by Meta,
+///   so a shape we do not understand is our bug, which should be loud rather than silently lose a
+///   customer's answer.
+pub fn parse_meta(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>, InboundError> {
+    let root = json_object(raw_body)?;
+    let entries = root
+        .get("entry")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed("no entry array"))?;
+    let mut out = Vec::new();
+    for (ei, entry) in entries.iter().enumerate() {
+        let changes = entry
+            .get("changes")
+            .and_then(Value::as_array)
+            .ok_or_else(|| malformed(format!("entry[{ei}]: no changes array")))?;
+        for (ci, change) in changes.iter().enumerate() {
+            let at = format!("entry[{ei}].changes[{ci}]");
+            if change.get("field").and_then(Value::as_str) != Some("messages") {
+                continue;
+            }
+            let value = change
+                .get("value")
+                .and_then(Value::as_object)
+                .ok_or_else(|| malformed(format!("{at}: no value object")))?;
+            for (i, m) in optional_array(value, "messages", &at)?.iter().enumerate() {
+                let parsed = meta_message(m, default_region)
+                    .map_err(|e| malformed(format!("{at}.value.messages[{i}]: {e}")))?;
+                out.extend(parsed);
+            }
+            for (i, s) in optional_array(value, "statuses", &at)?.iter().enumerate() {
+                let parsed = meta_status(s)
+                    .map_err(|e| malformed(format!("{at}.value.statuses[{i}]: {e}")))?;
+                out.extend(parsed);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Parses a Green-API webhook. `incomingMessageReceived` from a personal chat gives a message
+/// (`textMessage`, `extendedTextMessage` and the older `quotedMessage` as text, `reactionMessage`
+/// through `parse_reaction`, anything else as a placeholder like `[image]`, as for Meta);
+/// `outgoingMessageStatus` gives a status (`noAccount`, `failed`, `notInGroup`, `yellowCard` →
+/// `Failed` with the status as reason). Group chats (`@g.us`) and other chats that are not a
+/// person's number are ignored, as is every other `typeWebhook` (`stateInstanceChanged`,
+/// `outgoingMessageReceived`, …): `Ok(vec![])`.
+pub fn parse_green_api(
+    raw_body: &[u8],
+    default_region: &str,
+) -> Result<Vec<Inbound>, InboundError> {
+    let root = json_object(raw_body)?;
+    let kind = str_at(&root, &["typeWebhook"]).ok_or_else(|| malformed("no typeWebhook"))?;
+    let parsed = match kind {
+        "incomingMessageReceived" => green_message(&root, default_region),
+        "outgoingMessageStatus" => green_status(&root),
+        _ => return Ok(Vec::new()),
+    };
+    parsed
+        .map(|one| one.into_iter().collect())
+        .map_err(malformed)
+}
+
+fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
+    let id = non_empty(m, &["id"]).ok_or("no id")?;
+    let from = str_at(m, &["from"]).ok_or("no from")?;
+    let kind = str_at(m, &["type"]).ok_or("no type")?;
+    let Some(from) = phone_from_digits(from, region) else {
+        return Ok(None);
+    };
+    let mut context = non_empty(m, &["context", "id"]).map(str::to_string);
+    let event = match kind {
+        "text" => text(str_at(m, &["text", "body"]).ok_or("text without text.body")?),
+        "button" => {
+            let payload = str_at(m, &["button", "payload"]);
+            let label = str_at(m, &["button", "text"]);
+            choice_or_text(payload, label).ok_or("button without payload or text")?
+        }
+        "interactive" => match str_at(m, &["interactive", "type"]) {
+            Some(t @ ("button_reply" | "list_reply")) => {
+                let id = str_at(m, &["interactive", t, "id"]);
+                let title = str_at(m, &["interactive", t, "title"]);
+                choice_or_text(id, title).ok_or("interactive reply without id or title")?
+            }
+            // Flows and other interactive answers carry no rating we asked for.
+            _ => text("[interactive]"),
+        },
+        "reaction" => {
+            let Some(emoji) = non_empty(m, &["reaction", "emoji"]) else {
+                return Ok(None);
+            };
+            if let Some(target) = non_empty(m, &["reaction", "message_id"]) {
+                context = Some(target.to_string());
+            }
+            Event::Choice {
+                reply: parse_reaction(emoji),
+                via: Channel::Whatsapp,
+            }
+        }
+        "system" => return Ok(None),
+        other => placeholder(other, str_at(m, &[other, "caption"])),
+    };
+    Ok(Some(Inbound::Message {
+        from,
+        id: input_id(id.to_string())?,
+        event,
+        context_message_id: context,
+    }))
+}
+
+fn meta_status(s: &Value) -> Result<Option<Inbound>, String> {
+    let message_id = non_empty(s, &["id"]).ok_or("no id")?;
+    let raw = str_at(s, &["status"]).ok_or("no status")?;
+    let status = match raw {
+        "sent" => DeliveryStatus::Sent,
+        "delivered" => DeliveryStatus::Delivered,
+        "read" => DeliveryStatus::Read,
+        "failed" => DeliveryStatus::Failed,
+        _ => return Ok(None),
+    };
+    // The code is what the fallback rule keys on (131026); the title only when there is no code.
+    let reason =
+        match status {
+            DeliveryStatus::Failed => s.get("errors").and_then(|e| e.get(0)).and_then(|e| match e
+                .get("code")
+            {
+                Some(Value::Number(n)) => Some(n.to_string()),
+                Some(Value::String(c)) if !c.is_empty() => Some(c.clone()),
+                _ => e.get("title").and_then(Value::as_str).map(str::to_string),
+            }),
+            _ => None,
+        };
+    Ok(Some(Inbound::Status {
+        message_id: message_id.to_string(),
+        id: input_id(format!("{message_id}:{raw}"))?,
+        status,
+        reason,
+    }))
+}
+
+fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
+    let chat = str_at(root, &["senderData", "chatId"]).ok_or("no senderData.chatId")?;
+    let id_message = non_empty(root, &["idMessage"]).ok_or("no idMessage")?;
+    let kind = str_at(root, &["messageData", "typeMessage"]).ok_or("no messageData.typeMessage")?;
+    // Only a person's chat is a customer; groups and broadcasts are not ours to answer.
+    let Some(digits) = chat.strip_suffix("@c.us") else {
+        return Ok(None);
+    };
+    let Some(from) = phone_from_digits(digits, region) else {
+        return Ok(None);
+    };
+    let data = &root["messageData"];
+    let mut context = non_empty(data, &["quotedMessage", "stanzaId"]).map(str::to_string);
+    let event = match kind {
+        "textMessage" => text(
+            str_at(data, &["textMessageData", "textMessage"])
+                .ok_or("textMessage without textMessageData.textMessage")?,
+        ),
+        "extendedTextMessage" | "quotedMessage" => {
+            // The older quotedMessage type keeps the quoted id next to the text.
+            if context.is_none() {
+                context =
+                    non_empty(data, &["extendedTextMessageData", "stanzaId"]).map(str::to_string);
+            }
+            text(
+                str_at(data, &["extendedTextMessageData", "text"])
+                    .ok_or("extendedTextMessage without extendedTextMessageData.text")?,
+            )
+        }
+        "reactionMessage" => {
+            let Some(emoji) = non_empty(data, &["extendedTextMessageData", "text"]) else {
+                return Ok(None);
+            };
+            Event::Choice {
+                reply: parse_reaction(emoji),
+                via: Channel::Whatsapp,
+            }
+        }
+        other => {
+            let caption = str_at(data, &["fileMessageData", "caption"]);
+            placeholder(other.strip_suffix("Message").unwrap_or(other), caption)
+        }
+    };
+    Ok(Some(Inbound::Message {
+        from,
+        id: input_id(format!("{chat}/{id_message}"))?,
+        event,
+        context_message_id: context,
+    }))
+}
+
+fn green_status(root: &Value) -> Result<Option<Inbound>, String> {
+    let message_id = non_empty(root, &["idMessage"]).ok_or("no idMessage")?;
+    let raw = str_at(root, &["status"]).ok_or("no status")?;
+    let (status, reason) = match raw {
+        "sent" => (DeliveryStatus::Sent, None),
+        "delivered" => (DeliveryStatus::Delivered, None),
+        "read" => (DeliveryStatus::Read, None),
+        "failed" | "noAccount" | "notInGroup" | "yellowCard" => {
+            (DeliveryStatus::Failed, Some(raw.to_string()))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Inbound::Status {
+        message_id: message_id.to_string(),
+        id: input_id(format!("{message_id}:{raw}"))?,
+        status,
+        reason,
+    }))
+}
+
+/// A quick-reply payload or reply id of ours → `Choice`; an unknown one (a template changed
+/// without us) → the label the customer saw, as text, so a human still reads the answer.
+fn choice_or_text(payload: Option<&str>, label: Option<&str>) -> Option<Event> {
+    if let Some(reply) = payload.and_then(parse_button_payload) {
+        return Some(Event::Choice {
+            reply,
+            via: Channel::Whatsapp,
+        });
+    }
+    label.or(payload).map(text)
+}
+
+fn text(s: &str) -> Event {
+    Event::Text {
+        text: s.to_string(),
+        via: Channel::Whatsapp,
+    }
+}
+
+/// `[image]`, `[sticker] caption`… The kind comes from the provider, so it is kept to a short
+/// identifier: the placeholder must never smuggle text that the reply parser would read.
+fn placeholder(kind: &str, caption: Option<&str>) -> Event {
+    let kind = if !kind.is_empty()
+        && kind.len() <= 32
+        && kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        kind.to_ascii_lowercase()
+    } else {
+        "message".to_string()
+    };
+    match caption.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) => text(&format!("[{kind}] {c}")),
+        None => text(&format!("[{kind}]")),
+    }
+}
+
+/// Both providers give the sender as bare international digits ("79001234567").
+fn phone_from_digits(digits: &str, region: &str) -> Option<Phone> {
+    let digits = digits.strip_prefix('+').unwrap_or(digits);
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Phone::parse(&format!("+{digits}"), region).ok()
+}
+
+fn input_id(raw: String) -> Result<InputId, String> {
+    InputId::new(raw).map_err(|_| "id too long or with control characters".to_string())
+}
+
+/// Compares two secrets without revealing where they differ or how long ours is: both sides are
+/// hashed to a fixed length first, then compared in constant time.
+fn secret_eq(given: &str, expected: &str) -> bool {
+    let a = Sha256::digest(given.as_bytes());
+    let b = Sha256::digest(expected.as_bytes());
+    a.as_slice().ct_eq(b.as_slice()).into()
+}
+
+fn decode_sha256_hex(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        *o = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+fn json_object(raw_body: &[u8]) -> Result<Value, InboundError> {
+    if raw_body.len() > MAX_BODY_BYTES {
+        return Err(InboundError::TooLarge);
+    }
+    // serde_json's messages give line and column only, never the content.
+    let value: Value =
+        serde_json::from_slice(raw_body).map_err(|e| malformed(format!("not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(malformed("not a JSON object"));
+    }
+    Ok(value)
+}
+
+/// An array that may be absent (Meta sends `messages` or `statuses`, rarely both).
+fn optional_array<'a>(
+    value: &'a Map<String, Value>,
+    key: &str,
+    at: &str,
+) -> Result<&'a [Value], InboundError> {
+    match value.get(key) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(malformed(format!("{at}.value.{key} is not an array"))),
+    }
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, key| v.get(key))?.as_str()
+}
+
+fn non_empty<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    str_at(v, path).filter(|s| !s.is_empty())
+}
+
+fn malformed(what: impl Into<String>) -> InboundError {
+    InboundError::Malformed(what.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otklik_core::model::Rating;
+    use otklik_core::reply::{Reply, UnreadableReason};
+    use otklik_whatsapp_sim::meta_signature;
+    use proptest::prelude::*;
+
+    const SECRET: &[u8] = b"s3cret";
+    const CUSTOMER: &str = "79001234567";
+
+    fn phone() -> Phone {
+        Phone::parse("+79001234567", "RU").expect("a valid Russian mobile")
+    }
+
+    fn id(s: &str) -> InputId {
+        InputId::new(s).expect("a valid input id")
+    }
+
+    fn rating(v: u8) -> Reply {
+        Reply::Rating {
+            value: Rating::new(v).expect("on the scale"),
+        }
+    }
+
+    fn choice(reply: Reply) -> Event {
+        Event::Choice {
+            reply,
+            via: Channel::Whatsapp,
+        }
+    }
+
+    fn message(wamid: &str, event: Event, context: Option<&str>) -> Inbound {
+        Inbound::Message {
+            from: phone(),
+            id: id(wamid),
+            event,
+            context_message_id: context.map(str::to_string),
+        }
+    }
+
+    fn status(
+        message_id: &str,
+        raw: &str,
+        status: DeliveryStatus,
+        reason: Option<&str>,
+    ) -> Inbound {
+        Inbound::Status {
+            message_id: message_id.to_string(),
+            id: id(&format!("{message_id}:{raw}")),
+            status,
+            reason: reason.map(str::to_string),
+        }
+    }
+
+    /// Meta's envelope as the simulator (and Meta) send it, around `value`'s extra keys.
+    fn meta_body(value_keys: &str) -> Vec<u8> {
+        format!(
+            r#"{{"object":"whatsapp_business_account","entry":[{{"id":"102290129340398","changes":[{{"value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"79990000000","phone_number_id":"106540352242922"}},{value_keys}}},"field":"messages"}}]}}]}}"#
+        )
+        .into_bytes()
+    }
+
+    fn meta_messages(messages: &str) -> Vec<u8> {
+        meta_body(&format!(
+            r#""contacts":[{{"profile":{{"name":"Customer"}},"wa_id":"{CUSTOMER}"}}],"messages":[{messages}]"#
+        ))
+    }
+
+    fn meta_one(m: &str) -> Vec<Inbound> {
+        parse_meta(&meta_messages(m), "RU").expect("parses")
+    }
+
+    // ---- signatures -------------------------------------------------------------------------
+
+    #[test]
+    fn a_body_signed_like_meta_verifies() {
+        let body = meta_messages(
+            r#"{"from":"79001234567","id":"wamid.A","timestamp":"1717000000","type":"text","text":{"body":"5"}}"#,
+        );
+        let header = meta_signature(SECRET, &body);
+        assert_eq!(verify_meta_signature(SECRET, &body, Some(&header)), Ok(()));
+        // Uppercase hex and surrounding spaces are the same signature.
+        let upper = format!("sha256={}", header["sha256=".len()..].to_uppercase());
+        assert_eq!(
+            verify_meta_signature(SECRET, &body, Some(&format!(" {upper} "))),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_signature_under_another_secret_is_refused() {
+        let body = br#"{"entry":[]}"#;
+        let header = meta_signature(b"not-our-secret", body);
+        assert_eq!(
+            verify_meta_signature(SECRET, body, Some(&header)),
+            Err(InboundError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_tampered_body_is_refused() {
+        let body = meta_messages(
+            r#"{"from":"79001234567","id":"wamid.A","timestamp":"1717000000","type":"text","text":{"body":"1"}}"#,
+        );
+        let header = meta_signature(SECRET, &body);
+        let tampered = String::from_utf8(body)
+            .unwrap()
+            .replace(r#""body":"1""#, r#""body":"5""#);
+        assert_eq!(
+            verify_meta_signature(SECRET, tampered.as_bytes(), Some(&header)),
+            Err(InboundError::BadSignature)
+        );
+        // Even a re-serialisation that keeps the meaning changes the bytes, and so the signature.
+        let body = br#"{"entry":[]}"#;
+        let header = meta_signature(SECRET, body);
+        assert_eq!(
+            verify_meta_signature(SECRET, br#"{"entry": []}"#, Some(&header)),
+            Err(InboundError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_missing_signature_is_reported_as_missing() {
+        assert_eq!(
+            verify_meta_signature(SECRET, b"{}", None),
+            Err(InboundError::MissingSignature)
+        );
+        assert_eq!(
+            verify_meta_signature(SECRET, b"{}", Some("  ")),
+            Err(InboundError::MissingSignature)
+        );
+    }
+
+    #[test]
+    fn malformed_signature_headers_are_refused() {
+        let body = b"{}";
+        let good = meta_signature(SECRET, body);
+        let hex = &good["sha256=".len()..];
+        let sha1 = format!("sha1={hex}");
+        let non_hex = format!("sha256={}zz", &hex[..62]);
+        let short = format!("sha256={}", &hex[..62]);
+        let long = format!("sha256={hex}00");
+        for header in [hex, sha1.as_str(), &non_hex, &short, &long, "sha256=", "="] {
+            assert_eq!(
+                verify_meta_signature(SECRET, body, Some(header)),
+                Err(InboundError::BadSignature),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_app_secret_never_verifies() {
+        let body = b"{}";
+        let header = meta_signature(b"", body);
+        assert_eq!(
+            verify_meta_signature(b"", body, Some(&header)),
+            Err(InboundError::BadSignature)
+        );
+    }
+
+    // ---- bearer -----------------------------------------------------------------------------
+
+    #[test]
+    fn the_configured_bearer_token_is_accepted() {
+        assert_eq!(verify_bearer("tok-123", Some("Bearer tok-123")), Ok(()));
+        assert_eq!(verify_bearer("tok-123", Some("bearer  tok-123 ")), Ok(()));
+    }
+
+    #[test]
+    fn wrong_missing_or_other_scheme_tokens_are_refused() {
+        for header in [
+            Some("Bearer tok-124"),
+            Some("Bearer tok-1234"),
+            Some("Bearer "),
+            Some("Bearer"),
+            Some("tok-123"),
+            Some("Basic dG9rLTEyMw=="),
+            Some("Basic tok-123"),
+            Some(""),
+            None,
+        ] {
+            assert_eq!(
+                verify_bearer("tok-123", header),
+                Err(InboundError::BadToken),
+                "{header:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unconfigured_token_refuses_everything() {
+        assert_eq!(
+            verify_bearer("", Some("Bearer ")),
+            Err(InboundError::BadToken)
+        );
+        assert_eq!(
+            verify_bearer("", Some("Bearer x")),
+            Err(InboundError::BadToken)
+        );
+    }
+
+    // ---- handshake --------------------------------------------------------------------------
+
+    #[test]
+    fn the_handshake_echoes_the_challenge() {
+        assert_eq!(
+            meta_handshake(
+                Some("subscribe"),
+                Some("verify-me"),
+                Some("1158201444"),
+                "verify-me"
+            ),
+            Ok("1158201444".to_string())
+        );
+    }
+
+    #[test]
+    fn the_handshake_is_refused_on_any_mismatch() {
+        let cases = [
+            (Some("subscribe"), Some("verify-you"), Some("1158201444")),
+            (Some("subscribe"), None, Some("1158201444")),
+            (Some("unsubscribe"), Some("verify-me"), Some("1158201444")),
+            (None, Some("verify-me"), Some("1158201444")),
+            (Some("subscribe"), Some("verify-me"), None),
+            (Some("subscribe"), Some("verify-me"), Some("")),
+            (
+                Some("subscribe"),
+                Some("verify-me"),
+                Some("<script>alert(1)</script>"),
+            ),
+        ];
+        for (mode, token, challenge) in cases {
+            assert_eq!(
+                meta_handshake(mode, token, challenge, "verify-me"),
+                Err(InboundError::BadHandshake),
+                "{mode:?} {token:?} {challenge:?}"
+            );
+        }
+        assert_eq!(
+            meta_handshake(Some("subscribe"), Some(""), Some("1"), ""),
+            Err(InboundError::BadHandshake),
+            "an unconfigured verify token refuses"
+        );
+    }
+
+    // ---- Meta messages ----------------------------------------------------------------------
+
+    #[test]
+    fn meta_text() {
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.HBgLNzkwMDEyMzQ1NjcVAgASGBQzQTdE","timestamp":"1717000000","type":"text","text":{"body":"Всё отлично, 5!"}}"#,
+        );
+        assert_eq!(
+            got,
+            vec![message(
+                "wamid.HBgLNzkwMDEyMzQ1NjcVAgASGBQzQTdE",
+                Event::Text {
+                    text: "Всё отлично, 5!".into(),
+                    via: Channel::Whatsapp
+                },
+                None
+            )]
+        );
+    }
+
+    #[test]
+    fn meta_text_replying_to_our_message_keeps_the_context() {
+        let got = meta_one(
+            r#"{"context":{"from":"79990000000","id":"wamid.OURS"},"from":"79001234567","id":"wamid.B","timestamp":"1717000000","type":"text","text":{"body":"4"}}"#,
+        );
+        assert!(
+            matches!(&got[..], [Inbound::Message { context_message_id: Some(c), .. }] if c == "wamid.OURS")
+        );
+    }
+
+    #[test]
+    fn meta_template_button_payload_is_a_rating() {
+        let got = meta_one(
+            r#"{"context":{"from":"79990000000","id":"wamid.OURS"},"from":"79001234567","id":"wamid.C","timestamp":"1717000000","type":"button","button":{"payload":"rating_5","text":"5"}}"#,
+        );
+        assert_eq!(
+            got,
+            vec![message("wamid.C", choice(rating(5)), Some("wamid.OURS"))]
+        );
+    }
+
+    #[test]
+    fn an_unknown_button_payload_becomes_the_button_text() {
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.D","timestamp":"1717000000","type":"button","button":{"payload":"promo_click","text":"Хочу скидку"}}"#,
+        );
+        assert_eq!(
+            got,
+            vec![message(
+                "wamid.D",
+                Event::Text {
+                    text: "Хочу скидку".into(),
+                    via: Channel::Whatsapp
+                },
+                None
+            )]
+        );
+    }
+
+    #[test]
+    fn meta_interactive_button_reply_is_a_rating() {
+        let got = meta_one(
+            r#"{"context":{"from":"79990000000","id":"wamid.OURS"},"from":"79001234567","id":"wamid.E","timestamp":"1717000000","type":"interactive","interactive":{"type":"button_reply","button_reply":{"id":"5","title":"5"}}}"#,
+        );
+        assert_eq!(
+            got,
+            vec![message("wamid.E", choice(rating(5)), Some("wamid.OURS"))]
+        );
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.F","timestamp":"1717000000","type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"contact_yes","title":"Да, позвоните"}}}"#,
+        );
+        assert_eq!(got, vec![message("wamid.F", choice(Reply::Yes), None)]);
+    }
+
+    #[test]
+    fn meta_reaction_is_a_choice_on_the_reacted_message() {
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.G","timestamp":"1717000000","type":"reaction","reaction":{"message_id":"wamid.ASKED","emoji":"👍"}}"#,
+        );
+        assert_eq!(
+            got,
+            vec![message("wamid.G", choice(Reply::Yes), Some("wamid.ASKED"))]
+        );
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.G2","timestamp":"1717000000","type":"reaction","reaction":{"message_id":"wamid.ASKED","emoji":"🔥"}}"#,
+        );
+        assert_eq!(
+            got,
+            vec![message(
+                "wamid.G2",
+                choice(Reply::Unreadable {
+                    reason: UnreadableReason::NoRating
+                }),
+                Some("wamid.ASKED")
+            )]
+        );
+    }
+
+    #[test]
+    fn a_removed_reaction_is_skipped() {
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.H","timestamp":"1717000000","type":"reaction","reaction":{"message_id":"wamid.ASKED"}}"#,
+        );
+        assert_eq!(got, vec![]);
+    }
+
+    #[test]
+    fn meta_media_becomes_a_placeholder_text() {
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.I","timestamp":"1717000000","type":"image","image":{"mime_type":"image/jpeg","sha256":"abc","id":"1234"}}"#,
+        );
+        assert_eq!(
+            got,
+            vec![message(
+                "wamid.I",
+                Event::Text {
+                    text: "[image]".into(),
+                    via: Channel::Whatsapp
+                },
+                None
+            )]
+        );
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.J","timestamp":"1717000000","type":"image","image":{"caption":"вот что пришло","mime_type":"image/jpeg","id":"1235"}}"#,
+        );
+        assert!(
+            matches!(&got[..], [Inbound::Message { event: Event::Text { text, .. }, .. }] if text == "[image] вот что пришло")
+        );
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.K","timestamp":"1717000000","type":"sticker","sticker":{"mime_type":"image/webp","id":"1236","animated":false}}"#,
+        );
+        assert!(
+            matches!(&got[..], [Inbound::Message { event: Event::Text { text, .. }, .. }] if text == "[sticker]")
+        );
+    }
+
+    #[test]
+    fn placeholders_are_never_read_as_answers() {
+        // The inspector must see them: the parser has to leave every placeholder unreadable.
+        let opts = otklik_core::reply::ParserOptions {
+            sentiment_words: true,
+        };
+        for kind in [
+            "image",
+            "sticker",
+            "audio",
+            "video",
+            "document",
+            "location",
+            "contacts",
+            "unsupported",
+            "interactive",
+            "message",
+        ] {
+            let Event::Text { text, .. } = placeholder(kind, None) else {
+                unreachable!("placeholders are text")
+            };
+            assert!(
+                matches!(
+                    otklik_core::reply::parse_reply(&text, &opts),
+                    Reply::Unreadable { .. }
+                ),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn meta_system_messages_and_bad_senders_are_skipped() {
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.L","timestamp":"1717000000","type":"system","system":{"body":"changed number","type":"user_changed_number"}}"#,
+        );
+        assert_eq!(got, vec![]);
+        let got = meta_one(
+            r#"{"from":"12","id":"wamid.M","timestamp":"1717000000","type":"text","text":{"body":"5"}}"#,
+        );
+        assert_eq!(got, vec![]);
+    }
+
+    // ---- Meta statuses ----------------------------------------------------------------------
+
+    fn meta_status_body(status_json: &str) -> Vec<u8> {
+        meta_body(&format!(r#""statuses":[{status_json}]"#))
+    }
+
+    #[test]
+    fn meta_statuses() {
+        for (raw, expected) in [
+            ("sent", DeliveryStatus::Sent),
+            ("delivered", DeliveryStatus::Delivered),
+            ("read", DeliveryStatus::Read),
+        ] {
+            let body = meta_status_body(&format!(
+                r#"{{"id":"wamid.OURS","status":"{raw}","timestamp":"1717000000","recipient_id":"79001234567","pricing":{{"billable":true,"pricing_model":"PMP","category":"utility"}}}}"#
+            ));
+            assert_eq!(
+                parse_meta(&body, "RU").unwrap(),
+                vec![status("wamid.OURS", raw, expected, None)]
+            );
+        }
+    }
+
+    #[test]
+    fn meta_failed_status_carries_the_error_code() {
+        let body = meta_status_body(
+            r#"{"id":"wamid.OURS","status":"failed","timestamp":"1717000000","recipient_id":"79001234567","errors":[{"code":131026,"title":"Message undeliverable","message":"Message undeliverable","error_data":{"details":"Message Undeliverable."},"href":"https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}]}"#,
+        );
+        let got = parse_meta(&body, "RU").unwrap();
+        assert_eq!(
+            got,
+            vec![status(
+                "wamid.OURS",
+                "failed",
+                DeliveryStatus::Failed,
+                Some("131026")
+            )]
+        );
+        assert_eq!(
+            got[0].status_event(),
+            Some(Event::DeliveryFailed {
+                channel: Channel::Whatsapp,
+                reason: "131026".into()
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_meta_statuses_are_skipped() {
+        let body = meta_status_body(r#"{"id":"wamid.OURS","status":"deleted","timestamp":"1"}"#);
+        assert_eq!(parse_meta(&body, "RU").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_meta_batch_keeps_every_item_in_order() {
+        let body = format!(
+            r#"{{"object":"whatsapp_business_account","entry":[
+                {{"id":"1","changes":[
+                    {{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"79990000000","phone_number_id":"1"}},
+                      "contacts":[{{"profile":{{"name":"A"}},"wa_id":"{CUSTOMER}"}}],
+                      "messages":[
+                        {{"from":"{CUSTOMER}","id":"wamid.1","timestamp":"1","type":"text","text":{{"body":"3"}}}},
+                        {{"from":"{CUSTOMER}","id":"wamid.2","timestamp":"2","type":"button","button":{{"payload":"contact_no","text":"Нет"}}}}
+                      ]}}}},
+                    {{"field":"account_update","value":{{"event":"VERIFIED_ACCOUNT"}}}}
+                ]}},
+                {{"id":"1","changes":[
+                    {{"field":"messages","value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"79990000000","phone_number_id":"1"}},
+                      "statuses":[{{"id":"wamid.OURS","status":"read","timestamp":"3","recipient_id":"{CUSTOMER}"}}]}}}}
+                ]}}
+            ]}}"#
+        );
+        let got = parse_meta(body.as_bytes(), "RU").unwrap();
+        assert_eq!(
+            got,
+            vec![
+                message(
+                    "wamid.1",
+                    Event::Text {
+                        text: "3".into(),
+                        via: Channel::Whatsapp
+                    },
+                    None
+                ),
+                message("wamid.2", choice(Reply::No), None),
+                status("wamid.OURS", "read", DeliveryStatus::Read, None),
+            ]
+        );
+        assert_eq!(got[2].status_event(), Some(Event::Delivered));
+    }
+
+    #[test]
+    fn meta_shape_errors_name_the_path() {
+        let err = parse_meta(
+            &meta_messages(
+                r#"{"from":"79001234567","timestamp":"1","type":"text","text":{"body":"5"}}"#,
+            ),
+            "RU",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            InboundError::Malformed("entry[0].changes[0].value.messages[0]: no id".into())
+        );
+        assert!(matches!(
+            parse_meta(br#"{"object":"x"}"#, "RU"),
+            Err(InboundError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_meta(&meta_body(r#""messages":{}"#), "RU"),
+            Err(InboundError::Malformed(m)) if m.contains("not an array")
+        ));
+    }
+
+    // ---- Green-API --------------------------------------------------------------------------
+
+    fn green_incoming(chat: &str, message_data: &str) -> Vec<u8> {
+        format!(
+            r#"{{"typeWebhook":"incomingMessageReceived","instanceData":{{"idInstance":1101000001,"wid":"79990000000@c.us","typeInstance":"whatsapp"}},"timestamp":1717000000,"idMessage":"BAE5F4886F6F2D05","senderData":{{"chatId":"{chat}","chatName":"Customer","sender":"{chat}","senderName":"Customer","senderContactName":""}},"messageData":{message_data}}}"#
+        )
+        .into_bytes()
+    }
+
+    fn green_status_body(raw: &str) -> Vec<u8> {
+        format!(
+            r#"{{"typeWebhook":"outgoingMessageStatus","chatId":"79001234567@c.us","instanceData":{{"idInstance":1101000001,"wid":"79990000000@c.us","typeInstance":"whatsapp"}},"timestamp":1717000000,"idMessage":"BAE5OURS","status":"{raw}","sendByApi":true}}"#
+        )
+        .into_bytes()
+    }
+
+    const GREEN_ID: &str = "79001234567@c.us/BAE5F4886F6F2D05";
+
+    #[test]
+    fn green_text_message() {
+        let body = green_incoming(
+            "79001234567@c.us",
+            r#"{"typeMessage":"textMessage","textMessageData":{"textMessage":"пятёрка"}}"#,
+        );
+        assert_eq!(
+            parse_green_api(&body, "RU").unwrap(),
+            vec![message(
+                GREEN_ID,
+                Event::Text {
+                    text: "пятёрка".into(),
+                    via: Channel::Whatsapp
+                },
+                None
+            )]
+        );
+    }
+
+    #[test]
+    fn green_extended_text_message() {
+        let body = green_incoming(
+            "79001234567@c.us",
+            r#"{"typeMessage":"extendedTextMessage","extendedTextMessageData":{"text":"4 из 5","description":"","title":"","previewType":"None","jpegThumbnail":"","forwardingScore":0,"isForwarded":false}}"#,
+        );
+        assert_eq!(
+            parse_green_api(&body, "RU").unwrap(),
+            vec![message(
+                GREEN_ID,
+                Event::Text {
+                    text: "4 из 5".into(),
+                    via: Channel::Whatsapp
+                },
+                None
+            )]
+        );
+    }
+
+    #[test]
+    fn green_quotes_and_reactions_keep_our_message_id() {
+        let body = green_incoming(
+            "79001234567@c.us",
+            r#"{"typeMessage":"quotedMessage","extendedTextMessageData":{"text":"3","stanzaId":"BAE5OURS","participant":"79990000000@c.us"},"quotedMessage":{"stanzaId":"BAE5OURS","participant":"79990000000@c.us","typeMessage":"textMessage","textMessage":"Как вам заказ?"}}"#,
+        );
+        assert!(matches!(&parse_green_api(&body, "RU").unwrap()[..],
+            [Inbound::Message { context_message_id: Some(c), event: Event::Text { text, .. }, .. }] if c == "BAE5OURS" && text == "3"));
+        let body = green_incoming(
+            "79001234567@c.us",
+            r#"{"typeMessage":"reactionMessage","extendedTextMessageData":{"text":"👎"},"quotedMessage":{"stanzaId":"BAE5OURS","participant":"79990000000@c.us"}}"#,
+        );
+        assert_eq!(
+            parse_green_api(&body, "RU").unwrap(),
+            vec![message(GREEN_ID, choice(Reply::No), Some("BAE5OURS"))]
+        );
+    }
+
+    #[test]
+    fn green_media_becomes_a_placeholder_text() {
+        let body = green_incoming(
+            "79001234567@c.us",
+            r#"{"typeMessage":"imageMessage","fileMessageData":{"downloadUrl":"https://x","caption":"","fileName":"a.jpg","mimeType":"image/jpeg"}}"#,
+        );
+        assert!(matches!(&parse_green_api(&body, "RU").unwrap()[..],
+            [Inbound::Message { event: Event::Text { text, .. }, .. }] if text == "[image]"));
+    }
+
+    #[test]
+    fn green_no_account_is_a_failure_with_its_reason() {
+        let got = parse_green_api(&green_status_body("noAccount"), "RU").unwrap();
+        assert_eq!(
+            got,
+            vec![status(
+                "BAE5OURS",
+                "noAccount",
+                DeliveryStatus::Failed,
+                Some("noAccount")
+            )]
+        );
+        assert_eq!(
+            got[0].status_event(),
+            Some(Event::DeliveryFailed {
+                channel: Channel::Whatsapp,
+                reason: "noAccount".into()
+            })
+        );
+        assert_eq!(
+            parse_green_api(&green_status_body("failed"), "RU").unwrap(),
+            vec![status(
+                "BAE5OURS",
+                "failed",
+                DeliveryStatus::Failed,
+                Some("failed")
+            )]
+        );
+    }
+
+    #[test]
+    fn green_delivered_and_sent() {
+        let got = parse_green_api(&green_status_body("delivered"), "RU").unwrap();
+        assert_eq!(
+            got,
+            vec![status(
+                "BAE5OURS",
+                "delivered",
+                DeliveryStatus::Delivered,
+                None
+            )]
+        );
+        assert_eq!(got[0].status_event(), Some(Event::Delivered));
+        let got = parse_green_api(&green_status_body("sent"), "RU").unwrap();
+        assert_eq!(got[0].status_event(), None);
+    }
+
+    #[test]
+    fn green_other_webhooks_give_nothing() {
+        let body = br#"{"typeWebhook":"stateInstanceChanged","instanceData":{"idInstance":1101000001,"wid":"79990000000@c.us","typeInstance":"whatsapp"},"timestamp":1717000000,"stateInstance":"authorized"}"#;
+        assert_eq!(parse_green_api(body, "RU").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn green_group_chats_are_ignored() {
+        let body = green_incoming(
+            "120363043968066561@g.us",
+            r#"{"typeMessage":"textMessage","textMessageData":{"textMessage":"5"}}"#,
+        );
+        assert_eq!(parse_green_api(&body, "RU").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn green_shape_errors_are_malformed() {
+        assert!(matches!(
+            parse_green_api(br#"{"idMessage":"x"}"#, "RU"),
+            Err(InboundError::Malformed(m)) if m == "no typeWebhook"
+        ));
+        let body = green_incoming("79001234567@c.us", r#"{"typeMessage":"textMessage"}"#);
+        assert!(matches!(
+            parse_green_api(&body, "RU"),
+            Err(InboundError::Malformed(_))
+        ));
+    }
+
+    // ---- both -------------------------------------------------------------------------------
+
+    #[test]
+    fn non_json_and_non_objects_are_malformed() {
+        for body in [&b"not json"[..], b"", b"[1,2]", b"\"x\"", b"{\"entry\":"] {
+            assert!(matches!(
+                parse_meta(body, "RU"),
+                Err(InboundError::Malformed(_))
+            ));
+            assert!(matches!(
+                parse_green_api(body, "RU"),
+                Err(InboundError::Malformed(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn oversized_bodies_are_refused_before_parsing() {
+        let body = vec![b' '; MAX_BODY_BYTES + 1];
+        assert_eq!(parse_meta(&body, "RU"), Err(InboundError::TooLarge));
+        assert_eq!(parse_green_api(&body, "RU"), Err(InboundError::TooLarge));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = parse_meta(&body, "RU");
+            let _ = parse_green_api(&body, "RU");
+            let _ = verify_meta_signature(SECRET, &body, std::str::from_utf8(&body).ok());
+        }
+
+        /// Valid envelopes with arbitrary values where the fields go: the parsers reach deep
+        /// into these, which random bytes almost never do.
+        #[test]
+        fn arbitrary_field_values_never_panic(
+            from in ".{0,20}",
+            id in ".{0,300}",
+            kind in prop::sample::select(vec!["text", "button", "interactive", "reaction", "image", "system", "??", ""]),
+            value in ".{0,40}",
+        ) {
+            let v = serde_json::to_string(&value).unwrap();
+            let m = serde_json::json!({
+                "from": from, "id": id, "type": kind,
+                "text": {"body": value}, "button": {"payload": value},
+                "interactive": {"type": "button_reply", "button_reply": {"id": value}},
+                "reaction": {"message_id": id, "emoji": value},
+                "image": {"caption": value},
+            });
+            let _ = parse_meta(&meta_messages(&m.to_string()), "RU");
+            let _ = parse_meta(&meta_status_body(&format!(r#"{{"id":{},"status":{v},"errors":[{{"code":{v}}}]}}"#, serde_json::to_string(&id).unwrap())), "RU");
+            let chat = serde_json::to_string(&format!("{from}@c.us")).unwrap();
+            let _ = parse_green_api(&green_incoming(&chat[1..chat.len() - 1], &format!(r#"{{"typeMessage":{v},"textMessageData":{{"textMessage":{v}}}}}"#)), "RU");
+            let _ = parse_green_api(&green_status_body(&value.replace(['"', '\\'], "")), "RU");
+        }
+    }
+}
