@@ -76,6 +76,7 @@ impl Worker {
         let tz = self.config.timezone_for_site(survey.order.site());
         let payload = serde_json::to_string(&DispatchRequest {
             survey_id: survey.id.to_string(),
+            channel: None,
         })
         .expect("a dispatch request serializes");
         let created = self

@@ -12,28 +12,20 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use otklik_aws::queue::SqsQueue;
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
 use otklik_core::email::{survey_email, to_mime};
 use otklik_core::links::{opt_out_link, rating_links, LinkSigner};
-use otklik_core::machine::{decide, Command, Event, Input, InputId, MachineConfig, Survey};
+use otklik_core::machine::{decide, Event, Input, InputId, MachineConfig, Survey};
 use otklik_core::model::{Channel, EmployeeId, SkipReason, SurveyId, SurveyState};
-use otklik_core::ports::{DoNotContactList, PortError, Queue, SurveyStore};
+use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
 use otklik_core::texts::{TextKind, Texts};
 use otklik_messaging::{SendError, SesMailer, Whatsapp};
 use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, RetailCrm};
-use serde::{Deserialize, Serialize};
 
-/// A message on the dispatch queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DispatchMessage {
-    pub survey_id: String,
-    /// Set for a fallback: send on this channel although the survey was sent already.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel: Option<Channel>,
-}
+/// A message on the dispatch queue: from a schedule, or (with a channel) an email fallback the
+/// state machine asked for after a WhatsApp failure.
+pub use otklik_core::intake::DispatchRequest as DispatchMessage;
 
 /// What happened to one dispatch message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -370,49 +362,6 @@ impl Dispatcher {
             return Ok(Dispatched::NothingToDo("no fallback pending".into()));
         }
         self.send(survey, channel, now).await
-    }
-
-    /// A delivery failure reported by the provider (Meta 131026, Green-API `noAccount`): the state
-    /// machine decides; a fallback it asks for goes onto the dispatch queue.
-    pub async fn delivery_failed(
-        &self,
-        queue: &SqsQueue,
-        provider_message_id: &str,
-        status_id: &str,
-        channel: Channel,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, DispatchError> {
-        let Some(id) = self.store.survey_of_message(provider_message_id).await? else {
-            return Ok(false);
-        };
-        let Some(survey) = self.store.get(&id).await? else {
-            return Ok(false);
-        };
-        let input = Input {
-            id: InputId::new(status_id).map_err(|e| DispatchError::BadMessage(e.to_string()))?,
-            event: Event::DeliveryFailed {
-                channel,
-                reason: reason.to_string(),
-            },
-        };
-        let decision = decide(&survey, &input, &self.machine(), now);
-        if decision.survey == survey {
-            return Ok(false);
-        }
-        self.store.save(&decision.survey).await?;
-        for effect in decision.effects {
-            if let Command::SendSurvey { channel } = effect.command {
-                let msg = DispatchMessage {
-                    survey_id: id.to_string(),
-                    channel: Some(channel),
-                };
-                queue
-                    .send(&serde_json::to_string(&msg).expect("serializes"))
-                    .await?;
-            }
-        }
-        Ok(true)
     }
 
     /// An SQS batch with per-message failures.

@@ -12,7 +12,7 @@ use otklik_aws::resources::{Names, DISPATCH_QUEUE};
 use otklik_aws::store::DynamoStore;
 use otklik_aws::Clients;
 use otklik_core::config::{Config, Secrets};
-use otklik_core::machine::{Contact, Survey};
+use otklik_core::machine::{Contact, Event, Input, InputId, MachineConfig, Survey};
 use otklik_core::model::{Channel, Email, OrderRef, Phone, SkipReason, SurveyState};
 use otklik_core::ports::SurveyStore;
 use otklik_messaging::{SesMailer, Whatsapp};
@@ -126,6 +126,21 @@ async fn stack(test: &str, provider: &str) -> Stack {
 }
 
 impl Stack {
+    /// The engine the inbound webhooks use, on this test's queues.
+    async fn engine(&self) -> otklik_aws::engine::Engine {
+        let clients = Clients::from_env().await;
+        otklik_aws::engine::Engine {
+            store: self.store.clone(),
+            queues: otklik_aws::engine::EffectQueues::connect(
+                clients.sqs.clone(),
+                &Names::new(self.tag.clone()),
+            )
+            .await
+            .unwrap(),
+            machine: MachineConfig::from(self.dispatcher.config.as_ref()),
+        }
+    }
+
     /// A recipient address unique to this run.
     fn mailbox(&self, name: &str) -> String {
         format!("{name}+{}@example.ru", self.tag)
@@ -420,17 +435,25 @@ async fn a_meta_131026_failure_delivered_twice_makes_one_email() {
 
     // The failed status arrives twice (Meta retries webhooks).
     let status_id = format!("{message_id}:failed");
+    let engine = s.engine().await;
+    let id = s
+        .store
+        .survey_of_message(&message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let failed = Input {
+        id: InputId::new(status_id).unwrap(),
+        event: Event::DeliveryFailed {
+            channel: Channel::Whatsapp,
+            reason: "131026".into(),
+        },
+    };
     for _ in 0..2 {
-        s.dispatcher
-            .delivery_failed(
-                &s.queue,
-                &message_id,
-                &status_id,
-                Channel::Whatsapp,
-                "131026",
-                Utc::now(),
-            )
+        engine
+            .apply(&id, &failed, Utc::now())
             .await
+            .unwrap()
             .unwrap();
     }
     // Every fallback request on the dispatch queue, delivered twice for good measure.

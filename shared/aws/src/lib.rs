@@ -4,7 +4,9 @@
 //! differs. Resource names come from [`resources`], the one definition that the SAM template and
 //! the local stack are checked against.
 
+pub mod engine;
 pub mod env;
+pub mod http;
 pub mod provision;
 pub mod queue;
 pub mod resources;

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use otklik_core::machine::{Contact, Survey};
 use otklik_core::model::{Phone, SurveyId};
 use otklik_core::ports::{DoNotContactList, PortError, PortResult, SurveyStore};
@@ -435,5 +435,285 @@ impl DynamoStore {
             .and_then(|i| i.get("survey_id"))
             .and_then(|v| v.as_s().ok())
             .and_then(|v| SurveyId::parse(v).ok()))
+    }
+}
+
+/// Short-lived markers: processed webhooks, landing page views, finished effects.
+impl DynamoStore {
+    async fn marker_exists(&self, pk: String, sk: &str) -> PortResult<bool> {
+        Ok(self.get_item(pk, sk).await?.is_some())
+    }
+
+    async fn put_marker(
+        &self,
+        pk: String,
+        sk: &str,
+        now: DateTime<Utc>,
+        keep: chrono::Duration,
+    ) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, s(pk))
+            .item(attr::SK, s(sk))
+            .item("at", s(rfc3339(now)))
+            .item(attr::EXPIRES_AT, n((now + keep).timestamp()))
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
+    /// Whether a provider's inbound message or status was fully handled already.
+    pub async fn inbound_done(&self, provider_id: &str) -> PortResult<bool> {
+        self.marker_exists(format!("inbound#{provider_id}"), "done")
+            .await
+    }
+
+    /// Marks an inbound message handled, after everything it caused is durable. Providers retry
+    /// for about a day; a week of memory covers that with room to spare.
+    pub async fn mark_inbound_done(&self, provider_id: &str, now: DateTime<Utc>) -> PortResult<()> {
+        self.put_marker(
+            format!("inbound#{provider_id}"),
+            "done",
+            now,
+            chrono::Duration::days(7),
+        )
+        .await
+    }
+
+    /// Notes that a landing page of `survey` was served for `rating` at `at` (scanner detection).
+    pub async fn record_view(
+        &self,
+        survey: &SurveyId,
+        rating: u8,
+        at: DateTime<Utc>,
+    ) -> PortResult<()> {
+        // The sort key orders views by time; the random tail keeps two views in one millisecond.
+        let sk = format!(
+            "{:015}#{rating}#{:08x}",
+            at.timestamp_millis().max(0),
+            fastrand::u32(..)
+        );
+        self.put_marker(
+            format!("views#{survey}"),
+            &sk,
+            at,
+            chrono::Duration::days(2),
+        )
+        .await
+    }
+
+    /// The ratings whose pages were served for `survey` between `from` and `to`.
+    pub async fn views_between(
+        &self,
+        survey: &SurveyId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> PortResult<Vec<(DateTime<Utc>, u8)>> {
+        let lo = format!("{:015}", from.timestamp_millis().max(0));
+        // '~' sorts after every character a key here can hold, so `to` itself is included.
+        let hi = format!("{:015}~", to.timestamp_millis().max(0));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_names("#sk", attr::SK)
+            .expression_attribute_values(":pk", s(format!("views#{survey}")))
+            .expression_attribute_values(":lo", s(lo))
+            .expression_attribute_values(":hi", s(hi))
+            .consistent_read(true)
+            .limit(100)
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(out
+            .items()
+            .iter()
+            .filter_map(|i| i.get(attr::SK)?.as_s().ok())
+            .filter_map(|sk| {
+                let mut parts = sk.split('#');
+                let millis: i64 = parts.next()?.parse().ok()?;
+                let rating: u8 = parts.next()?.parse().ok()?;
+                Some((DateTime::from_timestamp_millis(millis)?, rating))
+            })
+            .collect())
+    }
+
+    /// Whether the effect with this idempotency key was carried out already.
+    pub async fn effect_done(&self, key: &str) -> PortResult<bool> {
+        self.marker_exists(format!("effect#{key}"), "done").await
+    }
+
+    /// Records that an effect was carried out, so a redelivered message does nothing.
+    pub async fn mark_effect_done(&self, key: &str, now: DateTime<Utc>) -> PortResult<()> {
+        self.put_marker(
+            format!("effect#{key}"),
+            "done",
+            now,
+            chrono::Duration::days(SURVEY_RETENTION_DAYS),
+        )
+        .await
+    }
+}
+
+/// One KPI credit: an employee who worked an order that was rated (SPEC §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credit {
+    pub employee: u64,
+    pub survey: SurveyId,
+    pub rating: u8,
+    pub rated_at: DateTime<Utc>,
+    pub channel: Option<String>,
+}
+
+fn credit_pk(at: DateTime<Utc>) -> String {
+    format!("credits#{}", at.format("%Y-%m"))
+}
+
+/// The customer's words and the employees' credits, as the CRM writer keeps them.
+impl DynamoStore {
+    /// Adds the words of effect `key` to the survey's collected words (once per key) and returns
+    /// all of them, oldest first: the order's field always shows everything the customer wrote.
+    pub async fn append_words(
+        &self,
+        survey: &SurveyId,
+        key: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<Vec<String>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::PK, s(format!("words#{survey}")))
+            .key(attr::SK, s("words"))
+            .update_expression(
+                "SET #w = list_append(if_not_exists(#w, :empty), :new), #exp = :exp ADD #k :key",
+            )
+            .condition_expression("attribute_not_exists(#k) OR NOT contains(#k, :k)")
+            .expression_attribute_names("#w", "words")
+            .expression_attribute_names("#k", "keys")
+            .expression_attribute_names("#exp", attr::EXPIRES_AT)
+            .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+            .expression_attribute_values(":new", AttributeValue::L(vec![s(text)]))
+            .expression_attribute_values(":key", AttributeValue::Ss(vec![key.to_string()]))
+            .expression_attribute_values(":k", s(key))
+            .expression_attribute_values(
+                ":exp",
+                n((now + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp()),
+            )
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        let item = match result {
+            Ok(out) => out.attributes,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                // Added before (a redelivery): read what is there.
+                self.get_item(format!("words#{survey}"), "words").await?
+            }
+            Err(e) => return Err(port_error(e)),
+        };
+        Ok(item
+            .as_ref()
+            .and_then(|i| i.get("words"))
+            .and_then(|w| w.as_l().ok())
+            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default())
+    }
+
+    /// Records one credit; `Ok(false)` if this employee was already credited for this survey.
+    pub async fn credit(&self, c: &Credit) -> PortResult<bool> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, s(credit_pk(c.rated_at)))
+            .item(attr::SK, s(format!("{}#{}", c.survey, c.employee)))
+            .item("employee", n(c.employee))
+            .item("survey", s(c.survey.as_str()))
+            .item("rating", n(c.rating))
+            .item("rated_at", s(rfc3339(c.rated_at)))
+            .item(
+                attr::EXPIRES_AT,
+                n((c.rated_at + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp()),
+            )
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", attr::PK);
+        if let Some(ch) = &c.channel {
+            req = req.item("channel", s(ch));
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+
+    /// Every credit whose rating came in between `from` and `to` (inclusive), by month partition.
+    pub async fn credits_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> PortResult<Vec<Credit>> {
+        let mut out = Vec::new();
+        let mut month = from;
+        loop {
+            let pk = credit_pk(month);
+            let mut start: Option<HashMap<String, AttributeValue>> = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("#pk = :pk")
+                    .expression_attribute_names("#pk", attr::PK)
+                    .expression_attribute_values(":pk", s(pk.clone()))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(port_error)?;
+                for item in page.items() {
+                    let get = |k: &str| item.get(k).and_then(|v| v.as_s().ok().or(v.as_n().ok()));
+                    let parsed = (|| {
+                        Some(Credit {
+                            employee: get("employee")?.parse().ok()?,
+                            survey: SurveyId::parse(get("survey")?).ok()?,
+                            rating: get("rating")?.parse().ok()?,
+                            rated_at: DateTime::parse_from_rfc3339(get("rated_at")?)
+                                .ok()?
+                                .with_timezone(&Utc),
+                            channel: get("channel").cloned(),
+                        })
+                    })();
+                    if let Some(c) = parsed.filter(|c| c.rated_at >= from && c.rated_at <= to) {
+                        out.push(c);
+                    }
+                }
+                match page.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => break,
+                }
+            }
+            if credit_pk(month) == credit_pk(to) {
+                break;
+            }
+            // The first day of the next month.
+            let next =
+                month.date_naive().with_day(1).expect("day 1 exists") + chrono::Months::new(1);
+            month = next
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc();
+            if month > to {
+                break;
+            }
+        }
+        Ok(out)
     }
 }

@@ -250,6 +250,36 @@ pub struct EmailConfig {
     /// How long a rating link stays valid.
     #[serde(deserialize_with = "de_duration", default = "default_link_ttl")]
     pub link_ttl: Duration,
+    /// The shop's name as the landing page shows it; the sender's name when empty.
+    #[serde(default)]
+    pub shop_name: String,
+    /// Link scanners open every link of a mail within seconds: two different ratings of one survey
+    /// opened within this window are treated as a scanner, not a person.
+    #[serde(deserialize_with = "de_duration", default = "default_scanner_window")]
+    pub scanner_window: Duration,
+    /// A link opened sooner than this after the email was sent is a mail server's scanner: people
+    /// do not read and click that fast.
+    #[serde(deserialize_with = "de_duration", default = "default_min_click_delay")]
+    pub min_click_delay: Duration,
+}
+
+fn default_scanner_window() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_min_click_delay() -> Duration {
+    Duration::from_secs(15)
+}
+
+impl EmailConfig {
+    /// The name the landing page shows.
+    pub fn shop_display_name(&self) -> &str {
+        if self.shop_name.trim().is_empty() {
+            &self.from_name
+        } else {
+            &self.shop_name
+        }
+    }
 }
 
 fn default_link_ttl() -> Duration {

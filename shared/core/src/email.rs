@@ -318,6 +318,9 @@ mod tests {
             signature: signature.into(),
             landing_base_url: "https://feedback.example.ru".into(),
             link_ttl: Duration::from_secs(30 * 86_400),
+            shop_name: String::new(),
+            scanner_window: Duration::from_secs(10),
+            min_click_delay: Duration::from_secs(15),
         }
     }
 

@@ -28,6 +28,9 @@ pub struct IntakeSignal {
 #[serde(rename_all = "camelCase")]
 pub struct DispatchRequest {
     pub survey_id: String,
+    /// Set for a fallback: send on this channel although the survey was sent already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<crate::model::Channel>,
 }
 
 /// The order as intake sees it, already in domain terms.

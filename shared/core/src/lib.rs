@@ -7,9 +7,11 @@
 pub mod config;
 pub mod email;
 pub mod intake;
+pub mod landing;
 pub mod links;
 pub mod machine;
 pub mod model;
+pub mod outbox;
 pub mod ports;
 pub mod reply;
 pub mod texts;

@@ -28,6 +28,8 @@ const TAG_LEN: usize = 16;
 const CONTEXT: &[u8] = b"otklik/link/v1\x00";
 /// Longer tokens are refused before any decoding work (survey ids are at most 64 bytes).
 const MAX_TOKEN_LEN: usize = 256;
+/// View nonces are signed under their own context, so a nonce can never pass as a link token.
+const VIEW_CONTEXT: &[u8] = b"otklik/view/v1\x00";
 const OPT_OUT: u8 = 0;
 
 /// What a link does when followed.
@@ -166,6 +168,48 @@ impl LinkSigner {
         })
     }
 
+    /// A nonce for one view of a landing page: when the page was served, signed together with the
+    /// link's token. The page's POST brings it back, so the landing function knows which view (and
+    /// so which moment) the vote comes from without storing a session, and nobody can claim a view
+    /// that never happened.
+    pub fn sign_view(&self, token: &str, viewed_at: DateTime<Utc>) -> String {
+        let millis = viewed_at.timestamp_millis().max(0);
+        let tag = self.view_tag(token, millis);
+        format!("{millis}.{}", URL_SAFE_NO_PAD.encode(&tag[..TAG_LEN]))
+    }
+
+    /// When the view behind `nonce` happened, if the nonce is ours and belongs to `token`.
+    pub fn verify_view(&self, token: &str, nonce: &str) -> Result<DateTime<Utc>, LinkError> {
+        if nonce.len() > 64 {
+            return Err(LinkError::Malformed);
+        }
+        let (millis, tag) = nonce.split_once('.').ok_or(LinkError::Malformed)?;
+        let millis: i64 = millis.parse().map_err(|_| LinkError::Malformed)?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| LinkError::Malformed)?;
+        if tag.len() != TAG_LEN || millis < 0 {
+            return Err(LinkError::Malformed);
+        }
+        let mut mac = self.mac.clone();
+        mac.update(VIEW_CONTEXT);
+        mac.update(token.as_bytes());
+        mac.update(b"\x00");
+        mac.update(millis.to_string().as_bytes());
+        mac.verify_truncated_left(&tag)
+            .map_err(|_| LinkError::BadSignature)?;
+        DateTime::from_timestamp_millis(millis).ok_or(LinkError::Malformed)
+    }
+
+    fn view_tag(&self, token: &str, millis: i64) -> Vec<u8> {
+        let mut mac = self.mac.clone();
+        mac.update(VIEW_CONTEXT);
+        mac.update(token.as_bytes());
+        mac.update(b"\x00");
+        mac.update(millis.to_string().as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
     fn tag(&self, body: &str) -> Vec<u8> {
         let mut mac = self.mac.clone();
         mac.update(CONTEXT);
@@ -230,6 +274,28 @@ mod tests {
 
     fn rate(n: u8) -> LinkAction {
         LinkAction::Rate(Rating::new(n).unwrap())
+    }
+
+    #[test]
+    fn view_nonce_round_trips_and_is_bound_to_its_token() {
+        let s = LinkSigner::new(KEY);
+        let token = s.sign(&survey(), rate(4), later());
+        let other = s.sign(&survey(), rate(5), later());
+        let at = now() + chrono::Duration::milliseconds(1234);
+        let nonce = s.sign_view(&token, at);
+        assert_eq!(s.verify_view(&token, &nonce), Ok(at));
+        assert_eq!(s.verify_view(&other, &nonce), Err(LinkError::BadSignature));
+        let (millis, tag) = nonce.split_once('.').unwrap();
+        let shifted = format!("{}.{tag}", millis.parse::<i64>().unwrap() - 60_000);
+        assert_eq!(
+            s.verify_view(&token, &shifted),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(s.verify_view(&token, "x"), Err(LinkError::Malformed));
+        assert_eq!(
+            LinkSigner::new(b"another key, also long enough, yes").verify_view(&token, &nonce),
+            Err(LinkError::BadSignature)
+        );
     }
 
     #[test]

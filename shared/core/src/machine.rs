@@ -72,6 +72,12 @@ pub struct Survey {
     pub seen_inputs: Vec<InputId>,
     /// Once-only effects already issued (see [`Effect::key`]).
     pub done: BTreeSet<String>,
+    /// The outbox: effects decided and saved together with the state, not yet handed to their
+    /// queues. The adapter empties it after delivery; a crash in between leaves them here, and the
+    /// next touch of the survey (a provider's retry, a sweep) delivers them. Consumers are
+    /// idempotent per [`Effect::key`], so delivering one twice is harmless; losing one is not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Effect>,
     /// Optimistic-locking counter, owned by the store adapter.
     pub version: u64,
 }
@@ -101,6 +107,7 @@ impl Survey {
             last_inspector_notice_at: None,
             seen_inputs: Vec::new(),
             done: BTreeSet::new(),
+            pending: Vec::new(),
             version: 0,
         }
     }
@@ -163,6 +170,9 @@ pub enum Event {
     Text { text: String, via: Channel },
     /// The customer chose: a quick-reply button, a reaction, a landing-page click.
     Choice { reply: Reply, via: Channel },
+    /// Free words about an answer already given (the landing page's comment box after a 1–2).
+    /// Never parsed as a rating: it only reaches the order.
+    Comment { text: String, via: Channel },
     /// A timer: check the reply window.
     Tick,
 }
@@ -351,7 +361,10 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
     // guarded by the state alone, and remembering them would push real replies out of memory.
     if matches!(
         input.event,
-        Event::Text { .. } | Event::Choice { .. } | Event::DeliveryFailed { .. }
+        Event::Text { .. }
+            | Event::Choice { .. }
+            | Event::Comment { .. }
+            | Event::DeliveryFailed { .. }
     ) {
         s.seen_inputs.push(input.id.clone());
         if s.seen_inputs.len() > SEEN_INPUTS_CAP {
@@ -387,6 +400,12 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
             on_reply(&mut fx, reply, Some(text), *via, cfg, now);
         }
         Event::Choice { reply, via } => on_reply(&mut fx, reply.clone(), None, *via, cfg, now),
+        Event::Comment { text, .. } => {
+            // Only about a rating we have; before that a comment box is never shown.
+            if fx.survey.rating.is_some() {
+                fx.words(Some(text.as_str()));
+            }
+        }
     }
     let effects = fx.out;
     Decision { survey: s, effects }

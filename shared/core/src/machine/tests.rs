@@ -699,3 +699,46 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_comment_after_a_low_rating_only_reaches_the_order() {
+    let open = survey_in(SurveyState::AwaitingRating);
+    let rated = decide(
+        &open,
+        &Input {
+            id: InputId::new("link-1").unwrap(),
+            event: Event::Choice {
+                reply: Reply::Rating {
+                    value: Rating::new(1).unwrap(),
+                },
+                via: Channel::Email,
+            },
+        },
+        &cfg(),
+        t("2026-11-22T12:00:00Z"),
+    )
+    .survey;
+    // "5" in a comment is not a new rating: the box is for words.
+    let comment = Input {
+        id: InputId::new("comment-1").unwrap(),
+        event: Event::Comment {
+            text: "курьер опоздал на 5 часов".into(),
+            via: Channel::Email,
+        },
+    };
+    let d = decide(&rated, &comment, &cfg(), t("2026-11-22T12:01:00Z"));
+    assert_eq!(
+        d.effects.iter().map(|e| &e.command).collect::<Vec<_>>(),
+        vec![&Command::SaveWords {
+            text: "курьер опоздал на 5 часов".into()
+        }]
+    );
+    assert_eq!(d.survey.rating, Some(Rating::new(1).unwrap()));
+    assert_eq!(d.survey.state, rated.state);
+    // Delivered again: nothing more.
+    let again = decide(&d.survey, &comment, &cfg(), t("2026-11-22T12:02:00Z"));
+    assert!(again.effects.is_empty());
+    // Before any rating there is nothing to comment on.
+    let early = decide(&open, &comment, &cfg(), t("2026-11-22T12:01:00Z"));
+    assert!(early.effects.is_empty());
+}

@@ -1,0 +1,247 @@
+//! `crm-writer`: everything the state machine asks of retailCRM, at the account's pace.
+//!
+//! It consumes the `crm-writes` queue. Effects of one survey that arrive in one batch are merged:
+//! the rating and the customer's words become one `orders/{id}/edit` call. Every effect is
+//! idempotent by its key (a done-marker in DynamoDB), so redeliveries write nothing twice. A
+//! failure fails only that survey's messages; SQS redelivers them with its visibility timeout as
+//! the backoff, for hours if retailCRM is down (50 receives), then parks them in the DLQ — never
+//! dropped.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
+use otklik_aws::store::{Credit, DynamoStore};
+use otklik_core::config::Config;
+use otklik_core::machine::{Command, Effect, NoticeReason};
+use otklik_core::model::SurveyId;
+use otklik_core::outbox::EffectMessage;
+use otklik_core::ports::{PortError, SurveyStore};
+use otklik_retailcrm::{NewTask, Notification, NotificationKind, RetailCrm};
+use serde_json::json;
+
+/// The customers' words field keeps the newest words when they get longer than this.
+pub const MAX_WORDS_CHARS: usize = 4000;
+/// When the inspector's task is due: soon, the customer is waiting for a human.
+pub const TASK_DUE_IN: chrono::Duration = chrono::Duration::hours(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("bad message: {0}")]
+    BadMessage(String),
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+pub struct CrmWriter {
+    pub crm: RetailCrm,
+    pub store: DynamoStore,
+    pub config: Arc<Config>,
+}
+
+/// What one survey's batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    pub order_edits: usize,
+    pub credits: usize,
+    pub tasks: usize,
+    pub skipped_done: usize,
+}
+
+fn words_value(words: &[String]) -> String {
+    let all = words.join("\n");
+    let n = all.chars().count();
+    if n <= MAX_WORDS_CHARS {
+        return all;
+    }
+    // Keep the end: the newest words matter most to whoever reads the order.
+    let tail: String = all.chars().skip(n - (MAX_WORDS_CHARS - 1)).collect();
+    format!("…{tail}")
+}
+
+fn notice_title(reason: NoticeReason) -> &'static str {
+    match reason {
+        NoticeReason::UnreadableReply => "Отклик: ответ покупателя не распознан — прочитайте",
+        NoticeReason::NewProblemAfterClose => {
+            "Отклик: покупатель написал после опроса — похоже на новую проблему"
+        }
+        NoticeReason::UnpromptedMessage => "Отклик: покупатель написал до нашего вопроса",
+    }
+}
+
+impl CrmWriter {
+    /// Carries out the effects of one survey, in their order.
+    pub async fn write(
+        &self,
+        survey_id: &SurveyId,
+        effects: &[Effect],
+        now: DateTime<Utc>,
+    ) -> Result<Written, WriteError> {
+        let mut out = Written::default();
+        let mut todo = Vec::new();
+        for e in effects {
+            if self.store.effect_done(&e.key).await? {
+                out.skipped_done += 1;
+            } else if !todo.iter().any(|t: &&Effect| t.key == e.key) {
+                todo.push(e);
+            }
+        }
+        if todo.is_empty() {
+            return Ok(out);
+        }
+        let survey = self
+            .store
+            .get(survey_id)
+            .await?
+            .ok_or_else(|| WriteError::BadMessage(format!("no survey {survey_id}")))?;
+        let crm = &self.config.crm;
+
+        // 1. One edit for the rating and the words.
+        let mut fields = serde_json::Map::new();
+        let mut edit_keys = Vec::new();
+        for e in &todo {
+            match &e.command {
+                Command::WriteRating { rating } => {
+                    fields.insert(crm.rating_field.clone(), json!(rating.value()));
+                    edit_keys.push(e.key.clone());
+                }
+                Command::SaveWords { text } => {
+                    let words = self
+                        .store
+                        .append_words(survey_id, &e.key, text, now)
+                        .await?;
+                    fields.insert(crm.words_field.clone(), json!(words_value(&words)));
+                    edit_keys.push(e.key.clone());
+                }
+                _ => {}
+            }
+        }
+        if !fields.is_empty() {
+            self.crm
+                .edit_order(
+                    survey.order.site(),
+                    survey.order.id(),
+                    &json!({ "customFields": fields }),
+                )
+                .await
+                .map_err(PortError::from)?;
+            out.order_edits += 1;
+            for k in &edit_keys {
+                self.store.mark_effect_done(k, now).await?;
+            }
+        }
+
+        // 2. Credits and the inspector's task.
+        for e in &todo {
+            match &e.command {
+                Command::CreditEmployees { rating, employees } => {
+                    let rated_at = survey.rated_at.unwrap_or(now);
+                    for emp in employees {
+                        let credited = self
+                            .store
+                            .credit(&Credit {
+                                employee: emp.get(),
+                                survey: survey_id.clone(),
+                                rating: rating.value(),
+                                rated_at,
+                                channel: survey.channel.map(|c| c.to_string()),
+                            })
+                            .await?;
+                        out.credits += usize::from(credited);
+                    }
+                    self.store.mark_effect_done(&e.key, now).await?;
+                }
+                Command::NotifyInspector { reason, text } => {
+                    let inspector = self.config.complaints.inspector_id.get();
+                    let title = notice_title(*reason);
+                    self.crm
+                        .create_task(&NewTask {
+                            text: title.to_string(),
+                            commentary: format!("Покупатель написал: «{text}»"),
+                            datetime: now + TASK_DUE_IN,
+                            performer_id: inspector,
+                            order_id: Some(survey.order.id()),
+                        })
+                        .await
+                        .map_err(PortError::from)?;
+                    // Marked right after the task: a failure of the notification below must not
+                    // make a second task on the redelivery.
+                    self.store.mark_effect_done(&e.key, now).await?;
+                    out.tasks += 1;
+                    let order = survey.order.to_string();
+                    if let Err(err) = self
+                        .crm
+                        .send_notification(&Notification {
+                            kind: NotificationKind::Info,
+                            message: format!("{title}: заказ {order}. Задача уже в списке."),
+                            user_ids: vec![inspector],
+                        })
+                        .await
+                    {
+                        // The task is the record that matters; the notification only hurries.
+                        tracing::warn!(survey = %survey_id, error = %err, "inspector notification not sent");
+                    }
+                }
+                Command::WriteRating { .. } | Command::SaveWords { .. } => {}
+                other => {
+                    tracing::warn!(survey = %survey_id, command = ?other, "not a CRM write; dropped");
+                    self.store.mark_effect_done(&e.key, now).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// An SQS batch: grouped by survey, one survey's failure fails only its messages.
+    pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        let mut by_survey: BTreeMap<SurveyId, Vec<(String, Effect)>> = BTreeMap::new();
+        for record in event.records {
+            let mid = record.message_id.clone().unwrap_or_default();
+            match record
+                .body
+                .as_deref()
+                .map(serde_json::from_str::<EffectMessage>)
+            {
+                Some(Ok(m)) => by_survey
+                    .entry(m.survey_id)
+                    .or_default()
+                    .push((mid, m.effect)),
+                other => {
+                    // Never succeeds, so it goes to the DLQ after its receives: kept for a human.
+                    tracing::error!(message = %mid, error = ?other.map(|r| r.err()), "unreadable crm-writes message");
+                    response.add_failure(mid);
+                }
+            }
+        }
+        for (survey, items) in by_survey {
+            let effects: Vec<Effect> = items.iter().map(|(_, e)| e.clone()).collect();
+            match self.write(&survey, &effects, now).await {
+                Ok(w) => tracing::info!(survey = %survey, written = ?w, "crm writes done"),
+                Err(e) => {
+                    tracing::warn!(survey = %survey, error = %e, "crm writes failed; will be redelivered");
+                    for (mid, _) in items {
+                        response.add_failure(mid);
+                    }
+                }
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_words_keep_their_newest_end() {
+        let short = vec!["плохо".to_string(), "очень".to_string()];
+        assert_eq!(words_value(&short), "плохо\nочень");
+        let long = vec!["а".repeat(3000), "б".repeat(3000)];
+        let v = words_value(&long);
+        assert_eq!(v.chars().count(), MAX_WORDS_CHARS);
+        assert!(v.starts_with('…') && v.ends_with('б'));
+    }
+}

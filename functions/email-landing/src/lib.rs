@@ -1,0 +1,431 @@
+//! `email-landing`: what a customer's click on a survey email link does (`/r/{token}`).
+//!
+//! - `GET /r/{token}` verifies the token and shows the page; it records nothing, because mail
+//!   servers' link scanners open every link of a letter. The page's script POSTs the rating once
+//!   the page has loaded in a real browser (a button does it without script).
+//! - `POST /r/{token}` records the rating through the state machine — unless the view it comes
+//!   from looks like a scanner: opened within seconds of sending, or within seconds of another
+//!   rating of the same survey. Then the person is asked to confirm with a button.
+//! - `POST /r/{token}/contact` answers "shall we call you?" after a 3; `POST /r/{token}/comment`
+//!   adds words after a 1–2.
+//! - The unsubscribe link: GET shows a button, POST (also RFC 8058 one-click from the mail
+//!   client) opts the customer out on every channel.
+//!
+//! Pages are HTML unless the client asks for JSON (`Accept: application/json`): the page's own
+//! script does, and so can an integrator. Errors are friendly pages (or the API's JSON error).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use otklik_aws::engine::Engine;
+use otklik_aws::http::{body_bytes, json, wants_json};
+use otklik_core::config::Config;
+use otklik_core::landing::{content_security_policy, render, ErrorPage, Page, Shop};
+use otklik_core::links::{LinkAction, LinkError, LinkSigner};
+use otklik_core::machine::{Event, Input, InputId, Survey};
+use otklik_core::model::{Channel, Outcome, Rating, SurveyState};
+use otklik_core::ports::{PortError, SurveyStore};
+use otklik_core::reply::Reply;
+use serde_json::json;
+
+/// Forms here carry a nonce, a flag or a comment: anything larger is not our form.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+/// The comment box's limit (the page's textarea says the same).
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
+pub struct Landing {
+    pub engine: Engine,
+    pub signer: LinkSigner,
+    pub config: Arc<Config>,
+}
+
+/// What the request asks for, from its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target<'a> {
+    Link(&'a str),
+    Contact(&'a str),
+    Comment(&'a str),
+}
+
+/// `…/r/{token}[/contact|/comment]`; a stage prefix before `/r/` is allowed.
+fn target(path: &str) -> Option<Target<'_>> {
+    let rest = &path[path.rfind("/r/")? + 3..];
+    let mut parts = rest.trim_end_matches('/').split('/');
+    let token = parts.next().filter(|t| !t.is_empty())?;
+    let t = match parts.next() {
+        None => Target::Link(token),
+        Some("contact") => Target::Contact(token),
+        Some("comment") => Target::Comment(token),
+        Some(_) => return None,
+    };
+    parts.next().is_none().then_some(t)
+}
+
+/// An answer in the form the client wants.
+struct Answer {
+    status: StatusCode,
+    page: String,
+    json: serde_json::Value,
+}
+
+/// Why a view looks like a machine rather than a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suspicion {
+    /// Opened sooner after sending than people read mail.
+    TooSoonAfterSending,
+    /// Another rating of the same survey opened within the scanner window.
+    SeveralRatingsAtOnce,
+}
+
+impl Landing {
+    fn shop(&self) -> Shop<'_> {
+        Shop {
+            name: self.config.email.shop_display_name(),
+        }
+    }
+
+    fn page(&self, status: StatusCode, page: &Page<'_>, json: serde_json::Value) -> Answer {
+        Answer {
+            status,
+            page: render(page, &self.shop()),
+            json,
+        }
+    }
+
+    fn error(&self, e: ErrorPage) -> Answer {
+        self.page(
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            &Page::Error(e),
+            json!({ "error": e.code(), "message": e.message() }),
+        )
+    }
+
+    /// Handles one request from API Gateway.
+    pub async fn handle(&self, req: Request, now: DateTime<Utc>) -> Response<Body> {
+        let answer = match self.answer(&req, now).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "landing request failed");
+                self.error(ErrorPage::ServerError)
+            }
+        };
+        if wants_json(&req) {
+            return json(answer.status, &answer.json);
+        }
+        Response::builder()
+            .status(answer.status)
+            .header("content-type", "text/html; charset=utf-8")
+            .header("content-security-policy", content_security_policy())
+            .header("cache-control", "no-store")
+            .header("x-content-type-options", "nosniff")
+            .header("referrer-policy", "no-referrer")
+            .header("x-frame-options", "DENY")
+            .body(Body::Text(answer.page))
+            .expect("an HTML response is valid")
+    }
+
+    async fn answer(&self, req: &Request, now: DateTime<Utc>) -> Result<Answer, PortError> {
+        let Some(target) = target(req.uri().path()) else {
+            return Ok(self.error(ErrorPage::NotFound));
+        };
+        let token = match target {
+            Target::Link(t) | Target::Contact(t) | Target::Comment(t) => t,
+        };
+        let claim = match self.signer.verify(token, now) {
+            Ok(c) => c,
+            Err(LinkError::Expired) => return Ok(self.error(ErrorPage::Expired)),
+            Err(LinkError::Malformed | LinkError::BadSignature) => {
+                return Ok(self.error(ErrorPage::Broken))
+            }
+        };
+        let Some(survey) = self.engine.store.get(&claim.survey).await? else {
+            return Ok(self.error(ErrorPage::NotFound));
+        };
+        let method = req.method();
+        let is_get = method == Method::GET || method == Method::HEAD;
+        if !is_get && method != Method::POST {
+            return Ok(self.error(ErrorPage::BadRequest));
+        }
+        let form = if is_get {
+            Vec::new()
+        } else {
+            let raw = body_bytes(req);
+            if raw.len() > MAX_FORM_BYTES {
+                return Ok(self.error(ErrorPage::TooLarge));
+            }
+            match std::str::from_utf8(raw)
+                .ok()
+                .and_then(|t| serde_urlencoded::from_str::<Vec<(String, String)>>(t).ok())
+            {
+                Some(f) => f,
+                None => return Ok(self.error(ErrorPage::BadRequest)),
+            }
+        };
+        let field = |name: &str| {
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        match (target, claim.action, is_get) {
+            (Target::Link(_), LinkAction::Rate(rating), true) => {
+                self.engine
+                    .store
+                    .record_view(&survey.id, rating.value(), now)
+                    .await?;
+                let nonce = self.signer.sign_view(token, now);
+                Ok(self.page(
+                    StatusCode::OK,
+                    &Page::Rating {
+                        rating,
+                        token,
+                        nonce: &nonce,
+                    },
+                    json!({ "rating": rating.value(), "nonce": nonce }),
+                ))
+            }
+            (Target::Link(_), LinkAction::Rate(rating), false) => {
+                let Some(nonce) = field("nonce") else {
+                    return Ok(self.error(ErrorPage::BadRequest));
+                };
+                let Ok(viewed_at) = self.signer.verify_view(token, nonce) else {
+                    return Ok(self.error(ErrorPage::BadRequest));
+                };
+                let confirmed = field("confirm") == Some("1");
+                self.rate(&survey, token, nonce, rating, viewed_at, confirmed, now)
+                    .await
+            }
+            (Target::Link(_), LinkAction::OptOut, true) => Ok(self.page(
+                StatusCode::OK,
+                &Page::OptOutConfirm,
+                json!({ "unsubscribed": false }),
+            )),
+            (Target::Link(_), LinkAction::OptOut, false) => {
+                // RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click`; our button sends
+                // `confirm=1`. Anything else is not a request to unsubscribe.
+                let one_click = field("List-Unsubscribe") == Some("One-Click");
+                if !(one_click || field("confirm") == Some("1")) {
+                    return Ok(self.error(ErrorPage::BadRequest));
+                }
+                self.choose(&survey, "link-opt-out", Reply::OptOut, now)
+                    .await?;
+                tracing::info!(survey = %survey.id, one_click, "opted out from the email");
+                Ok(self.page(
+                    StatusCode::OK,
+                    &Page::OptOutDone,
+                    json!({ "unsubscribed": true }),
+                ))
+            }
+            (Target::Contact(_), LinkAction::Rate(r), false) if r.value() == 3 => {
+                let yes = match field("answer") {
+                    Some("yes") => true,
+                    Some("no") => false,
+                    _ => return Ok(self.error(ErrorPage::BadRequest)),
+                };
+                let reply = if yes { Reply::Yes } else { Reply::No };
+                let id = if yes {
+                    "link-contact-yes"
+                } else {
+                    "link-contact-no"
+                };
+                let after = self.choose(&survey, id, reply, now).await?;
+                let wanted = if yes {
+                    Outcome::ComplaintOpened
+                } else {
+                    Outcome::DeclinedContact
+                };
+                if after.state == (SurveyState::Closed { outcome: wanted }) {
+                    Ok(self.page(
+                        StatusCode::OK,
+                        &Page::ContactAnswered { yes },
+                        json!({ "recorded": true, "answer": if yes { "yes" } else { "no" } }),
+                    ))
+                } else {
+                    Ok(self.already_answered())
+                }
+            }
+            (Target::Comment(_), LinkAction::Rate(r), false) if r.is_negative() => {
+                let text = field("text").unwrap_or_default().trim();
+                if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
+                    return Ok(self.error(ErrorPage::BadRequest));
+                }
+                if survey.rating.is_none() {
+                    return Ok(self.error(ErrorPage::BadRequest));
+                }
+                // The same words sent twice (a double tap) are one input.
+                let id = format!("link-comment-{:016x}", fnv1a(text));
+                self.apply(
+                    &survey,
+                    &id,
+                    Event::Comment {
+                        text: text.to_string(),
+                        via: Channel::Email,
+                    },
+                    now,
+                )
+                .await?;
+                Ok(self.page(
+                    StatusCode::OK,
+                    &Page::CommentSaved,
+                    json!({ "recorded": true }),
+                ))
+            }
+            _ => Ok(self.error(ErrorPage::NotFound)),
+        }
+    }
+
+    fn already_answered(&self) -> Answer {
+        self.page(
+            StatusCode::CONFLICT,
+            &Page::AlreadyAnswered,
+            json!({ "recorded": false, "reason": "already_answered" }),
+        )
+    }
+
+    /// Whether a view of `rating` at `viewed_at` looks like a link scanner.
+    pub async fn suspicion(
+        &self,
+        survey: &Survey,
+        rating: Rating,
+        viewed_at: DateTime<Utc>,
+    ) -> Result<Option<Suspicion>, PortError> {
+        let cfg = &self.config.email;
+        let delay = chrono::Duration::from_std(cfg.min_click_delay).unwrap_or_default();
+        if survey.sent_at.is_some_and(|sent| viewed_at < sent + delay) {
+            return Ok(Some(Suspicion::TooSoonAfterSending));
+        }
+        let window = chrono::Duration::from_std(cfg.scanner_window).unwrap_or_default();
+        let views = self
+            .engine
+            .store
+            .views_between(&survey.id, viewed_at - window, viewed_at + window)
+            .await?;
+        if views.iter().any(|(_, r)| *r != rating.value()) {
+            return Ok(Some(Suspicion::SeveralRatingsAtOnce));
+        }
+        Ok(None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn rate(
+        &self,
+        survey: &Survey,
+        token: &str,
+        nonce: &str,
+        rating: Rating,
+        viewed_at: DateTime<Utc>,
+        confirmed: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Answer, PortError> {
+        if survey.rating == Some(rating) {
+            return Ok(self.recorded(token, rating));
+        }
+        if !confirmed {
+            if let Some(why) = self.suspicion(survey, rating, viewed_at).await? {
+                tracing::info!(survey = %survey.id, ?why, "looks like a link scanner; asking to confirm");
+                return Ok(self.page(
+                    StatusCode::ACCEPTED,
+                    &Page::Confirm {
+                        rating,
+                        token,
+                        nonce,
+                    },
+                    json!({ "recorded": false, "reason": "confirm" }),
+                ));
+            }
+        }
+        // One input per link: a replayed POST is the same input and changes nothing.
+        let id = format!("link-rate-{}", rating.value());
+        let after = self
+            .choose(survey, &id, Reply::Rating { value: rating }, now)
+            .await?;
+        if after.rating == Some(rating) {
+            tracing::info!(survey = %survey.id, rating = rating.value(), "rating recorded from the email");
+            Ok(self.recorded(token, rating))
+        } else {
+            Ok(self.already_answered())
+        }
+    }
+
+    fn recorded(&self, token: &str, rating: Rating) -> Answer {
+        let next = if rating.is_positive() {
+            "thanks"
+        } else if rating.is_negative() {
+            "comment"
+        } else {
+            "contact"
+        };
+        self.page(
+            StatusCode::OK,
+            &Page::Recorded { rating, token },
+            json!({ "recorded": true, "rating": rating.value(), "next": next }),
+        )
+    }
+
+    async fn choose(
+        &self,
+        survey: &Survey,
+        id: &str,
+        reply: Reply,
+        now: DateTime<Utc>,
+    ) -> Result<Survey, PortError> {
+        self.apply(
+            survey,
+            id,
+            Event::Choice {
+                reply,
+                via: Channel::Email,
+            },
+            now,
+        )
+        .await
+    }
+
+    async fn apply(
+        &self,
+        survey: &Survey,
+        id: &str,
+        event: Event,
+        now: DateTime<Utc>,
+    ) -> Result<Survey, PortError> {
+        let input = Input {
+            id: InputId::new(id).map_err(|e| PortError::Permanent(e.to_string()))?,
+            event,
+        };
+        let applied = self.engine.apply(&survey.id, &input, now).await?;
+        applied
+            .map(|a| a.survey)
+            .ok_or_else(|| PortError::NotFound(survey.id.to_string()))
+    }
+}
+
+/// FNV-1a, 64 bit: a stable short id for a comment's text (not a security measure).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_the_token_and_the_follow_up() {
+        assert_eq!(target("/r/abc.def"), Some(Target::Link("abc.def")));
+        assert_eq!(target("/prod/r/abc.def/"), Some(Target::Link("abc.def")));
+        assert_eq!(target("/r/t/contact"), Some(Target::Contact("t")));
+        assert_eq!(target("/r/t/comment"), Some(Target::Comment("t")));
+        assert_eq!(target("/r/t/other"), None);
+        assert_eq!(target("/r/t/contact/x"), None);
+        assert_eq!(target("/r/"), None);
+        assert_eq!(target("/x/t"), None);
+    }
+
+    #[test]
+    fn comment_ids_are_stable_and_distinct() {
+        assert_eq!(fnv1a("плохо"), fnv1a("плохо"));
+        assert_ne!(fnv1a("плохо"), fnv1a("хорошо"));
+    }
+}

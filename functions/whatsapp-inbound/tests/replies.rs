@@ -1,0 +1,517 @@
+//! WhatsApp replies end to end: the WhatsApp simulator posts signed webhooks over real HTTP to the
+//! gateway, which runs the real `whatsapp-inbound` handler on the local AWS endpoint; the CRM
+//! writer then writes to the retailCRM simulator.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use chrono::{Duration, Utc};
+use otklik_aws::provision::ensure_all;
+use otklik_aws::queue::SqsQueue;
+use otklik_aws::resources::{Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, OUTBOX_QUEUE};
+use otklik_aws::store::DynamoStore;
+use otklik_aws::Clients;
+use otklik_core::config::Config;
+use otklik_core::machine::{Command, Contact, MessageKind, Survey};
+use otklik_core::model::{Channel, EmployeeId, OrderRef, Outcome, Phone, SurveyState};
+use otklik_core::outbox::EffectMessage;
+use otklik_core::ports::SurveyStore;
+use otklik_local_runner::gateway::{self, handler, Route};
+use otklik_local_runner::stack::{self, Endpoints};
+use otklik_whatsapp_inbound::{WebhookSecrets, WhatsappInbound};
+use serde_json::{json, Value};
+
+struct Stack {
+    crm_sim: otklik_retailcrm_sim::SimHandle,
+    wa_sim: otklik_whatsapp_sim::SimHandle,
+    api: gateway::GatewayHandle,
+    http: reqwest::Client,
+    store: DynamoStore,
+    config: Arc<Config>,
+    queues: [SqsQueue; 3],
+}
+
+async fn stack(test: &str) -> Stack {
+    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
+    let crm_sim = otklik_retailcrm_sim::spawn(Default::default())
+        .await
+        .unwrap();
+    let wa_sim = otklik_whatsapp_sim::spawn(Default::default())
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    http.post(format!("{}/sim/seed", crm_sim.url()))
+        .json(&json!({"preset": "demo"}))
+        .send()
+        .await
+        .unwrap();
+    let clients = Clients::from_env().await;
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let names = Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000));
+    ensure_all(&clients, &names).await.unwrap();
+    let endpoints = Endpoints {
+        retailcrm: crm_sim.url(),
+        whatsapp: wa_sim.url(),
+        api: "http://127.0.0.1:9".into(),
+        provider: "meta".into(),
+    };
+    let config = stack::config(&endpoints).unwrap();
+    // The shop's fields, as `otklik crm setup` creates them.
+    let crm = otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
+        &config,
+        stack::CRM_API_KEY,
+    ))
+    .unwrap();
+    otklik_cli::crm_setup::run(&crm, &config).await.unwrap();
+    let engine = stack::engine(&clients, &names, &config).await.unwrap();
+    let store = engine.store.clone();
+    let inbound = Arc::new(WhatsappInbound {
+        engine,
+        secrets: WebhookSecrets {
+            meta_app_secret: Some(stack::META_APP_SECRET.into()),
+            meta_verify_token: Some(stack::META_VERIFY_TOKEN.into()),
+            green_api_webhook_token: Some(stack::GREEN_API_WEBHOOK_TOKEN.into()),
+        },
+        default_region: "RU".into(),
+    });
+    let api = gateway::spawn(vec![Route::new(
+        "/webhooks/whatsapp/",
+        handler(move |req| {
+            let inbound = inbound.clone();
+            async move { inbound.handle(req, Utc::now()).await }
+        }),
+    )])
+    .await
+    .unwrap();
+    let r = http
+        .put(format!("{}/sim/config", wa_sim.url()))
+        .json(&json!({
+            "autoStatuses": false,
+            "metaWebhookUrl": format!("{}/webhooks/whatsapp/meta", api.url()),
+            "metaAppSecret": stack::META_APP_SECRET,
+            "greenApiWebhookUrl": format!("{}/webhooks/whatsapp/green-api", api.url()),
+            "greenApiWebhookToken": stack::GREEN_API_WEBHOOK_TOKEN,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "wa config: {}", r.status());
+    let q = |def| SqsQueue::connect(clients.sqs.clone(), &names, def);
+    let queues = [
+        q(&CRM_WRITES_QUEUE).await.unwrap(),
+        q(&COMPLAINTS_QUEUE).await.unwrap(),
+        q(&OUTBOX_QUEUE).await.unwrap(),
+    ];
+    Stack {
+        crm_sim,
+        wa_sim,
+        api,
+        http,
+        store,
+        config: Arc::new(config),
+        queues,
+    }
+}
+
+impl Stack {
+    /// An order in the simulator and its survey, asked on WhatsApp an hour ago.
+    async fn asked(&self, phone: &str) -> Survey {
+        let resp: Value = self
+            .http
+            .post(format!("{}/sim/orders", self.crm_sim.url()))
+            .json(
+                &json!({"order": {"site": "main-shop", "status": "complete", "managerId": 11,
+                "phone": phone, "customer": {"id": 900}}, "userId": 11}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = resp["id"].as_u64().unwrap();
+        let order = OrderRef::new("main-shop", id).unwrap();
+        let at = Utc::now() - Duration::hours(1);
+        let mut s = Survey::new(
+            order,
+            Contact {
+                phone: Some(Phone::parse(phone, "RU").unwrap()),
+                email: None,
+            },
+            at - Duration::days(2),
+            at,
+        );
+        s.state = SurveyState::Sent;
+        s.channel = Some(Channel::Whatsapp);
+        s.sent_at = Some(at);
+        let message_id = format!("wamid.question-{id}");
+        s.provider_message_id = Some(message_id.clone());
+        s.employees = vec![EmployeeId::new(11).unwrap(), EmployeeId::new(12).unwrap()];
+        assert!(self.store.create(&s).await.unwrap());
+        self.store
+            .remember_message(&message_id, &s.id, at)
+            .await
+            .unwrap();
+        self.store.get(&s.id).await.unwrap().unwrap()
+    }
+
+    /// The customer answers through the simulator, which signs and posts the provider's webhook.
+    async fn reply(&self, body: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}/sim/reply", self.wa_sim.url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        for a in v["answers"].as_array().unwrap() {
+            assert_eq!(a["status"], 200, "webhook answer: {v}");
+        }
+        v
+    }
+
+    async fn say(&self, phone: &str, text: &str) {
+        self.reply(json!({"provider": "meta", "from": digits(phone), "text": text}))
+            .await;
+    }
+
+    async fn survey(&self, s: &Survey) -> Survey {
+        self.store.get(&s.id).await.unwrap().unwrap()
+    }
+
+    /// Everything waiting on a queue (taken off it).
+    async fn drain(&self, i: usize) -> Vec<(String, EffectMessage)> {
+        let mut out = Vec::new();
+        loop {
+            let batch = self.queues[i].receive(10, 0).await.unwrap();
+            if batch.is_empty() {
+                return out;
+            }
+            for m in batch {
+                let body = m.body().unwrap().to_string();
+                out.push((
+                    m.message_id().unwrap_or_default().to_string(),
+                    serde_json::from_str(&body).unwrap(),
+                ));
+                self.queues[i]
+                    .delete(m.receipt_handle().unwrap())
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    async fn commands(&self, i: usize) -> Vec<Command> {
+        self.drain(i)
+            .await
+            .into_iter()
+            .map(|(_, m)| m.effect.command)
+            .collect()
+    }
+
+    /// Runs the CRM writer over what is on the crm-writes queue, as Lambda's SQS poller would.
+    async fn run_crm_writer(&self) {
+        let writer = otklik_crm_writer::CrmWriter {
+            crm: otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
+                &self.config,
+                stack::CRM_API_KEY,
+            ))
+            .unwrap(),
+            store: self.store.clone(),
+            config: self.config.clone(),
+        };
+        let mut event = SqsEvent::default();
+        for (id, m) in self.drain(0).await {
+            let mut msg = SqsMessage::default();
+            msg.message_id = Some(id);
+            msg.body = Some(serde_json::to_string(&m).unwrap());
+            event.records.push(msg);
+        }
+        let r = writer.handle_batch(event, Utc::now()).await;
+        assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    }
+
+    async fn crm(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}/sim/{path}", self.crm_sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+fn digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}
+
+#[tokio::test]
+async fn every_spelling_of_five_rates_five_and_reaches_the_order() {
+    let s = stack("five").await;
+    for (i, text) in ["5", "5️⃣", "⭐⭐⭐⭐⭐", "пять"].into_iter().enumerate() {
+        let phone = format!("+7 900 500-00-0{i}");
+        let survey = s.asked(&phone).await;
+        s.say(&phone, text).await;
+        let after = s.survey(&survey).await;
+        assert_eq!(after.rating.map(|r| r.value()), Some(5), "{text:?}");
+        assert_eq!(
+            after.state,
+            SurveyState::Closed {
+                outcome: Outcome::Rated
+            },
+            "{text:?}"
+        );
+        assert!(after.pending.is_empty(), "outbox emptied");
+    }
+    // The thanks go to the customer's messenger; the rating, words and credits to the CRM writer.
+    let outbox = s.commands(2).await;
+    assert_eq!(outbox.len(), 4);
+    assert!(outbox.iter().all(|c| matches!(
+        c,
+        Command::Message {
+            kind: MessageKind::Thanks,
+            channel: Channel::Whatsapp
+        }
+    )));
+    s.run_crm_writer().await;
+    let orders: Value = s.crm("orders?site=main-shop").await;
+    let rated: Vec<&Value> = orders
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["customFields"]["otklik_rating"] == json!(5))
+        .collect();
+    assert_eq!(rated.len(), 4, "{orders}");
+}
+
+#[tokio::test]
+async fn low_and_middle_ratings_take_their_paths() {
+    let s = stack("paths").await;
+    // "2" → a complaint.
+    let two = s.asked("+7 900 200-00-01").await;
+    s.say("+7 900 200-00-01", "2").await;
+    assert_eq!(
+        s.survey(&two).await.state,
+        SurveyState::Closed {
+            outcome: Outcome::ComplaintOpened
+        }
+    );
+    let complaints = s.commands(1).await;
+    assert!(
+        matches!(&complaints[..], [Command::OpenComplaint { rating, .. }] if rating.value() == 2),
+        "{complaints:?}"
+    );
+    // "3" then "да" → a complaint; "3" then "нет" → an apology, closed.
+    let yes = s.asked("+7 900 300-00-01").await;
+    s.say("+7 900 300-00-01", "3").await;
+    assert_eq!(
+        s.survey(&yes).await.state,
+        SurveyState::AwaitingContactConsent
+    );
+    s.say("+7 900 300-00-01", "да").await;
+    assert_eq!(
+        s.survey(&yes).await.state,
+        SurveyState::Closed {
+            outcome: Outcome::ComplaintOpened
+        }
+    );
+    let no = s.asked("+7 900 300-00-02").await;
+    s.say("+7 900 300-00-02", "3").await;
+    s.say("+7 900 300-00-02", "нет").await;
+    assert_eq!(
+        s.survey(&no).await.state,
+        SurveyState::Closed {
+            outcome: Outcome::DeclinedContact
+        }
+    );
+    let complaints = s.commands(1).await;
+    assert_eq!(complaints.len(), 1, "only the 3 + yes: {complaints:?}");
+    let said: Vec<MessageKind> = s
+        .commands(2)
+        .await
+        .into_iter()
+        .filter_map(|c| match c {
+            Command::Message { kind, .. } => Some(kind),
+            _ => None,
+        })
+        .collect();
+    for kind in [
+        MessageKind::ComplaintAcknowledged,
+        MessageKind::AskContactConsent,
+        MessageKind::ContactConfirmed,
+        MessageKind::Apology,
+    ] {
+        assert!(said.contains(&kind), "{kind:?} in {said:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_question_makes_one_inspector_task_and_keeps_the_survey_open() {
+    let s = stack("unreadable").await;
+    let phone = "+7 900 400-00-01";
+    let survey = s.asked(phone).await;
+    s.say(phone, "а когда привезут второй заказ?").await;
+    s.say(phone, "алло, вы тут?").await;
+    let after = s.survey(&survey).await;
+    assert_eq!(after.state, SurveyState::Sent, "still waiting for a rating");
+    assert_eq!(after.rating, None);
+    s.run_crm_writer().await;
+    let tasks = s.crm("tasks").await;
+    let tasks = tasks.as_array().unwrap();
+    assert_eq!(
+        tasks.len(),
+        1,
+        "two messages in the batch window, one task: {tasks:?}"
+    );
+    assert_eq!(tasks[0]["performer"], 7);
+    assert_eq!(tasks[0]["order"]["id"], survey.order.id());
+    assert!(tasks[0]["commentary"]
+        .as_str()
+        .unwrap()
+        .contains("второй заказ"));
+    let notes = s.crm("notifications").await;
+    assert_eq!(notes.as_array().unwrap().len(), 1, "{notes}");
+    // Both messages' words reach the order.
+    let order = s
+        .crm(&format!("orders/main-shop/{}", survey.order.id()))
+        .await;
+    let words = order["customFields"]["otklik_words"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        words.contains("второй заказ") && words.contains("алло"),
+        "{order}"
+    );
+}
+
+#[tokio::test]
+async fn bad_signatures_and_tokens_are_refused_and_change_nothing() {
+    let s = stack("auth").await;
+    let survey = s.asked("+7 900 600-00-01").await;
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "1", "phone_number_id": "100000000000001"},
+        "messages": [{"from": "79006000001", "id": "wamid.forged", "timestamp": "1700000000",
+            "type": "text", "text": {"body": "1"}}]}}]}]})
+    .to_string();
+    let meta = format!("{}/webhooks/whatsapp/meta", s.api.url());
+    let cases = [
+        (None, "missing signature"),
+        (Some("sha256=00".to_string()), "malformed signature"),
+        (
+            Some(otklik_whatsapp_sim::meta_signature(
+                b"not-our-secret",
+                body.as_bytes(),
+            )),
+            "signed with another secret",
+        ),
+    ];
+    for (sig, what) in cases {
+        let mut req = s.http.post(&meta).body(body.clone());
+        if let Some(sig) = sig {
+            req = req.header("x-hub-signature-256", sig);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 401, "{what}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["error"].is_string() && v["message"].is_string(), "{v}");
+    }
+    // The right signature over another body is a forgery too.
+    let r = s
+        .http
+        .post(&meta)
+        .header(
+            "x-hub-signature-256",
+            otklik_whatsapp_sim::meta_signature(stack::META_APP_SECRET.as_bytes(), b"{}"),
+        )
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let green = format!("{}/webhooks/whatsapp/green-api", s.api.url());
+    let gbody = json!({"typeWebhook": "incomingMessageReceived", "idMessage": "G1",
+        "senderData": {"chatId": "79006000001@c.us", "sender": "79006000001@c.us"},
+        "messageData": {"typeMessage": "textMessage", "textMessageData": {"textMessage": "1"}}})
+    .to_string();
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some(stack::GREEN_API_WEBHOOK_TOKEN),
+    ] {
+        let mut req = s.http.post(&green).body(gbody.clone());
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        assert_eq!(req.send().await.unwrap().status(), 401, "{auth:?}");
+    }
+    let after = s.survey(&survey).await;
+    assert_eq!(after, survey, "nothing changed");
+    assert!(s.commands(0).await.is_empty() && s.commands(1).await.is_empty());
+
+    // The verification handshake answers only our verify token.
+    let ok = s
+        .http
+        .get(format!(
+            "{meta}?hub.mode=subscribe&hub.verify_token={}&hub.challenge=1158201444",
+            stack::META_VERIFY_TOKEN
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "1158201444");
+    let bad = s
+        .http
+        .get(format!(
+            "{meta}?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 403);
+}
+
+#[tokio::test]
+async fn one_webhook_delivered_three_times_has_its_effects_once() {
+    let s = stack("thrice").await;
+    let phone = "+7 900 700-00-01";
+    let survey = s.asked(phone).await;
+    s.reply(
+        json!({"provider": "meta", "from": digits(phone), "text": "1",
+        "messageId": "wamid.customer-1", "times": 3}),
+    )
+    .await;
+    let after = s.survey(&survey).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(1));
+    assert_eq!(
+        after.version,
+        survey.version + 2,
+        "one decision, one outbox flush"
+    );
+    let complaints = s.commands(1).await;
+    assert_eq!(complaints.len(), 1, "{complaints:?}");
+    let writes = s.commands(0).await;
+    let ratings = writes
+        .iter()
+        .filter(|c| matches!(c, Command::WriteRating { .. }))
+        .count();
+    assert_eq!(ratings, 1, "{writes:?}");
+
+    // Green-API, three times too, on another customer.
+    let phone2 = "+7 900 700-00-02";
+    let second = s.asked(phone2).await;
+    s.reply(
+        json!({"provider": "green-api", "from": digits(phone2), "text": "4",
+        "messageId": "BAE5-customer-2", "times": 3}),
+    )
+    .await;
+    let after = s.survey(&second).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(4));
+    let thanks = s.commands(2).await;
+    assert_eq!(thanks.len(), 2, "one thanks each: {thanks:?}");
+}

@@ -1,0 +1,6 @@
+//! The local stand-in for AWS's plumbing around our functions.
+//!
+//! Only plumbing lives here: every business rule is in the same handler code that runs on Lambda.
+
+pub mod gateway;
+pub mod stack;

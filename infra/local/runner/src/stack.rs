@@ -1,0 +1,90 @@
+//! The local stack's configuration: the documented example `otklik.toml` pointed at the
+//! simulators, with fixed local secrets. Tests, the demo and the sandbox all start from this, so
+//! they exercise the same configuration a shop starts from.
+
+use otklik_aws::engine::{EffectQueues, Engine};
+use otklik_aws::resources::Names;
+use otklik_aws::store::DynamoStore;
+use otklik_aws::Clients;
+use otklik_core::config::{Config, Secrets};
+use otklik_core::machine::MachineConfig;
+
+/// The example configuration shipped with the project.
+pub const EXAMPLE_CONFIG: &str = include_str!("../../../../otklik.example.toml");
+
+/// Local secrets (never used anywhere but on this machine).
+pub const CRM_API_KEY: &str = "sim-key";
+pub const TRIGGER_SECRET: &str = "local-trigger-secret";
+pub const LINK_SECRET: &str = "local-link-secret-0123456789abcdef0123456789";
+pub const META_ACCESS_TOKEN: &str = "meta-token";
+pub const META_APP_SECRET: &str = "local-meta-app-secret";
+pub const META_VERIFY_TOKEN: &str = "local-meta-verify-token";
+pub const GREEN_API_TOKEN: &str = "green-token";
+pub const GREEN_API_WEBHOOK_TOKEN: &str = "local-green-webhook-token";
+
+/// Where the local parts listen.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub retailcrm: String,
+    pub whatsapp: String,
+    /// The API's base URL (rating links point here).
+    pub api: String,
+    /// `meta` or `green-api`.
+    pub provider: String,
+}
+
+/// The example configuration pointed at the local endpoints.
+pub fn config(e: &Endpoints) -> Result<Config, String> {
+    let text = EXAMPLE_CONFIG
+        .replace(
+            "url = \"https://demo.retailcrm.ru\"",
+            &format!("url = \"{}\"", e.retailcrm),
+        )
+        .replace(
+            "api_url = \"https://graph.facebook.com\"",
+            &format!("api_url = \"{}\"", e.whatsapp),
+        )
+        .replace(
+            "api_url = \"https://api.green-api.com\"",
+            &format!("api_url = \"{}\"", e.whatsapp),
+        )
+        .replace(
+            "landing_base_url = \"https://feedback.example.ru\"",
+            &format!("landing_base_url = \"{}\"", e.api),
+        )
+        .replace(
+            "provider = \"meta\"",
+            &format!("provider = \"{}\"", e.provider),
+        );
+    Config::from_toml(&text).map_err(|e| e.to_string())
+}
+
+/// The local secrets, as the functions would read them from their environment.
+pub fn secrets(config: &Config) -> Result<Secrets, String> {
+    Secrets::load(config, |k| {
+        let v = match k {
+            "OTKLIK_CRM_API_KEY" => CRM_API_KEY,
+            "OTKLIK_TRIGGER_SECRET" => TRIGGER_SECRET,
+            "OTKLIK_LINK_SECRET" => LINK_SECRET,
+            "OTKLIK_META_ACCESS_TOKEN" => META_ACCESS_TOKEN,
+            "OTKLIK_META_APP_SECRET" => META_APP_SECRET,
+            "OTKLIK_META_VERIFY_TOKEN" => META_VERIFY_TOKEN,
+            "OTKLIK_GREEN_API_TOKEN" => GREEN_API_TOKEN,
+            "OTKLIK_GREEN_API_WEBHOOK_TOKEN" => GREEN_API_WEBHOOK_TOKEN,
+            _ => return None,
+        };
+        Some(v.to_string())
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// The engine the reply functions share, on `names`' table and queues.
+pub async fn engine(clients: &Clients, names: &Names, config: &Config) -> Result<Engine, String> {
+    Ok(Engine {
+        store: DynamoStore::new(clients.dynamodb.clone(), names),
+        queues: EffectQueues::connect(clients.sqs.clone(), names)
+            .await
+            .map_err(|e| e.to_string())?,
+        machine: MachineConfig::from(config),
+    })
+}

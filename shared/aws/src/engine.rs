@@ -1,0 +1,184 @@
+//! Runs the state machine for one input and hands its effects on, losing none.
+//!
+//! The order of steps is what makes "nothing we accepted is ever lost" true with at-least-once
+//! queues and functions that may die at any instruction:
+//!
+//! 1. load the survey, `decide`, and save the new state **with the effects in its outbox**
+//!    (`Survey::pending`) in one conditional write — a concurrent writer makes us decide again;
+//! 2. hand each pending effect to its consumer's queue (or do it inline);
+//! 3. empty the outbox with another conditional write.
+//!
+//! A crash after 1 leaves the effects in the outbox; the provider's retry of the same webhook is a
+//! duplicate input for the machine (no new effects) but finds the outbox full and delivers it. A
+//! crash after 2 delivers some effects twice: consumers deduplicate by the effect's key.
+
+use chrono::{DateTime, Utc};
+use otklik_core::intake::DispatchRequest;
+use otklik_core::machine::{decide, Command, Effect, Input, MachineConfig, Survey};
+use otklik_core::model::SurveyId;
+use otklik_core::outbox::{destination, Destination, EffectMessage};
+use otklik_core::ports::{DoNotContactList, PortError, PortResult, Queue, SurveyStore};
+
+use crate::queue::SqsQueue;
+use crate::resources::{Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, DISPATCH_QUEUE, OUTBOX_QUEUE};
+use crate::store::DynamoStore;
+
+/// How many times a decision is retried when another writer saved the survey in between.
+const CONFLICT_RETRIES: usize = 8;
+
+/// The queues effects go to.
+#[derive(Debug, Clone)]
+pub struct EffectQueues {
+    pub dispatch: SqsQueue,
+    pub crm_writes: SqsQueue,
+    pub complaints: SqsQueue,
+    pub outbox: SqsQueue,
+}
+
+impl EffectQueues {
+    pub async fn connect(client: aws_sdk_sqs::Client, names: &Names) -> PortResult<Self> {
+        Ok(EffectQueues {
+            dispatch: SqsQueue::connect(client.clone(), names, &DISPATCH_QUEUE).await?,
+            crm_writes: SqsQueue::connect(client.clone(), names, &CRM_WRITES_QUEUE).await?,
+            complaints: SqsQueue::connect(client.clone(), names, &COMPLAINTS_QUEUE).await?,
+            outbox: SqsQueue::connect(client, names, &OUTBOX_QUEUE).await?,
+        })
+    }
+}
+
+/// What applying one input did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The survey as saved (outbox emptied).
+    pub survey: Survey,
+    /// The effects this input caused (empty for a duplicate or an input that changes nothing).
+    pub effects: Vec<Effect>,
+    /// The survey had effects left over from an earlier, interrupted run; they were delivered now.
+    pub recovered: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub store: DynamoStore,
+    pub queues: EffectQueues,
+    pub machine: MachineConfig,
+}
+
+impl Engine {
+    /// Applies `input` to the survey `id`. `Ok(None)` when there is no such survey.
+    pub async fn apply(
+        &self,
+        id: &SurveyId,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> PortResult<Option<Applied>> {
+        for _ in 0..CONFLICT_RETRIES {
+            let Some(survey) = self.store.get(id).await? else {
+                return Ok(None);
+            };
+            let decision = decide(&survey, input, &self.machine, now);
+            if decision.survey == survey {
+                // A duplicate, or an input that changes nothing. Whatever an earlier run left in
+                // the outbox is delivered now.
+                let recovered = survey.pending.len();
+                let survey = self.flush(survey).await?;
+                return Ok(Some(Applied {
+                    survey,
+                    effects: Vec::new(),
+                    recovered,
+                }));
+            }
+            let mut next = decision.survey;
+            let recovered = next.pending.len();
+            next.pending.extend(decision.effects.iter().cloned());
+            match self.store.save(&next).await {
+                Ok(saved) => {
+                    let survey = self.flush(saved).await?;
+                    return Ok(Some(Applied {
+                        survey,
+                        effects: decision.effects,
+                        recovered,
+                    }));
+                }
+                Err(PortError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(PortError::Conflict(format!(
+            "survey {id} kept changing under {CONFLICT_RETRIES} attempts"
+        )))
+    }
+
+    /// Delivers the survey's outbox and empties it.
+    pub async fn flush(&self, survey: Survey) -> PortResult<Survey> {
+        if survey.pending.is_empty() {
+            return Ok(survey);
+        }
+        for effect in &survey.pending {
+            self.deliver(&survey, effect).await?;
+        }
+        let delivered: Vec<String> = survey.pending.iter().map(|e| e.key.clone()).collect();
+        let mut current = survey;
+        for _ in 0..CONFLICT_RETRIES {
+            let mut next = current.clone();
+            next.pending.retain(|e| !delivered.contains(&e.key));
+            if next.pending.len() == current.pending.len() {
+                return Ok(current);
+            }
+            match self.store.save(&next).await {
+                Ok(saved) => return Ok(saved),
+                Err(PortError::Conflict(_)) => {
+                    // Someone saved meanwhile (and may have added effects of their own): take
+                    // theirs and remove only what we delivered.
+                    match self.store.get(&current.id).await? {
+                        Some(s) => current = s,
+                        None => return Err(PortError::NotFound(current.id.to_string())),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Delivered but not cleared: harmless, the next touch delivers again and consumers
+        // deduplicate.
+        Ok(current)
+    }
+
+    async fn deliver(&self, survey: &Survey, effect: &Effect) -> PortResult<()> {
+        let as_message = || {
+            serde_json::to_string(&EffectMessage {
+                survey_id: survey.id.clone(),
+                effect: effect.clone(),
+            })
+        };
+        let (queue, body) = match (destination(&effect.command), &effect.command) {
+            (Destination::Inline, _) => {
+                if let Command::AddToDoNotContact = effect.command {
+                    self.store.add(&survey.contact).await?;
+                }
+                return Ok(());
+            }
+            // Dispatch takes the same message its schedules send, with the channel to use.
+            (Destination::Dispatch, Command::SendSurvey { channel }) => (
+                &self.queues.dispatch,
+                serde_json::to_string(&DispatchRequest {
+                    survey_id: survey.id.to_string(),
+                    channel: Some(*channel),
+                }),
+            ),
+            (Destination::Dispatch, _) => {
+                return Err(PortError::Permanent(format!(
+                    "{:?} cannot go to dispatch",
+                    effect.command
+                )))
+            }
+            (Destination::CrmWrites, _) => (&self.queues.crm_writes, as_message()),
+            (Destination::Complaints, _) => (&self.queues.complaints, as_message()),
+            (Destination::Outbox, _) => (&self.queues.outbox, as_message()),
+        };
+        let body =
+            body.map_err(|e| PortError::Permanent(format!("effect does not serialize: {e}")))?;
+        queue.send(&body).await?;
+        tracing::debug!(survey = %survey.id, key = %effect.key, "effect queued");
+        Ok(())
+    }
+}
