@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 VENV := .venv
 
-.PHONY: help demo test lint fmt venv local-up local-down bench deploy build clean-local
+.PHONY: help demo test lint fmt venv browser local-up local-down bench deploy build clean-local
 
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -15,6 +15,9 @@ $(VENV)/.installed: requirements-dev.lock
 	touch $@
 
 venv: $(VENV)/.installed ## Install the pinned Python tools into ./.venv
+
+browser: ## Install Debian's chromium and the pinned playwright-core (for the landing-page test)
+	scripts/browser-setup.sh
 
 test: venv ## Format check, clippy and all tests against a local AWS endpoint of their own
 	scripts/test.sh

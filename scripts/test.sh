@@ -12,6 +12,8 @@ echo "== format"
 cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== headless browser (Debian chromium, pinned playwright-core)"
+scripts/browser-setup.sh
 echo "== local AWS endpoint"
 scripts/local-up.sh
 set -a; . "$OTKLIK_STATE_DIR/stack.env"; set +a

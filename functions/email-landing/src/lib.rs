@@ -318,8 +318,11 @@ impl Landing {
         confirmed: bool,
         now: DateTime<Utc>,
     ) -> Result<Answer, PortError> {
-        if survey.rating == Some(rating) {
-            return Ok(self.recorded(token, rating));
+        match survey.rating {
+            Some(r) if r == rating => return Ok(self.recorded(token, rating)),
+            // The first answer stands; no need to suspect anybody of anything.
+            Some(_) => return Ok(self.already_answered()),
+            None => {}
         }
         if !confirmed {
             if let Some(why) = self.suspicion(survey, rating, viewed_at).await? {

@@ -499,7 +499,10 @@ async fn bad_calls_are_refused_and_change_nothing() {
         .trigger(&form("wrong"), "application/x-www-form-urlencoded", None)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(body["error"].as_str().unwrap().contains("secret"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("secret"),
+        "{body}"
+    );
     let (status, _) = s
         .trigger(
             &format!("orderId={id}&site=main-shop"),
@@ -529,7 +532,7 @@ async fn bad_calls_are_refused_and_change_nothing() {
         .trigger("{not json", "application/json", Some(SECRET))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["error"].as_str().unwrap().contains("JSON"), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("JSON"), "{body}");
     let (status, body) = s
         .trigger(
             &format!("site=main-shop&secret={SECRET}"),
@@ -539,7 +542,7 @@ async fn bad_calls_are_refused_and_change_nothing() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
-        body["error"].as_str().unwrap().contains("orderId"),
+        body["message"].as_str().unwrap().contains("orderId"),
         "{body}"
     );
     let (status, _) = s

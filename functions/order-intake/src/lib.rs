@@ -30,8 +30,16 @@ fn reply(status: StatusCode, body: serde_json::Value) -> Response<Body> {
         .expect("a static response is valid")
 }
 
+/// The API's one error shape: a machine code plus a sentence for people.
 fn error(status: StatusCode, message: &str) -> Response<Body> {
-    reply(status, json!({ "error": message }))
+    let code = match status {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        _ => "bad_request",
+    };
+    otklik_aws::http::error(status, code, message)
 }
 
 /// The trigger's parameters, from a form or a JSON object; values as strings.

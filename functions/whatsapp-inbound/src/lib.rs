@@ -284,7 +284,10 @@ mod tests {
         assert_eq!(route(&all).unwrap().id, open_old.id);
         let no_open = vec![planned.clone(), closed_new.clone()];
         assert_eq!(route(&no_open).unwrap().id, closed_new.id);
-        assert_eq!(route(std::slice::from_ref(&planned)).unwrap().id, planned.id);
+        assert_eq!(
+            route(std::slice::from_ref(&planned)).unwrap().id,
+            planned.id
+        );
         assert!(route(&[]).is_none());
     }
 }

@@ -15,7 +15,7 @@ use otklik_core::config::Config;
 use otklik_core::machine::{Command, Contact, MessageKind, Survey};
 use otklik_core::model::{Channel, EmployeeId, OrderRef, Outcome, Phone, SurveyState};
 use otklik_core::outbox::EffectMessage;
-use otklik_core::ports::SurveyStore;
+use otklik_core::ports::{Queue, SurveyStore};
 use otklik_local_runner::gateway::{self, handler, Route};
 use otklik_local_runner::stack::{self, Endpoints};
 use otklik_whatsapp_inbound::{WebhookSecrets, WhatsappInbound};
@@ -208,6 +208,72 @@ impl Stack {
             .into_iter()
             .map(|(_, m)| m.effect.command)
             .collect()
+    }
+
+    /// Runs complaint-create over what is on the complaints queue, each message delivered `times`.
+    async fn run_complaints(&self, times: usize) {
+        let creator = otklik_complaint_create::ComplaintCreator {
+            crm: otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
+                &self.config,
+                stack::CRM_API_KEY,
+            ))
+            .unwrap(),
+            store: self.store.clone(),
+            config: self.config.clone(),
+        };
+        let mut event = SqsEvent::default();
+        for (id, m) in self.drain(1).await {
+            for _ in 0..times {
+                let mut msg = SqsMessage::default();
+                msg.message_id = Some(id.clone());
+                msg.body = Some(serde_json::to_string(&m).unwrap());
+                event.records.push(msg);
+            }
+        }
+        let r = creator.handle_batch(event, Utc::now()).await;
+        assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    }
+
+    /// Runs outbox-sender over what is on the outbox queue, each message delivered `times`.
+    async fn run_outbox(&self, times: usize) {
+        let sender = otklik_outbox_sender::OutboxSender {
+            store: self.store.clone(),
+            whatsapp: otklik_messaging::Whatsapp::from_config(
+                &self.config,
+                &stack::secrets(&self.config).unwrap(),
+            ),
+            texts: otklik_core::texts::Texts::from_config(&self.config.texts).unwrap(),
+            config: self.config.clone(),
+        };
+        let mut event = SqsEvent::default();
+        for (id, m) in self.drain(2).await {
+            for _ in 0..times {
+                let mut msg = SqsMessage::default();
+                msg.message_id = Some(id.clone());
+                msg.body = Some(serde_json::to_string(&m).unwrap());
+                event.records.push(msg);
+            }
+        }
+        let r = sender.handle_batch(event, Utc::now()).await;
+        assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    }
+
+    /// What the WhatsApp simulator accepted for a number.
+    async fn sent_to(&self, phone: &str) -> Vec<Value> {
+        let v: Value = self
+            .http
+            .get(format!(
+                "{}/sim/messages?to={}",
+                self.wa_sim.url(),
+                digits(phone)
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v.as_array().cloned().unwrap_or_default()
     }
 
     /// Runs the CRM writer over what is on the crm-writes queue, as Lambda's SQS poller would.
@@ -514,4 +580,172 @@ async fn one_webhook_delivered_three_times_has_its_effects_once() {
     assert_eq!(after.rating.map(|r| r.value()), Some(4));
     let thanks = s.commands(2).await;
     assert_eq!(thanks.len(), 2, "one thanks each: {thanks:?}");
+}
+
+#[tokio::test]
+async fn a_one_opens_exactly_one_linked_complaint_for_the_inspector() {
+    let s = stack("complaint").await;
+    let phone = "+7 900 800-00-01";
+    let survey = s.asked(phone).await;
+    s.reply(
+        json!({"provider": "meta", "from": digits(phone), "text": "1, курьер нагрубил",
+        "messageId": "wamid.customer-c1", "times": 3}),
+    )
+    .await;
+    // A 1 with words: "1, курьер нагрубил" reads as a rating with a remark.
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(1));
+    s.run_complaints(3).await;
+    let complaints = s.crm("orders?site=reklamacii").await;
+    let complaints = complaints.as_array().unwrap();
+    assert_eq!(complaints.len(), 1, "{complaints:?}");
+    let c = &complaints[0];
+    assert_eq!(c["managerId"], 7);
+    assert_eq!(c["status"], "complaint-created");
+    assert_eq!(c["customer"]["id"], 900);
+    let comment = c["managerComment"].as_str().unwrap();
+    assert!(
+        comment.contains("1 из 5") && comment.contains("курьер нагрубил"),
+        "{comment}"
+    );
+    let links = s.crm("links").await;
+    let linked = links.as_array().unwrap().iter().any(|l| {
+        let ids: Vec<u64> = l["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o["id"].as_u64())
+            .collect();
+        ids.contains(&survey.order.id()) && ids.contains(&c["id"].as_u64().unwrap())
+    });
+    assert!(linked, "{links}");
+    // Redelivered later again: still one.
+    let again = EffectMessage {
+        survey_id: survey.id.clone(),
+        effect: otklik_core::machine::Effect {
+            key: format!("{}/open-complaint", survey.id),
+            command: Command::OpenComplaint {
+                rating: otklik_core::model::Rating::new(1).unwrap(),
+                words: None,
+            },
+        },
+    };
+    s.queues[1]
+        .send(&serde_json::to_string(&again).unwrap())
+        .await
+        .unwrap();
+    s.run_complaints(1).await;
+    assert_eq!(
+        s.crm("orders?site=reklamacii")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_customer_hears_back_once_in_their_conversation() {
+    let s = stack("hears").await;
+    let phone = "+7 900 900-00-01";
+    s.asked(phone).await;
+    s.say(phone, "3").await;
+    s.run_outbox(2).await;
+    s.say(phone, "нет").await;
+    s.run_outbox(3).await;
+    let sent = s.sent_to(phone).await;
+    let texts: Vec<&str> = sent.iter().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(
+        sent.len(),
+        2,
+        "the question about a call, then the apology: {texts:?}"
+    );
+    assert!(sent.iter().all(|m| m["kind"] == "text"), "{sent:?}");
+    let texts_cfg = otklik_core::texts::Texts::from_config(&s.config.texts).unwrap();
+    let lang = texts_cfg.language();
+    let ask = otklik_core::texts::TextKind::AskContactConsent;
+    let sorry = otklik_core::texts::TextKind::Apology;
+    let is = |kind, text: &str| texts_cfg.variants(kind, lang).iter().any(|v| v == text);
+    assert!(is(ask, texts[0]), "{texts:?}");
+    assert!(is(sorry, texts[1]), "{texts:?}");
+
+    // An opted-out customer hears only the confirmation of it.
+    let phone2 = "+7 900 900-00-02";
+    s.asked(phone2).await;
+    s.say(phone2, "стоп, пожалуйста").await;
+    s.run_outbox(1).await;
+    let sent = s.sent_to(phone2).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let bye = otklik_core::texts::TextKind::OptOutConfirmed;
+    assert!(is(bye, sent[0]["text"].as_str().unwrap()), "{sent:?}");
+}
+
+#[tokio::test]
+async fn ratings_received_during_a_crm_outage_reach_their_orders_afterwards_once() {
+    let s = stack("outage").await;
+    let mut surveys = Vec::new();
+    for (i, text) in ["5", "4", "1"].into_iter().enumerate() {
+        let phone = format!("+7 901 000-00-0{i}");
+        surveys.push(s.asked(&phone).await);
+        s.say(&phone, text).await;
+    }
+    // retailCRM is down; the writer's messages come back as failures (SQS would redeliver them).
+    let r = s
+        .http
+        .put(format!("{}/sim/faults", s.crm_sim.url()))
+        .json(&json!({"outageSeconds": 3600}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let mut cfg = otklik_retailcrm::ClientConfig::for_otklik(&s.config, stack::CRM_API_KEY);
+    cfg.max_retries = 0;
+    let writer = otklik_crm_writer::CrmWriter {
+        crm: otklik_retailcrm::RetailCrm::new(cfg).unwrap(),
+        store: s.store.clone(),
+        config: s.config.clone(),
+    };
+    let mut event = SqsEvent::default();
+    for (id, m) in s.drain(0).await {
+        let mut msg = SqsMessage::default();
+        msg.message_id = Some(id);
+        msg.body = Some(serde_json::to_string(&m).unwrap());
+        event.records.push(msg);
+    }
+    let total = event.records.len();
+    let failed = writer.handle_batch(event.clone(), Utc::now()).await;
+    let credits_only = event
+        .records
+        .iter()
+        .filter(|r| r.body.as_deref().unwrap().contains("credit_employees"))
+        .count();
+    assert!(
+        failed.batch_item_failures.len() >= total - credits_only,
+        "every CRM write failed and is kept: {} of {total}",
+        failed.batch_item_failures.len()
+    );
+    // Back up: the redelivery writes everything; a second redelivery writes nothing more.
+    s.http
+        .delete(format!("{}/sim/faults", s.crm_sim.url()))
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let ok = writer.handle_batch(event.clone(), Utc::now()).await;
+        assert!(ok.batch_item_failures.is_empty(), "{ok:?}");
+    }
+    for (survey, want) in surveys.iter().zip([5, 4, 1]) {
+        let order = s
+            .crm(&format!("orders/main-shop/{}", survey.order.id()))
+            .await;
+        assert_eq!(order["customFields"]["otklik_rating"], want, "{order}");
+    }
+    let history = s.crm("history").await;
+    let rating_writes = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["field"] == "custom_otklik_rating")
+        .count();
+    assert_eq!(rating_writes, 3, "each rating written once");
 }

@@ -717,3 +717,38 @@ impl DynamoStore {
         Ok(out)
     }
 }
+
+/// Complaints as opened, for tracking and the KPI report.
+impl DynamoStore {
+    /// Records the complaint order of a survey (once; a repeat keeps the first record).
+    pub async fn record_complaint(
+        &self,
+        survey: &SurveyId,
+        complaint_order_id: u64,
+        rating: u8,
+        now: DateTime<Utc>,
+    ) -> PortResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, s(format!("complaint#{survey}")))
+            .item(attr::SK, s("complaint"))
+            .item("order_id", n(complaint_order_id))
+            .item("rating", n(rating))
+            .item("opened_at", s(rfc3339(now)))
+            .item(
+                attr::EXPIRES_AT,
+                n((now + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp()),
+            )
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", attr::PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+}

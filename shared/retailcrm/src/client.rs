@@ -87,6 +87,30 @@ impl RetailCrm {
         Order::from_json(order, self.inner.tz, site)
     }
 
+    /// `GET orders/{externalId}?by=externalId&site=`: `Ok(None)` when there is no such order.
+    /// Orders we create carry our own external id, so this finds them after an unknown outcome.
+    pub async fn find_by_external_id(
+        &self,
+        site: &str,
+        external_id: &str,
+    ) -> Result<Option<Order>, CrmError> {
+        let body = self
+            .read(Request::get(
+                format!("orders/{external_id}"),
+                vec![q("by", "externalId"), q("site", site)],
+            ))
+            .await;
+        let body = match body {
+            Ok(b) => b,
+            Err(CrmError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let order = body
+            .get("order")
+            .ok_or_else(|| CrmError::Decode("answer without `order`".into()))?;
+        Order::from_json(order, self.inner.tz, site).map(Some)
+    }
+
     /// `POST orders/{id}/edit`. Repeating a patch sets the same values again, so it is retried.
     pub async fn edit_order(
         &self,

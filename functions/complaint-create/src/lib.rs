@@ -1,0 +1,211 @@
+//! `complaint-create`: a 1–2 (or a 3 with "yes, call me") becomes a complaint order.
+//!
+//! The complaint is a new order in the complaints site (the virtual store «Рекламации») for the
+//! same customer, managed by the inspector, in the configured "created" status, with a manager
+//! comment that carries the rating, the customer's words and the original order; then the two
+//! orders are linked. Exactly one per survey: the complaint's `externalId` is derived from the
+//! survey, so before creating we look for it, and a create whose outcome was unknown (a timeout)
+//! is found on the next delivery instead of being made twice.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
+use otklik_aws::store::DynamoStore;
+use otklik_core::config::Config;
+use otklik_core::machine::{Command, Survey};
+use otklik_core::model::{Rating, SurveyId};
+use otklik_core::outbox::EffectMessage;
+use otklik_core::ports::{PortError, SurveyStore};
+use otklik_retailcrm::{CrmError, RetailCrm};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComplaintError {
+    #[error("bad message: {0}")]
+    BadMessage(String),
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error(transparent)]
+    Crm(#[from] CrmError),
+}
+
+pub struct ComplaintCreator {
+    pub crm: RetailCrm,
+    pub store: DynamoStore,
+    pub config: Arc<Config>,
+}
+
+/// The complaint's external id: one per survey, so it can be looked up and never duplicated.
+pub fn external_id(survey: &SurveyId) -> String {
+    format!("otklik-{survey}")
+}
+
+/// The manager comment: what the inspector reads first.
+pub fn manager_comment(order_number: &str, rating: Rating, words: Option<&str>) -> String {
+    let mut c = format!(
+        "Оценка покупателя: {} из 5 (заказ {order_number}).",
+        rating.value()
+    );
+    match words.map(str::trim).filter(|w| !w.is_empty()) {
+        Some(w) => c.push_str(&format!("\nСлова покупателя: «{w}»")),
+        None => c.push_str("\nПокупатель ничего не написал, только оценку."),
+    }
+    c
+}
+
+/// What became of one complaint request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    Created {
+        complaint_id: u64,
+    },
+    /// Found from an earlier delivery (created, maybe not yet linked).
+    Existing {
+        complaint_id: u64,
+    },
+    AlreadyDone,
+}
+
+impl ComplaintCreator {
+    pub async fn open(
+        &self,
+        survey_id: &SurveyId,
+        key: &str,
+        rating: Rating,
+        words: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Opened, ComplaintError> {
+        if self.store.effect_done(key).await? {
+            return Ok(Opened::AlreadyDone);
+        }
+        let survey: Survey = self
+            .store
+            .get(survey_id)
+            .await?
+            .ok_or_else(|| ComplaintError::BadMessage(format!("no survey {survey_id}")))?;
+        let cfg = &self.config.complaints;
+        let ext = external_id(survey_id);
+        let (complaint_id, created) = match self.crm.find_by_external_id(&cfg.site, &ext).await? {
+            Some(existing) => (existing.id, false),
+            None => {
+                let original = self
+                    .crm
+                    .get_order(survey.order.site(), survey.order.id())
+                    .await?;
+                let number = original
+                    .number
+                    .clone()
+                    .unwrap_or_else(|| original.id.to_string());
+                let mut order = json!({
+                    "externalId": ext,
+                    "managerId": cfg.inspector_id.get(),
+                    "status": cfg.status_created,
+                    "managerComment": manager_comment(&number, rating, words),
+                });
+                if let Some(c) = original.customer_id {
+                    order["customer"] = json!({ "id": c });
+                }
+                if let Some(p) = original.phones.first() {
+                    order["phone"] = json!(p);
+                }
+                if let Some(e) = &original.email {
+                    order["email"] = json!(e);
+                }
+                if let Some(t) = &cfg.order_type {
+                    order["orderType"] = json!(t);
+                }
+                if let Some(m) = &cfg.order_method {
+                    order["orderMethod"] = json!(m);
+                }
+                match self.crm.create_order(&cfg.site, &order).await {
+                    Ok(id) => (id, true),
+                    // Somebody (an earlier delivery) made it meanwhile: use theirs.
+                    Err(CrmError::Rejected { .. }) => {
+                        match self.crm.find_by_external_id(&cfg.site, &ext).await? {
+                            Some(o) => (o.id, false),
+                            None => {
+                                return Err(ComplaintError::Crm(CrmError::Rejected {
+                                    status: 400,
+                                    message: "complaint refused".into(),
+                                    errors: vec![],
+                                }))
+                            }
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        self.crm
+            .link_orders(
+                &[survey.order.id(), complaint_id],
+                &format!("Рекламация по оценке {} из 5", rating.value()),
+            )
+            .await?;
+        self.store
+            .record_complaint(survey_id, complaint_id, rating.value(), now)
+            .await?;
+        self.store.mark_effect_done(key, now).await?;
+        tracing::info!(survey = %survey_id, complaint_id, created, "complaint opened");
+        Ok(if created {
+            Opened::Created { complaint_id }
+        } else {
+            Opened::Existing { complaint_id }
+        })
+    }
+
+    /// An SQS batch with per-message failures.
+    pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            let mid = record.message_id.clone().unwrap_or_default();
+            let result = match record
+                .body
+                .as_deref()
+                .map(serde_json::from_str::<EffectMessage>)
+            {
+                Some(Ok(m)) => match &m.effect.command {
+                    Command::OpenComplaint { rating, words } => {
+                        self.open(&m.survey_id, &m.effect.key, *rating, words.as_deref(), now)
+                            .await
+                    }
+                    other => Err(ComplaintError::BadMessage(format!(
+                        "not a complaint: {other:?}"
+                    ))),
+                },
+                Some(Err(e)) => Err(ComplaintError::BadMessage(e.to_string())),
+                None => Err(ComplaintError::BadMessage("empty message".into())),
+            };
+            match result {
+                Ok(o) => tracing::info!(message = %mid, outcome = ?o, "complaint handled"),
+                Err(e) => {
+                    tracing::warn!(message = %mid, error = %e, "complaint failed; will be redelivered");
+                    response.add_failure(mid);
+                }
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_comment_carries_rating_words_and_order() {
+        let c = manager_comment("1001A", Rating::new(1).unwrap(), Some(" курьер нагрубил "));
+        assert!(c.contains("1 из 5") && c.contains("1001A") && c.contains("«курьер нагрубил»"));
+        let silent = manager_comment("7", Rating::new(2).unwrap(), None);
+        assert!(silent.contains("2 из 5") && silent.contains("ничего не написал"));
+    }
+
+    #[test]
+    fn one_external_id_per_survey() {
+        let a = SurveyId::parse("s-main-shop-1").unwrap();
+        let b = SurveyId::parse("s-main-shop-2").unwrap();
+        assert_ne!(external_id(&a), external_id(&b));
+        assert_eq!(external_id(&a), "otklik-s-main-shop-1");
+    }
+}

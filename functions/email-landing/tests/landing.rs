@@ -1,0 +1,441 @@
+//! The email landing page over real HTTP (the local gateway running the real handler on the
+//! local AWS endpoint), and once in headless Chromium at a phone's size.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use otklik_aws::provision::ensure_all;
+use otklik_aws::queue::SqsQueue;
+use otklik_aws::resources::{Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE};
+use otklik_aws::store::DynamoStore;
+use otklik_aws::Clients;
+use otklik_core::links::{opt_out_link, rating_links, LinkAction, LinkSigner};
+use otklik_core::machine::{Command, Contact, Survey};
+use otklik_core::model::{Channel, Email, OrderRef, Outcome, Rating, SurveyState};
+use otklik_core::outbox::EffectMessage;
+use otklik_core::ports::{DoNotContactList, SurveyStore};
+use otklik_email_landing::Landing;
+use otklik_local_runner::gateway::{self, handler, Route};
+use otklik_local_runner::stack::{self, Endpoints};
+use serde_json::Value;
+
+struct Stack {
+    api: gateway::GatewayHandle,
+    http: reqwest::Client,
+    store: DynamoStore,
+    signer: LinkSigner,
+    crm_writes: SqsQueue,
+    complaints: SqsQueue,
+    next_order: std::sync::atomic::AtomicU64,
+}
+
+async fn stack(test: &str) -> Stack {
+    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
+    let clients = Clients::from_env().await;
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let names = Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000));
+    ensure_all(&clients, &names).await.unwrap();
+    let config = stack::config(&Endpoints {
+        retailcrm: "http://127.0.0.1:9".into(),
+        whatsapp: "http://127.0.0.1:9".into(),
+        api: "http://127.0.0.1:9".into(),
+        provider: "meta".into(),
+    })
+    .unwrap();
+    let engine = stack::engine(&clients, &names, &config).await.unwrap();
+    let store = engine.store.clone();
+    let signer = LinkSigner::new(stack::LINK_SECRET.as_bytes());
+    let landing = Arc::new(Landing {
+        engine,
+        signer: signer.clone(),
+        config: Arc::new(config),
+    });
+    let api = gateway::spawn(vec![Route::new(
+        "/r/",
+        handler(move |req| {
+            let landing = landing.clone();
+            async move { landing.handle(req, Utc::now()).await }
+        }),
+    )])
+    .await
+    .unwrap();
+    Stack {
+        api,
+        http: reqwest::Client::new(),
+        store,
+        signer,
+        crm_writes: SqsQueue::connect(clients.sqs.clone(), &names, &CRM_WRITES_QUEUE)
+            .await
+            .unwrap(),
+        complaints: SqsQueue::connect(clients.sqs.clone(), &names, &COMPLAINTS_QUEUE)
+            .await
+            .unwrap(),
+        next_order: 5000.into(),
+    }
+}
+
+/// The page's nonce field, as the browser would read it.
+fn nonce_of(html: &str) -> String {
+    let at = html.find("name=\"nonce\"").expect("a nonce field");
+    let rest = &html[at..];
+    let v = &rest[rest.find("value=\"").unwrap() + 7..];
+    v[..v.find('"').unwrap()].to_string()
+}
+
+impl Stack {
+    /// A survey whose email went out `ago` ago.
+    async fn emailed(&self, ago: Duration) -> Survey {
+        let id = self
+            .next_order
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let sent = Utc::now() - ago;
+        let mut s = Survey::new(
+            OrderRef::new("main-shop", id).unwrap(),
+            Contact {
+                phone: None,
+                email: Some(Email::parse(&format!("buyer{id}@example.ru")).unwrap()),
+            },
+            sent - Duration::days(2),
+            sent,
+        );
+        s.state = SurveyState::Sent;
+        s.channel = Some(Channel::Email);
+        s.sent_at = Some(sent);
+        s.employees = vec![otklik_core::model::EmployeeId::new(11).unwrap()];
+        assert!(self.store.create(&s).await.unwrap());
+        self.store.get(&s.id).await.unwrap().unwrap()
+    }
+
+    fn links(&self, s: &Survey) -> Vec<(Rating, String)> {
+        rating_links(
+            &self.signer,
+            &self.api.url(),
+            &s.id,
+            Utc::now() + Duration::days(30),
+        )
+    }
+
+    fn link(&self, s: &Survey, rating: u8) -> String {
+        self.links(s)
+            .into_iter()
+            .find(|(r, _)| r.value() == rating)
+            .unwrap()
+            .1
+    }
+
+    async fn get(&self, url: &str) -> (u16, String) {
+        let r = self.http.get(url).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// What the page's script does: POST the nonce, ask for JSON.
+    async fn post_json(&self, url: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let r = self
+            .http
+            .post(url)
+            .header("accept", "application/json")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(form).unwrap())
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn survey(&self, s: &Survey) -> Survey {
+        self.store.get(&s.id).await.unwrap().unwrap()
+    }
+
+    async fn commands(&self, q: &SqsQueue) -> Vec<Command> {
+        let mut out = Vec::new();
+        loop {
+            let batch = q.receive(10, 0).await.unwrap();
+            if batch.is_empty() {
+                return out;
+            }
+            for m in batch {
+                let e: EffectMessage = serde_json::from_str(m.body().unwrap()).unwrap();
+                out.push(e.effect.command);
+                q.delete(m.receipt_handle().unwrap()).await.unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_scanner_opening_all_five_links_records_nothing() {
+    let s = stack("scanner").await;
+    let survey = s.emailed(Duration::hours(2)).await;
+    // The scanner opens every link within a moment, and even runs the pages' scripts.
+    let mut pages = Vec::new();
+    for (_, url) in s.links(&survey) {
+        let (status, html) = s.get(&url).await;
+        assert_eq!(status, 200);
+        assert!(html.contains("data-state=\"pending\""));
+        pages.push((url, nonce_of(&html)));
+    }
+    assert_eq!(s.survey(&survey).await, survey, "GETs record nothing");
+    for (url, nonce) in &pages {
+        let (status, body) = s.post_json(url, &[("nonce", nonce)]).await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["reason"], "confirm");
+    }
+    let after = s.survey(&survey).await;
+    assert_eq!(after.rating, None);
+    assert_eq!(after.state, SurveyState::Sent);
+    assert!(s.commands(&s.crm_writes).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_person_opening_one_link_records_exactly_one_rating() {
+    let s = stack("person").await;
+    let survey = s.emailed(Duration::hours(2)).await;
+    let url = s.link(&survey, 4);
+    let (status, html) = s.get(&url).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Спасибо за вашу оценку"));
+    assert!(html.len() < 20 * 1024, "{} bytes", html.len());
+    let nonce = nonce_of(&html);
+    // The script's POST, then a replay of it (a double load, a back button).
+    for _ in 0..2 {
+        let (status, body) = s.post_json(&url, &[("nonce", &nonce)]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["recorded"], true);
+        assert_eq!(body["rating"], 4);
+        assert_eq!(body["next"], "thanks");
+    }
+    let after = s.survey(&survey).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(4));
+    assert_eq!(
+        after.state,
+        SurveyState::Closed {
+            outcome: Outcome::Rated
+        }
+    );
+    let writes = s.commands(&s.crm_writes).await;
+    let ratings: Vec<_> = writes
+        .iter()
+        .filter(|c| matches!(c, Command::WriteRating { .. }))
+        .collect();
+    assert_eq!(ratings.len(), 1, "{writes:?}");
+    // Another link afterwards: already answered, nothing changes.
+    let other = s.link(&survey, 1);
+    let (_, html) = s.get(&other).await;
+    let (status, body) = s.post_json(&other, &[("nonce", &nonce_of(&html))]).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(4));
+    // A nonce of another link is refused.
+    let (status, _) = s.post_json(&other, &[("nonce", &nonce)]).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_click_right_after_sending_needs_a_confirmation() {
+    let s = stack("soon").await;
+    let survey = s.emailed(Duration::seconds(1)).await;
+    let url = s.link(&survey, 5);
+    let (_, html) = s.get(&url).await;
+    let nonce = nonce_of(&html);
+    let (status, _) = s.post_json(&url, &[("nonce", &nonce)]).await;
+    assert_eq!(status, 202);
+    assert_eq!(s.survey(&survey).await.rating, None);
+    // The person presses «Да, это моя оценка» (a plain form post, HTML back).
+    let r = s
+        .http
+        .post(&url)
+        .form(&[("nonce", nonce.as_str()), ("confirm", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(5));
+}
+
+#[tokio::test]
+async fn three_asks_about_a_call_and_one_takes_a_comment() {
+    let s = stack("followups").await;
+    let three = s.emailed(Duration::hours(3)).await;
+    let url = s.link(&three, 3);
+    let (_, html) = s.get(&url).await;
+    let (status, body) = s.post_json(&url, &[("nonce", &nonce_of(&html))]).await;
+    assert_eq!((status, body["next"].as_str()), (200, Some("contact")));
+    let (status, body) = s
+        .post_json(&format!("{url}/contact"), &[("answer", "yes")])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        s.survey(&three).await.state,
+        SurveyState::Closed {
+            outcome: Outcome::ComplaintOpened
+        }
+    );
+    // The contact question belongs to the 3 only.
+    let one = s.emailed(Duration::hours(3)).await;
+    let url1 = s.link(&one, 1);
+    let (status, _) = s
+        .post_json(&format!("{url1}/contact"), &[("answer", "yes")])
+        .await;
+    assert_eq!(status, 404);
+    let (_, html) = s.get(&url1).await;
+    let (status, body) = s.post_json(&url1, &[("nonce", &nonce_of(&html))]).await;
+    assert_eq!((status, body["next"].as_str()), (200, Some("comment")));
+    for _ in 0..2 {
+        let (status, _) = s
+            .post_json(
+                &format!("{url1}/comment"),
+                &[("text", "Курьер опоздал на три часа")],
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = s
+        .post_json(&format!("{url1}/comment"), &[("text", &"я".repeat(2001))])
+        .await;
+    assert_eq!(status, 400, "over 2000 characters");
+    let complaints = s.commands(&s.complaints).await;
+    assert_eq!(complaints.len(), 2, "the 3 + yes and the 1: {complaints:?}");
+    let words: Vec<_> = s
+        .commands(&s.crm_writes)
+        .await
+        .into_iter()
+        .filter_map(|c| match c {
+            Command::SaveWords { text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(words, vec!["Курьер опоздал на три часа".to_string()]);
+}
+
+#[tokio::test]
+async fn broken_expired_and_foreign_links_get_a_friendly_page() {
+    let s = stack("errors").await;
+    let survey = s.emailed(Duration::hours(2)).await;
+    let expired = s.signer.sign(
+        &survey.id,
+        LinkAction::Rate(Rating::new(5).unwrap()),
+        Utc::now() - Duration::days(1),
+    );
+    let good = s.link(&survey, 5);
+    let token = good.rsplit('/').next().unwrap();
+    let mut tampered = token.to_string();
+    let flip = if tampered.ends_with('A') { "B" } else { "A" };
+    tampered.replace_range(tampered.len() - 1.., flip);
+    let foreign = s.signer.sign(
+        &otklik_core::model::SurveyId::parse("s-main-shop-999999").unwrap(),
+        LinkAction::Rate(Rating::new(5).unwrap()),
+        Utc::now() + Duration::days(1),
+    );
+    let other_key = LinkSigner::new(b"somebody else's key, long enough to pass").sign(
+        &survey.id,
+        LinkAction::Rate(Rating::new(5).unwrap()),
+        Utc::now() + Duration::days(1),
+    );
+    let base = format!("{}/r/", s.api.url());
+    for (t, status) in [
+        (expired, 410),
+        (tampered, 400),
+        ("garbage".to_string(), 400),
+        (foreign, 404),
+        (other_key, 400),
+    ] {
+        let (got, html) = s.get(&format!("{base}{t}")).await;
+        assert_eq!(got, status, "{t}");
+        assert!(html.contains("lang=\"ru\"") && html.contains("data-state=\"error\""));
+        let r = s
+            .http
+            .get(format!("{base}{t}"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status);
+        let v: Value = r.json().await.unwrap();
+        assert!(v["error"].is_string() && v["message"].is_string(), "{v}");
+    }
+    assert_eq!(s.survey(&survey).await, survey, "nothing changed");
+}
+
+#[tokio::test]
+async fn unsubscribe_is_one_click_and_holds_on_every_channel() {
+    let s = stack("optout").await;
+    let survey = s.emailed(Duration::hours(2)).await;
+    let url = opt_out_link(
+        &s.signer,
+        &s.api.url(),
+        &survey.id,
+        Utc::now() + Duration::days(30),
+    );
+    // A GET (a scanner, a preview) only shows the button.
+    let (status, html) = s.get(&url).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-state=\"optout\""));
+    assert!(!s.store.contains(&survey.contact).await.unwrap());
+    // The mail client's RFC 8058 one-click POST.
+    let r = s
+        .http
+        .post(&url)
+        .form(&[("List-Unsubscribe", "One-Click")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(s.store.contains(&survey.contact).await.unwrap());
+    assert_eq!(
+        s.survey(&survey).await.state,
+        SurveyState::Closed {
+            outcome: Outcome::OptedOut
+        }
+    );
+}
+
+#[tokio::test]
+async fn chromium_at_phone_size_records_the_rating_and_takes_a_screenshot() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists()
+            && root
+                .join("tests/browser/node_modules/playwright-core")
+                .exists(),
+        "the browser is not set up: run scripts/browser-setup.sh (make test does)"
+    );
+    let s = stack("browser").await;
+    let survey = s.emailed(Duration::hours(2)).await;
+    let url = s.link(&survey, 3);
+    let out = root.join("target/test-output");
+    std::fs::create_dir_all(&out).unwrap();
+    let shot = out.join("landing-390x844.png");
+    let _ = std::fs::remove_file(&shot);
+    let run = tokio::process::Command::new("node")
+        .arg(root.join("tests/browser/landing.mjs"))
+        .arg(&url)
+        .arg(&shot)
+        .output()
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(
+        run.status.success(),
+        "browser: {report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let v: Value = serde_json::from_str(report.trim()).unwrap();
+    assert_eq!(v["state"], "recorded", "{v}");
+    assert_eq!(v["consoleErrors"], serde_json::json!([]), "{v}");
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 1000,
+        "a screenshot"
+    );
+    let after = s.survey(&survey).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(3));
+    assert_eq!(after.state, SurveyState::AwaitingContactConsent);
+    println!("screenshot: {}", shot.display());
+}

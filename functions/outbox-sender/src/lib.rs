@@ -1,0 +1,133 @@
+//! `outbox-sender`: the state machine's words to the customer.
+//!
+//! It consumes the `outbox` queue. A WhatsApp message is sent as free text (the customer has just
+//! written to us, so Meta's 24-hour window is open), in the configured language, one of several
+//! wordings chosen per customer. Each message is sent at most once: a conditional claim keyed by
+//! the effect is taken before the provider is called and given back only when the provider
+//! certainly did not take it. Messages for the email channel are not sent: the landing page the
+//! customer is looking at already says them, and a second email would be noise.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
+use otklik_aws::store::DynamoStore;
+use otklik_core::config::Config;
+use otklik_core::machine::{Command, MessageKind};
+use otklik_core::model::{Channel, SurveyId};
+use otklik_core::outbox::EffectMessage;
+use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
+use otklik_core::texts::{TextKind, Texts};
+use otklik_messaging::{SendError, Whatsapp};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("bad message: {0}")]
+    BadMessage(String),
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error(transparent)]
+    Send(#[from] SendError),
+}
+
+pub struct OutboxSender {
+    pub store: DynamoStore,
+    pub whatsapp: Whatsapp,
+    pub texts: Texts,
+    pub config: Arc<Config>,
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Said {
+    Sent {
+        message_id: String,
+    },
+    /// Shown on the landing page instead (email channel).
+    OnThePage,
+    /// Sent before (a redelivery), or its outcome is unknown: never sent twice.
+    AlreadyClaimed,
+    /// The customer opted out meanwhile; only the opt-out confirmation itself still goes out.
+    DoNotContact,
+}
+
+impl OutboxSender {
+    pub async fn say(
+        &self,
+        survey_id: &SurveyId,
+        key: &str,
+        kind: MessageKind,
+        channel: Channel,
+        now: DateTime<Utc>,
+    ) -> Result<Said, OutboxError> {
+        if channel == Channel::Email {
+            return Ok(Said::OnThePage);
+        }
+        let survey = self
+            .store
+            .get(survey_id)
+            .await?
+            .ok_or_else(|| OutboxError::BadMessage(format!("no survey {survey_id}")))?;
+        let phone = survey
+            .contact
+            .phone
+            .clone()
+            .ok_or_else(|| OutboxError::BadMessage(format!("{survey_id} has no phone")))?;
+        if kind != MessageKind::OptOutConfirmed && self.store.contains(&survey.contact).await? {
+            return Ok(Said::DoNotContact);
+        }
+        if !self.store.claim_send(survey_id, key, now).await? {
+            return Ok(Said::AlreadyClaimed);
+        }
+        let seed = format!("{}/{survey_id}", phone.e164());
+        let text = self
+            .texts
+            .pick(TextKind::from(kind), self.texts.language(), &seed);
+        match self.whatsapp.send_text(&phone, text).await {
+            Ok(message_id) => {
+                tracing::info!(survey = %survey_id, ?kind, "message sent to the customer");
+                Ok(Said::Sent { message_id })
+            }
+            Err(SendError::NotSent(e)) => {
+                self.store.release_send(survey_id, key).await?;
+                Err(SendError::NotSent(e).into())
+            }
+            Err(SendError::Unknown(e)) => {
+                // It may have arrived; a second copy would be worse than none.
+                tracing::error!(survey = %survey_id, ?kind, error = %e, "message outcome unknown; not retried");
+                Ok(Said::AlreadyClaimed)
+            }
+        }
+    }
+
+    /// An SQS batch with per-message failures.
+    pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            let mid = record.message_id.clone().unwrap_or_default();
+            let result = match record
+                .body
+                .as_deref()
+                .map(serde_json::from_str::<EffectMessage>)
+            {
+                Some(Ok(m)) => match m.effect.command {
+                    Command::Message { kind, channel } => {
+                        self.say(&m.survey_id, &m.effect.key, kind, channel, now)
+                            .await
+                    }
+                    other => Err(OutboxError::BadMessage(format!("not a message: {other:?}"))),
+                },
+                Some(Err(e)) => Err(OutboxError::BadMessage(e.to_string())),
+                None => Err(OutboxError::BadMessage("empty message".into())),
+            };
+            match result {
+                Ok(s) => tracing::info!(message = %mid, outcome = ?s, "outbox handled"),
+                Err(e) => {
+                    tracing::warn!(message = %mid, error = %e, "outbox failed; will be redelivered");
+                    response.add_failure(mid);
+                }
+            }
+        }
+        response
+    }
+}
