@@ -1,3 +1,4 @@
 //! The operator CLI's commands that talk to the outside world, as a library so tests drive them.
 
 pub mod crm_setup;
+pub mod kpi;

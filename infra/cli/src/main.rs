@@ -30,6 +30,21 @@ enum Command {
     },
     /// Create the stack's DynamoDB table(s) and SQS queues (with DLQs) where missing.
     Provision,
+    /// The KPI report: per employee and for the team, from the surveys sent in a period.
+    Kpi {
+        /// First day, YYYY-MM-DD, in the shop's time zone.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD (inclusive).
+        #[arg(long)]
+        to: String,
+        /// CSV instead of the table.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        /// JSON (the same document as the report route).
+        #[arg(long)]
+        json: bool,
+    },
     /// retailCRM account tasks.
     Crm {
         #[command(subcommand)]
@@ -71,6 +86,12 @@ fn main() -> ExitCode {
             }
         }
         Command::Provision => provision(),
+        Command::Kpi {
+            from,
+            to,
+            csv,
+            json,
+        } => kpi_command(&from, &to, csv, json),
         Command::Crm {
             command:
                 CrmCommand::Setup {
@@ -78,6 +99,52 @@ fn main() -> ExitCode {
                     webhook_url,
                 },
         } => crm_setup_command(&config, &webhook_url),
+    }
+}
+
+fn kpi_command(from: &str, to: &str, csv: bool, json: bool) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("otklik kpi: {msg}");
+        ExitCode::FAILURE
+    };
+    // The shop's days: the configured time zone when a config is at hand, else UTC.
+    let tz = otklik_aws::env::load_config()
+        .map(|c| c.timezone)
+        .unwrap_or(chrono_tz::UTC);
+    let (start, end) = match otklik_cli::kpi::period(from, to, tz) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(async {
+        let clients = otklik_aws::Clients::from_env().await;
+        let store = otklik_aws::store::DynamoStore::new(
+            clients.dynamodb.clone(),
+            &otklik_aws::resources::Names::from_env(),
+        );
+        otklik_cli::kpi::gather(&store, start, end, &Default::default()).await
+    });
+    match result {
+        Ok(report) if json => match serde_json::to_string_pretty(&report) {
+            Ok(j) => {
+                println!("{j}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e.to_string()),
+        },
+        Ok(report) if csv => {
+            print!("{}", report.to_csv());
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            println!("KPI {from} – {to}");
+            print!("{}", report.to_table());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.to_string()),
     }
 }
 

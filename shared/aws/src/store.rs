@@ -752,3 +752,58 @@ impl DynamoStore {
         }
     }
 }
+
+/// Reading back for reports.
+impl DynamoStore {
+    /// Every survey whose question went out between `from` and `to`. A scan: reports are run by a
+    /// person now and then, and a shop's table holds a year of surveys at most (retention).
+    pub async fn surveys_sent_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> PortResult<Vec<Survey>> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(#pk, :p) AND #sk = :sk")
+                .expression_attribute_names("#pk", attr::PK)
+                .expression_attribute_names("#sk", attr::SK)
+                .expression_attribute_values(":p", s("survey#"))
+                .expression_attribute_values(":sk", s("survey"))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(port_error)?;
+            for item in page.items() {
+                let survey = Self::parse(item)?;
+                if survey.sent_at.is_some_and(|t| t >= from && t <= to) {
+                    out.push(survey);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// When the survey's complaint was opened, if it has one.
+    pub async fn complaint_opened_at(
+        &self,
+        survey: &SurveyId,
+    ) -> PortResult<Option<DateTime<Utc>>> {
+        let item = self
+            .get_item(format!("complaint#{survey}"), "complaint")
+            .await?;
+        Ok(item
+            .as_ref()
+            .and_then(|i| i.get("opened_at"))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
+            .map(|t| t.with_timezone(&Utc)))
+    }
+}

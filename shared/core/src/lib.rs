@@ -7,6 +7,7 @@
 pub mod config;
 pub mod email;
 pub mod intake;
+pub mod kpi;
 pub mod landing;
 pub mod links;
 pub mod machine;

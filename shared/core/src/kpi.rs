@@ -1,0 +1,274 @@
+//! The KPI report (SPEC §6): per employee and for the team, from rated surveys, their credits and
+//! their complaints. Pure: the adapters collect the facts, this module only counts, so the figures
+//! are checked against a hand-computed fixture.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::model::Channel;
+
+/// What the report needs to know about a complaint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComplaintFacts {
+    pub opened_at: DateTime<Utc>,
+    /// When it reached a final status, and whether that status was "resolved".
+    pub closed: Option<(DateTime<Utc>, bool)>,
+}
+
+/// One survey asked in the period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurveyFacts {
+    pub survey: String,
+    /// The channel the question went out on.
+    pub channel: Channel,
+    /// 1–5 when answered.
+    pub rating: Option<u8>,
+    /// Everyone credited for the order (SPEC §6).
+    pub employees: Vec<u64>,
+    pub complaint: Option<ComplaintFacts>,
+}
+
+/// One line of the report: an employee, or the team (`employee_id` = None).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    pub employee_id: Option<u64>,
+    pub name: Option<String>,
+    pub rated_orders: u32,
+    /// Two decimals.
+    pub average_rating: Option<f64>,
+    /// Share of 4–5 among rated orders, one decimal.
+    pub csat_percent: Option<f64>,
+    /// Ratings of 1–2.
+    pub low_ratings: u32,
+    pub complaints_opened: u32,
+    pub complaints_resolved: u32,
+    /// Median hours from opening to a "resolved" status, one decimal.
+    pub median_resolve_hours: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelRate {
+    pub asked: u32,
+    pub answered: u32,
+    /// One decimal.
+    pub percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub employees: Vec<Row>,
+    pub team: Row,
+    pub response_rate_by_channel: BTreeMap<String, ChannelRate>,
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
+fn median(mut xs: Vec<f64>) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    Some(if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    })
+}
+
+fn row<'a>(
+    employee_id: Option<u64>,
+    name: Option<String>,
+    surveys: impl Iterator<Item = &'a SurveyFacts>,
+) -> Row {
+    let mut ratings = Vec::new();
+    let (mut opened, mut resolved) = (0, 0);
+    let mut hours = Vec::new();
+    for s in surveys {
+        let Some(r) = s.rating else { continue };
+        ratings.push(r);
+        if let Some(c) = &s.complaint {
+            opened += 1;
+            if let Some((at, true)) = c.closed {
+                resolved += 1;
+                hours.push((at - c.opened_at).num_seconds() as f64 / 3600.0);
+            }
+        }
+    }
+    let n = ratings.len() as u32;
+    let sum: u32 = ratings.iter().map(|&r| u32::from(r)).sum();
+    let happy = ratings.iter().filter(|&&r| r >= 4).count() as f64;
+    Row {
+        employee_id,
+        name,
+        rated_orders: n,
+        average_rating: (n > 0).then(|| round(f64::from(sum) / f64::from(n), 2)),
+        csat_percent: (n > 0).then(|| round(happy * 100.0 / f64::from(n), 1)),
+        low_ratings: ratings.iter().filter(|&&r| r <= 2).count() as u32,
+        complaints_opened: opened,
+        complaints_resolved: resolved,
+        median_resolve_hours: median(hours).map(|h| round(h, 1)),
+    }
+}
+
+/// The report over `surveys` (all asked in the period). `names` labels employees.
+pub fn report(surveys: &[SurveyFacts], names: &BTreeMap<u64, String>) -> Report {
+    let employees: BTreeSet<u64> = surveys
+        .iter()
+        .filter(|s| s.rating.is_some())
+        .flat_map(|s| s.employees.iter().copied())
+        .collect();
+    let rows = employees
+        .into_iter()
+        .map(|e| {
+            row(
+                Some(e),
+                names.get(&e).cloned(),
+                surveys.iter().filter(|s| s.employees.contains(&e)),
+            )
+        })
+        .collect();
+    let mut rates: BTreeMap<String, ChannelRate> = BTreeMap::new();
+    for channel in [Channel::Whatsapp, Channel::Email] {
+        let asked: Vec<_> = surveys.iter().filter(|s| s.channel == channel).collect();
+        let answered = asked.iter().filter(|s| s.rating.is_some()).count() as u32;
+        let n = asked.len() as u32;
+        rates.insert(
+            channel.to_string(),
+            ChannelRate {
+                asked: n,
+                answered,
+                percent: (n > 0).then(|| round(f64::from(answered) * 100.0 / f64::from(n), 1)),
+            },
+        );
+    }
+    Report {
+        employees: rows,
+        team: row(None, None, surveys.iter()),
+        response_rate_by_channel: rates,
+    }
+}
+
+fn cell(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".to_string(), |v| format!("{v}"))
+}
+
+const HEADER: [&str; 9] = [
+    "employee",
+    "rated",
+    "avg",
+    "csat %",
+    "1–2",
+    "complaints",
+    "resolved",
+    "median h",
+    "name",
+];
+
+fn cells(r: &Row) -> [String; 9] {
+    [
+        r.employee_id
+            .map_or_else(|| "team".to_string(), |e| e.to_string()),
+        r.rated_orders.to_string(),
+        cell(r.average_rating),
+        cell(r.csat_percent),
+        r.low_ratings.to_string(),
+        r.complaints_opened.to_string(),
+        r.complaints_resolved.to_string(),
+        cell(r.median_resolve_hours),
+        r.name.clone().unwrap_or_default(),
+    ]
+}
+
+impl Report {
+    /// CSV with a header line; the team is the last line.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "employee,name,rated_orders,average_rating,csat_percent,low_ratings,complaints_opened,complaints_resolved,median_resolve_hours\n",
+        );
+        for r in self.employees.iter().chain(std::iter::once(&self.team)) {
+            let c = cells(r);
+            let name = c[8].replace('"', "\"\"");
+            let blank = |s: &str| {
+                if s == "—" {
+                    String::new()
+                } else {
+                    s.to_string()
+                }
+            };
+            out.push_str(&format!(
+                "{},\"{name}\",{},{},{},{},{},{},{}\n",
+                c[0],
+                c[1],
+                blank(&c[2]),
+                blank(&c[3]),
+                c[4],
+                c[5],
+                c[6],
+                blank(&c[7])
+            ));
+        }
+        out
+    }
+
+    /// An aligned table for the terminal, then the response rate per channel.
+    pub fn to_table(&self) -> String {
+        let rows: Vec<[String; 9]> = self
+            .employees
+            .iter()
+            .chain(std::iter::once(&self.team))
+            .map(cells)
+            .collect();
+        let mut widths = HEADER.map(|h| h.chars().count());
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r.iter()) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cols: &[String]| {
+            cols.iter()
+                .zip(widths.iter())
+                .enumerate()
+                .map(|(i, (c, w))| {
+                    let pad = w - c.chars().count();
+                    // Names read left-aligned, figures right-aligned.
+                    if i == 0 || i == 8 {
+                        format!("{c}{}", " ".repeat(pad))
+                    } else {
+                        format!("{}{c}", " ".repeat(pad))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+        };
+        let mut out = String::new();
+        out.push_str(&line(&HEADER.map(String::from)));
+        out.push('\n');
+        for r in &rows {
+            out.push_str(&line(r));
+            out.push('\n');
+        }
+        for (channel, rate) in &self.response_rate_by_channel {
+            out.push_str(&format!(
+                "response rate {channel}: {} of {} ({}%)\n",
+                rate.answered,
+                rate.asked,
+                cell(rate.percent)
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

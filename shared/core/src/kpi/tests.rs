@@ -1,0 +1,165 @@
+//! The report against a fixture of 20 surveys whose figures were computed by hand (below each
+//! assertion, the arithmetic).
+
+use super::*;
+use chrono::TimeZone;
+
+fn at(h: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 10, 0, 0, 0).unwrap() + chrono::Duration::hours(h)
+}
+
+fn s(n: u32, rating: Option<u8>, channel: Channel, employees: &[u64]) -> SurveyFacts {
+    SurveyFacts {
+        survey: format!("s-main-shop-{n}"),
+        channel,
+        rating,
+        employees: employees.to_vec(),
+        complaint: None,
+    }
+}
+
+fn complaint(mut f: SurveyFacts, closed_after_h: Option<(i64, bool)>) -> SurveyFacts {
+    f.complaint = Some(ComplaintFacts {
+        opened_at: at(0),
+        closed: closed_after_h.map(|(h, resolved)| (at(h), resolved)),
+    });
+    f
+}
+
+/// 16 rated, 4 unanswered; employees 11, 12, 13.
+pub fn fixture() -> Vec<SurveyFacts> {
+    use Channel::{Email as E, Whatsapp as W};
+    vec![
+        s(1, Some(5), W, &[11]),
+        s(2, Some(5), W, &[11, 12]),
+        s(3, Some(4), E, &[11]),
+        s(4, Some(4), W, &[12]),
+        s(5, Some(3), W, &[12]),
+        complaint(s(6, Some(2), E, &[11]), Some((10, true))),
+        complaint(s(7, Some(1), W, &[12, 13]), Some((4, true))),
+        s(8, Some(5), E, &[13]),
+        s(9, Some(5), W, &[13]),
+        s(10, Some(4), W, &[11]),
+        complaint(s(11, Some(1), E, &[11]), None),
+        s(12, Some(3), E, &[13]),
+        s(13, Some(5), W, &[12]),
+        complaint(s(14, Some(2), W, &[13]), Some((6, false))),
+        s(15, Some(4), E, &[11, 13]),
+        s(16, Some(5), W, &[11]),
+        s(17, None, W, &[11]),
+        s(18, None, W, &[12]),
+        s(19, None, E, &[13]),
+        s(20, None, W, &[11]),
+    ]
+}
+
+fn names() -> BTreeMap<u64, String> {
+    BTreeMap::from([
+        (11, "Ирина".to_string()),
+        (12, "Павел".to_string()),
+        (13, "Олег".to_string()),
+    ])
+}
+
+#[test]
+fn per_employee_figures_match_the_hand_computation() {
+    let r = report(&fixture(), &names());
+    let e: Vec<&Row> = r.employees.iter().collect();
+    assert_eq!(e.len(), 3);
+    // 11: surveys 1,2,3,6,10,11,15,16 → ratings 5,5,4,2,4,1,4,5: sum 30 / 8 = 3.75; 4–5: 6/8 = 75 %;
+    // 1–2: #6, #11; complaints #6 (resolved in 10 h), #11 (open).
+    assert_eq!(e[0].employee_id, Some(11));
+    assert_eq!(e[0].name.as_deref(), Some("Ирина"));
+    assert_eq!(e[0].rated_orders, 8);
+    assert_eq!(e[0].average_rating, Some(3.75));
+    assert_eq!(e[0].csat_percent, Some(75.0));
+    assert_eq!(e[0].low_ratings, 2);
+    assert_eq!((e[0].complaints_opened, e[0].complaints_resolved), (2, 1));
+    assert_eq!(e[0].median_resolve_hours, Some(10.0));
+    // 12: surveys 2,4,5,7,13 → 5,4,3,1,5: 18 / 5 = 3.6; 4–5: 3/5 = 60 %; complaint #7 in 4 h.
+    assert_eq!(e[1].rated_orders, 5);
+    assert_eq!(e[1].average_rating, Some(3.6));
+    assert_eq!(e[1].csat_percent, Some(60.0));
+    assert_eq!(e[1].low_ratings, 1);
+    assert_eq!((e[1].complaints_opened, e[1].complaints_resolved), (1, 1));
+    assert_eq!(e[1].median_resolve_hours, Some(4.0));
+    // 13: surveys 7,8,9,12,14,15 → 1,5,5,3,2,4: 20 / 6 = 3.33; 4–5: 3/6 = 50 %; complaints #7
+    // (resolved, 4 h) and #14 (failed: closed, not resolved).
+    assert_eq!(e[2].rated_orders, 6);
+    assert_eq!(e[2].average_rating, Some(3.33));
+    assert_eq!(e[2].csat_percent, Some(50.0));
+    assert_eq!(e[2].low_ratings, 2);
+    assert_eq!((e[2].complaints_opened, e[2].complaints_resolved), (2, 1));
+    assert_eq!(e[2].median_resolve_hours, Some(4.0));
+}
+
+#[test]
+fn team_figures_and_response_rates_match_the_hand_computation() {
+    let r = report(&fixture(), &names());
+    // 16 rated orders (each once, however many employees): sum 58 / 16 = 3.625 → 3.63 (half away
+    // from zero: 362.5 → 363); 4–5: 10/16 = 62.5 %; 1–2: #6,#7,#11,#14; complaints 4, resolved 2
+    // (10 h, 4 h → median 7).
+    assert_eq!(r.team.employee_id, None);
+    assert_eq!(r.team.rated_orders, 16);
+    assert_eq!(r.team.average_rating, Some(3.63));
+    assert_eq!(r.team.csat_percent, Some(62.5));
+    assert_eq!(r.team.low_ratings, 4);
+    assert_eq!(
+        (r.team.complaints_opened, r.team.complaints_resolved),
+        (4, 2)
+    );
+    assert_eq!(r.team.median_resolve_hours, Some(7.0));
+    // WhatsApp: 13 asked (1,2,4,5,7,9,10,13,14,16,17,18,20), 10 answered → 76.9 %.
+    // Email: 7 asked (3,6,8,11,12,15,19), 6 answered → 85.7 %.
+    let wa = &r.response_rate_by_channel["whatsapp"];
+    assert_eq!((wa.asked, wa.answered, wa.percent), (13, 10, Some(76.9)));
+    let em = &r.response_rate_by_channel["email"];
+    assert_eq!((em.asked, em.answered, em.percent), (7, 6, Some(85.7)));
+}
+
+#[test]
+fn csv_and_json_carry_the_same_figures() {
+    let r = report(&fixture(), &names());
+    let csv = r.to_csv();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert_eq!(lines[1], "11,\"Ирина\",8,3.75,75,2,2,1,10");
+    assert_eq!(lines[2], "12,\"Павел\",5,3.6,60,1,1,1,4");
+    assert_eq!(lines[3], "13,\"Олег\",6,3.33,50,2,2,1,4");
+    assert_eq!(lines[4], "team,\"\",16,3.63,62.5,4,4,2,7");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["team"]["averageRating"], 3.63);
+    assert_eq!(json["team"]["csatPercent"], 62.5);
+    assert_eq!(json["employees"][0]["employeeId"], 11);
+    assert_eq!(json["employees"][0]["medianResolveHours"], 10.0);
+    assert_eq!(json["responseRateByChannel"]["email"]["percent"], 85.7);
+}
+
+#[test]
+fn the_table_is_aligned() {
+    let t = report(&fixture(), &names()).to_table();
+    let lines: Vec<&str> = t.lines().take(5).collect();
+    // Every figure column ends at the same place on every line.
+    let end_of_rated = |l: &str| l.find("rated").map(|i| i + "rated".len());
+    let col = end_of_rated(lines[0]).unwrap();
+    for l in &lines[1..] {
+        let prefix: String = l.chars().take(col).collect();
+        assert!(
+            prefix.trim_end().ends_with(|c: char| c.is_ascii_digit()),
+            "{t}"
+        );
+    }
+    assert!(
+        t.contains("response rate whatsapp: 10 of 13 (76.9%)"),
+        "{t}"
+    );
+}
+
+#[test]
+fn an_empty_period_has_no_averages() {
+    let r = report(&[], &BTreeMap::new());
+    assert!(r.employees.is_empty());
+    assert_eq!(r.team.rated_orders, 0);
+    assert_eq!(r.team.average_rating, None);
+    assert_eq!(r.response_rate_by_channel["email"].percent, None);
+}
