@@ -9,6 +9,7 @@ pub mod env;
 pub mod http;
 pub mod provision;
 pub mod queue;
+pub mod report;
 pub mod resources;
 pub mod scheduler;
 pub mod store;

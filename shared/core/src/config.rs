@@ -553,6 +553,8 @@ pub const ENV_GREEN_API_TOKEN: &str = "OTKLIK_GREEN_API_TOKEN";
 pub const ENV_GREEN_API_WEBHOOK_TOKEN: &str = "OTKLIK_GREEN_API_WEBHOOK_TOKEN";
 pub const ENV_LINK_SECRET: &str = "OTKLIK_LINK_SECRET";
 pub const ENV_TRIGGER_SECRET: &str = "OTKLIK_TRIGGER_SECRET";
+/// Bearer token of the KPI report route; the route refuses everyone without it.
+pub const ENV_REPORT_TOKEN: &str = "OTKLIK_REPORT_TOKEN";
 
 /// A secret value. Debug and Display print `***`, so a secret cannot slip into a log line.
 #[derive(Clone, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::model::Channel;
@@ -268,6 +269,27 @@ impl Report {
         }
         out
     }
+}
+
+/// `from`..=`to` as whole days in the shop's time zone, as UTC instants.
+pub fn period(from: &str, to: &str, tz: Tz) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
+    let day = |s: &str, what: &str| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| format!("--{what} must be a date like 2026-11-01, not {s:?}"))
+    };
+    let (f, t) = (day(from, "from")?, day(to, "to")?);
+    if t < f {
+        return Err(format!("--to ({to}) is before --from ({from})"));
+    }
+    let start = tz
+        .from_local_datetime(&f.and_hms_opt(0, 0, 0).expect("midnight"))
+        .earliest()
+        .ok_or("the start of --from does not exist in the time zone")?;
+    let end = tz
+        .from_local_datetime(&t.and_hms_opt(23, 59, 59).expect("a second before midnight"))
+        .latest()
+        .ok_or("the end of --to does not exist in the time zone")?;
+    Ok((start.with_timezone(&Utc), end.with_timezone(&Utc)))
 }
 
 #[cfg(test)]

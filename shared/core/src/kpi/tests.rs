@@ -163,3 +163,14 @@ fn an_empty_period_has_no_averages() {
     assert_eq!(r.team.average_rating, None);
     assert_eq!(r.response_rate_by_channel["email"].percent, None);
 }
+
+#[test]
+fn days_are_the_shops_days() {
+    let (f, t) = period("2026-11-01", "2026-11-30", chrono_tz::Europe::Moscow).unwrap();
+    assert_eq!(f.to_rfc3339(), "2026-10-31T21:00:00+00:00");
+    assert_eq!(t.to_rfc3339(), "2026-11-30T20:59:59+00:00");
+    assert!(period("2026-11-30", "2026-11-01", chrono_tz::UTC).is_err());
+    assert!(period("1.11.2026", "2026-11-30", chrono_tz::UTC)
+        .unwrap_err()
+        .contains("--from"));
+}

@@ -1,0 +1,38 @@
+//! Collecting the KPI report's facts from the store (the arithmetic is `otklik_core::kpi`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use otklik_core::kpi::{report, ComplaintFacts, Report, SurveyFacts};
+use otklik_core::ports::PortError;
+
+use crate::store::DynamoStore;
+
+/// Collects the facts and computes the report.
+pub async fn gather(
+    store: &DynamoStore,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    names: &BTreeMap<u64, String>,
+) -> Result<Report, PortError> {
+    let mut facts = Vec::new();
+    for s in store.surveys_sent_between(from, to).await? {
+        let Some(channel) = s.channel else { continue };
+        let complaint = store
+            .complaint_opened_at(&s.id)
+            .await?
+            .map(|opened_at| ComplaintFacts {
+                opened_at,
+                // Complaint statuses are not tracked yet: every complaint counts as open.
+                closed: None,
+            });
+        facts.push(SurveyFacts {
+            survey: s.id.to_string(),
+            channel,
+            rating: s.rating.map(|r| r.value()),
+            employees: s.employees.iter().map(|e| e.get()).collect(),
+            complaint,
+        });
+    }
+    Ok(report(&facts, names))
+}
