@@ -7,8 +7,10 @@
 //!
 //! The rule: with a rate of N, request *i* may start only ≥ 1 s + 50 ms after request *i − N* had
 //! certainly arrived at the server. "Certainly arrived" is the moment its response came back (an
-//! exact upper bound), but at most 200 ms after it started: a slow answer is slow because of the
-//! server's work, and counting all of that would waste throughput. So no window of one second, as
+//! exact upper bound), but at most 1 s after it started: a slow answer is slow because of the
+//! server's work, and counting all of that would waste throughput. (200 ms proved too short on a
+//! loaded machine: a request can sit that long in the runtime before it leaves, and then arrives
+//! inside the next request's window.) So no window of one second, as
 //! the server sees it, holds more than N requests, even when early requests sat in a TCP/TLS
 //! handshake and later ones reuse a warm connection.
 //!
@@ -30,7 +32,7 @@ const WINDOW: Duration = Duration::from_secs(1);
 /// Margin for scheduling delays and for the server's window edges.
 const MARGIN: Duration = Duration::from_millis(50);
 /// The longest we assume a request takes to reach the server while we wait for its answer.
-const ARRIVAL_SLACK: Duration = Duration::from_millis(200);
+const ARRIVAL_SLACK: Duration = Duration::from_secs(1);
 
 /// The pacer of `(base_url, api_key)`, created on first use and shared from then on.
 ///
@@ -228,7 +230,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unanswered_request_counts_as_arrived_200ms_after_start() {
+    async fn an_unanswered_request_counts_as_arrived_a_second_after_start() {
         let p = Arc::new(Pacer::new(1));
         let first = p.acquire().await;
         let t0 = Instant::now();
