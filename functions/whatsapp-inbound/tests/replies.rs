@@ -210,6 +210,21 @@ impl Stack {
             .collect()
     }
 
+    /// Everything on queue `i` as one Lambda SQS event, each message delivered `times` (as SQS
+    /// may redeliver).
+    async fn event_of(&self, i: usize, times: usize) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        for (id, m) in self.drain(i).await {
+            for _ in 0..times {
+                let mut msg = SqsMessage::default();
+                msg.message_id = Some(id.clone());
+                msg.body = Some(serde_json::to_string(&m).unwrap());
+                event.records.push(msg);
+            }
+        }
+        event
+    }
+
     /// Runs complaint-create over what is on the complaints queue, each message delivered `times`.
     async fn run_complaints(&self, times: usize) {
         let creator = otklik_complaint_create::ComplaintCreator {
@@ -221,15 +236,7 @@ impl Stack {
             store: self.store.clone(),
             config: self.config.clone(),
         };
-        let mut event = SqsEvent::default();
-        for (id, m) in self.drain(1).await {
-            for _ in 0..times {
-                let mut msg = SqsMessage::default();
-                msg.message_id = Some(id.clone());
-                msg.body = Some(serde_json::to_string(&m).unwrap());
-                event.records.push(msg);
-            }
-        }
+        let event = self.event_of(1, times).await;
         let r = creator.handle_batch(event, Utc::now()).await;
         assert!(r.batch_item_failures.is_empty(), "{r:?}");
     }
@@ -245,15 +252,7 @@ impl Stack {
             texts: otklik_core::texts::Texts::from_config(&self.config.texts).unwrap(),
             config: self.config.clone(),
         };
-        let mut event = SqsEvent::default();
-        for (id, m) in self.drain(2).await {
-            for _ in 0..times {
-                let mut msg = SqsMessage::default();
-                msg.message_id = Some(id.clone());
-                msg.body = Some(serde_json::to_string(&m).unwrap());
-                event.records.push(msg);
-            }
-        }
+        let event = self.event_of(2, times).await;
         let r = sender.handle_batch(event, Utc::now()).await;
         assert!(r.batch_item_failures.is_empty(), "{r:?}");
     }
@@ -287,13 +286,7 @@ impl Stack {
             store: self.store.clone(),
             config: self.config.clone(),
         };
-        let mut event = SqsEvent::default();
-        for (id, m) in self.drain(0).await {
-            let mut msg = SqsMessage::default();
-            msg.message_id = Some(id);
-            msg.body = Some(serde_json::to_string(&m).unwrap());
-            event.records.push(msg);
-        }
+        let event = self.event_of(0, 1).await;
         let r = writer.handle_batch(event, Utc::now()).await;
         assert!(r.batch_item_failures.is_empty(), "{r:?}");
     }
@@ -705,13 +698,7 @@ async fn ratings_received_during_a_crm_outage_reach_their_orders_afterwards_once
         store: s.store.clone(),
         config: s.config.clone(),
     };
-    let mut event = SqsEvent::default();
-    for (id, m) in s.drain(0).await {
-        let mut msg = SqsMessage::default();
-        msg.message_id = Some(id);
-        msg.body = Some(serde_json::to_string(&m).unwrap());
-        event.records.push(msg);
-    }
+    let event = s.event_of(0, 1).await;
     let total = event.records.len();
     let failed = writer.handle_batch(event.clone(), Utc::now()).await;
     let credits_only = event
