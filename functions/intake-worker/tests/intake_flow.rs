@@ -211,7 +211,13 @@ impl Stack {
 
     /// Plays the SQS → Lambda glue: receive a batch, hand it to the worker, delete what succeeded.
     async fn drain(&self) -> usize {
-        let mut handled = 0;
+        self.drain_ids().await.len()
+    }
+
+    /// Handles until the queue is empty; the ids of the messages handled and deleted, in order.
+    /// Standard SQS delivers at least once, so one id may appear twice when consumers race.
+    async fn drain_ids(&self) -> Vec<String> {
+        let mut handled = Vec::new();
         let mut empty_polls = 0;
         while empty_polls < 2 {
             let messages = self.queue.receive(10, 1).await.unwrap();
@@ -239,7 +245,7 @@ impl Stack {
                         .delete(m.receipt_handle().unwrap())
                         .await
                         .unwrap();
-                    handled += 1;
+                    handled.push(m.message_id().unwrap_or_default().to_string());
                 }
             }
         }
@@ -615,13 +621,22 @@ async fn a_burst_of_500_triggers_makes_500_surveys_without_tripping_the_rate_lim
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let s = s.clone();
-        tasks.push(tokio::spawn(async move { s.drain().await }));
+        tasks.push(tokio::spawn(async move { s.drain_ids().await }));
     }
-    let mut handled = 0;
+    let mut handled = Vec::new();
     for t in tasks {
-        handled += t.await.unwrap();
+        handled.extend(t.await.unwrap());
     }
-    assert_eq!(handled, 500);
+    // A standard queue may hand one message to two racing consumers (the local endpoint did so
+    // once in 500 on a loaded machine); every message must be handled, and a repeat must not make
+    // a second survey or schedule, which the counts below check.
+    let distinct: std::collections::HashSet<&String> = handled.iter().collect();
+    println!(
+        "messages handled: {} ({} distinct)",
+        handled.len(),
+        distinct.len()
+    );
+    assert_eq!(distinct.len(), 500);
     let mut scheduled = 0;
     for id in &ids {
         if s.survey_state("main-shop", *id).await == Some(SurveyState::Scheduled) {
