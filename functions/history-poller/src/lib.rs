@@ -4,15 +4,20 @@
 //! the changes into a survey status, and puts the same intake signal on the queue that the trigger
 //! would have. A lost trigger therefore delays a survey by one poll, never loses it. Duplicates
 //! with the trigger are harmless: intake creates one survey per order.
+//!
+//! The same history carries the status changes of complaint orders: they go onto the complaint's
+//! track with the CRM's own time. After each poll, [`Poller::remind`] sweeps the complaints nobody
+//! has touched within the SLA and gives the inspector one reminder each.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use otklik_aws::store::DynamoStore;
+use otklik_core::complaint::reminder_text;
 use otklik_core::config::Config;
 use otklik_core::intake::IntakeSignal;
 use otklik_core::ports::{PortError, Queue};
-use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, RetailCrm};
+use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, NewTask, RetailCrm};
 
 /// The cursor's name in the store.
 pub const CURSOR: &str = "orders-history";
@@ -36,8 +41,22 @@ pub enum PollError {
 pub struct PollReport {
     pub entries: usize,
     pub signals: usize,
+    /// Status changes of complaint orders that told the track something new.
+    pub complaint_updates: usize,
     pub cursor: Option<u64>,
 }
+
+/// What one SLA sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Complaints still waiting to be touched.
+    pub waiting: usize,
+    /// Reminder tasks created for the inspector.
+    pub reminders: usize,
+}
+
+/// How long the inspector has for a reminder task.
+pub const REMINDER_DUE_IN: chrono::Duration = chrono::Duration::hours(1);
 
 pub struct Poller<Q> {
     pub crm: RetailCrm,
@@ -87,6 +106,9 @@ impl<Q: Queue> Poller<Q> {
             };
             report.entries += page.entries.len();
             for entry in &page.entries {
+                if self.complaint_status(entry).await? {
+                    report.complaint_updates += 1;
+                }
                 if !is_survey_signal(entry, &self.config) {
                     continue;
                 }
@@ -120,7 +142,111 @@ impl<Q: Queue> Poller<Q> {
                 break;
             }
         }
-        tracing::info!(entries = report.entries, signals = report.signals, cursor = ?report.cursor, "history polled");
+        tracing::info!(entries = report.entries, signals = report.signals, complaint_updates = report.complaint_updates, cursor = ?report.cursor, "history polled");
+        Ok(report)
+    }
+
+    /// One scheduled run: the poll, then the SLA sweep (also when the poll failed, so reminders do
+    /// not wait for a history hiccup). The first error fails the run; the schedule retries.
+    pub async fn run(&self, now: DateTime<Utc>) -> Result<serde_json::Value, PollError> {
+        let polled = self.poll(now).await;
+        let swept = self.remind(now).await;
+        let (polled, swept) = (polled?, swept?);
+        Ok(serde_json::json!({
+            "entries": polled.entries,
+            "signals": polled.signals,
+            "complaintUpdates": polled.complaint_updates,
+            "cursor": polled.cursor,
+            "complaintsWaiting": swept.waiting,
+            "reminders": swept.reminders,
+        }))
+    }
+
+    /// A history entry that sets the status of a complaint order Otklik opened goes onto that
+    /// complaint's track, with the CRM's time of the change. Returns whether it told us anything.
+    async fn complaint_status(&self, entry: &HistoryEntry) -> Result<bool, PollError> {
+        if entry.order_site.as_deref() != Some(self.config.complaints.site.as_str()) {
+            return Ok(false);
+        }
+        let status = match entry.new_status() {
+            Some(s) => s,
+            None if entry.created => match entry.order_status.as_deref() {
+                Some(s) => s,
+                None => return Ok(false),
+            },
+            None => return Ok(false),
+        };
+        let (Some(order_id), Some(at)) = (entry.order_id, entry.created_at) else {
+            return Ok(false);
+        };
+        let Some(survey) = self.store.complaint_of_order(order_id).await? else {
+            return Ok(false);
+        };
+        Ok(otklik_aws::complaints::observe_status(
+            &self.store,
+            &survey,
+            status,
+            at,
+            &self.config.complaints,
+        )
+        .await?)
+    }
+
+    /// The SLA sweep: every complaint nobody has touched within the SLA earns the inspector one
+    /// reminder task on the complaint order. The reminder is claimed on the track before the task
+    /// is created, so two sweeps at once cannot both remind; a failed create gives the claim back.
+    pub async fn remind(&self, now: DateTime<Utc>) -> Result<SweepReport, PollError> {
+        let cfg = &self.config.complaints;
+        let tz = self.config.timezone_for_site(&cfg.site);
+        let mut report = SweepReport::default();
+        for survey in self.store.open_complaints().await? {
+            let Some((mut track, version)) = self.store.complaint_track(&survey).await? else {
+                self.store.forget_open_complaint(&survey).await?;
+                continue;
+            };
+            if !track.untouched() || track.reminded_at.is_some() {
+                self.store.forget_open_complaint(&survey).await?;
+                continue;
+            }
+            if !track.reminder_due(now, cfg, tz) {
+                report.waiting += 1;
+                continue;
+            }
+            track.reminded_at = Some(now);
+            match self
+                .store
+                .save_complaint_track(&survey, &track, version)
+                .await
+            {
+                Ok(()) => {}
+                // Someone else changed it (a status arrived, another sweep): next run decides.
+                Err(PortError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let (text, commentary) =
+                reminder_text(&format!("№{}", track.order_id), track.opened_at, tz);
+            let task = NewTask {
+                text,
+                commentary,
+                datetime: now + REMINDER_DUE_IN,
+                performer_id: cfg.inspector_id.get(),
+                order_id: Some(track.order_id),
+            };
+            if let Err(e) = self.crm.create_task(&task).await {
+                track.reminded_at = None;
+                if let Err(undo) = self
+                    .store
+                    .save_complaint_track(&survey, &track, version + 1)
+                    .await
+                {
+                    tracing::error!(%survey, error = %undo, "reminder claim not given back; no reminder will follow");
+                }
+                return Err(e.into());
+            }
+            self.store.forget_open_complaint(&survey).await?;
+            report.reminders += 1;
+            tracing::info!(%survey, complaint = track.order_id, "inspector reminded of an untouched complaint");
+        }
         Ok(report)
     }
 }

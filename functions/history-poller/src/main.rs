@@ -23,12 +23,7 @@ async fn main() -> Result<(), Error> {
     let poller = &poller;
     run(service_fn(
         move |_: LambdaEvent<serde_json::Value>| async move {
-            let report = poller.poll(chrono::Utc::now()).await?;
-            Ok::<_, Error>(serde_json::json!({
-                "entries": report.entries,
-                "signals": report.signals,
-                "cursor": report.cursor,
-            }))
+            Ok::<_, Error>(poller.run(chrono::Utc::now()).await?)
         },
     ))
     .await

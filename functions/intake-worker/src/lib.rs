@@ -34,6 +34,10 @@ pub enum Handled {
     Skipped(SkipReason),
     /// The order does not exist (deleted, or a forged id that passed the secret).
     NoSuchOrder,
+    /// A complaint order's status was recorded (`changed` = it told us something new).
+    ComplaintStatus { status: String, changed: bool },
+    /// An order in the complaints site that Otklik did not open: not ours to track.
+    NotOurComplaint,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +100,9 @@ impl Worker {
     ) -> Result<Handled, WorkerError> {
         let order_ref = OrderRef::new(&signal.site, signal.order_id)
             .map_err(|e| WorkerError::BadSignal(e.to_string()))?;
+        if signal.site == self.config.complaints.site {
+            return self.track_complaint(signal, now).await;
+        }
         let id = SurveyId::for_order(&order_ref);
         if let Some(existing) = self.store.get(&id).await? {
             // A duplicate signal, or a retry after a crash between the put and the schedule.
@@ -193,6 +200,39 @@ impl Worker {
                 Ok(Handled::AlreadyKnown(existing.state))
             }
         }
+    }
+
+    /// A status change of a complaint order: read its status now and record it on the track.
+    async fn track_complaint(
+        &self,
+        signal: &IntakeSignal,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, WorkerError> {
+        let Some(survey) = self.store.complaint_of_order(signal.order_id).await? else {
+            return Ok(Handled::NotOurComplaint);
+        };
+        let order = match self.crm.get_order(&signal.site, signal.order_id).await {
+            Ok(o) => o,
+            Err(CrmError::NotFound(_)) => return Ok(Handled::NoSuchOrder),
+            Err(e) => return Err(e.into()),
+        };
+        // The CRM's own time of the change; a clock ahead of ours must not date it in the future.
+        let at = order
+            .status_updated_at
+            .unwrap_or(signal.received_at)
+            .min(now);
+        let changed = otklik_aws::complaints::observe_status(
+            &self.store,
+            &survey,
+            &order.status,
+            at,
+            &self.config.complaints,
+        )
+        .await?;
+        Ok(Handled::ComplaintStatus {
+            status: order.status,
+            changed,
+        })
     }
 
     async fn skip(

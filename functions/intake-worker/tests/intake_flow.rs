@@ -650,3 +650,132 @@ async fn a_burst_of_500_triggers_makes_500_surveys_without_tripping_the_rate_lim
     assert_eq!(after["rateLimited"].as_u64().unwrap(), 0, "{after}");
     assert_eq!(s.schedule_names().await.len(), 500);
 }
+
+impl Stack {
+    fn poller(&self) -> Poller<SqsQueue> {
+        Poller {
+            crm: self.worker.crm.clone(),
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            config: self.config.clone(),
+        }
+    }
+
+    /// A complaint order in the complaints site, and (when `ours`) Otklik's record of having
+    /// opened it for a survey `hours_ago`.
+    async fn complaint(&self, survey: &str, ours: bool, hours_ago: i64) -> (SurveyId, u64) {
+        let id = self
+            .order("reklamacii", "complaint-created", None, None, 700)
+            .await;
+        let survey = SurveyId::parse(survey).unwrap();
+        if ours {
+            self.store
+                .record_complaint(
+                    &survey,
+                    id,
+                    1,
+                    Utc::now() - chrono::Duration::hours(hours_ago),
+                )
+                .await
+                .unwrap();
+        }
+        (survey, id)
+    }
+
+    async fn track(&self, survey: &SurveyId) -> otklik_core::complaint::ComplaintTrack {
+        self.store.complaint_track(survey).await.unwrap().unwrap().0
+    }
+
+    async fn sim_json(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.sim.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn complaint_statuses_reach_the_track_by_trigger_and_by_poller() {
+    let s = stack("complaint-track").await;
+    let (survey, id) = s.complaint("s-main-shop-9001", true, 2).await;
+    let (_, stranger) = s.complaint("s-main-shop-9002", false, 0).await;
+    let cfg = &s.config.complaints;
+    assert!(s.track(&survey).await.untouched());
+
+    // The inspector takes it into work; the trigger reports it.
+    s.set_status("reklamacii", id, "complaint-in-work").await;
+    assert_eq!(s.trigger_order("reklamacii", id).await, StatusCode::OK);
+    assert_eq!(
+        s.trigger_order("reklamacii", stranger).await,
+        StatusCode::OK
+    );
+    assert_eq!(s.drain().await, 2);
+    let t = s.track(&survey).await;
+    let in_work_at = t.first_in_work_at.expect("in work recorded");
+    assert!(in_work_at <= Utc::now() && in_work_at > Utc::now() - chrono::Duration::minutes(1));
+    assert_eq!(t.closed(cfg), None);
+    assert_eq!(
+        s.store.complaint_of_order(stranger).await.unwrap(),
+        None,
+        "a complaint someone else opened is not tracked"
+    );
+
+    // Resolved with no trigger (a lost call): the poller reads it from the history, with the
+    // CRM's time, and the first "in work" stays the first.
+    s.set_status("reklamacii", id, "complaint-resolved").await;
+    let run = s.poller().run(Utc::now()).await.unwrap();
+    assert!(run["complaintUpdates"].as_u64().unwrap() >= 1, "{run}");
+    let t = s.track(&survey).await;
+    assert_eq!(t.first_in_work_at, Some(in_work_at));
+    let (closed_at, resolved) = t.closed(cfg).expect("closed");
+    assert!(resolved);
+    assert!(closed_at >= in_work_at);
+    assert_eq!(
+        s.store.open_complaints().await.unwrap(),
+        Vec::<SurveyId>::new(),
+        "a touched complaint owes no reminder"
+    );
+
+    // The same trigger again, late: nothing changes.
+    assert_eq!(s.trigger_order("reklamacii", id).await, StatusCode::OK);
+    s.drain().await;
+    assert_eq!(s.track(&survey).await, t);
+}
+
+#[tokio::test]
+async fn an_untouched_complaint_earns_the_inspector_one_reminder() {
+    let s = stack("complaint-sla").await;
+    // Ten days untouched is past a 4-working-hour SLA whatever the weekday.
+    let (late, late_id) = s.complaint("s-main-shop-9101", true, 240).await;
+    let (fresh, _) = s.complaint("s-main-shop-9102", true, 0).await;
+    let (worked, worked_id) = s.complaint("s-main-shop-9103", true, 240).await;
+    s.set_status("reklamacii", worked_id, "complaint-in-work")
+        .await;
+    s.trigger_order("reklamacii", worked_id).await;
+    s.drain().await;
+
+    let poller = s.poller();
+    let first = poller.remind(Utc::now()).await.unwrap();
+    assert_eq!(first.reminders, 1, "{first:?}");
+    assert_eq!(first.waiting, 1, "{first:?}");
+    let tasks = s.sim_json("/sim/tasks").await;
+    let tasks: Vec<&Value> = tasks.as_array().unwrap().iter().collect();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks[0]["performer"], 7);
+    assert_eq!(tasks[0]["order"]["id"], late_id, "{:?}", tasks[0]);
+    assert!(s.track(&late).await.reminded_at.is_some());
+
+    // Later sweeps remind nobody twice; the fresh one keeps waiting.
+    let second = poller.remind(Utc::now()).await.unwrap();
+    assert_eq!(second.reminders, 0, "{second:?}");
+    assert_eq!(s.sim_json("/sim/tasks").await.as_array().unwrap().len(), 1);
+    assert_eq!(
+        s.store.open_complaints().await.unwrap(),
+        vec![fresh.clone()]
+    );
+    assert!(s.track(&worked).await.reminded_at.is_none());
+}

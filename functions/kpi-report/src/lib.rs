@@ -7,6 +7,7 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use otklik_aws::http::{error, header, json};
 use otklik_aws::store::DynamoStore;
+use otklik_core::config::ComplaintsConfig;
 use otklik_messaging::inbound::verify_bearer;
 
 pub struct KpiApi {
@@ -15,6 +16,8 @@ pub struct KpiApi {
     pub token: Option<String>,
     /// The shop's days.
     pub timezone: Tz,
+    /// Which complaint statuses mean resolved or failed.
+    pub complaints: ComplaintsConfig,
 }
 
 impl KpiApi {
@@ -57,7 +60,15 @@ impl KpiApi {
             Ok(p) => p,
             Err(e) => return error(StatusCode::BAD_REQUEST, "bad_period", &e),
         };
-        match otklik_aws::report::gather(&self.store, start, end, &Default::default()).await {
+        match otklik_aws::report::gather(
+            &self.store,
+            &self.complaints,
+            start,
+            end,
+            &Default::default(),
+        )
+        .await
+        {
             Ok(report) => {
                 let mut body = serde_json::to_value(&report).unwrap_or_default();
                 body["from"] = from.into();

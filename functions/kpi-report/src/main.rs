@@ -15,6 +15,7 @@ async fn main() -> Result<(), Error> {
             .ok()
             .filter(|t| !t.trim().is_empty()),
         timezone: config.timezone,
+        complaints: config.complaints.clone(),
     };
     let app = &app;
     run(service_fn(move |req: Request| async move {

@@ -43,6 +43,11 @@ async fn the_report_route_answers_only_with_the_token() {
         store,
         token: Some("report-token".into()),
         timezone: chrono_tz::Europe::Moscow,
+        complaints: otklik_core::config::Config::from_toml(include_str!(
+            "../../../otklik.example.toml"
+        ))
+        .unwrap()
+        .complaints,
     });
     let gw = gateway::spawn(vec![Route::new(
         "/reports/",

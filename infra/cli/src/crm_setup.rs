@@ -33,18 +33,29 @@ impl SetupReport {
     }
 }
 
+/// The statuses the trigger reports: those that start a survey, and every status a complaint
+/// moves to after "created" (complaint tracking).
+pub fn trigger_statuses(config: &Config) -> Vec<String> {
+    let c = &config.complaints;
+    let mut out = config.crm.survey_statuses.clone();
+    for s in [&c.status_in_work, &c.status_resolved, &c.status_failed] {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
 /// The retailCRM trigger that calls our webhook, as text to paste.
 pub fn trigger_text(config: &Config, webhook_url: &str, trigger_secret: &str) -> String {
-    let statuses = config
-        .crm
-        .survey_statuses
+    let statuses = trigger_statuses(config)
         .iter()
         .map(|s| format!("\"{s}\""))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
         "Create this trigger in retailCRM (Administration → Communications → Triggers → Add):\n\
-         \x20 Name:       Otklik: ask the customer after the order\n\
+         \x20 Name:       Otklik: surveys and complaint tracking\n\
          \x20 Code:       otklik-survey\n\
          \x20 Active:     yes\n\
          \x20 Event:      Order changed\n\
@@ -157,4 +168,30 @@ pub async fn run(crm: &RetailCrm, config: &Config) -> Result<SetupReport, CrmErr
         }
     }
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trigger_reports_survey_and_complaint_statuses() {
+        let config = Config::from_toml(include_str!("../../../otklik.example.toml")).unwrap();
+        assert_eq!(
+            trigger_statuses(&config),
+            [
+                "complete",
+                "complaint-in-work",
+                "complaint-resolved",
+                "complaint-failed"
+            ]
+        );
+        let text = trigger_text(&config, "https://api.example/webhooks/retailcrm", "s3cret");
+        assert!(
+            text.contains(
+                r#"in ["complete", "complaint-in-work", "complaint-resolved", "complaint-failed"]"#
+            ),
+            "{text}"
+        );
+    }
 }

@@ -107,10 +107,12 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool) -> ExitCode {
         eprintln!("otklik kpi: {msg}");
         ExitCode::FAILURE
     };
-    // The shop's days: the configured time zone when a config is at hand, else UTC.
-    let tz = otklik_aws::env::load_config()
-        .map(|c| c.timezone)
-        .unwrap_or(chrono_tz::UTC);
+    // The config gives the shop's days (time zone) and which complaint statuses mean "resolved".
+    let config = match otklik_aws::env::load_config() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let tz = config.timezone;
     let (start, end) = match otklik_cli::kpi::period(from, to, tz) {
         Ok(p) => p,
         Err(e) => return fail(e),
@@ -125,7 +127,7 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool) -> ExitCode {
             clients.dynamodb.clone(),
             &otklik_aws::resources::Names::from_env(),
         );
-        otklik_cli::kpi::gather(&store, start, end, &Default::default()).await
+        otklik_cli::kpi::gather(&store, &config.complaints, start, end, &Default::default()).await
     });
     match result {
         Ok(report) if json => match serde_json::to_string_pretty(&report) {

@@ -119,7 +119,7 @@ async fn the_binary_prints_the_trigger_to_paste() {
     assert!(stdout.contains("orderId = {{ order.id }}"), "{stdout}");
     assert!(stdout.contains("secret  = s3cret-trigger"), "{stdout}");
     assert!(
-        stdout.contains(r#"changeSet.newValue("status").code in ["complete"]"#),
+        stdout.contains(r#"changeSet.newValue("status").code in ["complete", "complaint-in-work""#),
         "{stdout}"
     );
 

@@ -12,6 +12,8 @@ use otklik_core::model::{Channel, EmployeeId, OrderRef, Phone, Rating, SurveySta
 use otklik_core::ports::SurveyStore;
 use serde_json::Value;
 
+const EXAMPLE: &str = include_str!("../../../otklik.example.toml");
+
 fn survey(id: u64, day: u32, rating: Option<u8>, employees: &[u64]) -> Survey {
     let sent = Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap();
     let mut s = Survey::new(
@@ -52,8 +54,26 @@ async fn the_report_counts_what_the_store_holds() {
     ] {
         assert!(store.create(&s).await.unwrap());
     }
+    // The complaint was opened at noon and resolved at 15:00 after a spell in work.
+    let opened = Utc.with_ymd_and_hms(2026, 11, 10, 12, 0, 0).unwrap();
     store
-        .record_complaint(&low.id, 77, 1, Utc::now())
+        .record_complaint(&low.id, 77, 1, opened)
+        .await
+        .unwrap();
+    let config = otklik_core::config::Config::from_toml(EXAMPLE).unwrap();
+    let (mut track, version) = store.complaint_track(&low.id).await.unwrap().unwrap();
+    track.observe(
+        "complaint-in-work",
+        opened + chrono::Duration::minutes(20),
+        &config.complaints,
+    );
+    track.observe(
+        "complaint-resolved",
+        opened + chrono::Duration::hours(3),
+        &config.complaints,
+    );
+    store
+        .save_complaint_track(&low.id, &track, version)
         .await
         .unwrap();
 
@@ -62,7 +82,10 @@ async fn the_report_counts_what_the_store_holds() {
             .args(["kpi", "--from", "2026-11-01", "--to", "2026-11-30"])
             .args(args)
             .env("OTKLIK_STACK", &names.stack)
-            .env("OTKLIK_CONFIG", "/nonexistent/otklik.toml")
+            .env(
+                "OTKLIK_CONFIG",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../otklik.example.toml"),
+            )
             .output()
             .unwrap();
         assert!(
@@ -77,13 +100,18 @@ async fn the_report_counts_what_the_store_holds() {
     assert_eq!(json["team"]["averageRating"], 3.0);
     assert_eq!(json["team"]["csatPercent"], 50.0);
     assert_eq!(json["team"]["complaintsOpened"], 1);
+    assert_eq!(json["team"]["complaintsResolved"], 1);
+    assert_eq!(json["team"]["medianResolveHours"], 3.0);
     assert_eq!(json["employees"].as_array().unwrap().len(), 2, "{json}");
     assert_eq!(json["employees"][0]["employeeId"], 11);
     assert_eq!(json["employees"][0]["ratedOrders"], 2);
     assert_eq!(json["responseRateByChannel"]["whatsapp"]["asked"], 3);
     assert_eq!(json["responseRateByChannel"]["whatsapp"]["percent"], 66.7);
     let csv = run(&["--csv"]);
-    assert!(csv.lines().any(|l| l == "team,\"\",2,3,50,1,1,0,"), "{csv}");
+    assert!(
+        csv.lines().any(|l| l == "team,\"\",2,3,50,1,1,1,3"),
+        "{csv}"
+    );
     let table = run(&[]);
     assert!(table.starts_with("KPI 2026-11-01 – 2026-11-30"), "{table}");
     assert!(
@@ -93,6 +121,10 @@ async fn the_report_counts_what_the_store_holds() {
 
     let bad = Command::new(env!("CARGO_BIN_EXE_otklik"))
         .args(["kpi", "--from", "2026-11-30", "--to", "2026-11-01"])
+        .env(
+            "OTKLIK_CONFIG",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../otklik.example.toml"),
+        )
         .output()
         .unwrap();
     assert!(!bad.status.success());

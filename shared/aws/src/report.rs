@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use otklik_core::kpi::{report, ComplaintFacts, Report, SurveyFacts};
+use otklik_core::config::ComplaintsConfig;
+use otklik_core::kpi::{report, Report, SurveyFacts};
 use otklik_core::ports::PortError;
 
 use crate::store::DynamoStore;
@@ -11,6 +12,7 @@ use crate::store::DynamoStore;
 /// Collects the facts and computes the report.
 pub async fn gather(
     store: &DynamoStore,
+    complaints: &ComplaintsConfig,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     names: &BTreeMap<u64, String>,
@@ -19,13 +21,9 @@ pub async fn gather(
     for s in store.surveys_sent_between(from, to).await? {
         let Some(channel) = s.channel else { continue };
         let complaint = store
-            .complaint_opened_at(&s.id)
+            .complaint_track(&s.id)
             .await?
-            .map(|opened_at| ComplaintFacts {
-                opened_at,
-                // Complaint statuses are not tracked yet: every complaint counts as open.
-                closed: None,
-            });
+            .map(|(track, _)| track.facts(complaints));
         facts.push(SurveyFacts {
             survey: s.id.to_string(),
             channel,

@@ -111,6 +111,28 @@ pub struct ComplaintsConfig {
     /// A complaint untouched this long earns the inspector a reminder.
     #[serde(deserialize_with = "de_duration", default = "default_sla")]
     pub sla: Duration,
+    /// The inspector's working hours: when set, the SLA counts only time inside them (nights and
+    /// days off do not use it up); when absent, every hour counts.
+    #[serde(default)]
+    pub working_hours: Option<WorkingHours>,
+}
+
+/// Office hours, in the shop's time zone.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WorkingHours {
+    #[serde(deserialize_with = "de_time")]
+    pub start: NaiveTime,
+    #[serde(deserialize_with = "de_time")]
+    pub end: NaiveTime,
+    /// Working days; Monday to Friday unless listed.
+    #[serde(default = "weekdays", deserialize_with = "de_days")]
+    pub days: Vec<Weekday>,
+}
+
+fn weekdays() -> Vec<Weekday> {
+    use Weekday::*;
+    vec![Mon, Tue, Wed, Thu, Fri]
 }
 
 fn default_sla() -> Duration {
@@ -453,6 +475,33 @@ impl Config {
         if c.site.trim().is_empty() {
             return Err(invalid("complaints.site", "must not be empty"));
         }
+        let mut distinct: Vec<&String> = statuses.iter().map(|(_, s)| *s).collect();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() != statuses.len() {
+            return Err(invalid(
+                "complaints",
+                "the four complaint statuses must be four different codes",
+            ));
+        }
+        if let Some(h) = &c.working_hours {
+            if h.start >= h.end {
+                return Err(invalid(
+                    "complaints.working_hours",
+                    format!(
+                        "start {} must be before end {}",
+                        h.start.format("%H:%M"),
+                        h.end.format("%H:%M")
+                    ),
+                ));
+            }
+            if h.days.is_empty() {
+                return Err(invalid(
+                    "complaints.working_hours.days",
+                    "name at least one working day",
+                ));
+            }
+        }
         if self.sites.get(&c.site).is_some_and(|s| s.surveys) {
             return Err(invalid(
                 format!("sites.{}.surveys", c.site).as_str(),
@@ -689,6 +738,38 @@ mod tests {
         );
         assert!(!c.surveys_site(&c.complaints.site));
         assert!(c.surveys_site("main-shop"));
+        let h = c.complaints.working_hours.as_ref().unwrap();
+        assert_eq!(h.start, NaiveTime::from_hms_opt(9, 0, 0).unwrap());
+        assert_eq!(h.days.len(), 5);
+    }
+
+    #[test]
+    fn complaint_settings_are_checked() {
+        let e = err_of(&with(
+            "status_failed = \"complaint-failed\"",
+            "status_failed = \"complaint-resolved\"",
+        ));
+        assert!(e.contains("four different codes"), "{e}");
+        let e = err_of(&with("start = \"09:00\"", "start = \"19:00\""));
+        assert!(
+            e.contains("complaints.working_hours") && e.contains("before end"),
+            "{e}"
+        );
+        let no_hours = EXAMPLE.replace("[complaints.working_hours]", "[unused]");
+        assert!(
+            Config::from_toml(&no_hours).is_err(),
+            "unknown tables are refused"
+        );
+        let c = Config::from_toml(&with(
+            "days = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\"]",
+            "",
+        ))
+        .unwrap();
+        assert_eq!(
+            c.complaints.working_hours.unwrap().days.len(),
+            5,
+            "weekdays by default"
+        );
     }
 
     #[test]

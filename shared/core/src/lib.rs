@@ -4,6 +4,7 @@
 //! state machine, the timing rules. No I/O, no AWS, no HTTP, no async runtime — so the whole
 //! business logic is property-tested without a network, and every Lambda shares one copy of it.
 
+pub mod complaint;
 pub mod config;
 pub mod email;
 pub mod intake;

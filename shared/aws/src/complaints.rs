@@ -1,0 +1,45 @@
+//! Applying complaint status observations to the stored track, shared by the trigger path
+//! (intake-worker) and the history poller. The meaning of a status is `otklik_core::complaint`.
+
+use chrono::{DateTime, Utc};
+use otklik_core::config::ComplaintsConfig;
+use otklik_core::model::SurveyId;
+use otklik_core::ports::{PortError, PortResult};
+
+use crate::store::DynamoStore;
+
+/// Concurrent writers (a trigger and the poller at once) are rare; a few rounds settle them.
+const ATTEMPTS: usize = 5;
+
+/// Records "the complaint order of `survey` was in `status` at `at`". Returns whether the track
+/// changed; a complaint somebody touched leaves the reminder list.
+pub async fn observe_status(
+    store: &DynamoStore,
+    survey: &SurveyId,
+    status: &str,
+    at: DateTime<Utc>,
+    cfg: &ComplaintsConfig,
+) -> PortResult<bool> {
+    for _ in 0..ATTEMPTS {
+        let Some((mut track, version)) = store.complaint_track(survey).await? else {
+            return Ok(false);
+        };
+        if !track.observe(status, at, cfg) {
+            return Ok(false);
+        }
+        match store.save_complaint_track(survey, &track, version).await {
+            Ok(()) => {
+                if !track.untouched() {
+                    store.forget_open_complaint(survey).await?;
+                }
+                tracing::info!(%survey, status, %at, "complaint status recorded");
+                return Ok(true);
+            }
+            Err(PortError::Conflict(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(PortError::Conflict(format!(
+        "complaint {survey}: {ATTEMPTS} concurrent updates in a row"
+    )))
+}
