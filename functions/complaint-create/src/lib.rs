@@ -189,6 +189,29 @@ impl ComplaintCreator {
     }
 }
 
+impl ComplaintCreator {
+    /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
+    /// environment.
+    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
+        Self::from_parts(&otklik_aws::env::Parts::from_env(true).await?).await
+    }
+
+    /// Built from parts already at hand (the local runner): the same handler as on Lambda.
+    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+        let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
+        let clients = &p.clients;
+        let names = &p.names;
+        Ok(ComplaintCreator {
+            crm: RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
+                &config,
+                secrets.crm_api_key.expose(),
+            ))?,
+            store: DynamoStore::new(clients.dynamodb.clone(), names),
+            config: Arc::new(config),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

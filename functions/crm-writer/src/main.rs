@@ -1,8 +1,6 @@
 //! Lambda entry point of `crm-writer`. Its reserved concurrency (see the template) together with
 //! the client's pacer keeps the account under retailCRM's rate limit.
 
-use std::sync::Arc;
-
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use otklik_crm_writer::CrmWriter;
@@ -10,20 +8,10 @@ use otklik_crm_writer::CrmWriter;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     otklik_aws::env::init_logging();
-    let (config, secrets) = otklik_aws::env::load_all()?;
-    let clients = otklik_aws::Clients::from_env().await;
-    let names = otklik_aws::resources::Names::from_env();
-    let writer = CrmWriter {
-        crm: otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-            &config,
-            secrets.crm_api_key.expose(),
-        ))?,
-        store: otklik_aws::store::DynamoStore::new(clients.dynamodb.clone(), &names),
-        config: Arc::new(config),
-    };
-    let writer = &writer;
+    let app = CrmWriter::from_env().await?;
+    let app = &app;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(writer.handle_batch(event.payload, chrono::Utc::now()).await)
+        Ok::<SqsBatchResponse, Error>(app.handle_batch(event.payload, chrono::Utc::now()).await)
     }))
     .await
 }

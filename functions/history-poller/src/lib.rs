@@ -182,11 +182,10 @@ impl<Q: Queue> Poller<Q> {
         let Some(survey) = self.store.complaint_of_order(order_id).await? else {
             return Ok(false);
         };
-        Ok(otklik_aws::complaints::observe_status(
+        Ok(otklik_aws::complaints::observe_statuses(
             &self.store,
             &survey,
-            status,
-            at,
+            &[(status.to_string(), at)],
             &self.config.complaints,
         )
         .await?)
@@ -248,5 +247,34 @@ impl<Q: Queue> Poller<Q> {
             tracing::info!(%survey, complaint = track.order_id, "inspector reminded of an untouched complaint");
         }
         Ok(report)
+    }
+}
+
+impl Poller<otklik_aws::queue::SqsQueue> {
+    /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
+    /// environment.
+    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
+        Self::from_parts(&otklik_aws::env::Parts::from_env(true).await?).await
+    }
+
+    /// Built from parts already at hand (the local runner): the same handler as on Lambda.
+    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+        let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
+        let clients = &p.clients;
+        let names = &p.names;
+        Ok(Poller {
+            crm: RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
+                &config,
+                secrets.crm_api_key.expose(),
+            ))?,
+            store: DynamoStore::new(clients.dynamodb.clone(), names),
+            queue: otklik_aws::queue::SqsQueue::connect(
+                clients.sqs.clone(),
+                names,
+                &otklik_aws::resources::INTAKE_QUEUE,
+            )
+            .await?,
+            config: std::sync::Arc::new(config),
+        })
     }
 }

@@ -19,7 +19,7 @@ use otklik_core::machine::{Contact, Survey};
 use otklik_core::model::{OrderRef, SkipReason, SurveyId, SurveyState};
 use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
 use otklik_core::timing::{ContactHistory, OrderFacts};
-use otklik_retailcrm::{CrmError, RetailCrm};
+use otklik_retailcrm::{CrmError, HistoryQuery, RetailCrm};
 
 /// What happened to one signal (for logs, metrics and tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,7 +202,8 @@ impl Worker {
         }
     }
 
-    /// A status change of a complaint order: read its status now and record it on the track.
+    /// A status change of a complaint order: its whole status history goes onto the track, so
+    /// two changes in quick succession (two triggers, read after both happened) keep both times.
     async fn track_complaint(
         &self,
         signal: &IntakeSignal,
@@ -211,26 +212,39 @@ impl Worker {
         let Some(survey) = self.store.complaint_of_order(signal.order_id).await? else {
             return Ok(Handled::NotOurComplaint);
         };
-        let order = match self.crm.get_order(&signal.site, signal.order_id).await {
-            Ok(o) => o,
-            Err(CrmError::NotFound(_)) => return Ok(Handled::NoSuchOrder),
-            Err(e) => return Err(e.into()),
-        };
-        // The CRM's own time of the change; a clock ahead of ours must not date it in the future.
-        let at = order
-            .status_updated_at
-            .unwrap_or(signal.received_at)
-            .min(now);
-        let changed = otklik_aws::complaints::observe_status(
+        let mut seen = Vec::new();
+        for page in 1.. {
+            let query = HistoryQuery {
+                order_id: Some(signal.order_id),
+                limit: 100,
+                page,
+                ..Default::default()
+            };
+            let history = self.crm.history(&query).await?;
+            for e in &history.entries {
+                let status = e.new_status().or(if e.created {
+                    e.order_status.as_deref()
+                } else {
+                    None
+                });
+                if let (Some(status), Some(at)) = (status, e.created_at) {
+                    // A clock ahead of ours must not date a change in the future.
+                    seen.push((status.to_string(), at.min(now)));
+                }
+            }
+            if history.entries.len() < 100 {
+                break;
+            }
+        }
+        let changed = otklik_aws::complaints::observe_statuses(
             &self.store,
             &survey,
-            &order.status,
-            at,
+            &seen,
             &self.config.complaints,
         )
         .await?;
         Ok(Handled::ComplaintStatus {
-            status: order.status,
+            status: seen.last().map(|(s, _)| s.clone()).unwrap_or_default(),
             changed,
         })
     }
@@ -272,6 +286,30 @@ impl Worker {
             }
         }
         response
+    }
+}
+
+impl Worker {
+    /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
+    /// environment.
+    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
+        Self::from_parts(&otklik_aws::env::Parts::from_env(true).await?).await
+    }
+
+    /// Built from parts already at hand (the local runner): the same handler as on Lambda.
+    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+        let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
+        let clients = &p.clients;
+        let names = &p.names;
+        Ok(Worker {
+            crm: RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
+                &config,
+                secrets.crm_api_key.expose(),
+            ))?,
+            store: DynamoStore::new(clients.dynamodb.clone(), names),
+            scheduler: otklik_aws::scheduler::from_env(clients, names).await?,
+            config: Arc::new(config),
+        })
     }
 }
 

@@ -86,3 +86,24 @@ impl KpiApi {
         }
     }
 }
+
+impl KpiApi {
+    /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
+    /// environment.
+    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
+        Self::from_parts(&otklik_aws::env::Parts::from_env(false).await?).await
+    }
+
+    /// Built from parts already at hand (the local runner): the same handler as on Lambda.
+    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+        let config = p.config.as_ref().clone();
+        let clients = &p.clients;
+        let names = &p.names;
+        Ok(KpiApi {
+            store: DynamoStore::new(clients.dynamodb.clone(), names),
+            token: p.report_token.clone(),
+            timezone: config.timezone,
+            complaints: config.complaints,
+        })
+    }
+}

@@ -158,3 +158,42 @@ impl<Q: Queue> Intake<Q> {
         }
     }
 }
+
+impl Intake<otklik_aws::queue::SqsQueue> {
+    /// Built as on Lambda. This function holds only the trigger secret (no config file, no retailCRM
+    /// key): it checks the caller and queues, nothing more.
+    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
+        let trigger_secret = std::env::var(otklik_core::config::ENV_TRIGGER_SECRET)
+            .map_err(|_| format!("{} is not set", otklik_core::config::ENV_TRIGGER_SECRET))?;
+        let clients = otklik_aws::Clients::from_env().await;
+        Self::connect(
+            &clients,
+            &otklik_aws::resources::Names::from_env(),
+            trigger_secret,
+        )
+        .await
+    }
+
+    /// Built from parts already at hand (the local runner): the same handler as on Lambda.
+    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+        let secret = p.secrets()?.trigger_secret.expose().to_string();
+        Self::connect(&p.clients, &p.names, secret).await
+    }
+
+    async fn connect(
+        clients: &otklik_aws::Clients,
+        names: &otklik_aws::resources::Names,
+        trigger_secret: String,
+    ) -> Result<Self, otklik_aws::env::BoxError> {
+        let queue = otklik_aws::queue::SqsQueue::connect(
+            clients.sqs.clone(),
+            names,
+            &otklik_aws::resources::INTAKE_QUEUE,
+        )
+        .await?;
+        Ok(Intake {
+            queue,
+            trigger_secret,
+        })
+    }
+}

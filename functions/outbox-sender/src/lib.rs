@@ -131,3 +131,24 @@ impl OutboxSender {
         response
     }
 }
+
+impl OutboxSender {
+    /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
+    /// environment.
+    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
+        Self::from_parts(&otklik_aws::env::Parts::from_env(true).await?).await
+    }
+
+    /// Built from parts already at hand (the local runner): the same handler as on Lambda.
+    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+        let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
+        let clients = &p.clients;
+        let names = &p.names;
+        Ok(OutboxSender {
+            store: DynamoStore::new(clients.dynamodb.clone(), names),
+            whatsapp: Whatsapp::from_config(&config, secrets),
+            texts: Texts::from_config(&config.texts)?,
+            config: Arc::new(config),
+        })
+    }
+}

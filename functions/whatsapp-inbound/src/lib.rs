@@ -248,6 +248,44 @@ impl WhatsappInbound {
     }
 }
 
+impl WhatsappInbound {
+    /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
+    /// environment.
+    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
+        Self::from_parts(&otklik_aws::env::Parts::from_env(true).await?).await
+    }
+
+    /// Built from parts already at hand (the local runner): the same handler as on Lambda.
+    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+        let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
+        let clients = &p.clients;
+        let names = &p.names;
+        Ok(WhatsappInbound {
+            engine: Engine {
+                store: otklik_aws::store::DynamoStore::new(clients.dynamodb.clone(), names),
+                queues: otklik_aws::engine::EffectQueues::connect(clients.sqs.clone(), names)
+                    .await?,
+                machine: otklik_core::machine::MachineConfig::from(&config),
+            },
+            secrets: WebhookSecrets {
+                meta_app_secret: secrets
+                    .meta_app_secret
+                    .as_ref()
+                    .map(|s| s.expose().to_string()),
+                meta_verify_token: secrets
+                    .meta_verify_token
+                    .as_ref()
+                    .map(|s| s.expose().to_string()),
+                green_api_webhook_token: secrets
+                    .green_api_webhook_token
+                    .as_ref()
+                    .map(|s| s.expose().to_string()),
+            },
+            default_region: config.default_region.clone(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

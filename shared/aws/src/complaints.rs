@@ -11,20 +11,24 @@ use crate::store::DynamoStore;
 /// Concurrent writers (a trigger and the poller at once) are rare; a few rounds settle them.
 const ATTEMPTS: usize = 5;
 
-/// Records "the complaint order of `survey` was in `status` at `at`". Returns whether the track
-/// changed; a complaint somebody touched leaves the reminder list.
-pub async fn observe_status(
+/// Records "the complaint order of `survey` was in `status` at `at`" for each observation, in
+/// one conditional write. Returns whether the track changed; a complaint somebody touched leaves
+/// the reminder list.
+pub async fn observe_statuses(
     store: &DynamoStore,
     survey: &SurveyId,
-    status: &str,
-    at: DateTime<Utc>,
+    seen: &[(String, DateTime<Utc>)],
     cfg: &ComplaintsConfig,
 ) -> PortResult<bool> {
     for _ in 0..ATTEMPTS {
         let Some((mut track, version)) = store.complaint_track(survey).await? else {
             return Ok(false);
         };
-        if !track.observe(status, at, cfg) {
+        let mut changed = false;
+        for (status, at) in seen {
+            changed |= track.observe(status, *at, cfg);
+        }
+        if !changed {
             return Ok(false);
         }
         match store.save_complaint_track(survey, &track, version).await {
@@ -32,7 +36,7 @@ pub async fn observe_status(
                 if !track.untouched() {
                     store.forget_open_complaint(survey).await?;
                 }
-                tracing::info!(%survey, status, %at, "complaint status recorded");
+                tracing::info!(%survey, status = ?track.status, "complaint status recorded");
                 return Ok(true);
             }
             Err(PortError::Conflict(_)) => continue,

@@ -3,6 +3,50 @@
 
 use otklik_core::config::{Config, Secrets};
 
+/// What building a function from its environment can fail with (the Lambda runtime's error type).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Everything a function is built from: on Lambda read from the environment at cold start
+/// ([`Parts::from_env`]), in the local runner and in tests put together directly. Each function's
+/// `from_parts` takes what it needs, so the two paths build the very same handler.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    pub config: std::sync::Arc<Config>,
+    /// `None` for functions that hold no secret (the KPI route).
+    pub secrets: Option<Secrets>,
+    pub clients: crate::Clients,
+    pub names: crate::resources::Names,
+    /// `OTKLIK_REPORT_TOKEN` (only the KPI route reads it).
+    pub report_token: Option<String>,
+}
+
+impl Parts {
+    /// The config, the clients and the stack's names, plus every secret when `with_secrets`.
+    pub async fn from_env(with_secrets: bool) -> Result<Parts, BoxError> {
+        let (config, secrets) = if with_secrets {
+            let (c, s) = load_all()?;
+            (c, Some(s))
+        } else {
+            (load_config()?, None)
+        };
+        Ok(Parts {
+            config: std::sync::Arc::new(config),
+            secrets,
+            clients: crate::Clients::from_env().await,
+            names: crate::resources::Names::from_env(),
+            report_token: std::env::var(otklik_core::config::ENV_REPORT_TOKEN)
+                .ok()
+                .filter(|t| !t.trim().is_empty()),
+        })
+    }
+
+    pub fn secrets(&self) -> Result<&Secrets, BoxError> {
+        self.secrets
+            .as_ref()
+            .ok_or_else(|| "this function needs its secrets (OTKLIK_*) loaded".into())
+    }
+}
+
 /// Reads and parses the config file named by `OTKLIK_CONFIG`. The error says which file and why.
 pub fn load_config() -> Result<Config, String> {
     let path = std::env::var("OTKLIK_CONFIG").unwrap_or_else(|_| "otklik.toml".to_string());

@@ -23,6 +23,8 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub scheduler: aws_sdk_scheduler::Client,
+    /// The loaded SDK configuration, for clients only one function needs (SES).
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl Clients {
@@ -33,6 +35,7 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             scheduler: aws_sdk_scheduler::Client::new(&config),
+            sdk: config,
         }
     }
 }

@@ -39,6 +39,14 @@ impl SqsQueue {
         Ok(SqsQueue { client, url })
     }
 
+    /// A queue whose URL is known already.
+    pub fn from_url(client: aws_sdk_sqs::Client, url: impl Into<String>) -> SqsQueue {
+        SqsQueue {
+            client,
+            url: url.into(),
+        }
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -74,6 +82,39 @@ impl SqsQueue {
             .await
             .map_err(sqs_error)?;
         Ok(out.messages().to_vec())
+    }
+
+    /// Makes a received message visible again after `secs` (a retry sooner than the timeout).
+    pub async fn retry_after(&self, receipt_handle: &str, secs: i32) -> PortResult<()> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(secs)
+            .send()
+            .await
+            .map_err(sqs_error)?;
+        Ok(())
+    }
+
+    /// Moves every message of `dlq` back onto this queue (a redrive after the cause is fixed):
+    /// each is sent here before it is deleted there, so a crash mid-way duplicates, never loses.
+    /// Returns how many moved.
+    pub async fn redrive_from(&self, dlq: &SqsQueue) -> PortResult<usize> {
+        let mut moved = 0;
+        loop {
+            let batch = dlq.receive(10, 0).await?;
+            if batch.is_empty() {
+                return Ok(moved);
+            }
+            for m in batch {
+                self.send(m.body().unwrap_or_default()).await?;
+                if let Some(h) = m.receipt_handle() {
+                    dlq.delete(h).await?;
+                }
+                moved += 1;
+            }
+        }
     }
 
     pub async fn delete(&self, receipt_handle: &str) -> PortResult<()> {

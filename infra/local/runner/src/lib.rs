@@ -2,5 +2,9 @@
 //!
 //! Only plumbing lives here: every business rule is in the same handler code that runs on Lambda.
 
+pub mod drive;
 pub mod gateway;
+pub mod local;
+pub mod schedules;
+pub mod sqs;
 pub mod stack;

@@ -21,6 +21,7 @@ pub const META_APP_SECRET: &str = "local-meta-app-secret";
 pub const META_VERIFY_TOKEN: &str = "local-meta-verify-token";
 pub const GREEN_API_TOKEN: &str = "green-token";
 pub const GREEN_API_WEBHOOK_TOKEN: &str = "local-green-webhook-token";
+pub const REPORT_TOKEN: &str = "local-report-token";
 
 /// Where the local parts listen.
 #[derive(Debug, Clone)]
@@ -35,7 +36,12 @@ pub struct Endpoints {
 
 /// The example configuration pointed at the local endpoints.
 pub fn config(e: &Endpoints) -> Result<Config, String> {
-    let text = EXAMPLE_CONFIG
+    Config::from_toml(&config_text(e)).map_err(|e| e.to_string())
+}
+
+/// The text of [`config`]: what `make local-up` writes to `.local/otklik.toml`.
+pub fn config_text(e: &Endpoints) -> String {
+    EXAMPLE_CONFIG
         .replace(
             "url = \"https://demo.retailcrm.ru\"",
             &format!("url = \"{}\"", e.retailcrm),
@@ -55,8 +61,7 @@ pub fn config(e: &Endpoints) -> Result<Config, String> {
         .replace(
             "provider = \"meta\"",
             &format!("provider = \"{}\"", e.provider),
-        );
-    Config::from_toml(&text).map_err(|e| e.to_string())
+        )
 }
 
 /// The local secrets, as the functions would read them from their environment.

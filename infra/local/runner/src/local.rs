@@ -1,0 +1,325 @@
+//! The whole product on one machine: both simulators, the API Gateway stand-in in front of the
+//! HTTP functions, SQS event source mappings in front of the queue functions, and the Scheduler
+//! (one-time schedules fired, the poller run on a timer). Every function is built by its own
+//! `from_parts`, the same constructor its Lambda entry point uses.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use otklik_aws::env::Parts;
+use otklik_aws::queue::SqsQueue;
+use otklik_aws::resources::{
+    Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, DISPATCH_QUEUE, INTAKE_QUEUE, OUTBOX_QUEUE,
+};
+use otklik_aws::Clients;
+use otklik_core::config::Config;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::gateway::{self, handler, GatewayHandle, Route};
+use crate::schedules::LocalScheduler;
+use crate::sqs::{batch_handler, Consumer, ConsumerStats};
+use crate::stack::{self, Endpoints};
+
+pub type BoxError = otklik_aws::env::BoxError;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Prefix of every table, queue and schedule group.
+    pub stack: String,
+    /// `meta` or `green-api`.
+    pub provider: String,
+    /// The API's port; 0 picks a free one.
+    pub port: u16,
+    /// Time compression of one-time schedules (1 = real time).
+    pub speed: f64,
+    /// How often the history poller (and the complaint SLA sweep) runs.
+    pub poll_every: Duration,
+    /// Seconds before a failed message is retried.
+    pub retry_after: i32,
+    /// Replaces the generated configuration (already pointed at the simulators).
+    pub config_edit: Option<fn(String) -> String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            stack: "otklik-local".into(),
+            provider: "meta".into(),
+            port: 0,
+            speed: 1.0,
+            poll_every: Duration::from_secs(60),
+            retry_after: 2,
+            config_edit: None,
+        }
+    }
+}
+
+pub struct LocalStack {
+    pub api: GatewayHandle,
+    pub crm_sim: otklik_retailcrm_sim::SimHandle,
+    pub wa_sim: otklik_whatsapp_sim::SimHandle,
+    pub parts: Parts,
+    /// The configuration as a file (what `.local/otklik.toml` holds).
+    pub config_text: String,
+    pub consumers: BTreeMap<&'static str, Arc<ConsumerStats>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl LocalStack {
+    pub fn config(&self) -> &Config {
+        &self.parts.config
+    }
+
+    pub fn names(&self) -> &Names {
+        &self.parts.names
+    }
+
+    /// Every URL and local secret, as `KEY=value` lines for `.local/stack.env`.
+    pub fn env_lines(&self) -> Vec<String> {
+        vec![
+            format!("OTKLIK_API_URL={}", self.api.url()),
+            format!("RETAILCRM_SIM_URL={}", self.crm_sim.url()),
+            format!("WHATSAPP_SIM_URL={}", self.wa_sim.url()),
+            format!("OTKLIK_STACK={}", self.parts.names.stack),
+            format!("OTKLIK_CRM_API_KEY={}", stack::CRM_API_KEY),
+            format!("OTKLIK_TRIGGER_SECRET={}", stack::TRIGGER_SECRET),
+            format!("OTKLIK_LINK_SECRET={}", stack::LINK_SECRET),
+            format!("OTKLIK_META_ACCESS_TOKEN={}", stack::META_ACCESS_TOKEN),
+            format!("OTKLIK_META_APP_SECRET={}", stack::META_APP_SECRET),
+            format!("OTKLIK_META_VERIFY_TOKEN={}", stack::META_VERIFY_TOKEN),
+            format!("OTKLIK_GREEN_API_TOKEN={}", stack::GREEN_API_TOKEN),
+            format!(
+                "OTKLIK_GREEN_API_WEBHOOK_TOKEN={}",
+                stack::GREEN_API_WEBHOOK_TOKEN
+            ),
+            format!("OTKLIK_REPORT_TOKEN={}", stack::REPORT_TOKEN),
+        ]
+    }
+
+    /// Starts everything against the AWS endpoint in the environment (`AWS_ENDPOINT_URL`).
+    pub async fn start(opts: Options) -> Result<LocalStack, BoxError> {
+        let listener = TcpListener::bind(("127.0.0.1", opts.port)).await?;
+        let api_url = format!("http://{}", listener.local_addr()?);
+
+        let crm_sim = otklik_retailcrm_sim::spawn(Default::default()).await?;
+        let wa_sim = otklik_whatsapp_sim::spawn(otklik_whatsapp_sim::SimConfig {
+            meta_token: stack::META_ACCESS_TOKEN.into(),
+            green_api_token: stack::GREEN_API_TOKEN.into(),
+            meta_webhook_url: Some(format!("{api_url}/webhooks/whatsapp/meta")),
+            meta_app_secret: stack::META_APP_SECRET.into(),
+            green_api_webhook_url: Some(format!("{api_url}/webhooks/whatsapp/green-api")),
+            green_api_webhook_token: stack::GREEN_API_WEBHOOK_TOKEN.into(),
+            auto_statuses: true,
+            ..Default::default()
+        })
+        .await?;
+        let http = reqwest::Client::new();
+        let seeded = http
+            .post(format!("{}/sim/seed", crm_sim.url()))
+            .json(&json!({"preset": "demo"}))
+            .send()
+            .await?;
+        if !seeded.status().is_success() {
+            return Err(format!("seeding the retailCRM simulator: {}", seeded.status()).into());
+        }
+
+        let endpoints = Endpoints {
+            retailcrm: crm_sim.url(),
+            whatsapp: wa_sim.url(),
+            api: api_url.clone(),
+            provider: opts.provider.clone(),
+        };
+        let mut config_text = stack::config_text(&endpoints);
+        if let Some(edit) = opts.config_edit {
+            config_text = edit(config_text);
+        }
+        let config = Config::from_toml(&config_text)?;
+        let secrets = stack::secrets(&config)?;
+
+        let clients = Clients::from_env().await;
+        let names = Names::new(opts.stack.clone());
+        otklik_aws::provision::ensure_all(&clients, &names).await?;
+        // SES sends only from a verified identity; locally we verify the configured sender.
+        let _ = aws_sdk_sesv2::Client::new(&clients.sdk)
+            .create_email_identity()
+            .email_identity(config.email.from_address.as_str())
+            .send()
+            .await;
+
+        // The shop's side, as `otklik crm setup` and the pasted trigger make it.
+        let crm = otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
+            &config,
+            stack::CRM_API_KEY,
+        ))?;
+        otklik_cli::crm_setup::run(&crm, &config).await?;
+        let trigger = http
+            .put(format!("{}/sim/trigger", crm_sim.url()))
+            .json(&json!({
+                "url": format!("{api_url}/webhooks/retailcrm"),
+                "statuses": otklik_cli::crm_setup::trigger_statuses(&config),
+                "params": {"secret": stack::TRIGGER_SECRET},
+            }))
+            .send()
+            .await?;
+        if !trigger.status().is_success() {
+            return Err(format!("installing the trigger: {}", trigger.status()).into());
+        }
+
+        let parts = Parts {
+            config: Arc::new(config),
+            secrets: Some(secrets),
+            clients: clients.clone(),
+            names: names.clone(),
+            report_token: Some(stack::REPORT_TOKEN.into()),
+        };
+
+        // HTTP functions behind one port.
+        let intake = Arc::new(otklik_order_intake::Intake::from_parts(&parts).await?);
+        let inbound = Arc::new(otklik_whatsapp_inbound::WhatsappInbound::from_parts(&parts).await?);
+        let landing = Arc::new(otklik_email_landing::Landing::from_parts(&parts).await?);
+        let kpi = Arc::new(otklik_kpi_report::KpiApi::from_parts(&parts).await?);
+        let routes = vec![
+            Route::new(
+                "/webhooks/retailcrm",
+                handler(move |req| {
+                    let f = intake.clone();
+                    async move { f.handle(req).await }
+                }),
+            ),
+            Route::new(
+                "/webhooks/whatsapp/",
+                handler(move |req| {
+                    let f = inbound.clone();
+                    async move { f.handle(req, Utc::now()).await }
+                }),
+            ),
+            Route::new(
+                "/r/",
+                handler(move |req| {
+                    let f = landing.clone();
+                    async move { f.handle(req, Utc::now()).await }
+                }),
+            ),
+            Route::new(
+                "/reports/",
+                handler(move |req| {
+                    let f = kpi.clone();
+                    async move { f.handle(req).await }
+                }),
+            ),
+        ];
+        let api = gateway::serve(listener, routes).await?;
+
+        // Queue functions behind their event source mappings.
+        let mut tasks = Vec::new();
+        let mut consumers = BTreeMap::new();
+        let queue = |def| SqsQueue::connect(clients.sqs.clone(), &names, def);
+        let worker = Arc::new(otklik_intake_worker::Worker::from_parts(&parts).await?);
+        let dispatcher = Arc::new(otklik_survey_dispatch::Dispatcher::from_parts(&parts).await?);
+        let writer = Arc::new(otklik_crm_writer::CrmWriter::from_parts(&parts).await?);
+        let creator =
+            Arc::new(otklik_complaint_create::ComplaintCreator::from_parts(&parts).await?);
+        let sender = Arc::new(otklik_outbox_sender::OutboxSender::from_parts(&parts).await?);
+        let mappings = vec![
+            (
+                "intake-worker",
+                queue(&INTAKE_QUEUE).await?,
+                batch_handler(move |e| {
+                    let f = worker.clone();
+                    async move { f.handle_batch(e, Utc::now()).await }
+                }),
+            ),
+            (
+                "survey-dispatch",
+                queue(&DISPATCH_QUEUE).await?,
+                batch_handler(move |e| {
+                    let f = dispatcher.clone();
+                    async move { f.handle_batch(e, Utc::now()).await }
+                }),
+            ),
+            (
+                "crm-writer",
+                queue(&CRM_WRITES_QUEUE).await?,
+                batch_handler(move |e| {
+                    let f = writer.clone();
+                    async move { f.handle_batch(e, Utc::now()).await }
+                }),
+            ),
+            (
+                "complaint-create",
+                queue(&COMPLAINTS_QUEUE).await?,
+                batch_handler(move |e| {
+                    let f = creator.clone();
+                    async move { f.handle_batch(e, Utc::now()).await }
+                }),
+            ),
+            (
+                "outbox-sender",
+                queue(&OUTBOX_QUEUE).await?,
+                batch_handler(move |e| {
+                    let f = sender.clone();
+                    async move { f.handle_batch(e, Utc::now()).await }
+                }),
+            ),
+        ];
+        for (name, queue, handler) in mappings {
+            let stats = Arc::new(ConsumerStats::default());
+            consumers.insert(name, stats.clone());
+            tasks.push(
+                Consumer {
+                    name,
+                    queue,
+                    batch_size: 10,
+                    handler,
+                    retry_after: opts.retry_after,
+                    stats,
+                }
+                .spawn(),
+            );
+        }
+
+        // The Scheduler: one-time schedules, and the poller's rate schedule.
+        let mut scheduler = LocalScheduler::new(&clients, &names, opts.speed);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                if let Err(e) = scheduler.tick(Utc::now()).await {
+                    tracing::warn!(error = %e, "scheduler tick failed");
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }));
+        let poller = otklik_history_poller::Poller::from_parts(&parts).await?;
+        let every = opts.poll_every;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match poller.run(Utc::now()).await {
+                    Ok(r) => tracing::debug!(report = %r, "poller ran"),
+                    Err(e) => tracing::warn!(error = %e, "poller run failed"),
+                }
+            }
+        }));
+
+        Ok(LocalStack {
+            api,
+            crm_sim,
+            wa_sim,
+            parts,
+            config_text,
+            consumers,
+            tasks,
+        })
+    }
+}

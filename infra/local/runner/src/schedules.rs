@@ -1,0 +1,180 @@
+//! EventBridge Scheduler's firing, which the local endpoint does not do: it stores schedules but
+//! never runs them. Every tick we list the group's one-time schedules, and each one that is due
+//! has its input sent to its target queue and is then deleted (as `ActionAfterCompletion: DELETE`
+//! does). Sent before deleted: a crash in between fires it twice, which the dispatch absorbs
+//! (at least once, like the real service).
+//!
+//! `speed` compresses time for the demo: a schedule first seen at `t0` for `at` fires at
+//! `t0 + (at - t0) / speed`. With `speed = 1` it fires at `at`, as on AWS.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use otklik_aws::resources::Names;
+use otklik_core::ports::{PortError, PortResult, Queue};
+
+/// `at(2026-11-25T10:00:00)` in `zone` → the instant.
+pub fn parse_at(expression: &str, zone: &str) -> Option<DateTime<Utc>> {
+    let inner = expression.strip_prefix("at(")?.strip_suffix(')')?;
+    let local = NaiveDateTime::parse_from_str(inner, "%Y-%m-%dT%H:%M:%S").ok()?;
+    let tz: Tz = if zone.is_empty() {
+        Tz::UTC
+    } else {
+        zone.parse().ok()?
+    };
+    tz.from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The moment a schedule first seen at `seen` for `at` fires, `speed` times faster than life.
+pub fn fire_time(seen: DateTime<Utc>, at: DateTime<Utc>, speed: f64) -> DateTime<Utc> {
+    if at <= seen || speed <= 1.0 {
+        return at;
+    }
+    let wait = (at - seen).num_milliseconds() as f64 / speed;
+    seen + chrono::Duration::milliseconds(wait as i64)
+}
+
+pub struct LocalScheduler {
+    pub client: aws_sdk_scheduler::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub names: Names,
+    pub speed: f64,
+    /// When each schedule was first listed (the compression's starting point).
+    seen: HashMap<String, DateTime<Utc>>,
+    /// Target ARN → queue URL.
+    urls: HashMap<String, String>,
+}
+
+fn sched_err(e: impl std::error::Error) -> PortError {
+    PortError::Transient(aws_sdk_scheduler::error::DisplayErrorContext(e).to_string())
+}
+
+impl LocalScheduler {
+    pub fn new(clients: &otklik_aws::Clients, names: &Names, speed: f64) -> Self {
+        LocalScheduler {
+            client: clients.scheduler.clone(),
+            sqs: clients.sqs.clone(),
+            names: names.clone(),
+            speed,
+            seen: HashMap::new(),
+            urls: HashMap::new(),
+        }
+    }
+
+    async fn queue_url(&mut self, arn: &str) -> PortResult<String> {
+        if let Some(u) = self.urls.get(arn) {
+            return Ok(u.clone());
+        }
+        // arn:aws:sqs:<region>:<account>:<name>
+        let name = arn
+            .rsplit(':')
+            .next()
+            .ok_or_else(|| PortError::Permanent(format!("target {arn} is not a queue ARN")))?;
+        let url = otklik_aws::queue::SqsQueue::connect_named(self.sqs.clone(), name)
+            .await?
+            .url()
+            .to_string();
+        self.urls.insert(arn.to_string(), url.clone());
+        Ok(url)
+    }
+
+    /// One tick: fires every due schedule. Returns the names fired.
+    pub async fn tick(&mut self, now: DateTime<Utc>) -> PortResult<Vec<String>> {
+        let group = self.names.schedule_group();
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_schedules()
+                .group_name(&group)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(sched_err)?;
+            names.extend(
+                page.schedules()
+                    .iter()
+                    .filter_map(|s| s.name().map(str::to_string)),
+            );
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        self.seen.retain(|k, _| names.contains(k));
+        let mut fired = Vec::new();
+        for name in names {
+            let seen = *self.seen.entry(name.clone()).or_insert(now);
+            let s = self
+                .client
+                .get_schedule()
+                .group_name(&group)
+                .name(&name)
+                .send()
+                .await
+                .map_err(sched_err)?;
+            let Some(at) = parse_at(
+                s.schedule_expression().unwrap_or_default(),
+                s.schedule_expression_timezone().unwrap_or_default(),
+            ) else {
+                // rate()/cron() schedules are not ours to fire here (the poller runs on a timer).
+                continue;
+            };
+            if fire_time(seen, at, self.speed) > now {
+                continue;
+            }
+            let Some(target) = s.target() else { continue };
+            let url = self.queue_url(target.arn()).await?;
+            let queue = otklik_aws::queue::SqsQueue::from_url(self.sqs.clone(), url);
+            queue.send(target.input().unwrap_or("{}")).await?;
+            self.client
+                .delete_schedule()
+                .group_name(&group)
+                .name(&name)
+                .send()
+                .await
+                .map_err(sched_err)?;
+            self.seen.remove(&name);
+            tracing::info!(schedule = %name, %at, "schedule fired");
+            fired.push(name);
+        }
+        Ok(fired)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn at_expressions_are_read_in_their_zone() {
+        assert_eq!(
+            parse_at("at(2026-11-25T10:00:00)", "Europe/Moscow"),
+            Some(t("2026-11-25T07:00:00Z"))
+        );
+        assert_eq!(
+            parse_at("at(2026-11-25T10:00:00)", "UTC"),
+            Some(t("2026-11-25T10:00:00Z"))
+        );
+        assert_eq!(parse_at("rate(5 minutes)", "UTC"), None);
+        assert_eq!(parse_at("at(2026-11-25T10:00:00)", "Mars/Base"), None);
+    }
+
+    #[test]
+    fn compression_shortens_the_wait_and_never_lengthens_it() {
+        let seen = t("2026-11-23T10:00:00Z");
+        let at = t("2026-11-25T10:00:00Z"); // two days on
+        assert_eq!(fire_time(seen, at, 1.0), at);
+        assert_eq!(fire_time(seen, at, 17_280.0), t("2026-11-23T10:00:10Z"));
+        let past = t("2026-11-23T09:00:00Z");
+        assert_eq!(fire_time(seen, past, 17_280.0), past);
+    }
+}

@@ -1,0 +1,112 @@
+//! SQS → function, as Lambda's event source mapping does it: receive a batch, hand it to the real
+//! handler as an `SqsEvent`, delete what succeeded, and leave what the handler reported in
+//! `batchItemFailures` on the queue. Those come back after `retry_after` (the local stand-in for
+//! the visibility timeout, shortened so a retry is seen in seconds), and after the queue's
+//! `maxReceiveCount` receives the local endpoint moves them to the DLQ by the redrive policy.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use otklik_aws::queue::SqsQueue;
+use otklik_core::ports::PortResult;
+
+type BoxFuture = Pin<Box<dyn Future<Output = SqsBatchResponse> + Send>>;
+
+/// A queue consumer function.
+pub type BatchHandler = Arc<dyn Fn(SqsEvent) -> BoxFuture + Send + Sync>;
+
+/// Wraps an async closure as a [`BatchHandler`].
+pub fn batch_handler<F, Fut>(f: F) -> BatchHandler
+where
+    F: Fn(SqsEvent) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = SqsBatchResponse> + Send + 'static,
+{
+    Arc::new(move |event| Box::pin(f(event)))
+}
+
+/// Counters of one consumer, for progress lines and tests.
+#[derive(Debug, Default)]
+pub struct ConsumerStats {
+    pub handled: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+/// One event source mapping.
+#[derive(Clone)]
+pub struct Consumer {
+    pub name: &'static str,
+    pub queue: SqsQueue,
+    /// Lambda's `BatchSize`.
+    pub batch_size: i32,
+    pub handler: BatchHandler,
+    /// Seconds before a failed message is visible again.
+    pub retry_after: i32,
+    pub stats: Arc<ConsumerStats>,
+}
+
+/// The Lambda event for received messages: id, receipt handle, body and the receive count, as
+/// the event source mapping fills them.
+pub fn event_of(messages: &[aws_sdk_sqs::types::Message], source_arn: &str) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    for m in messages {
+        let mut r = SqsMessage::default();
+        r.message_id = m.message_id().map(str::to_string);
+        r.receipt_handle = m.receipt_handle().map(str::to_string);
+        r.body = m.body().map(str::to_string);
+        r.event_source = Some("aws:sqs".into());
+        r.event_source_arn = Some(source_arn.to_string());
+        if let Some(attrs) = m.attributes() {
+            for (k, v) in attrs {
+                r.attributes.insert(k.as_str().to_string(), v.clone());
+            }
+        }
+        event.records.push(r);
+    }
+    event
+}
+
+impl Consumer {
+    /// One receive → handle → delete round. Returns how many messages were received.
+    pub async fn poll_once(&self, wait_secs: i32, source_arn: &str) -> PortResult<usize> {
+        let messages = self.queue.receive(self.batch_size, wait_secs).await?;
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let response = (self.handler)(event_of(&messages, source_arn)).await;
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        for m in &messages {
+            let Some(handle) = m.receipt_handle() else {
+                continue;
+            };
+            if failed.contains(&m.message_id().unwrap_or_default()) {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                self.queue.retry_after(handle, self.retry_after).await?;
+            } else {
+                self.stats.handled.fetch_add(1, Ordering::Relaxed);
+                self.queue.delete(handle).await?;
+            }
+        }
+        Ok(messages.len())
+    }
+
+    /// Polls until the task is dropped (long polling, so an idle queue costs one call a second).
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let arn = self.queue.arn().await.unwrap_or_default();
+            loop {
+                if let Err(e) = self.poll_once(1, &arn).await {
+                    tracing::warn!(consumer = self.name, error = %e, "poll failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,195 @@
+//! End to end through the local runner, nothing called by hand: an order completed in the
+//! retailCRM simulator fires its trigger at the gateway, the intake queue's mapping runs the
+//! worker, the Scheduler fires the one-time schedule (time compressed), dispatch sends on the
+//! WhatsApp simulator, the customer's answer comes back as a signed webhook, and the CRM writer,
+//! the complaint creator and the outbox sender run from their queues.
+
+use std::time::Duration;
+
+use chrono::{Datelike, Utc};
+use otklik_core::model::SurveyId;
+use otklik_local_runner::drive::{eventually, Driver};
+use otklik_local_runner::local::{LocalStack, Options};
+use otklik_local_runner::stack;
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn start(test: &str) -> (LocalStack, Driver) {
+    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let local = LocalStack::start(Options {
+        stack: format!("t{}-{test}", nanos % 1_000_000_000_000),
+        // Two days pass in well under a second.
+        speed: 1e7,
+        poll_every: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let driver = Driver::new(local.crm_sim.url(), local.wa_sim.url(), local.api.url());
+    (local, driver)
+}
+
+/// An order managers 11 and 12 both worked on, completed, and the question it got.
+async fn asked(d: &Driver, phone: &str) -> (u64, Value) {
+    let id = d
+        .new_order(
+            "main-shop",
+            11,
+            json!({"phone": phone, "customer": {"id": 900}}),
+        )
+        .await
+        .unwrap();
+    d.reassign("main-shop", id, 12, 11).await.unwrap();
+    d.set_status("main-shop", id, "complete", 12).await.unwrap();
+    let question = eventually("the question reaches WhatsApp", WAIT, || async {
+        Ok(d.messages_to(phone).await?.into_iter().next())
+    })
+    .await
+    .unwrap();
+    (id, question)
+}
+
+async fn field(d: &Driver, id: u64, code: &str) -> Value {
+    d.order("main-shop", id).await.unwrap()["customFields"][code].clone()
+}
+
+#[tokio::test]
+async fn a_completed_order_is_asked_rated_written_and_credited_to_everyone_who_worked_it() {
+    let (local, d) = start("e2e-four").await;
+    let phone = "+79005550101";
+    let (id, question) = asked(&d, phone).await;
+    assert_eq!(question["provider"], "meta");
+
+    d.say("meta", phone, "4").await.unwrap();
+    let rating = eventually("the rating reaches the order", WAIT, || async {
+        let v = field(&d, id, "otklik_rating").await;
+        Ok((!v.is_null()).then_some(v))
+    })
+    .await
+    .unwrap();
+    assert_eq!(rating, json!(4));
+
+    // Both managers who worked the order are credited exactly once.
+    let store =
+        otklik_aws::store::DynamoStore::new(local.parts.clients.dynamodb.clone(), local.names());
+    let survey = SurveyId::for_order(&otklik_core::model::OrderRef::new("main-shop", id).unwrap());
+    let now = Utc::now();
+    let credits = eventually("both credits are written", WAIT, || async {
+        let c: Vec<_> = store
+            .credits_between(
+                now - chrono::Duration::hours(1),
+                now + chrono::Duration::hours(1),
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|c| c.survey == survey)
+            .collect();
+        Ok((c.len() >= 2).then_some(c))
+    })
+    .await
+    .unwrap();
+    let mut employees: Vec<u64> = credits.iter().map(|c| c.employee).collect();
+    employees.sort();
+    assert_eq!(employees, vec![11, 12], "{credits:?}");
+    assert!(credits.iter().all(|c| c.rating == 4));
+
+    // The thanks come back on WhatsApp, once.
+    let thanks = eventually("the thanks are sent", WAIT, || async {
+        let m = d.messages_to(phone).await?;
+        Ok((m.len() >= 2).then_some(m))
+    })
+    .await
+    .unwrap();
+    assert_eq!(thanks.len(), 2, "{thanks:?}");
+
+    // The KPI route counts the order for both of them.
+    let today = now.date_naive();
+    let first = today.with_day(1).unwrap().to_string();
+    let report = d
+        .kpi(stack::REPORT_TOKEN, &first, &today.to_string())
+        .await
+        .unwrap();
+    let rows = report["employees"].as_array().unwrap();
+    for e in [11, 12] {
+        let row = rows
+            .iter()
+            .find(|r| r["employeeId"] == e)
+            .unwrap_or_else(|| panic!("employee {e} missing: {report}"));
+        assert_eq!(row["ratedOrders"], 1, "{row}");
+        assert_eq!(row["averageRating"], 4.0, "{row}");
+    }
+    assert_eq!(
+        local.consumers["crm-writer"]
+            .failed
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_one_opens_a_complaint_whose_progress_is_tracked() {
+    let (local, d) = start("e2e-one").await;
+    let phone = "+79005550102";
+    let (id, _) = asked(&d, phone).await;
+    d.say("meta", phone, "1, курьер опоздал и нагрубил")
+        .await
+        .unwrap();
+
+    let complaint = eventually("a complaint order is opened", WAIT, || async {
+        Ok(d.orders("reklamacii").await?.into_iter().next())
+    })
+    .await
+    .unwrap();
+    assert_eq!(complaint["managerId"], 7, "{complaint}");
+    assert_eq!(complaint["status"], "complaint-created");
+    let cid = complaint["id"].as_u64().unwrap();
+    let links = d.crm_list("links").await.unwrap();
+    assert!(
+        links.iter().any(|l| {
+            let ids: Vec<u64> = l["orders"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o["id"].as_u64())
+                .collect();
+            ids.contains(&id) && ids.contains(&cid)
+        }),
+        "{links:?}"
+    );
+    // The rating travels on its own queue: it may land just after the complaint.
+    let rating = eventually("the rating reaches the order", WAIT, || async {
+        let v = field(&d, id, "otklik_rating").await;
+        Ok((!v.is_null()).then_some(v))
+    })
+    .await
+    .unwrap();
+    assert_eq!(rating, json!(1));
+
+    // The inspector takes it into work, then resolves it: the trigger reports both.
+    d.set_status("reklamacii", cid, "complaint-in-work", 7)
+        .await
+        .unwrap();
+    d.set_status("reklamacii", cid, "complaint-resolved", 7)
+        .await
+        .unwrap();
+    let store =
+        otklik_aws::store::DynamoStore::new(local.parts.clients.dynamodb.clone(), local.names());
+    let survey = SurveyId::for_order(&otklik_core::model::OrderRef::new("main-shop", id).unwrap());
+    let cfg = local.config().complaints.clone();
+    let track = eventually("the complaint is tracked as resolved", WAIT, || async {
+        let t = store
+            .complaint_track(&survey)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|(t, _)| t);
+        Ok(t.filter(|t| t.closed(&cfg).is_some()))
+    })
+    .await
+    .unwrap();
+    assert!(track.first_in_work_at.is_some(), "{track:?}");
+    assert_eq!(track.closed(&cfg).map(|(_, resolved)| resolved), Some(true));
+    assert_eq!(d.orders("reklamacii").await.unwrap().len(), 1);
+}
