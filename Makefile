@@ -22,7 +22,7 @@ browser: ## Install Debian's chromium and the pinned playwright-core (for the la
 test: venv ## Format check, clippy and all tests against a local AWS endpoint of their own
 	scripts/test.sh
 
-demo: ## The whole flow end to end on the local stack
+demo: venv ## A shop's day end to end on the local stack, with a report (exit 0 = all outcomes happened)
 	scripts/demo.sh
 
 lint: ## cargo fmt --check and clippy
@@ -32,8 +32,8 @@ lint: ## cargo fmt --check and clippy
 fmt: ## Format the code
 	cargo fmt --all
 
-local-up: venv ## Start the local AWS endpoint; settings go to .local/stack.env
-	scripts/local-up.sh
+local-up: venv ## Start the local stack (AWS endpoint, simulators, API, runner); settings in .local/stack.env
+	OTKLIK_SKIP_PROVISION=1 scripts/local-up.sh --stack
 
 local-down: ## Stop exactly what local-up started
 	scripts/local-down.sh

@@ -4,15 +4,38 @@
 # a pid file, so local-down.sh stops exactly that.
 #
 #   OTKLIK_STATE_DIR  where pids, logs and stack.env go (default .local; `make test` uses its own)
+#
+# With --stack it then starts the runner (infra/local/runner: both simulators, the API, every
+# function's queue and schedule plumbing) and appends their URLs and local secrets to stack.env.
 set -euo pipefail
+mode=${1:---endpoint-only}
 cd "$(dirname "$0")/.."
 STATE=${OTKLIK_STATE_DIR:-.local}
 mkdir -p "$STATE/pids" "$STATE/logs"
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+start_runner() {
+  if alive "$STATE/pids/runner.pid"; then
+    echo "runner already running (pid $(cat "$STATE/pids/runner.pid"))"
+    return
+  fi
+  cargo build --quiet --locked -p otklik-local-runner --bin otklik-local
+  ( set -a; . "$STATE/stack.env"; set +a
+    nohup target/debug/otklik-local up --state "$STATE" >"$STATE/logs/runner.out" 2>"$STATE/logs/runner.log" & echo $! >"$STATE/pids/runner.pid" )
+  for _ in $(seq 1 300); do
+    grep -q '^ready' "$STATE/logs/runner.out" 2>/dev/null && break
+    alive "$STATE/pids/runner.pid" || { echo "the runner exited; see $STATE/logs/runner.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  grep -q '^ready' "$STATE/logs/runner.out" || { echo "the runner did not come up; see $STATE/logs/runner.log" >&2; exit 1; }
+  echo "local stack up; every URL and local secret is in $STATE/stack.env:"
+  grep -E '^(OTKLIK_API_URL|RETAILCRM_SIM_URL|WHATSAPP_SIM_URL|AWS_ENDPOINT_URL)=' "$STATE/stack.env" | sed 's/^/  /'
+}
+
 if alive "$STATE/pids/moto.pid"; then
   echo "local endpoint already running (pid $(cat "$STATE/pids/moto.pid")); settings in $STATE/stack.env"
+  [ "$mode" = --stack ] && start_runner
   exit 0
 fi
 
@@ -52,3 +75,5 @@ if [ "${OTKLIK_SKIP_PROVISION:-}" != 1 ]; then
     || { echo "provisioning failed; see $STATE/logs/provision.log" >&2; exit 1; }
 fi
 echo "local AWS endpoint: $endpoint (settings in $STATE/stack.env)"
+[ "$mode" = --stack ] && start_runner
+exit 0

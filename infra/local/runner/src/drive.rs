@@ -144,6 +144,17 @@ impl Driver {
         Ok(v.as_array().cloned().unwrap_or_default())
     }
 
+    /// Everything the business sent over WhatsApp.
+    pub async fn messages_all(&self) -> DriveResult<Vec<Value>> {
+        let v = self
+            .json(
+                self.http.get(format!("{}/sim/messages", self.wa)),
+                "messages",
+            )
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
     /// The customer writes `text` on WhatsApp through `provider` (`meta` / `green-api`).
     pub async fn say(&self, provider: &str, phone: &str, text: &str) -> DriveResult<()> {
         let v = self

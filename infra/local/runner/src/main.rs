@@ -1,0 +1,170 @@
+//! `otklik-local`: the whole product on this machine.
+//!
+//!   otklik-local up   [--state DIR] [--port N] [--provider meta|green-api] [--speed X]
+//!       Starts both simulators, the API and every function's plumbing against the AWS endpoint in
+//!       the environment, appends every URL and local secret to DIR/stack.env, writes
+//!       DIR/otklik.toml, and runs until stopped.
+//!   otklik-local demo
+//!       Plays a scripted day (see `make demo`), prints the report; exit 0 only if every expected
+//!       outcome happened.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use otklik_local_runner::demo;
+use otklik_local_runner::local::{LocalStack, Options};
+
+const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo";
+
+fn logging(default: &str) {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
+        )
+        .try_init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("up") => up(&args[1..]).await,
+        Some("demo") => run_demo().await,
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn up(args: &[String]) -> ExitCode {
+    logging("info");
+    let mut state = std::path::PathBuf::from(".local");
+    let mut opts = Options {
+        // A person watching the sandbox should not wait two days for a question.
+        speed: 17_280.0,
+        poll_every: Duration::from_secs(10),
+        ..Default::default()
+    };
+    if let Ok(stack) = std::env::var("OTKLIK_STACK") {
+        opts.stack = stack;
+    }
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let value = it.next();
+        let ok = match (a.as_str(), value) {
+            ("--state", Some(v)) => {
+                state = v.into();
+                true
+            }
+            ("--port", Some(v)) => v.parse().map(|p| opts.port = p).is_ok(),
+            ("--provider", Some(v)) if v == "meta" || v == "green-api" => {
+                opts.provider = v.clone();
+                true
+            }
+            ("--speed", Some(v)) => v.parse().map(|s| opts.speed = s).is_ok(),
+            _ => false,
+        };
+        if !ok {
+            eprintln!("otklik-local up: bad argument {a}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    let local = match LocalStack::start(opts).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("otklik-local up: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config_path = state.join("otklik.toml");
+    let env_path = state.join("stack.env");
+    let mut lines = local.env_lines();
+    lines.push(format!("OTKLIK_CONFIG={}", config_path.display()));
+    let existing = std::fs::read_to_string(&env_path).unwrap_or_default();
+    let kept: Vec<&str> = existing
+        .lines()
+        .filter(|l| {
+            !lines
+                .iter()
+                .any(|n| n.split('=').next() == l.split('=').next())
+        })
+        .collect();
+    let text = format!("{}\n{}\n", kept.join("\n"), lines.join("\n"));
+    if let Err(e) = std::fs::write(&config_path, &local.config_text)
+        .and_then(|_| std::fs::write(&env_path, text))
+    {
+        eprintln!("otklik-local up: writing {}: {e}", state.display());
+        return ExitCode::FAILURE;
+    }
+    println!("ready {}", local.api.url());
+    tracing::info!(api = %local.api.url(), "local stack up");
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("otklik-local up: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    ExitCode::SUCCESS
+}
+
+async fn run_demo() -> ExitCode {
+    logging("warn");
+    if std::env::var("AWS_ENDPOINT_URL").is_err() {
+        eprintln!("otklik-local demo: AWS_ENDPOINT_URL is not set (run `make demo`)");
+        return ExitCode::from(2);
+    }
+    let run = chrono::Utc::now().format("%H%M%S").to_string();
+    println!(
+        "Otklik demo: a shop's day, end to end on this machine (no AWS account, no internet)."
+    );
+    println!(
+        "\n▶ The Meta WhatsApp shop: {} orders",
+        demo::meta_day().len()
+    );
+    let meta = match demo::play("meta", demo::meta_day(), format!("demo-{run}-meta")).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut problems = demo::check(&meta).await;
+    problems.extend(demo::inspector_works(&meta).await);
+    println!("\n▶ The Green-API shop: {} orders", demo::green_day().len());
+    let green = match demo::play("green-api", demo::green_day(), format!("demo-{run}-green")).await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    problems.extend(demo::check(&green).await);
+    print!("{}", demo::report(&[&meta, &green]).await);
+    let expected = meta.cases.len() + green.cases.len();
+    if problems.is_empty() {
+        println!("\n✔ all {expected} expected outcomes happened");
+        ExitCode::SUCCESS
+    } else {
+        println!(
+            "\n✘ {} of {expected} outcomes did not happen:",
+            problems.len()
+        );
+        for p in &problems {
+            println!("  - {p}");
+        }
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,148 @@
+//! The runner's AWS stand-ins on the local endpoint: the SQS event source mapping (batches,
+//! partial failures, retries, the DLQ and a redrive) and the Scheduler's firing.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsBatchResponse;
+use chrono::{Duration, Utc};
+use otklik_aws::provision::ensure_all;
+use otklik_aws::queue::SqsQueue;
+use otklik_aws::resources::{Names, DISPATCH_QUEUE, INTAKE_QUEUE};
+use otklik_aws::Clients;
+use otklik_core::ports::Queue;
+use otklik_local_runner::schedules::LocalScheduler;
+use otklik_local_runner::sqs::{batch_handler, Consumer, ConsumerStats};
+
+async fn setup(test: &str) -> (Clients, Names) {
+    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
+    let clients = Clients::from_env().await;
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let names = Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000));
+    ensure_all(&clients, &names).await.unwrap();
+    (clients, names)
+}
+
+#[tokio::test]
+async fn failures_come_back_then_rest_in_the_dlq_until_a_redrive() {
+    let (clients, names) = setup("mapping").await;
+    let queue = SqsQueue::connect(clients.sqs.clone(), &names, &INTAKE_QUEUE)
+        .await
+        .unwrap();
+    let dlq = SqsQueue::connect_named(clients.sqs.clone(), &names.dlq(&INTAKE_QUEUE))
+        .await
+        .unwrap();
+    for body in ["good-1", "poison", "good-2"] {
+        queue.send(body).await.unwrap();
+    }
+    // A handler that fails the poison message every time and reports it per item.
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let consumer = Consumer {
+        name: "test",
+        queue: queue.clone(),
+        batch_size: 10,
+        handler: batch_handler(move |event| {
+            let log = log.clone();
+            async move {
+                let mut response = SqsBatchResponse::default();
+                for r in event.records {
+                    let body = r.body.clone().unwrap_or_default();
+                    log.lock().unwrap().push(body.clone());
+                    if body == "poison" {
+                        response.add_failure(r.message_id.clone().unwrap_or_default());
+                    }
+                }
+                response
+            }
+        }),
+        retry_after: 0,
+        stats: Arc::new(ConsumerStats::default()),
+    };
+    let arn = queue.arn().await.unwrap();
+    for _ in 0..40 {
+        consumer.poll_once(0, &arn).await.unwrap();
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.iter().filter(|b| b.starts_with("good")).count(),
+        2,
+        "{seen:?}"
+    );
+    let tries = seen.iter().filter(|b| *b == "poison").count();
+    assert_eq!(
+        tries, INTAKE_QUEUE.max_receive_count as usize,
+        "retried until maxReceiveCount: {seen:?}"
+    );
+    assert_eq!(consumer.stats.handled.load(Ordering::Relaxed), 2);
+    assert!(queue.receive(10, 0).await.unwrap().is_empty());
+
+    // Parked, not lost: a redrive puts it back, and the DLQ is empty afterwards.
+    assert_eq!(queue.redrive_from(&dlq).await.unwrap(), 1);
+    assert!(dlq.receive(10, 0).await.unwrap().is_empty());
+    let back = queue.receive(10, 0).await.unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].body(), Some("poison"));
+}
+
+#[tokio::test]
+async fn due_schedules_fire_into_their_queue_once_and_are_deleted() {
+    let (clients, names) = setup("sched").await;
+    let scheduler = otklik_aws::scheduler::from_env(&clients, &names)
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let tz = chrono_tz::Europe::Moscow;
+    scheduler
+        .schedule_once(
+            "s-due",
+            now - Duration::minutes(1),
+            tz,
+            r#"{"surveyId":"s-due"}"#,
+        )
+        .await
+        .unwrap();
+    scheduler
+        .schedule_once(
+            "s-later",
+            now + Duration::days(2),
+            tz,
+            r#"{"surveyId":"s-later"}"#,
+        )
+        .await
+        .unwrap();
+    let dispatch = SqsQueue::connect(clients.sqs.clone(), &names, &DISPATCH_QUEUE)
+        .await
+        .unwrap();
+
+    let mut real_time = LocalScheduler::new(&clients, &names, 1.0);
+    assert_eq!(
+        real_time.tick(now).await.unwrap(),
+        vec!["s-due".to_string()]
+    );
+    assert!(real_time.tick(now).await.unwrap().is_empty(), "fired once");
+    let got = dispatch.receive(10, 0).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body(), Some(r#"{"surveyId":"s-due"}"#));
+
+    // Compressed 17,280×, two days pass in ten seconds.
+    let mut fast = LocalScheduler::new(&clients, &names, 17_280.0);
+    assert!(fast.tick(now).await.unwrap().is_empty(), "first seen now");
+    assert!(fast
+        .tick(now + Duration::seconds(9))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        fast.tick(now + Duration::seconds(11)).await.unwrap(),
+        vec!["s-later".to_string()]
+    );
+    let names_left = clients
+        .scheduler
+        .list_schedules()
+        .group_name(names.schedule_group())
+        .send()
+        .await
+        .unwrap();
+    assert!(names_left.schedules().is_empty(), "deleted after firing");
+}
