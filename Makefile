@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 VENV := .venv
 
-.PHONY: help demo test lint fmt venv browser local-up local-down bench deploy build clean-local
+.PHONY: help demo sandbox test lint fmt venv browser local-up local-down bench deploy build clean-local
 
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ test: venv ## Format check, clippy and all tests against a local AWS endpoint of
 
 demo: venv ## A shop's day end to end on the local stack, with a report (exit 0 = all outcomes happened)
 	scripts/demo.sh
+
+sandbox: local-up ## The local stack left running, with a page to play the customer by hand
+	@set -a; . .local/stack.env; set +a; echo; echo "Sandbox: open $$OTKLIK_API_URL/sandbox in a browser (make local-down stops it)"
 
 lint: ## cargo fmt --check and clippy
 	cargo fmt --all --check

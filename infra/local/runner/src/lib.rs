@@ -6,6 +6,7 @@ pub mod demo;
 pub mod drive;
 pub mod gateway;
 pub mod local;
+pub mod sandbox;
 pub mod schedules;
 pub mod sqs;
 pub mod stack;

@@ -190,6 +190,13 @@ impl LocalStack {
         let inbound = Arc::new(otklik_whatsapp_inbound::WhatsappInbound::from_parts(&parts).await?);
         let landing = Arc::new(otklik_email_landing::Landing::from_parts(&parts).await?);
         let kpi = Arc::new(otklik_kpi_report::KpiApi::from_parts(&parts).await?);
+        let sandbox = Arc::new(crate::sandbox::Sandbox {
+            driver: crate::drive::Driver::new(crm_sim.url(), wa_sim.url(), api_url.clone()),
+            aws: std::env::var("AWS_ENDPOINT_URL").unwrap_or_default(),
+            store: otklik_aws::store::DynamoStore::new(clients.dynamodb.clone(), &names),
+            config: parts.config.clone(),
+            provider: opts.provider.clone(),
+        });
         let routes = vec![
             Route::new(
                 "/webhooks/retailcrm",
@@ -210,6 +217,13 @@ impl LocalStack {
                 handler(move |req| {
                     let f = landing.clone();
                     async move { f.handle(req, Utc::now()).await }
+                }),
+            ),
+            Route::new(
+                "/sandbox",
+                handler(move |req| {
+                    let f = sandbox.clone();
+                    async move { f.handle(req).await }
                 }),
             ),
             Route::new(

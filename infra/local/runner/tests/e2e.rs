@@ -193,3 +193,77 @@ async fn a_one_opens_a_complaint_whose_progress_is_tracked() {
     assert_eq!(track.closed(&cfg).map(|(_, resolved)| resolved), Some(true));
     assert_eq!(d.orders("reklamacii").await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn the_sandbox_page_lets_a_person_play_the_customer() {
+    let (local, _) = start("e2e-sandbox").await;
+    let api = local.api.url();
+    let http = reqwest::Client::new();
+    let page = http.get(format!("{api}/sandbox")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Otklik sandbox"));
+
+    // Refused input changes nothing.
+    let bad = http
+        .post(format!("{api}/sandbox/api/orders"))
+        .json(&json!({"name": "Аня"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    let state = || async {
+        http.get(format!("{api}/sandbox/api/state"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json::<Value>()
+            .await
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(state().await.unwrap()["orders"], json!([]));
+    let made: Value = http
+        .post(format!("{api}/sandbox/api/orders"))
+        .json(&json!({"name": "Аня", "phone": "+79005550201", "manager": 13, "handed_to": 14}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = made["id"].as_u64().expect("an order id");
+    eventually("the question shows in the page's chat", WAIT, || async {
+        let s = state().await?;
+        Ok(s["whatsapp"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["to"] == "79005550201"))
+            .then_some(()))
+    })
+    .await
+    .unwrap();
+    let said = http
+        .post(format!("{api}/sandbox/api/say"))
+        .json(&json!({"phone": "+79005550201", "text": "5"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(said.status(), 200);
+    let s = eventually("the page shows the rating and the KPI", WAIT, || async {
+        let s = state().await?;
+        let rated = s["orders"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|o| o["id"] == id && o["rating"] == 5));
+        Ok((rated && s["kpi"]["team"]["ratedOrders"] == 1).then_some(s))
+    })
+    .await
+    .unwrap();
+    let order = s["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == id)
+        .cloned()
+        .unwrap();
+    assert_eq!(order["rating"], 5, "{order}");
+    assert_eq!(s["kpi"]["employees"].as_array().unwrap().len(), 2, "{s}");
+}
