@@ -12,4 +12,4 @@ echo "Building (the first build compiles the AWS SDK: several minutes)…"
 cargo build --quiet --locked -p otklik-local-runner --bin otklik-local
 scripts/local-up.sh --endpoint-only >/dev/null
 set -a; . "$OTKLIK_STATE_DIR/stack.env"; set +a
-target/debug/otklik-local demo
+"${CARGO_TARGET_DIR:-target}"/debug/otklik-local demo

@@ -22,7 +22,7 @@ start_runner() {
   fi
   cargo build --quiet --locked -p otklik-local-runner --bin otklik-local
   ( set -a; . "$STATE/stack.env"; set +a
-    nohup target/debug/otklik-local up --state "$STATE" >"$STATE/logs/runner.out" 2>"$STATE/logs/runner.log" & echo $! >"$STATE/pids/runner.pid" )
+    nohup "${CARGO_TARGET_DIR:-target}"/debug/otklik-local up --state "$STATE" >"$STATE/logs/runner.out" 2>"$STATE/logs/runner.log" & echo $! >"$STATE/pids/runner.pid" )
   for _ in $(seq 1 300); do
     grep -q '^ready' "$STATE/logs/runner.out" 2>/dev/null && break
     alive "$STATE/pids/runner.pid" || { echo "the runner exited; see $STATE/logs/runner.log" >&2; exit 1; }
