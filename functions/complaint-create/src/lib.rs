@@ -199,14 +199,12 @@ impl ComplaintCreator {
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
     pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
-        let clients = &p.clients;
-        let names = &p.names;
         Ok(ComplaintCreator {
             crm: RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
                 &config,
                 secrets.crm_api_key.expose(),
             ))?,
-            store: DynamoStore::new(clients.dynamodb.clone(), names),
+            store: p.store(),
             config: Arc::new(config),
         })
     }

@@ -267,7 +267,7 @@ impl Poller<otklik_aws::queue::SqsQueue> {
                 &config,
                 secrets.crm_api_key.expose(),
             ))?,
-            store: DynamoStore::new(clients.dynamodb.clone(), names),
+            store: p.store(),
             queue: otklik_aws::queue::SqsQueue::connect(
                 clients.sqs.clone(),
                 names,

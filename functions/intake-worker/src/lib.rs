@@ -306,7 +306,7 @@ impl Worker {
                 &config,
                 secrets.crm_api_key.expose(),
             ))?,
-            store: DynamoStore::new(clients.dynamodb.clone(), names),
+            store: p.store(),
             scheduler: otklik_aws::scheduler::from_env(clients, names).await?,
             config: Arc::new(config),
         })

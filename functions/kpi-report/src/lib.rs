@@ -97,10 +97,8 @@ impl KpiApi {
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
     pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
         let config = p.config.as_ref().clone();
-        let clients = &p.clients;
-        let names = &p.names;
         Ok(KpiApi {
-            store: DynamoStore::new(clients.dynamodb.clone(), names),
+            store: p.store(),
             token: p.report_token.clone(),
             timezone: config.timezone,
             complaints: config.complaints,

@@ -142,10 +142,8 @@ impl OutboxSender {
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
     pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
-        let clients = &p.clients;
-        let names = &p.names;
         Ok(OutboxSender {
-            store: DynamoStore::new(clients.dynamodb.clone(), names),
+            store: p.store(),
             whatsapp: Whatsapp::from_config(&config, secrets),
             texts: Texts::from_config(&config.texts)?,
             config: Arc::new(config),

@@ -401,13 +401,12 @@ impl Dispatcher {
     pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
         let clients = &p.clients;
-        let names = &p.names;
         Ok(Dispatcher {
             crm: RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
                 &config,
                 secrets.crm_api_key.expose(),
             ))?,
-            store: DynamoStore::new(clients.dynamodb.clone(), names),
+            store: p.store(),
             whatsapp: Whatsapp::from_config(&config, secrets),
             mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&clients.sdk)),
             texts: Texts::from_config(&config.texts)?,

@@ -258,15 +258,8 @@ impl WhatsappInbound {
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
     pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
-        let clients = &p.clients;
-        let names = &p.names;
         Ok(WhatsappInbound {
-            engine: Engine {
-                store: otklik_aws::store::DynamoStore::new(clients.dynamodb.clone(), names),
-                queues: otklik_aws::engine::EffectQueues::connect(clients.sqs.clone(), names)
-                    .await?,
-                machine: otklik_core::machine::MachineConfig::from(&config),
-            },
+            engine: p.engine().await?,
             secrets: WebhookSecrets {
                 meta_app_secret: secrets
                     .meta_app_secret

@@ -40,6 +40,21 @@ impl Parts {
         })
     }
 
+    /// The survey store on the stack's table.
+    pub fn store(&self) -> crate::store::DynamoStore {
+        crate::store::DynamoStore::new(self.clients.dynamodb.clone(), &self.names)
+    }
+
+    /// The engine the reply functions share: the store, the effect queues, the machine's settings.
+    pub async fn engine(&self) -> Result<crate::engine::Engine, BoxError> {
+        Ok(crate::engine::Engine {
+            store: self.store(),
+            queues: crate::engine::EffectQueues::connect(self.clients.sqs.clone(), &self.names)
+                .await?,
+            machine: otklik_core::machine::MachineConfig::from(self.config.as_ref()),
+        })
+    }
+
     pub fn secrets(&self) -> Result<&Secrets, BoxError> {
         self.secrets
             .as_ref()

@@ -711,7 +711,7 @@ async fn answer(d: &Driver, aws: &str, provider: &str, c: &Case, id: u64) -> Res
 pub async fn check(p: &Played) -> Vec<String> {
     let d = &p.driver;
     let mut problems = p.problems.clone();
-    let store = DynamoStore::new(p.stack.parts.clients.dynamodb.clone(), p.stack.names());
+    let store = p.stack.parts.store();
     let deadline = Instant::now() + Duration::from_secs(60);
     for (c, id) in &p.cases {
         let what = format!("{} (order {id}, {})", c.who, p.provider);
@@ -753,7 +753,7 @@ pub async fn inspector_works(p: &Played) -> Vec<String> {
         "the inspector took {} complaints into work and resolved {resolved}",
         complaints.len()
     ));
-    let store = DynamoStore::new(p.stack.parts.clients.dynamodb.clone(), p.stack.names());
+    let store = p.stack.parts.store();
     let cfg = p.stack.config().complaints.clone();
     let today = Utc::now().date_naive();
     let seen = eventually(
@@ -841,7 +841,7 @@ pub async fn report(runs: &[&Played]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\n══ Otklik demo: the day in numbers ══");
     for p in runs {
-        let store = DynamoStore::new(p.stack.parts.clients.dynamodb.clone(), p.stack.names());
+        let store = p.stack.parts.store();
         let mut states: BTreeMap<&str, u32> = BTreeMap::new();
         let mut channels: BTreeMap<String, u32> = BTreeMap::new();
         let mut ratings: BTreeMap<u8, u32> = BTreeMap::new();
@@ -907,10 +907,7 @@ pub async fn report(runs: &[&Played]) -> String {
         );
     }
     if let Some(main) = runs.first() {
-        let store = DynamoStore::new(
-            main.stack.parts.clients.dynamodb.clone(),
-            main.stack.names(),
-        );
+        let store = main.stack.parts.store();
         let crm = otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
             main.stack.config(),
             crate::stack::CRM_API_KEY,

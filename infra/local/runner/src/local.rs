@@ -193,7 +193,7 @@ impl LocalStack {
         let sandbox = Arc::new(crate::sandbox::Sandbox {
             driver: crate::drive::Driver::new(crm_sim.url(), wa_sim.url(), api_url.clone()),
             aws: std::env::var("AWS_ENDPOINT_URL").unwrap_or_default(),
-            store: otklik_aws::store::DynamoStore::new(clients.dynamodb.clone(), &names),
+            store: parts.store(),
             config: parts.config.clone(),
             provider: opts.provider.clone(),
         });

@@ -37,13 +37,24 @@ pub fn fire_time(seen: DateTime<Utc>, at: DateTime<Utc>, speed: f64) -> DateTime
     seen + chrono::Duration::milliseconds(wait as i64)
 }
 
+/// A schedule as first read.
+struct Known {
+    /// When it was first listed (the compression's starting point).
+    seen: DateTime<Utc>,
+    /// `None` for rate()/cron() schedules, which are not ours to fire here.
+    at: Option<DateTime<Utc>>,
+    target_arn: String,
+    input: String,
+}
+
 pub struct LocalScheduler {
     pub client: aws_sdk_scheduler::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub names: Names,
     pub speed: f64,
-    /// When each schedule was first listed (the compression's starting point).
-    seen: HashMap<String, DateTime<Utc>>,
+    /// Each listed schedule, read once: one-time schedules do not change after creation, so a tick
+    /// costs one list call, not a read per schedule.
+    known: HashMap<String, Known>,
     /// Target ARN → queue URL.
     urls: HashMap<String, String>,
 }
@@ -59,7 +70,7 @@ impl LocalScheduler {
             sqs: clients.sqs.clone(),
             names: names.clone(),
             speed,
-            seen: HashMap::new(),
+            known: HashMap::new(),
             urls: HashMap::new(),
         }
     }
@@ -105,32 +116,42 @@ impl LocalScheduler {
                 break;
             }
         }
-        self.seen.retain(|k, _| names.contains(k));
+        self.known.retain(|k, _| names.contains(k));
         let mut fired = Vec::new();
         for name in names {
-            let seen = *self.seen.entry(name.clone()).or_insert(now);
-            let s = self
-                .client
-                .get_schedule()
-                .group_name(&group)
-                .name(&name)
-                .send()
-                .await
-                .map_err(sched_err)?;
-            let Some(at) = parse_at(
-                s.schedule_expression().unwrap_or_default(),
-                s.schedule_expression_timezone().unwrap_or_default(),
-            ) else {
-                // rate()/cron() schedules are not ours to fire here (the poller runs on a timer).
-                continue;
-            };
-            if fire_time(seen, at, self.speed) > now {
+            if !self.known.contains_key(&name) {
+                let s = self
+                    .client
+                    .get_schedule()
+                    .group_name(&group)
+                    .name(&name)
+                    .send()
+                    .await
+                    .map_err(sched_err)?;
+                let known = Known {
+                    seen: now,
+                    at: parse_at(
+                        s.schedule_expression().unwrap_or_default(),
+                        s.schedule_expression_timezone().unwrap_or_default(),
+                    ),
+                    target_arn: s.target().map(|t| t.arn().to_string()).unwrap_or_default(),
+                    input: s
+                        .target()
+                        .and_then(|t| t.input())
+                        .unwrap_or("{}")
+                        .to_string(),
+                };
+                self.known.insert(name.clone(), known);
+            }
+            let k = &self.known[&name];
+            let Some(at) = k.at else { continue };
+            if fire_time(k.seen, at, self.speed) > now || k.target_arn.is_empty() {
                 continue;
             }
-            let Some(target) = s.target() else { continue };
-            let url = self.queue_url(target.arn()).await?;
+            let (arn, input) = (k.target_arn.clone(), k.input.clone());
+            let url = self.queue_url(&arn).await?;
             let queue = otklik_aws::queue::SqsQueue::from_url(self.sqs.clone(), url);
-            queue.send(target.input().unwrap_or("{}")).await?;
+            queue.send(&input).await?;
             self.client
                 .delete_schedule()
                 .group_name(&group)
@@ -138,7 +159,7 @@ impl LocalScheduler {
                 .send()
                 .await
                 .map_err(sched_err)?;
-            self.seen.remove(&name);
+            self.known.remove(&name);
             tracing::info!(schedule = %name, %at, "schedule fired");
             fired.push(name);
         }
