@@ -147,6 +147,9 @@ impl ComplaintCreator {
             .record_complaint(survey_id, complaint_id, rating.value(), now)
             .await?;
         self.store.mark_effect_done(key, now).await?;
+        // Counted when the effect is done, not when the order was created: a run that created the
+        // order and died before this line is finished (and counted) by the redelivery.
+        otklik_metrics::incr(&otklik_metrics::COMPLAINTS_OPENED, &[]);
         tracing::info!(survey = %survey_id, complaint_id, created, "complaint opened");
         Ok(if created {
             Opened::Created { complaint_id }

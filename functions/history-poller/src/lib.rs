@@ -244,6 +244,7 @@ impl<Q: Queue> Poller<Q> {
             }
             self.store.forget_open_complaint(&survey).await?;
             report.reminders += 1;
+            otklik_metrics::incr(&otklik_metrics::COMPLAINT_REMINDERS, &[]);
             tracing::info!(%survey, complaint = track.order_id, "inspector reminded of an untouched complaint");
         }
         Ok(report)

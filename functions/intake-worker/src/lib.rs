@@ -277,7 +277,19 @@ impl Worker {
                 None => Err(WorkerError::BadSignal("empty message".into())),
             };
             match result {
-                Ok(handled) => tracing::debug!(message = %id, ?handled, "signal handled"),
+                Ok(handled) => {
+                    match &handled {
+                        Handled::Scheduled(_) => {
+                            otklik_metrics::incr(&otklik_metrics::SURVEYS_CREATED, &[])
+                        }
+                        Handled::Skipped(reason) => otklik_metrics::incr(
+                            &otklik_metrics::SURVEYS_SKIPPED,
+                            &[("Reason", &reason.to_string())],
+                        ),
+                        _ => {}
+                    }
+                    tracing::debug!(message = %id, ?handled, "signal handled")
+                }
                 Err(e) => {
                     // Reported, not dropped: after maxReceiveCount it rests in the DLQ for a redrive.
                     tracing::warn!(message = %id, error = %e, "signal failed; will be redelivered");

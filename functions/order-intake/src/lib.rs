@@ -163,9 +163,18 @@ impl Intake<otklik_aws::queue::SqsQueue> {
     /// Built as on Lambda. This function holds only the trigger secret (no config file, no retailCRM
     /// key): it checks the caller and queues, nothing more.
     pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
-        let trigger_secret = std::env::var(otklik_core::config::ENV_TRIGGER_SECRET)
-            .map_err(|_| format!("{} is not set", otklik_core::config::ENV_TRIGGER_SECRET))?;
         let clients = otklik_aws::Clients::from_env().await;
+        let source = otklik_aws::env::SecretSource::from_env(&clients.sdk).await?;
+        let trigger_secret = source
+            .get(otklik_core::config::ENV_TRIGGER_SECRET)
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "{} is not set ({})",
+                    otklik_core::config::ENV_TRIGGER_SECRET,
+                    source.describe()
+                )
+            })?;
         Self::connect(
             &clients,
             &otklik_aws::resources::Names::from_env(),

@@ -379,7 +379,10 @@ impl Dispatcher {
                 None => Err(DispatchError::BadMessage("empty message".into())),
             };
             match result {
-                Ok(d) => tracing::info!(message = %mid, outcome = ?d, "dispatch handled"),
+                Ok(d) => {
+                    record_metrics(&d);
+                    tracing::info!(message = %mid, outcome = ?d, "dispatch handled")
+                }
                 Err(e) => {
                     tracing::warn!(message = %mid, error = %e, "dispatch failed; will be redelivered");
                     response.add_failure(mid);
@@ -387,6 +390,21 @@ impl Dispatcher {
             }
         }
         response
+    }
+}
+
+/// Questions sent by channel, skips by reason, and questions that could not be sent.
+fn record_metrics(d: &Dispatched) {
+    use otklik_metrics as m;
+    match d {
+        Dispatched::Sent { channel, .. } => {
+            m::incr(&m::SURVEYS_SENT, &[("Channel", &channel.to_string())])
+        }
+        Dispatched::Skipped(reason) => {
+            m::incr(&m::SURVEYS_SKIPPED, &[("Reason", &reason.to_string())])
+        }
+        Dispatched::Failed(_) => m::incr(&m::DISPATCH_FAILURES, &[]),
+        Dispatched::NothingToDo(_) | Dispatched::AlreadyClaimed => {}
     }
 }
 

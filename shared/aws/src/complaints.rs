@@ -24,6 +24,7 @@ pub async fn observe_statuses(
         let Some((mut track, version)) = store.complaint_track(survey).await? else {
             return Ok(false);
         };
+        let was_closed = track.closed(cfg).is_some();
         let mut changed = false;
         for (status, at) in seen {
             changed |= track.observe(status, *at, cfg);
@@ -33,6 +34,14 @@ pub async fn observe_statuses(
         }
         match store.save_complaint_track(survey, &track, version).await {
             Ok(()) => {
+                // Counted when the saved track turns final: a redelivered observation is no change.
+                if let (false, Some((_, resolved))) = (was_closed, track.closed(cfg)) {
+                    let outcome = if resolved { "resolved" } else { "failed" };
+                    otklik_metrics::incr(
+                        &otklik_metrics::COMPLAINTS_CLOSED,
+                        &[("Outcome", outcome)],
+                    );
+                }
                 if !track.untouched() {
                     store.forget_open_complaint(survey).await?;
                 }

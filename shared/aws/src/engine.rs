@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, Utc};
 use otklik_core::intake::DispatchRequest;
-use otklik_core::machine::{decide, Command, Effect, Input, MachineConfig, Survey};
+use otklik_core::machine::{decide, Command, Effect, Input, MachineConfig, NoticeReason, Survey};
 use otklik_core::model::SurveyId;
 use otklik_core::outbox::{destination, Destination, EffectMessage};
 use otklik_core::ports::{DoNotContactList, PortError, PortResult, Queue, SurveyStore};
@@ -93,6 +93,8 @@ impl Engine {
             next.pending.extend(decision.effects.iter().cloned());
             match self.store.save(&next).await {
                 Ok(saved) => {
+                    // Counted once: only the writer whose save won gets here with these effects.
+                    record_metrics(&saved, &decision.effects);
                     let survey = self.flush(saved).await?;
                     return Ok(Some(Applied {
                         survey,
@@ -180,5 +182,34 @@ impl Engine {
         queue.send(&body).await?;
         tracing::debug!(survey = %survey.id, key = %effect.key, "effect queued");
         Ok(())
+    }
+}
+
+/// Replies by rating and channel, fallbacks, unreadable replies and opt-outs, read off the effects
+/// one decision caused.
+fn record_metrics(survey: &Survey, effects: &[Effect]) {
+    use otklik_metrics as m;
+    let channel = survey.channel.map(|c| c.to_string()).unwrap_or_default();
+    let channel: &[(&str, &str)] = if channel.is_empty() {
+        &[]
+    } else {
+        &[("Channel", channel.as_str())]
+    };
+    for e in effects {
+        match &e.command {
+            Command::WriteRating { rating } => {
+                let rating = rating.to_string();
+                let mut dims = vec![("Rating", rating.as_str())];
+                dims.extend_from_slice(channel);
+                m::incr(&m::REPLIES, &dims);
+            }
+            Command::SendSurvey { .. } => m::incr(&m::FALLBACKS, &[]),
+            Command::NotifyInspector {
+                reason: NoticeReason::UnreadableReply,
+                ..
+            } => m::incr(&m::UNREADABLE_REPLIES, channel),
+            Command::AddToDoNotContact => m::incr(&m::OPT_OUTS, &[]),
+            _ => {}
+        }
     }
 }

@@ -131,6 +131,230 @@ impl Names {
 /// Suffix of the scheduler group of one-time survey schedules.
 pub const SCHEDULE_GROUP_SUFFIX: &str = "surveys";
 
+/// One HTTP route of the API, as API Gateway matches it (`{token}` is one path segment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+}
+
+impl Route {
+    /// Does this route take `method` on `path`, the way API Gateway matches a route key?
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        if !self.method.eq_ignore_ascii_case(method) {
+            return false;
+        }
+        let want: Vec<&str> = self.path.trim_matches('/').split('/').collect();
+        let got: Vec<&str> = path.trim_matches('/').split('/').collect();
+        want.len() == got.len()
+            && want.iter().zip(&got).all(|(w, g)| {
+                if w.starts_with('{') && w.ends_with('}') {
+                    !g.is_empty()
+                } else {
+                    w == g
+                }
+            })
+    }
+}
+
+/// What starts a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// Requests on these routes of the HTTP API.
+    Http(&'static [Route]),
+    /// Batches from this queue (an SQS event source mapping with per-item failures).
+    Queue(&'static QueueDef),
+    /// A recurring EventBridge Scheduler schedule with this expression.
+    Schedule(&'static str),
+}
+
+/// What a function may touch besides its trigger: the template grants exactly this (one role per
+/// function), and a test holds the two together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read the main table (get, query).
+    ReadTable,
+    /// Read and write the main table (get, query, put, update, delete).
+    WriteTable,
+    /// Send messages to this queue.
+    Send(&'static QueueDef),
+    /// Create the one-time survey schedules (and pass their role to the Scheduler).
+    Schedules,
+    /// Send email through SES.
+    SendEmail,
+    /// Read the installation's secret (retailCRM key, tokens, link key).
+    Secrets,
+}
+
+/// One Lambda function: its crate is `functions/<name>`, its binary `<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionDef {
+    pub name: &'static str,
+    pub trigger: Trigger,
+    /// Lambda timeout; a queue's visibility timeout is at least six times its consumer's.
+    pub timeout_secs: u32,
+    /// Only for the CRM writer: one instance at a time keeps one pacer, so the account's rate
+    /// limit holds (SPEC §5); everyone else scales freely.
+    pub reserved_concurrency: Option<u32>,
+    pub access: &'static [Access],
+}
+
+/// The poller's period: quick enough that a missed trigger costs minutes, not hours.
+pub const POLL_SCHEDULE: &str = "rate(5 minutes)";
+
+/// The queues the reply engine hands effects to.
+const ENGINE_QUEUES: [Access; 4] = [
+    Access::Send(&DISPATCH_QUEUE),
+    Access::Send(&CRM_WRITES_QUEUE),
+    Access::Send(&COMPLAINTS_QUEUE),
+    Access::Send(&OUTBOX_QUEUE),
+];
+
+/// Every function of the product.
+pub const FUNCTIONS: &[FunctionDef] = &[
+    FunctionDef {
+        name: "order-intake",
+        trigger: Trigger::Http(&[Route {
+            method: "POST",
+            path: "/webhooks/retailcrm",
+        }]),
+        timeout_secs: 10,
+        reserved_concurrency: None,
+        access: &[Access::Send(&INTAKE_QUEUE), Access::Secrets],
+    },
+    FunctionDef {
+        name: "intake-worker",
+        trigger: Trigger::Queue(&INTAKE_QUEUE),
+        timeout_secs: 30,
+        reserved_concurrency: None,
+        access: &[Access::WriteTable, Access::Schedules, Access::Secrets],
+    },
+    FunctionDef {
+        name: "history-poller",
+        trigger: Trigger::Schedule(POLL_SCHEDULE),
+        timeout_secs: 120,
+        reserved_concurrency: Some(1),
+        access: &[
+            Access::WriteTable,
+            Access::Send(&INTAKE_QUEUE),
+            Access::Secrets,
+        ],
+    },
+    FunctionDef {
+        name: "survey-dispatch",
+        trigger: Trigger::Queue(&DISPATCH_QUEUE),
+        timeout_secs: 30,
+        reserved_concurrency: None,
+        access: &[Access::WriteTable, Access::SendEmail, Access::Secrets],
+    },
+    FunctionDef {
+        name: "whatsapp-inbound",
+        trigger: Trigger::Http(&[
+            Route {
+                method: "GET",
+                path: "/webhooks/whatsapp/meta",
+            },
+            Route {
+                method: "POST",
+                path: "/webhooks/whatsapp/meta",
+            },
+            Route {
+                method: "POST",
+                path: "/webhooks/whatsapp/green-api",
+            },
+        ]),
+        timeout_secs: 10,
+        reserved_concurrency: None,
+        access: &[
+            Access::WriteTable,
+            ENGINE_QUEUES[0],
+            ENGINE_QUEUES[1],
+            ENGINE_QUEUES[2],
+            ENGINE_QUEUES[3],
+            Access::Secrets,
+        ],
+    },
+    FunctionDef {
+        name: "email-landing",
+        trigger: Trigger::Http(&[
+            Route {
+                method: "GET",
+                path: "/r/{token}",
+            },
+            Route {
+                method: "HEAD",
+                path: "/r/{token}",
+            },
+            Route {
+                method: "POST",
+                path: "/r/{token}",
+            },
+            Route {
+                method: "POST",
+                path: "/r/{token}/contact",
+            },
+            Route {
+                method: "POST",
+                path: "/r/{token}/comment",
+            },
+        ]),
+        timeout_secs: 10,
+        reserved_concurrency: None,
+        access: &[
+            Access::WriteTable,
+            ENGINE_QUEUES[0],
+            ENGINE_QUEUES[1],
+            ENGINE_QUEUES[2],
+            ENGINE_QUEUES[3],
+            Access::Secrets,
+        ],
+    },
+    FunctionDef {
+        name: "crm-writer",
+        trigger: Trigger::Queue(&CRM_WRITES_QUEUE),
+        timeout_secs: 30,
+        reserved_concurrency: Some(1),
+        access: &[Access::WriteTable, Access::Secrets],
+    },
+    FunctionDef {
+        name: "complaint-create",
+        trigger: Trigger::Queue(&COMPLAINTS_QUEUE),
+        timeout_secs: 30,
+        reserved_concurrency: None,
+        access: &[Access::WriteTable, Access::Secrets],
+    },
+    FunctionDef {
+        name: "outbox-sender",
+        trigger: Trigger::Queue(&OUTBOX_QUEUE),
+        timeout_secs: 30,
+        reserved_concurrency: None,
+        access: &[Access::WriteTable, Access::Secrets],
+    },
+    FunctionDef {
+        name: "kpi-report",
+        trigger: Trigger::Http(&[Route {
+            method: "GET",
+            path: "/reports/kpi",
+        }]),
+        timeout_secs: 30,
+        reserved_concurrency: None,
+        access: &[Access::ReadTable, Access::Secrets],
+    },
+];
+
+/// The function called `name`.
+pub fn function(name: &str) -> Option<&'static FunctionDef> {
+    FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+/// The function that serves `method` on `path`, as the HTTP API would route it.
+pub fn route(method: &str, path: &str) -> Option<&'static FunctionDef> {
+    FUNCTIONS.iter().find(|f| match f.trigger {
+        Trigger::Http(routes) => routes.iter().any(|r| r.matches(method, path)),
+        _ => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,15 +381,71 @@ mod tests {
     }
 
     #[test]
-    fn visibility_covers_six_lambda_timeouts() {
-        // Consumers run with at most a 30 s timeout (see infra/template.yaml).
+    fn visibility_covers_six_consumer_timeouts() {
+        for f in FUNCTIONS {
+            if let Trigger::Queue(q) = f.trigger {
+                assert!(
+                    q.visibility_timeout >= Duration::from_secs(6 * u64::from(f.timeout_secs)),
+                    "{} is consumed by {} ({} s)",
+                    q.suffix,
+                    f.name,
+                    f.timeout_secs
+                );
+            }
+        }
         for q in QUEUES {
-            assert!(
-                q.visibility_timeout >= Duration::from_secs(6 * 30),
-                "{}",
-                q.suffix
-            );
             assert!(q.max_receive_count >= 3, "{}", q.suffix);
         }
+    }
+
+    #[test]
+    fn every_queue_has_exactly_one_consumer() {
+        for q in QUEUES {
+            let consumers: Vec<&str> = FUNCTIONS
+                .iter()
+                .filter(|f| f.trigger == Trigger::Queue(q))
+                .map(|f| f.name)
+                .collect();
+            assert_eq!(consumers.len(), 1, "{}: {consumers:?}", q.suffix);
+        }
+    }
+
+    #[test]
+    fn routes_match_like_api_gateway() {
+        let r = Route {
+            method: "POST",
+            path: "/r/{token}/contact",
+        };
+        assert!(r.matches("POST", "/r/abc/contact"));
+        assert!(r.matches("post", "/r/abc/contact/"));
+        assert!(!r.matches("GET", "/r/abc/contact"));
+        assert!(!r.matches("POST", "/r//contact"));
+        assert!(!r.matches("POST", "/r/abc"));
+        assert!(!r.matches("POST", "/r/abc/contact/more"));
+        assert_eq!(
+            route("GET", "/r/t0k").map(|f| f.name),
+            Some("email-landing")
+        );
+        assert_eq!(
+            route("POST", "/webhooks/whatsapp/green-api").map(|f| f.name),
+            Some("whatsapp-inbound")
+        );
+        assert_eq!(route("DELETE", "/reports/kpi"), None);
+        assert_eq!(route("GET", "/nowhere"), None);
+    }
+
+    #[test]
+    fn every_function_crate_is_declared_and_every_declared_function_exists() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../functions");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("Cargo.toml").exists())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let mut declared: Vec<String> = FUNCTIONS.iter().map(|f| f.name.to_string()).collect();
+        declared.sort();
+        assert_eq!(on_disk, declared);
     }
 }

@@ -275,3 +275,58 @@ async fn a_one_time_schedule_is_created_once_in_the_customers_zone() {
         target.arn()
     );
 }
+
+/// On AWS the functions read their secrets from one Secrets Manager secret at cold start; here the
+/// same SDK call reads one from the local endpoint.
+#[tokio::test]
+async fn secrets_come_from_one_secrets_manager_secret() {
+    use otklik_aws::env::SecretSource;
+    let c = clients().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&c.sdk);
+    let name = format!("{}/secrets", unique_names("secrets").stack);
+    sm.create_secret()
+        .name(&name)
+        .secret_string(r#"{"OTKLIK_TRIGGER_SECRET":"from-the-secret","OTKLIK_CRM_API_KEY":"k"}"#)
+        .send()
+        .await
+        .unwrap();
+    let source = SecretSource::fetch(&c.sdk, &name).await.unwrap();
+    assert_eq!(
+        source.get("OTKLIK_TRIGGER_SECRET").as_deref(),
+        Some("from-the-secret")
+    );
+    assert_eq!(source.get("OTKLIK_CRM_API_KEY").as_deref(), Some("k"));
+    // A key the secret lacks falls back to the environment (PATH is always set).
+    assert!(source.get("PATH").is_some());
+    assert!(source.describe().contains(&name));
+
+    // A missing secret, or one that is not a JSON object of strings: a clear error that names
+    // the secret and never echoes its value.
+    let missing = SecretSource::fetch(&c.sdk, "no/such/secret")
+        .await
+        .unwrap_err();
+    assert!(
+        missing.contains("cannot read secret no/such/secret"),
+        "{missing}"
+    );
+    for (suffix, body, says) in [
+        ("text", "hunter2-not-json", "not a JSON object"),
+        ("array", r#"["hunter2"]"#, "must be a JSON object"),
+        (
+            "number",
+            r#"{"OTKLIK_LINK_SECRET": 12345}"#,
+            "must be a string",
+        ),
+    ] {
+        let bad = format!("{name}-{suffix}");
+        sm.create_secret()
+            .name(&bad)
+            .secret_string(body)
+            .send()
+            .await
+            .unwrap();
+        let e = SecretSource::fetch(&c.sdk, &bad).await.unwrap_err();
+        assert!(e.contains(says) && e.contains(&bad), "{e}");
+        assert!(!e.contains("hunter2") && !e.contains("12345"), "{e}");
+    }
+}

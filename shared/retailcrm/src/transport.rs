@@ -138,7 +138,10 @@ impl Transport {
     pub(crate) async fn call(&self, req: &Request, retry: Retry) -> Result<Value, CrmError> {
         let mut attempt: u32 = 0;
         loop {
-            let failure = match self.attempt(req, attempt).await {
+            let started = std::time::Instant::now();
+            let result = self.attempt(req, attempt).await;
+            record_metrics(&result, started.elapsed());
+            let failure = match result {
                 Ok(v) => return Ok(v),
                 Err(f) => f,
             };
@@ -218,6 +221,24 @@ impl Transport {
             f.retry_after = retry_after;
         }
         outcome
+    }
+}
+
+/// One attempt's calls, errors, throttling and latency, as CloudWatch metrics. "Not found" is an
+/// answer, not an error: the error rate alarm must not fire because a shop deleted an order.
+fn record_metrics(result: &Result<Value, Failure>, took: Duration) {
+    use otklik_metrics as m;
+    m::incr(&m::CRM_CALLS, &[]);
+    m::emit(&m::CRM_LATENCY, &[], took.as_secs_f64() * 1000.0);
+    match result {
+        Ok(_) => {}
+        Err(f) if matches!(f.error, CrmError::NotFound(_)) => {}
+        Err(f) => {
+            m::incr(&m::CRM_ERRORS, &[]);
+            if matches!(f.error, CrmError::RateLimited) {
+                m::incr(&m::CRM_THROTTLED, &[]);
+            }
+        }
     }
 }
 

@@ -31,18 +31,45 @@ where
     Arc::new(move |req| Box::pin(f(req)))
 }
 
-/// `prefix` → handler: the first route whose prefix starts the path wins.
+/// Which requests a route takes.
+#[derive(Clone, Debug)]
+pub enum Matcher {
+    /// Any method on a path starting with this (local pages, single-function tests).
+    Prefix(String),
+    /// Exactly the routes `otklik_aws::resources::FUNCTIONS` gives this function — the ones the
+    /// SAM template declares — so a route the template lacks is a 404 here as on AWS.
+    Function(&'static str),
+}
+
+/// A matcher and its handler: the first route that takes the request wins.
 #[derive(Clone)]
 pub struct Route {
-    pub prefix: String,
+    pub matcher: Matcher,
     pub handler: Handler,
 }
 
 impl Route {
     pub fn new(prefix: impl Into<String>, handler: Handler) -> Route {
         Route {
-            prefix: prefix.into(),
+            matcher: Matcher::Prefix(prefix.into()),
             handler,
+        }
+    }
+
+    /// The function `name`'s declared routes.
+    pub fn function(name: &'static str, handler: Handler) -> Route {
+        Route {
+            matcher: Matcher::Function(name),
+            handler,
+        }
+    }
+
+    fn takes(&self, method: &str, path: &str) -> bool {
+        match &self.matcher {
+            Matcher::Prefix(p) => path.starts_with(p.as_str()),
+            Matcher::Function(name) => {
+                otklik_aws::resources::route(method, path).is_some_and(|f| f.name == *name)
+            }
         }
     }
 }
@@ -142,7 +169,8 @@ fn decode(s: &str) -> String {
 
 async fn dispatch(routes: &[Route], req: axum::extract::Request) -> axum::response::Response {
     let path = req.uri().path().to_string();
-    let Some(route) = routes.iter().find(|r| path.starts_with(&r.prefix)) else {
+    let method = req.method().as_str().to_string();
+    let Some(route) = routes.iter().find(|r| r.takes(&method, &path)) else {
         return (
             axum::http::StatusCode::NOT_FOUND,
             [("content-type", "application/json")],

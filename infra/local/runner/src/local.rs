@@ -10,9 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use otklik_aws::env::Parts;
 use otklik_aws::queue::SqsQueue;
-use otklik_aws::resources::{
-    Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, DISPATCH_QUEUE, INTAKE_QUEUE, OUTBOX_QUEUE,
-};
+use otklik_aws::resources::Names;
 use otklik_aws::Clients;
 use otklik_core::config::Config;
 use serde_json::json;
@@ -198,22 +196,22 @@ impl LocalStack {
             provider: opts.provider.clone(),
         });
         let routes = vec![
-            Route::new(
-                "/webhooks/retailcrm",
+            Route::function(
+                "order-intake",
                 handler(move |req| {
                     let f = intake.clone();
                     async move { f.handle(req).await }
                 }),
             ),
-            Route::new(
-                "/webhooks/whatsapp/",
+            Route::function(
+                "whatsapp-inbound",
                 handler(move |req| {
                     let f = inbound.clone();
                     async move { f.handle(req, Utc::now()).await }
                 }),
             ),
-            Route::new(
-                "/r/",
+            Route::function(
+                "email-landing",
                 handler(move |req| {
                     let f = landing.clone();
                     async move { f.handle(req, Utc::now()).await }
@@ -226,8 +224,8 @@ impl LocalStack {
                     async move { f.handle(req).await }
                 }),
             ),
-            Route::new(
-                "/reports/",
+            Route::function(
+                "kpi-report",
                 handler(move |req| {
                     let f = kpi.clone();
                     async move { f.handle(req).await }
@@ -239,7 +237,16 @@ impl LocalStack {
         // Queue functions behind their event source mappings.
         let mut tasks = Vec::new();
         let mut consumers = BTreeMap::new();
-        let queue = |def| SqsQueue::connect(clients.sqs.clone(), &names, def);
+        // Each function reads the queue `resources::FUNCTIONS` (and so the template) gives it.
+        let queue = |name: &str| {
+            let def = match otklik_aws::resources::function(name).map(|f| f.trigger) {
+                Some(otklik_aws::resources::Trigger::Queue(q)) => Ok(q),
+                other => Err(format!("{name} is not a queue consumer: {other:?}")),
+            };
+            let sqs = clients.sqs.clone();
+            let names = names.clone();
+            async move { Ok::<_, BoxError>(SqsQueue::connect(sqs, &names, def?).await?) }
+        };
         let worker = Arc::new(otklik_intake_worker::Worker::from_parts(&parts).await?);
         let dispatcher = Arc::new(otklik_survey_dispatch::Dispatcher::from_parts(&parts).await?);
         let writer = Arc::new(otklik_crm_writer::CrmWriter::from_parts(&parts).await?);
@@ -249,7 +256,7 @@ impl LocalStack {
         let mappings = vec![
             (
                 "intake-worker",
-                queue(&INTAKE_QUEUE).await?,
+                queue("intake-worker").await?,
                 batch_handler(move |e| {
                     let f = worker.clone();
                     async move { f.handle_batch(e, Utc::now()).await }
@@ -257,7 +264,7 @@ impl LocalStack {
             ),
             (
                 "survey-dispatch",
-                queue(&DISPATCH_QUEUE).await?,
+                queue("survey-dispatch").await?,
                 batch_handler(move |e| {
                     let f = dispatcher.clone();
                     async move { f.handle_batch(e, Utc::now()).await }
@@ -265,7 +272,7 @@ impl LocalStack {
             ),
             (
                 "crm-writer",
-                queue(&CRM_WRITES_QUEUE).await?,
+                queue("crm-writer").await?,
                 batch_handler(move |e| {
                     let f = writer.clone();
                     async move { f.handle_batch(e, Utc::now()).await }
@@ -273,7 +280,7 @@ impl LocalStack {
             ),
             (
                 "complaint-create",
-                queue(&COMPLAINTS_QUEUE).await?,
+                queue("complaint-create").await?,
                 batch_handler(move |e| {
                     let f = creator.clone();
                     async move { f.handle_batch(e, Utc::now()).await }
@@ -281,7 +288,7 @@ impl LocalStack {
             ),
             (
                 "outbox-sender",
-                queue(&OUTBOX_QUEUE).await?,
+                queue("outbox-sender").await?,
                 batch_handler(move |e| {
                     let f = sender.clone();
                     async move { f.handle_batch(e, Utc::now()).await }
