@@ -12,6 +12,8 @@ echo "== format"
 cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== CloudFormation template (cfn-lint, pinned in .venv)"
+.venv/bin/cfn-lint infra/template.yaml
 echo "== headless browser (Debian chromium, pinned playwright-core)"
 scripts/browser-setup.sh
 echo "== local AWS endpoint"

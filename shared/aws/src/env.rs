@@ -23,7 +23,11 @@ pub struct Parts {
 impl Parts {
     /// The config, the clients and the stack's names, plus every secret when `with_secrets`.
     pub async fn from_env(with_secrets: bool) -> Result<Parts, BoxError> {
-        let config = load_config()?;
+        let mut config = load_config()?;
+        if let Some(share) = crm_rate_share()? {
+            // Several instances each pace themselves: each gets its share of the account's limit.
+            config.crm.rate_limit_per_second = config.crm.rate_limit_per_second.min(share);
+        }
         let clients = crate::Clients::from_env().await;
         let source = SecretSource::from_env(&clients.sdk).await?;
         let secrets = if with_secrets {
@@ -147,6 +151,22 @@ impl SecretSource {
             Some(id) => format!("looked up in secret {id}, then the environment"),
             None => "looked up in the environment; OTKLIK_SECRETS_ID is not set".to_string(),
         }
+    }
+}
+
+/// This instance's share of the retailCRM rate limit (`OTKLIK_CRM_RATE_PER_SECOND`, set by the
+/// template from `resources::FunctionDef::crm_rate`).
+pub const ENV_CRM_RATE: &str = "OTKLIK_CRM_RATE_PER_SECOND";
+
+fn crm_rate_share() -> Result<Option<u32>, String> {
+    match std::env::var(ENV_CRM_RATE) {
+        Err(_) => Ok(None),
+        Ok(v) => match v.trim().parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(format!(
+                "{ENV_CRM_RATE} must be a whole number of requests per second, at least 1 (got {v:?})"
+            )),
+        },
     }
 }
 

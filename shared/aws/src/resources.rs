@@ -193,10 +193,30 @@ pub struct FunctionDef {
     pub trigger: Trigger,
     /// Lambda timeout; a queue's visibility timeout is at least six times its consumer's.
     pub timeout_secs: u32,
-    /// Only for the CRM writer: one instance at a time keeps one pacer, so the account's rate
-    /// limit holds (SPEC §5); everyone else scales freely.
+    /// Lambda's reserved concurrency: at most this many instances at once.
     pub reserved_concurrency: Option<u32>,
+    /// For a queue consumer: at most this many instances polling (the event source mapping's
+    /// maximum concurrency; 2 is the least SQS allows).
+    pub max_concurrency: Option<u32>,
+    /// For a function that calls retailCRM: each instance's share of the account's rate limit,
+    /// in requests per second (`OTKLIK_CRM_RATE_PER_SECOND`). Every instance paces itself, so the
+    /// shares times the instances must stay within the limit ([`CRM_RATE_BUDGET`]).
+    pub crm_rate: Option<u32>,
     pub access: &'static [Access],
+}
+
+/// retailCRM answers 503 over 10 requests per second per account (SPEC §5): the sum of every
+/// function's instances times its [`FunctionDef::crm_rate`] stays within this.
+pub const CRM_RATE_BUDGET: u32 = 10;
+
+impl FunctionDef {
+    /// The most instances that can run at once, if bounded.
+    pub fn instances(&self) -> Option<u32> {
+        match (self.reserved_concurrency, self.max_concurrency) {
+            (Some(r), Some(m)) => Some(r.min(m)),
+            (r, m) => r.or(m),
+        }
+    }
 }
 
 /// The poller's period: quick enough that a missed trigger costs minutes, not hours.
@@ -220,6 +240,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         }]),
         timeout_secs: 10,
         reserved_concurrency: None,
+        max_concurrency: None,
+        crm_rate: None,
         access: &[Access::Send(&INTAKE_QUEUE), Access::Secrets],
     },
     FunctionDef {
@@ -227,6 +249,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         trigger: Trigger::Queue(&INTAKE_QUEUE),
         timeout_secs: 30,
         reserved_concurrency: None,
+        max_concurrency: Some(2),
+        crm_rate: Some(1),
         access: &[Access::WriteTable, Access::Schedules, Access::Secrets],
     },
     FunctionDef {
@@ -234,6 +258,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         trigger: Trigger::Schedule(POLL_SCHEDULE),
         timeout_secs: 120,
         reserved_concurrency: Some(1),
+        max_concurrency: None,
+        crm_rate: Some(1),
         access: &[
             Access::WriteTable,
             Access::Send(&INTAKE_QUEUE),
@@ -245,6 +271,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         trigger: Trigger::Queue(&DISPATCH_QUEUE),
         timeout_secs: 30,
         reserved_concurrency: None,
+        max_concurrency: Some(2),
+        crm_rate: Some(1),
         access: &[Access::WriteTable, Access::SendEmail, Access::Secrets],
     },
     FunctionDef {
@@ -265,6 +293,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         ]),
         timeout_secs: 10,
         reserved_concurrency: None,
+        max_concurrency: None,
+        crm_rate: None,
         access: &[
             Access::WriteTable,
             ENGINE_QUEUES[0],
@@ -300,6 +330,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         ]),
         timeout_secs: 10,
         reserved_concurrency: None,
+        max_concurrency: None,
+        crm_rate: None,
         access: &[
             Access::WriteTable,
             ENGINE_QUEUES[0],
@@ -313,14 +345,18 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         name: "crm-writer",
         trigger: Trigger::Queue(&CRM_WRITES_QUEUE),
         timeout_secs: 30,
-        reserved_concurrency: Some(1),
+        reserved_concurrency: Some(2),
+        max_concurrency: Some(2),
+        crm_rate: Some(2),
         access: &[Access::WriteTable, Access::Secrets],
     },
     FunctionDef {
         name: "complaint-create",
         trigger: Trigger::Queue(&COMPLAINTS_QUEUE),
         timeout_secs: 30,
-        reserved_concurrency: None,
+        reserved_concurrency: Some(1),
+        max_concurrency: None,
+        crm_rate: Some(1),
         access: &[Access::WriteTable, Access::Secrets],
     },
     FunctionDef {
@@ -328,6 +364,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         trigger: Trigger::Queue(&OUTBOX_QUEUE),
         timeout_secs: 30,
         reserved_concurrency: None,
+        max_concurrency: None,
+        crm_rate: None,
         access: &[Access::WriteTable, Access::Secrets],
     },
     FunctionDef {
@@ -338,6 +376,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         }]),
         timeout_secs: 30,
         reserved_concurrency: None,
+        max_concurrency: None,
+        crm_rate: None,
         access: &[Access::ReadTable, Access::Secrets],
     },
 ];
@@ -395,6 +435,43 @@ mod tests {
         }
         for q in QUEUES {
             assert!(q.max_receive_count >= 3, "{}", q.suffix);
+        }
+    }
+
+    #[test]
+    fn the_crm_callers_stay_within_the_rate_limit_together() {
+        let mut total = 0;
+        for f in FUNCTIONS {
+            if let Some(rate) = f.crm_rate {
+                let n = f
+                    .instances()
+                    .unwrap_or_else(|| panic!("{} calls retailCRM unbounded", f.name));
+                total += n * rate;
+            }
+        }
+        assert!(total <= CRM_RATE_BUDGET, "{total} requests per second");
+        // The writer is the one with reserved concurrency (SPEC §5, §7).
+        assert!(function("crm-writer")
+            .unwrap()
+            .reserved_concurrency
+            .is_some());
+    }
+
+    #[test]
+    fn a_function_linking_the_crm_client_has_a_crm_rate() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../functions");
+        for f in FUNCTIONS {
+            let manifest = std::fs::read_to_string(dir.join(f.name).join("Cargo.toml")).unwrap();
+            let deps = manifest
+                .split("[dev-dependencies]")
+                .next()
+                .unwrap_or_default();
+            assert_eq!(
+                deps.contains("otklik-retailcrm"),
+                f.crm_rate.is_some(),
+                "{}: crm_rate must be set exactly when it calls retailCRM",
+                f.name
+            );
         }
     }
 
