@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 VENV := .venv
 
-.PHONY: help demo sandbox test lint fmt venv browser local-up local-down bench deploy build clean-local
+.PHONY: help demo sandbox test lint fmt venv browser local-up local-down bench deploy lambda-build build clean-local
 
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,8 @@ bench: ## Benchmarks (see docs/performance.md)
 	@echo "make bench: not built yet — it arrives with the performance issue (cold start, memory, calls per survey, December peak)."
 	@exit 2
 
-deploy: ## Deploy to AWS with SAM
-	@echo "make deploy: not built yet — it arrives with the AWS deployment issue (infra/template.yaml)."
-	@exit 2
+deploy: venv ## Deploy to AWS: make deploy SECRETS_ARN=… SES_IDENTITY=… ALARM_EMAIL=… [CONFIG= STACK= REGION= DRY_RUN=1]
+	scripts/deploy.sh
+
+lambda-build: venv ## Build every function for Lambda (arm64, release) into target/lambda/<function>/bootstrap
+	scripts/lambda-build.sh

@@ -2,3 +2,43 @@
 
 pub mod crm_setup;
 pub mod kpi;
+
+use otklik_core::config::{self as cfg, Config, WhatsappProvider};
+
+/// The keys the installation's secret must hold for `config`, each with what it is for.
+pub fn secret_keys(config: &Config) -> Vec<(&'static str, &'static str)> {
+    let mut keys = vec![
+        (cfg::ENV_CRM_API_KEY, "retailCRM API key"),
+        (
+            cfg::ENV_TRIGGER_SECRET,
+            "random string; the retailCRM trigger sends it",
+        ),
+        (
+            cfg::ENV_LINK_SECRET,
+            "random string of 32+ characters; signs the email links",
+        ),
+        (
+            cfg::ENV_REPORT_TOKEN,
+            "random string; bearer token of the KPI report route",
+        ),
+    ];
+    match config.whatsapp.provider {
+        WhatsappProvider::Meta => keys.extend([
+            (cfg::ENV_META_ACCESS_TOKEN, "Meta system user access token"),
+            (cfg::ENV_META_APP_SECRET, "Meta app secret"),
+            (
+                cfg::ENV_META_VERIFY_TOKEN,
+                "random string; also typed into the Meta webhook settings",
+            ),
+        ]),
+        WhatsappProvider::GreenApi => keys.extend([
+            (cfg::ENV_GREEN_API_TOKEN, "Green-API instance token"),
+            (
+                cfg::ENV_GREEN_API_WEBHOOK_TOKEN,
+                "random string; also set as the Green-API webhook authorization",
+            ),
+        ]),
+        WhatsappProvider::None => {}
+    }
+    keys
+}

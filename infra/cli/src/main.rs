@@ -45,10 +45,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// retailCRM account tasks.
     Crm {
         #[command(subcommand)]
         command: CrmCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Read and check a config file; print the secret's keys it needs (JSON, values to fill in).
+    /// `make deploy` runs it before anything is built or changed.
+    Check {
+        /// The configuration file.
+        #[arg(long, default_value = "otklik.toml")]
+        config: String,
     },
 }
 
@@ -92,6 +108,9 @@ fn main() -> ExitCode {
             csv,
             json,
         } => kpi_command(&from, &to, csv, json),
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => config_check(&config),
         Command::Crm {
             command:
                 CrmCommand::Setup {
@@ -147,6 +166,41 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(e.to_string()),
+    }
+}
+
+fn config_check(path: &str) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("otklik config check: cannot read {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = match Config::from_toml(&text) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("otklik config check: {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let keys = otklik_cli::secret_keys(&config);
+    eprintln!(
+        "{path}: ok. The installation's secret (Secrets Manager, a JSON object) needs these keys:"
+    );
+    let skeleton: serde_json::Map<String, serde_json::Value> = keys
+        .iter()
+        .map(|(k, why)| (k.to_string(), serde_json::Value::String(format!("<{why}>"))))
+        .collect();
+    match serde_json::to_string_pretty(&skeleton) {
+        Ok(j) => {
+            println!("{j}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("otklik config check: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

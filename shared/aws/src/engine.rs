@@ -15,7 +15,7 @@
 use chrono::{DateTime, Utc};
 use otklik_core::intake::DispatchRequest;
 use otklik_core::machine::{decide, Command, Effect, Input, MachineConfig, NoticeReason, Survey};
-use otklik_core::model::SurveyId;
+use otklik_core::model::{SurveyId, SurveyState};
 use otklik_core::outbox::{destination, Destination, EffectMessage};
 use otklik_core::ports::{DoNotContactList, PortError, PortResult, Queue, SurveyStore};
 
@@ -94,7 +94,7 @@ impl Engine {
             match self.store.save(&next).await {
                 Ok(saved) => {
                     // Counted once: only the writer whose save won gets here with these effects.
-                    record_metrics(&saved, &decision.effects);
+                    record_metrics(&survey, &saved, &decision.effects);
                     let survey = self.flush(saved).await?;
                     return Ok(Some(Applied {
                         survey,
@@ -185,10 +185,16 @@ impl Engine {
     }
 }
 
-/// Replies by rating and channel, fallbacks, unreadable replies and opt-outs, read off the effects
-/// one decision caused.
-fn record_metrics(survey: &Survey, effects: &[Effect]) {
+/// Replies by rating and channel, fallbacks, unreadable replies, opt-outs and questions that
+/// failed for good, read off the change one decision made.
+fn record_metrics(before: &Survey, survey: &Survey, effects: &[Effect]) {
     use otklik_metrics as m;
+    // The question failed on its channel with nowhere to fall back: nobody was asked.
+    if matches!(survey.state, SurveyState::Failed { .. })
+        && !matches!(before.state, SurveyState::Failed { .. })
+    {
+        m::incr(&m::DISPATCH_FAILURES, &[]);
+    }
     let channel = survey.channel.map(|c| c.to_string()).unwrap_or_default();
     let channel: &[(&str, &str)] = if channel.is_empty() {
         &[]

@@ -1,0 +1,122 @@
+//! The dashboard and the alarms in `infra/template.yaml` show only metrics the code emits: a shop's
+//! day through the local runner (the demo's Meta day, plus an order with no contact, a WhatsApp
+//! number that cannot receive with no email to fall back to, an SLA sweep, the inspector's work and
+//! a retailCRM outage) is captured as EMF lines, and every metric line of the dashboard and every
+//! alarm metric — name, dimensions and dimension values — has data.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use otklik_local_runner::demo;
+use otklik_local_runner::drive::eventually;
+use otklik_metrics::Capture;
+use otklik_template_check::{Template, STACK};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_day_gives_every_dashboard_line_and_alarm_data() {
+    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
+    let capture = Capture::start();
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let played = demo::play(
+        "meta",
+        demo::meta_day(),
+        format!("t{}-metrics", nanos % 1_000_000_000_000),
+    )
+    .await
+    .expect("the day plays");
+    assert!(played.problems.is_empty(), "{:?}", played.problems);
+    let d = &played.driver;
+
+    // Two orders nobody can be asked about: no contact at all (skipped at intake), and a number
+    // without WhatsApp and no email (the question fails for good).
+    d.whatsapp_numbers(&[], &["+79005559998"]).await.unwrap();
+    for order in [
+        json!({"customer": {"id": 7001}, "firstName": "Без контактов"}),
+        json!({"customer": {"id": 7002}, "phone": "+79005559998"}),
+    ] {
+        let id = d.new_order("main-shop", 11, order).await.unwrap();
+        d.set_status("main-shop", id, "complete", 11).await.unwrap();
+    }
+    let wait = |name: &'static str| {
+        let c = &capture;
+        eventually(name, Duration::from_secs(60), move || async move {
+            Ok((c.sum(name, &[]) > 0.0).then_some(()))
+        })
+    };
+    wait("SurveysSkipped").await.unwrap();
+    wait("DispatchFailures").await.unwrap();
+    wait("ComplaintsOpened").await.unwrap();
+
+    // Complaints left untouched past the SLA: the sweep, as if a month had passed.
+    let poller = otklik_history_poller::Poller::from_parts(&played.stack.parts)
+        .await
+        .unwrap();
+    let swept = poller
+        .remind(Utc::now() + chrono::Duration::days(30))
+        .await
+        .unwrap();
+    assert!(swept.reminders > 0, "{swept:?}");
+    // The inspector works them (some resolved, some not).
+    let problems = demo::inspector_works(&played).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    wait("ComplaintsClosed").await.unwrap();
+
+    // retailCRM down for a moment: the poller's calls fail with 503 (errors and throttling).
+    let http = reqwest::Client::new();
+    http.put(format!("{}/sim/faults", played.stack.crm_sim.url()))
+        .json(&json!({"errorRate": 1.0, "errorStatuses": [503]}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let _ = poller.run(Utc::now()).await;
+    http.delete(format!("{}/sim/faults", played.stack.crm_sim.url()))
+        .send()
+        .await
+        .unwrap();
+
+    let refs = Template::load().metric_refs();
+    let ours: Vec<_> = refs
+        .iter()
+        .filter(|r| r.namespace == otklik_metrics::NAMESPACE)
+        .collect();
+    assert!(ours.len() >= 20, "{} metric lines", ours.len());
+    let published = capture.published();
+    let mut missing = Vec::new();
+    for r in &ours {
+        let mut dims: Vec<String> = r.dims.keys().cloned().collect();
+        dims.sort();
+        let shape_seen = published.iter().any(|(name, set)| {
+            let mut set = set.clone();
+            set.sort();
+            name == &r.name && set == dims
+        });
+        // Concrete values (Rating "1", Channel "email", …) must have data too; `Stack` is the
+        // template's placeholder and a SEARCH names keys only.
+        let values: Vec<(&str, &str)> = r
+            .dims
+            .iter()
+            .filter(|(k, v)| k.as_str() != otklik_metrics::STACK_DIMENSION && !v.is_empty())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if !shape_seen || capture.sum(&r.name, &values) <= 0.0 {
+            missing.push(format!("{} {:?} ({})", r.name, r.dims, r.place));
+        }
+        assert!(r
+            .dims
+            .get(otklik_metrics::STACK_DIMENSION)
+            .is_some_and(|s| s == STACK || s.is_empty()));
+    }
+    println!(
+        "{} EMF lines captured; {} metric lines of the dashboard and alarms checked",
+        capture.lines().len(),
+        ours.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "named by the dashboard or an alarm but not emitted by the day:\n{}",
+        missing.join("\n")
+    );
+}
