@@ -3,7 +3,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 VENV := .venv
 
-.PHONY: help demo sandbox test lint fmt venv browser local-up local-down bench deploy lambda-build build clean-local
+.PHONY: help demo sandbox test lint fmt venv browser local-up local-down bench deploy lambda-build fuzz api-fuzz build clean-local
 
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,12 @@ local-down: ## Stop exactly what local-up started
 
 build: ## Build everything (debug)
 	cargo build --workspace
+
+api-fuzz: venv ## schemathesis against docs/openapi.yaml on a local stack (also part of make test)
+	scripts/api-fuzz.sh
+
+fuzz: ## Fuzz every parser of outside input (cargo-fuzz on nightly, FUZZ_RUNS per target; fuzz/README.md)
+	scripts/fuzz.sh
 
 bench: ## Benchmarks (see docs/performance.md)
 	@echo "make bench: not built yet — it arrives with the performance issue (cold start, memory, calls per survey, December peak)."

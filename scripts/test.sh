@@ -26,5 +26,7 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 cargo test --workspace --locked --doc
+echo "== API robustness (schemathesis against docs/openapi.yaml on a local stack of its own)"
+scripts/api-fuzz.sh
 echo "== core stays pure"
 scripts/check-core-deps.sh

@@ -924,3 +924,49 @@ mod tests {
         assert!(parse_duration("soon").is_err());
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    const EXAMPLE: &str = include_str!("../../../otklik.example.toml");
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// Anything at all: an error or a config, never a panic.
+        #[test]
+        fn arbitrary_text_never_panics_the_config_parser(text in "\\PC{0,400}") {
+            let _ = Config::from_toml(&text);
+        }
+
+        /// The shipped example with one line dropped, doubled or given another value: the
+        /// parser's validation runs on nearly valid files, which random text never reaches.
+        #[test]
+        fn a_mutated_example_never_panics_and_errors_name_a_key(
+            line in any::<prop::sample::Index>(),
+            how in 0u8..4,
+            value in prop::sample::select(vec![
+                "\"\"", "0", "-1", "99999999999", "\"0s\"", "\"25:00\"", "\"Mars/Olympus\"",
+                "[]", "{}", "true", "\"😀\"", "1.5", "\"1000000d\"",
+            ]),
+        ) {
+            let lines: Vec<&str> = EXAMPLE.lines().collect();
+            let i = line.index(lines.len());
+            let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            match how {
+                0 => { out.remove(i); }
+                1 => { out.insert(i, lines[i].to_string()); }
+                _ => {
+                    if let Some((k, _)) = lines[i].split_once('=') {
+                        out[i] = format!("{k}= {value}");
+                    }
+                }
+            }
+            if let Err(e) = Config::from_toml(&out.join("\n")) {
+                prop_assert!(!e.to_string().trim().is_empty());
+            }
+        }
+    }
+}

@@ -9,6 +9,8 @@ mod client;
 mod config;
 pub mod datetime;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod model;
 mod pacer;
 mod transport;

@@ -66,7 +66,7 @@ impl Request {
 
 /// A failed attempt, with what the retry loop needs to know about it.
 #[derive(Debug)]
-struct Failure {
+pub(crate) struct Failure {
     error: CrmError,
     retry_after: Option<Duration>,
     /// retailCRM certainly did not act on the request.
@@ -262,7 +262,7 @@ fn normalize_base_url(raw: &str) -> Result<String, CrmError> {
 }
 
 /// Status and body → the success object or a typed failure.
-fn classify(status: u16, body: &[u8]) -> Result<Value, Failure> {
+pub(crate) fn classify(status: u16, body: &[u8]) -> Result<Value, Failure> {
     let json = serde_json::from_slice::<Value>(body)
         .ok()
         .filter(Value::is_object);

@@ -1,0 +1,25 @@
+"""Schemathesis checks of our own, loaded by scripts/api-fuzz.sh (SCHEMATHESIS_HOOKS)."""
+
+import json
+
+import schemathesis
+
+
+@schemathesis.check
+def errors_are_json(ctx, response, case):
+    """Every 4xx from a machine-facing route carries a JSON body with `error` and `message`.
+
+    The rating-link pages (/r/...) are for people's browsers: their refusals are friendly HTML
+    pages by design (docs/openapi.yaml documents them as text/html).
+    """
+    if not 400 <= response.status_code < 500 or case.path.startswith("/r/"):
+        return None
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        raise AssertionError(
+            f"{response.status_code} without a JSON body: {response.content[:120]!r}"
+        )
+    if not (isinstance(body, dict) and body.get("error") and body.get("message")):
+        raise AssertionError(f"{response.status_code} body lacks error/message: {body}")
+    return None
