@@ -50,9 +50,8 @@ api-fuzz: venv ## schemathesis against docs/openapi.yaml on a local stack (also 
 fuzz: ## Fuzz every parser of outside input (cargo-fuzz on nightly, FUZZ_RUNS per target; fuzz/README.md)
 	scripts/fuzz.sh
 
-bench: ## Benchmarks (see docs/performance.md)
-	@echo "make bench: not built yet — it arrives with the performance issue (cold start, memory, calls per survey, December peak)."
-	@exit 2
+bench: venv ## Benchmark (not a test): calls per survey by path and AWS cost per 10,000 surveys → docs/performance.md
+	scripts/bench.sh
 
 deploy: venv ## Deploy to AWS: make deploy SECRETS_ARN=… SES_IDENTITY=… ALARM_EMAIL=… [CONFIG= STACK= REGION= DRY_RUN=1]
 	scripts/deploy.sh

@@ -63,8 +63,9 @@ if [[ ! -f .venv-deploy/.installed || requirements-deploy.lock -nt .venv-deploy/
   .venv-deploy/bin/pip install --quiet --disable-pip-version-check -r requirements-deploy.lock
   touch .venv-deploy/.installed
 fi
-# cargo-lambda and its zig come from .venv; sam and aws from .venv-deploy.
-export PATH="$PWD/.venv-deploy/bin:$PWD/.venv/bin:$PATH"
+# cargo-lambda and its zig come from .venv (its python3 must come first: cargo-lambda finds zig
+# as `python3 -m ziglang`); sam and aws from .venv-deploy.
+export PATH="$PWD/.venv/bin:$PWD/.venv-deploy/bin:$PATH"
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA=1
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 

@@ -167,7 +167,11 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Requests the gateway has taken since the process started (`make bench` counts per survey).
+pub static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 async fn dispatch(routes: &[Route], req: axum::extract::Request) -> axum::response::Response {
+    REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = req.uri().path().to_string();
     let method = req.method().as_str().to_string();
     let Some(route) = routes.iter().find(|r| r.takes(&method, &path)) else {

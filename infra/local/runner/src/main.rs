@@ -14,7 +14,7 @@ use std::time::Duration;
 use otklik_local_runner::demo;
 use otklik_local_runner::local::{LocalStack, Options};
 
-const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo";
+const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE]";
 
 fn logging(default: &str) {
     let _ = tracing_subscriber::fmt()
@@ -32,6 +32,7 @@ async fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("up") => up(&args[1..]).await,
         Some("demo") => run_demo().await,
+        Some("bench") => run_bench(&args[1..]).await,
         Some("-h" | "--help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -167,4 +168,70 @@ async fn run_demo() -> ExitCode {
         }
         ExitCode::FAILURE
     }
+}
+
+/// `make bench`: measures and writes the report (docs/performance.md by default).
+async fn run_bench(args: &[String]) -> ExitCode {
+    logging("warn");
+    let out = match args {
+        [flag, path] if flag == "--out" => path.clone(),
+        [] => "docs/performance.md".to_string(),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(moto) = std::env::var("AWS_ENDPOINT_URL") else {
+        eprintln!("otklik-local bench: AWS_ENDPOINT_URL is not set (run `make bench`)");
+        return ExitCode::from(2);
+    };
+    let (proxy, counter) = match otklik_local_runner::bench::counting_proxy(moto.clone()).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("otklik-local bench: proxy: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Every AWS client built from here on talks through the counting proxy.
+    std::env::set_var("AWS_ENDPOINT_URL", &proxy);
+    println!("calls per survey, by path (local stack, counted)…");
+    let paths = match otklik_local_runner::bench::calls_per_survey(&counter, &moto).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("otklik-local bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let report = otklik_local_runner::bench::report(&paths, &machine(), &date);
+    println!("{report}");
+    if let Err(e) = std::fs::write(&out, &report) {
+        eprintln!("otklik-local bench: cannot write {out}: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!("written to {out}");
+    ExitCode::SUCCESS
+}
+
+/// "Intel(R) Xeon(R) …, 2 cores, 7.8 GB RAM, Linux 6.x"
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| "an unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_kb: u64 = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|l| l.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{model}, {cores} cores, {:.1} GB RAM, Linux {}",
+        mem_kb as f64 / 1024.0 / 1024.0,
+        kernel.trim()
+    )
 }

@@ -1,0 +1,515 @@
+//! `make bench` (first part): what one survey costs in calls, on each path, measured on the local
+//! stack, and what that makes per 10,000 surveys at AWS's public prices.
+//!
+//! retailCRM calls are counted at the simulator (`/sim/stats`, per route). AWS calls are counted by
+//! a pass-through proxy put in front of the local AWS endpoint, per service and action. The local
+//! plumbing's own calls (the consumers' `ReceiveMessage`, the scheduler's `ListSchedules`/
+//! `GetSchedule`/`DeleteSchedule`) are Lambda's and the Scheduler's work on AWS; they are listed
+//! apart and the cost model counts one receive per message instead.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::response::IntoResponse;
+use serde_json::{json, Value};
+
+use crate::demo::{emails_to, open_in_browser, rating_links};
+use crate::drive::{eventually, Driver};
+use crate::local::{LocalStack, Options};
+
+const WAIT: Duration = Duration::from_secs(90);
+
+/// Requests that passed the proxy, by "service action".
+#[derive(Clone, Default)]
+pub struct AwsCounter(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl AwsCounter {
+    pub fn take(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// "sqs SendMessage", "dynamodb PutItem", "scheduler CreateSchedule", "sesv2 SendEmail", …
+fn action_of(method: &str, path: &str, headers: &axum::http::HeaderMap, body: &[u8]) -> String {
+    if let Some(t) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        let (svc, op) = t.split_once('.').unwrap_or(("?", t));
+        let svc = match svc {
+            s if s.starts_with("DynamoDB") => "dynamodb",
+            s if s.starts_with("AmazonSQS") => "sqs",
+            s if s.starts_with("secretsmanager") => "secretsmanager",
+            s => s,
+        };
+        return format!("{svc} {op}");
+    }
+    if path.starts_with("/schedules") {
+        let op = match method {
+            "POST" => "CreateSchedule",
+            "GET" if path == "/schedules" || path.starts_with("/schedules?") => "ListSchedules",
+            "GET" => "GetSchedule",
+            "DELETE" => "DeleteSchedule",
+            _ => "UpdateSchedule",
+        };
+        return format!("scheduler {op}");
+    }
+    if path.starts_with("/v2/email/outbound-emails") {
+        return "sesv2 SendEmail".into();
+    }
+    if path.starts_with("/v2/email/identities") {
+        return "sesv2 CreateEmailIdentity".into();
+    }
+    // The SQS query protocol: Action=… in the form.
+    let form = String::from_utf8_lossy(body);
+    if let Some(a) = form.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return format!("sqs {a}");
+    }
+    format!("other {method} {}", path.split('?').next().unwrap_or(path))
+}
+
+/// A proxy on a free port that forwards everything to `upstream` and counts it.
+pub async fn counting_proxy(upstream: String) -> std::io::Result<(String, AwsCounter)> {
+    let counter = AwsCounter::default();
+    let c = counter.clone();
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (c, http, upstream) = (c.clone(), http.clone(), upstream.clone());
+        async move {
+            let (parts, body) = req.into_parts();
+            let bytes: Bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
+                .await
+                .unwrap_or_default();
+            let path = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default();
+            let action = action_of(parts.method.as_str(), &path, &parts.headers, &bytes);
+            *c.0.lock().unwrap().entry(action).or_default() += 1;
+            let method = reqwest::Method::from_bytes(parts.method.as_str().as_bytes())
+                .unwrap_or(reqwest::Method::GET);
+            let mut out = http.request(method, format!("{upstream}{path}"));
+            for (k, v) in &parts.headers {
+                if k != "host" && k != "content-length" {
+                    out = out.header(k.as_str(), v.as_bytes());
+                }
+            }
+            match out.body(bytes.to_vec()).send().await {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let headers: Vec<(String, Vec<u8>)> = r
+                        .headers()
+                        .iter()
+                        .filter(|(k, _)| *k != "transfer-encoding" && *k != "content-length")
+                        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                        .collect();
+                    let body = r.bytes().await.unwrap_or_default();
+                    let mut resp = axum::http::Response::builder().status(status);
+                    for (k, v) in headers {
+                        resp = resp.header(k, v);
+                    }
+                    resp.body(axum::body::Body::from(body))
+                        .unwrap_or_else(|_| axum::http::StatusCode::BAD_GATEWAY.into_response())
+                }
+                Err(_) => axum::http::StatusCode::BAD_GATEWAY.into_response(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((url, counter))
+}
+
+/// One path's counts.
+#[derive(Debug, Clone, Default)]
+pub struct PathCalls {
+    pub name: &'static str,
+    pub crm: BTreeMap<String, u64>,
+    pub aws: BTreeMap<String, u64>,
+    /// Requests the HTTP API took (trigger, webhooks, pages), counted at the local gateway.
+    pub http: u64,
+}
+
+impl PathCalls {
+    pub fn crm_total(&self) -> u64 {
+        self.crm.values().sum()
+    }
+    /// The calls that are the survey's own (not the local stand-ins' polling).
+    pub fn aws_own(&self) -> BTreeMap<String, u64> {
+        self.aws
+            .iter()
+            .filter(|(k, _)| !is_plumbing(k))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+}
+
+fn is_plumbing(action: &str) -> bool {
+    action.starts_with("other ")
+        || matches!(
+            action,
+            "sqs ReceiveMessage"
+                | "scheduler ListSchedules"
+                | "scheduler GetSchedule"
+                | "scheduler DeleteSchedule"
+        )
+}
+
+async fn settle(d: &Driver) {
+    // Queues drain and the last writes land; then one more quiet second.
+    let _ = eventually("quiet", Duration::from_secs(20), || async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        Ok(Some(()))
+    })
+    .await;
+    let _ = d;
+}
+
+async fn crm_stats(crm: &str) -> Result<BTreeMap<String, u64>, String> {
+    let http = reqwest::Client::new();
+    let v: Value = http
+        .get(format!("{crm}/sim/stats"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let by: BTreeMap<String, u64> = v["byRoute"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+        .collect();
+    http.delete(format!("{crm}/sim/stats"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(by)
+}
+
+fn take_requests() -> u64 {
+    crate::gateway::REQUESTS.swap(0, std::sync::atomic::Ordering::Relaxed)
+}
+
+async fn rating_of(d: &Driver, id: u64) -> Result<Option<Value>, String> {
+    let v = d.order("main-shop", id).await?["customFields"]["otklik_rating"].clone();
+    Ok((!v.is_null()).then_some(v))
+}
+
+/// Runs the three paths on a fresh stack whose AWS calls pass `counter`.
+pub async fn calls_per_survey(counter: &AwsCounter, moto: &str) -> Result<Vec<PathCalls>, String> {
+    let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let stack = LocalStack::start(Options {
+        stack: format!("bench{}", nanos % 1_000_000_000),
+        speed: 1e7,
+        poll_every: Duration::from_secs(3600),
+        config_edit: Some(|t: String| {
+            t.replace("min_click_delay = \"15s\"", "min_click_delay = \"1s\"")
+        }),
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let d = Driver::new(stack.crm_sim.url(), stack.wa_sim.url(), stack.api.url());
+    let crm = stack.crm_sim.url();
+    // Sent mail is read from the endpoint itself, past the proxy, so reading it is not counted.
+    let aws = moto.to_string();
+    d.whatsapp_numbers(&["+79005550301", "+79005550303"], &[])
+        .await?;
+    settle(&d).await;
+    crm_stats(&crm).await?;
+    counter.take();
+    take_requests();
+    let mut out = Vec::new();
+
+    // 1. Five stars on WhatsApp.
+    let phone = "+79005550301";
+    let id = d
+        .new_order(
+            "main-shop",
+            11,
+            json!({"phone": phone, "customer": {"id": 3001}}),
+        )
+        .await?;
+    d.set_status("main-shop", id, "complete", 11).await?;
+    eventually("the question", WAIT, || async {
+        Ok(d.messages_to(phone).await?.into_iter().next())
+    })
+    .await?;
+    d.say("meta", phone, "5").await?;
+    eventually("the rating", WAIT, || rating_of(&d, id)).await?;
+    eventually("the thanks", WAIT, || async {
+        Ok((d.messages_to(phone).await?.len() >= 2).then_some(()))
+    })
+    .await?;
+    settle(&d).await;
+    out.push(PathCalls {
+        name: "5 stars on WhatsApp",
+        crm: crm_stats(&crm).await?,
+        aws: counter.take(),
+        http: take_requests(),
+    });
+
+    // 2. Email: a click on the fifth star.
+    let email = "bench.buyer@example.ru";
+    let id = d
+        .new_order(
+            "main-shop",
+            11,
+            json!({"email": email, "customer": {"id": 3002}}),
+        )
+        .await?;
+    d.set_status("main-shop", id, "complete", 11).await?;
+    let links = eventually("the email", WAIT, || async {
+        let api = d.api.clone();
+        Ok(emails_to(&aws, email)
+            .await?
+            .iter()
+            .map(|raw| rating_links(raw))
+            .find(|l| l.len() == 5 && l.values().all(|u| u.starts_with(&api))))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    open_in_browser(&links[&5], true).await?;
+    eventually("the rating", WAIT, || rating_of(&d, id)).await?;
+    settle(&d).await;
+    out.push(PathCalls {
+        name: "5 stars by email",
+        crm: crm_stats(&crm).await?,
+        aws: counter.take(),
+        http: take_requests(),
+    });
+
+    // 3. A complaint: 1 with words on WhatsApp.
+    let phone = "+79005550303";
+    let id = d
+        .new_order(
+            "main-shop",
+            11,
+            json!({"phone": phone, "customer": {"id": 3003}}),
+        )
+        .await?;
+    d.set_status("main-shop", id, "complete", 11).await?;
+    eventually("the question", WAIT, || async {
+        Ok(d.messages_to(phone).await?.into_iter().next())
+    })
+    .await?;
+    d.say("meta", phone, "1, коробка пришла мятая").await?;
+    eventually("the rating", WAIT, || rating_of(&d, id)).await?;
+    eventually("the complaint", WAIT, || async {
+        Ok((!d.orders("reklamacii").await?.is_empty()).then_some(()))
+    })
+    .await?;
+    settle(&d).await;
+    out.push(PathCalls {
+        name: "complaint (1 on WhatsApp)",
+        crm: crm_stats(&crm).await?,
+        aws: counter.take(),
+        http: take_requests(),
+    });
+    Ok(out)
+}
+
+/// Public list prices (us-east-1, USD), as of the date in docs/performance.md.
+pub mod price {
+    /// Lambda: per request, and per GB-second on arm64.
+    pub const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+    pub const LAMBDA_GB_SECOND_ARM: f64 = 0.000_013_333_4;
+    /// DynamoDB on demand: per write and read request unit.
+    pub const DDB_WRITE: f64 = 0.625 / 1e6;
+    pub const DDB_READ: f64 = 0.125 / 1e6;
+    /// SQS standard: per request (64 KB chunk).
+    pub const SQS_REQUEST: f64 = 0.40 / 1e6;
+    /// EventBridge Scheduler: per invocation.
+    pub const SCHEDULER_INVOCATION: f64 = 1.00 / 1e6;
+    /// SES: per email.
+    pub const SES_EMAIL: f64 = 0.10 / 1000.0;
+    /// API Gateway HTTP API: per request.
+    pub const HTTP_API_REQUEST: f64 = 1.00 / 1e6;
+}
+
+/// The AWS cost of one survey on a path, from its counted calls. Lambda time is taken as
+/// 128 MB × 100 ms per invocation (a generous figure for these handlers); invocations are the
+/// HTTP requests plus one per queued message (batches of one, the worst case).
+pub fn cost_of(p: &PathCalls, http_requests: u64) -> f64 {
+    let a = p.aws_own();
+    let n = |k: &str| *a.get(k).unwrap_or(&0) as f64;
+    let writes = n("dynamodb PutItem") + n("dynamodb UpdateItem") + n("dynamodb DeleteItem");
+    let reads = n("dynamodb GetItem") + n("dynamodb Query") + n("dynamodb Scan");
+    let sends = n("sqs SendMessage");
+    // Each message is received once and deleted once on AWS (the proxy saw local polling).
+    let sqs = sends + n("sqs DeleteMessage") + n("sqs DeleteMessageBatch") + sends;
+    let invocations = http_requests as f64 + sends;
+    invocations * (price::LAMBDA_REQUEST + 0.128 * 0.1 * price::LAMBDA_GB_SECOND_ARM)
+        + writes * price::DDB_WRITE
+        + reads * price::DDB_READ
+        + sqs * price::SQS_REQUEST
+        + n("scheduler CreateSchedule") * price::SCHEDULER_INVOCATION
+        + n("sesv2 SendEmail") * price::SES_EMAIL
+        + http_requests as f64 * price::HTTP_API_REQUEST
+}
+
+/// The report: one table per measure, as Markdown.
+pub fn report(paths: &[PathCalls], machine: &str, date: &str) -> String {
+    let mut s = String::new();
+    s.push_str("# Performance\n\n");
+    s.push_str(&format!(
+        "Written by `make bench` on {date}, on {machine}. A benchmark, not a test: it measures \
+         and reports; nothing here fails a build.\n\n"
+    ));
+    s.push_str("## Calls per survey, by path\n\n");
+    s.push_str(
+        "Counted on the local stack: retailCRM calls at the simulator, AWS calls by a proxy in \
+         front of the local AWS endpoint. From the order's completion to the last effect \
+         (rating written, credits, thanks or complaint).\n\n",
+    );
+    s.push_str("| path | retailCRM calls | AWS calls (own) | target |\n|---|---|---|---|\n");
+    for p in paths {
+        let target = if p.name.starts_with("5 stars on WhatsApp") {
+            if p.crm_total() <= 4 {
+                "≤ 4 retailCRM calls: met"
+            } else {
+                "≤ 4 retailCRM calls: **missed**"
+            }
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            p.name,
+            p.crm_total(),
+            p.aws_own().values().sum::<u64>(),
+            target
+        ));
+    }
+    for p in paths {
+        s.push_str(&format!(
+            "\n### {}\n\n| call | count |\n|---|---|\n",
+            p.name
+        ));
+        for (k, v) in &p.crm {
+            s.push_str(&format!("| retailCRM `{k}` | {v} |\n"));
+        }
+        for (k, v) in &p.aws {
+            let note = if is_plumbing(k) {
+                " (local plumbing; Lambda's or the Scheduler's own work on AWS)"
+            } else {
+                ""
+            };
+            s.push_str(&format!("| AWS `{k}`{note} | {v} |\n"));
+        }
+    }
+    s.push_str("\n## AWS cost per 10,000 surveys\n\n");
+    s.push_str(
+        "From the counted calls and public us-east-1 list prices (`bench::price`): Lambda \
+         requests plus 128 MB × 100 ms each (one invocation per HTTP request and per queued \
+         message), DynamoDB on-demand request units (one per call; items are under 1 KB), SQS \
+         requests (send, receive and delete per message), Scheduler invocations, SES emails, HTTP \
+         API requests. Free tiers are ignored; fixed monthly costs (the secret, the dashboard, \
+         alarms, custom metrics) are not per survey.\n\n",
+    );
+    s.push_str("| path | HTTP API requests per survey (counted) | USD per 10,000 surveys |\n|---|---|---|\n");
+    for p in paths {
+        let http = http_requests(p);
+        s.push_str(&format!(
+            "| {} | {} | {:.4} |\n",
+            p.name,
+            http,
+            cost_of(p, http) * 10_000.0
+        ));
+    }
+    s.push_str(
+        "\n## Not measured yet\n\n\
+         These parts of the performance budget have no measurement yet, so no figure is given:\n\n\
+         - cold start of each function against a hello-world `lambda_runtime` binary, through a \
+         local Lambda Runtime API emulator (target ≤ 1.3×);\n\
+         - peak memory per function for a typical event (target: comfortable in 128 MB);\n\
+         - the December peak: 3,000 completed orders and 1,000 replies within a minute (time to \
+         drain, highest retailCRM requests per second, losses).\n",
+    );
+    s
+}
+
+fn http_requests(p: &PathCalls) -> u64 {
+    p.http
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(target: Option<&str>) -> axum::http::HeaderMap {
+        let mut h = axum::http::HeaderMap::new();
+        if let Some(t) = target {
+            h.insert("x-amz-target", t.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn calls_are_named_by_service_and_action() {
+        let a =
+            |m: &str, p: &str, t: Option<&str>, b: &str| action_of(m, p, &headers(t), b.as_bytes());
+        assert_eq!(
+            a("POST", "/", Some("DynamoDB_20120810.PutItem"), ""),
+            "dynamodb PutItem"
+        );
+        assert_eq!(
+            a("POST", "/", Some("AmazonSQS.SendMessage"), ""),
+            "sqs SendMessage"
+        );
+        assert_eq!(
+            a("POST", "/", Some("secretsmanager.GetSecretValue"), ""),
+            "secretsmanager GetSecretValue"
+        );
+        assert_eq!(
+            a("POST", "/", None, "Action=DeleteMessage&x=1"),
+            "sqs DeleteMessage"
+        );
+        assert_eq!(
+            a("POST", "/schedules/s-1", None, ""),
+            "scheduler CreateSchedule"
+        );
+        assert_eq!(
+            a("GET", "/schedules?ScheduleGroup=g", None, ""),
+            "scheduler ListSchedules"
+        );
+        assert_eq!(
+            a("GET", "/schedules/s-1", None, ""),
+            "scheduler GetSchedule"
+        );
+        assert_eq!(
+            a("DELETE", "/schedules/s-1", None, ""),
+            "scheduler DeleteSchedule"
+        );
+        assert_eq!(
+            a("POST", "/v2/email/outbound-emails", None, ""),
+            "sesv2 SendEmail"
+        );
+        assert!(is_plumbing("sqs ReceiveMessage"));
+        assert!(is_plumbing(&a("GET", "/moto-api/data.json", None, "")));
+        assert!(!is_plumbing("sqs SendMessage"));
+    }
+
+    #[test]
+    fn cost_adds_up_the_counted_calls_and_ignores_the_plumbing() {
+        let mut p = PathCalls {
+            name: "x",
+            ..Default::default()
+        };
+        assert_eq!(cost_of(&p, 0), 0.0);
+        p.aws.insert("sqs ReceiveMessage".into(), 1000);
+        assert_eq!(cost_of(&p, 0), 0.0, "local polling is not the survey's");
+        p.aws.insert("sesv2 SendEmail".into(), 1);
+        let one_email = cost_of(&p, 0);
+        assert!((one_email - price::SES_EMAIL).abs() < 1e-12);
+        p.aws.insert("sqs SendMessage".into(), 1);
+        // A message: send + receive (+ its invocation); more than the email alone.
+        assert!(cost_of(&p, 0) > one_email + 2.0 * price::SQS_REQUEST);
+        assert!(cost_of(&p, 1) > cost_of(&p, 0));
+    }
+}
