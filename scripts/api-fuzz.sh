@@ -17,6 +17,8 @@ if [[ ! -f .venv-api/.installed || requirements-api.lock -nt .venv-api/.installe
   touch .venv-api/.installed
 fi
 export OTKLIK_STATE_DIR=.local/api OTKLIK_STACK=otklik-api OTKLIK_SKIP_PROVISION=1
+# Inside `make test` the workspace is already built with every target's features: reuse that.
+export OTKLIK_BUILD_SCOPE=${OTKLIK_BUILD_SCOPE:---workspace --all-targets}
 trap 'scripts/local-down.sh >/dev/null' EXIT
 scripts/local-down.sh >/dev/null
 scripts/local-up.sh --stack >/dev/null

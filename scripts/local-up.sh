@@ -20,7 +20,11 @@ start_runner() {
     echo "runner already running (pid $(cat "$STATE/pids/runner.pid"))"
     return
   fi
-  cargo build --quiet --locked -p otklik-local-runner --bin otklik-local
+  # OTKLIK_BUILD_SCOPE lets `make test` build with the whole workspace's features, which its test
+  # build has already compiled; building the runner alone resolves features differently and would
+  # compile the AWS SDK a second time (minutes, gigabytes).
+  # shellcheck disable=SC2086
+  cargo build --quiet --locked ${OTKLIK_BUILD_SCOPE:--p otklik-local-runner --bin otklik-local}
   ( set -a; . "$STATE/stack.env"; set +a
     nohup "${CARGO_TARGET_DIR:-target}"/debug/otklik-local up --state "$STATE" >"$STATE/logs/runner.out" 2>"$STATE/logs/runner.log" & echo $! >"$STATE/pids/runner.pid" )
   for _ in $(seq 1 300); do
