@@ -1,7 +1,8 @@
 //! `crm-writer`: everything the state machine asks of retailCRM, at the account's pace.
 //!
-//! It consumes the `crm-writes` queue. Effects of one survey that arrive in one batch are merged:
-//! the rating and the customer's words become one `orders/{id}/edit` call. Every effect is
+//! It consumes the `crm-writes` queue. One decision's effects arrive as one message, and effects of
+//! one survey that arrive in one batch are merged: the rating and the customer's words become one
+//! `orders/{id}/edit` call. Every effect is
 //! idempotent by its key (a done-marker in DynamoDB), so redeliveries write nothing twice. A
 //! failure fails only that survey's messages; SQS redelivers them with its visibility timeout as
 //! the backoff, for hours if retailCRM is down (50 receives), then parks them in the DLQ — never
@@ -204,10 +205,12 @@ impl CrmWriter {
                 .as_deref()
                 .map(serde_json::from_str::<EffectMessage>)
             {
-                Some(Ok(m)) => by_survey
-                    .entry(m.survey_id)
-                    .or_default()
-                    .push((mid, m.effect)),
+                Some(Ok(m)) => {
+                    let entry = by_survey.entry(m.survey_id.clone()).or_default();
+                    for e in m.effects() {
+                        entry.push((mid.clone(), e.clone()));
+                    }
+                }
                 other => {
                     // Never succeeds, so it goes to the DLQ after its receives: kept for a human.
                     tracing::error!(message = %mid, error = ?other.map(|r| r.err()), "unreadable crm-writes message");
@@ -221,7 +224,9 @@ impl CrmWriter {
                 Ok(w) => tracing::info!(survey = %survey, written = ?w, "crm writes done"),
                 Err(e) => {
                     tracing::warn!(survey = %survey, error = %e, "crm writes failed; will be redelivered");
-                    for (mid, _) in items {
+                    let mut failed: Vec<String> = items.into_iter().map(|(mid, _)| mid).collect();
+                    failed.dedup();
+                    for mid in failed {
                         response.add_failure(mid);
                     }
                 }

@@ -155,7 +155,7 @@ impl Stack {
             }
             for m in batch {
                 let e: EffectMessage = serde_json::from_str(m.body().unwrap()).unwrap();
-                out.push(e.effect.command);
+                out.extend(e.effects().map(|e| e.command.clone()));
                 q.delete(m.receipt_handle().unwrap()).await.unwrap();
             }
         }

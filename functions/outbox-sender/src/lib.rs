@@ -110,6 +110,12 @@ impl OutboxSender {
                 .as_deref()
                 .map(serde_json::from_str::<EffectMessage>)
             {
+                // The engine never groups effects for this consumer; a grouped message is refused
+                // (and so kept in the DLQ) rather than half done.
+                Some(Ok(m)) if !m.also.is_empty() => Err(OutboxError::BadMessage(format!(
+                    "{} effects in one message; this consumer takes one",
+                    m.also.len() + 1
+                ))),
                 Some(Ok(m)) => match m.effect.command {
                     Command::Message { kind, channel } => {
                         self.say(&m.survey_id, &m.effect.key, kind, channel, now)

@@ -206,7 +206,7 @@ impl Stack {
         self.drain(i)
             .await
             .into_iter()
-            .map(|(_, m)| m.effect.command)
+            .flat_map(|(_, m)| m.effects().map(|e| e.command.clone()).collect::<Vec<_>>())
             .collect()
     }
 
@@ -344,6 +344,46 @@ async fn every_spelling_of_five_rates_five_and_reaches_the_order() {
         .filter(|o| o["customFields"]["otklik_rating"] == json!(5))
         .collect();
     assert_eq!(rated.len(), 4, "{orders}");
+}
+
+#[tokio::test]
+async fn one_reply_reaches_the_crm_writer_as_one_message_and_one_order_edit() {
+    let s = stack("one-edit").await;
+    let phone = "+7 900 500-10-01";
+    s.asked(phone).await;
+    s.say(phone, "5, всё отлично").await;
+    // Rating, words and credits of one decision travel together, so however SQS batches the
+    // queue the writer makes one edit of the order (the 5-star path's retailCRM budget).
+    let messages = s.drain(0).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let commands: Vec<&Command> = messages[0].1.effects().map(|e| &e.command).collect();
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    assert!(commands
+        .iter()
+        .any(|c| matches!(c, Command::WriteRating { .. })));
+    assert!(commands
+        .iter()
+        .any(|c| matches!(c, Command::SaveWords { .. })));
+    assert!(commands
+        .iter()
+        .any(|c| matches!(c, Command::CreditEmployees { .. })));
+    s.queues[0]
+        .send(&serde_json::to_string(&messages[0].1).unwrap())
+        .await
+        .unwrap();
+    let before = s.crm("stats").await;
+    s.run_crm_writer().await;
+    let after = s.crm("stats").await;
+    let edits = |v: &Value| {
+        v["byRoute"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.ends_with("/edit"))
+            .map(|(_, n)| n.as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(edits(&after) - edits(&before), 1, "{before} → {after}");
 }
 
 #[tokio::test]
@@ -621,6 +661,7 @@ async fn a_one_opens_exactly_one_linked_complaint_for_the_inspector() {
                 words: None,
             },
         },
+        also: Vec::new(),
     };
     s.queues[1]
         .send(&serde_json::to_string(&again).unwrap())

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use otklik_core::intake::DispatchRequest;
 use otklik_core::machine::{decide, Command, Effect, Input, MachineConfig, NoticeReason, Survey};
 use otklik_core::model::{SurveyId, SurveyState};
-use otklik_core::outbox::{destination, Destination, EffectMessage};
+use otklik_core::outbox::{destination, groups, Destination, EffectMessage};
 use otklik_core::ports::{DoNotContactList, PortError, PortResult, Queue, SurveyStore};
 
 use crate::queue::SqsQueue;
@@ -116,8 +116,15 @@ impl Engine {
         if survey.pending.is_empty() {
             return Ok(survey);
         }
-        for effect in &survey.pending {
-            self.deliver(&survey, effect).await?;
+        let (grouped, single): (Vec<&Effect>, Vec<&Effect>) = survey
+            .pending
+            .iter()
+            .partition(|e| groups(destination(&e.command)));
+        if let Some((first, rest)) = grouped.split_first() {
+            self.deliver(&survey, first, rest).await?;
+        }
+        for effect in single {
+            self.deliver(&survey, effect, &[]).await?;
         }
         let delivered: Vec<String> = survey.pending.iter().map(|e| e.key.clone()).collect();
         let mut current = survey;
@@ -145,11 +152,13 @@ impl Engine {
         Ok(current)
     }
 
-    async fn deliver(&self, survey: &Survey, effect: &Effect) -> PortResult<()> {
+    /// Queues `effect`, with `also` in the same message (only for a consumer that [`groups`]).
+    async fn deliver(&self, survey: &Survey, effect: &Effect, also: &[&Effect]) -> PortResult<()> {
         let as_message = || {
             serde_json::to_string(&EffectMessage {
                 survey_id: survey.id.clone(),
                 effect: effect.clone(),
+                also: also.iter().map(|e| (*e).clone()).collect(),
             })
         };
         let (queue, body) = match (destination(&effect.command), &effect.command) {

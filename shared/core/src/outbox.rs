@@ -40,12 +40,32 @@ pub fn destination(command: &Command) -> Destination {
     }
 }
 
-/// One effect on its way to a consumer. Consumers deduplicate by `effect.key`.
+/// One effect on its way to a consumer, with the other effects of the same decision for the same
+/// consumer when that consumer does them together ([`groups`]). Consumers deduplicate by each
+/// effect's key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EffectMessage {
     pub survey_id: SurveyId,
     pub effect: Effect,
+    /// Absent in single-effect messages (and in every message written before grouping existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Effect>,
+}
+
+impl EffectMessage {
+    /// Every effect the message carries, in the machine's order.
+    pub fn effects(&self) -> impl Iterator<Item = &Effect> {
+        std::iter::once(&self.effect).chain(self.also.iter())
+    }
+}
+
+/// Whether one decision's effects for `destination` travel as one message. The CRM writer's do:
+/// the rating and the customer's words then become one `orders/{id}/edit` call however SQS
+/// batches the queue, which keeps the 5-star path within its retailCRM call budget. The other
+/// consumers take one effect per message.
+pub fn groups(destination: Destination) -> bool {
+    destination == Destination::CrmWrites
 }
 
 #[cfg(test)]
@@ -114,10 +134,36 @@ mod tests {
                     rating: Rating::new(5).unwrap(),
                 },
             },
+            also: Vec::new(),
         };
         let json = serde_json::to_string(&m).unwrap();
         assert!(json.contains("\"surveyId\":\"s-main-shop-7\""), "{json}");
         assert!(json.contains("\"command\":\"write_rating\""), "{json}");
+        assert!(!json.contains("also"), "{json}");
         assert_eq!(serde_json::from_str::<EffectMessage>(&json).unwrap(), m);
+    }
+
+    #[test]
+    fn a_grouped_message_carries_every_effect_in_order() {
+        let words = Effect {
+            key: "s-main-shop-7/words/in-1".into(),
+            command: Command::SaveWords { text: "5".into() },
+        };
+        let rating = Effect {
+            key: "s-main-shop-7/write-rating".into(),
+            command: Command::WriteRating {
+                rating: Rating::new(5).unwrap(),
+            },
+        };
+        let m = EffectMessage {
+            survey_id: SurveyId::parse("s-main-shop-7").unwrap(),
+            effect: words.clone(),
+            also: vec![rating.clone()],
+        };
+        let back: EffectMessage =
+            serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back.effects().collect::<Vec<_>>(), vec![&words, &rating]);
+        assert!(groups(Destination::CrmWrites));
+        assert!(!groups(Destination::Outbox) && !groups(Destination::Complaints));
     }
 }
