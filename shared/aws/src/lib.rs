@@ -30,7 +30,17 @@ pub struct Clients {
 impl Clients {
     /// Loads region, credentials and (locally) `AWS_ENDPOINT_URL` from the environment.
     pub async fn from_env() -> Clients {
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Self::from_loader(aws_config::defaults(BehaviorVersion::latest())).await
+    }
+
+    /// As [`Clients::from_env`], but talking to `endpoint` (the local stack behind a proxy).
+    pub async fn with_endpoint(endpoint: &str) -> Clients {
+        Self::from_loader(aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint))
+            .await
+    }
+
+    async fn from_loader(loader: aws_config::ConfigLoader) -> Clients {
+        let config = loader.load().await;
         Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),

@@ -432,8 +432,10 @@ impl Sim {
                 // Asynchronous like retailCRM's: the change that caused it is already saved and
                 // answered before the receiver hears about it.
                 rt.spawn(async move {
-                    let result = trigger::deliver(&trigger, &change).await;
-                    sim.record_delivery(&trigger, change, result);
+                    for _ in 0..trigger.times.max(1) {
+                        let result = trigger::deliver(&trigger, &change).await;
+                        sim.record_delivery(&trigger, change.clone(), result);
+                    }
                 });
             }
         }

@@ -39,10 +39,18 @@ pub struct Trigger {
     pub enabled: bool,
     #[serde(default)]
     pub format: TriggerFormat,
+    /// Calls per status change: more than one exercises the receiver's deduplication (a
+    /// receiver that answered slowly may well be called again).
+    #[serde(default = "times_default")]
+    pub times: u32,
 }
 
 fn enabled_default() -> bool {
     true
+}
+
+fn times_default() -> u32 {
+    1
 }
 
 /// How long a receiver may take before the call counts as failed.

@@ -291,6 +291,7 @@ async fn a_status_change_into_a_trigger_status_calls_the_webhook() {
         params: [("secret".to_owned(), json!("s3cr3t"))].into(),
         enabled: true,
         format: otklik_retailcrm_sim::TriggerFormat::Json,
+        times: 2,
     });
     let patch = json!({"status": "complete"}).to_string();
     let edited = client
@@ -315,6 +316,12 @@ async fn a_status_change_into_a_trigger_status_calls_the_webhook() {
         body,
         json!({"orderId": other, "site": "main-shop", "secret": "s3cr3t"})
     );
+    // `times: 2`: the same call again.
+    let (_, again) = tokio::time::timeout(Duration::from_secs(5), calls.recv())
+        .await
+        .expect("the second call within 5 s")
+        .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&again).unwrap(), body);
     assert!(
         calls.try_recv().is_err(),
         "the assembling change made no call"
@@ -324,13 +331,13 @@ async fn a_status_change_into_a_trigger_status_calls_the_webhook() {
     let deadline = Instant::now() + Duration::from_secs(5);
     let stats = loop {
         let stats = sim.state().stats();
-        if stats.triggers.delivered == 2 || Instant::now() > deadline {
+        if stats.triggers.delivered == 3 || Instant::now() > deadline {
             break stats;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(stats.triggers.fired, 2);
-    assert_eq!(stats.triggers.delivered, 2, "{stats:?}");
+    assert_eq!(stats.triggers.delivered, 3, "{stats:?}");
     assert_eq!(stats.triggers.deliveries[0].http_status, Some(200));
     assert_eq!(stats.triggers.deliveries[0].order_id, id);
     let shown: Value = client
@@ -341,7 +348,7 @@ async fn a_status_change_into_a_trigger_status_calls_the_webhook() {
         .json()
         .await
         .unwrap();
-    assert_eq!(shown["triggers"]["delivered"], json!(2));
+    assert_eq!(shown["triggers"]["delivered"], json!(3));
 }
 
 #[tokio::test]

@@ -8,11 +8,8 @@
 //! apart and the cost model counts one receive per message instead.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::response::IntoResponse;
 use serde_json::{json, Value};
 
 use crate::demo::{emails_to, open_in_browser, rating_links};
@@ -21,107 +18,7 @@ use crate::local::{LocalStack, Options};
 
 const WAIT: Duration = Duration::from_secs(90);
 
-/// Requests that passed the proxy, by "service action".
-#[derive(Clone, Default)]
-pub struct AwsCounter(Arc<Mutex<BTreeMap<String, u64>>>);
-
-impl AwsCounter {
-    pub fn take(&self) -> BTreeMap<String, u64> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-/// "sqs SendMessage", "dynamodb PutItem", "scheduler CreateSchedule", "sesv2 SendEmail", …
-fn action_of(method: &str, path: &str, headers: &axum::http::HeaderMap, body: &[u8]) -> String {
-    if let Some(t) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
-        let (svc, op) = t.split_once('.').unwrap_or(("?", t));
-        let svc = match svc {
-            s if s.starts_with("DynamoDB") => "dynamodb",
-            s if s.starts_with("AmazonSQS") => "sqs",
-            s if s.starts_with("secretsmanager") => "secretsmanager",
-            s => s,
-        };
-        return format!("{svc} {op}");
-    }
-    if path.starts_with("/schedules") {
-        let op = match method {
-            "POST" => "CreateSchedule",
-            "GET" if path == "/schedules" || path.starts_with("/schedules?") => "ListSchedules",
-            "GET" => "GetSchedule",
-            "DELETE" => "DeleteSchedule",
-            _ => "UpdateSchedule",
-        };
-        return format!("scheduler {op}");
-    }
-    if path.starts_with("/v2/email/outbound-emails") {
-        return "sesv2 SendEmail".into();
-    }
-    if path.starts_with("/v2/email/identities") {
-        return "sesv2 CreateEmailIdentity".into();
-    }
-    // The SQS query protocol: Action=… in the form.
-    let form = String::from_utf8_lossy(body);
-    if let Some(a) = form.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
-        return format!("sqs {a}");
-    }
-    format!("other {method} {}", path.split('?').next().unwrap_or(path))
-}
-
-/// A proxy on a free port that forwards everything to `upstream` and counts it.
-pub async fn counting_proxy(upstream: String) -> std::io::Result<(String, AwsCounter)> {
-    let counter = AwsCounter::default();
-    let c = counter.clone();
-    let http = reqwest::Client::new();
-    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let (c, http, upstream) = (c.clone(), http.clone(), upstream.clone());
-        async move {
-            let (parts, body) = req.into_parts();
-            let bytes: Bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
-                .await
-                .unwrap_or_default();
-            let path = parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_default();
-            let action = action_of(parts.method.as_str(), &path, &parts.headers, &bytes);
-            *c.0.lock().unwrap().entry(action).or_default() += 1;
-            let method = reqwest::Method::from_bytes(parts.method.as_str().as_bytes())
-                .unwrap_or(reqwest::Method::GET);
-            let mut out = http.request(method, format!("{upstream}{path}"));
-            for (k, v) in &parts.headers {
-                if k != "host" && k != "content-length" {
-                    out = out.header(k.as_str(), v.as_bytes());
-                }
-            }
-            match out.body(bytes.to_vec()).send().await {
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    let headers: Vec<(String, Vec<u8>)> = r
-                        .headers()
-                        .iter()
-                        .filter(|(k, _)| *k != "transfer-encoding" && *k != "content-length")
-                        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
-                        .collect();
-                    let body = r.bytes().await.unwrap_or_default();
-                    let mut resp = axum::http::Response::builder().status(status);
-                    for (k, v) in headers {
-                        resp = resp.header(k, v);
-                    }
-                    resp.body(axum::body::Body::from(body))
-                        .unwrap_or_else(|_| axum::http::StatusCode::BAD_GATEWAY.into_response())
-                }
-                Err(_) => axum::http::StatusCode::BAD_GATEWAY.into_response(),
-            }
-        }
-    });
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok((url, counter))
-}
+pub use crate::awsproxy::{counting_proxy, AwsCounter};
 
 /// One path's counts.
 #[derive(Debug, Clone, Default)]
@@ -441,6 +338,7 @@ fn http_requests(p: &PathCalls) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::awsproxy::action_of;
 
     fn headers(target: Option<&str>) -> axum::http::HeaderMap {
         let mut h = axum::http::HeaderMap::new();

@@ -2,6 +2,7 @@
 //!
 //! Only plumbing lives here: every business rule is in the same handler code that runs on Lambda.
 
+pub mod awsproxy;
 pub mod bench;
 pub mod demo;
 pub mod drive;

@@ -40,6 +40,10 @@ pub struct Options {
     pub retry_after: i32,
     /// Replaces the generated configuration (already pointed at the simulators).
     pub config_edit: Option<fn(String) -> String>,
+    /// The AWS endpoint instead of `AWS_ENDPOINT_URL` (a proxy in front of it).
+    pub aws_endpoint: Option<String>,
+    /// Share (0–100) of queue messages each consumer hands to its function twice.
+    pub redeliver_percent: u8,
 }
 
 impl Default for Options {
@@ -52,6 +56,8 @@ impl Default for Options {
             poll_every: Duration::from_secs(60),
             retry_after: 2,
             config_edit: None,
+            aws_endpoint: None,
+            redeliver_percent: 0,
         }
     }
 }
@@ -146,7 +152,10 @@ impl LocalStack {
         let config = Config::from_toml(&config_text)?;
         let secrets = stack::secrets(&config)?;
 
-        let clients = Clients::from_env().await;
+        let clients = match &opts.aws_endpoint {
+            Some(url) => Clients::with_endpoint(url).await,
+            None => Clients::from_env().await,
+        };
         let names = Names::new(opts.stack.clone());
         otklik_aws::provision::ensure_all(&clients, &names).await?;
         // SES sends only from a verified identity; locally we verify the configured sender.
@@ -306,6 +315,7 @@ impl LocalStack {
                     handler,
                     retry_after: opts.retry_after,
                     stats,
+                    redeliver_percent: opts.redeliver_percent,
                 }
                 .spawn(),
             );

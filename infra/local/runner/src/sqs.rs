@@ -33,6 +33,8 @@ where
 pub struct ConsumerStats {
     pub handled: AtomicU64,
     pub failed: AtomicU64,
+    /// Messages handed to the function a second time ([`Consumer::redeliver_percent`]).
+    pub redelivered: AtomicU64,
 }
 
 /// One event source mapping.
@@ -46,6 +48,10 @@ pub struct Consumer {
     /// Seconds before a failed message is visible again.
     pub retry_after: i32,
     pub stats: Arc<ConsumerStats>,
+    /// Share (0–100) of messages handed to the function twice before they are deleted, as SQS
+    /// does when a visibility timeout runs out or a delete is lost: at-least-once, for the
+    /// fault-injection test. Picked by message id, so a run is repeatable.
+    pub redeliver_percent: u8,
 }
 
 /// The Lambda event for received messages: id, receipt handle, body and the receive count, as
@@ -69,6 +75,18 @@ pub fn event_of(messages: &[aws_sdk_sqs::types::Message], source_arn: &str) -> S
     event
 }
 
+/// Whether `message_id` is among `percent` of ids (a stable hash, no randomness).
+fn picked(message_id: &str, percent: u8) -> bool {
+    if percent == 0 {
+        return false;
+    }
+    // FNV-1a: stable across runs and platforms, unlike the std hasher's seed.
+    let h = message_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    h % 100 < u64::from(percent)
+}
+
 impl Consumer {
     /// One receive → handle → delete round. Returns how many messages were received.
     pub async fn poll_once(&self, wait_secs: i32, source_arn: &str) -> PortResult<usize> {
@@ -76,7 +94,22 @@ impl Consumer {
         if messages.is_empty() {
             return Ok(0);
         }
-        let response = (self.handler)(event_of(&messages, source_arn)).await;
+        let mut response = (self.handler)(event_of(&messages, source_arn)).await;
+        let again: Vec<aws_sdk_sqs::types::Message> = messages
+            .iter()
+            .filter(|m| picked(m.message_id().unwrap_or_default(), self.redeliver_percent))
+            .cloned()
+            .collect();
+        if !again.is_empty() {
+            self.stats
+                .redelivered
+                .fetch_add(again.len() as u64, Ordering::Relaxed);
+            let second = (self.handler)(event_of(&again, source_arn)).await;
+            // A message that failed either time is retried, as its later receive would be.
+            response
+                .batch_item_failures
+                .extend(second.batch_item_failures);
+        }
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()
@@ -108,5 +141,20 @@ impl Consumer {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::picked;
+
+    #[test]
+    fn the_redelivered_share_is_about_what_was_asked_and_stable() {
+        let ids: Vec<String> = (0..5000).map(|i| format!("msg-{i}")).collect();
+        let n = ids.iter().filter(|id| picked(id, 20)).count();
+        assert!((800..1200).contains(&n), "{n}");
+        assert!(!ids.iter().any(|id| picked(id, 0)));
+        assert!(ids.iter().all(|id| picked(id, 100)));
+        assert_eq!(picked("msg-1", 20), picked("msg-1", 20));
     }
 }

@@ -24,6 +24,45 @@ async fn setup(test: &str) -> (Clients, Names) {
 }
 
 #[tokio::test]
+async fn a_redelivering_mapping_hands_every_picked_message_over_twice_then_deletes_it() {
+    let (clients, names) = setup("redeliver").await;
+    let queue = SqsQueue::connect(clients.sqs.clone(), &names, &INTAKE_QUEUE)
+        .await
+        .unwrap();
+    for body in ["a", "b", "c"] {
+        queue.send(body).await.unwrap();
+    }
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let stats = Arc::new(ConsumerStats::default());
+    let consumer = Consumer {
+        name: "test",
+        queue: queue.clone(),
+        batch_size: 10,
+        handler: batch_handler(move |event| {
+            let log = log.clone();
+            async move {
+                for r in event.records {
+                    log.lock().unwrap().push(r.body.unwrap_or_default());
+                }
+                SqsBatchResponse::default()
+            }
+        }),
+        retry_after: 0,
+        stats: stats.clone(),
+        redeliver_percent: 100,
+    };
+    let arn = queue.arn().await.unwrap();
+    while consumer.poll_once(0, &arn).await.unwrap() > 0 {}
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(seen, ["a", "a", "b", "b", "c", "c"]);
+    assert_eq!(stats.redelivered.load(Ordering::Relaxed), 3);
+    assert_eq!(stats.handled.load(Ordering::Relaxed), 3);
+    assert!(queue.receive(10, 0).await.unwrap().is_empty(), "deleted");
+}
+
+#[tokio::test]
 async fn failures_come_back_then_rest_in_the_dlq_until_a_redrive() {
     let (clients, names) = setup("mapping").await;
     let queue = SqsQueue::connect(clients.sqs.clone(), &names, &INTAKE_QUEUE)
@@ -58,6 +97,7 @@ async fn failures_come_back_then_rest_in_the_dlq_until_a_redrive() {
         }),
         retry_after: 0,
         stats: Arc::new(ConsumerStats::default()),
+        redeliver_percent: 0,
     };
     let arn = queue.arn().await.unwrap();
     for _ in 0..40 {

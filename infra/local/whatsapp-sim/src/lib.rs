@@ -75,6 +75,12 @@ pub struct SimConfig {
     pub duplicate_statuses: u32,
     /// Wait this long after a send before its automatic statuses.
     pub status_delay_ms: u64,
+    /// Post automatic statuses newest first ("delivered" before "sent"): neither provider
+    /// promises webhook order.
+    pub reverse_statuses: bool,
+    /// Post a webhook that was not answered 2xx again, up to this many times (after 100 ms, then
+    /// 200 ms, …), as the providers retry failed deliveries. 0: one attempt.
+    pub webhook_retries: u32,
 }
 
 impl Default for SimConfig {
@@ -93,6 +99,8 @@ impl Default for SimConfig {
             auto_statuses: true,
             duplicate_statuses: 1,
             status_delay_ms: 20,
+            reverse_statuses: false,
+            webhook_retries: 0,
         }
     }
 }

@@ -23,6 +23,8 @@ A WhatsApp simulator (Meta Cloud API and Green-API). Prints its URL on stdout on
   --business-phone DIGITS       the business's number in webhooks (default 79000000001)
   --auto-statuses true|false    post sent/delivered or failed statuses by itself (default true)
   --duplicate-statuses N        post every automatic status N times (default 1)
+  --reverse-statuses true|false post automatic statuses newest first (default false)
+  --webhook-retries N           post a webhook not answered 2xx again, up to N times (default 0)
   --status-delay-ms MS          wait before automatic statuses (default 20)";
 
 struct Args {
@@ -92,6 +94,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             "--duplicate-statuses" => config.duplicate_statuses = number(&name, value()?)?,
             "--status-delay-ms" => config.status_delay_ms = number(&name, value()?)?,
+            "--webhook-retries" => config.webhook_retries = number(&name, value()?)?,
+            "--reverse-statuses" => {
+                config.reverse_statuses = match value()?.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    other => return Err(format!("{name} must be true or false, got {other:?}")),
+                }
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }

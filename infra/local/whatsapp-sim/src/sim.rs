@@ -42,6 +42,8 @@ pub struct ConfigPatch {
     pub auto_statuses: Option<bool>,
     pub duplicate_statuses: Option<u32>,
     pub status_delay_ms: Option<u64>,
+    pub reverse_statuses: Option<bool>,
+    pub webhook_retries: Option<u32>,
 }
 
 fn webhook_url(value: String, key: &str) -> Result<Option<String>, SimError> {
@@ -70,6 +72,11 @@ impl ConfigPatch {
         if self.duplicate_statuses.is_some_and(|n| n > MAX_TIMES) {
             return Err(SimError::bad(format!(
                 "duplicateStatuses must be at most {MAX_TIMES}"
+            )));
+        }
+        if self.webhook_retries.is_some_and(|n| n > MAX_TIMES) {
+            return Err(SimError::bad(format!(
+                "webhookRetries must be at most {MAX_TIMES}"
             )));
         }
         if let Some(phone) = &self.business_phone {
@@ -113,6 +120,12 @@ impl ConfigPatch {
         }
         if let Some(v) = self.status_delay_ms {
             config.status_delay_ms = v;
+        }
+        if let Some(v) = self.reverse_statuses {
+            config.reverse_statuses = v;
+        }
+        if let Some(v) = self.webhook_retries {
+            config.webhook_retries = v;
         }
         Ok(())
     }
@@ -299,10 +312,16 @@ impl Sim {
         };
         self.inner.pending.fetch_add(1, Ordering::SeqCst);
         let sim = self.clone();
+        let reverse = self.lock().config.reverse_statuses;
         rt.spawn(async move {
             // Statuses arrive after the send was answered, as with the real providers.
             tokio::time::sleep(delay).await;
-            for status in statuses {
+            let ordered: Vec<&str> = if reverse {
+                statuses.iter().rev().copied().collect()
+            } else {
+                statuses.to_vec()
+            };
+            for status in ordered {
                 let update = StatusUpdate::new(message.provider, &message.id, status);
                 let times = sim.lock().config.duplicate_statuses;
                 if let Err(e) = sim.post_status(&update, &message.to, times).await {
@@ -459,17 +478,26 @@ impl Sim {
         };
         let mut answers = Vec::with_capacity(times as usize);
         for _ in 0..times {
-            let answer = webhook::post(&self.inner.client, &url, &body, &auth).await;
-            self.record_delivery(WebhookDelivery {
-                provider,
-                kind: kind.to_owned(),
-                message_id: message_id.to_owned(),
-                status: status.map(str::to_owned),
-                url: url.clone(),
-                http_status: answer.status,
-                error: answer.error.clone(),
-                at: Utc::now(),
-            });
+            let mut attempt = 0;
+            let answer = loop {
+                let answer = webhook::post(&self.inner.client, &url, &body, &auth).await;
+                self.record_delivery(WebhookDelivery {
+                    provider,
+                    kind: kind.to_owned(),
+                    message_id: message_id.to_owned(),
+                    status: status.map(str::to_owned),
+                    url: url.clone(),
+                    http_status: answer.status,
+                    error: answer.error.clone(),
+                    at: Utc::now(),
+                });
+                let delivered = answer.status.is_some_and(|s| (200..300).contains(&s));
+                if delivered || attempt >= config.webhook_retries {
+                    break answer;
+                }
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+            };
             answers.push(answer);
         }
         Ok(answers)

@@ -545,3 +545,65 @@ async fn replies_without_a_webhook_or_with_two_contents_are_refused() {
         .unwrap();
     assert_eq!(nowhere.status().as_u16(), 409);
 }
+
+#[tokio::test]
+async fn a_failed_webhook_is_posted_again_up_to_the_retries_and_a_good_one_once() {
+    let mut hooks = Receiver::start().await;
+    let sim = start_with(
+        &hooks,
+        SimConfig {
+            webhook_retries: 2,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let reply = |id: &str| json!({"provider": "meta", "from": "+79001234567", "text": "5", "messageId": id});
+    let http = reqwest::Client::new();
+
+    hooks.answer_with(500, "down");
+    let answer: Value = http
+        .post(format!("{}/sim/reply", sim.url()))
+        .json(&reply("wamid.retry-1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // One answer per requested delivery: the last attempt's.
+    assert_eq!(answer["answers"].as_array().unwrap().len(), 1, "{answer}");
+    assert_eq!(answer["answers"][0]["status"], 500, "{answer}");
+    let first = hooks.next().await.body;
+    for _ in 0..2 {
+        assert_eq!(hooks.next().await.body, first, "a retry is the same bytes");
+    }
+    hooks.assert_quiet().await;
+
+    hooks.answer_with(200, "ok");
+    http.post(format!("{}/sim/reply", sim.url()))
+        .json(&reply("wamid.retry-2"))
+        .send()
+        .await
+        .unwrap();
+    hooks.next().await;
+    hooks.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn reversed_statuses_arrive_delivered_before_sent() {
+    let mut hooks = Receiver::start().await;
+    let sim = start_with(
+        &hooks,
+        SimConfig {
+            reverse_statuses: true,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    meta_send(&sim, meta_text("79001234567", "Как вам заказ?")).await;
+    for expected in ["delivered", "sent"] {
+        let payload = hooks.next().await.json();
+        assert_eq!(meta_value(&payload)["statuses"][0]["status"], expected);
+    }
+    hooks.assert_quiet().await;
+}
