@@ -119,8 +119,26 @@ impl Dispatcher {
             id: InputId::new(id).map_err(|e| DispatchError::BadMessage(e.to_string()))?,
             event,
         };
-        let decision = decide(survey, &input, &self.machine(), now);
-        Ok(self.store.save(&decision.survey).await?)
+        let mut current = survey.clone();
+        for _ in 0..4 {
+            let decision = decide(&current, &input, &self.machine(), now);
+            match self.store.save(&decision.survey).await {
+                Ok(saved) => return Ok(saved),
+                // Another delivery saved meanwhile (e.g. it recorded this very send): decide again
+                // on what it saved; a repeated input then changes nothing.
+                Err(PortError::Conflict(_)) => {
+                    let Some(fresh) = self.store.get(&survey.id).await? else {
+                        return Err(PortError::NotFound(survey.id.to_string()).into());
+                    };
+                    if decide(&fresh, &input, &self.machine(), now).survey == fresh {
+                        return Ok(fresh);
+                    }
+                    current = fresh;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(PortError::Conflict(format!("survey {} kept changing", survey.id)).into())
     }
 
     async fn history(&self, order_id: u64) -> Result<Vec<HistoryEntry>, CrmError> {
@@ -253,6 +271,24 @@ impl Dispatcher {
             .claim_send(&survey.id, &channel.to_string(), now)
             .await?
         {
+            // The question went out, or a crash after the claim left its outcome unknown: it is
+            // not sent again either way. A survey still `Scheduled` here is one whose save after
+            // the send was lost; it must say it asked, or the customer's answer would find it
+            // unasked (an "unprompted message") and the rating would be lost. Same input id as
+            // the send's own save below, so whichever lands first wins.
+            if survey.state == SurveyState::Scheduled {
+                self.apply(
+                    &survey,
+                    &format!("sent-{channel}"),
+                    Event::Sent {
+                        channel,
+                        message_id: String::new(),
+                    },
+                    now,
+                )
+                .await?;
+                tracing::warn!(survey = %survey.id, %channel, "send claimed earlier but not recorded; marked sent");
+            }
             return Ok(Dispatched::AlreadyClaimed);
         }
         let result = match channel {

@@ -325,6 +325,33 @@ async fn a_number_with_whatsapp_gets_exactly_one_message_whatever_the_redeliveri
 }
 
 #[tokio::test]
+async fn a_send_claimed_before_a_crash_is_recorded_as_asked_and_never_sent_again() {
+    let s = stack("claimed", "green-api").await;
+    s.whatsapp_numbers(&["79001230002"]).await;
+    let survey = s.survey(Some("+7 900 123-00-02"), None).await;
+    // A dispatcher took the claim and died before its save: the survey still says Scheduled.
+    assert!(s
+        .store
+        .claim_send(&survey.id, "whatsapp", Utc::now())
+        .await
+        .unwrap());
+
+    let again = s.dispatch(&survey).await;
+    assert!(matches!(again, Dispatched::AlreadyClaimed), "{again:?}");
+    assert!(
+        s.whatsapp_sent().await.is_empty(),
+        "never a second question"
+    );
+    let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.state,
+        SurveyState::Sent,
+        "replies must find it asked"
+    );
+    assert_eq!(stored.channel, Some(Channel::Whatsapp));
+}
+
+#[tokio::test]
 async fn without_whatsapp_the_customer_gets_one_plain_email_with_five_links() {
     let s = stack("email", "green-api").await;
     s.whatsapp_numbers(&[]).await;

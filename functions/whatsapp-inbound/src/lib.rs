@@ -216,6 +216,9 @@ impl WhatsappInbound {
             store.mark_inbound_done(input_id.as_str(), now).await?;
             return Ok(Handled::Ignored("no survey"));
         };
+        if matches!(item, Inbound::Message { .. }) {
+            self.catch_up_on_send(&survey, now).await?;
+        }
         let event = match item {
             Inbound::Message { event, .. } => event.clone(),
             Inbound::Status { .. } => item.status_event().expect("checked above"),
@@ -229,6 +232,34 @@ impl WhatsappInbound {
         let effects = applied.map_or(0, |a| a.effects.len());
         tracing::info!(survey = %survey, effects, "webhook item applied");
         Ok(Handled::Applied { survey, effects })
+    }
+
+    /// The customer may answer before the dispatcher's save of "sent" lands (it crashed after
+    /// the provider took the question and is waiting for its retry). A survey still `Scheduled`
+    /// whose WhatsApp send is claimed was asked: record that first, under the dispatcher's own
+    /// input id, so the answer counts as the answer it is.
+    async fn catch_up_on_send(&self, id: &SurveyId, now: DateTime<Utc>) -> Result<(), PortError> {
+        let store = &self.engine.store;
+        let Some(survey) = store.get(id).await? else {
+            return Ok(());
+        };
+        let channel = otklik_core::model::Channel::Whatsapp;
+        if survey.state != SurveyState::Scheduled
+            || !store.send_claimed(id, &channel.to_string()).await?
+        {
+            return Ok(());
+        }
+        let sent = Input {
+            id: otklik_core::machine::InputId::new(format!("sent-{channel}"))
+                .map_err(|e| PortError::Permanent(e.to_string()))?,
+            event: otklik_core::machine::Event::Sent {
+                channel,
+                message_id: String::new(),
+            },
+        };
+        self.engine.apply(id, &sent, now).await?;
+        tracing::warn!(survey = %id, "answer before the send was recorded; recorded it first");
+        Ok(())
     }
 
     async fn survey_for_message(

@@ -387,6 +387,40 @@ async fn one_reply_reaches_the_crm_writer_as_one_message_and_one_order_edit() {
 }
 
 #[tokio::test]
+async fn an_answer_that_overtakes_the_saved_send_still_counts_as_the_rating() {
+    let s = stack("overtake").await;
+    let phone = "+7 900 500-20-01";
+    let asked = s.asked(phone).await;
+    // The dispatcher claimed and sent, then died before saving: the survey still says Scheduled.
+    let mut scheduled = asked.clone();
+    scheduled.state = SurveyState::Scheduled;
+    scheduled.channel = None;
+    scheduled.sent_at = None;
+    s.store.save(&scheduled).await.unwrap();
+    s.store
+        .claim_send(&asked.id, "whatsapp", Utc::now())
+        .await
+        .unwrap();
+
+    s.say(phone, "4").await;
+    let after = s.survey(&asked).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(4), "{after:?}");
+    assert_eq!(
+        after.state,
+        SurveyState::Closed {
+            outcome: Outcome::Rated
+        }
+    );
+    let writes = s.commands(0).await;
+    assert!(
+        !writes
+            .iter()
+            .any(|c| matches!(c, Command::NotifyInspector { .. })),
+        "not an unprompted message: {writes:?}"
+    );
+}
+
+#[tokio::test]
 async fn low_and_middle_ratings_take_their_paths() {
     let s = stack("paths").await;
     // "2" → a complaint.

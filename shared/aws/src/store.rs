@@ -392,6 +392,15 @@ impl DynamoStore {
         }
     }
 
+    /// Whether a send of the survey's question on `channel` was claimed: the question went out,
+    /// or a crash left its outcome unknown (and so it is never sent again).
+    pub async fn send_claimed(&self, survey: &SurveyId, channel: &str) -> PortResult<bool> {
+        Ok(self
+            .get_item(format!("send#{survey}"), channel)
+            .await?
+            .is_some())
+    }
+
     /// Gives a claim back, only when the provider certainly did not take the message.
     pub async fn release_send(&self, survey: &SurveyId, channel: &str) -> PortResult<()> {
         self.client
