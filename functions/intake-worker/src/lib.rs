@@ -154,7 +154,11 @@ impl Worker {
         let history = ContactHistory {
             do_not_contact: self.store.contains(&contact).await?,
             last_surveyed_at: match &key {
-                Some(k) => self.store.last_surveyed(k).await?,
+                Some(k) => {
+                    self.store
+                        .last_surveyed(k, &SurveyId::for_order(&order_ref))
+                        .await?
+                }
                 None => None,
             },
         };

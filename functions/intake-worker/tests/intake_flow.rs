@@ -376,6 +376,34 @@ async fn one_trigger_makes_one_survey_and_one_schedule_and_five_make_no_more() {
 }
 
 #[tokio::test]
+async fn a_retry_after_a_crash_past_the_customer_claim_still_creates_the_survey() {
+    let s = stack("claim-crash").await;
+    let id = s
+        .order("main-shop", "complete", Some("+7 900 111-22-44"), None, 503)
+        .await;
+    let survey = SurveyId::for_order(&OrderRef::new("main-shop", id).unwrap());
+    // The first attempt claimed the customer's slot and died before saving the survey.
+    assert!(s
+        .store
+        .claim_customer(
+            "crm:503",
+            &survey,
+            Utc::now(),
+            std::time::Duration::from_secs(30 * 86_400)
+        )
+        .await
+        .unwrap());
+
+    assert_eq!(s.trigger_order("main-shop", id).await, StatusCode::OK);
+    s.drain().await;
+    assert_eq!(
+        s.survey_state("main-shop", id).await,
+        Some(SurveyState::Scheduled),
+        "its own claim is no earlier survey"
+    );
+}
+
+#[tokio::test]
 async fn the_poller_finds_an_order_completed_without_a_trigger() {
     let s = stack("poller").await;
     let id = s

@@ -224,10 +224,25 @@ impl DoNotContactList for DynamoStore {
 /// The frequency cap, kept per customer: when we last planned to ask them, and for which survey.
 impl DynamoStore {
     /// When this customer was last asked (planned send time), if ever.
-    pub async fn last_surveyed(&self, customer_key: &str) -> PortResult<Option<DateTime<Utc>>> {
+    pub async fn last_surveyed(
+        &self,
+        customer_key: &str,
+        except: &SurveyId,
+    ) -> PortResult<Option<DateTime<Utc>>> {
         let item = self
             .get_item(format!("customer#{customer_key}"), "last-survey")
             .await?;
+        // The slot held by `except` itself is no earlier survey: a retry after a crash between
+        // the claim and the survey's save must not find the customer "surveyed recently" by the
+        // very survey it is creating.
+        if item
+            .as_ref()
+            .and_then(|i| i.get("survey_id"))
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|id| id == except.as_str())
+        {
+            return Ok(None);
+        }
         Ok(item
             .as_ref()
             .and_then(|i| i.get("last_send_at"))
