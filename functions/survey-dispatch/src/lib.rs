@@ -225,7 +225,14 @@ impl Dispatcher {
         let order = order.expect("checked above");
         let history = self.history(order.id).await?;
         let mut survey = survey;
-        survey.employees = employees_of(order.manager_id, &history);
+        let employees = employees_of(order.manager_id, &history);
+        if survey.employees != employees {
+            survey.employees = employees;
+            // Saved before the send: if this delivery dies after the provider took the question,
+            // whoever records the send later (the redelivery, or the customer's answer overtaking
+            // it) finds the people to credit already on the survey.
+            survey = self.store.save(&survey).await?;
+        }
 
         let channel = self.choose_channel(&survey).await?;
         let Some(channel) = channel else {

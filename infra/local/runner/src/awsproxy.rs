@@ -76,6 +76,8 @@ pub enum Fault {
 pub struct FaultRule {
     /// As [`action_of`] names it, e.g. "sqs SendMessage".
     pub action: &'static str,
+    /// Only calls whose body holds this (e.g. one kind of item's key prefix).
+    pub body_contains: Option<&'static str>,
     pub drop: f64,
     pub lose_answer: f64,
 }
@@ -118,11 +120,16 @@ impl AwsFaults {
     }
 
     /// What to do with one attempt: forward it, and whether to answer with a failure.
-    fn decide(&self, action: &str, invocation: Option<&str>) -> (bool, bool) {
+    fn decide(&self, action: &str, body: &[u8], invocation: Option<&str>) -> (bool, bool) {
         if !self.enabled.load(Ordering::SeqCst) {
             return (true, false);
         }
-        let Some(rule) = self.rules.iter().find(|r| r.action == action) else {
+        let applies = |r: &&FaultRule| {
+            r.action == action
+                && r.body_contains
+                    .is_none_or(|needle| body.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        };
+        let Some(rule) = self.rules.iter().find(applies) else {
             return (true, false);
         };
         // Without an invocation id the attempts cannot be told apart: leave the call alone.
@@ -220,7 +227,7 @@ pub async fn proxy(
                 .and_then(|v| v.to_str().ok());
             let (forward, fail) = faults
                 .as_ref()
-                .map_or((true, false), |f| f.decide(&action, invocation));
+                .map_or((true, false), |f| f.decide(&action, &bytes, invocation));
             *c.0.lock().unwrap().entry(action).or_default() += 1;
             if !forward {
                 return injected_failure();
@@ -274,6 +281,7 @@ mod tests {
         AwsFaults::new(
             vec![FaultRule {
                 action: "sqs SendMessage",
+                body_contains: None,
                 drop,
                 lose_answer,
             }],
@@ -284,10 +292,10 @@ mod tests {
     #[test]
     fn nothing_is_injected_until_enabled_or_for_other_actions() {
         let f = faults(1.0, 0.0);
-        assert_eq!(f.decide("sqs SendMessage", Some("a")), (true, false));
+        assert_eq!(f.decide("sqs SendMessage", b"", Some("a")), (true, false));
         f.enable(true);
-        assert_eq!(f.decide("dynamodb PutItem", Some("b")), (true, false));
-        assert_eq!(f.decide("sqs SendMessage", None), (true, false));
+        assert_eq!(f.decide("dynamodb PutItem", b"", Some("b")), (true, false));
+        assert_eq!(f.decide("sqs SendMessage", b"", None), (true, false));
         assert!(f.injected().is_empty());
     }
 
@@ -296,7 +304,7 @@ mod tests {
         let f = faults(1.0, 0.0);
         f.enable(true);
         for _ in 0..3 {
-            assert_eq!(f.decide("sqs SendMessage", Some("i-1")), (false, true));
+            assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (false, true));
         }
         assert_eq!(f.injected()[&("sqs SendMessage".to_string(), "drop")], 1);
     }
@@ -305,12 +313,33 @@ mod tests {
     fn a_lost_answer_reaches_aws_once_and_fails_every_attempt() {
         let f = faults(0.0, 1.0);
         f.enable(true);
-        assert_eq!(f.decide("sqs SendMessage", Some("i-1")), (true, true));
-        assert_eq!(f.decide("sqs SendMessage", Some("i-1")), (false, true));
-        assert_eq!(f.decide("sqs SendMessage", Some("i-1")), (false, true));
+        assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (true, true));
+        assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (false, true));
+        assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (false, true));
         assert_eq!(
             f.injected()[&("sqs SendMessage".to_string(), "lose answer")],
             1
+        );
+    }
+
+    #[test]
+    fn a_rule_for_one_kind_of_item_leaves_the_others_alone() {
+        let f = AwsFaults::new(
+            vec![FaultRule {
+                action: "dynamodb PutItem",
+                body_contains: Some("survey#"),
+                drop: 1.0,
+                lose_answer: 0.0,
+            }],
+            7,
+        );
+        f.enable(true);
+        let send = br#"{"Item":{"pk":{"S":"send#s-1"}}}"#;
+        let survey = br#"{"Item":{"pk":{"S":"survey#s-1"}}}"#;
+        assert_eq!(f.decide("dynamodb PutItem", send, Some("a")), (true, false));
+        assert_eq!(
+            f.decide("dynamodb PutItem", survey, Some("b")),
+            (false, true)
         );
     }
 
@@ -319,7 +348,7 @@ mod tests {
         let f = faults(0.1, 0.2);
         f.enable(true);
         for i in 0..10_000 {
-            f.decide("sqs SendMessage", Some(&i.to_string()));
+            f.decide("sqs SendMessage", b"", Some(&i.to_string()));
         }
         let inj = f.injected();
         let drop = inj[&("sqs SendMessage".to_string(), "drop")];
