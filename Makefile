@@ -50,7 +50,7 @@ api-fuzz: venv ## schemathesis against docs/openapi.yaml on a local stack (also 
 fuzz: ## Fuzz every parser of outside input (cargo-fuzz on nightly, FUZZ_RUNS per target; fuzz/README.md)
 	scripts/fuzz.sh
 
-bench: venv ## Benchmark (not a test): calls per survey by path and AWS cost per 10,000 surveys → docs/performance.md
+bench: venv ## Benchmark (not a test): cold start, peak memory, calls per survey, AWS cost → docs/performance.md
 	scripts/bench.sh
 
 deploy: venv ## Deploy to AWS: make deploy SECRETS_ARN=… SES_IDENTITY=… ALARM_EMAIL=… [CONFIG= STACK= REGION= DRY_RUN=1]

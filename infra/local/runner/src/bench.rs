@@ -251,7 +251,12 @@ pub fn cost_of(p: &PathCalls, http_requests: u64) -> f64 {
 }
 
 /// The report: one table per measure, as Markdown.
-pub fn report(paths: &[PathCalls], machine: &str, date: &str) -> String {
+pub fn report(
+    paths: &[PathCalls],
+    cold: Option<&crate::coldstart::ColdStarts>,
+    machine: &str,
+    date: &str,
+) -> String {
     let mut s = String::new();
     s.push_str("# Performance\n\n");
     s.push_str(&format!(
@@ -319,12 +324,10 @@ pub fn report(paths: &[PathCalls], machine: &str, date: &str) -> String {
             cost_of(p, http) * 10_000.0
         ));
     }
+    s.push_str(&crate::coldstart::markdown(cold));
     s.push_str(
         "\n## Not measured yet\n\n\
          These parts of the performance budget have no measurement yet, so no figure is given:\n\n\
-         - cold start of each function against a hello-world `lambda_runtime` binary, through a \
-         local Lambda Runtime API emulator (target ≤ 1.3×);\n\
-         - peak memory per function for a typical event (target: comfortable in 128 MB);\n\
          - the December peak: 3,000 completed orders and 1,000 replies within a minute (time to \
          drain, highest retailCRM requests per second, losses).\n",
     );

@@ -4,6 +4,7 @@
 
 pub mod awsproxy;
 pub mod bench;
+pub mod coldstart;
 pub mod demo;
 pub mod drive;
 pub mod gateway;

@@ -7,6 +7,9 @@
 //!   otklik-local demo
 //!       Plays a scripted day (see `make demo`), prints the report; exit 0 only if every expected
 //!       outcome happened.
+//!   otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]]
+//!       `make bench`: measures and writes the report. With --bins (the release binaries of the
+//!       functions and of hello-lambda) also each function's cold start and peak memory.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,7 +17,7 @@ use std::time::Duration;
 use otklik_local_runner::demo;
 use otklik_local_runner::local::{LocalStack, Options};
 
-const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE]";
+const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]]";
 
 fn logging(default: &str) {
     let _ = tracing_subscriber::fmt()
@@ -173,17 +176,51 @@ async fn run_demo() -> ExitCode {
 /// `make bench`: measures and writes the report (docs/performance.md by default).
 async fn run_bench(args: &[String]) -> ExitCode {
     logging("warn");
-    let out = match args {
-        [flag, path] if flag == "--out" => path.clone(),
-        [] => "docs/performance.md".to_string(),
-        _ => {
+    let mut out = "docs/performance.md".to_string();
+    let mut bins: Option<std::path::PathBuf> = None;
+    let mut rounds = 5usize;
+    let mut build_secs = None;
+    for pair in args.chunks(2) {
+        let ok = match pair {
+            [flag, v] if flag == "--out" => {
+                out = v.clone();
+                true
+            }
+            [flag, v] if flag == "--bins" => {
+                bins = Some(v.into());
+                true
+            }
+            [flag, v] if flag == "--runs" => v.parse().map(|n| rounds = n).is_ok() && rounds > 0,
+            [flag, v] if flag == "--build-secs" => v.parse().map(|s| build_secs = Some(s)).is_ok(),
+            _ => false,
+        };
+        if !ok {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
-    };
+    }
     let Ok(moto) = std::env::var("AWS_ENDPOINT_URL") else {
         eprintln!("otklik-local bench: AWS_ENDPOINT_URL is not set (run `make bench`)");
         return ExitCode::from(2);
+    };
+    // First, while nothing else runs in this process: the functions talk to the endpoint itself.
+    let cold = match &bins {
+        Some(dir) => {
+            println!("cold start and peak memory ({rounds} rounds)…");
+            let state = std::env::var("OTKLIK_STATE_DIR").unwrap_or_else(|_| ".local".into());
+            let logs = std::path::Path::new(&state).join("coldstart");
+            match otklik_local_runner::coldstart::measure(dir, rounds, &moto, &logs).await {
+                Ok(mut c) => {
+                    c.build_secs = build_secs;
+                    Some(c)
+                }
+                Err(e) => {
+                    eprintln!("otklik-local bench: cold start: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => None,
     };
     let (proxy, counter) = match otklik_local_runner::bench::counting_proxy(moto.clone()).await {
         Ok(p) => p,
@@ -203,7 +240,7 @@ async fn run_bench(args: &[String]) -> ExitCode {
         }
     };
     let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let report = otklik_local_runner::bench::report(&paths, &machine(), &date);
+    let report = otklik_local_runner::bench::report(&paths, cold.as_ref(), &machine(), &date);
     println!("{report}");
     if let Err(e) = std::fs::write(&out, &report) {
         eprintln!("otklik-local bench: cannot write {out}: {e}");
