@@ -227,11 +227,26 @@ impl Dispatcher {
         let mut survey = survey;
         let employees = employees_of(order.manager_id, &history);
         if survey.employees != employees {
-            survey.employees = employees;
+            survey.employees = employees.clone();
             // Saved before the send: if this delivery dies after the provider took the question,
             // whoever records the send later (the redelivery, or the customer's answer overtaking
             // it) finds the people to credit already on the survey.
-            survey = self.store.save(&survey).await?;
+            survey = match self.store.save(&survey).await {
+                Ok(saved) => saved,
+                // Another delivery of the same dispatch saved first: go on from what it saved
+                // (the claim below decides which of us sends).
+                Err(PortError::Conflict(_)) => {
+                    let Some(mut fresh) = self.store.get(&id).await? else {
+                        return Ok(Dispatched::NothingToDo("no such survey".into()));
+                    };
+                    if fresh.state != SurveyState::Scheduled {
+                        return Ok(Dispatched::NothingToDo(fresh.state.name().into()));
+                    }
+                    fresh.employees = employees;
+                    fresh
+                }
+                Err(e) => return Err(e.into()),
+            };
         }
 
         let channel = self.choose_channel(&survey).await?;
