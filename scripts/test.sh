@@ -26,6 +26,8 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 cargo test --workspace --locked --doc
+echo "== fault injection (300 orders through faults, alone: docs/reliability.md)"
+cargo test --locked -p otklik-local-runner --test faults -- --ignored --nocapture
 echo "== API robustness (schemathesis against docs/openapi.yaml on a local stack of its own)"
 scripts/api-fuzz.sh
 echo "== core stays pure"

@@ -78,8 +78,8 @@ pub struct SimConfig {
     /// Post automatic statuses newest first ("delivered" before "sent"): neither provider
     /// promises webhook order.
     pub reverse_statuses: bool,
-    /// Post a webhook that was not answered 2xx again, up to this many times (after 100 ms, then
-    /// 200 ms, …), as the providers retry failed deliveries. 0: one attempt.
+    /// Post a webhook that was not answered 2xx again, up to this many times (after 200 ms,
+    /// doubling up to 5 s), as the providers retry failed deliveries. 0: one attempt.
     pub webhook_retries: u32,
 }
 

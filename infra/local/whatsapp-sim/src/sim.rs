@@ -496,7 +496,10 @@ impl Sim {
                     break answer;
                 }
                 attempt += 1;
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                // Doubling from 200 ms, capped at 5 s: a receiver that is down for a while still
+                // gets the message, as the providers keep retrying for hours.
+                let backoff = 200u64.saturating_mul(1 << attempt.min(5)) / 2;
+                tokio::time::sleep(Duration::from_millis(backoff.min(5_000))).await;
             };
             answers.push(answer);
         }
