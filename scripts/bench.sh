@@ -4,7 +4,10 @@
 # measurements (infra/local/runner/src/bench.rs and coldstart.rs) and writes the report to
 # docs/performance.md with the machine and the date.
 #
-#   BENCH_RUNS  cold starts per binary (default 5)
+#   BENCH_RUNS       cold starts per binary (default 5)
+#   BENCH_PEAK       the December peak as ORDERS:REPLIES (default 3000:1000; 0:0 skips it)
+#   BENCH_PEAK_ONLY  1: only the December peak (no release builds), its section of the report
+#                    replaced and the rest kept
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OTKLIK_STATE_DIR=.local/bench
@@ -12,6 +15,17 @@ export OTKLIK_SKIP_PROVISION=1
 trap 'scripts/local-down.sh >/dev/null' EXIT
 scripts/local-down.sh >/dev/null
 target=${CARGO_TARGET_DIR:-target}
+
+if [ "${BENCH_PEAK_ONLY:-0}" = 1 ]; then
+  # shellcheck disable=SC2086  # OTKLIK_BUILD_SCOPE: as in local-up.sh
+  cargo build --quiet --locked ${OTKLIK_BUILD_SCOPE:--p otklik-local-runner --bin otklik-local}
+  scripts/local-up.sh --endpoint-only >/dev/null
+  set -a; . "$OTKLIK_STATE_DIR/stack.env"; set +a
+  # Not exec: the trap must still tear the endpoint down.
+  "$target"/debug/otklik-local bench --out docs/performance.md --peak-only \
+    ${BENCH_PEAK:+--peak "$BENCH_PEAK"}
+  exit
+fi
 
 # Cold starts are measured on what Lambda runs: the release profile (LTO, one codegen unit). The
 # functions and the baseline are built together, as `make lambda-build` builds the functions, so
@@ -32,4 +46,5 @@ cargo build --quiet --locked -p otklik-local-runner --bin otklik-local
 scripts/local-up.sh --endpoint-only >/dev/null
 set -a; . "$OTKLIK_STATE_DIR/stack.env"; set +a
 "$target"/debug/otklik-local bench --out docs/performance.md \
-  --bins "$target/release" --build-secs "$build_secs" ${BENCH_RUNS:+--runs "$BENCH_RUNS"}
+  --bins "$target/release" --build-secs "$build_secs" ${BENCH_RUNS:+--runs "$BENCH_RUNS"} \
+  ${BENCH_PEAK:+--peak "$BENCH_PEAK"}

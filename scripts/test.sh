@@ -27,7 +27,9 @@ else
 fi
 cargo test --workspace --locked --doc
 echo "== fault injection (300 orders through faults, alone: docs/reliability.md)"
-cargo test --locked -p otklik-local-runner --test faults -- --ignored --nocapture
+# --workspace, not -p: one package alone resolves features differently and would compile the AWS
+# SDK a second time (minutes, gigabytes).
+cargo test --workspace --locked --test faults -- --ignored --nocapture
 echo "== API robustness (schemathesis against docs/openapi.yaml on a local stack of its own)"
 scripts/api-fuzz.sh
 echo "== core stays pure"

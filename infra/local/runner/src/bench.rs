@@ -254,6 +254,7 @@ pub fn cost_of(p: &PathCalls, http_requests: u64) -> f64 {
 pub fn report(
     paths: &[PathCalls],
     cold: Option<&crate::coldstart::ColdStarts>,
+    peak: Option<&crate::peak::Peak>,
     machine: &str,
     date: &str,
 ) -> String {
@@ -325,12 +326,32 @@ pub fn report(
         ));
     }
     s.push_str(&crate::coldstart::markdown(cold));
-    s.push_str(
-        "\n## Not measured yet\n\n\
-         These parts of the performance budget have no measurement yet, so no figure is given:\n\n\
-         - the December peak: 3,000 completed orders and 1,000 replies within a minute (time to \
-         drain, highest retailCRM requests per second, losses).\n",
-    );
+    s.push_str(&peak_section(peak, machine, date));
+    s
+}
+
+/// The December peak's section, or why it is missing.
+pub fn peak_section(peak: Option<&crate::peak::Peak>, machine: &str, date: &str) -> String {
+    match peak {
+        Some(p) => {
+            let mut s = crate::peak::markdown(p);
+            s.push_str(&format!("\nMeasured on {date}, on {machine}.\n"));
+            s
+        }
+        None => "\n## December peak\n\nNot run this time (`BENCH_PEAK=0`).\n".to_string(),
+    }
+}
+
+/// `report` with only the December peak new: the rest of `old` (an earlier report) is kept.
+pub fn splice_peak(old: &str, section: &str) -> String {
+    let cut = ["\n## December peak", "\n## Not measured yet"]
+        .iter()
+        .filter_map(|h| old.find(h))
+        .min()
+        .unwrap_or(old.len());
+    let mut s = old[..cut].trim_end().to_string();
+    s.push('\n');
+    s.push_str(section);
     s
 }
 
@@ -394,6 +415,20 @@ mod tests {
         assert!(is_plumbing("sqs ReceiveMessage"));
         assert!(is_plumbing(&a("GET", "/moto-api/data.json", None, "")));
         assert!(!is_plumbing("sqs SendMessage"));
+    }
+
+    #[test]
+    fn a_peak_alone_replaces_only_its_own_section() {
+        let old = "# Performance\n\n## Calls\n\nkept\n\n## December peak\n\nold numbers\n";
+        let new = splice_peak(old, "\n## December peak\n\nnew numbers\n");
+        assert!(new.contains("kept"), "{new}");
+        assert!(new.contains("new numbers"), "{new}");
+        assert!(!new.contains("old numbers"), "{new}");
+        assert_eq!(new.matches("## December peak").count(), 1, "{new}");
+        let older = "# Performance\n\nkept\n\n## Not measured yet\n\n- the peak\n";
+        let new = splice_peak(older, "\n## December peak\n\nx\n");
+        assert!(!new.contains("Not measured yet"), "{new}");
+        assert!(new.ends_with("x\n"), "{new}");
     }
 
     #[test]

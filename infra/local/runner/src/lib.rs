@@ -9,6 +9,7 @@ pub mod demo;
 pub mod drive;
 pub mod gateway;
 pub mod local;
+pub mod peak;
 pub mod sandbox;
 pub mod schedules;
 pub mod sqs;

@@ -8,8 +8,11 @@
 //!       Plays a scripted day (see `make demo`), prints the report; exit 0 only if every expected
 //!       outcome happened.
 //!   otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]]
+//!                      [--peak ORDERS:REPLIES] [--peak-only]
 //!       `make bench`: measures and writes the report. With --bins (the release binaries of the
-//!       functions and of hello-lambda) also each function's cold start and peak memory.
+//!       functions and of hello-lambda) also each function's cold start and peak memory. The
+//!       December peak is 3000:1000 unless --peak says otherwise (0:0 skips it); --peak-only runs
+//!       just the peak and replaces only its section of the report.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -17,7 +20,7 @@ use std::time::Duration;
 use otklik_local_runner::demo;
 use otklik_local_runner::local::{LocalStack, Options};
 
-const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]]";
+const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]] [--peak ORDERS:REPLIES] [--peak-only]";
 
 fn logging(default: &str) {
     let _ = tracing_subscriber::fmt()
@@ -176,10 +179,20 @@ async fn run_demo() -> ExitCode {
 /// `make bench`: measures and writes the report (docs/performance.md by default).
 async fn run_bench(args: &[String]) -> ExitCode {
     logging("warn");
+    // The functions' EMF metric lines would bury the progress lines and the report.
+    let _metrics = otklik_metrics::Capture::start();
     let mut out = "docs/performance.md".to_string();
     let mut bins: Option<std::path::PathBuf> = None;
     let mut rounds = 5usize;
     let mut build_secs = None;
+    let mut plan = otklik_local_runner::peak::PeakPlan::default();
+    // `--peak-only`: just the December peak, spliced into the existing report.
+    let peak_only = args.iter().any(|a| a == "--peak-only");
+    let args: Vec<String> = args
+        .iter()
+        .filter(|a| *a != "--peak-only")
+        .cloned()
+        .collect();
     for pair in args.chunks(2) {
         let ok = match pair {
             [flag, v] if flag == "--out" => {
@@ -192,6 +205,17 @@ async fn run_bench(args: &[String]) -> ExitCode {
             }
             [flag, v] if flag == "--runs" => v.parse().map(|n| rounds = n).is_ok() && rounds > 0,
             [flag, v] if flag == "--build-secs" => v.parse().map(|s| build_secs = Some(s)).is_ok(),
+            [flag, v] if flag == "--peak" => match v.split_once(':') {
+                Some((o, r)) => match (o.parse(), r.parse()) {
+                    (Ok(o), Ok(r)) => {
+                        plan.orders = o;
+                        plan.replies = r;
+                        true
+                    }
+                    _ => false,
+                },
+                None => false,
+            },
             _ => false,
         };
         if !ok {
@@ -203,6 +227,17 @@ async fn run_bench(args: &[String]) -> ExitCode {
         eprintln!("otklik-local bench: AWS_ENDPOINT_URL is not set (run `make bench`)");
         return ExitCode::from(2);
     };
+    if peak_only {
+        let Some(peak) = december_peak(plan, &moto).await else {
+            return ExitCode::FAILURE;
+        };
+        let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        let section = otklik_local_runner::bench::peak_section(peak.as_ref(), &machine(), &date);
+        println!("{section}");
+        let old = std::fs::read_to_string(&out).unwrap_or_default();
+        let report = otklik_local_runner::bench::splice_peak(&old, &section);
+        return write_report(&out, &report);
+    }
     // First, while nothing else runs in this process: the functions talk to the endpoint itself.
     let cold = match &bins {
         Some(dir) => {
@@ -239,10 +274,40 @@ async fn run_bench(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Last, on a stack of its own that talks to the endpoint directly: the December peak.
+    let Some(peak) = december_peak(plan, &moto).await else {
+        return ExitCode::FAILURE;
+    };
     let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let report = otklik_local_runner::bench::report(&paths, cold.as_ref(), &machine(), &date);
+    let report =
+        otklik_local_runner::bench::report(&paths, cold.as_ref(), peak.as_ref(), &machine(), &date);
     println!("{report}");
-    if let Err(e) = std::fs::write(&out, &report) {
+    write_report(&out, &report)
+}
+
+/// The peak, or `None` inside when it was not asked for (`--peak 0:0`); `None` outside on failure.
+async fn december_peak(
+    plan: otklik_local_runner::peak::PeakPlan,
+    moto: &str,
+) -> Option<Option<otklik_local_runner::peak::Peak>> {
+    if plan.orders == 0 {
+        return Some(None);
+    }
+    println!(
+        "December peak: {} orders, then {} replies…",
+        plan.orders, plan.replies
+    );
+    match otklik_local_runner::peak::december_peak(plan, moto).await {
+        Ok(p) => Some(Some(p)),
+        Err(e) => {
+            eprintln!("otklik-local bench: December peak: {e}");
+            None
+        }
+    }
+}
+
+fn write_report(out: &str, report: &str) -> ExitCode {
+    if let Err(e) = std::fs::write(out, report) {
         eprintln!("otklik-local bench: cannot write {out}: {e}");
         return ExitCode::FAILURE;
     }
