@@ -46,7 +46,8 @@ fi
 [ -x .venv/bin/moto_server ] || { echo "no .venv/bin/moto_server: run 'make venv' first" >&2; exit 1; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-nohup .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$STATE/logs/moto.log" 2>&1 &
+# moto_server through scripts/moto_server.py: see there for the one lookup it makes cheap.
+nohup .venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p "$port" >"$STATE/logs/moto.log" 2>&1 &
 echo $! >"$STATE/pids/moto.pid"
 
 endpoint="http://127.0.0.1:$port"
