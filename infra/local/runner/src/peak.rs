@@ -28,6 +28,9 @@ use serde_json::{json, Value};
 use crate::drive::Driver;
 use crate::local::{LocalStack, Options};
 
+/// The answering phase ends without its last effects once none has come for this long.
+const STALLED: Duration = Duration::from_secs(300);
+
 /// The size of the peak.
 #[derive(Debug, Clone, Copy)]
 pub struct PeakPlan {
@@ -291,6 +294,8 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     })
     .await?;
     let replied: BTreeMap<u64, u64> = (0..n).map(|i| (ids[i as usize], i)).collect();
+    // Lost replies never arrive: stop waiting once nothing has moved for a while.
+    let mut last_progress = (Instant::now(), (0, 0, 0));
     loop {
         let orders = d.orders("main-shop").await?;
         peak.rated = orders
@@ -310,7 +315,12 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
         if done {
             peak.answered_in = Some(started.elapsed());
         }
-        if done || started.elapsed() > plan.give_up_after {
+        let progress = (peak.rated, peak.answered, peak.complaints);
+        if progress != last_progress.1 {
+            last_progress = (Instant::now(), progress);
+        }
+        let stalled = last_progress.0.elapsed() > STALLED;
+        if done || stalled || started.elapsed() > plan.give_up_after {
             // Anything twice: more messages than the question and one answer, or a repeat.
             peak.doubled = m
                 .values()
