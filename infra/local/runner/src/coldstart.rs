@@ -946,36 +946,14 @@ impl Stage {
         let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
         let names = Names::new(format!("cold{}", nanos % 1_000_000_000));
         let clients = Clients::with_endpoint(moto).await;
-        otklik_aws::provision::ensure_all(&clients, &names)
-            .await
-            .map_err(|e| format!("provisioning {}: {e}", names.stack))?;
-        // SES sends only from a verified identity; locally we verify the configured sender.
-        let _ = aws_sdk_sesv2::Client::new(&clients.sdk)
-            .create_email_identity()
-            .email_identity(config.email.from_address.as_str())
-            .send()
-            .await;
-        let crm = otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-            &config,
-            stack::CRM_API_KEY,
-        ))
-        .map_err(|e| e.to_string())?;
-        otklik_cli::crm_setup::run(&crm, &config)
-            .await
-            .map_err(|e| format!("crm setup: {e}"))?;
+        stack::prepare(&clients, &names, &config).await?;
 
         // As on AWS: one Secrets Manager secret of OTKLIK_* keys, read by each function at start.
-        let secret = json!({
-            "OTKLIK_CRM_API_KEY": stack::CRM_API_KEY,
-            "OTKLIK_TRIGGER_SECRET": stack::TRIGGER_SECRET,
-            "OTKLIK_LINK_SECRET": stack::LINK_SECRET,
-            "OTKLIK_META_ACCESS_TOKEN": stack::META_ACCESS_TOKEN,
-            "OTKLIK_META_APP_SECRET": stack::META_APP_SECRET,
-            "OTKLIK_META_VERIFY_TOKEN": stack::META_VERIFY_TOKEN,
-            "OTKLIK_GREEN_API_TOKEN": stack::GREEN_API_TOKEN,
-            "OTKLIK_GREEN_API_WEBHOOK_TOKEN": stack::GREEN_API_WEBHOOK_TOKEN,
-            "OTKLIK_REPORT_TOKEN": stack::REPORT_TOKEN,
-        });
+        let secret: serde_json::Map<String, serde_json::Value> = stack::SECRETS
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        let secret = serde_json::Value::Object(secret);
         let secret_arn = aws_sdk_secretsmanager::Client::new(&clients.sdk)
             .create_secret()
             .name(format!("{}/secrets", names.stack))

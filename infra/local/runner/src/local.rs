@@ -97,19 +97,10 @@ impl LocalStack {
             format!("RETAILCRM_SIM_URL={}", self.crm_sim.url()),
             format!("WHATSAPP_SIM_URL={}", self.wa_sim.url()),
             format!("OTKLIK_STACK={}", self.parts.names.stack),
-            format!("OTKLIK_CRM_API_KEY={}", stack::CRM_API_KEY),
-            format!("OTKLIK_TRIGGER_SECRET={}", stack::TRIGGER_SECRET),
-            format!("OTKLIK_LINK_SECRET={}", stack::LINK_SECRET),
-            format!("OTKLIK_META_ACCESS_TOKEN={}", stack::META_ACCESS_TOKEN),
-            format!("OTKLIK_META_APP_SECRET={}", stack::META_APP_SECRET),
-            format!("OTKLIK_META_VERIFY_TOKEN={}", stack::META_VERIFY_TOKEN),
-            format!("OTKLIK_GREEN_API_TOKEN={}", stack::GREEN_API_TOKEN),
-            format!(
-                "OTKLIK_GREEN_API_WEBHOOK_TOKEN={}",
-                stack::GREEN_API_WEBHOOK_TOKEN
-            ),
-            format!("OTKLIK_REPORT_TOKEN={}", stack::REPORT_TOKEN),
         ]
+        .into_iter()
+        .chain(stack::SECRETS.iter().map(|(k, v)| format!("{k}={v}")))
+        .collect()
     }
 
     /// Starts everything against the AWS endpoint in the environment (`AWS_ENDPOINT_URL`).
@@ -157,20 +148,8 @@ impl LocalStack {
             None => Clients::from_env().await,
         };
         let names = Names::new(opts.stack.clone());
-        otklik_aws::provision::ensure_all(&clients, &names).await?;
-        // SES sends only from a verified identity; locally we verify the configured sender.
-        let _ = aws_sdk_sesv2::Client::new(&clients.sdk)
-            .create_email_identity()
-            .email_identity(config.email.from_address.as_str())
-            .send()
-            .await;
-
-        // The shop's side, as `otklik crm setup` and the pasted trigger make it.
-        let crm = otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-            &config,
-            stack::CRM_API_KEY,
-        ))?;
-        otklik_cli::crm_setup::run(&crm, &config).await?;
+        // The shop's side as `otklik crm setup` makes it; the pasted trigger follows.
+        stack::prepare(&clients, &names, &config).await?;
         let trigger = http
             .put(format!("{}/sim/trigger", crm_sim.url()))
             .json(&json!({

@@ -64,23 +64,52 @@ pub fn config_text(e: &Endpoints) -> String {
         )
 }
 
+/// Every local secret under the name the functions read it by: one list for [`secrets`],
+/// `.local/stack.env` and the cold-start bench's Secrets Manager secret.
+pub const SECRETS: [(&str, &str); 9] = [
+    ("OTKLIK_CRM_API_KEY", CRM_API_KEY),
+    ("OTKLIK_TRIGGER_SECRET", TRIGGER_SECRET),
+    ("OTKLIK_LINK_SECRET", LINK_SECRET),
+    ("OTKLIK_META_ACCESS_TOKEN", META_ACCESS_TOKEN),
+    ("OTKLIK_META_APP_SECRET", META_APP_SECRET),
+    ("OTKLIK_META_VERIFY_TOKEN", META_VERIFY_TOKEN),
+    ("OTKLIK_GREEN_API_TOKEN", GREEN_API_TOKEN),
+    ("OTKLIK_GREEN_API_WEBHOOK_TOKEN", GREEN_API_WEBHOOK_TOKEN),
+    ("OTKLIK_REPORT_TOKEN", REPORT_TOKEN),
+];
+
 /// The local secrets, as the functions would read them from their environment.
 pub fn secrets(config: &Config) -> Result<Secrets, String> {
     Secrets::load(config, |k| {
-        let v = match k {
-            "OTKLIK_CRM_API_KEY" => CRM_API_KEY,
-            "OTKLIK_TRIGGER_SECRET" => TRIGGER_SECRET,
-            "OTKLIK_LINK_SECRET" => LINK_SECRET,
-            "OTKLIK_META_ACCESS_TOKEN" => META_ACCESS_TOKEN,
-            "OTKLIK_META_APP_SECRET" => META_APP_SECRET,
-            "OTKLIK_META_VERIFY_TOKEN" => META_VERIFY_TOKEN,
-            "OTKLIK_GREEN_API_TOKEN" => GREEN_API_TOKEN,
-            "OTKLIK_GREEN_API_WEBHOOK_TOKEN" => GREEN_API_WEBHOOK_TOKEN,
-            _ => return None,
-        };
-        Some(v.to_string())
+        SECRETS
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| v.to_string())
     })
     .map_err(|e| e.to_string())
+}
+
+/// What has to exist before the functions run: the stack's table, queues and schedule group, the
+/// configured sender verified in SES (SES sends only from a verified identity), and the shop's
+/// side as `otklik crm setup` makes it.
+pub async fn prepare(clients: &Clients, names: &Names, config: &Config) -> Result<(), String> {
+    otklik_aws::provision::ensure_all(clients, names)
+        .await
+        .map_err(|e| format!("provisioning {}: {e}", names.stack))?;
+    let _ = aws_sdk_sesv2::Client::new(&clients.sdk)
+        .create_email_identity()
+        .email_identity(config.email.from_address.as_str())
+        .send()
+        .await;
+    let crm = otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
+        config,
+        CRM_API_KEY,
+    ))
+    .map_err(|e| e.to_string())?;
+    otklik_cli::crm_setup::run(&crm, config)
+        .await
+        .map_err(|e| format!("crm setup: {e}"))?;
+    Ok(())
 }
 
 /// The engine the reply functions share, on `names`' table and queues.
