@@ -105,30 +105,20 @@ impl<Q: Queue> Poller<Q> {
                 break;
             };
             report.entries += page.entries.len();
-            for entry in &page.entries {
-                if self.complaint_status(entry).await? {
-                    report.complaint_updates += 1;
+            let mut entries: Vec<&HistoryEntry> = page.entries.iter().collect();
+            entries.sort_by_key(|e| e.id);
+            // The id of the last entry whose work is durable: on a failure the cursor still moves
+            // that far, so a run that fails now and then (a throttled queue, a slow table) makes
+            // progress instead of re-reading the same page for ever.
+            let mut done = cursor;
+            for entry in entries {
+                if let Err(e) = self.entry(entry, now, &mut signalled, &mut report).await {
+                    if let Some(upto) = done.filter(|_| done != cursor) {
+                        self.store.advance_cursor(CURSOR, cursor, upto).await?;
+                    }
+                    return Err(e);
                 }
-                if !is_survey_signal(entry, &self.config) {
-                    continue;
-                }
-                let (Some(order_id), Some(site)) = (entry.order_id, entry.order_site.clone())
-                else {
-                    continue;
-                };
-                if !signalled.insert((site.clone(), order_id)) {
-                    continue;
-                }
-                let signal = IntakeSignal {
-                    site,
-                    order_id,
-                    source: "poller".into(),
-                    received_at: now,
-                };
-                self.queue
-                    .send(&serde_json::to_string(&signal).expect("a signal serializes"))
-                    .await?;
-                report.signals += 1;
+                done = Some(entry.id);
             }
             // Only after the page's signals are queued: a crash before this line re-reads the
             // page next time, and intake absorbs the duplicates.
@@ -144,6 +134,40 @@ impl<Q: Queue> Poller<Q> {
         }
         tracing::info!(entries = report.entries, signals = report.signals, complaint_updates = report.complaint_updates, cursor = ?report.cursor, "history polled");
         Ok(report)
+    }
+
+    /// One history entry: a complaint's status onto its track, a survey status into a signal.
+    async fn entry(
+        &self,
+        entry: &HistoryEntry,
+        now: DateTime<Utc>,
+        signalled: &mut BTreeSet<(String, u64)>,
+        report: &mut PollReport,
+    ) -> Result<(), PollError> {
+        if self.complaint_status(entry).await? {
+            report.complaint_updates += 1;
+        }
+        if !is_survey_signal(entry, &self.config) {
+            return Ok(());
+        }
+        let (Some(order_id), Some(site)) = (entry.order_id, entry.order_site.clone()) else {
+            return Ok(());
+        };
+        if signalled.contains(&(site.clone(), order_id)) {
+            return Ok(());
+        }
+        let signal = IntakeSignal {
+            site: site.clone(),
+            order_id,
+            source: "poller".into(),
+            received_at: now,
+        };
+        self.queue
+            .send(&serde_json::to_string(&signal).expect("a signal serializes"))
+            .await?;
+        signalled.insert((site, order_id));
+        report.signals += 1;
+        Ok(())
     }
 
     /// One scheduled run: the poll, then the SLA sweep (also when the poll failed, so reminders do

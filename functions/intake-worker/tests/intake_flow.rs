@@ -442,6 +442,76 @@ async fn the_poller_finds_an_order_completed_without_a_trigger() {
     );
 }
 
+/// The intake queue as the poller sees it, refusing every send from the `fail_at`-th on until
+/// it is mended.
+struct Flaky {
+    inner: SqsQueue,
+    sent: std::sync::atomic::AtomicUsize,
+    fail_at: std::sync::atomic::AtomicUsize,
+}
+
+impl otklik_core::ports::Queue for Flaky {
+    async fn send(&self, body: &str) -> otklik_core::ports::PortResult<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.sent.load(SeqCst) + 1 >= self.fail_at.load(SeqCst) {
+            return Err(otklik_core::ports::PortError::Transient(
+                "queue throttled".into(),
+            ));
+        }
+        self.inner.send(body).await?;
+        self.sent.fetch_add(1, SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_poll_that_fails_midway_keeps_what_it_queued_and_goes_on_from_there() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let s = stack("poller-midway").await;
+    let mut ids = Vec::new();
+    for k in 0..5 {
+        ids.push(
+            s.order(
+                "main-shop",
+                "complete",
+                None,
+                Some(&format!("midway{k}@example.ru")),
+                610 + k,
+            )
+            .await,
+        );
+    }
+    let poller = Poller {
+        crm: s.worker.crm.clone(),
+        store: s.store.clone(),
+        queue: Flaky {
+            inner: s.queue.clone(),
+            sent: Default::default(),
+            fail_at: 3.into(),
+        },
+        config: s.config.clone(),
+    };
+    // Two signals go out, the third is refused: the run fails, and the cursor stands after the
+    // entries whose signals are queued.
+    assert!(poller.poll(Utc::now()).await.is_err());
+    assert_eq!(poller.queue.sent.load(SeqCst), 2);
+    let moved = s.store.cursor(otklik_history_poller::CURSOR).await.unwrap();
+    assert!(moved.is_some(), "the cursor moved past the queued signals");
+
+    // Mended: the next run starts there and signals exactly the other three.
+    poller.queue.fail_at.store(usize::MAX, SeqCst);
+    let report = poller.poll(Utc::now()).await.unwrap();
+    assert_eq!(report.signals, 3, "{report:?}");
+    s.drain().await;
+    for id in ids {
+        assert_eq!(
+            s.survey_state("main-shop", id).await,
+            Some(SurveyState::Scheduled),
+            "order {id}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn orders_without_a_survey_keep_their_reason() {
     let s = stack("skips").await;

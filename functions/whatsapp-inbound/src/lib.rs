@@ -2,19 +2,16 @@
 //! `POST /webhooks/whatsapp/green-api`).
 //!
 //! Every request is authenticated before its body is read as anything (Meta: HMAC of the raw body,
-//! Green-API: the bearer token), then each message or status in it is routed to its survey and
-//! run through the state machine by the [`Engine`] (decide → conditional save with the outbox →
-//! queues). We answer 200 only after all of that is durable; on a failure we answer 500 and the
-//! provider retries, and what was done already is skipped by its provider id.
+//! Green-API: the bearer token) and parsed; then each message or status in it that can change a
+//! survey is put on the `inbound` queue, and only then do we answer 200. So the provider hears
+//! back in milliseconds whatever the table is doing (a burst of replies, a slow spell), and an
+//! answer we said 200 to is durable in SQS. `inbound-worker` applies the items. If queueing fails
+//! we answer 503 and the provider retries; an item queued twice is applied once.
 
-use chrono::{DateTime, Utc};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
-use otklik_aws::engine::Engine;
 use otklik_aws::http::{body_bytes, error, header, json};
-use otklik_core::machine::{Input, Survey};
-use otklik_core::model::{Phone, SurveyId, SurveyState};
-use otklik_core::ports::{PortError, SurveyStore};
+use otklik_core::ports::Queue;
 use otklik_messaging::inbound::{
     meta_handshake, parse_green_api, parse_meta, verify_bearer, verify_meta_signature, Inbound,
     InboundError, MAX_BODY_BYTES,
@@ -29,22 +26,12 @@ pub struct WebhookSecrets {
     pub green_api_webhook_token: Option<String>,
 }
 
-pub struct WhatsappInbound {
-    pub engine: Engine,
+pub struct WhatsappInbound<Q> {
+    /// The `inbound` queue.
+    pub queue: Q,
     pub secrets: WebhookSecrets,
     /// For numbers written without a country code.
     pub default_region: String,
-}
-
-/// What became of one item of a webhook.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Handled {
-    /// Applied to this survey; `effects` new effects.
-    Applied { survey: SurveyId, effects: usize },
-    /// Seen before (a provider's retry): skipped.
-    Duplicate,
-    /// Nothing of ours: a status of a message we do not track, a number without surveys.
-    Ignored(&'static str),
 }
 
 enum Provider {
@@ -64,29 +51,15 @@ fn refused(e: &InboundError) -> Response<Body> {
     error(status, code, &e.to_string())
 }
 
-/// The survey a customer's message belongs to: the one still waiting for an answer, else the
-/// most recent one we asked, else (a message before we asked anything) the newest planned one.
-pub fn route(surveys: &[Survey]) -> Option<&Survey> {
-    let newest_first = |a: &&Survey, b: &&Survey| b.created_at.cmp(&a.created_at);
-    let mut sorted: Vec<&Survey> = surveys.iter().collect();
-    sorted.sort_by(newest_first);
-    let open = |s: &&Survey| {
-        matches!(
-            s.state,
-            SurveyState::Sent | SurveyState::AwaitingRating | SurveyState::AwaitingContactConsent
-        )
-    };
-    sorted
-        .iter()
-        .find(|s| open(s))
-        .or_else(|| sorted.iter().find(|s| s.sent_at.is_some()))
-        .or_else(|| sorted.first())
-        .copied()
+/// Whether an item can change a survey: a `sent` status adds nothing (dispatch recorded the send
+/// already), so it is not worth a queue message.
+fn worth_queueing(item: &Inbound) -> bool {
+    matches!(item, Inbound::Message { .. }) || item.status_event().is_some()
 }
 
-impl WhatsappInbound {
+impl<Q: Queue> WhatsappInbound<Q> {
     /// Handles one request from API Gateway.
-    pub async fn handle(&self, req: Request, now: DateTime<Utc>) -> Response<Body> {
+    pub async fn handle(&self, req: Request) -> Response<Body> {
         let path = req.uri().path().trim_end_matches('/');
         let provider = if path.ends_with("/webhooks/whatsapp/meta") {
             Provider::Meta
@@ -130,18 +103,19 @@ impl WhatsappInbound {
                         return refused(&e);
                     }
                 };
-                match self.process(&items, now).await {
-                    Ok(handled) => json(
+                match self.enqueue(&items).await {
+                    Ok(queued) => json(
                         StatusCode::OK,
-                        &serde_json::json!({ "ok": true, "items": handled.len() }),
+                        &serde_json::json!({ "ok": true, "items": items.len(), "queued": queued }),
                     ),
                     Err(e) => {
-                        // The provider retries; what is done already is skipped then.
-                        tracing::error!(error = %e, "webhook not fully handled; asking for a retry");
+                        // The provider retries; an item queued before the failure is applied
+                        // once however often it arrives.
+                        tracing::error!(error = %e, "webhook not queued; asking for a retry");
                         error(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "server_error",
-                            "temporarily unable to handle the webhook; retry later",
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "unavailable",
+                            "temporarily unable to take the webhook; retry later",
                         )
                     }
                 }
@@ -174,112 +148,19 @@ impl WhatsappInbound {
         }
     }
 
-    /// Applies every item of one webhook, in order.
-    pub async fn process(
-        &self,
-        items: &[Inbound],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Handled>, PortError> {
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            out.push(self.process_one(item, now).await?);
+    /// Queues every item that can change a survey, one message each, in the webhook's order.
+    pub async fn enqueue(&self, items: &[Inbound]) -> Result<usize, otklik_core::ports::PortError> {
+        let mut queued = 0;
+        for item in items.iter().filter(|i| worth_queueing(i)) {
+            let body = serde_json::to_string(item).expect("an inbound item serializes");
+            self.queue.send(&body).await?;
+            queued += 1;
         }
-        Ok(out)
-    }
-
-    async fn process_one(&self, item: &Inbound, now: DateTime<Utc>) -> Result<Handled, PortError> {
-        let store = &self.engine.store;
-        let (input_id, survey) = match item {
-            Inbound::Message {
-                from,
-                id,
-                context_message_id,
-                ..
-            } => {
-                if store.inbound_done(id.as_str()).await? {
-                    return Ok(Handled::Duplicate);
-                }
-                (id, self.survey_for_message(from, context_message_id).await?)
-            }
-            Inbound::Status { message_id, id, .. } => {
-                if item.status_event().is_none() {
-                    return Ok(Handled::Ignored("status without consequence"));
-                }
-                if store.inbound_done(id.as_str()).await? {
-                    return Ok(Handled::Duplicate);
-                }
-                (id, store.survey_of_message(message_id).await?)
-            }
-        };
-        let Some(survey) = survey else {
-            tracing::info!("webhook item without a survey of ours; ignored");
-            store.mark_inbound_done(input_id.as_str(), now).await?;
-            return Ok(Handled::Ignored("no survey"));
-        };
-        if matches!(item, Inbound::Message { .. }) {
-            self.catch_up_on_send(&survey, now).await?;
-        }
-        let event = match item {
-            Inbound::Message { event, .. } => event.clone(),
-            Inbound::Status { .. } => item.status_event().expect("checked above"),
-        };
-        let input = Input {
-            id: input_id.clone(),
-            event,
-        };
-        let applied = self.engine.apply(&survey, &input, now).await?;
-        store.mark_inbound_done(input_id.as_str(), now).await?;
-        let effects = applied.map_or(0, |a| a.effects.len());
-        tracing::info!(survey = %survey, effects, "webhook item applied");
-        Ok(Handled::Applied { survey, effects })
-    }
-
-    /// The customer may answer before the dispatcher's save of "sent" lands (it crashed after
-    /// the provider took the question and is waiting for its retry). A survey still `Scheduled`
-    /// whose WhatsApp send is claimed was asked: record that first, under the dispatcher's own
-    /// input id, so the answer counts as the answer it is.
-    async fn catch_up_on_send(&self, id: &SurveyId, now: DateTime<Utc>) -> Result<(), PortError> {
-        let store = &self.engine.store;
-        let Some(survey) = store.get(id).await? else {
-            return Ok(());
-        };
-        let channel = otklik_core::model::Channel::Whatsapp;
-        if survey.state != SurveyState::Scheduled
-            || !store.send_claimed(id, &channel.to_string()).await?
-        {
-            return Ok(());
-        }
-        let sent = Input {
-            id: otklik_core::machine::InputId::new(format!("sent-{channel}"))
-                .map_err(|e| PortError::Permanent(e.to_string()))?,
-            event: otklik_core::machine::Event::Sent {
-                channel,
-                message_id: String::new(),
-            },
-        };
-        self.engine.apply(id, &sent, now).await?;
-        tracing::warn!(survey = %id, "answer before the send was recorded; recorded it first");
-        Ok(())
-    }
-
-    async fn survey_for_message(
-        &self,
-        from: &Phone,
-        context: &Option<String>,
-    ) -> Result<Option<SurveyId>, PortError> {
-        let store = &self.engine.store;
-        // A reaction or a quoted reply names our message: that survey, whatever else is open.
-        if let Some(ctx) = context {
-            if let Some(id) = store.survey_of_message(ctx).await? {
-                return Ok(Some(id));
-            }
-        }
-        let surveys = store.by_phone(from).await?;
-        Ok(route(&surveys).map(|s| s.id.clone()))
+        Ok(queued)
     }
 }
 
-impl WhatsappInbound {
+impl WhatsappInbound<otklik_aws::queue::SqsQueue> {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
     pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
@@ -290,7 +171,12 @@ impl WhatsappInbound {
     pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
         Ok(WhatsappInbound {
-            engine: p.engine().await?,
+            queue: otklik_aws::queue::SqsQueue::connect(
+                p.clients.sqs.clone(),
+                &p.names,
+                &otklik_aws::resources::INBOUND_QUEUE,
+            )
+            .await?,
             secrets: WebhookSecrets {
                 meta_app_secret: secrets
                     .meta_app_secret
@@ -313,43 +199,135 @@ impl WhatsappInbound {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-    use otklik_core::machine::Contact;
-    use otklik_core::model::{OrderRef, Outcome};
+    use otklik_core::ports::{PortError, PortResult};
+    use std::sync::Mutex;
 
-    fn survey(id: u64, day: u32, state: SurveyState, sent: bool) -> Survey {
-        let at = Utc.with_ymd_and_hms(2026, 11, day, 10, 0, 0).unwrap();
-        let mut s = Survey::new(
-            OrderRef::new("main", id).unwrap(),
-            Contact::default(),
-            at,
-            at,
-        );
-        s.state = state;
-        s.sent_at = sent.then_some(at);
-        s
+    /// The queue as the handler sees it: what was sent, or a failure from the n-th send on.
+    #[derive(Default)]
+    struct Sent {
+        bodies: Mutex<Vec<String>>,
+        fail_from: Option<usize>,
     }
 
-    #[test]
-    fn routing_prefers_the_open_survey_then_the_latest_asked() {
-        let closed_new = survey(
-            3,
-            20,
-            SurveyState::Closed {
-                outcome: Outcome::Rated,
+    impl Queue for Sent {
+        async fn send(&self, body: &str) -> PortResult<()> {
+            let mut bodies = self.bodies.lock().unwrap();
+            if self.fail_from.is_some_and(|n| bodies.len() >= n) {
+                return Err(PortError::Transient("queue unavailable".into()));
+            }
+            bodies.push(body.to_string());
+            Ok(())
+        }
+    }
+
+    const APP_SECRET: &str = "app-secret";
+
+    fn app(fail_from: Option<usize>) -> WhatsappInbound<Sent> {
+        WhatsappInbound {
+            queue: Sent {
+                fail_from,
+                ..Default::default()
             },
-            true,
-        );
-        let open_old = survey(2, 10, SurveyState::AwaitingRating, true);
-        let planned = survey(4, 21, SurveyState::Scheduled, false);
-        let all = vec![planned.clone(), closed_new.clone(), open_old.clone()];
-        assert_eq!(route(&all).unwrap().id, open_old.id);
-        let no_open = vec![planned.clone(), closed_new.clone()];
-        assert_eq!(route(&no_open).unwrap().id, closed_new.id);
-        assert_eq!(
-            route(std::slice::from_ref(&planned)).unwrap().id,
-            planned.id
-        );
-        assert!(route(&[]).is_none());
+            secrets: WebhookSecrets {
+                meta_app_secret: Some(APP_SECRET.into()),
+                ..Default::default()
+            },
+            default_region: "RU".into(),
+        }
+    }
+
+    /// A Meta webhook with one customer's "5" and two statuses of our question, `sent` and
+    /// `delivered`.
+    fn body() -> Vec<u8> {
+        let value = serde_json::json!({
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "79990000000", "phone_number_id": "1065"},
+            "contacts": [{"profile": {"name": "Customer"}, "wa_id": "79001234567"}],
+            "messages": [{"from": "79001234567", "id": "wamid.A", "timestamp": "1717000000",
+                "type": "text", "text": {"body": "5"}}],
+            "statuses": [
+                {"id": "wamid.Q", "status": "sent", "timestamp": "1717000001",
+                    "recipient_id": "79001234567"},
+                {"id": "wamid.Q", "status": "delivered", "timestamp": "1717000002",
+                    "recipient_id": "79001234567"}
+            ]
+        });
+        serde_json::json!({"object": "whatsapp_business_account",
+            "entry": [{"id": "1022", "changes": [{"value": value, "field": "messages"}]}]})
+        .to_string()
+        .into_bytes()
+    }
+
+    fn post(body: &[u8], signature: Option<String>) -> Request {
+        let mut b = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("https://api.example/webhooks/whatsapp/meta");
+        if let Some(s) = signature {
+            b = b.header("x-hub-signature-256", s);
+        }
+        b.body(Body::Binary(body.to_vec())).unwrap()
+    }
+
+    fn signed(body: &[u8]) -> Option<String> {
+        Some(otklik_whatsapp_sim::meta_signature(
+            APP_SECRET.as_bytes(),
+            body,
+        ))
+    }
+
+    fn status_and_json(r: Response<Body>) -> (u16, serde_json::Value) {
+        let text = match r.body() {
+            Body::Text(t) => t.clone(),
+            other => panic!("a JSON body, got {other:?}"),
+        };
+        (r.status().as_u16(), serde_json::from_str(&text).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_signed_webhook_is_queued_item_by_item_before_the_200() {
+        let app = app(None);
+        let body = body();
+        let (status, answer) = status_and_json(app.handle(post(&body, signed(&body))).await);
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["items"], 3);
+        assert_eq!(answer["queued"], 2);
+        let queued: Vec<Inbound> = app
+            .queue
+            .bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect();
+        let parsed = parse_meta(&body, "RU").unwrap();
+        // The message and the `delivered` status, as parsed, in the webhook's order; the `sent`
+        // status changes nothing and is not queued.
+        let expected: Vec<Inbound> = parsed.into_iter().filter(worth_queueing).collect();
+        assert_eq!(queued, expected);
+        assert!(matches!(queued[0], Inbound::Message { .. }));
+        assert!(matches!(queued[1], Inbound::Status { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_queue_failure_asks_the_provider_to_retry() {
+        let app = app(Some(1));
+        let body = body();
+        let (status, answer) = status_and_json(app.handle(post(&body, signed(&body))).await);
+        assert_eq!(status, 503, "{answer}");
+        assert_eq!(answer["error"], "unavailable", "{answer}");
+    }
+
+    #[tokio::test]
+    async fn an_unsigned_or_forged_webhook_queues_nothing() {
+        let app = app(None);
+        let body = body();
+        for signature in [
+            None,
+            Some(otklik_whatsapp_sim::meta_signature(b"someone-else", &body)),
+        ] {
+            let (status, _) = status_and_json(app.handle(post(&body, signature)).await);
+            assert_eq!(status, 401);
+        }
+        assert!(app.queue.bodies.lock().unwrap().is_empty());
     }
 }

@@ -1,4 +1,4 @@
-//! Lambda entry point of `whatsapp-inbound`: clients and secrets once per cold start.
+//! Lambda entry point of `whatsapp-inbound`: the queue and the webhook secrets once per cold start.
 
 use lambda_http::{run, service_fn, Error, Request};
 use otklik_whatsapp_inbound::WhatsappInbound;
@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     let app = WhatsappInbound::from_env().await?;
     let app = &app;
     run(service_fn(move |req: Request| async move {
-        Ok::<_, std::convert::Infallible>(app.handle(req, chrono::Utc::now()).await)
+        Ok::<_, std::convert::Infallible>(app.handle(req).await)
     }))
     .await
 }

@@ -1,14 +1,17 @@
 //! WhatsApp replies end to end: the WhatsApp simulator posts signed webhooks over real HTTP to the
-//! gateway, which runs the real `whatsapp-inbound` handler on the local AWS endpoint; the CRM
-//! writer then writes to the retailCRM simulator.
+//! gateway, which runs the real `whatsapp-inbound` handler on the local AWS endpoint and then
+//! `inbound-worker` on what it queued; the CRM writer then writes to the retailCRM simulator.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::{Duration, Utc};
 use otklik_aws::provision::ensure_all;
 use otklik_aws::queue::SqsQueue;
-use otklik_aws::resources::{Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, OUTBOX_QUEUE};
+use otklik_aws::resources::{
+    Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, INBOUND_QUEUE, OUTBOX_QUEUE,
+};
 use otklik_aws::store::DynamoStore;
 use otklik_aws::Clients;
 use otklik_core::config::Config;
@@ -16,7 +19,9 @@ use otklik_core::machine::{Command, Contact, MessageKind, Survey};
 use otklik_core::model::{Channel, EmployeeId, OrderRef, Outcome, Phone, SurveyState};
 use otklik_core::outbox::EffectMessage;
 use otklik_core::ports::{Queue, SurveyStore};
+use otklik_inbound_worker::InboundWorker;
 use otklik_local_runner::gateway::{self, handler, Route};
+use otklik_local_runner::sqs::{batch_handler, Consumer};
 use otklik_local_runner::stack::{self, Endpoints};
 use otklik_whatsapp_inbound::{WebhookSecrets, WhatsappInbound};
 use serde_json::{json, Value};
@@ -66,7 +71,9 @@ async fn stack(test: &str) -> Stack {
     let engine = stack::engine(&clients, &names, &config).await.unwrap();
     let store = engine.store.clone();
     let inbound = Arc::new(WhatsappInbound {
-        engine,
+        queue: SqsQueue::connect(clients.sqs.clone(), &names, &INBOUND_QUEUE)
+            .await
+            .unwrap(),
         secrets: WebhookSecrets {
             meta_app_secret: Some(stack::META_APP_SECRET.into()),
             meta_verify_token: Some(stack::META_VERIFY_TOKEN.into()),
@@ -74,11 +81,34 @@ async fn stack(test: &str) -> Stack {
         },
         default_region: "RU".into(),
     });
+    // inbound-worker behind its event source mapping, drained before the webhook's answer goes
+    // back, so each test sees a reply's effects as soon as the simulator hears 200.
+    let worker = Arc::new(InboundWorker { engine });
+    let consumer = Consumer {
+        name: "inbound-worker",
+        queue: SqsQueue::connect(clients.sqs.clone(), &names, &INBOUND_QUEUE)
+            .await
+            .unwrap(),
+        batch_size: 10,
+        handler: batch_handler(move |e| {
+            let w = worker.clone();
+            async move { w.handle_batch(e, Utc::now()).await }
+        }),
+        retry_after: 0,
+        stats: Default::default(),
+        redeliver_percent: 0,
+    };
     let api = gateway::spawn(vec![Route::new(
         "/webhooks/whatsapp/",
         handler(move |req| {
-            let inbound = inbound.clone();
-            async move { inbound.handle(req, Utc::now()).await }
+            let (inbound, consumer) = (inbound.clone(), consumer.clone());
+            async move {
+                let answer = inbound.handle(req).await;
+                while consumer.poll_once(0, "inbound").await.unwrap() > 0 {}
+                let failed = consumer.stats.failed.load(Ordering::Relaxed);
+                assert_eq!(failed, 0, "inbound-worker failed {failed} items");
+                answer
+            }
         }),
     )])
     .await

@@ -77,6 +77,14 @@ pub const COMPLAINTS_QUEUE: QueueDef = QueueDef {
     visibility_timeout: Duration::from_secs(180),
     max_receive_count: 50,
 };
+/// WhatsApp webhook items (customers' messages, delivery statuses) as `whatsapp-inbound` took them
+/// in, waiting for `inbound-worker` to route and apply them.
+pub const INBOUND_QUEUE: QueueDef = QueueDef {
+    suffix: "inbound",
+    visibility_timeout: Duration::from_secs(180),
+    // A customer's answer: many tries (an hour) before it is parked for a redrive.
+    max_receive_count: 20,
+};
 /// Messages to customers (thanks, questions, confirmations).
 pub const OUTBOX_QUEUE: QueueDef = QueueDef {
     suffix: "outbox",
@@ -87,6 +95,7 @@ pub const OUTBOX_QUEUE: QueueDef = QueueDef {
 pub const QUEUES: &[QueueDef] = &[
     INTAKE_QUEUE,
     DISPATCH_QUEUE,
+    INBOUND_QUEUE,
     CRM_WRITES_QUEUE,
     COMPLAINTS_QUEUE,
     OUTBOX_QUEUE,
@@ -292,6 +301,17 @@ pub const FUNCTIONS: &[FunctionDef] = &[
             },
         ]),
         timeout_secs: 10,
+        reserved_concurrency: None,
+        max_concurrency: None,
+        crm_rate: None,
+        // Checks the caller and queues; never waits on the table, so it answers the provider
+        // in milliseconds however busy the rest is.
+        access: &[Access::Send(&INBOUND_QUEUE), Access::Secrets],
+    },
+    FunctionDef {
+        name: "inbound-worker",
+        trigger: Trigger::Queue(&INBOUND_QUEUE),
+        timeout_secs: 30,
         reserved_concurrency: None,
         max_concurrency: None,
         crm_rate: None,

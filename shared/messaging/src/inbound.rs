@@ -35,8 +35,10 @@ pub enum InboundError {
     TooLarge,
 }
 
-/// What a webhook told us.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a webhook told us. Serializable: `whatsapp-inbound` queues each item as it was parsed,
+/// for `inbound-worker` to apply.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Inbound {
     /// A customer's message.
     Message {
@@ -80,7 +82,8 @@ impl Inbound {
 }
 
 /// A delivery status, common to both providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Sent,
     Delivered,
@@ -569,6 +572,32 @@ mod tests {
 
     fn meta_one(m: &str) -> Vec<Inbound> {
         parse_meta(&meta_messages(m), "RU").expect("parses")
+    }
+
+    // ---- the queued form -------------------------------------------------------------------
+
+    #[test]
+    fn every_kind_of_item_comes_back_from_its_queued_json_unchanged() {
+        let items = vec![
+            message("wamid.A", choice(rating(5)), None),
+            message(
+                "wamid.B",
+                Event::Text {
+                    text: "1, курьер опоздал".into(),
+                    via: Channel::Whatsapp,
+                },
+                Some("wamid.Q"),
+            ),
+            status("wamid.Q", "delivered", DeliveryStatus::Delivered, None),
+            status("wamid.Q", "failed", DeliveryStatus::Failed, Some("131026")),
+        ];
+        for item in items {
+            let json = serde_json::to_string(&item).expect("serializes");
+            let back: Inbound = serde_json::from_str(&json).expect("deserializes");
+            assert_eq!(back, item, "{json}");
+        }
+        // A body that is not an item is refused, not guessed at.
+        assert!(serde_json::from_str::<Inbound>(r#"{"kind":"message","from":"x"}"#).is_err());
     }
 
     // ---- signatures -------------------------------------------------------------------------

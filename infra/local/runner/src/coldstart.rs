@@ -11,7 +11,7 @@
 //! The events are real: a `Stage` (both simulators, the stack's table and queues on the local
 //! AWS endpoint, the in-process handlers) prepares fresh orders and surveys each round, and queue
 //! events carry messages that went through the real queues (the effect messages are the very ones
-//! `whatsapp-inbound` queued).
+//! `inbound-worker` queued for a reply that `whatsapp-inbound` took in).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -882,7 +882,8 @@ struct Stage {
     parts: Parts,
     worker: otklik_intake_worker::Worker,
     dispatcher: otklik_survey_dispatch::Dispatcher,
-    inbound: otklik_whatsapp_inbound::WhatsappInbound,
+    inbound: otklik_whatsapp_inbound::WhatsappInbound<SqsQueue>,
+    inbound_worker: otklik_inbound_worker::InboundWorker,
     signer: LinkSigner,
     /// By queue suffix: the queue and its ARN.
     queues: BTreeMap<&'static str, (SqsQueue, String)>,
@@ -991,6 +992,9 @@ impl Stage {
         let inbound = otklik_whatsapp_inbound::WhatsappInbound::from_parts(&parts)
             .await
             .map_err(|e| e.to_string())?;
+        let inbound_worker = otklik_inbound_worker::InboundWorker::from_parts(&parts)
+            .await
+            .map_err(|e| e.to_string())?;
         let mut queues = BTreeMap::new();
         for q in resources::QUEUES {
             let queue = SqsQueue::connect(clients.sqs.clone(), &names, q)
@@ -1039,6 +1043,7 @@ impl Stage {
             worker,
             dispatcher,
             inbound,
+            inbound_worker,
             signer: LinkSigner::new(stack::LINK_SECRET.as_bytes()),
             queues,
             env,
@@ -1316,7 +1321,7 @@ impl Stage {
         );
         out.insert(
             "whatsapp-inbound",
-            delivered.map(|(_, message_id)| {
+            delivered.clone().map(|(_, message_id)| {
                 let digits = phone(2).trim_start_matches('+').to_string();
                 let body = meta_webhook(json!({
                     "statuses": [{
@@ -1329,6 +1334,25 @@ impl Stage {
                 }));
                 self.meta_post(body)
             }),
+        );
+        out.insert(
+            "inbound-worker",
+            match &delivered {
+                Ok(_) => {
+                    let body = self.meta_text(&phone(2), round, "5");
+                    match otklik_messaging::inbound::parse_meta(&body, "RU") {
+                        Ok(items) if items.len() == 1 => {
+                            let item = serde_json::to_string(&items[0]).unwrap_or_default();
+                            self.through(&resources::INBOUND_QUEUE, item)
+                                .await
+                                .map(|e| e.to_string().into_bytes())
+                        }
+                        Ok(items) => Err(format!("the reply parsed as {} items", items.len())),
+                        Err(e) => Err(format!("the reply: {e}")),
+                    }
+                }
+                Err(e) => Err(e.clone()),
+            },
         );
         out.insert(
             "email-landing",
@@ -1418,9 +1442,9 @@ impl Stage {
         Ok(id)
     }
 
-    /// The customer answers `text` on WhatsApp; handled in process, so its effects are queued.
-    async fn reply(&self, phone: &str, round: usize, text: &str) -> StageResult<()> {
-        let body = meta_webhook(json!({
+    /// Meta's webhook body of the customer's text `text`.
+    fn meta_text(&self, phone: &str, round: usize, text: &str) -> Vec<u8> {
+        meta_webhook(json!({
             "contacts": [{"profile": {"name": "Покупатель"}, "wa_id": phone.trim_start_matches('+')}],
             "messages": [{
                 "from": phone.trim_start_matches('+'),
@@ -1429,7 +1453,13 @@ impl Stage {
                 "type": "text",
                 "text": {"body": text},
             }],
-        }));
+        }))
+    }
+
+    /// The customer answers `text` on WhatsApp; taken in and applied in process, so its effects
+    /// are queued.
+    async fn reply(&self, phone: &str, round: usize, text: &str) -> StageResult<()> {
+        let body = self.meta_text(phone, round, text);
         let signature =
             otklik_whatsapp_sim::meta_signature(stack::META_APP_SECRET.as_bytes(), &body);
         let req = lambda_http::http::Request::builder()
@@ -1439,9 +1469,24 @@ impl Stage {
             .header("x-hub-signature-256", signature)
             .body(lambda_http::Body::Binary(body))
             .map_err(|e| e.to_string())?;
-        let answer = self.inbound.handle(req, Utc::now()).await;
+        let answer = self.inbound.handle(req).await;
         if answer.status() != 200 {
             return Err(format!("the reply was answered {}", answer.status()));
+        }
+        let (messages, arn) = self.take(&resources::INBOUND_QUEUE, |_| true).await?;
+        let event: aws_lambda_events::event::sqs::SqsEvent =
+            serde_json::from_value(sqs_event(&messages, &arn, &self.region))
+                .map_err(|e| format!("the reply's queue event: {e}"))?;
+        let failed = self
+            .inbound_worker
+            .handle_batch(event, Utc::now())
+            .await
+            .batch_item_failures;
+        if !failed.is_empty() {
+            return Err(format!(
+                "the reply was not applied ({} failed)",
+                failed.len()
+            ));
         }
         Ok(())
     }
@@ -1454,9 +1499,10 @@ pub fn event_of(name: &str) -> &'static str {
         "intake-worker" => "SQS, one record from the intake queue: the trigger's signal for a completed order without a survey (reads the order, plans the survey, creates its schedule)",
         "history-poller" => "EventBridge Scheduler `Scheduled Event`; since the last run the order history got the round's new orders, their status changes and a complaint order",
         "survey-dispatch" => "SQS, one record from the dispatch queue: a due survey as its schedule sends it (the customer has WhatsApp: the question goes out through the simulator)",
-        "whatsapp-inbound" => "HTTP API v2: `POST /webhooks/whatsapp/meta`, Meta's signed `delivered` status of a survey question",
+        "whatsapp-inbound" => "HTTP API v2: `POST /webhooks/whatsapp/meta`, Meta's signed `delivered` status of a survey question (checked, parsed and queued)",
+        "inbound-worker" => "SQS, one record from the inbound queue: the customer's \"5\" to that question, as `whatsapp-inbound` queued it (routed to the survey, rated, its effects queued)",
         "email-landing" => "HTTP API v2: `GET /r/{token}`, the landing page of the 5-star link of a survey sent by email (a valid token)",
-        "crm-writer" => "SQS: the CRM writes of a 1-star WhatsApp reply with words, as `whatsapp-inbound` queued them (rating, words and credits in one message)",
+        "crm-writer" => "SQS: the CRM writes of a 1-star WhatsApp reply with words, as `inbound-worker` queued them (rating, words and credits in one message)",
         "complaint-create" => "SQS: the complaint of that 1-star reply, as queued (opens a complaint order and links it)",
         "outbox-sender" => "SQS: the message acknowledging that complaint to the customer, as queued (sent on WhatsApp through the simulator)",
         "kpi-report" => "HTTP API v2: `GET /reports/kpi?from=…&to=…` (the last 30 days) with the report token",

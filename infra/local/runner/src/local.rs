@@ -195,7 +195,7 @@ impl LocalStack {
                 "whatsapp-inbound",
                 handler(move |req| {
                     let f = inbound.clone();
-                    async move { f.handle(req, Utc::now()).await }
+                    async move { f.handle(req).await }
                 }),
             ),
             Route::function(
@@ -237,6 +237,8 @@ impl LocalStack {
         };
         let worker = Arc::new(otklik_intake_worker::Worker::from_parts(&parts).await?);
         let dispatcher = Arc::new(otklik_survey_dispatch::Dispatcher::from_parts(&parts).await?);
+        let inbound_worker =
+            Arc::new(otklik_inbound_worker::InboundWorker::from_parts(&parts).await?);
         let writer = Arc::new(otklik_crm_writer::CrmWriter::from_parts(&parts).await?);
         let creator =
             Arc::new(otklik_complaint_create::ComplaintCreator::from_parts(&parts).await?);
@@ -255,6 +257,14 @@ impl LocalStack {
                 queue("survey-dispatch").await?,
                 batch_handler(move |e| {
                     let f = dispatcher.clone();
+                    async move { f.handle_batch(e, Utc::now()).await }
+                }),
+            ),
+            (
+                "inbound-worker",
+                queue("inbound-worker").await?,
+                batch_handler(move |e| {
+                    let f = inbound_worker.clone();
                     async move { f.handle_batch(e, Utc::now()).await }
                 }),
             ),

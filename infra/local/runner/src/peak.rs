@@ -83,6 +83,10 @@ pub struct Peak {
     pub rate_limit: u64,
     /// Requests the simulator refused for exceeding the limit.
     pub rate_limited: u64,
+    /// WhatsApp webhook posts (replies and statuses) our API answered 2xx, and those it did not
+    /// (an error or no answer within the simulator's 10 s); the simulator does not retry here.
+    pub webhooks_delivered: u64,
+    pub webhooks_failed: u64,
 }
 
 impl Peak {
@@ -340,11 +344,19 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
         peak.complaints,
         started.elapsed()
     );
+
     let stats = sim_json(&http, format!("{crm}/sim/stats")).await?;
     peak.crm_answering = minus(&routes(&stats), &middle);
     peak.max_per_second = stats["maxPerSecond"].as_u64().unwrap_or(0);
     peak.rate_limited = stats["rateLimited"].as_u64().unwrap_or(0);
     peak.rate_limit = stack.config().crm.rate_limit_per_second.into();
+    let wa_stats = sim_json(&http, format!("{wa}/sim/stats")).await?;
+    peak.webhooks_delivered = wa_stats["webhooks"]["delivered"].as_u64().unwrap_or(0);
+    peak.webhooks_failed = wa_stats["webhooks"]["failed"].as_u64().unwrap_or(0);
+    println!(
+        "  WhatsApp webhooks: {} answered 2xx, {} not",
+        peak.webhooks_delivered, peak.webhooks_failed
+    );
 
     // Nothing may rest in a dead-letter queue.
     let sqs = stack.parts.clients.sqs.clone();
@@ -458,6 +470,10 @@ pub fn markdown(p: &Peak) -> String {
         p.max_per_second, p.rate_limit, p.rate_limited
     ));
     s.push_str(&format!(
+        "| WhatsApp webhooks answered 2xx / not (no retries) | {} / {} |\n",
+        p.webhooks_delivered, p.webhooks_failed
+    ));
+    s.push_str(&format!(
         "| complaints | {} (expected {}) |\n",
         p.complaints, p.complaints_expected
     ));
@@ -558,9 +574,12 @@ mod tests {
             answered_in: Some(Duration::from_secs(9)),
             max_per_second: 10,
             rate_limit: 10,
+            webhooks_delivered: 7,
+            webhooks_failed: 2,
             ..Default::default()
         };
         let s = markdown(&ok);
+        assert!(s.contains("| 7 / 2 |"), "{s}");
         assert!(s.contains("never over the limit"), "{s}");
         assert!(s.contains("| **0** |"), "{s}");
         assert!(s.contains("1 min 15 s"), "{s}");
