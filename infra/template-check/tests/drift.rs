@@ -277,6 +277,33 @@ fn every_function_matches_its_definition() {
             "{}: its share of the retailCRM rate limit",
             def.name
         );
+        // Each queue it sends to, by URL (`!Ref`), in the variable `SqsQueue::connect` reads;
+        // no other queue.
+        let given: BTreeMap<String, String> = env
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| {
+                let k = k.as_str()?;
+                k.starts_with("OTKLIK_QUEUE_URL_").then(|| {
+                    let id =
+                        reference(v).unwrap_or_else(|| panic!("{}: {k} is not a !Ref", def.name));
+                    let queue = t
+                        .resource(&id)
+                        .unwrap_or_else(|| panic!("{}: {k}: no resource {id}", def.name));
+                    (k.to_string(), text(&queue.props["QueueName"]).unwrap())
+                })
+            })
+            .collect();
+        let wanted: BTreeMap<String, String> = def
+            .access
+            .iter()
+            .filter_map(|a| match a {
+                Access::Send(q) => Some((q.url_env(), names().queue(q))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(given, wanted, "{}: queue URLs in its environment", def.name);
         check_trigger(&t, def, f);
     }
 }

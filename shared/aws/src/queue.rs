@@ -16,13 +16,28 @@ pub struct SqsQueue {
 }
 
 impl SqsQueue {
-    /// Looks the queue's URL up once (at cold start), so every send is a single call.
+    /// The queue's URL from the environment the template gives the function
+    /// ([`QueueDef::url_env`]), else looked up once (at cold start); either way every send is a
+    /// single call.
     pub async fn connect(
         client: aws_sdk_sqs::Client,
         names: &Names,
         def: &QueueDef,
     ) -> PortResult<SqsQueue> {
-        Self::connect_named(client, &names.queue(def)).await
+        Self::connect_with(client, names, def, |k| std::env::var(k).ok()).await
+    }
+
+    /// [`SqsQueue::connect`] with the environment read through `env`.
+    pub async fn connect_with(
+        client: aws_sdk_sqs::Client,
+        names: &Names,
+        def: &QueueDef,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> PortResult<SqsQueue> {
+        match env(&def.url_env()).filter(|u| !u.trim().is_empty()) {
+            Some(url) => Ok(SqsQueue::from_url(client, url.trim())),
+            None => Self::connect_named(client, &names.queue(def)).await,
+        }
     }
 
     pub async fn connect_named(client: aws_sdk_sqs::Client, name: &str) -> PortResult<SqsQueue> {

@@ -50,6 +50,15 @@ impl QueueDef {
     pub fn dlq_suffix(&self) -> String {
         format!("{}-dlq", self.suffix)
     }
+
+    /// The environment variable in which the template hands a sending function this queue's URL
+    /// (`OTKLIK_QUEUE_URL_CRM_WRITES`), so its cold start makes no `GetQueueUrl` call.
+    pub fn url_env(&self) -> String {
+        format!(
+            "OTKLIK_QUEUE_URL_{}",
+            self.suffix.to_ascii_uppercase().replace('-', "_")
+        )
+    }
 }
 
 /// Order signals from the webhook and the poller, waiting for the intake decision.

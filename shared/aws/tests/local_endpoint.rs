@@ -330,3 +330,38 @@ async fn secrets_come_from_one_secrets_manager_secret() {
         assert!(!e.contains("hunter2") && !e.contains("12345"), "{e}");
     }
 }
+
+#[tokio::test]
+async fn a_queue_url_given_in_the_environment_is_used_without_a_lookup() {
+    let c = clients().await;
+    let names = unique_names("qurl");
+    ensure_all(&c, &names).await.unwrap();
+    let looked_up = SqsQueue::connect(c.sqs.clone(), &names, &DISPATCH_QUEUE)
+        .await
+        .unwrap();
+    // What the template sets for a sending function: the variable named by the queue's
+    // definition, holding its URL. A stack whose queues do not exist proves no lookup is made.
+    let absent = unique_names("qurl-absent");
+    assert!(SqsQueue::connect(c.sqs.clone(), &absent, &DISPATCH_QUEUE)
+        .await
+        .is_err());
+    let url = looked_up.url().to_string();
+    let given = SqsQueue::connect_with(c.sqs.clone(), &absent, &DISPATCH_QUEUE, |k| {
+        (k == "OTKLIK_QUEUE_URL_DISPATCH").then(|| url.clone())
+    })
+    .await
+    .unwrap();
+    assert_eq!(given.url(), looked_up.url());
+    given.send(r#"{"survey":"s-main-9"}"#).await.unwrap();
+    let got = looked_up.receive(10, 1).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body(), Some(r#"{"survey":"s-main-9"}"#));
+    // An empty variable is no URL: the lookup happens (and fails for the absent stack).
+    assert!(
+        SqsQueue::connect_with(c.sqs.clone(), &absent, &DISPATCH_QUEUE, |_| Some(
+            " ".into()
+        ))
+        .await
+        .is_err()
+    );
+}

@@ -3,7 +3,7 @@
 //!
 //! A local Lambda Runtime API ([`RuntimeApi`]) hands one typical event to a freshly started release
 //! binary. The cold start is the time from spawning the process to the emulator receiving its
-//! answer: the whole init (config file, the secret from Secrets Manager, SDK clients, queue URLs)
+//! answer: the whole init (config file, the secret from Secrets Manager, SDK clients)
 //! plus the first event, as a cold invocation on Lambda. The process's peak resident set
 //! (`VmHWM`) is read just after it answered. The baseline and every function are measured the
 //! same way, interleaved round by round, so a busy moment of the machine hits them alike.
@@ -600,11 +600,12 @@ pub fn markdown(cold: Option<&ColdStarts>) -> String {
          Runtime API emulator (`coldstart::RuntimeApi`) on a loopback port in \
          `AWS_LAMBDA_RUNTIME_API`, the `AWS_LAMBDA_*` variables Lambda sets (128 MB), and the \
          environment the template gives the function (`OTKLIK_CONFIG`, `OTKLIK_STACK`, \
-         `OTKLIK_SECRETS_ID` naming a Secrets Manager secret, `OTKLIK_CRM_RATE_PER_SECOND`), \
+         `OTKLIK_SECRETS_ID` naming a Secrets Manager secret, `OTKLIK_CRM_RATE_PER_SECOND`, the \
+         `OTKLIK_QUEUE_URL_*` of each queue it sends to), \
          against the local AWS endpoint with the stack's table and queues and both simulators. \
          **Cold start** is the time from spawning the process to the emulator receiving the \
-         answer to one typical event: the whole init (config file, the secret, SDK clients, \
-         queue URLs) and the event. **Peak RSS** is the process's `VmHWM` right after it \
+         answer to one typical event: the whole init (config file, the secret, SDK clients) and \
+         the event. **Peak RSS** is the process's `VmHWM` right after it \
          answered (the highest of the {rounds} starts). The baseline is a hello-world \
          `lambda_runtime` binary (`infra/bench/hello-lambda`) built with the same profile in the \
          same `cargo build` and measured the same way, interleaved with the functions round by \
@@ -612,8 +613,8 @@ pub fn markdown(cold: Option<&ColdStarts>) -> String {
          the function's memory, leaving the other half for a full batch of ten messages, bigger \
          retailCRM answers and the allocator's slack.\n\n\
          Every AWS call goes to moto server on this machine and retailCRM and WhatsApp are the \
-         simulators, so the init's network part (one secret, a few queue URL lookups) is local \
-         round trips to a Python server, not in-region calls to AWS; on Lambda that part and the \
+         simulators, so the init's network part (reading the one secret) is a local \
+         round trip to a Python server, not an in-region call to AWS; on Lambda that part and the \
          smaller arm64 CPU share will differ. The ratio compares what our init and handler add \
          to the least a Rust function does. A handler that calls retailCRM paces itself at its \
          instance's share of the account's rate limit (`OTKLIK_CRM_RATE_PER_SECOND`, 1 or 2 \
@@ -1093,6 +1094,14 @@ impl Stage {
         ));
         if let Some(rate) = def.and_then(|d| d.crm_rate) {
             env.push((otklik_aws::env::ENV_CRM_RATE.into(), rate.to_string()));
+        }
+        // As the template: the URL of each queue the function sends to.
+        for access in def.map_or(&[][..], |d| d.access) {
+            if let resources::Access::Send(q) = access {
+                if let Some((queue, _)) = self.queues.get(q.suffix) {
+                    env.push((q.url_env(), queue.url().to_string()));
+                }
+            }
         }
         if name == "intake-worker" {
             // The template passes the schedules' target and role, so no lookup happens at start.
