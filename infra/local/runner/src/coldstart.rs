@@ -55,7 +55,7 @@ pub const COMFORTABLE_MB: f64 = 64.0;
 pub const MEMORY_MB: u32 = 128;
 /// How long one start may take before it counts as failed.
 const RUN_LIMIT: Duration = Duration::from_secs(60);
-/// The release build of the ten functions and the baseline from a nearly empty `target/release`,
+/// The release build of the then ten functions and the baseline from a nearly empty `target/release`,
 /// measured on the 2-core machine `make bench` was first run on, which debug builds shared part
 /// of the time (later runs rebuild only what changed).
 pub const FIRST_BUILD: &str = "21 min 15 s";
@@ -584,13 +584,13 @@ pub fn markdown(cold: Option<&ColdStarts>) -> String {
     let build = match c.build_secs {
         Some(t) => format!(
             "The release build before this run took {}; the first one, from nothing, took \
-             {FIRST_BUILD} on this 2-core machine (the AWS SDK, then LTO linking of eleven \
-             binaries).",
+             {FIRST_BUILD} on this 2-core machine (the AWS SDK, then LTO linking of the eleven \
+             binaries there were then).",
             minutes(t)
         ),
         None => format!(
             "The first release build from nothing took {FIRST_BUILD} on this 2-core machine (the \
-             AWS SDK, then LTO linking of eleven binaries)."
+             AWS SDK, then LTO linking of the eleven binaries there were then)."
         ),
     };
     s.push_str(&format!(
