@@ -414,7 +414,8 @@ impl Landing {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
     pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
-        Self::from_parts(&otklik_aws::env::Parts::from_env(true).await?).await
+        Self::from_parts(&otklik_aws::env::Parts::from_env(otklik_aws::env::Reads::Secrets).await?)
+            .await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.

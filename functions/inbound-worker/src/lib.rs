@@ -80,19 +80,6 @@ impl InboundWorker {
         response
     }
 
-    /// Applies every item, in order (the tests' shortcut past the queue).
-    pub async fn process(
-        &self,
-        items: &[Inbound],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Handled>, PortError> {
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            out.push(self.process_one(item, now).await?);
-        }
-        Ok(out)
-    }
-
     /// Routes one item to its survey and applies it, at most once per provider id.
     pub async fn process_one(
         &self,
@@ -191,9 +178,11 @@ impl InboundWorker {
 }
 
 impl InboundWorker {
-    /// Built as on Lambda: the config from `OTKLIK_CONFIG`, the stack's names from the environment.
+    /// Built as on Lambda: the config from `OTKLIK_CONFIG`, the stack's names from the
+    /// environment; the secret is not read.
     pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
-        Self::from_parts(&otklik_aws::env::Parts::from_env(false).await?).await
+        Self::from_parts(&otklik_aws::env::Parts::from_env(otklik_aws::env::Reads::Nothing).await?)
+            .await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.

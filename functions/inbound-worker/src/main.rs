@@ -1,4 +1,4 @@
-//! Lambda entry point of `inbound-worker`: clients once per cold start.
+//! Lambda entry point of `inbound-worker`: clients once per cold start, no secret.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};

@@ -70,10 +70,11 @@ async fn stack(test: &str) -> Stack {
     otklik_cli::crm_setup::run(&crm, &config).await.unwrap();
     let engine = stack::engine(&clients, &names, &config).await.unwrap();
     let store = engine.store.clone();
+    let inbound_queue = SqsQueue::connect(clients.sqs.clone(), &names, &INBOUND_QUEUE)
+        .await
+        .unwrap();
     let inbound = Arc::new(WhatsappInbound {
-        queue: SqsQueue::connect(clients.sqs.clone(), &names, &INBOUND_QUEUE)
-            .await
-            .unwrap(),
+        queue: inbound_queue.clone(),
         secrets: WebhookSecrets {
             meta_app_secret: Some(stack::META_APP_SECRET.into()),
             meta_verify_token: Some(stack::META_VERIFY_TOKEN.into()),
@@ -86,9 +87,7 @@ async fn stack(test: &str) -> Stack {
     let worker = Arc::new(InboundWorker { engine });
     let consumer = Consumer {
         name: "inbound-worker",
-        queue: SqsQueue::connect(clients.sqs.clone(), &names, &INBOUND_QUEUE)
-            .await
-            .unwrap(),
+        queue: inbound_queue,
         batch_size: 10,
         handler: batch_handler(move |e| {
             let w = worker.clone();

@@ -20,23 +20,36 @@ pub struct Parts {
     pub report_token: Option<String>,
 }
 
+/// What a function reads from the installation's secret at cold start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Every secret its config needs (retailCRM key, tokens, link key).
+    Secrets,
+    /// Only the KPI report's bearer token.
+    ReportToken,
+    /// Nothing: the secret is not read at all (one network call less at cold start).
+    Nothing,
+}
+
 impl Parts {
-    /// The config, the clients and the stack's names, plus every secret when `with_secrets`.
-    pub async fn from_env(with_secrets: bool) -> Result<Parts, BoxError> {
+    /// The config, the clients and the stack's names, plus what `reads` asks of the secret.
+    pub async fn from_env(reads: Reads) -> Result<Parts, BoxError> {
         let mut config = load_config()?;
         if let Some(share) = crm_rate_share()? {
             // Several instances each pace themselves: each gets its share of the account's limit.
             config.crm.rate_limit_per_second = config.crm.rate_limit_per_second.min(share);
         }
         let clients = crate::Clients::from_env().await;
-        let source = SecretSource::from_env(&clients.sdk).await?;
-        let secrets = if with_secrets {
-            Some(
+        let source = match reads {
+            Reads::Nothing => SecretSource::default(),
+            Reads::Secrets | Reads::ReportToken => SecretSource::from_env(&clients.sdk).await?,
+        };
+        let secrets = match reads {
+            Reads::Secrets => Some(
                 Secrets::load(&config, |k| source.get(k))
                     .map_err(|e| format!("{e} ({})", source.describe()))?,
-            )
-        } else {
-            None
+            ),
+            Reads::ReportToken | Reads::Nothing => None,
         };
         Ok(Parts {
             config: std::sync::Arc::new(config),

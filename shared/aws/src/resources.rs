@@ -324,13 +324,13 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: None,
         crm_rate: None,
+        // No secret: the webhook was authenticated before its items were queued.
         access: &[
             Access::WriteTable,
             ENGINE_QUEUES[0],
             ENGINE_QUEUES[1],
             ENGINE_QUEUES[2],
             ENGINE_QUEUES[3],
-            Access::Secrets,
         ],
     },
     FunctionDef {
