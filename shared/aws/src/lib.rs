@@ -40,7 +40,7 @@ impl Clients {
     }
 
     async fn from_loader(loader: aws_config::ConfigLoader) -> Clients {
-        let config = loader.load().await;
+        let config = loader.http_client(https_client()).load().await;
         Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
@@ -48,6 +48,35 @@ impl Clients {
             sdk: config,
         }
     }
+}
+
+/// The SDK's own default HTTPS client (hyper, rustls on aws-lc, proxy settings from the
+/// environment), except that it trusts the compiled-in roots of `otklik-tls` instead of loading
+/// the system's certificate store on its first connection: that load was the largest part of a
+/// function's cold start (see `docs/performance.md`).
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
+    let trust = otklik_tls::pem_roots().fold(
+        tls::TrustStore::empty().with_native_roots(false),
+        tls::TrustStore::with_pem_certificate,
+    );
+    let context = tls::TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a trust store of PEM roots is a valid TLS context");
+    Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut conn = ConnectorBuilder::default()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .tls_context(context.clone());
+        conn.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            conn.set_sleep_impl(components.sleep_impl());
+        }
+        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.build()
+    })
 }
 
 /// Any AWS SDK error, reduced to the port's vocabulary. Throttling and service errors are

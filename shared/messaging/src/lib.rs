@@ -45,7 +45,7 @@ impl SendError {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    otklik_tls::reqwest_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .expect("the HTTP client builds")

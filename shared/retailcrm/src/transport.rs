@@ -112,7 +112,7 @@ impl Transport {
         key.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert("X-API-KEY", key);
-        let http = reqwest::Client::builder()
+        let http = otklik_tls::reqwest_builder()
             .default_headers(headers)
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout)
