@@ -51,12 +51,12 @@ impl Clients {
 }
 
 /// The SDK's own default HTTPS client (hyper, rustls on aws-lc, proxy settings from the
-/// environment), except that it trusts the compiled-in roots of `otklik-tls` instead of loading
-/// the system's certificate store on its first connection: that load was the largest part of a
-/// function's cold start (see `docs/performance.md`).
+/// environment), except that it trusts the compiled-in roots of AWS's endpoints
+/// (`otklik_tls::aws_pem_roots`) instead of loading the system's certificate store: that load was
+/// the largest part of a function's cold start (see `docs/architecture.md`).
 pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
-    let trust = otklik_tls::pem_roots().fold(
+    let trust = otklik_tls::aws_pem_roots().fold(
         tls::TrustStore::empty().with_native_roots(false),
         tls::TrustStore::with_pem_certificate,
     );
