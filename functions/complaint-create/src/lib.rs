@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
+use otklik_aws::batch::for_each_record;
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
 use otklik_core::machine::{Command, Survey};
@@ -160,41 +161,26 @@ impl ComplaintCreator {
 
     /// An SQS batch with per-message failures.
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        for record in event.records {
-            let mid = record.message_id.clone().unwrap_or_default();
-            let result = match record
-                .body
-                .as_deref()
-                .map(serde_json::from_str::<EffectMessage>)
-            {
-                // The engine never groups effects for this consumer; a grouped message is refused
-                // (and so kept in the DLQ) rather than half done.
-                Some(Ok(m)) if !m.also.is_empty() => Err(ComplaintError::BadMessage(format!(
+        for_each_record(event, "complaint", move |m: EffectMessage| async move {
+            // The engine never groups effects for this consumer; a grouped message is refused
+            // (and so kept in the DLQ) rather than half done.
+            if !m.also.is_empty() {
+                return Err(ComplaintError::BadMessage(format!(
                     "{} effects in one message; this consumer takes one",
                     m.also.len() + 1
-                ))),
-                Some(Ok(m)) => match &m.effect.command {
-                    Command::OpenComplaint { rating, words } => {
-                        self.open(&m.survey_id, &m.effect.key, *rating, words.as_deref(), now)
-                            .await
-                    }
-                    other => Err(ComplaintError::BadMessage(format!(
-                        "not a complaint: {other:?}"
-                    ))),
-                },
-                Some(Err(e)) => Err(ComplaintError::BadMessage(e.to_string())),
-                None => Err(ComplaintError::BadMessage("empty message".into())),
-            };
-            match result {
-                Ok(o) => tracing::info!(message = %mid, outcome = ?o, "complaint handled"),
-                Err(e) => {
-                    tracing::warn!(message = %mid, error = %e, "complaint failed; will be redelivered");
-                    response.add_failure(mid);
-                }
+                )));
             }
-        }
-        response
+            match &m.effect.command {
+                Command::OpenComplaint { rating, words } => {
+                    self.open(&m.survey_id, &m.effect.key, *rating, words.as_deref(), now)
+                        .await
+                }
+                other => Err(ComplaintError::BadMessage(format!(
+                    "not a complaint: {other:?}"
+                ))),
+            }
+        })
+        .await
     }
 }
 

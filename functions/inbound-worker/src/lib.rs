@@ -8,6 +8,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
+use otklik_aws::batch::for_each_record;
 use otklik_aws::engine::Engine;
 use otklik_core::machine::{Input, Survey};
 use otklik_core::model::{Phone, SurveyId, SurveyState};
@@ -52,32 +53,12 @@ pub fn route(surveys: &[Survey]) -> Option<&Survey> {
 impl InboundWorker {
     /// One batch from the `inbound` queue; the items that failed are reported for redelivery.
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        for record in event.records {
-            let mid = record.message_id.clone().unwrap_or_default();
-            let item = match record.body.as_deref().map(serde_json::from_str::<Inbound>) {
-                Some(Ok(item)) => item,
-                // Never ours to guess at: it stays, and after its retries rests in the DLQ.
-                Some(Err(e)) => {
-                    tracing::error!(message = %mid, error = %e, "not a webhook item; kept");
-                    response.add_failure(mid);
-                    continue;
-                }
-                None => {
-                    tracing::error!(message = %mid, "empty queue message; kept");
-                    response.add_failure(mid);
-                    continue;
-                }
-            };
-            match self.process_one(&item, now).await {
-                Ok(handled) => tracing::info!(message = %mid, outcome = ?handled, "item handled"),
-                Err(e) => {
-                    tracing::warn!(message = %mid, error = %e, "item failed; will be redelivered");
-                    response.add_failure(mid);
-                }
-            }
-        }
-        response
+        // A body that is not a webhook item is never ours to guess at: it stays, and after its
+        // retries rests in the DLQ.
+        for_each_record(event, "inbound item", move |item: Inbound| async move {
+            self.process_one(&item, now).await
+        })
+        .await
     }
 
     /// Routes one item to its survey and applies it, at most once per provider id.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
+use otklik_aws::batch::for_each_record;
 use otklik_aws::scheduler::SurveyScheduler;
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
@@ -268,40 +269,27 @@ impl Worker {
 
     /// An SQS batch: failures are reported per message so only they come back.
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        for record in event.records {
-            let id = record.message_id.clone().unwrap_or_default();
-            let result = match record
-                .body
-                .as_deref()
-                .map(serde_json::from_str::<IntakeSignal>)
-            {
-                Some(Ok(signal)) => self.handle(&signal, now).await,
-                Some(Err(e)) => Err(WorkerError::BadSignal(e.to_string())),
-                None => Err(WorkerError::BadSignal("empty message".into())),
-            };
-            match result {
-                Ok(handled) => {
-                    match &handled {
-                        Handled::Scheduled(_) => {
-                            otklik_metrics::incr(&otklik_metrics::SURVEYS_CREATED, &[])
-                        }
-                        Handled::Skipped(reason) => otklik_metrics::incr(
-                            &otklik_metrics::SURVEYS_SKIPPED,
-                            &[("Reason", &reason.to_string())],
-                        ),
-                        _ => {}
+        // A failed signal is reported, not dropped: after maxReceiveCount it rests in the DLQ for a
+        // redrive.
+        for_each_record(
+            event,
+            "intake signal",
+            move |signal: IntakeSignal| async move {
+                let handled = self.handle(&signal, now).await?;
+                match &handled {
+                    Handled::Scheduled(_) => {
+                        otklik_metrics::incr(&otklik_metrics::SURVEYS_CREATED, &[])
                     }
-                    tracing::debug!(message = %id, ?handled, "signal handled")
+                    Handled::Skipped(reason) => otklik_metrics::incr(
+                        &otklik_metrics::SURVEYS_SKIPPED,
+                        &[("Reason", &reason.to_string())],
+                    ),
+                    _ => {}
                 }
-                Err(e) => {
-                    // Reported, not dropped: after maxReceiveCount it rests in the DLQ for a redrive.
-                    tracing::warn!(message = %id, error = %e, "signal failed; will be redelivered");
-                    response.add_failure(id);
-                }
-            }
-        }
-        response
+                Ok::<_, WorkerError>(handled)
+            },
+        )
+        .await
     }
 }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
+use otklik_aws::batch::for_each_record;
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
 use otklik_core::email::{survey_email, to_mime};
@@ -424,30 +425,12 @@ impl Dispatcher {
 
     /// An SQS batch with per-message failures.
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        let mut response = SqsBatchResponse::default();
-        for record in event.records {
-            let mid = record.message_id.clone().unwrap_or_default();
-            let result = match record
-                .body
-                .as_deref()
-                .map(serde_json::from_str::<DispatchMessage>)
-            {
-                Some(Ok(msg)) => self.handle(&msg, now).await,
-                Some(Err(e)) => Err(DispatchError::BadMessage(e.to_string())),
-                None => Err(DispatchError::BadMessage("empty message".into())),
-            };
-            match result {
-                Ok(d) => {
-                    record_metrics(&d);
-                    tracing::info!(message = %mid, outcome = ?d, "dispatch handled")
-                }
-                Err(e) => {
-                    tracing::warn!(message = %mid, error = %e, "dispatch failed; will be redelivered");
-                    response.add_failure(mid);
-                }
-            }
-        }
-        response
+        for_each_record(event, "dispatch", move |msg: DispatchMessage| async move {
+            let d = self.handle(&msg, now).await?;
+            record_metrics(&d);
+            Ok::<_, DispatchError>(d)
+        })
+        .await
     }
 }
 

@@ -4,6 +4,7 @@
 //! differs. Resource names come from [`resources`], the one definition that the SAM template and
 //! the local stack are checked against.
 
+pub mod batch;
 pub mod complaints;
 pub mod engine;
 pub mod env;

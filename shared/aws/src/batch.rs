@@ -1,0 +1,97 @@
+//! One SQS batch, record by record, with partial-batch failures: what every queue consumer that
+//! takes one message at a time does around its own handler.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
+/// Decodes each record's body as `T` and hands it to `handle`, in order. A record that fails,
+/// or whose body is missing or not a `T`, is reported in `batchItemFailures`: SQS gives it back
+/// later and, after the queue's receives, keeps it in the dead-letter queue for a human. Nothing
+/// is dropped. `what` names the consumer's messages in the logs ("dispatch", "complaint").
+pub async fn for_each_record<T, R, E, F, Fut>(
+    event: SqsEvent,
+    what: &str,
+    mut handle: F,
+) -> SqsBatchResponse
+where
+    // A plain closure returning a future, not an async closure: the Lambda runtime needs the
+    // batch's future to be `Send`, which the compiler cannot yet prove through `AsyncFnMut`.
+    F: FnMut(T) -> Fut,
+    Fut: std::future::Future<Output = Result<R, E>>,
+    T: serde::de::DeserializeOwned,
+    R: std::fmt::Debug,
+    E: std::fmt::Display,
+{
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let mid = record.message_id.clone().unwrap_or_default();
+        let item = match record.body.as_deref().map(serde_json::from_str::<T>) {
+            Some(Ok(item)) => item,
+            Some(Err(e)) => {
+                tracing::error!(message = %mid, error = %e, "unreadable {what} message; kept");
+                response.add_failure(mid);
+                continue;
+            }
+            None => {
+                tracing::error!(message = %mid, "empty {what} message; kept");
+                response.add_failure(mid);
+                continue;
+            }
+        };
+        match handle(item).await {
+            Ok(outcome) => tracing::info!(message = %mid, ?outcome, "{what} handled"),
+            Err(e) => {
+                tracing::warn!(message = %mid, error = %e, "{what} failed; will be redelivered");
+                response.add_failure(mid);
+            }
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::event::sqs::SqsMessage;
+
+    fn record(id: &str, body: Option<&str>) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.body = body.map(str::to_string);
+        m
+    }
+
+    #[tokio::test]
+    async fn each_record_is_handled_in_order_and_only_the_failed_ones_come_back() {
+        let mut event = SqsEvent::default();
+        event.records = vec![
+            record("ok-1", Some("1")),
+            record("not-a-number", Some("\"x\"")),
+            record("empty", None),
+            record("refused", Some("13")),
+            record("ok-2", Some("2")),
+        ];
+        let mut seen = Vec::new();
+        let response = for_each_record(event, "test", |n: u32| {
+            seen.push(n);
+            async move {
+                if n == 13 {
+                    Err("unlucky")
+                } else {
+                    Ok(n * 10)
+                }
+            }
+        })
+        .await;
+        assert_eq!(
+            seen,
+            vec![1, 13, 2],
+            "only readable bodies reach the handler, in order"
+        );
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, vec!["not-a-number", "empty", "refused"]);
+    }
+}
