@@ -1,5 +1,6 @@
-//! The TLS roots every outbound client of ours trusts (AWS, retailCRM, WhatsApp): the roots of
-//! Mozilla's CA program, compiled into the binary by `webpki-root-certs`.
+//! The TLS roots every outbound client of ours trusts, compiled into the binary by
+//! `webpki-root-certs` (Mozilla's CA program): all of them for retailCRM and WhatsApp, the five
+//! AWS's endpoints chain to for the AWS clients ([`aws_pem_roots`]).
 //!
 //! Why not the system store: loading it is the largest part of a cold start. `rustls-native-certs`
 //! reads the bundle file and every file of the certificate directory (on Debian 290 of them, about

@@ -1706,6 +1706,11 @@ mod tests {
         )
     }
 
+    /// A runtime's POST to the emulator (an answer or an error report): the status it got.
+    async fn post(http: &reqwest::Client, url: String, body: &'static str) -> reqwest::StatusCode {
+        http.post(url).body(body).send().await.unwrap().status()
+    }
+
     /// A tiny runtime client over real HTTP, as lambda_runtime talks to the API.
     #[tokio::test]
     async fn the_emulator_hands_out_the_event_and_records_the_response() {
@@ -1742,21 +1747,16 @@ mod tests {
         assert!(api.first_next().is_some());
 
         // Someone else's request id is refused and not recorded.
-        let wrong = http
-            .post(format!("{base}/invocation/not-{id}/response"))
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(wrong.status(), 400);
+        let wrong = post(&http, format!("{base}/invocation/not-{id}/response"), "{}").await;
+        assert_eq!(wrong, 400);
 
-        let answered = http
-            .post(format!("{base}/invocation/{id}/response"))
-            .body(r#"{"batchItemFailures":[]}"#)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answered.status(), 202);
+        let answered = post(
+            &http,
+            format!("{base}/invocation/{id}/response"),
+            r#"{"batchItemFailures":[]}"#,
+        )
+        .await;
+        assert_eq!(answered, 202);
         let got = api.report(Duration::from_secs(5)).await.unwrap();
         assert_eq!(
             got.report,
@@ -1782,13 +1782,8 @@ mod tests {
         let base = format!("http://{}/2018-06-01/runtime", api.address());
         let http = reqwest::Client::new();
         // Not handed out yet: nobody can answer it.
-        let early = http
-            .post(format!("{base}/invocation/{id}/error"))
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(early.status(), 400);
+        let early = post(&http, format!("{base}/invocation/{id}/error"), "{}").await;
+        assert_eq!(early, 400);
         let next = http
             .get(format!("{base}/invocation/next"))
             .send()
@@ -1841,11 +1836,8 @@ mod tests {
             assert_eq!(next.text().await.unwrap(), format!(r#"{{"n":{}}}"#, n + 1));
             let sent = Instant::now();
             tokio::time::sleep(Duration::from_millis(30)).await;
-            http.post(format!("{base}/invocation/{id}/response"))
-                .body("{}")
-                .send()
-                .await
-                .unwrap();
+            let answered = post(&http, format!("{base}/invocation/{id}/response"), "{}").await;
+            assert_eq!(answered, 202);
             let got = api.report(Duration::from_secs(5)).await.unwrap();
             let handed = got.handed.expect("a handed-out invocation");
             assert!(handed <= sent, "handed out before the runtime had it");
