@@ -6,7 +6,7 @@ use otklik_complaint_create::ComplaintCreator;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    otklik_aws::env::init_logging();
+    otklik_app::env::init_logging();
     let app = ComplaintCreator::from_env().await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

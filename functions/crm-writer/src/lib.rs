@@ -239,13 +239,13 @@ impl CrmWriter {
 impl CrmWriter {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
-    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
-        Self::from_parts(&otklik_aws::env::Parts::from_env(otklik_aws::env::Reads::Secrets).await?)
+    pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
+        Self::from_parts(&otklik_app::env::Parts::from_env(otklik_app::env::Reads::Secrets).await?)
             .await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
-    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+    pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
         Ok(CrmWriter {
             crm: RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(

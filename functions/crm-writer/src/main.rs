@@ -7,7 +7,7 @@ use otklik_crm_writer::CrmWriter;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    otklik_aws::env::init_logging();
+    otklik_app::env::init_logging();
     let app = CrmWriter::from_env().await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -19,12 +19,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use otklik_aws::engine::Engine;
+use otklik_app::engine::Engine;
 use otklik_aws::http::{body_bytes, json, wants_json};
 use otklik_core::config::Config;
 use otklik_core::landing::{content_security_policy, render, ErrorPage, Page, Shop};
 use otklik_core::links::{LinkAction, LinkError, LinkSigner};
-use otklik_core::machine::{Event, Input, InputId, Survey};
+use otklik_core::machine::{Input, Survey};
 use otklik_core::model::{Channel, Outcome, Rating, SurveyState};
 use otklik_core::ports::{PortError, SurveyStore};
 use otklik_core::reply::Reply;
@@ -208,8 +208,7 @@ impl Landing {
                 if !(one_click || field("confirm") == Some("1")) {
                     return Ok(self.error(ErrorPage::BadRequest));
                 }
-                self.choose(&survey, "link-opt-out", Reply::OptOut, now)
-                    .await?;
+                self.choose(&survey, Reply::OptOut, now).await?;
                 tracing::info!(survey = %survey.id, one_click, "opted out from the email");
                 Ok(self.page(
                     StatusCode::OK,
@@ -224,12 +223,7 @@ impl Landing {
                     _ => return Ok(self.error(ErrorPage::BadRequest)),
                 };
                 let reply = if yes { Reply::Yes } else { Reply::No };
-                let id = if yes {
-                    "link-contact-yes"
-                } else {
-                    "link-contact-no"
-                };
-                let after = self.choose(&survey, id, reply, now).await?;
+                let after = self.choose(&survey, reply, now).await?;
                 let wanted = if yes {
                     Outcome::ComplaintOpened
                 } else {
@@ -253,18 +247,8 @@ impl Landing {
                 if survey.rating.is_none() {
                     return Ok(self.error(ErrorPage::BadRequest));
                 }
-                // The same words sent twice (a double tap) are one input.
-                let id = format!("link-comment-{:016x}", fnv1a(text));
-                self.apply(
-                    &survey,
-                    &id,
-                    Event::Comment {
-                        text: text.to_string(),
-                        via: Channel::Email,
-                    },
-                    now,
-                )
-                .await?;
+                self.apply(&survey, Input::page_comment(text, Channel::Email), now)
+                    .await?;
                 Ok(self.page(
                     StatusCode::OK,
                     &Page::CommentSaved,
@@ -339,9 +323,8 @@ impl Landing {
             }
         }
         // One input per link: a replayed POST is the same input and changes nothing.
-        let id = format!("link-rate-{}", rating.value());
         let after = self
-            .choose(survey, &id, Reply::Rating { value: rating }, now)
+            .choose(survey, Reply::Rating { value: rating }, now)
             .await?;
         if after.rating == Some(rating) {
             tracing::info!(survey = %survey.id, rating = rating.value(), "rating recorded from the email");
@@ -369,33 +352,19 @@ impl Landing {
     async fn choose(
         &self,
         survey: &Survey,
-        id: &str,
         reply: Reply,
         now: DateTime<Utc>,
     ) -> Result<Survey, PortError> {
-        self.apply(
-            survey,
-            id,
-            Event::Choice {
-                reply,
-                via: Channel::Email,
-            },
-            now,
-        )
-        .await
+        self.apply(survey, Input::page_answer(reply, Channel::Email), now)
+            .await
     }
 
     async fn apply(
         &self,
         survey: &Survey,
-        id: &str,
-        event: Event,
+        input: Input,
         now: DateTime<Utc>,
     ) -> Result<Survey, PortError> {
-        let input = Input {
-            id: InputId::new(id).map_err(|e| PortError::Permanent(e.to_string()))?,
-            event,
-        };
         let applied = self.engine.apply(&survey.id, &input, now).await?;
         applied
             .map(|a| a.survey)
@@ -403,23 +372,16 @@ impl Landing {
     }
 }
 
-/// FNV-1a, 64 bit: a stable short id for a comment's text (not a security measure).
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 impl Landing {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
-    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
-        Self::from_parts(&otklik_aws::env::Parts::from_env(otklik_aws::env::Reads::Secrets).await?)
+    pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
+        Self::from_parts(&otklik_app::env::Parts::from_env(otklik_app::env::Reads::Secrets).await?)
             .await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
-    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+    pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
         Ok(Landing {
             engine: p.engine().await?,
@@ -443,11 +405,5 @@ mod tests {
         assert_eq!(target("/r/t/contact/x"), None);
         assert_eq!(target("/r/"), None);
         assert_eq!(target("/x/t"), None);
-    }
-
-    #[test]
-    fn comment_ids_are_stable_and_distinct() {
-        assert_eq!(fnv1a("плохо"), fnv1a("плохо"));
-        assert_ne!(fnv1a("плохо"), fnv1a("хорошо"));
     }
 }

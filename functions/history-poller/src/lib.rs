@@ -206,7 +206,7 @@ impl<Q: Queue> Poller<Q> {
         let Some(survey) = self.store.complaint_of_order(order_id).await? else {
             return Ok(false);
         };
-        Ok(otklik_aws::complaints::observe_statuses(
+        Ok(otklik_app::complaints::observe_statuses(
             &self.store,
             &survey,
             &[(status.to_string(), at)],
@@ -278,13 +278,13 @@ impl<Q: Queue> Poller<Q> {
 impl Poller<otklik_aws::queue::SqsQueue> {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
-    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
-        Self::from_parts(&otklik_aws::env::Parts::from_env(otklik_aws::env::Reads::Secrets).await?)
+    pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
+        Self::from_parts(&otklik_app::env::Parts::from_env(otklik_app::env::Reads::Secrets).await?)
             .await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
-    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+    pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
         let clients = &p.clients;
         let names = &p.names;

@@ -5,7 +5,7 @@ use otklik_history_poller::Poller;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    otklik_aws::env::init_logging();
+    otklik_app::env::init_logging();
     let app = Poller::from_env().await?;
     let app = &app;
     run(service_fn(

@@ -8,11 +8,12 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use otklik_aws::batch::for_each_record;
-use otklik_aws::engine::Engine;
-use otklik_core::machine::{Input, Survey};
+use otklik_app::batch::for_each_record;
+use otklik_app::engine::Engine;
+use otklik_core::machine::Input;
 use otklik_core::model::{Phone, SurveyId, SurveyState};
 use otklik_core::ports::{PortError, SurveyStore};
+use otklik_core::routing::route;
 use otklik_messaging::inbound::Inbound;
 
 pub struct InboundWorker {
@@ -28,26 +29,6 @@ pub enum Handled {
     Duplicate,
     /// Nothing of ours: a status of a message we do not track, a number without surveys.
     Ignored(&'static str),
-}
-
-/// The survey a customer's message belongs to: the one still waiting for an answer, else the
-/// most recent one we asked, else (a message before we asked anything) the newest planned one.
-pub fn route(surveys: &[Survey]) -> Option<&Survey> {
-    let newest_first = |a: &&Survey, b: &&Survey| b.created_at.cmp(&a.created_at);
-    let mut sorted: Vec<&Survey> = surveys.iter().collect();
-    sorted.sort_by(newest_first);
-    let open = |s: &&Survey| {
-        matches!(
-            s.state,
-            SurveyState::Sent | SurveyState::AwaitingRating | SurveyState::AwaitingContactConsent
-        )
-    };
-    sorted
-        .iter()
-        .find(|s| open(s))
-        .or_else(|| sorted.iter().find(|s| s.sent_at.is_some()))
-        .or_else(|| sorted.first())
-        .copied()
 }
 
 impl InboundWorker {
@@ -128,15 +109,10 @@ impl InboundWorker {
         {
             return Ok(());
         }
-        let sent = Input {
-            id: otklik_core::machine::InputId::new(format!("sent-{channel}"))
-                .map_err(|e| PortError::Permanent(e.to_string()))?,
-            event: otklik_core::machine::Event::Sent {
-                channel,
-                message_id: String::new(),
-            },
-        };
-        self.engine.apply(id, &sent, now).await?;
+        // The dispatcher's own input, so whichever of the two records the send first wins.
+        self.engine
+            .apply_to(survey, &Input::sent(channel, ""), now)
+            .await?;
         tracing::warn!(survey = %id, "answer before the send was recorded; recorded it first");
         Ok(())
     }
@@ -161,59 +137,15 @@ impl InboundWorker {
 impl InboundWorker {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, the stack's names from the
     /// environment; the secret is not read.
-    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
-        Self::from_parts(&otklik_aws::env::Parts::from_env(otklik_aws::env::Reads::Nothing).await?)
+    pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
+        Self::from_parts(&otklik_app::env::Parts::from_env(otklik_app::env::Reads::Nothing).await?)
             .await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
-    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+    pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         Ok(InboundWorker {
             engine: p.engine().await?,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-    use otklik_core::machine::Contact;
-    use otklik_core::model::{OrderRef, Outcome};
-
-    fn survey(id: u64, day: u32, state: SurveyState, sent: bool) -> Survey {
-        let at = Utc.with_ymd_and_hms(2026, 11, day, 10, 0, 0).unwrap();
-        let mut s = Survey::new(
-            OrderRef::new("main", id).unwrap(),
-            Contact::default(),
-            at,
-            at,
-        );
-        s.state = state;
-        s.sent_at = sent.then_some(at);
-        s
-    }
-
-    #[test]
-    fn routing_prefers_the_open_survey_then_the_latest_asked() {
-        let closed_new = survey(
-            3,
-            20,
-            SurveyState::Closed {
-                outcome: Outcome::Rated,
-            },
-            true,
-        );
-        let open_old = survey(2, 10, SurveyState::AwaitingRating, true);
-        let planned = survey(4, 21, SurveyState::Scheduled, false);
-        let all = vec![planned.clone(), closed_new.clone(), open_old.clone()];
-        assert_eq!(route(&all).unwrap().id, open_old.id);
-        let no_open = vec![planned.clone(), closed_new.clone()];
-        assert_eq!(route(&no_open).unwrap().id, closed_new.id);
-        assert_eq!(
-            route(std::slice::from_ref(&planned)).unwrap().id,
-            planned.id
-        );
-        assert!(route(&[]).is_none());
     }
 }

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use otklik_aws::batch::for_each_record;
+use otklik_app::batch::for_each_record;
 use otklik_aws::scheduler::SurveyScheduler;
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
 use otklik_core::intake::{
-    decide, skipped_survey, DispatchRequest, IntakeDecision, IntakeOrder, IntakeSignal,
+    customer_key, decide, skipped_survey, DispatchRequest, IntakeDecision, IntakeOrder,
+    IntakeSignal,
 };
 use otklik_core::machine::{Contact, Survey};
 use otklik_core::model::{OrderRef, SkipReason, SurveyId, SurveyState};
@@ -56,24 +57,6 @@ pub struct Worker {
     pub store: DynamoStore,
     pub scheduler: SurveyScheduler,
     pub config: Arc<Config>,
-}
-
-/// The customer's identity for the frequency cap: the CRM customer, else the phone, else the email.
-fn customer_key(customer_id: Option<u64>, contact: &Contact) -> Option<String> {
-    customer_id
-        .map(|id| format!("crm:{id}"))
-        .or_else(|| {
-            contact
-                .phone
-                .as_ref()
-                .map(|p| format!("phone:{}", p.e164()))
-        })
-        .or_else(|| {
-            contact
-                .email
-                .as_ref()
-                .map(|e| format!("email:{}", e.as_str().to_lowercase()))
-        })
 }
 
 impl Worker {
@@ -241,7 +224,7 @@ impl Worker {
                 break;
             }
         }
-        let changed = otklik_aws::complaints::observe_statuses(
+        let changed = otklik_app::complaints::observe_statuses(
             &self.store,
             &survey,
             &seen,
@@ -296,13 +279,13 @@ impl Worker {
 impl Worker {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
-    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
-        Self::from_parts(&otklik_aws::env::Parts::from_env(otklik_aws::env::Reads::Secrets).await?)
+    pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
+        Self::from_parts(&otklik_app::env::Parts::from_env(otklik_app::env::Reads::Secrets).await?)
             .await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
-    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+    pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
         let clients = &p.clients;
         let names = &p.names;
@@ -315,27 +298,5 @@ impl Worker {
             scheduler: otklik_aws::scheduler::from_env(clients, names).await?,
             config: Arc::new(config),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use otklik_core::model::{Email, Phone};
-
-    #[test]
-    fn the_customer_key_prefers_the_crm_customer() {
-        let contact = Contact {
-            phone: Some(Phone::parse("+79001234567", "RU").unwrap()),
-            email: Some(Email::parse("A@B.ru").unwrap()),
-        };
-        assert_eq!(customer_key(Some(5), &contact).unwrap(), "crm:5");
-        assert_eq!(customer_key(None, &contact).unwrap(), "phone:+79001234567");
-        let email_only = Contact {
-            phone: None,
-            email: contact.email.clone(),
-        };
-        assert_eq!(customer_key(None, &email_only).unwrap(), "email:a@b.ru");
-        assert_eq!(customer_key(None, &Contact::default()), None);
     }
 }

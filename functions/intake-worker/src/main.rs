@@ -6,7 +6,7 @@ use otklik_intake_worker::Worker;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    otklik_aws::env::init_logging();
+    otklik_app::env::init_logging();
     let app = Worker::from_env().await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -60,7 +60,7 @@ impl KpiApi {
             Ok(p) => p,
             Err(e) => return error(StatusCode::BAD_REQUEST, "bad_period", &e),
         };
-        match otklik_aws::report::gather(
+        match otklik_app::report::gather(
             &self.store,
             &self.complaints,
             start,
@@ -90,15 +90,15 @@ impl KpiApi {
 impl KpiApi {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
-    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
+    pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
         Self::from_parts(
-            &otklik_aws::env::Parts::from_env(otklik_aws::env::Reads::ReportToken).await?,
+            &otklik_app::env::Parts::from_env(otklik_app::env::Reads::ReportToken).await?,
         )
         .await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
-    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+    pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         let config = p.config.as_ref().clone();
         Ok(KpiApi {
             store: p.store(),

@@ -5,7 +5,7 @@ use otklik_kpi_report::KpiApi;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    otklik_aws::env::init_logging();
+    otklik_app::env::init_logging();
     let app = KpiApi::from_env().await?;
     let app = &app;
     run(service_fn(move |req: Request| async move {

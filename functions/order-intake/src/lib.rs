@@ -162,9 +162,9 @@ impl<Q: Queue> Intake<Q> {
 impl Intake<otklik_aws::queue::SqsQueue> {
     /// Built as on Lambda. This function holds only the trigger secret (no config file, no retailCRM
     /// key): it checks the caller and queues, nothing more.
-    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
+    pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
         let clients = otklik_aws::Clients::from_env().await;
-        let source = otklik_aws::env::SecretSource::from_env(&clients.sdk).await?;
+        let source = otklik_aws::secrets::SecretSource::from_env(&clients.sdk).await?;
         let trigger_secret = source
             .get(otklik_core::config::ENV_TRIGGER_SECRET)
             .filter(|s| !s.trim().is_empty())
@@ -184,7 +184,7 @@ impl Intake<otklik_aws::queue::SqsQueue> {
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
-    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+    pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         let secret = p.secrets()?.trigger_secret.expose().to_string();
         Self::connect(&p.clients, &p.names, secret).await
     }
@@ -193,7 +193,7 @@ impl Intake<otklik_aws::queue::SqsQueue> {
         clients: &otklik_aws::Clients,
         names: &otklik_aws::resources::Names,
         trigger_secret: String,
-    ) -> Result<Self, otklik_aws::env::BoxError> {
+    ) -> Result<Self, otklik_app::env::BoxError> {
         let queue = otklik_aws::queue::SqsQueue::connect(
             clients.sqs.clone(),
             names,

@@ -6,7 +6,7 @@ use otklik_outbox_sender::OutboxSender;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    otklik_aws::env::init_logging();
+    otklik_app::env::init_logging();
     let app = OutboxSender::from_env().await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

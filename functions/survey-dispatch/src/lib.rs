@@ -7,18 +7,19 @@
 //! The email fallback after a WhatsApp failure comes through the same queue with `"channel":
 //! "email"`.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use otklik_aws::batch::for_each_record;
+use otklik_app::batch::for_each_record;
+use otklik_app::engine::Engine;
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
+use otklik_core::dispatch::{channels_to_try, employees_of, OrderChange};
 use otklik_core::email::{survey_email, to_mime};
 use otklik_core::links::{opt_out_link, rating_links, LinkSigner};
-use otklik_core::machine::{decide, Event, Input, InputId, MachineConfig, Survey};
-use otklik_core::model::{Channel, EmployeeId, SkipReason, SurveyId, SurveyState};
+use otklik_core::machine::{Input, MachineConfig, Survey};
+use otklik_core::model::{Channel, SkipReason, SurveyId, SurveyState};
 use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
 use otklik_core::texts::{TextKind, Texts};
 use otklik_messaging::{SendError, SesMailer, Whatsapp};
@@ -65,26 +66,6 @@ pub struct Dispatcher {
     pub config: Arc<Config>,
 }
 
-/// Everyone who worked on the order (SPEC §6): the current manager, every person who changed it
-/// (`source = user`), and every manager it was ever assigned to.
-pub fn employees_of(current_manager: Option<u64>, history: &[HistoryEntry]) -> Vec<EmployeeId> {
-    let mut ids = BTreeSet::new();
-    ids.extend(current_manager);
-    for e in history {
-        if e.source == "user" {
-            ids.extend(e.user_id);
-        }
-        ids.extend(e.order_manager_id);
-        if e.field.as_deref() == Some("manager") {
-            ids.extend(e.new_manager());
-            ids.extend(e.old_manager());
-        }
-    }
-    ids.into_iter()
-        .filter_map(|id| EmployeeId::new(id).ok())
-        .collect()
-}
-
 /// The key texts rotate by, so one customer keeps seeing different words over time but the same
 /// survey always gets the same words.
 fn text_seed(survey: &Survey) -> String {
@@ -105,44 +86,30 @@ fn text_seed(survey: &Survey) -> String {
 }
 
 impl Dispatcher {
-    fn machine(&self) -> MachineConfig {
-        MachineConfig::from(self.config.as_ref())
+    /// The one door for this survey's changes. Dispatch's inputs have no effects to queue, so its
+    /// engine holds no queues.
+    fn engine(&self) -> Engine {
+        Engine {
+            store: self.store.clone(),
+            queues: None,
+            machine: MachineConfig::from(self.config.as_ref()),
+        }
     }
 
     async fn apply(
         &self,
         survey: &Survey,
-        id: &str,
-        event: Event,
+        input: Input,
         now: DateTime<Utc>,
     ) -> Result<Survey, DispatchError> {
-        let input = Input {
-            id: InputId::new(id).map_err(|e| DispatchError::BadMessage(e.to_string()))?,
-            event,
-        };
-        let mut current = survey.clone();
-        for _ in 0..4 {
-            let decision = decide(&current, &input, &self.machine(), now);
-            match self.store.save(&decision.survey).await {
-                Ok(saved) => return Ok(saved),
-                // Another delivery saved meanwhile (e.g. it recorded this very send): decide again
-                // on what it saved; a repeated input then changes nothing.
-                Err(PortError::Conflict(_)) => {
-                    let Some(fresh) = self.store.get(&survey.id).await? else {
-                        return Err(PortError::NotFound(survey.id.to_string()).into());
-                    };
-                    if decide(&fresh, &input, &self.machine(), now).survey == fresh {
-                        return Ok(fresh);
-                    }
-                    current = fresh;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(PortError::Conflict(format!("survey {} kept changing", survey.id)).into())
+        Ok(self
+            .engine()
+            .apply_to(survey.clone(), &input, now)
+            .await?
+            .survey)
     }
 
-    async fn history(&self, order_id: u64) -> Result<Vec<HistoryEntry>, CrmError> {
+    async fn history(&self, order_id: u64) -> Result<Vec<OrderChange>, CrmError> {
         let mut all = Vec::new();
         let mut since = None;
         // At most 10 pages: an order with more than 1000 changes is not a real order.
@@ -159,7 +126,7 @@ impl Dispatcher {
                 .await?;
             let n = page.entries.len();
             since = page.entries.iter().map(|e| e.id).max().or(since);
-            all.extend(page.entries);
+            all.extend(page.entries.iter().map(HistoryEntry::change));
             if n < 100 {
                 break;
             }
@@ -198,69 +165,36 @@ impl Dispatcher {
             .is_none_or(|o| self.config.crm.cancel_statuses.contains(&o.status));
         if cancelled {
             let reason = SkipReason::OrderCancelled;
-            self.apply(
-                &survey,
-                "skip",
-                Event::Skip {
-                    reason: reason.clone(),
-                },
-                now,
-            )
-            .await?;
+            self.apply(&survey, Input::skip(reason.clone()), now)
+                .await?;
             tracing::info!(survey = %id, "order cancelled or gone before sending; skipped");
             return Ok(Dispatched::Skipped(reason));
         }
         if self.store.contains(&survey.contact).await? {
             let reason = SkipReason::DoNotContact;
-            self.apply(
-                &survey,
-                "skip",
-                Event::Skip {
-                    reason: reason.clone(),
-                },
-                now,
-            )
-            .await?;
+            self.apply(&survey, Input::skip(reason.clone()), now)
+                .await?;
             return Ok(Dispatched::Skipped(reason));
         }
         let order = order.expect("checked above");
         let history = self.history(order.id).await?;
-        let mut survey = survey;
+        // Saved before the send: if this delivery dies after the provider took the question,
+        // whoever records the send later (the redelivery, or the customer's answer overtaking it)
+        // finds the people to credit already on the survey. Another delivery of the same dispatch
+        // may save first; the engine then decides again on what it saved, and the claim below
+        // decides which of us sends.
         let employees = employees_of(order.manager_id, &history);
-        if survey.employees != employees {
-            survey.employees = employees.clone();
-            // Saved before the send: if this delivery dies after the provider took the question,
-            // whoever records the send later (the redelivery, or the customer's answer overtaking
-            // it) finds the people to credit already on the survey.
-            survey = match self.store.save(&survey).await {
-                Ok(saved) => saved,
-                // Another delivery of the same dispatch saved first: go on from what it saved
-                // (the claim below decides which of us sends).
-                Err(PortError::Conflict(_)) => {
-                    let Some(mut fresh) = self.store.get(&id).await? else {
-                        return Ok(Dispatched::NothingToDo("no such survey".into()));
-                    };
-                    if fresh.state != SurveyState::Scheduled {
-                        return Ok(Dispatched::NothingToDo(fresh.state.name().into()));
-                    }
-                    fresh.employees = employees;
-                    fresh
-                }
-                Err(e) => return Err(e.into()),
-            };
+        let survey = self
+            .apply(&survey, Input::employees(employees), now)
+            .await?;
+        if survey.state != SurveyState::Scheduled {
+            return Ok(Dispatched::NothingToDo(survey.state.name().into()));
         }
 
         let channel = self.choose_channel(&survey).await?;
         let Some(channel) = channel else {
             let decided = self
-                .apply(
-                    &survey,
-                    "skip",
-                    Event::Skip {
-                        reason: SkipReason::NoContact,
-                    },
-                    now,
-                )
+                .apply(&survey, Input::skip(SkipReason::NoContact), now)
                 .await?;
             return Ok(Dispatched::Skipped(match decided.state {
                 SurveyState::Skipped { reason } => reason,
@@ -270,16 +204,22 @@ impl Dispatcher {
         self.send(survey, channel, now).await
     }
 
+    /// The first channel of [`channels_to_try`] on which the customer can be reached: a
+    /// messenger whose provider says "no account" is passed over; an unknown answer counts as
+    /// reachable (a failed delivery falls back later).
     async fn choose_channel(&self, survey: &Survey) -> Result<Option<Channel>, DispatchError> {
-        if let Some(phone) = survey.contact.phone.as_ref().filter(|p| p.is_mobile()) {
-            if self.whatsapp.is_configured() {
-                match self.whatsapp.has_whatsapp(phone).await? {
-                    Some(false) => {}
-                    _ => return Ok(Some(Channel::Whatsapp)),
+        for channel in channels_to_try(&survey.contact, self.whatsapp.is_configured()) {
+            match (channel, survey.contact.phone.as_ref()) {
+                (Channel::Whatsapp, Some(phone)) => {
+                    if self.whatsapp.has_whatsapp(phone).await? != Some(false) {
+                        return Ok(Some(channel));
+                    }
                 }
+                (Channel::Whatsapp, None) => {}
+                (Channel::Email, _) => return Ok(Some(channel)),
             }
         }
-        Ok(survey.contact.email.as_ref().map(|_| Channel::Email))
+        Ok(None)
     }
 
     /// Sends under a claim: the first delivery sends, every other one finds the claim taken.
@@ -300,16 +240,7 @@ impl Dispatcher {
             // unasked (an "unprompted message") and the rating would be lost. Same input id as
             // the send's own save below, so whichever lands first wins.
             if survey.state == SurveyState::Scheduled {
-                self.apply(
-                    &survey,
-                    &format!("sent-{channel}"),
-                    Event::Sent {
-                        channel,
-                        message_id: String::new(),
-                    },
-                    now,
-                )
-                .await?;
+                self.apply(&survey, Input::sent(channel, ""), now).await?;
                 tracing::warn!(survey = %survey.id, %channel, "send claimed earlier but not recorded; marked sent");
             }
             return Ok(Dispatched::AlreadyClaimed);
@@ -341,29 +272,16 @@ impl Dispatcher {
             Err(SendError::Unknown(e)) => {
                 // It may have reached the customer; trying again could ask them twice.
                 tracing::error!(survey = %survey.id, %channel, error = %e, "send outcome unknown; not retried");
-                let failed = Survey {
-                    state: SurveyState::Failed {
-                        reason: format!("{channel}: outcome unknown: {e}"),
-                    },
-                    ..survey
-                };
-                self.store.save(&failed).await?;
+                self.apply(&survey, Input::send_unknown(channel, e.as_str()), now)
+                    .await?;
                 return Ok(Dispatched::Failed(e));
             }
         };
         self.store
             .remember_message(&message_id, &survey.id, now)
             .await?;
-        self.apply(
-            &survey,
-            &format!("sent-{channel}"),
-            Event::Sent {
-                channel,
-                message_id: message_id.clone(),
-            },
-            now,
-        )
-        .await?;
+        self.apply(&survey, Input::sent(channel, message_id.as_str()), now)
+            .await?;
         tracing::info!(survey = %survey.id, %channel, employees = survey.employees.len(), "survey sent");
         Ok(Dispatched::Sent {
             channel,
@@ -412,12 +330,7 @@ impl Dispatcher {
         channel: Channel,
         now: DateTime<Utc>,
     ) -> Result<Dispatched, DispatchError> {
-        let asked = survey.done.contains(&format!("send-{channel}"));
-        let open = matches!(
-            survey.state,
-            SurveyState::Sent | SurveyState::AwaitingRating
-        );
-        if !(asked && open && survey.channel != Some(channel)) {
+        if !survey.fallback_pending(channel) {
             return Ok(Dispatched::NothingToDo("no fallback pending".into()));
         }
         self.send(survey, channel, now).await
@@ -444,21 +357,21 @@ fn record_metrics(d: &Dispatched) {
         Dispatched::Skipped(reason) => {
             m::incr(&m::SURVEYS_SKIPPED, &[("Reason", &reason.to_string())])
         }
-        Dispatched::Failed(_) => m::incr(&m::DISPATCH_FAILURES, &[]),
-        Dispatched::NothingToDo(_) | Dispatched::AlreadyClaimed => {}
+        // Counted by the engine, when the survey's save turns it `failed`.
+        Dispatched::Failed(_) | Dispatched::NothingToDo(_) | Dispatched::AlreadyClaimed => {}
     }
 }
 
 impl Dispatcher {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
-    pub async fn from_env() -> Result<Self, otklik_aws::env::BoxError> {
-        Self::from_parts(&otklik_aws::env::Parts::from_env(otklik_aws::env::Reads::Secrets).await?)
+    pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
+        Self::from_parts(&otklik_app::env::Parts::from_env(otklik_app::env::Reads::Secrets).await?)
             .await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
-    pub async fn from_parts(p: &otklik_aws::env::Parts) -> Result<Self, otklik_aws::env::BoxError> {
+    pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
         let clients = &p.clients;
         Ok(Dispatcher {

@@ -127,16 +127,18 @@ async fn stack(test: &str, provider: &str) -> Stack {
 
 impl Stack {
     /// The engine the inbound webhooks use, on this test's queues.
-    async fn engine(&self) -> otklik_aws::engine::Engine {
+    async fn engine(&self) -> otklik_app::engine::Engine {
         let clients = Clients::from_env().await;
-        otklik_aws::engine::Engine {
+        otklik_app::engine::Engine {
             store: self.store.clone(),
-            queues: otklik_aws::engine::EffectQueues::connect(
-                clients.sqs.clone(),
-                &Names::new(self.tag.clone()),
-            )
-            .await
-            .unwrap(),
+            queues: Some(
+                otklik_app::engine::EffectQueues::connect(
+                    clients.sqs.clone(),
+                    &Names::new(self.tag.clone()),
+                )
+                .await
+                .unwrap(),
+            ),
             machine: MachineConfig::from(self.dispatcher.config.as_ref()),
         }
     }

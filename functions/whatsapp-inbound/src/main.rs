@@ -5,7 +5,7 @@ use otklik_whatsapp_inbound::WhatsappInbound;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    otklik_aws::env::init_logging();
+    otklik_app::env::init_logging();
     let app = WhatsappInbound::from_env().await?;
     let app = &app;
     run(service_fn(move |req: Request| async move {

@@ -127,7 +127,7 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool) -> ExitCode {
         ExitCode::FAILURE
     };
     // The config gives the shop's days (time zone) and which complaint statuses mean "resolved".
-    let config = match otklik_aws::env::load_config() {
+    let config = match otklik_app::env::load_config() {
         Ok(c) => c,
         Err(e) => return fail(e),
     };

@@ -270,7 +270,7 @@ fn every_function_matches_its_definition() {
         );
         let env = &f.props["Environment"]["Variables"];
         assert_eq!(
-            env[otklik_aws::env::ENV_CRM_RATE]
+            env[otklik_app::env::ENV_CRM_RATE]
                 .as_str()
                 .map(|v| v.parse::<u32>().unwrap()),
             def.crm_rate,
@@ -328,7 +328,7 @@ fn the_globals_give_every_function_the_same_runtime_and_stack() {
         "resource names derive from the stack name, as Names::from_env reads it"
     );
     assert_eq!(
-        reference(&env[otklik_aws::env::ENV_SECRETS_ID]).as_deref(),
+        reference(&env[otklik_aws::secrets::ENV_SECRETS_ID]).as_deref(),
         Some("SecretsArn")
     );
     assert_eq!(env["OTKLIK_CONFIG"].as_str(), Some("/opt/otklik.toml"));
@@ -691,7 +691,12 @@ fn every_metric_in_the_list_has_an_emission_site_in_the_code() {
     // the metrics crate.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut sources = String::new();
-    for dir in ["functions", "shared/aws/src", "shared/retailcrm/src"] {
+    for dir in [
+        "functions",
+        "shared/app/src",
+        "shared/aws/src",
+        "shared/retailcrm/src",
+    ] {
         collect_rs(&root.join(dir), &mut sources);
     }
     let consts = std::fs::read_to_string(root.join("shared/metrics/src/lib.rs")).unwrap();

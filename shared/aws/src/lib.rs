@@ -1,19 +1,17 @@
-//! Adapters of Otklik's ports over AWS: the DynamoDB survey store and the SQS queues.
+//! Adapters of Otklik's ports over AWS: the DynamoDB survey store, the SQS queues, the Scheduler,
+//! the installation's secret. They do what they are told and decide nothing; the orchestration
+//! that uses them (the engine, the batch loop, the wiring) is `otklik-app`.
 //!
 //! The same code runs on Lambda and against the local endpoint (moto): only `AWS_ENDPOINT_URL`
 //! differs. Resource names come from [`resources`], the one definition that the SAM template and
 //! the local stack are checked against.
 
-pub mod batch;
-pub mod complaints;
-pub mod engine;
-pub mod env;
 pub mod http;
 pub mod provision;
 pub mod queue;
-pub mod report;
 pub mod resources;
 pub mod scheduler;
+pub mod secrets;
 pub mod store;
 
 use aws_config::BehaviorVersion;

@@ -280,7 +280,7 @@ async fn a_one_time_schedule_is_created_once_in_the_customers_zone() {
 /// same SDK call reads one from the local endpoint.
 #[tokio::test]
 async fn secrets_come_from_one_secrets_manager_secret() {
-    use otklik_aws::env::SecretSource;
+    use otklik_aws::secrets::SecretSource;
     let c = clients().await;
     let sm = aws_sdk_secretsmanager::Client::new(&c.sdk);
     let name = format!("{}/secrets", unique_names("secrets").stack);

@@ -128,6 +128,24 @@ pub fn skipped_survey(
     s
 }
 
+/// The customer's identity for the frequency cap: the CRM customer, else the phone, else the email.
+pub fn customer_key(customer_id: Option<u64>, contact: &Contact) -> Option<String> {
+    customer_id
+        .map(|id| format!("crm:{id}"))
+        .or_else(|| {
+            contact
+                .phone
+                .as_ref()
+                .map(|p| format!("phone:{}", p.e164()))
+        })
+        .or_else(|| {
+            contact
+                .email
+                .as_ref()
+                .map(|e| format!("email:{}", e.as_str().to_lowercase()))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +310,21 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         assert!(json.contains(r#""orderId":1001"#), "{json}");
         assert_eq!(serde_json::from_str::<IntakeSignal>(&json).unwrap(), s);
+    }
+
+    #[test]
+    fn the_customer_key_prefers_the_crm_customer() {
+        let contact = Contact {
+            phone: Some(Phone::parse("+79001234567", "RU").unwrap()),
+            email: Some(Email::parse("A@B.ru").unwrap()),
+        };
+        assert_eq!(customer_key(Some(5), &contact).unwrap(), "crm:5");
+        assert_eq!(customer_key(None, &contact).unwrap(), "phone:+79001234567");
+        let email_only = Contact {
+            phone: None,
+            email: contact.email.clone(),
+        };
+        assert_eq!(customer_key(None, &email_only).unwrap(), "email:a@b.ru");
+        assert_eq!(customer_key(None, &Contact::default()), None);
     }
 }

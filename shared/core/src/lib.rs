@@ -6,6 +6,7 @@
 
 pub mod complaint;
 pub mod config;
+pub mod dispatch;
 pub mod email;
 pub mod intake;
 pub mod kpi;
@@ -16,5 +17,6 @@ pub mod model;
 pub mod outbox;
 pub mod ports;
 pub mod reply;
+pub mod routing;
 pub mod texts;
 pub mod timing;

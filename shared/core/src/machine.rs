@@ -175,6 +175,13 @@ pub enum Event {
     Comment { text: String, via: Channel },
     /// A timer: check the reply window.
     Tick,
+    /// Dispatch snapshotted everyone who worked on the order (SPEC §6), before sending: whoever
+    /// records the send later (a redelivery, or the customer's answer overtaking it) finds the
+    /// people to credit already on the survey.
+    Employees { ids: Vec<EmployeeId> },
+    /// The request to the provider may or may not have reached the customer (it timed out after
+    /// leaving us). Asking again could ask twice, so the question fails instead.
+    SendUnknown { channel: Channel, reason: String },
 }
 
 /// One input to the machine.
@@ -182,6 +189,96 @@ pub enum Event {
 pub struct Input {
     pub id: InputId,
     pub event: Event,
+}
+
+/// The inputs dispatch gives the machine. Their ids are fixed per survey (and per channel where a
+/// survey may see the event once per channel), so every delivery of the same dispatch, and an
+/// answer that records the send on the dispatcher's behalf, name the same input.
+impl Input {
+    /// Dispatch decided not to send.
+    pub fn skip(reason: SkipReason) -> Input {
+        Input {
+            id: InputId("skip".into()),
+            event: Event::Skip { reason },
+        }
+    }
+
+    /// Who worked on the order, snapshotted at send time.
+    pub fn employees(ids: Vec<EmployeeId>) -> Input {
+        Input {
+            id: InputId("employees".into()),
+            event: Event::Employees { ids },
+        }
+    }
+
+    /// The provider took the question on `channel` (`message_id` empty when a redelivery or an
+    /// answer records a send whose id was lost in a crash).
+    pub fn sent(channel: Channel, message_id: impl Into<String>) -> Input {
+        Input {
+            id: InputId(format!("sent-{channel}")),
+            event: Event::Sent {
+                channel,
+                message_id: message_id.into(),
+            },
+        }
+    }
+
+    /// An answer given on one of our pages (a link of the email). The id names the answer, so a
+    /// double tap, a replayed POST or a second tab is one input.
+    pub fn page_answer(reply: Reply, via: Channel) -> Input {
+        let id = match &reply {
+            Reply::Rating { value } => format!("link-rate-{}", value.value()),
+            Reply::Yes => "link-contact-yes".into(),
+            Reply::No => "link-contact-no".into(),
+            Reply::OptOut => "link-opt-out".into(),
+            Reply::Unreadable { .. } => "link-unreadable".into(),
+        };
+        Input {
+            id: InputId(id),
+            event: Event::Choice { reply, via },
+        }
+    }
+
+    /// Words left in a page's comment box: the same words sent twice (a double tap) are one
+    /// input.
+    pub fn page_comment(text: &str, via: Channel) -> Input {
+        Input {
+            id: InputId(format!("link-comment-{:016x}", fnv1a(text))),
+            event: Event::Comment {
+                text: text.to_string(),
+                via,
+            },
+        }
+    }
+
+    /// The send on `channel` may or may not have reached the customer.
+    pub fn send_unknown(channel: Channel, reason: impl Into<String>) -> Input {
+        Input {
+            id: InputId(format!("send-unknown-{channel}")),
+            event: Event::SendUnknown {
+                channel,
+                reason: reason.into(),
+            },
+        }
+    }
+}
+
+/// FNV-1a, 64 bit: a stable short id for a comment's text (not a security measure).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl Survey {
+    /// Whether the machine asked for the question on `channel` as a fallback that has not gone
+    /// out yet: the survey is still open and on another channel. A fallback message on the
+    /// dispatch queue that finds this false has nothing to do.
+    pub fn fallback_pending(&self, channel: Channel) -> bool {
+        self.done.contains(&fallback_key(channel))
+            && matches!(self.state, SurveyState::Sent | SurveyState::AwaitingRating)
+            && self.channel != Some(channel)
+    }
 }
 
 /// What we say to the customer.
@@ -395,6 +492,22 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
         }
         Event::DeliveryFailed { channel, reason } => on_failed(&mut fx, *channel, reason),
         Event::Tick => on_tick(fx.survey, cfg, now),
+        Event::Employees { ids } => {
+            // Credits are decided by who worked the order when it was asked, not when answered.
+            if fx.survey.state == SurveyState::Scheduled {
+                fx.survey.employees = ids.clone();
+            }
+        }
+        Event::SendUnknown { channel, reason } => {
+            if matches!(
+                fx.survey.state,
+                SurveyState::Scheduled | SurveyState::Sent | SurveyState::AwaitingRating
+            ) {
+                fx.survey.state = SurveyState::Failed {
+                    reason: format!("{channel}: outcome unknown: {reason}"),
+                };
+            }
+        }
         Event::Text { text, via } => {
             let reply = parse_reply(text, &cfg.parser);
             on_reply(&mut fx, reply, Some(text), *via, cfg, now);

@@ -111,6 +111,17 @@ impl HistoryEntry {
         self.manager_value(self.new_value.as_ref())
     }
 
+    /// This change as the domain reads it to find who worked on the order
+    /// (`otklik_core::dispatch::employees_of`): a person only when `source` is `user`.
+    pub fn change(&self) -> otklik_core::dispatch::OrderChange {
+        otklik_core::dispatch::OrderChange {
+            by_person: self.user_id.filter(|_| self.source == "user"),
+            manager_then: self.order_manager_id,
+            manager_from: self.old_manager(),
+            manager_to: self.new_manager(),
+        }
+    }
+
     /// The manager an order moved from, when this entry is a manager change.
     pub fn old_manager(&self) -> Option<u64> {
         self.manager_value(self.old_value.as_ref())

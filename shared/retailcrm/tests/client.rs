@@ -169,6 +169,15 @@ async fn history_filters_and_times_in_a_dst_zone() {
     assert_eq!(manager.new_manager(), Some(12));
     assert_eq!(manager.old_manager(), Some(11));
     assert_eq!(manager.order_manager_id, Some(12));
+    // As the domain reads them to find who worked the order.
+    let change = manager.change();
+    assert_eq!(
+        (change.manager_from, change.manager_to, change.manager_then),
+        (Some(11), Some(12), Some(12))
+    );
+    assert_eq!(status.change().by_person, Some(11));
+    assert_eq!(status.change().manager_to, None);
+    assert_eq!(change.by_person, None, "an API change is nobody's work");
     // 02:30 happened twice that night: the earlier one (CEST, UTC+2).
     assert_eq!(manager.created_at, Some(utc("2026-10-25T00:30:00Z")));
 }

@@ -28,7 +28,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use chrono::Utc;
-use otklik_aws::env::Parts;
+use otklik_app::env::Parts;
 use otklik_aws::queue::SqsQueue;
 use otklik_aws::resources::{self, FunctionDef, Names, QueueDef};
 use otklik_aws::Clients;
@@ -1169,7 +1169,7 @@ impl Stage {
             ),
         ));
         if let Some(rate) = def.and_then(|d| d.crm_rate) {
-            env.push((otklik_aws::env::ENV_CRM_RATE.into(), rate.to_string()));
+            env.push((otklik_app::env::ENV_CRM_RATE.into(), rate.to_string()));
         }
         // As the template: the URL of each queue the function sends to.
         for access in def.map_or(&[][..], |d| d.access) {

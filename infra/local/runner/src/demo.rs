@@ -765,7 +765,7 @@ pub async fn inspector_works(p: &Played) -> Vec<String> {
                 &(today + chrono::Days::new(1)).to_string(),
                 chrono_tz::UTC,
             )?;
-            let kpi = otklik_aws::report::gather(&store, &cfg, from, to, &BTreeMap::new())
+            let kpi = otklik_app::report::gather(&store, &cfg, from, to, &BTreeMap::new())
                 .await
                 .map_err(|e| e.to_string())?;
             Ok((kpi.team.complaints_resolved == resolved).then_some(()))
@@ -932,7 +932,7 @@ pub async fn report(runs: &[&Played]) -> String {
             &today.to_string(),
             main.stack.config().timezone,
         ) {
-            match otklik_aws::report::gather(
+            match otklik_app::report::gather(
                 &store,
                 &main.stack.config().complaints,
                 from,

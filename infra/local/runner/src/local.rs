@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use otklik_aws::env::Parts;
+use otklik_app::env::Parts;
 use otklik_aws::queue::SqsQueue;
 use otklik_aws::resources::Names;
 use otklik_aws::Clients;
@@ -22,7 +22,7 @@ use crate::schedules::LocalScheduler;
 use crate::sqs::{batch_handler, Consumer, ConsumerStats};
 use crate::stack::{self, Endpoints};
 
-pub type BoxError = otklik_aws::env::BoxError;
+pub type BoxError = otklik_app::env::BoxError;
 
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -191,7 +191,7 @@ impl Sandbox {
         let first = today.with_day(1).unwrap_or(today);
         let (from, to) =
             otklik_core::kpi::period(&first.to_string(), &today.to_string(), self.config.timezone)?;
-        let kpi = otklik_aws::report::gather(
+        let kpi = otklik_app::report::gather(
             &self.store,
             &self.config.complaints,
             from,

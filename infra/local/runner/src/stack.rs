@@ -2,7 +2,7 @@
 //! simulators, with fixed local secrets. Tests, the demo and the sandbox all start from this, so
 //! they exercise the same configuration a shop starts from.
 
-use otklik_aws::engine::{EffectQueues, Engine};
+use otklik_app::engine::{EffectQueues, Engine};
 use otklik_aws::resources::Names;
 use otklik_aws::store::DynamoStore;
 use otklik_aws::Clients;
@@ -116,9 +116,11 @@ pub async fn prepare(clients: &Clients, names: &Names, config: &Config) -> Resul
 pub async fn engine(clients: &Clients, names: &Names, config: &Config) -> Result<Engine, String> {
     Ok(Engine {
         store: DynamoStore::new(clients.dynamodb.clone(), names),
-        queues: EffectQueues::connect(clients.sqs.clone(), names)
-            .await
-            .map_err(|e| e.to_string())?,
+        queues: Some(
+            EffectQueues::connect(clients.sqs.clone(), names)
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
         machine: MachineConfig::from(config),
     })
 }

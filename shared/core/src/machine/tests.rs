@@ -396,6 +396,163 @@ fn dispatch_events_move_the_survey_to_awaiting() {
 }
 
 #[test]
+fn dispatch_inputs_have_fixed_ids_so_every_delivery_names_the_same_input() {
+    assert_eq!(
+        Input::sent(Channel::Whatsapp, "w1").id.as_str(),
+        "sent-whatsapp"
+    );
+    assert_eq!(
+        Input::sent(Channel::Email, "").id,
+        Input::sent(Channel::Email, "x").id
+    );
+    assert_eq!(Input::skip(SkipReason::NoContact).id.as_str(), "skip");
+    assert_eq!(Input::employees(vec![]).id.as_str(), "employees");
+    assert_eq!(
+        Input::send_unknown(Channel::Email, "timeout").id.as_str(),
+        "send-unknown-email"
+    );
+    assert_ne!(
+        Input::send_unknown(Channel::Email, "a").id,
+        Input::send_unknown(Channel::Whatsapp, "a").id
+    );
+}
+
+#[test]
+fn a_page_answer_is_named_by_what_was_answered() {
+    let five = Reply::Rating {
+        value: Rating::new(5).unwrap(),
+    };
+    assert_eq!(
+        Input::page_answer(five.clone(), Channel::Email).id.as_str(),
+        "link-rate-5"
+    );
+    assert_eq!(
+        Input::page_answer(Reply::Yes, Channel::Email).id.as_str(),
+        "link-contact-yes"
+    );
+    assert_eq!(
+        Input::page_answer(Reply::No, Channel::Email).id.as_str(),
+        "link-contact-no"
+    );
+    assert_eq!(
+        Input::page_answer(Reply::OptOut, Channel::Email)
+            .id
+            .as_str(),
+        "link-opt-out"
+    );
+    // The same words twice are one input; other words are another.
+    let a = Input::page_comment("курьер опоздал", Channel::Email);
+    assert_eq!(
+        a.id,
+        Input::page_comment("курьер опоздал", Channel::Email).id
+    );
+    assert_ne!(
+        a.id,
+        Input::page_comment("курьер не опоздал", Channel::Email).id
+    );
+    assert!(a.id.as_str().starts_with("link-comment-"));
+    assert_eq!(fnv1a("плохо"), fnv1a("плохо"));
+    assert_ne!(fnv1a("плохо"), fnv1a("хорошо"));
+    // Replaying a page's answer changes nothing.
+    let s = survey_in(SurveyState::AwaitingRating);
+    let d = decide(
+        &s,
+        &Input::page_answer(five.clone(), Channel::Email),
+        &cfg(),
+        now(),
+    );
+    let again = decide(
+        &d.survey,
+        &Input::page_answer(five, Channel::Email),
+        &cfg(),
+        now(),
+    );
+    assert_eq!(again.survey, d.survey);
+    assert!(again.effects.is_empty());
+}
+
+#[test]
+fn the_employees_snapshot_is_taken_before_the_send_and_never_after() {
+    let mut s = survey_in(SurveyState::Scheduled);
+    s.employees.clear();
+    let ids = vec![EmployeeId::new(11).unwrap(), EmployeeId::new(14).unwrap()];
+    let d = decide(&s, &Input::employees(ids.clone()), &cfg(), now());
+    assert_eq!(d.survey.employees, ids);
+    assert!(d.effects.is_empty());
+    assert_eq!(d.survey.state, SurveyState::Scheduled);
+    // Once asked, the credits stand as snapshotted: a late snapshot changes nothing.
+    let asked = decide(
+        &d.survey,
+        &Input::sent(Channel::Whatsapp, "w1"),
+        &cfg(),
+        now(),
+    )
+    .survey;
+    let late = decide(&asked, &Input::employees(vec![]), &cfg(), now());
+    assert_eq!(late.survey, asked);
+}
+
+#[test]
+fn a_send_of_unknown_outcome_fails_the_survey_and_is_never_retried() {
+    let s = survey_in(SurveyState::Scheduled);
+    let d = decide(
+        &s,
+        &Input::send_unknown(Channel::Whatsapp, "timed out"),
+        &cfg(),
+        now(),
+    );
+    assert_eq!(
+        d.survey.state,
+        SurveyState::Failed {
+            reason: "whatsapp: outcome unknown: timed out".into()
+        }
+    );
+    assert!(d.effects.is_empty());
+    // An answered survey keeps its answer.
+    let closed = survey_in(SurveyState::Closed {
+        outcome: Outcome::Rated,
+    });
+    let d = decide(
+        &closed,
+        &Input::send_unknown(Channel::Email, "x"),
+        &cfg(),
+        now(),
+    );
+    assert_eq!(d.survey, closed);
+}
+
+#[test]
+fn a_fallback_is_pending_only_while_open_on_another_channel() {
+    let s = survey_in(SurveyState::Sent);
+    assert!(!s.fallback_pending(Channel::Email));
+    let failed = Input {
+        id: InputId::new("f1").unwrap(),
+        event: Event::DeliveryFailed {
+            channel: Channel::Whatsapp,
+            reason: "131026".into(),
+        },
+    };
+    let d = decide(&s, &failed, &cfg(), now());
+    assert!(d.survey.fallback_pending(Channel::Email));
+    assert!(!d.survey.fallback_pending(Channel::Whatsapp));
+    // Once the email is out, nothing is pending.
+    let sent = decide(
+        &d.survey,
+        &Input::sent(Channel::Email, "ses-1"),
+        &cfg(),
+        now(),
+    )
+    .survey;
+    assert!(!sent.fallback_pending(Channel::Email));
+    // An answer before the fallback went out closes it.
+    let mut answered = d.survey.clone();
+    answered.state = SurveyState::Closed {
+        outcome: Outcome::Rated,
+    };
+    assert!(!answered.fallback_pending(Channel::Email));
+}
+
+#[test]
 fn whatsapp_failure_falls_back_to_email_once_then_fails() {
     let s = survey_in(SurveyState::Sent);
     let failed = |id: &str, ch: Channel| Input {

@@ -14,8 +14,8 @@ pub struct Parts {
     pub config: std::sync::Arc<Config>,
     /// `None` for functions that hold no secret (the KPI route).
     pub secrets: Option<Secrets>,
-    pub clients: crate::Clients,
-    pub names: crate::resources::Names,
+    pub clients: otklik_aws::Clients,
+    pub names: otklik_aws::resources::Names,
     /// `OTKLIK_REPORT_TOKEN` (only the KPI route reads it).
     pub report_token: Option<String>,
 }
@@ -39,10 +39,12 @@ impl Parts {
             // Several instances each pace themselves: each gets its share of the account's limit.
             config.crm.rate_limit_per_second = config.crm.rate_limit_per_second.min(share);
         }
-        let clients = crate::Clients::from_env().await;
+        let clients = otklik_aws::Clients::from_env().await;
         let source = match reads {
-            Reads::Nothing => SecretSource::default(),
-            Reads::Secrets | Reads::ReportToken => SecretSource::from_env(&clients.sdk).await?,
+            Reads::Nothing => otklik_aws::secrets::SecretSource::default(),
+            Reads::Secrets | Reads::ReportToken => {
+                otklik_aws::secrets::SecretSource::from_env(&clients.sdk).await?
+            }
         };
         let secrets = match reads {
             Reads::Secrets => Some(
@@ -55,7 +57,7 @@ impl Parts {
             config: std::sync::Arc::new(config),
             secrets,
             clients,
-            names: crate::resources::Names::from_env(),
+            names: otklik_aws::resources::Names::from_env(),
             report_token: source
                 .get(otklik_core::config::ENV_REPORT_TOKEN)
                 .filter(|t| !t.trim().is_empty()),
@@ -63,107 +65,35 @@ impl Parts {
     }
 
     /// The survey store on the stack's table.
-    pub fn store(&self) -> crate::store::DynamoStore {
-        crate::store::DynamoStore::new(self.clients.dynamodb.clone(), &self.names)
+    pub fn store(&self) -> otklik_aws::store::DynamoStore {
+        otklik_aws::store::DynamoStore::new(self.clients.dynamodb.clone(), &self.names)
     }
 
     /// The engine the reply functions share: the store, the effect queues, the machine's settings.
     pub async fn engine(&self) -> Result<crate::engine::Engine, BoxError> {
         Ok(crate::engine::Engine {
-            store: self.store(),
-            queues: crate::engine::EffectQueues::connect(self.clients.sqs.clone(), &self.names)
-                .await?,
-            machine: otklik_core::machine::MachineConfig::from(self.config.as_ref()),
+            queues: Some(
+                crate::engine::EffectQueues::connect(self.clients.sqs.clone(), &self.names).await?,
+            ),
+            ..self.engine_without_queues()
         })
+    }
+
+    /// The engine of a function whose inputs have no effects to queue (dispatch): it may not send
+    /// to the effect queues, and anything an earlier run left in a survey's outbox stays there for
+    /// the next engine that can.
+    pub fn engine_without_queues(&self) -> crate::engine::Engine {
+        crate::engine::Engine {
+            store: self.store(),
+            queues: None,
+            machine: otklik_core::machine::MachineConfig::from(self.config.as_ref()),
+        }
     }
 
     pub fn secrets(&self) -> Result<&Secrets, BoxError> {
         self.secrets
             .as_ref()
             .ok_or_else(|| "this function needs its secrets (OTKLIK_*) loaded".into())
-    }
-}
-
-/// Names the Secrets Manager secret (name or ARN) holding the installation's secrets: a JSON object
-/// whose keys are the `OTKLIK_*` variable names. Set by the SAM template; unset locally.
-pub const ENV_SECRETS_ID: &str = "OTKLIK_SECRETS_ID";
-
-/// Where a function's secrets come from: on AWS the one Secrets Manager secret named by
-/// [`ENV_SECRETS_ID`], read once per cold start (so no secret sits in the function's
-/// configuration); locally the environment. A key missing from the secret falls back to the
-/// environment.
-#[derive(Debug, Default)]
-pub struct SecretSource {
-    id: Option<String>,
-    values: std::collections::HashMap<String, String>,
-}
-
-impl SecretSource {
-    /// The secret named by `OTKLIK_SECRETS_ID`, if set; otherwise the environment alone.
-    pub async fn from_env(sdk: &aws_config::SdkConfig) -> Result<SecretSource, BoxError> {
-        match std::env::var(ENV_SECRETS_ID)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-        {
-            Some(id) => Ok(SecretSource::fetch(sdk, &id).await?),
-            None => Ok(SecretSource::default()),
-        }
-    }
-
-    /// Reads the secret `id` (name or ARN). The error names the secret and says what is wrong,
-    /// never what it holds.
-    pub async fn fetch(sdk: &aws_config::SdkConfig, id: &str) -> Result<SecretSource, String> {
-        let out = aws_sdk_secretsmanager::Client::new(sdk)
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "cannot read secret {id}: {}",
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-                )
-            })?;
-        let text = out
-            .secret_string()
-            .ok_or_else(|| format!("secret {id} has no string value (store a JSON object)"))?;
-        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            format!(
-                "secret {id} is not a JSON object of OTKLIK_* keys (line {}, column {})",
-                e.line(),
-                e.column()
-            )
-        })?;
-        let obj = json
-            .as_object()
-            .ok_or_else(|| format!("secret {id} must be a JSON object of OTKLIK_* keys"))?;
-        let mut values = std::collections::HashMap::new();
-        for (k, v) in obj {
-            let v = v
-                .as_str()
-                .ok_or_else(|| format!("secret {id}: the value of {k} must be a string"))?;
-            values.insert(k.clone(), v.to_string());
-        }
-        Ok(SecretSource {
-            id: Some(id.to_string()),
-            values,
-        })
-    }
-
-    /// The value of `key`: from the secret, else from the environment.
-    pub fn get(&self, key: &str) -> Option<String> {
-        self.values
-            .get(key)
-            .cloned()
-            .or_else(|| std::env::var(key).ok())
-    }
-
-    /// Where values are looked up, for error messages.
-    pub fn describe(&self) -> String {
-        match &self.id {
-            Some(id) => format!("looked up in secret {id}, then the environment"),
-            None => "looked up in the environment; OTKLIK_SECRETS_ID is not set".to_string(),
-        }
     }
 }
 

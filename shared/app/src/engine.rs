@@ -19,12 +19,13 @@ use otklik_core::model::{SurveyId, SurveyState};
 use otklik_core::outbox::{destination, groups, Destination, EffectMessage};
 use otklik_core::ports::{DoNotContactList, PortError, PortResult, Queue, SurveyStore};
 
-use crate::queue::SqsQueue;
-use crate::resources::{Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, DISPATCH_QUEUE, OUTBOX_QUEUE};
-use crate::store::DynamoStore;
+use otklik_aws::queue::SqsQueue;
+use otklik_aws::resources::{
+    Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, DISPATCH_QUEUE, OUTBOX_QUEUE,
+};
+use otklik_aws::store::DynamoStore;
 
-/// How many times a decision is retried when another writer saved the survey in between.
-const CONFLICT_RETRIES: usize = 8;
+use crate::retry::retry_on_conflict;
 
 /// The queues effects go to.
 #[derive(Debug, Clone)]
@@ -60,7 +61,10 @@ pub struct Applied {
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub store: DynamoStore,
-    pub queues: EffectQueues,
+    /// `None` for a function that may not send to the effect queues (dispatch: none of its
+    /// inputs has effects). Effects such an engine saves stay in the survey's outbox, and the next
+    /// engine that can queue them and touches the survey delivers them.
+    pub queues: Option<EffectQueues>,
     pub machine: MachineConfig,
 }
 
@@ -72,47 +76,65 @@ impl Engine {
         input: &Input,
         now: DateTime<Utc>,
     ) -> PortResult<Option<Applied>> {
-        for _ in 0..CONFLICT_RETRIES {
-            let Some(survey) = self.store.get(id).await? else {
-                return Ok(None);
-            };
-            let decision = decide(&survey, input, &self.machine, now);
-            if decision.survey == survey {
-                // A duplicate, or an input that changes nothing. Whatever an earlier run left in
-                // the outbox is delivered now.
-                let recovered = survey.pending.len();
-                let survey = self.flush(survey).await?;
-                return Ok(Some(Applied {
-                    survey,
-                    effects: Vec::new(),
-                    recovered,
-                }));
-            }
-            let mut next = decision.survey;
-            let recovered = next.pending.len();
-            next.pending.extend(decision.effects.iter().cloned());
-            match self.store.save(&next).await {
-                Ok(saved) => {
-                    // Counted once: only the writer whose save won gets here with these effects.
-                    record_metrics(&survey, &saved, &decision.effects);
-                    let survey = self.flush(saved).await?;
-                    return Ok(Some(Applied {
-                        survey,
-                        effects: decision.effects,
-                        recovered,
-                    }));
+        let Some(survey) = self.store.get(id).await? else {
+            return Ok(None);
+        };
+        self.apply_to(survey, input, now).await.map(Some)
+    }
+
+    /// Applies `input` to `survey`, just loaded by the caller (one read less): load → `decide`
+    /// → conditional save with the effects in the outbox → queues. When another writer saved in
+    /// between, the survey is read again and decided again; a repeated input then changes nothing.
+    pub async fn apply_to(
+        &self,
+        survey: Survey,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> PortResult<Applied> {
+        let id = survey.id.clone();
+        let loaded = &survey;
+        let (before, saved, effects) = retry_on_conflict(format!("survey {id}"), |round| {
+            let id = &id;
+            async move {
+                let current = if round == 0 {
+                    loaded.clone()
+                } else {
+                    self.store
+                        .get(id)
+                        .await?
+                        .ok_or_else(|| PortError::NotFound(id.to_string()))?
+                };
+                let decision = decide(&current, input, &self.machine, now);
+                if decision.survey == current {
+                    // A duplicate, or an input that changes nothing.
+                    return Ok((current.clone(), current, Vec::new()));
                 }
-                Err(PortError::Conflict(_)) => continue,
-                Err(e) => return Err(e),
+                let mut next = decision.survey;
+                next.pending.extend(decision.effects.iter().cloned());
+                let saved = self.store.save(&next).await?;
+                Ok((current, saved, decision.effects))
             }
+        })
+        .await?;
+        if !effects.is_empty() || saved != before {
+            // Counted once: only the writer whose save won gets here with this change.
+            record_metrics(&before, &saved, &effects);
         }
-        Err(PortError::Conflict(format!(
-            "survey {id} kept changing under {CONFLICT_RETRIES} attempts"
-        )))
+        // Whatever an earlier, interrupted run left in the outbox goes out with ours.
+        let recovered = saved.pending.len() - effects.len();
+        let survey = self.flush(saved).await?;
+        Ok(Applied {
+            survey,
+            effects,
+            recovered,
+        })
     }
 
     /// Delivers the survey's outbox and empties it.
     pub async fn flush(&self, survey: Survey) -> PortResult<Survey> {
+        let Some(queues) = &self.queues else {
+            return Ok(survey);
+        };
         if survey.pending.is_empty() {
             return Ok(survey);
         }
@@ -121,39 +143,53 @@ impl Engine {
             .iter()
             .partition(|e| groups(destination(&e.command)));
         if let Some((first, rest)) = grouped.split_first() {
-            self.deliver(&survey, first, rest).await?;
+            self.deliver(queues, &survey, first, rest).await?;
         }
         for effect in single {
-            self.deliver(&survey, effect, &[]).await?;
+            self.deliver(queues, &survey, effect, &[]).await?;
         }
         let delivered: Vec<String> = survey.pending.iter().map(|e| e.key.clone()).collect();
-        let mut current = survey;
-        for _ in 0..CONFLICT_RETRIES {
-            let mut next = current.clone();
-            next.pending.retain(|e| !delivered.contains(&e.key));
-            if next.pending.len() == current.pending.len() {
-                return Ok(current);
-            }
-            match self.store.save(&next).await {
-                Ok(saved) => return Ok(saved),
-                Err(PortError::Conflict(_)) => {
-                    // Someone saved meanwhile (and may have added effects of their own): take
-                    // theirs and remove only what we delivered.
-                    match self.store.get(&current.id).await? {
-                        Some(s) => current = s,
-                        None => return Err(PortError::NotFound(current.id.to_string())),
-                    }
+        let id = survey.id.clone();
+        let first = &survey;
+        let cleared = retry_on_conflict(format!("survey {id}"), |round| {
+            let (id, delivered) = (&id, &delivered);
+            async move {
+                // Someone may have saved meanwhile (and added effects of their own): take theirs
+                // and remove only what we delivered.
+                let current = if round == 0 {
+                    first.clone()
+                } else {
+                    self.store
+                        .get(id)
+                        .await?
+                        .ok_or_else(|| PortError::NotFound(id.to_string()))?
+                };
+                let mut next = current.clone();
+                next.pending.retain(|e| !delivered.contains(&e.key));
+                if next.pending.len() == current.pending.len() {
+                    return Ok(current);
                 }
-                Err(e) => return Err(e),
+                self.store.save(&next).await
             }
+        })
+        .await;
+        match cleared {
+            Ok(s) => Ok(s),
+            // Delivered but not cleared: harmless, the next touch delivers again and consumers
+            // deduplicate.
+            Err(PortError::Conflict(_)) => Ok(survey),
+            Err(e) => Err(e),
         }
-        // Delivered but not cleared: harmless, the next touch delivers again and consumers
-        // deduplicate.
-        Ok(current)
     }
 
     /// Queues `effect`, with `also` in the same message (only for a consumer that [`groups`]).
-    async fn deliver(&self, survey: &Survey, effect: &Effect, also: &[&Effect]) -> PortResult<()> {
+    async fn deliver(
+        &self,
+        queues: &EffectQueues,
+        survey: &Survey,
+        effect: &Effect,
+        also: &[&Effect],
+    ) -> PortResult<()> {
         let as_message = || {
             serde_json::to_string(&EffectMessage {
                 survey_id: survey.id.clone(),
@@ -170,7 +206,7 @@ impl Engine {
             }
             // Dispatch takes the same message its schedules send, with the channel to use.
             (Destination::Dispatch, Command::SendSurvey { channel }) => (
-                &self.queues.dispatch,
+                &queues.dispatch,
                 serde_json::to_string(&DispatchRequest {
                     survey_id: survey.id.to_string(),
                     channel: Some(*channel),
@@ -182,9 +218,9 @@ impl Engine {
                     effect.command
                 )))
             }
-            (Destination::CrmWrites, _) => (&self.queues.crm_writes, as_message()),
-            (Destination::Complaints, _) => (&self.queues.complaints, as_message()),
-            (Destination::Outbox, _) => (&self.queues.outbox, as_message()),
+            (Destination::CrmWrites, _) => (&queues.crm_writes, as_message()),
+            (Destination::Complaints, _) => (&queues.complaints, as_message()),
+            (Destination::Outbox, _) => (&queues.outbox, as_message()),
         };
         let body =
             body.map_err(|e| PortError::Permanent(format!("effect does not serialize: {e}")))?;

@@ -7,7 +7,7 @@ use otklik_core::config::ComplaintsConfig;
 use otklik_core::kpi::{report, Report, SurveyFacts};
 use otklik_core::ports::PortError;
 
-use crate::store::DynamoStore;
+use otklik_aws::store::DynamoStore;
 
 /// Collects the facts and computes the report.
 pub async fn gather(

@@ -1,0 +1,184 @@
+//! What we know of a customer across surveys: the do-not-contact list (forever), the frequency
+//! cap, intake notes and the history poller's cursor.
+
+use super::*;
+
+impl DoNotContactList for DynamoStore {
+    async fn contains(&self, contact: &Contact) -> PortResult<bool> {
+        for key in dnc_keys(contact) {
+            if self.get_item(key, "dnc").await?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Both the phone and the email are listed: an opt-out holds on every channel. No expiry.
+    async fn add(&self, contact: &Contact) -> PortResult<()> {
+        for key in dnc_keys(contact) {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item(attr::PK, s(key))
+                .item(attr::SK, s("dnc"))
+                .item("since", s(rfc3339(Utc::now())))
+                .send()
+                .await
+                .map_err(port_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// The frequency cap, kept per customer: when we last planned to ask them, and for which survey.
+impl DynamoStore {
+    /// When this customer was last asked (planned send time), if ever.
+    pub async fn last_surveyed(
+        &self,
+        customer_key: &str,
+        except: &SurveyId,
+    ) -> PortResult<Option<DateTime<Utc>>> {
+        let item = self
+            .get_item(format!("customer#{customer_key}"), "last-survey")
+            .await?;
+        // The slot held by `except` itself is no earlier survey: a retry after a crash between
+        // the claim and the survey's save must not find the customer "surveyed recently" by the
+        // very survey it is creating.
+        if item
+            .as_ref()
+            .and_then(|i| i.get("survey_id"))
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|id| id == except.as_str())
+        {
+            return Ok(None);
+        }
+        Ok(item
+            .as_ref()
+            .and_then(|i| i.get("last_send_at"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+            .and_then(|secs| DateTime::from_timestamp(secs, 0)))
+    }
+
+    /// Atomically claims the customer's next survey slot for `survey`. Succeeds when the customer
+    /// has no earlier survey, when the earlier one is older than the cap, or when the claim is this
+    /// same survey's (a duplicate signal must not lose the survey to its own claim). `Ok(false)`:
+    /// another survey holds the slot, so this one is within the cap.
+    pub async fn claim_customer(
+        &self,
+        customer_key: &str,
+        survey: &SurveyId,
+        send_at: DateTime<Utc>,
+        cap: std::time::Duration,
+    ) -> PortResult<bool> {
+        let cap = chrono::Duration::from_std(cap).unwrap_or(chrono::Duration::MAX);
+        let threshold = send_at
+            .checked_sub_signed(cap)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, s(format!("customer#{customer_key}")))
+            .item(attr::SK, s("last-survey"))
+            .item("last_send_at", n(send_at.timestamp()))
+            .item("survey_id", s(survey.as_str()))
+            .item(
+                attr::EXPIRES_AT,
+                n((send_at + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp()),
+            )
+            .condition_expression(
+                "attribute_not_exists(#pk) OR survey_id = :sid OR last_send_at <= :threshold",
+            )
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_values(":sid", s(survey.as_str()))
+            .expression_attribute_values(":threshold", n(threshold.timestamp()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+
+    /// Remembers the last intake decision about an order that got no survey record (e.g. a status
+    /// that is not surveyed), so "why no survey?" has an answer. Kept 30 days.
+    pub async fn note_intake(
+        &self,
+        order: &otklik_core::model::OrderRef,
+        decision: &str,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, s(format!("intake#{order}")))
+            .item(attr::SK, s("last"))
+            .item("decision", s(decision))
+            .item("status", s(status))
+            .item("at", s(rfc3339(at)))
+            .item(
+                attr::EXPIRES_AT,
+                n((at + chrono::Duration::days(30)).timestamp()),
+            )
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
+    /// The last intake note of an order: (decision, status).
+    pub async fn intake_note(
+        &self,
+        order: &otklik_core::model::OrderRef,
+    ) -> PortResult<Option<(String, String)>> {
+        let item = self.get_item(format!("intake#{order}"), "last").await?;
+        Ok(item.map(|i| {
+            let get = |k: &str| {
+                i.get(k)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            (get("decision"), get("status"))
+        }))
+    }
+
+    /// A named cursor (e.g. the history poller's `sinceId`).
+    pub async fn cursor(&self, name: &str) -> PortResult<Option<u64>> {
+        let item = self.get_item(format!("cursor#{name}"), "cursor").await?;
+        Ok(item
+            .as_ref()
+            .and_then(|i| i.get("value"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok()))
+    }
+
+    /// Moves a cursor forward from `from` to `to`; never backwards, and only if nobody else moved it
+    /// meanwhile (two overlapping poller runs must not rewind each other).
+    pub async fn advance_cursor(&self, name: &str, from: Option<u64>, to: u64) -> PortResult<bool> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, s(format!("cursor#{name}")))
+            .item(attr::SK, s("cursor"))
+            .item("value", n(to));
+        req = match from {
+            None => req
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", attr::PK),
+            Some(v) => req
+                .condition_expression("#v = :from")
+                .expression_attribute_names("#v", "value")
+                .expression_attribute_values(":from", n(v)),
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+}

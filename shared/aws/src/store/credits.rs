@@ -1,0 +1,162 @@
+//! The customer's words and the employees' KPI credits, as the CRM writer keeps them.
+
+use super::*;
+
+/// One KPI credit: an employee who worked an order that was rated (SPEC §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credit {
+    pub employee: u64,
+    pub survey: SurveyId,
+    pub rating: u8,
+    pub rated_at: DateTime<Utc>,
+    pub channel: Option<String>,
+}
+
+fn credit_pk(at: DateTime<Utc>) -> String {
+    format!("credits#{}", at.format("%Y-%m"))
+}
+
+/// The customer's words and the employees' credits, as the CRM writer keeps them.
+impl DynamoStore {
+    /// Adds the words of effect `key` to the survey's collected words (once per key) and returns
+    /// all of them, oldest first: the order's field always shows everything the customer wrote.
+    pub async fn append_words(
+        &self,
+        survey: &SurveyId,
+        key: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<Vec<String>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::PK, s(format!("words#{survey}")))
+            .key(attr::SK, s("words"))
+            .update_expression(
+                "SET #w = list_append(if_not_exists(#w, :empty), :new), #exp = :exp ADD #k :key",
+            )
+            .condition_expression("attribute_not_exists(#k) OR NOT contains(#k, :k)")
+            .expression_attribute_names("#w", "words")
+            .expression_attribute_names("#k", "keys")
+            .expression_attribute_names("#exp", attr::EXPIRES_AT)
+            .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+            .expression_attribute_values(":new", AttributeValue::L(vec![s(text)]))
+            .expression_attribute_values(":key", AttributeValue::Ss(vec![key.to_string()]))
+            .expression_attribute_values(":k", s(key))
+            .expression_attribute_values(
+                ":exp",
+                n((now + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp()),
+            )
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        let item = match result {
+            Ok(out) => out.attributes,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                // Added before (a redelivery): read what is there.
+                self.get_item(format!("words#{survey}"), "words").await?
+            }
+            Err(e) => return Err(port_error(e)),
+        };
+        Ok(item
+            .as_ref()
+            .and_then(|i| i.get("words"))
+            .and_then(|w| w.as_l().ok())
+            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default())
+    }
+
+    /// Records one credit; `Ok(false)` if this employee was already credited for this survey.
+    pub async fn credit(&self, c: &Credit) -> PortResult<bool> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, s(credit_pk(c.rated_at)))
+            .item(attr::SK, s(format!("{}#{}", c.survey, c.employee)))
+            .item("employee", n(c.employee))
+            .item("survey", s(c.survey.as_str()))
+            .item("rating", n(c.rating))
+            .item("rated_at", s(rfc3339(c.rated_at)))
+            .item(
+                attr::EXPIRES_AT,
+                n((c.rated_at + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp()),
+            )
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", attr::PK);
+        if let Some(ch) = &c.channel {
+            req = req.item("channel", s(ch));
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+
+    /// Every credit whose rating came in between `from` and `to` (inclusive), by month partition.
+    pub async fn credits_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> PortResult<Vec<Credit>> {
+        let mut out = Vec::new();
+        let mut month = from;
+        loop {
+            let pk = credit_pk(month);
+            let mut start: Option<HashMap<String, AttributeValue>> = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("#pk = :pk")
+                    .expression_attribute_names("#pk", attr::PK)
+                    .expression_attribute_values(":pk", s(pk.clone()))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(port_error)?;
+                for item in page.items() {
+                    let get = |k: &str| item.get(k).and_then(|v| v.as_s().ok().or(v.as_n().ok()));
+                    let parsed = (|| {
+                        Some(Credit {
+                            employee: get("employee")?.parse().ok()?,
+                            survey: SurveyId::parse(get("survey")?).ok()?,
+                            rating: get("rating")?.parse().ok()?,
+                            rated_at: DateTime::parse_from_rfc3339(get("rated_at")?)
+                                .ok()?
+                                .with_timezone(&Utc),
+                            channel: get("channel").cloned(),
+                        })
+                    })();
+                    if let Some(c) = parsed.filter(|c| c.rated_at >= from && c.rated_at <= to) {
+                        out.push(c);
+                    }
+                }
+                match page.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => break,
+                }
+            }
+            if credit_pk(month) == credit_pk(to) {
+                break;
+            }
+            // The first day of the next month.
+            let next =
+                month.date_naive().with_day(1).expect("day 1 exists") + chrono::Months::new(1);
+            month = next
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc();
+            if month > to {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,142 @@
+//! The survey store on DynamoDB (one table, see [`crate::resources::MAIN_TABLE`]).
+//!
+//! A survey is one item: its keys, a few attributes for queries and conditions, and the whole
+//! survey as a JSON document. Creation is a conditional put keyed by the survey id (one survey per
+//! order, whatever the number of triggers); every later save is conditional on the version the
+//! decision was made from, so two concurrent replies cannot both win.
+//!
+//! The other kinds of item live beside the surveys in the same table, one file each: the
+//! do-not-contact list and the frequency cap (`contacts`), send claims and provider message ids
+//! (`sends`), short-lived markers (`markers`), words and KPI credits (`credits`), complaint tracks
+//! (`complaints`).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Datelike, Utc};
+use otklik_core::complaint::ComplaintTrack;
+use otklik_core::machine::{Contact, Survey};
+use otklik_core::model::{Phone, SurveyId};
+use otklik_core::ports::{DoNotContactList, PortError, PortResult, SurveyStore};
+
+use crate::port_error;
+use crate::resources::{attr, Names, MAIN_TABLE};
+
+mod complaints;
+mod contacts;
+mod credits;
+mod markers;
+mod sends;
+mod surveys;
+
+pub use credits::Credit;
+
+/// How long a survey record is kept after it was created (SPEC §8: keep only what the flow needs).
+/// Long enough for a year of KPI reports; opt-outs are kept forever and carry no expiry.
+pub const SURVEY_RETENTION_DAYS: i64 = 400;
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn survey_pk(id: &SurveyId) -> String {
+    format!("survey#{id}")
+}
+
+fn phone_key(phone: &Phone) -> String {
+    format!("phone#{}", phone.e164())
+}
+
+fn dnc_keys(contact: &Contact) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Some(p) = &contact.phone {
+        keys.push(format!("dnc#phone#{}", p.e164()));
+    }
+    if let Some(e) = &contact.email {
+        keys.push(format!("dnc#email#{}", e.as_str().to_lowercase()));
+    }
+    keys
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, names: &Names) -> Self {
+        DynamoStore {
+            client,
+            table: names.table(&MAIN_TABLE),
+        }
+    }
+
+    /// One item by key, read consistently (decisions are made from it).
+    async fn get_item(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> PortResult<Option<HashMap<String, AttributeValue>>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(attr::PK, s(pk))
+            .key(attr::SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(out.item)
+    }
+
+    fn item(survey: &Survey, version: u64) -> PortResult<HashMap<String, AttributeValue>> {
+        let mut stored = survey.clone();
+        stored.version = version;
+        let doc = serde_json::to_string(&stored).map_err(|e| {
+            PortError::Permanent(format!("survey {} does not serialize: {e}", survey.id))
+        })?;
+        let expires = survey.created_at + chrono::Duration::days(SURVEY_RETENTION_DAYS);
+        let mut item = HashMap::from([
+            (attr::PK.to_string(), s(survey_pk(&survey.id))),
+            (attr::SK.to_string(), s("survey")),
+            (attr::VERSION.to_string(), n(version)),
+            ("state".to_string(), s(survey.state.name())),
+            (attr::EXPIRES_AT.to_string(), n(expires.timestamp())),
+            (attr::DOC.to_string(), s(doc)),
+        ]);
+        if let Some(phone) = &survey.contact.phone {
+            item.insert(attr::GSI1_PK.to_string(), s(phone_key(phone)));
+            item.insert(
+                attr::GSI1_SK.to_string(),
+                s(format!("{}#{}", rfc3339(survey.created_at), survey.id)),
+            );
+        }
+        Ok(item)
+    }
+
+    fn parse(item: &HashMap<String, AttributeValue>) -> PortResult<Survey> {
+        let doc = item
+            .get(attr::DOC)
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| PortError::Permanent("survey item without a document".into()))?;
+        serde_json::from_str(doc)
+            .map_err(|e| PortError::Permanent(format!("stored survey does not parse: {e}")))
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn is_condition_failure<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+) -> bool {
+    e.as_service_error()
+        .is_some_and(|se| se.is_conditional_check_failed_exception())
+}
