@@ -411,6 +411,9 @@ pub struct Played {
     pub problems: Vec<String>,
 }
 
+/// The shortest time between two "asked n/N" lines.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 fn progress(line: &str) {
     println!("  · {line}");
 }
@@ -485,7 +488,9 @@ pub async fn play(
 
     let aws = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     let started = Instant::now();
-    let last = std::sync::atomic::AtomicUsize::new(usize::MAX);
+    // The count printed last and when: a line when it moved, at most every 5 s, so the
+    // terminal keeps the story short however slowly the questions go out.
+    let last = std::sync::Mutex::new((usize::MAX, started));
     let (last, placed_ref, d_ref, aws_ref) = (&last, &placed, &d, &aws);
     let asked = eventually(
         "every survey is asked",
@@ -499,12 +504,16 @@ pub async fn play(
                 }
             }
             if n < placed.len() {
-                if last.swap(n, std::sync::atomic::Ordering::Relaxed) != n {
-                    progress(&format!(
-                        "asked {n}/{} ({:.0?})",
-                        placed.len(),
-                        started.elapsed()
-                    ));
+                if let Ok(mut last) = last.lock() {
+                    let first = last.0 == usize::MAX;
+                    if first || (last.0 != n && last.1.elapsed() >= PROGRESS_EVERY) {
+                        *last = (n, Instant::now());
+                        progress(&format!(
+                            "asked {n}/{} ({:.0?})",
+                            placed.len(),
+                            started.elapsed()
+                        ));
+                    }
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 return Ok(None);
