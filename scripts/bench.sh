@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: a benchmark, not a test. Builds the functions' release binaries and the hello-world
 # baseline, starts a local AWS endpoint of its own (torn down however the run ends), runs the
-# measurements (infra/local/runner/src/bench.rs and coldstart.rs) and writes the report to
+# measurements (infra/local/runner/src/bench.rs and coldstart/) and writes the report to
 # docs/performance.md with the machine and the date.
 #
 #   BENCH_RUNS       cold starts per binary (default 5)

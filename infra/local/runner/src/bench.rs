@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::demo::{emails_to, open_in_browser, rating_links};
-use crate::drive::{eventually, Driver};
+use crate::drive::{emails_to, eventually, open_in_browser, rating_links, Driver};
 use crate::local::{LocalStack, Options};
 
 const WAIT: Duration = Duration::from_secs(90);

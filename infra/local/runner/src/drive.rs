@@ -1,7 +1,9 @@
 //! Playing the people around the product over real HTTP: the shop's staff in the retailCRM
-//! simulator, the customer in the WhatsApp simulator and in a mail client. Used by the demo, the
-//! sandbox and the end-to-end test.
+//! simulator, the customer in the WhatsApp simulator and in a mail client (the letters the local
+//! AWS endpoint took, their rating links, a browser opening one). Used by the demo, the sandbox,
+//! the bench and the end-to-end tests.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -206,4 +208,95 @@ where
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Raw messages SES took for `address`, from the local endpoint's record of sent mail.
+pub async fn emails_to(aws: &str, address: &str) -> Result<Vec<String>, String> {
+    let http = reqwest::Client::new();
+    let mut last = String::new();
+    // The endpoint's dump can fail while it is being written to; a retry reads it whole.
+    for _ in 0..5 {
+        match http.get(format!("{aws}/moto-api/data.json")).send().await {
+            Ok(r) => match r.json::<Value>().await {
+                Ok(data) => {
+                    return Ok(data["ses"]["RawMessage"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|m| m["destinations"].to_string().contains(address))
+                        .map(|m| m["raw_data"].as_str().unwrap_or_default().to_string())
+                        .collect())
+                }
+                Err(e) => last = e.to_string(),
+            },
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(format!("reading sent mail: {last}"))
+}
+
+/// The rating links of a survey email: rating → URL, read as a person reads the letter.
+pub fn rating_links(raw: &str) -> BTreeMap<u8, String> {
+    use base64::Engine as _;
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let joined: String = body.lines().map(str::trim).collect();
+    let text = base64::engine::general_purpose::STANDARD
+        .decode(joined)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_else(|| body.to_string());
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(url) = line.split_whitespace().find(|w| w.contains("/r/")) else {
+            continue;
+        };
+        if let Some(r) = line
+            .chars()
+            .next()
+            .and_then(|ch| ch.to_digit(10))
+            .filter(|_| line.contains(" — "))
+        {
+            out.insert(r as u8, url.to_string());
+        }
+    }
+    out
+}
+
+/// What a browser does with a rating link: load the page, then its script posts the view nonce.
+/// Returns the POST's status (200 recorded, 202 please confirm, 409 answered already). A person
+/// (`person = true`) asked to confirm presses «Да, это моя оценка»; a scanner does not.
+pub async fn open_in_browser(url: &str, person: bool) -> Result<u16, String> {
+    let http = reqwest::Client::new();
+    let page = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let nonce = page
+        .split("name=\"nonce\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("the page has no confirmation form")?;
+    let post = |fields: Vec<(&'static str, String)>| {
+        let http = http.clone();
+        async move {
+            http.post(url)
+                .header("accept", "application/json")
+                .form(&fields)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .map_err(|e| format!("{e:?}"))
+        }
+    };
+    let status = post(vec![("nonce", nonce.to_string())]).await?;
+    if status == 202 && person {
+        return post(vec![("nonce", nonce.to_string()), ("confirm", "1".into())]).await;
+    }
+    Ok(status)
 }

@@ -6,7 +6,8 @@
 //!       DIR/otklik.toml, and runs until stopped.
 //!   otklik-local demo
 //!       Plays a scripted day (see `make demo`), prints the report; exit 0 only if every expected
-//!       outcome happened.
+//!       outcome happened. The functions' metric lines and logs go to
+//!       $OTKLIK_STATE_DIR/logs/functions.log (default .local).
 //!   otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]]
 //!                      [--peak ORDERS:REPLIES] [--peak-only]
 //!       `make bench`: measures and writes the report. With --bins (the release binaries of the
@@ -14,7 +15,11 @@
 //!       December peak is 3000:1000 unless --peak says otherwise (0:0 skips it); --peak-only runs
 //!       just the peak and replaces only its section of the report.
 
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use otklik_local_runner::demo;
@@ -22,14 +27,79 @@ use otklik_local_runner::local::{LocalStack, Options};
 
 const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]] [--peak ORDERS:REPLIES] [--peak-only]";
 
+fn filter(default: &str) -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+}
+
 fn logging(default: &str) {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
-        )
+        .with_env_filter(filter(default))
         .try_init();
+}
+
+/// What the functions write while the demo runs in this process: their EMF metric lines (kept
+/// off stdout by a capture) and their logs, both appended to one file, so the terminal keeps the
+/// narrative and the report. Lines already captured are copied over every half second, and the
+/// rest when it is dropped.
+struct FunctionLog {
+    path: PathBuf,
+    metrics: Arc<otklik_metrics::Capture>,
+    /// How many captured metric lines are in the file already, and the file.
+    copied: Arc<Mutex<(usize, File)>>,
+    copier: tokio::task::JoinHandle<()>,
+}
+
+impl FunctionLog {
+    fn start(path: PathBuf) -> std::io::Result<FunctionLog> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        // Emptied for this run, then opened for appending: the log writer and the metric copier
+        // each write whole lines at the end, never over each other.
+        std::fs::write(&path, "")?;
+        let file = OpenOptions::new().append(true).open(&path)?;
+        let _ = tracing_subscriber::fmt()
+            .with_writer(Mutex::new(file.try_clone()?))
+            .with_ansi(false)
+            // What Lambda's RUST_LOG gives the functions (see the bench's stage).
+            .with_env_filter(filter("info"))
+            .try_init();
+        let metrics = Arc::new(otklik_metrics::Capture::start());
+        let copied = Arc::new(Mutex::new((0, file)));
+        let (m, c) = (metrics.clone(), copied.clone());
+        let copier = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                copy_metrics(&m, &c);
+            }
+        });
+        Ok(FunctionLog {
+            path,
+            metrics,
+            copied,
+            copier,
+        })
+    }
+}
+
+impl Drop for FunctionLog {
+    fn drop(&mut self) {
+        self.copier.abort();
+        copy_metrics(&self.metrics, &self.copied);
+    }
+}
+
+/// Appends the metric lines captured since the last copy, in one write.
+fn copy_metrics(metrics: &otklik_metrics::Capture, to: &Mutex<(usize, File)>) {
+    let lines = metrics.lines();
+    let Ok(mut to) = to.lock() else { return };
+    let (done, file) = &mut *to;
+    let new: String = lines.iter().skip(*done).map(|l| format!("{l}\n")).collect();
+    if file.write_all(new.as_bytes()).is_ok() {
+        *done = lines.len();
+    }
 }
 
 #[tokio::main]
@@ -127,14 +197,25 @@ async fn up(args: &[String]) -> ExitCode {
 }
 
 async fn run_demo() -> ExitCode {
-    logging("warn");
     if std::env::var("AWS_ENDPOINT_URL").is_err() {
         eprintln!("otklik-local demo: AWS_ENDPOINT_URL is not set (run `make demo`)");
         return ExitCode::from(2);
     }
+    let state = std::env::var("OTKLIK_STATE_DIR").unwrap_or_else(|_| ".local".into());
+    let functions = match FunctionLog::start(Path::new(&state).join("logs").join("functions.log")) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("otklik-local demo: the functions' log under {state}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let run = chrono::Utc::now().format("%H%M%S").to_string();
     println!(
         "Otklik demo: a shop's day, end to end on this machine (no AWS account, no internet)."
+    );
+    println!(
+        "The functions' metric lines and logs go to {}.",
+        functions.path.display()
     );
     println!(
         "\n▶ The Meta WhatsApp shop: {} orders",

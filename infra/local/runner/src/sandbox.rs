@@ -16,8 +16,7 @@ use otklik_aws::store::DynamoStore;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::demo::{emails_to, rating_links};
-use crate::drive::Driver;
+use crate::drive::{emails_to, rating_links, Driver};
 
 pub struct Sandbox {
     pub driver: Driver,
