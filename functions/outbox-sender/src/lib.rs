@@ -80,10 +80,11 @@ impl OutboxSender {
         if !self.store.claim_send(survey_id, key, now).await? {
             return Ok(Said::AlreadyClaimed);
         }
-        let seed = format!("{}/{survey_id}", phone.e164());
-        let text = self
-            .texts
-            .pick(TextKind::from(kind), self.texts.language(), &seed);
+        let text = self.texts.pick(
+            TextKind::from(kind),
+            self.texts.language(),
+            &survey.wording_seed(),
+        );
         match self.whatsapp.send_text(&phone, text).await {
             Ok(message_id) => {
                 tracing::info!(survey = %survey_id, ?kind, "message sent to the customer");

@@ -66,25 +66,6 @@ pub struct Dispatcher {
     pub config: Arc<Config>,
 }
 
-/// The key texts rotate by, so one customer keeps seeing different words over time but the same
-/// survey always gets the same words.
-fn text_seed(survey: &Survey) -> String {
-    let who = survey
-        .contact
-        .phone
-        .as_ref()
-        .map(|p| p.e164().to_string())
-        .or_else(|| {
-            survey
-                .contact
-                .email
-                .as_ref()
-                .map(|e| e.as_str().to_string())
-        })
-        .unwrap_or_default();
-    format!("{who}/{}", survey.id)
-}
-
 impl Dispatcher {
     /// The one door for this survey's changes. Dispatch's inputs have no effects to queue, so its
     /// engine holds no queues.
@@ -255,7 +236,7 @@ impl Dispatcher {
                 let lang = self.texts.language();
                 let text = self
                     .texts
-                    .pick(TextKind::Request, lang, &text_seed(&survey));
+                    .pick(TextKind::Request, lang, &survey.wording_seed());
                 self.whatsapp.send_question(phone, text).await
             }
             Channel::Email => self.send_email(&survey, now).await,
@@ -303,7 +284,7 @@ impl Dispatcher {
         let draft = survey_email(
             &self.texts,
             self.texts.language(),
-            &text_seed(survey),
+            &survey.wording_seed(),
             cfg,
             to.clone(),
             &links,

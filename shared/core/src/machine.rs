@@ -271,6 +271,20 @@ fn fnv1a(text: &str) -> u64 {
 }
 
 impl Survey {
+    /// The key our wordings rotate by: one customer meets different words over time, but every
+    /// message of one survey is chosen the same way, whoever sends it and however often it is
+    /// redelivered.
+    pub fn wording_seed(&self) -> String {
+        let who = self
+            .contact
+            .phone
+            .as_ref()
+            .map(|p| p.e164().to_string())
+            .or_else(|| self.contact.email.as_ref().map(|e| e.as_str().to_string()))
+            .unwrap_or_default();
+        format!("{who}/{}", self.id)
+    }
+
     /// Whether the machine asked for the question on `channel` as a fallback that has not gone
     /// out yet: the survey is still open and on another channel. A fallback message on the
     /// dispatch queue that finds this false has nothing to do.

@@ -418,6 +418,18 @@ fn dispatch_inputs_have_fixed_ids_so_every_delivery_names_the_same_input() {
 }
 
 #[test]
+fn the_wording_seed_names_the_customer_and_the_survey() {
+    let s = survey_in(SurveyState::Scheduled);
+    assert_eq!(s.wording_seed(), format!("+79001234567/{}", s.id));
+    let mut by_email = s.clone();
+    by_email.contact.phone = None;
+    assert_eq!(
+        by_email.wording_seed(),
+        format!("buyer@example.ru/{}", s.id)
+    );
+}
+
+#[test]
 fn a_page_answer_is_named_by_what_was_answered() {
     let five = Reply::Rating {
         value: Rating::new(5).unwrap(),
