@@ -10,14 +10,14 @@ use chrono::{Duration, Utc};
 use otklik_aws::provision::ensure_all;
 use otklik_aws::queue::SqsQueue;
 use otklik_aws::resources::{
-    Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, INBOUND_QUEUE, OUTBOX_QUEUE,
+    Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, INBOUND_QUEUE, REPLIES_QUEUE,
 };
 use otklik_aws::store::DynamoStore;
 use otklik_aws::Clients;
 use otklik_core::config::Config;
+use otklik_core::delivery::EffectMessage;
 use otklik_core::machine::{Command, Contact, MessageKind, Survey};
 use otklik_core::model::{Channel, EmployeeId, OrderRef, Outcome, Phone, SurveyState};
-use otklik_core::outbox::EffectMessage;
 use otklik_core::ports::{Queue, SurveyStore};
 use otklik_inbound_worker::InboundWorker;
 use otklik_local_runner::gateway::{self, handler, Route};
@@ -129,7 +129,7 @@ async fn stack(test: &str) -> Stack {
     let queues = [
         q(&CRM_WRITES_QUEUE).await.unwrap(),
         q(&COMPLAINTS_QUEUE).await.unwrap(),
-        q(&OUTBOX_QUEUE).await.unwrap(),
+        q(&REPLIES_QUEUE).await.unwrap(),
     ];
     Stack {
         crm_sim,
@@ -270,9 +270,9 @@ impl Stack {
         assert!(r.batch_item_failures.is_empty(), "{r:?}");
     }
 
-    /// Runs outbox-sender over what is on the outbox queue, each message delivered `times`.
-    async fn run_outbox(&self, times: usize) {
-        let sender = otklik_outbox_sender::OutboxSender {
+    /// Runs reply-sender over what is on the replies queue, each message delivered `times`.
+    async fn run_replies(&self, times: usize) {
+        let sender = otklik_reply_sender::ReplySender {
             store: self.store.clone(),
             whatsapp: otklik_messaging::Whatsapp::from_config(
                 &self.config,
@@ -747,9 +747,9 @@ async fn the_customer_hears_back_once_in_their_conversation() {
     let phone = "+7 900 900-00-01";
     s.asked(phone).await;
     s.say(phone, "3").await;
-    s.run_outbox(2).await;
+    s.run_replies(2).await;
     s.say(phone, "нет").await;
-    s.run_outbox(3).await;
+    s.run_replies(3).await;
     let sent = s.sent_to(phone).await;
     let texts: Vec<&str> = sent.iter().filter_map(|m| m["text"].as_str()).collect();
     assert_eq!(
@@ -770,7 +770,7 @@ async fn the_customer_hears_back_once_in_their_conversation() {
     let phone2 = "+7 900 900-00-02";
     s.asked(phone2).await;
     s.say(phone2, "стоп, пожалуйста").await;
-    s.run_outbox(1).await;
+    s.run_replies(1).await;
     let sent = s.sent_to(phone2).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     let bye = otklik_core::texts::TextKind::OptOutConfirmed;

@@ -13,15 +13,15 @@
 //! crash after 2 delivers some effects twice: consumers deduplicate by the effect's key.
 
 use chrono::{DateTime, Utc};
+use otklik_core::delivery::{destination, groups, Destination, EffectMessage};
 use otklik_core::intake::DispatchRequest;
 use otklik_core::machine::{decide, Command, Effect, Input, MachineConfig, NoticeReason, Survey};
 use otklik_core::model::{SurveyId, SurveyState};
-use otklik_core::outbox::{destination, groups, Destination, EffectMessage};
 use otklik_core::ports::{DoNotContactList, PortError, PortResult, Queue, SurveyStore};
 
 use otklik_aws::queue::SqsQueue;
 use otklik_aws::resources::{
-    Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, DISPATCH_QUEUE, OUTBOX_QUEUE,
+    Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, DISPATCH_QUEUE, REPLIES_QUEUE,
 };
 use otklik_aws::store::DynamoStore;
 
@@ -33,7 +33,7 @@ pub struct EffectQueues {
     pub dispatch: SqsQueue,
     pub crm_writes: SqsQueue,
     pub complaints: SqsQueue,
-    pub outbox: SqsQueue,
+    pub replies: SqsQueue,
 }
 
 impl EffectQueues {
@@ -42,7 +42,7 @@ impl EffectQueues {
             dispatch: SqsQueue::connect(client.clone(), names, &DISPATCH_QUEUE).await?,
             crm_writes: SqsQueue::connect(client.clone(), names, &CRM_WRITES_QUEUE).await?,
             complaints: SqsQueue::connect(client.clone(), names, &COMPLAINTS_QUEUE).await?,
-            outbox: SqsQueue::connect(client, names, &OUTBOX_QUEUE).await?,
+            replies: SqsQueue::connect(client, names, &REPLIES_QUEUE).await?,
         })
     }
 }
@@ -220,7 +220,7 @@ impl Engine {
             }
             (Destination::CrmWrites, _) => (&queues.crm_writes, as_message()),
             (Destination::Complaints, _) => (&queues.complaints, as_message()),
-            (Destination::Outbox, _) => (&queues.outbox, as_message()),
+            (Destination::Replies, _) => (&queues.replies, as_message()),
         };
         let body =
             body.map_err(|e| PortError::Permanent(format!("effect does not serialize: {e}")))?;

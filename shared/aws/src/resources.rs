@@ -95,8 +95,8 @@ pub const INBOUND_QUEUE: QueueDef = QueueDef {
     max_receive_count: 20,
 };
 /// Messages to customers (thanks, questions, confirmations).
-pub const OUTBOX_QUEUE: QueueDef = QueueDef {
-    suffix: "outbox",
+pub const REPLIES_QUEUE: QueueDef = QueueDef {
+    suffix: "replies",
     visibility_timeout: Duration::from_secs(180),
     max_receive_count: 10,
 };
@@ -107,7 +107,7 @@ pub const QUEUES: &[QueueDef] = &[
     INBOUND_QUEUE,
     CRM_WRITES_QUEUE,
     COMPLAINTS_QUEUE,
-    OUTBOX_QUEUE,
+    REPLIES_QUEUE,
 ];
 
 /// Concrete names for one stack.
@@ -245,7 +245,7 @@ const ENGINE_QUEUES: [Access; 4] = [
     Access::Send(&DISPATCH_QUEUE),
     Access::Send(&CRM_WRITES_QUEUE),
     Access::Send(&COMPLAINTS_QUEUE),
-    Access::Send(&OUTBOX_QUEUE),
+    Access::Send(&REPLIES_QUEUE),
 ];
 
 /// Every function of the product.
@@ -389,8 +389,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         access: &[Access::WriteTable, Access::Secrets],
     },
     FunctionDef {
-        name: "outbox-sender",
-        trigger: Trigger::Queue(&OUTBOX_QUEUE),
+        name: "reply-sender",
+        trigger: Trigger::Queue(&REPLIES_QUEUE),
         timeout_secs: 30,
         reserved_concurrency: None,
         max_concurrency: None,

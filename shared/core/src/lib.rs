@@ -6,6 +6,7 @@
 
 pub mod complaint;
 pub mod config;
+pub mod delivery;
 pub mod dispatch;
 pub mod email;
 pub mod intake;
@@ -14,7 +15,6 @@ pub mod landing;
 pub mod links;
 pub mod machine;
 pub mod model;
-pub mod outbox;
 pub mod ports;
 pub mod reply;
 pub mod routing;

@@ -242,7 +242,7 @@ impl LocalStack {
         let writer = Arc::new(otklik_crm_writer::CrmWriter::from_parts(&parts).await?);
         let creator =
             Arc::new(otklik_complaint_create::ComplaintCreator::from_parts(&parts).await?);
-        let sender = Arc::new(otklik_outbox_sender::OutboxSender::from_parts(&parts).await?);
+        let sender = Arc::new(otklik_reply_sender::ReplySender::from_parts(&parts).await?);
         let mappings = vec![
             (
                 "intake-worker",
@@ -285,8 +285,8 @@ impl LocalStack {
                 }),
             ),
             (
-                "outbox-sender",
-                queue("outbox-sender").await?,
+                "reply-sender",
+                queue("reply-sender").await?,
                 batch_handler(move |e| {
                     let f = sender.clone();
                     async move { f.handle_batch(e, Utc::now()).await }

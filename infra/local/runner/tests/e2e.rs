@@ -2,7 +2,7 @@
 //! retailCRM simulator fires its trigger at the gateway, the intake queue's mapping runs the
 //! worker, the Scheduler fires the one-time schedule (time compressed), dispatch sends on the
 //! WhatsApp simulator, the customer's answer comes back as a signed webhook, and the CRM writer,
-//! the complaint creator and the outbox sender run from their queues.
+//! the complaint creator and the reply sender run from their queues.
 
 use std::time::Duration;
 

@@ -196,7 +196,7 @@ pub fn event_of(name: &str) -> &'static str {
         "email-landing" => "HTTP API v2: `GET /r/{token}`, the landing page of the 5-star link of a survey sent by email (a valid token)",
         "crm-writer" => "SQS: the CRM writes of a 1-star WhatsApp reply with words, as `inbound-worker` queued them (rating, words and credits in one message)",
         "complaint-create" => "SQS: the complaint of that 1-star reply, as queued (opens a complaint order and links it)",
-        "outbox-sender" => "SQS: the message acknowledging that complaint to the customer, as queued (sent on WhatsApp through the simulator)",
+        "reply-sender" => "SQS: the message acknowledging that complaint to the customer, as queued (sent on WhatsApp through the simulator)",
         "kpi-report" => "HTTP API v2: `GET /reports/kpi?from=…&to=…` (the last 30 days) with the report token",
         HELLO => "a small JSON object; answers `{\"hello\":\"world\"}`",
         _ => "",

@@ -542,7 +542,7 @@ impl Stage {
         for (name, queue) in [
             ("crm-writer", &resources::CRM_WRITES_QUEUE),
             ("complaint-create", &resources::COMPLAINTS_QUEUE),
-            ("outbox-sender", &resources::OUTBOX_QUEUE),
+            ("reply-sender", &resources::REPLIES_QUEUE),
         ] {
             let event = match &rated {
                 Ok(id) => {

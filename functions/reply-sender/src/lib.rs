@@ -1,6 +1,6 @@
-//! `outbox-sender`: the state machine's words to the customer.
+//! `reply-sender`: the state machine's words to the customer.
 //!
-//! It consumes the `outbox` queue. A WhatsApp message is sent as free text (the customer has just
+//! It consumes the `replies` queue. A WhatsApp message is sent as free text (the customer has just
 //! written to us, so Meta's 24-hour window is open), in the configured language, one of several
 //! wordings chosen per customer. Each message is sent at most once: a conditional claim keyed by
 //! the effect is taken before the provider is called and given back only when the provider
@@ -14,15 +14,15 @@ use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
+use otklik_core::delivery::EffectMessage;
 use otklik_core::machine::{Command, MessageKind};
 use otklik_core::model::{Channel, SurveyId};
-use otklik_core::outbox::EffectMessage;
 use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
 use otklik_core::texts::{TextKind, Texts};
 use otklik_messaging::{SendError, Whatsapp};
 
 #[derive(Debug, thiserror::Error)]
-pub enum OutboxError {
+pub enum ReplyError {
     #[error("bad message: {0}")]
     BadMessage(String),
     #[error(transparent)]
@@ -31,7 +31,7 @@ pub enum OutboxError {
     Send(#[from] SendError),
 }
 
-pub struct OutboxSender {
+pub struct ReplySender {
     pub store: DynamoStore,
     pub whatsapp: Whatsapp,
     pub texts: Texts,
@@ -52,7 +52,7 @@ pub enum Said {
     DoNotContact,
 }
 
-impl OutboxSender {
+impl ReplySender {
     pub async fn say(
         &self,
         survey_id: &SurveyId,
@@ -60,7 +60,7 @@ impl OutboxSender {
         kind: MessageKind,
         channel: Channel,
         now: DateTime<Utc>,
-    ) -> Result<Said, OutboxError> {
+    ) -> Result<Said, ReplyError> {
         if channel == Channel::Email {
             return Ok(Said::OnThePage);
         }
@@ -68,12 +68,12 @@ impl OutboxSender {
             .store
             .get(survey_id)
             .await?
-            .ok_or_else(|| OutboxError::BadMessage(format!("no survey {survey_id}")))?;
+            .ok_or_else(|| ReplyError::BadMessage(format!("no survey {survey_id}")))?;
         let phone = survey
             .contact
             .phone
             .clone()
-            .ok_or_else(|| OutboxError::BadMessage(format!("{survey_id} has no phone")))?;
+            .ok_or_else(|| ReplyError::BadMessage(format!("{survey_id} has no phone")))?;
         if kind != MessageKind::OptOutConfirmed && self.store.contains(&survey.contact).await? {
             return Ok(Said::DoNotContact);
         }
@@ -104,11 +104,11 @@ impl OutboxSender {
 
     /// An SQS batch with per-message failures.
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        for_each_record(event, "outbox", move |m: EffectMessage| async move {
+        for_each_record(event, "reply", move |m: EffectMessage| async move {
             // The engine never groups effects for this consumer; a grouped message is refused
             // (and so kept in the DLQ) rather than half done.
             if !m.also.is_empty() {
-                return Err(OutboxError::BadMessage(format!(
+                return Err(ReplyError::BadMessage(format!(
                     "{} effects in one message; this consumer takes one",
                     m.also.len() + 1
                 )));
@@ -118,14 +118,14 @@ impl OutboxSender {
                     self.say(&m.survey_id, &m.effect.key, kind, channel, now)
                         .await
                 }
-                other => Err(OutboxError::BadMessage(format!("not a message: {other:?}"))),
+                other => Err(ReplyError::BadMessage(format!("not a message: {other:?}"))),
             }
         })
         .await
     }
 }
 
-impl OutboxSender {
+impl ReplySender {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
     pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
@@ -136,7 +136,7 @@ impl OutboxSender {
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
     pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
-        Ok(OutboxSender {
+        Ok(ReplySender {
             store: p.store(),
             whatsapp: Whatsapp::from_config(&config, secrets),
             texts: Texts::from_config(&config.texts)?,

@@ -1,13 +1,13 @@
-//! Lambda entry point of `outbox-sender`.
+//! Lambda entry point of `reply-sender`.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use otklik_outbox_sender::OutboxSender;
+use otklik_reply_sender::ReplySender;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     otklik_app::env::init_logging();
-    let app = OutboxSender::from_env().await?;
+    let app = ReplySender::from_env().await?;
     let app = &app;
     run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<SqsBatchResponse, Error>(app.handle_batch(event.payload, chrono::Utc::now()).await)

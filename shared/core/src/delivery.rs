@@ -19,8 +19,8 @@ pub enum Destination {
     CrmWrites,
     /// `complaint-create`: the complaint order in the complaints site.
     Complaints,
-    /// `outbox-sender`: what we say back to the customer.
-    Outbox,
+    /// `reply-sender`: what we say back to the customer.
+    Replies,
     /// Done by the adapter itself, before it answers: the do-not-contact list must hold from the
     /// moment the customer asked, not whenever a queue gets to it.
     Inline,
@@ -35,7 +35,7 @@ pub fn destination(command: &Command) -> Destination {
         | Command::CreditEmployees { .. }
         | Command::NotifyInspector { .. } => Destination::CrmWrites,
         Command::OpenComplaint { .. } => Destination::Complaints,
-        Command::Message { .. } => Destination::Outbox,
+        Command::Message { .. } => Destination::Replies,
         Command::AddToDoNotContact => Destination::Inline,
     }
 }
@@ -115,7 +115,7 @@ mod tests {
                     kind: MessageKind::Thanks,
                     channel: Channel::Whatsapp,
                 },
-                Destination::Outbox,
+                Destination::Replies,
             ),
             (Command::AddToDoNotContact, Destination::Inline),
         ];
@@ -164,6 +164,6 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back.effects().collect::<Vec<_>>(), vec![&words, &rating]);
         assert!(groups(Destination::CrmWrites));
-        assert!(!groups(Destination::Outbox) && !groups(Destination::Complaints));
+        assert!(!groups(Destination::Replies) && !groups(Destination::Complaints));
     }
 }
