@@ -6,12 +6,14 @@
 
 pub mod complaint;
 pub mod config;
+pub mod config_error;
 pub mod email;
 pub mod intake;
 pub mod kpi;
 pub mod landing;
 pub mod links;
 pub mod machine;
+pub mod message_kind;
 pub mod model;
 pub mod outbox;
 pub mod ports;
