@@ -13,25 +13,10 @@ use chrono::{NaiveTime, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
+pub use crate::config_error::ConfigError;
 use crate::model::EmployeeId;
 use crate::reply::ParserOptions;
 use crate::texts::{Texts, TextsConfig};
-
-/// A configuration error, always naming the key it is about.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("otklik.toml is not valid TOML: {0}")]
-    Syntax(String),
-    #[error("config key `{key}`: {message}")]
-    Invalid { key: String, message: String },
-    #[error("config key `{key}` looks like a secret; secrets never go in otklik.toml. Set the environment variable {env} instead")]
-    SecretInFile { key: String, env: &'static str },
-    #[error("secret {env} is not set ({why})")]
-    MissingSecret {
-        env: &'static str,
-        why: &'static str,
-    },
-}
 
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {

@@ -6,6 +6,7 @@
 
 pub mod complaint;
 pub mod config;
+pub mod config_error;
 pub mod delivery;
 pub mod dispatch;
 pub mod email;
@@ -14,6 +15,7 @@ pub mod kpi;
 pub mod landing;
 pub mod links;
 pub mod machine;
+pub mod message_kind;
 pub mod model;
 pub mod ports;
 pub mod reply;

@@ -19,6 +19,8 @@ use crate::model::{
 };
 use crate::reply::{is_pleasantry, parse_reply, ParserOptions, Reply};
 
+pub use crate::message_kind::MessageKind;
+
 /// How many input ids a survey remembers for deduplication. Providers retry within hours, and the
 /// inbound adapters also deduplicate by provider message id, so a short memory is enough here.
 pub const SEEN_INPUTS_CAP: usize = 64;
@@ -295,24 +297,8 @@ impl Survey {
     }
 }
 
-/// What we say to the customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageKind {
-    /// 4–5: a sincere thank-you; it will count.
-    Thanks,
-    /// 1–2: quality control has registered it; someone will be in touch.
-    ComplaintAcknowledged,
-    /// 3: shall we call you?
-    AskContactConsent,
-    /// 3 + yes: someone will call.
-    ContactConfirmed,
-    /// 3 + no: sorry, and goodbye.
-    Apology,
-    /// Opt-out: we will not write again.
-    OptOutConfirmed,
-}
-
+// The kind lives in `message_kind` so `texts` can word it without depending on the machine; its
+// once-only effect key stays here with the other effect keys.
 impl MessageKind {
     fn key(self) -> &'static str {
         match self {

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
-use crate::machine::MessageKind;
+use crate::config_error::ConfigError;
+use crate::message_kind::MessageKind;
 
 /// A language we can write in. Russian is the default and the fallback.
 #[derive(
