@@ -4,8 +4,9 @@
 //!   servers' link scanners open every link of a letter. The page's script POSTs the rating once
 //!   the page has loaded in a real browser (a button does it without script).
 //! - `POST /r/{token}` records the rating through the state machine — unless the view it comes
-//!   from looks like a scanner: opened within seconds of sending, or within seconds of another
-//!   rating of the same survey. Then the person is asked to confirm with a button.
+//!   from looks like a scanner (`otklik_core::landing::ScannerRule`: opened within seconds of
+//!   sending, or within seconds of another rating of the same survey). Then the person is asked
+//!   to confirm with a button.
 //! - `POST /r/{token}/contact` answers "shall we call you?" after a 3; `POST /r/{token}/comment`
 //!   adds words after a 1–2.
 //! - The unsubscribe link: GET shows a button, POST (also RFC 8058 one-click from the mail
@@ -22,7 +23,9 @@ use lambda_http::{Body, Request, Response};
 use otklik_aws::engine::Engine;
 use otklik_aws::http::{body_bytes, json, wants_json};
 use otklik_core::config::Config;
-use otklik_core::landing::{content_security_policy, render, ErrorPage, Page, Shop};
+use otklik_core::landing::{
+    content_security_policy, render, ErrorPage, Page, ScannerRule, Shop, Suspicion,
+};
 use otklik_core::links::{LinkAction, LinkError, LinkSigner};
 use otklik_core::machine::{Event, Input, InputId, Survey};
 use otklik_core::model::{Channel, Outcome, Rating, SurveyState};
@@ -68,15 +71,6 @@ struct Answer {
     status: StatusCode,
     page: String,
     json: serde_json::Value,
-}
-
-/// Why a view looks like a machine rather than a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Suspicion {
-    /// Opened sooner after sending than people read mail.
-    TooSoonAfterSending,
-    /// Another rating of the same survey opened within the scanner window.
-    SeveralRatingsAtOnce,
 }
 
 impl Landing {
@@ -283,28 +277,25 @@ impl Landing {
         )
     }
 
-    /// Whether a view of `rating` at `viewed_at` looks like a link scanner.
+    /// Whether a view of `rating` at `viewed_at` looks like a link scanner: the core's rule, with
+    /// the survey's views it asks for.
     pub async fn suspicion(
         &self,
         survey: &Survey,
         rating: Rating,
         viewed_at: DateTime<Utc>,
     ) -> Result<Option<Suspicion>, PortError> {
-        let cfg = &self.config.email;
-        let delay = chrono::Duration::from_std(cfg.min_click_delay).unwrap_or_default();
-        if survey.sent_at.is_some_and(|sent| viewed_at < sent + delay) {
-            return Ok(Some(Suspicion::TooSoonAfterSending));
-        }
-        let window = chrono::Duration::from_std(cfg.scanner_window).unwrap_or_default();
-        let views = self
-            .engine
-            .store
-            .views_between(&survey.id, viewed_at - window, viewed_at + window)
-            .await?;
-        if views.iter().any(|(_, r)| *r != rating.value()) {
-            return Ok(Some(Suspicion::SeveralRatingsAtOnce));
-        }
-        Ok(None)
+        let rule = ScannerRule::new(&self.config.email);
+        let views = match rule.views_needed(survey.sent_at, viewed_at) {
+            Some((from, to)) => {
+                self.engine
+                    .store
+                    .views_between(&survey.id, from, to)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        Ok(rule.suspicion(survey.sent_at, rating, viewed_at, &views))
     }
 
     #[allow(clippy::too_many_arguments)]

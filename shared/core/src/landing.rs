@@ -8,7 +8,8 @@
 //!
 //! A bare GET never records a rating, because mail scanners open every link of an email. The
 //! rating page asks the server to record it with a POST once it has loaded (script), or through a
-//! button (no script); the server may still suspect a scanner and ask the person to confirm.
+//! button (no script); the server may still suspect a scanner ([`ScannerRule`]) and ask the person
+//! to confirm.
 
 use std::fmt::Write as _;
 
@@ -17,6 +18,10 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::model::Rating;
+
+mod scanner;
+
+pub use scanner::{ScannerRule, Suspicion};
 
 /// The shop whose customer is looking at the page; its name is shown in the header and footer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
