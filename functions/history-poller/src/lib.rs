@@ -13,10 +13,11 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use otklik_aws::store::DynamoStore;
-use otklik_core::complaint::reminder_text;
-use otklik_core::config::Config;
+use otklik_core::config::{Config, ConfigError};
+use otklik_core::crm_texts::reminder_text;
 use otklik_core::intake::IntakeSignal;
 use otklik_core::ports::{PortError, Queue};
+use otklik_core::texts::Texts;
 use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, NewTask, RetailCrm};
 
 /// The cursor's name in the store.
@@ -34,6 +35,8 @@ pub enum PollError {
     Crm(#[from] CrmError),
     #[error("store or queue: {0}")]
     Port(#[from] PortError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// What one run did.
@@ -221,6 +224,8 @@ impl<Q: Queue> Poller<Q> {
     pub async fn remind(&self, now: DateTime<Utc>) -> Result<SweepReport, PollError> {
         let cfg = &self.config.complaints;
         let tz = self.config.timezone_for_site(&cfg.site);
+        // Before any claim is taken, so a refused text cannot leave a claimed reminder unsent.
+        let texts = Texts::from_config(&self.config.texts)?;
         let mut report = SweepReport::default();
         for survey in self.store.open_complaints().await? {
             let Some((mut track, version)) = self.store.complaint_track(&survey).await? else {
@@ -246,8 +251,13 @@ impl<Q: Queue> Poller<Q> {
                 Err(PortError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
-            let (text, commentary) =
-                reminder_text(&format!("№{}", track.order_id), track.opened_at, tz);
+            let (text, commentary) = reminder_text(
+                &texts,
+                texts.language(),
+                &track.order_id.to_string(),
+                track.opened_at,
+                tz,
+            );
             let task = NewTask {
                 text,
                 commentary,

@@ -6,6 +6,7 @@
 
 pub mod complaint;
 pub mod config;
+pub mod crm_texts;
 pub mod email;
 pub mod intake;
 pub mod kpi;
