@@ -2,10 +2,11 @@
 //!
 //! The complaint is a new order in the complaints site (the virtual store «Рекламации») for the
 //! same customer, managed by the inspector, in the configured "created" status, with a manager
-//! comment that carries the rating, the customer's words and the original order; then the two
-//! orders are linked. Exactly one per survey: the complaint's `externalId` is derived from the
-//! survey, so before creating we look for it, and a create whose outcome was unknown (a timeout)
-//! is found on the next delivery instead of being made twice.
+//! comment that carries the rating, the customer's words and the original order (worded by
+//! `otklik_core::crm_texts` in the configured language); then the two orders are linked. Exactly
+//! one per survey: the complaint's `externalId` is derived from the survey, so before creating we
+//! look for it, and a create whose outcome was unknown (a timeout) is found on the next delivery
+//! instead of being made twice.
 
 use std::sync::Arc;
 
@@ -13,11 +14,13 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
 use otklik_aws::store::DynamoStore;
-use otklik_core::config::Config;
+use otklik_core::config::{Config, ConfigError};
+use otklik_core::crm_texts::{complaint_link, manager_comment};
 use otklik_core::delivery::EffectMessage;
 use otklik_core::machine::{Command, Survey};
 use otklik_core::model::{Rating, SurveyId};
 use otklik_core::ports::{PortError, SurveyStore};
+use otklik_core::texts::Texts;
 use otklik_retailcrm::{CrmError, RetailCrm};
 use serde_json::json;
 
@@ -29,6 +32,8 @@ pub enum ComplaintError {
     Port(#[from] PortError),
     #[error(transparent)]
     Crm(#[from] CrmError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 pub struct ComplaintCreator {
@@ -40,19 +45,6 @@ pub struct ComplaintCreator {
 /// The complaint's external id: one per survey, so it can be looked up and never duplicated.
 pub fn external_id(survey: &SurveyId) -> String {
     format!("otklik-{survey}")
-}
-
-/// The manager comment: what the inspector reads first.
-pub fn manager_comment(order_number: &str, rating: Rating, words: Option<&str>) -> String {
-    let mut c = format!(
-        "Оценка покупателя: {} из 5 (заказ {order_number}).",
-        rating.value()
-    );
-    match words.map(str::trim).filter(|w| !w.is_empty()) {
-        Some(w) => c.push_str(&format!("\nСлова покупателя: «{w}»")),
-        None => c.push_str("\nПокупатель ничего не написал, только оценку."),
-    }
-    c
 }
 
 /// What became of one complaint request.
@@ -86,6 +78,10 @@ impl ComplaintCreator {
             .await?
             .ok_or_else(|| ComplaintError::BadMessage(format!("no survey {survey_id}")))?;
         let cfg = &self.config.complaints;
+        // Built per complaint rather than held in a field: rare, and cheap. The loader has
+        // checked the texts, so this fails only for a config assembled in code.
+        let texts = Texts::from_config(&self.config.texts)?;
+        let lang = texts.language();
         let ext = external_id(survey_id);
         let (complaint_id, created) = match self.crm.find_by_external_id(&cfg.site, &ext).await? {
             Some(existing) => (existing.id, false),
@@ -102,7 +98,7 @@ impl ComplaintCreator {
                     "externalId": ext,
                     "managerId": cfg.inspector_id.get(),
                     "status": cfg.status_created,
-                    "managerComment": manager_comment(&number, rating, words),
+                    "managerComment": manager_comment(&texts, lang, &number, rating, words),
                 });
                 if let Some(c) = original.customer_id {
                     order["customer"] = json!({ "id": c });
@@ -141,7 +137,7 @@ impl ComplaintCreator {
         self.crm
             .link_orders(
                 &[survey.order.id(), complaint_id],
-                &format!("Рекламация по оценке {} из 5", rating.value()),
+                &complaint_link(&texts, lang, rating),
             )
             .await?;
         self.store
@@ -209,14 +205,6 @@ impl ComplaintCreator {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_comment_carries_rating_words_and_order() {
-        let c = manager_comment("1001A", Rating::new(1).unwrap(), Some(" курьер нагрубил "));
-        assert!(c.contains("1 из 5") && c.contains("1001A") && c.contains("«курьер нагрубил»"));
-        let silent = manager_comment("7", Rating::new(2).unwrap(), None);
-        assert!(silent.contains("2 из 5") && silent.contains("ничего не написал"));
-    }
 
     #[test]
     fn one_external_id_per_survey() {

@@ -14,16 +14,16 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use otklik_aws::store::{Credit, DynamoStore};
-use otklik_core::config::Config;
+use otklik_core::config::{Config, ConfigError};
+use otklik_core::crm_texts::{notice, words_value};
 use otklik_core::delivery::EffectMessage;
-use otklik_core::machine::{Command, Effect, NoticeReason};
+use otklik_core::machine::{Command, Effect};
 use otklik_core::model::SurveyId;
 use otklik_core::ports::{PortError, SurveyStore};
+use otklik_core::texts::Texts;
 use otklik_retailcrm::{NewTask, Notification, NotificationKind, RetailCrm};
 use serde_json::json;
 
-/// The customers' words field keeps the newest words when they get longer than this.
-pub const MAX_WORDS_CHARS: usize = 4000;
 /// When the inspector's task is due: soon, the customer is waiting for a human.
 pub const TASK_DUE_IN: chrono::Duration = chrono::Duration::hours(1);
 
@@ -33,6 +33,8 @@ pub enum WriteError {
     BadMessage(String),
     #[error(transparent)]
     Port(#[from] PortError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 pub struct CrmWriter {
@@ -48,27 +50,6 @@ pub struct Written {
     pub credits: usize,
     pub tasks: usize,
     pub skipped_done: usize,
-}
-
-fn words_value(words: &[String]) -> String {
-    let all = words.join("\n");
-    let n = all.chars().count();
-    if n <= MAX_WORDS_CHARS {
-        return all;
-    }
-    // Keep the end: the newest words matter most to whoever reads the order.
-    let tail: String = all.chars().skip(n - (MAX_WORDS_CHARS - 1)).collect();
-    format!("…{tail}")
-}
-
-fn notice_title(reason: NoticeReason) -> &'static str {
-    match reason {
-        NoticeReason::UnreadableReply => "Отклик: ответ покупателя не распознан — прочитайте",
-        NoticeReason::NewProblemAfterClose => {
-            "Отклик: покупатель написал после опроса — похоже на новую проблему"
-        }
-        NoticeReason::UnpromptedMessage => "Отклик: покупатель написал до нашего вопроса",
-    }
 }
 
 impl CrmWriter {
@@ -155,11 +136,15 @@ impl CrmWriter {
                 }
                 Command::NotifyInspector { reason, text } => {
                     let inspector = self.config.complaints.inspector_id.get();
-                    let title = notice_title(*reason);
+                    // Built per notice rather than held in a field: rare, and cheap. The loader
+                    // has checked the texts, so this fails only for a config assembled in code.
+                    let texts = Texts::from_config(&self.config.texts)?;
+                    let order = survey.order.to_string();
+                    let notice = notice(&texts, texts.language(), *reason, text, &order);
                     self.crm
                         .create_task(&NewTask {
-                            text: title.to_string(),
-                            commentary: format!("Покупатель написал: «{text}»"),
+                            text: notice.title,
+                            commentary: notice.commentary,
                             datetime: now + TASK_DUE_IN,
                             performer_id: inspector,
                             order_id: Some(survey.order.id()),
@@ -170,12 +155,11 @@ impl CrmWriter {
                     // make a second task on the redelivery.
                     self.store.mark_effect_done(&e.key, now).await?;
                     out.tasks += 1;
-                    let order = survey.order.to_string();
                     if let Err(err) = self
                         .crm
                         .send_notification(&Notification {
                             kind: NotificationKind::Info,
-                            message: format!("{title}: заказ {order}. Задача уже в списке."),
+                            message: notice.notification,
                             user_ids: vec![inspector],
                         })
                         .await
@@ -255,20 +239,5 @@ impl CrmWriter {
             store: p.store(),
             config: Arc::new(config),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_words_keep_their_newest_end() {
-        let short = vec!["плохо".to_string(), "очень".to_string()];
-        assert_eq!(words_value(&short), "плохо\nочень");
-        let long = vec!["а".repeat(3000), "б".repeat(3000)];
-        let v = words_value(&long);
-        assert_eq!(v.chars().count(), MAX_WORDS_CHARS);
-        assert!(v.starts_with('…') && v.ends_with('б'));
     }
 }

@@ -4,8 +4,9 @@
 //!   servers' link scanners open every link of a letter. The page's script POSTs the rating once
 //!   the page has loaded in a real browser (a button does it without script).
 //! - `POST /r/{token}` records the rating through the state machine — unless the view it comes
-//!   from looks like a scanner: opened within seconds of sending, or within seconds of another
-//!   rating of the same survey. Then the person is asked to confirm with a button.
+//!   from looks like a scanner (`otklik_core::landing::ScannerRule`: opened within seconds of
+//!   sending, or within seconds of another rating of the same survey). Then the person is asked
+//!   to confirm with a button.
 //! - `POST /r/{token}/contact` answers "shall we call you?" after a 3; `POST /r/{token}/comment`
 //!   adds words after a 1–2.
 //! - The unsubscribe link: GET shows a button, POST (also RFC 8058 one-click from the mail
@@ -13,6 +14,7 @@
 //!
 //! Pages are HTML unless the client asks for JSON (`Accept: application/json`): the page's own
 //! script does, and so can an integrator. Errors are friendly pages (or the API's JSON error).
+//! The core renders every page and words every message, in the configured language.
 
 use std::sync::Arc;
 
@@ -22,12 +24,15 @@ use lambda_http::{Body, Request, Response};
 use otklik_app::engine::Engine;
 use otklik_aws::http::{body_bytes, json, wants_json};
 use otklik_core::config::Config;
-use otklik_core::landing::{content_security_policy, render, ErrorPage, Page, Shop};
+use otklik_core::landing::{
+    content_security_policy, next_for, render, ErrorPage, Page, ScannerRule, Shop, Suspicion,
+};
 use otklik_core::links::{LinkAction, LinkError, LinkSigner};
 use otklik_core::machine::{Input, Survey};
 use otklik_core::model::{Channel, Outcome, Rating, SurveyState};
 use otklik_core::ports::{PortError, SurveyStore};
 use otklik_core::reply::Reply;
+use otklik_core::texts::Texts;
 use serde_json::json;
 
 /// Forms here carry a nonce, a flag or a comment: anything larger is not our form.
@@ -70,45 +75,65 @@ struct Answer {
     json: serde_json::Value,
 }
 
-/// Why a view looks like a machine rather than a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Suspicion {
-    /// Opened sooner after sending than people read mail.
-    TooSoonAfterSending,
-    /// Another rating of the same survey opened within the scanner window.
-    SeveralRatingsAtOnce,
+fn page(shop: &Shop<'_>, status: StatusCode, page: &Page<'_>, json: serde_json::Value) -> Answer {
+    Answer {
+        status,
+        page: render(page, shop),
+        json,
+    }
+}
+
+fn error(shop: &Shop<'_>, e: ErrorPage) -> Answer {
+    page(
+        shop,
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+        &Page::Error(e),
+        json!({ "error": e.code(), "message": e.message(shop) }),
+    )
+}
+
+fn already_answered(shop: &Shop<'_>) -> Answer {
+    page(
+        shop,
+        StatusCode::CONFLICT,
+        &Page::AlreadyAnswered,
+        json!({ "recorded": false, "reason": "already_answered" }),
+    )
+}
+
+fn recorded(shop: &Shop<'_>, token: &str, rating: Rating) -> Answer {
+    page(
+        shop,
+        StatusCode::OK,
+        &Page::Recorded { rating, token },
+        json!({ "recorded": true, "rating": rating.value(), "next": next_for(rating).code() }),
+    )
 }
 
 impl Landing {
-    fn shop(&self) -> Shop<'_> {
-        Shop {
-            name: self.config.email.shop_display_name(),
-        }
-    }
-
-    fn page(&self, status: StatusCode, page: &Page<'_>, json: serde_json::Value) -> Answer {
-        Answer {
-            status,
-            page: render(page, &self.shop()),
-            json,
-        }
-    }
-
-    fn error(&self, e: ErrorPage) -> Answer {
-        self.page(
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            &Page::Error(e),
-            json!({ "error": e.code(), "message": e.message() }),
-        )
+    /// The texts of `[texts]`, built per request rather than held in a field (microseconds). The
+    /// loader has checked them; a config assembled in code with a bad text gets ours rather than
+    /// no page at all.
+    fn texts(&self) -> Texts {
+        Texts::from_config(&self.config.texts).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the configured texts are refused; the pages use ours");
+            Texts::defaults()
+        })
     }
 
     /// Handles one request from API Gateway.
     pub async fn handle(&self, req: Request, now: DateTime<Utc>) -> Response<Body> {
-        let answer = match self.answer(&req, now).await {
+        let texts = self.texts();
+        let shop = Shop {
+            name: self.config.email.shop_display_name(),
+            texts: &texts,
+            lang: texts.language(),
+        };
+        let answer = match self.answer(&shop, &req, now).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "landing request failed");
-                self.error(ErrorPage::ServerError)
+                error(&shop, ErrorPage::ServerError)
             }
         };
         if wants_json(&req) {
@@ -126,41 +151,46 @@ impl Landing {
             .expect("an HTML response is valid")
     }
 
-    async fn answer(&self, req: &Request, now: DateTime<Utc>) -> Result<Answer, PortError> {
+    async fn answer(
+        &self,
+        shop: &Shop<'_>,
+        req: &Request,
+        now: DateTime<Utc>,
+    ) -> Result<Answer, PortError> {
         let Some(target) = target(req.uri().path()) else {
-            return Ok(self.error(ErrorPage::NotFound));
+            return Ok(error(shop, ErrorPage::NotFound));
         };
         let token = match target {
             Target::Link(t) | Target::Contact(t) | Target::Comment(t) => t,
         };
         let claim = match self.signer.verify(token, now) {
             Ok(c) => c,
-            Err(LinkError::Expired) => return Ok(self.error(ErrorPage::Expired)),
+            Err(LinkError::Expired) => return Ok(error(shop, ErrorPage::Expired)),
             Err(LinkError::Malformed | LinkError::BadSignature) => {
-                return Ok(self.error(ErrorPage::Broken))
+                return Ok(error(shop, ErrorPage::Broken))
             }
         };
         let Some(survey) = self.engine.store.get(&claim.survey).await? else {
-            return Ok(self.error(ErrorPage::NotFound));
+            return Ok(error(shop, ErrorPage::NotFound));
         };
         let method = req.method();
         let is_get = method == Method::GET || method == Method::HEAD;
         if !is_get && method != Method::POST {
-            return Ok(self.error(ErrorPage::BadRequest));
+            return Ok(error(shop, ErrorPage::BadRequest));
         }
         let form = if is_get {
             Vec::new()
         } else {
             let raw = body_bytes(req);
             if raw.len() > MAX_FORM_BYTES {
-                return Ok(self.error(ErrorPage::TooLarge));
+                return Ok(error(shop, ErrorPage::TooLarge));
             }
             match std::str::from_utf8(raw)
                 .ok()
                 .and_then(|t| serde_urlencoded::from_str::<Vec<(String, String)>>(t).ok())
             {
                 Some(f) => f,
-                None => return Ok(self.error(ErrorPage::BadRequest)),
+                None => return Ok(error(shop, ErrorPage::BadRequest)),
             }
         };
         let field = |name: &str| {
@@ -175,7 +205,8 @@ impl Landing {
                     .record_view(&survey.id, rating.value(), now)
                     .await?;
                 let nonce = self.signer.sign_view(token, now);
-                Ok(self.page(
+                Ok(page(
+                    shop,
                     StatusCode::OK,
                     &Page::Rating {
                         rating,
@@ -187,16 +218,19 @@ impl Landing {
             }
             (Target::Link(_), LinkAction::Rate(rating), false) => {
                 let Some(nonce) = field("nonce") else {
-                    return Ok(self.error(ErrorPage::BadRequest));
+                    return Ok(error(shop, ErrorPage::BadRequest));
                 };
                 let Ok(viewed_at) = self.signer.verify_view(token, nonce) else {
-                    return Ok(self.error(ErrorPage::BadRequest));
+                    return Ok(error(shop, ErrorPage::BadRequest));
                 };
                 let confirmed = field("confirm") == Some("1");
-                self.rate(&survey, token, nonce, rating, viewed_at, confirmed, now)
-                    .await
+                self.rate(
+                    shop, &survey, token, nonce, rating, viewed_at, confirmed, now,
+                )
+                .await
             }
-            (Target::Link(_), LinkAction::OptOut, true) => Ok(self.page(
+            (Target::Link(_), LinkAction::OptOut, true) => Ok(page(
+                shop,
                 StatusCode::OK,
                 &Page::OptOutConfirm,
                 json!({ "unsubscribed": false }),
@@ -206,11 +240,12 @@ impl Landing {
                 // `confirm=1`. Anything else is not a request to unsubscribe.
                 let one_click = field("List-Unsubscribe") == Some("One-Click");
                 if !(one_click || field("confirm") == Some("1")) {
-                    return Ok(self.error(ErrorPage::BadRequest));
+                    return Ok(error(shop, ErrorPage::BadRequest));
                 }
                 self.choose(&survey, Reply::OptOut, now).await?;
                 tracing::info!(survey = %survey.id, one_click, "opted out from the email");
-                Ok(self.page(
+                Ok(page(
+                    shop,
                     StatusCode::OK,
                     &Page::OptOutDone,
                     json!({ "unsubscribed": true }),
@@ -220,7 +255,7 @@ impl Landing {
                 let yes = match field("answer") {
                     Some("yes") => true,
                     Some("no") => false,
-                    _ => return Ok(self.error(ErrorPage::BadRequest)),
+                    _ => return Ok(error(shop, ErrorPage::BadRequest)),
                 };
                 let reply = if yes { Reply::Yes } else { Reply::No };
                 let after = self.choose(&survey, reply, now).await?;
@@ -230,70 +265,62 @@ impl Landing {
                     Outcome::DeclinedContact
                 };
                 if after.state == (SurveyState::Closed { outcome: wanted }) {
-                    Ok(self.page(
+                    Ok(page(
+                        shop,
                         StatusCode::OK,
                         &Page::ContactAnswered { yes },
                         json!({ "recorded": true, "answer": if yes { "yes" } else { "no" } }),
                     ))
                 } else {
-                    Ok(self.already_answered())
+                    Ok(already_answered(shop))
                 }
             }
             (Target::Comment(_), LinkAction::Rate(r), false) if r.is_negative() => {
                 let text = field("text").unwrap_or_default().trim();
                 if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
-                    return Ok(self.error(ErrorPage::BadRequest));
+                    return Ok(error(shop, ErrorPage::BadRequest));
                 }
                 if survey.rating.is_none() {
-                    return Ok(self.error(ErrorPage::BadRequest));
+                    return Ok(error(shop, ErrorPage::BadRequest));
                 }
                 self.apply(&survey, Input::page_comment(text, Channel::Email), now)
                     .await?;
-                Ok(self.page(
+                Ok(page(
+                    shop,
                     StatusCode::OK,
                     &Page::CommentSaved,
                     json!({ "recorded": true }),
                 ))
             }
-            _ => Ok(self.error(ErrorPage::NotFound)),
+            _ => Ok(error(shop, ErrorPage::NotFound)),
         }
     }
 
-    fn already_answered(&self) -> Answer {
-        self.page(
-            StatusCode::CONFLICT,
-            &Page::AlreadyAnswered,
-            json!({ "recorded": false, "reason": "already_answered" }),
-        )
-    }
-
-    /// Whether a view of `rating` at `viewed_at` looks like a link scanner.
+    /// Whether a view of `rating` at `viewed_at` looks like a link scanner: the core's rule, with
+    /// the survey's views it asks for.
     pub async fn suspicion(
         &self,
         survey: &Survey,
         rating: Rating,
         viewed_at: DateTime<Utc>,
     ) -> Result<Option<Suspicion>, PortError> {
-        let cfg = &self.config.email;
-        let delay = chrono::Duration::from_std(cfg.min_click_delay).unwrap_or_default();
-        if survey.sent_at.is_some_and(|sent| viewed_at < sent + delay) {
-            return Ok(Some(Suspicion::TooSoonAfterSending));
-        }
-        let window = chrono::Duration::from_std(cfg.scanner_window).unwrap_or_default();
-        let views = self
-            .engine
-            .store
-            .views_between(&survey.id, viewed_at - window, viewed_at + window)
-            .await?;
-        if views.iter().any(|(_, r)| *r != rating.value()) {
-            return Ok(Some(Suspicion::SeveralRatingsAtOnce));
-        }
-        Ok(None)
+        let rule = ScannerRule::new(&self.config.email);
+        let views = match rule.views_needed(survey.sent_at, viewed_at) {
+            Some((from, to)) => {
+                self.engine
+                    .store
+                    .views_between(&survey.id, from, to)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        Ok(rule.suspicion(survey.sent_at, rating, viewed_at, &views))
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn rate(
         &self,
+        shop: &Shop<'_>,
         survey: &Survey,
         token: &str,
         nonce: &str,
@@ -303,15 +330,16 @@ impl Landing {
         now: DateTime<Utc>,
     ) -> Result<Answer, PortError> {
         match survey.rating {
-            Some(r) if r == rating => return Ok(self.recorded(token, rating)),
+            Some(r) if r == rating => return Ok(recorded(shop, token, rating)),
             // The first answer stands; no need to suspect anybody of anything.
-            Some(_) => return Ok(self.already_answered()),
+            Some(_) => return Ok(already_answered(shop)),
             None => {}
         }
         if !confirmed {
             if let Some(why) = self.suspicion(survey, rating, viewed_at).await? {
                 tracing::info!(survey = %survey.id, ?why, "looks like a link scanner; asking to confirm");
-                return Ok(self.page(
+                return Ok(page(
+                    shop,
                     StatusCode::ACCEPTED,
                     &Page::Confirm {
                         rating,
@@ -328,25 +356,10 @@ impl Landing {
             .await?;
         if after.rating == Some(rating) {
             tracing::info!(survey = %survey.id, rating = rating.value(), "rating recorded from the email");
-            Ok(self.recorded(token, rating))
+            Ok(recorded(shop, token, rating))
         } else {
-            Ok(self.already_answered())
+            Ok(already_answered(shop))
         }
-    }
-
-    fn recorded(&self, token: &str, rating: Rating) -> Answer {
-        let next = if rating.is_positive() {
-            "thanks"
-        } else if rating.is_negative() {
-            "comment"
-        } else {
-            "contact"
-        };
-        self.page(
-            StatusCode::OK,
-            &Page::Recorded { rating, token },
-            json!({ "recorded": true, "rating": rating.value(), "next": next }),
-        )
     }
 
     async fn choose(

@@ -15,10 +15,11 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use otklik_aws::store::DynamoStore;
-use otklik_core::complaint::reminder_text;
-use otklik_core::config::Config;
+use otklik_core::config::{Config, ConfigError};
+use otklik_core::crm_texts::reminder_text;
 use otklik_core::intake::IntakeSignal;
 use otklik_core::ports::{PortError, Queue};
+use otklik_core::texts::Texts;
 use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, NewTask, RetailCrm};
 
 /// The cursor's name in the store.
@@ -36,6 +37,8 @@ pub enum PollError {
     Crm(#[from] CrmError),
     #[error("store or queue: {0}")]
     Port(#[from] PortError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// What one run did.

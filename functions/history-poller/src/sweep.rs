@@ -10,6 +10,8 @@ impl<Q: Queue> Poller<Q> {
     pub async fn remind(&self, now: DateTime<Utc>) -> Result<SweepReport, PollError> {
         let cfg = &self.config.complaints;
         let tz = self.config.timezone_for_site(&cfg.site);
+        // Before any claim is taken, so a refused text cannot leave a claimed reminder unsent.
+        let texts = Texts::from_config(&self.config.texts)?;
         let mut report = SweepReport::default();
         for survey in self.store.open_complaints().await? {
             let Some((mut track, version)) = self.store.complaint_track(&survey).await? else {
@@ -35,8 +37,13 @@ impl<Q: Queue> Poller<Q> {
                 Err(PortError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
             }
-            let (text, commentary) =
-                reminder_text(&format!("№{}", track.order_id), track.opened_at, tz);
+            let (text, commentary) = reminder_text(
+                &texts,
+                texts.language(),
+                &track.order_id.to_string(),
+                track.opened_at,
+                tz,
+            );
             let task = NewTask {
                 text,
                 commentary,

@@ -185,18 +185,6 @@ pub fn elapsed(
     total.to_std().unwrap_or_default()
 }
 
-/// The reminder task's title and commentary for the inspector.
-pub fn reminder_text(order_number: &str, opened_at: DateTime<Utc>, tz: Tz) -> (String, String) {
-    (
-        format!("Рекламация {order_number} ждёт ответа"),
-        format!(
-            "Рекламация открыта {} и всё ещё в статусе «создана». Покупатель ждёт звонка: \
-             возьмите её в работу.",
-            opened_at.with_timezone(&tz).format("%d.%m.%Y %H:%M")
-        ),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,13 +318,5 @@ mod tests {
         let k = ComplaintTrack::new(5, from);
         assert!(!k.reminder_due(t("2026-11-09T07:59:00Z"), &c, tz));
         assert!(k.reminder_due(to, &c, tz));
-    }
-
-    #[test]
-    fn the_reminder_names_the_order_and_local_time() {
-        let tz: Tz = "Europe/Moscow".parse().unwrap();
-        let (title, text) = reminder_text("77C", t("2026-11-02T10:00:00Z"), tz);
-        assert!(title.contains("77C"));
-        assert!(text.contains("02.11.2026 13:00"), "{text}");
     }
 }

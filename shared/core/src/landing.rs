@@ -8,7 +8,8 @@
 //!
 //! A bare GET never records a rating, because mail scanners open every link of an email. The
 //! rating page asks the server to record it with a POST once it has loaded (script), or through a
-//! button (no script); the server may still suspect a scanner and ask the person to confirm.
+//! button (no script); the server may still suspect a scanner ([`ScannerRule`]) and ask the person
+//! to confirm. Every word on the pages comes from [`Texts`], in the shop's language.
 
 use std::fmt::Write as _;
 
@@ -17,11 +18,28 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::model::Rating;
+use crate::texts::{fill, LandingText, Lang, Texts};
 
-/// The shop whose customer is looking at the page; its name is shown in the header and footer.
+mod scanner;
+#[cfg(test)]
+mod tests;
+
+pub use scanner::{ScannerRule, Suspicion};
+
+/// The shop whose customer is looking at the page: its name, shown in the header and footer, and
+/// its words in its language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shop<'a> {
     pub name: &'a str,
+    pub texts: &'a Texts,
+    pub lang: Lang,
+}
+
+impl Shop<'_> {
+    /// A text of the page, escaped for HTML: a shop's own wording may hold any character.
+    fn text(&self, key: LandingText) -> String {
+        escape(self.texts.landing(key, self.lang))
+    }
 }
 
 /// One landing page. The HTTP adapter picks it; [`render`] turns it into a full document.
@@ -111,32 +129,33 @@ impl ErrorPage {
         }
     }
 
-    /// One short Russian sentence for the customer, also used in JSON error bodies.
-    pub fn message(self) -> &'static str {
+    /// One short sentence for the customer in the shop's language, also used in JSON error
+    /// bodies.
+    pub fn message<'a>(self, shop: &Shop<'a>) -> &'a str {
+        shop.texts.landing(self.text(), shop.lang)
+    }
+
+    /// The text of [`ErrorPage::message`].
+    fn text(self) -> LandingText {
         match self {
-            ErrorPage::Expired => "Срок действия этой ссылки уже истёк.",
-            ErrorPage::Broken => {
-                "Ссылка повреждена — возможно, она скопировалась из письма не целиком."
-            }
-            ErrorPage::NotFound => "Такой страницы у нас нет.",
-            ErrorPage::TooLarge => "Текст получился слишком длинным — сократите его, пожалуйста.",
-            ErrorPage::BadRequest => {
-                "Не получилось разобрать запрос — откройте, пожалуйста, ссылку из письма ещё раз."
-            }
-            ErrorPage::ServerError => {
-                "У нас что-то сломалось — попробуйте, пожалуйста, чуть позже."
-            }
+            ErrorPage::Expired => LandingText::ErrorExpired,
+            ErrorPage::Broken => LandingText::ErrorBrokenLink,
+            ErrorPage::NotFound => LandingText::ErrorNotFound,
+            ErrorPage::TooLarge => LandingText::ErrorTooLarge,
+            ErrorPage::BadRequest => LandingText::ErrorBadRequest,
+            ErrorPage::ServerError => LandingText::ErrorServerError,
         }
     }
 
-    /// The page headline above [`ErrorPage::message`].
-    fn headline(self) -> &'static str {
+    /// The page headline above the message.
+    fn headline(self) -> LandingText {
         match self {
-            ErrorPage::Expired => "Ссылка устарела",
-            ErrorPage::Broken => "Ссылка не открылась",
-            ErrorPage::NotFound => "Страница не найдена",
-            ErrorPage::TooLarge => "Слишком длинный текст",
-            ErrorPage::BadRequest | ErrorPage::ServerError => "Что-то пошло не так",
+            ErrorPage::Expired => LandingText::ErrorExpiredTitle,
+            ErrorPage::Broken => LandingText::ErrorBrokenLinkTitle,
+            ErrorPage::NotFound => LandingText::ErrorNotFoundTitle,
+            ErrorPage::TooLarge => LandingText::ErrorTooLargeTitle,
+            ErrorPage::BadRequest => LandingText::ErrorBadRequestTitle,
+            ErrorPage::ServerError => LandingText::ErrorServerErrorTitle,
         }
     }
 }
@@ -223,6 +242,8 @@ if(document.readyState==='complete')send();else window.addEventListener('load',s
 
 /// The full HTML document for `page`.
 pub fn render(page: &Page<'_>, shop: &Shop<'_>) -> String {
+    use LandingText::*;
+    let t = |key| shop.text(key);
     let mut main = String::with_capacity(4096);
     let (title, state, rating) = match *page {
         Page::Rating {
@@ -230,99 +251,111 @@ pub fn render(page: &Page<'_>, shop: &Shop<'_>) -> String {
             token,
             nonce,
         } => {
-            rating_head(&mut main, rating);
-            main.push_str(
-                "<p id=\"saving\" class=\"muted\" hidden>Сохраняем вашу оценку…</p>\
-                 <p id=\"failed\" hidden>Не получилось сохранить оценку — попробуйте, пожалуйста, \
-                 ещё раз.</p>",
+            rating_head(&mut main, shop, rating);
+            let _ = write!(
+                main,
+                "<p id=\"saving\" class=\"muted\" hidden>{}</p><p id=\"failed\" hidden>{}</p>",
+                t(RatingSaving),
+                t(RatingFailed)
             );
             // Shown by default so it works without script; the script hides it while it posts
             // and shows it again, as the retry button, if posting failed.
             let _ = write!(
                 main,
                 "<form id=\"record\" method=\"post\" action=\"\">\
-                 <p class=\"muted\">Нажмите, пожалуйста, кнопку: так мы поймём, что оценку \
-                 поставили вы, а не почтовая программа.</p>\
+                 <p class=\"muted\">{}</p>\
                  <input type=\"hidden\" name=\"nonce\" value=\"{}\">\
-                 <button type=\"submit\">Подтвердить оценку</button></form>",
-                escape(nonce)
+                 <button type=\"submit\">{}</button></form>",
+                t(RatingHint),
+                escape(nonce),
+                t(RatingButton)
             );
-            confirm_section(&mut main, nonce, false);
-            answered_note(&mut main, true);
-            followups(&mut main, token, None);
-            ("Спасибо за вашу оценку", "pending", Some(rating))
+            confirm_section(&mut main, shop, nonce, false);
+            answered_note(&mut main, shop, true);
+            followups(&mut main, shop, token, None);
+            (RatingTitle, "pending", Some(rating))
         }
         Page::Recorded { rating, token } => {
-            rating_head(&mut main, rating);
-            followups(&mut main, token, Some(next_for(rating)));
-            ("Спасибо за вашу оценку", "recorded", Some(rating))
+            rating_head(&mut main, shop, rating);
+            followups(&mut main, shop, token, Some(next_for(rating)));
+            (RatingTitle, "recorded", Some(rating))
         }
         Page::Confirm {
             rating,
             token: _,
             nonce,
         } => {
-            rating_head(&mut main, rating);
-            confirm_section(&mut main, nonce, true);
-            ("Подтвердите оценку", "confirm", Some(rating))
+            rating_head(&mut main, shop, rating);
+            confirm_section(&mut main, shop, nonce, true);
+            (ConfirmTitle, "confirm", Some(rating))
         }
         Page::ContactAnswered { yes: true } => {
-            main.push_str(
-                "<h1>Договорились</h1>\
-                 <p>Мы перезвоним вам в ближайшее время и постараемся всё исправить.</p>\
-                 <p class=\"muted\">Спасибо, что дали нам такую возможность.</p>",
+            let _ = write!(
+                main,
+                "<h1>{}</h1><p>{}</p><p class=\"muted\">{}</p>",
+                t(CallBackHeading),
+                t(CallBackText),
+                t(CallBackNote)
             );
-            ("Мы перезвоним", "done", None)
+            (CallBackTitle, "done", None)
         }
         Page::ContactAnswered { yes: false } => {
-            main.push_str(
-                "<h1>Понятно, спасибо</h1>\
-                 <p>Звонить не будем. Простите, что в этот раз не всё получилось так, как хотелось.</p>\
-                 <p class=\"muted\">Спасибо, что нашли время ответить.</p>",
+            let _ = write!(
+                main,
+                "<h1>{}</h1><p>{}</p><p class=\"muted\">{}</p>",
+                t(NoCallHeading),
+                t(NoCallText),
+                t(NoCallNote)
             );
-            ("Спасибо за ответ", "done", None)
+            (NoCallTitle, "done", None)
         }
         Page::CommentSaved => {
-            main.push_str(
-                "<h1>Спасибо, мы всё прочитаем</h1>\
-                 <p>Ваш комментарий получил отдел качества. Нам жаль, что заказ вас расстроил.</p>",
+            let _ = write!(
+                main,
+                "<h1>{}</h1><p>{}</p>",
+                t(CommentSavedHeading),
+                t(CommentSavedText)
             );
-            ("Комментарий отправлен", "done", None)
+            (CommentSavedTitle, "done", None)
         }
         Page::AlreadyAnswered => {
-            main.push_str("<h1>Вы уже ответили</h1>");
-            answered_note(&mut main, false);
-            ("Вы уже ответили", "answered", None)
+            let _ = write!(main, "<h1>{}</h1>", t(AnsweredTitle));
+            answered_note(&mut main, shop, false);
+            (AnsweredTitle, "answered", None)
         }
         Page::OptOutConfirm => {
-            main.push_str(
-                "<h1>Отписаться от писем?</h1>\
-                 <p>Иногда после покупки мы спрашиваем, как всё прошло. Если такие письма вам \
-                 не нужны, нажмите кнопку — больше не будем их присылать.</p>\
+            let _ = write!(
+                main,
+                "<h1>{}</h1><p>{}</p>\
                  <form method=\"post\" action=\"\">\
                  <input type=\"hidden\" name=\"confirm\" value=\"1\">\
-                 <button type=\"submit\">Отписаться</button></form>",
+                 <button type=\"submit\">{}</button></form>",
+                t(OptOutHeading),
+                t(OptOutText),
+                t(OptOutButton)
             );
-            ("Отписка от писем", "optout", None)
+            (OptOutTitle, "optout", None)
         }
         Page::OptOutDone => {
-            main.push_str(
-                "<h1>Готово, вы отписались</h1>\
-                 <p>Больше не будем присылать вам вопросы о заказах.</p>",
+            let _ = write!(
+                main,
+                "<h1>{}</h1><p>{}</p>",
+                t(OptedOutHeading),
+                t(OptedOutText)
             );
-            ("Вы отписались", "done", None)
+            (OptedOutTitle, "done", None)
         }
         Page::Error(error) => {
             let _ = write!(
                 main,
                 "<h1>{}</h1><p>{}</p>",
-                error.headline(),
-                error.message()
+                t(error.headline()),
+                t(error.text())
             );
             (error.headline(), "error", None)
         }
     };
-    document(shop, title, state, rating, &main)
+    document(shop, &t(title), state, rating, &main)
 }
 
 /// The `Content-Security-Policy` header value for these pages: default-src 'none'; style and script
@@ -356,12 +389,14 @@ fn document(
 ) -> String {
     let shop_name = escape(shop.name);
     let mut out = String::with_capacity(main.len() + STYLE.len() + SCRIPT.len() + 1024);
-    out.push_str(
-        "<!doctype html>\n<html lang=\"ru\">\n<head>\n<meta charset=\"utf-8\">\n\
+    let _ = write!(
+        out,
+        "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"robots\" content=\"noindex\">\n\
          <meta name=\"referrer\" content=\"no-referrer\">\n\
          <meta name=\"color-scheme\" content=\"light dark\">\n",
+        shop.lang.code()
     );
     // An empty data: icon keeps the browser from asking the server for /favicon.ico.
     out.push_str("<link rel=\"icon\" href=\"data:,\">\n");
@@ -374,8 +409,9 @@ fn document(
     let _ = write!(
         out,
         ">\n<main>\n<p class=\"shop\">{shop_name}</p>\n{main}\n</main>\n\
-         <footer>{shop_name} · Если что-то непонятно, просто ответьте на наше письмо.</footer>\n\
-         <script>"
+         <footer>{shop_name} · {}</footer>\n\
+         <script>",
+        shop.text(LandingText::Footer)
     );
     out.push_str(SCRIPT);
     out.push_str("</script>\n</body>\n</html>\n");
@@ -383,28 +419,44 @@ fn document(
 }
 
 /// Headline, stars and "N из 5". The stars are decoration; the text says the same for screen readers.
-fn rating_head(out: &mut String, rating: Rating) {
+fn rating_head(out: &mut String, shop: &Shop<'_>, rating: Rating) {
     let on = usize::from(rating.value());
+    let score = fill(
+        shop.texts.landing(LandingText::RatingScore, shop.lang),
+        &[("rating", &rating.value().to_string())],
+    );
     let _ = write!(
         out,
-        "<h1>Спасибо за вашу оценку</h1>\
+        "<h1>{}</h1>\
          <p class=\"stars\" aria-hidden=\"true\">{}<span class=\"off\">{}</span></p>\
-         <p class=\"score\">{} из 5</p>",
+         <p class=\"score\">{}</p>",
+        shop.text(LandingText::RatingTitle),
         "★".repeat(on),
         "☆".repeat(5 - on),
-        rating.value()
+        escape(&score)
     );
 }
 
-/// Which follow-up a rating calls for; the same names as the JSON `next` field.
+/// Which follow-up a rating calls for; [`Next::code`] is the JSON `next` field the page's script
+/// reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Next {
+pub enum Next {
     Thanks,
     Contact,
     Comment,
 }
 
-fn next_for(rating: Rating) -> Next {
+impl Next {
+    pub fn code(self) -> &'static str {
+        match self {
+            Next::Thanks => "thanks",
+            Next::Contact => "contact",
+            Next::Comment => "comment",
+        }
+    }
+}
+
+pub fn next_for(rating: Rating) -> Next {
     if rating.is_positive() {
         Next::Thanks
     } else if rating.is_negative() {
@@ -425,69 +477,73 @@ fn hidden_unless(open: bool) -> &'static str {
 
 /// The three follow-ups, all present so the script can reveal whichever the server answers
 /// (it may know better than the rating, e.g. a shop without callbacks); `open` is shown at once.
-fn followups(out: &mut String, token: &str, open: Option<Next>) {
+fn followups(out: &mut String, shop: &Shop<'_>, token: &str, open: Option<Next>) {
+    use LandingText::*;
+    let t = |key| shop.text(key);
     let token = escape(token);
     let _ = write!(
         out,
-        "<section id=\"followup-thanks\"{}>\
-         <p>Нам очень приятно это слышать. Спасибо, что нашли минуту ответить — это правда помогает.</p>\
-         </section>",
-        hidden_unless(open == Some(Next::Thanks))
+        "<section id=\"followup-thanks\"{}><p>{}</p></section>",
+        hidden_unless(open == Some(Next::Thanks)),
+        t(ThanksText)
     );
     let _ = write!(
         out,
         "<section id=\"followup-contact\"{}>\
-         <p>Похоже, что-то было не так. Хотите, мы вам перезвоним и разберёмся?</p>\
+         <p>{}</p>\
          <form method=\"post\" action=\"{token}/contact\">\
          <input type=\"hidden\" name=\"answer\" value=\"yes\">\
-         <button type=\"submit\">Да, перезвоните мне</button></form>\
+         <button type=\"submit\">{}</button></form>\
          <form method=\"post\" action=\"{token}/contact\">\
          <input type=\"hidden\" name=\"answer\" value=\"no\">\
-         <button type=\"submit\" class=\"alt\">Нет, не нужно</button></form>\
+         <button type=\"submit\" class=\"alt\">{}</button></form>\
          </section>",
-        hidden_unless(open == Some(Next::Contact))
+        hidden_unless(open == Some(Next::Contact)),
+        t(ContactQuestion),
+        t(ContactYesButton),
+        t(ContactNoButton)
     );
     let _ = write!(
         out,
         "<section id=\"followup-comment\"{}>\
-         <p>Нам очень жаль. Мы уже передали вашу оценку в отдел качества — там разберутся, \
-         что пошло не так.</p>\
+         <p>{}</p>\
          <form method=\"post\" action=\"{token}/comment\">\
-         <label for=\"comment-text\">Если хотите, расскажите, что случилось:</label>\
+         <label for=\"comment-text\">{}</label>\
          <textarea id=\"comment-text\" name=\"text\" maxlength=\"2000\" rows=\"5\"></textarea>\
-         <button type=\"submit\">Отправить</button></form>\
+         <button type=\"submit\">{}</button></form>\
          </section>",
-        hidden_unless(open == Some(Next::Comment))
+        hidden_unless(open == Some(Next::Comment)),
+        t(CommentIntro),
+        t(CommentLabel),
+        t(CommentButton)
     );
 }
 
 /// The "please confirm it was you" form: POST to the same URL with the nonce and `confirm=1`.
-fn confirm_section(out: &mut String, nonce: &str, open: bool) {
+fn confirm_section(out: &mut String, shop: &Shop<'_>, nonce: &str, open: bool) {
     let _ = write!(
         out,
         "<section id=\"confirm\"{}>\
-         <p>Почтовые программы иногда сами открывают ссылки из писем, чтобы их проверить. \
-         Чтобы не засчитать такой случайный переход, подтвердите, пожалуйста, что оценку \
-         поставили вы.</p>\
+         <p>{}</p>\
          <form method=\"post\" action=\"\">\
          <input type=\"hidden\" name=\"nonce\" value=\"{}\">\
          <input type=\"hidden\" name=\"confirm\" value=\"1\">\
-         <button type=\"submit\">Да, это моя оценка</button></form>\
+         <button type=\"submit\">{}</button></form>\
          </section>",
         hidden_unless(open),
-        escape(nonce)
+        shop.text(LandingText::ConfirmText),
+        escape(nonce),
+        shop.text(LandingText::ConfirmButton)
     );
 }
 
 /// The survey already has an answer: nothing to do, nothing lost.
-fn answered_note(out: &mut String, hidden: bool) {
+fn answered_note(out: &mut String, shop: &Shop<'_>, hidden: bool) {
     let _ = write!(
         out,
-        "<section id=\"answered\"{}>\
-         <p>Мы уже получили ваш ответ на этот опрос — например, по другой ссылке из письма. \
-         Спасибо! Больше ничего делать не нужно.</p>\
-         </section>",
-        hidden_unless(!hidden)
+        "<section id=\"answered\"{}><p>{}</p></section>",
+        hidden_unless(!hidden),
+        shop.text(LandingText::AnsweredText)
     );
 }
 
@@ -505,478 +561,4 @@ fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const TOKEN: &str = "AQIDBAUGBwgJCgsMDQ4PEA.abc-_XYZ";
-    const NONCE: &str = "bm9uY2U.c2lnbmF0dXJl";
-    const SHOP: Shop<'static> = Shop {
-        name: "Цветы у дома",
-    };
-
-    fn r(n: u8) -> Rating {
-        Rating::new(n).unwrap()
-    }
-
-    /// Every page variant, for every rating where the page carries one, with its expected state.
-    fn all_pages() -> Vec<(Page<'static>, &'static str)> {
-        let mut pages = Vec::new();
-        for rating in Rating::all() {
-            pages.push((
-                Page::Rating {
-                    rating,
-                    token: TOKEN,
-                    nonce: NONCE,
-                },
-                "pending",
-            ));
-            pages.push((
-                Page::Recorded {
-                    rating,
-                    token: TOKEN,
-                },
-                "recorded",
-            ));
-            pages.push((
-                Page::Confirm {
-                    rating,
-                    token: TOKEN,
-                    nonce: NONCE,
-                },
-                "confirm",
-            ));
-        }
-        pages.push((Page::ContactAnswered { yes: true }, "done"));
-        pages.push((Page::ContactAnswered { yes: false }, "done"));
-        pages.push((Page::CommentSaved, "done"));
-        pages.push((Page::AlreadyAnswered, "answered"));
-        pages.push((Page::OptOutConfirm, "optout"));
-        pages.push((Page::OptOutDone, "done"));
-        for error in ErrorPage::ALL {
-            pages.push((Page::Error(error), "error"));
-        }
-        pages
-    }
-
-    /// The text between `open` and the following `close`; panics when either is missing.
-    fn between<'a>(html: &'a str, open: &str, close: &str) -> &'a str {
-        let start = html.find(open).unwrap_or_else(|| panic!("no {open}")) + open.len();
-        let len = html[start..]
-            .find(close)
-            .unwrap_or_else(|| panic!("no {close}"));
-        &html[start..start + len]
-    }
-
-    /// The opening tag of the element with this id.
-    fn tag_of<'a>(html: &'a str, id: &str) -> &'a str {
-        let at = html
-            .find(&format!("id=\"{id}\""))
-            .unwrap_or_else(|| panic!("no #{id}"));
-        let start = html[..at].rfind('<').unwrap();
-        let end = at + html[at..].find('>').unwrap();
-        &html[start..=end]
-    }
-
-    fn is_hidden(html: &str, id: &str) -> bool {
-        tag_of(html, id).contains(" hidden")
-    }
-
-    /// The content of the element with this id (up to its `</section>` or `</p>`).
-    fn section<'a>(html: &'a str, id: &str) -> &'a str {
-        let tag = tag_of(html, id);
-        let start = html.find(tag).unwrap();
-        let close = if tag.starts_with("<section") {
-            "</section>"
-        } else {
-            "</p>"
-        };
-        let end = start + html[start..].find(close).unwrap();
-        &html[start..end]
-    }
-
-    #[test]
-    fn every_page_is_a_small_self_contained_russian_document() {
-        let pages = all_pages();
-        assert_eq!(pages.len(), 15 + 6 + 6);
-        for (page, state) in pages {
-            let html = render(&page, &SHOP);
-            assert!(html.len() < 20 * 1024, "{page:?}: {} bytes", html.len());
-            assert!(html.starts_with("<!doctype html>"), "{page:?}");
-            assert!(html.contains("<html lang=\"ru\">"), "{page:?}");
-            assert!(
-                html.contains(
-                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                ),
-                "{page:?}"
-            );
-            assert!(html.contains("<meta name=\"robots\" content=\"noindex\">"));
-            assert!(html.contains("<meta name=\"referrer\" content=\"no-referrer\">"));
-            assert!(html.contains("<meta charset=\"utf-8\">"));
-            assert!(
-                !html.contains("http://") && !html.contains("https://"),
-                "{page:?}"
-            );
-            // No external assets: nothing loads from anywhere but a data: URL.
-            assert!(!html.contains("src="), "{page:?}");
-            assert!(!html.contains("//"), "{page:?}: a protocol-relative URL?");
-            assert!(
-                !html.contains("@import") && !html.contains("url("),
-                "{page:?}"
-            );
-            // Inline style attributes would be blocked by the hash-only CSP.
-            assert!(!html.contains(" style="), "{page:?}");
-            assert!(
-                html.contains(&format!("<body data-state=\"{state}\"")),
-                "{page:?} should be {state}"
-            );
-            assert_eq!(html.matches("<style>").count(), 1, "{page:?}");
-            assert_eq!(html.matches("<script>").count(), 1, "{page:?}");
-            assert!(html.contains("Цветы у дома"), "{page:?}");
-            assert!(html.trim_end().ends_with("</html>"), "{page:?}");
-        }
-    }
-
-    #[test]
-    fn every_rating_page_carries_its_rating_and_stars() {
-        for rating in Rating::all() {
-            let n = rating.value();
-            for page in [
-                Page::Rating {
-                    rating,
-                    token: TOKEN,
-                    nonce: NONCE,
-                },
-                Page::Recorded {
-                    rating,
-                    token: TOKEN,
-                },
-                Page::Confirm {
-                    rating,
-                    token: TOKEN,
-                    nonce: NONCE,
-                },
-            ] {
-                let html = render(&page, &SHOP);
-                assert!(html.contains(&format!("data-rating=\"{n}\"")), "{page:?}");
-                assert!(html.contains(&format!("{n} из 5")), "{page:?}");
-                let stars = between(&html, "<p class=\"stars\"", "</p>");
-                assert_eq!(stars.matches('★').count(), usize::from(n), "{page:?}");
-                assert_eq!(stars.matches('☆').count(), usize::from(5 - n), "{page:?}");
-            }
-        }
-        let html = render(
-            &Page::Rating {
-                rating: r(4),
-                token: TOKEN,
-                nonce: NONCE,
-            },
-            &SHOP,
-        );
-        assert!(html.contains("Спасибо за вашу оценку"));
-        assert!(html.contains("★★★★<span class=\"off\">☆</span>"));
-    }
-
-    #[test]
-    fn token_nonce_and_shop_name_are_escaped() {
-        let evil = "<script>alert(\"x\")</script>&'";
-        let shop = Shop { name: evil };
-        let mut pages = all_pages();
-        for rating in Rating::all() {
-            pages.push((
-                Page::Rating {
-                    rating,
-                    token: evil,
-                    nonce: evil,
-                },
-                "pending",
-            ));
-            pages.push((
-                Page::Recorded {
-                    rating,
-                    token: evil,
-                },
-                "recorded",
-            ));
-            pages.push((
-                Page::Confirm {
-                    rating,
-                    token: evil,
-                    nonce: evil,
-                },
-                "confirm",
-            ));
-        }
-        let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;";
-        for (page, _) in pages {
-            let html = render(&page, &shop);
-            assert!(!html.contains(evil), "{page:?}");
-            assert!(!html.contains("alert(\""), "{page:?}");
-            assert_eq!(html.matches("<script>").count(), 1, "{page:?}");
-            assert!(html.contains(escaped), "{page:?}");
-        }
-        let html = render(
-            &Page::Rating {
-                rating: r(3),
-                token: evil,
-                nonce: evil,
-            },
-            &shop,
-        );
-        assert!(html.contains(&format!("action=\"{escaped}/contact\"")));
-        assert!(html.contains(&format!("name=\"nonce\" value=\"{escaped}\"")));
-        assert_eq!(escape("a&b"), "a&amp;b");
-    }
-
-    #[test]
-    fn the_rating_page_holds_everything_the_script_may_reveal() {
-        for rating in Rating::all() {
-            let html = render(
-                &Page::Rating {
-                    rating,
-                    token: TOKEN,
-                    nonce: NONCE,
-                },
-                &SHOP,
-            );
-            assert!(html.contains(&format!(
-                "<body data-state=\"pending\" data-rating=\"{}\"",
-                rating.value()
-            )));
-            // The no-script form: visible, the nonce, «Подтвердить оценку», posting to the same URL.
-            let record = tag_of(&html, "record");
-            assert!(!record.contains("hidden"), "{record}");
-            assert!(record.contains("method=\"post\"") && record.contains("action=\"\""));
-            let form = between(&html, "<form id=\"record\"", "</form>");
-            assert!(form.contains(&format!(
-                "<input type=\"hidden\" name=\"nonce\" value=\"{NONCE}\">"
-            )));
-            assert!(form.contains("Подтвердить оценку"));
-            for id in [
-                "followup-thanks",
-                "followup-contact",
-                "followup-comment",
-                "confirm",
-                "answered",
-                "failed",
-                "saving",
-            ] {
-                assert!(is_hidden(&html, id), "#{id} should start hidden");
-            }
-            let confirm = section(&html, "confirm");
-            assert!(confirm.contains(&format!("name=\"nonce\" value=\"{NONCE}\"")));
-            assert!(confirm.contains("name=\"confirm\" value=\"1\""));
-            assert!(confirm.contains("Да, это моя оценка"));
-            assert!(section(&html, "failed").contains("Не получилось сохранить"));
-            let contact = section(&html, "followup-contact");
-            assert!(contact.contains(&format!("action=\"{TOKEN}/contact\"")));
-            assert!(contact.contains("name=\"answer\" value=\"yes\""));
-            assert!(contact.contains("name=\"answer\" value=\"no\""));
-            assert!(contact.contains("перезвоним"));
-            let comment = section(&html, "followup-comment");
-            assert!(comment.contains(&format!(
-                "<form method=\"post\" action=\"{TOKEN}/comment\">"
-            )));
-            assert!(comment.contains("<textarea") && comment.contains("name=\"text\""));
-            assert!(comment.contains("maxlength=\"2000\""));
-            assert!(comment.contains("отдел качества"));
-            // Every id is unique, or getElementById would reveal the wrong one.
-            for id in [
-                "record",
-                "confirm",
-                "answered",
-                "failed",
-                "followup-contact",
-            ] {
-                assert_eq!(html.matches(&format!("id=\"{id}\"")).count(), 1, "#{id}");
-            }
-        }
-    }
-
-    #[test]
-    fn the_recorded_page_opens_the_right_follow_up() {
-        let open = |n: u8| {
-            let html = render(
-                &Page::Recorded {
-                    rating: r(n),
-                    token: TOKEN,
-                },
-                &SHOP,
-            );
-            let shown: Vec<&str> = ["followup-thanks", "followup-contact", "followup-comment"]
-                .into_iter()
-                .filter(|id| !is_hidden(&html, id))
-                .collect();
-            assert!(
-                !html.contains("id=\"record\""),
-                "recorded: no button to record again"
-            );
-            (html, shown)
-        };
-        let (html, shown) = open(3);
-        assert_eq!(shown, ["followup-contact"]);
-        assert!(html.contains(&format!("action=\"{TOKEN}/contact\"")));
-        for n in [1, 2] {
-            let (html, shown) = open(n);
-            assert_eq!(shown, ["followup-comment"], "rating {n}");
-            assert!(section(&html, "followup-comment").contains("<textarea"));
-        }
-        for n in [4, 5] {
-            let (html, shown) = open(n);
-            assert_eq!(shown, ["followup-thanks"], "rating {n}");
-            assert!(section(&html, "followup-thanks").contains("Спасибо"));
-        }
-    }
-
-    #[test]
-    fn the_confirm_page_shows_the_confirm_form_open() {
-        let html = render(
-            &Page::Confirm {
-                rating: r(2),
-                token: TOKEN,
-                nonce: NONCE,
-            },
-            &SHOP,
-        );
-        assert!(!is_hidden(&html, "confirm"));
-        let form = between(&html, "<form method=\"post\" action=\"\">", "</form>");
-        assert!(form.contains(&format!("name=\"nonce\" value=\"{NONCE}\"")));
-        assert!(form.contains("name=\"confirm\" value=\"1\""));
-        assert!(form.contains("Да, это моя оценка"));
-    }
-
-    #[test]
-    fn the_other_pages_say_what_happened() {
-        let text = |page: Page<'_>| render(&page, &SHOP);
-        assert!(text(Page::ContactAnswered { yes: true }).contains("перезвоним"));
-        assert!(text(Page::ContactAnswered { yes: false }).contains("Звонить не будем"));
-        assert!(text(Page::CommentSaved).contains("комментарий"));
-        assert!(text(Page::AlreadyAnswered).contains("уже получили ваш ответ"));
-        let optout = text(Page::OptOutConfirm);
-        let form = between(&optout, "<form method=\"post\" action=\"\">", "</form>");
-        assert!(form.contains("name=\"confirm\" value=\"1\""));
-        assert!(form.contains("<button"));
-        assert!(text(Page::OptOutDone).contains("отписались"));
-    }
-
-    #[test]
-    fn the_csp_allows_exactly_the_embedded_style_and_script() {
-        let csp = content_security_policy();
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
-        let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
-        for d in [
-            "default-src 'none'",
-            "connect-src 'self'",
-            "form-action 'self'",
-            "base-uri 'none'",
-            "frame-ancestors 'none'",
-            "img-src data:",
-        ] {
-            assert!(directives.contains(&d), "missing {d} in {csp}");
-        }
-        let hash = |text: &str| {
-            let digest = sha2::Sha256::digest(text.as_bytes());
-            format!("'sha256-{}'", STANDARD.encode(digest))
-        };
-        let style_src = directives
-            .iter()
-            .find(|d| d.starts_with("style-src "))
-            .unwrap();
-        let script_src = directives
-            .iter()
-            .find(|d| d.starts_with("script-src "))
-            .unwrap();
-        let mut styles = std::collections::BTreeSet::new();
-        let mut scripts = std::collections::BTreeSet::new();
-        for (page, _) in all_pages() {
-            let html = render(&page, &SHOP);
-            styles.insert(hash(between(&html, "<style>", "</style>")));
-            scripts.insert(hash(between(&html, "<script>", "</script>")));
-        }
-        // One style and one script for every page, so one pair of hashes covers them all.
-        assert_eq!(styles.len(), 1);
-        assert_eq!(scripts.len(), 1);
-        let style = styles.into_iter().next().unwrap();
-        let script = scripts.into_iter().next().unwrap();
-        assert_eq!(*style_src, format!("style-src {style}"));
-        assert_eq!(*script_src, format!("script-src {script}"));
-        assert_ne!(style, script);
-    }
-
-    #[test]
-    fn the_script_keeps_the_post_contract() {
-        let html = render(
-            &Page::Rating {
-                rating: r(5),
-                token: TOKEN,
-                nonce: NONCE,
-            },
-            &SHOP,
-        );
-        let script = between(&html, "<script>", "</script>");
-        // Page data stays out of the script: it is the same text on every page.
-        assert!(!script.contains(NONCE) && !script.contains(TOKEN));
-        for needle in [
-            "fetch(location.href,",
-            "method:'POST'",
-            "'Accept':'application/json'",
-            "'Content-Type':'application/x-www-form-urlencoded'",
-            "body:'nonce='+encodeURIComponent(nonce)",
-            "credentials:'same-origin'",
-            "window.otklikPosted",
-            "a.s===200&&j.recorded===true",
-            "a.s===202",
-            "j.reason==='confirm'",
-            "a.s===409&&j.reason==='already_answered'",
-            "state('recorded')",
-            "state('confirm')",
-            "state('answered')",
-            "state('error')",
-            "show('followup-'+next(j.next))",
-        ] {
-            assert!(script.contains(needle), "script lacks {needle}");
-        }
-        assert!(
-            !script.contains("</"),
-            "the script must not close its own element"
-        );
-        assert!(
-            !STYLE.contains("</"),
-            "the style must not close its own element"
-        );
-    }
-
-    #[test]
-    fn error_pages_map_to_status_code_and_a_russian_message() {
-        let expected = [
-            (ErrorPage::Expired, 410, "expired"),
-            (ErrorPage::Broken, 400, "broken_link"),
-            (ErrorPage::NotFound, 404, "not_found"),
-            (ErrorPage::TooLarge, 413, "too_large"),
-            (ErrorPage::BadRequest, 400, "bad_request"),
-            (ErrorPage::ServerError, 500, "server_error"),
-        ];
-        assert_eq!(expected.len(), ErrorPage::ALL.len());
-        for (error, status, code) in expected {
-            assert_eq!(error.status(), status, "{error:?}");
-            assert_eq!(error.code(), code, "{error:?}");
-            let message = error.message();
-            assert!(
-                message
-                    .chars()
-                    .any(|c| ('\u{0400}'..='\u{04FF}').contains(&c)),
-                "{error:?}: {message}"
-            );
-            assert!(message.ends_with('.'), "{error:?}: one sentence");
-            assert_eq!(message.matches(". ").count(), 0, "{error:?}: one sentence");
-            let html = render(&Page::Error(error), &SHOP);
-            assert!(html.contains(message), "{error:?}");
-            assert!(html.contains("<body data-state=\"error\">"), "{error:?}");
-        }
-        let messages: std::collections::BTreeSet<_> =
-            ErrorPage::ALL.iter().map(|e| e.message()).collect();
-        assert_eq!(messages.len(), ErrorPage::ALL.len());
-    }
 }

@@ -1,9 +1,12 @@
-//! What we say to the customer, in several phrasings per message, per language.
+//! Every sentence Otklik writes, per language: what we say to the customer, in several phrasings
+//! per message, and, one wording each, what we write into retailCRM ([`crm`]) and the landing
+//! page's words ([`landing`]).
 //!
 //! Dispatch picks the question, the machine's `MessageKind` picks the follow-up; this module turns
 //! either into words. Messages must read as written by a person, so every kind has several
 //! variants and a customer is given one of them by a stable hash of a seed (their contact key).
-//! The shop may replace any kind's variants in `[texts]` of `otklik.toml`.
+//! The shop may replace any kind's variants in `[texts]` of `otklik.toml`, and any CRM or landing
+//! text in `[texts.crm.<lang>]` / `[texts.landing.<lang>]`.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +14,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::config_error::ConfigError;
 use crate::message_kind::MessageKind;
+
+pub mod crm;
+pub mod landing;
+
+pub use crm::CrmText;
+pub use landing::LandingText;
 
 /// A language we can write in. Russian is the default and the fallback.
 #[derive(
@@ -108,7 +117,8 @@ impl From<MessageKind> for TextKind {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TextsConfig {
-    /// The language of every message (Russian when absent).
+    /// The language of every text: the customer's messages, the landing page and what we write
+    /// into retailCRM (Russian when absent).
     #[serde(default)]
     pub language: Option<Lang>,
     #[serde(default)]
@@ -117,13 +127,45 @@ pub struct TextsConfig {
     pub uk: BTreeMap<TextKind, Vec<String>>,
     #[serde(default)]
     pub en: BTreeMap<TextKind, Vec<String>>,
+    /// `[texts.crm.<lang>]`: what we write into retailCRM, one text per key.
+    #[serde(default)]
+    pub crm: WordingOverrides<CrmText>,
+    /// `[texts.landing.<lang>]`: the landing page's words, one text per key.
+    #[serde(default)]
+    pub landing: WordingOverrides<LandingText>,
 }
 
-/// Every text we can say, with the installation's language.
+/// Per language, texts that replace ours one by one (a key not given keeps ours).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, bound(deserialize = "K: Deserialize<'de> + Ord"))]
+pub struct WordingOverrides<K: Ord> {
+    #[serde(default)]
+    pub ru: BTreeMap<K, String>,
+    #[serde(default)]
+    pub uk: BTreeMap<K, String>,
+    #[serde(default)]
+    pub en: BTreeMap<K, String>,
+}
+
+// By hand: the derive would ask `K: Default`, which the key enums have no reason to be.
+impl<K: Ord> Default for WordingOverrides<K> {
+    fn default() -> Self {
+        WordingOverrides {
+            ru: BTreeMap::new(),
+            uk: BTreeMap::new(),
+            en: BTreeMap::new(),
+        }
+    }
+}
+
+/// Every text we can say or write, with the installation's language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Texts {
     language: Lang,
     variants: BTreeMap<(Lang, TextKind), Vec<String>>,
+    /// The shop's CRM and landing texts; ours for every key not here.
+    crm: BTreeMap<(Lang, CrmText), String>,
+    landing: BTreeMap<(Lang, LandingText), String>,
 }
 
 impl Texts {
@@ -144,6 +186,8 @@ impl Texts {
         Texts {
             language: Lang::default(),
             variants,
+            crm: BTreeMap::new(),
+            landing: BTreeMap::new(),
         }
     }
 
@@ -177,6 +221,8 @@ impl Texts {
                 texts.variants.insert((lang, *kind), cleaned);
             }
         }
+        texts.crm = wording_overrides(&cfg.crm)?;
+        texts.landing = wording_overrides(&cfg.landing)?;
         Ok(texts)
     }
 
@@ -208,6 +254,147 @@ impl Texts {
         let index = (hash % list.len() as u64) as usize;
         &list[index]
     }
+
+    /// A text we write into retailCRM, its blanks (`{order}`) still open: the shop's when it gave
+    /// one, else ours. [`crate::crm_texts`] fills them in.
+    pub fn crm(&self, key: CrmText, lang: Lang) -> &str {
+        self.crm
+            .get(&(lang, key))
+            .map_or_else(|| ours(key, lang), String::as_str)
+    }
+
+    /// A text of the landing page, its blanks still open: the shop's when it gave one, else ours.
+    pub fn landing(&self, key: LandingText, lang: Lang) -> &str {
+        self.landing
+            .get(&(lang, key))
+            .map_or_else(|| ours(key, lang), String::as_str)
+    }
+}
+
+/// A text written once per language, with named blanks in braces that the code fills in. Two
+/// sets of them, [`CrmText`] and [`LandingText`], share the config rules and the filling.
+pub(crate) trait Wording: Copy + Ord + 'static {
+    /// The table under `[texts]` that overrides them, e.g. `crm`.
+    const TABLE: &'static str;
+    const ALL: &'static [Self];
+    /// The config key.
+    fn key(self) -> &'static str;
+    /// The blanks the text may hold, e.g. `order` for `{order}`.
+    fn blanks(self) -> &'static [&'static str];
+    /// Ours in Russian, Ukrainian and English.
+    fn ours(self) -> [&'static str; 3];
+}
+
+/// The text a config key names.
+fn parse_key<K: Wording>(key: &str) -> Result<K, String> {
+    K::ALL
+        .iter()
+        .copied()
+        .find(|k| k.key() == key)
+        .ok_or_else(|| {
+            let keys: Vec<String> = K::ALL.iter().map(|k| format!("`{}`", k.key())).collect();
+            format!("unknown text `{key}`, expected one of {}", keys.join(", "))
+        })
+}
+
+/// Our wording of `key` in `lang`.
+fn ours<K: Wording>(key: K, lang: Lang) -> &'static str {
+    let [ru, uk, en] = key.ours();
+    match lang {
+        Lang::Ru => ru,
+        Lang::Uk => uk,
+        Lang::En => en,
+    }
+}
+
+/// The shop's texts of one table, checked and trimmed; the error names the key.
+fn wording_overrides<K: Wording>(
+    cfg: &WordingOverrides<K>,
+) -> Result<BTreeMap<(Lang, K), String>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (lang, overrides) in [
+        (Lang::Ru, &cfg.ru),
+        (Lang::Uk, &cfg.uk),
+        (Lang::En, &cfg.en),
+    ] {
+        for (key, text) in overrides {
+            if let Some(problem) = wording_problem(*key, text) {
+                return Err(ConfigError::Invalid {
+                    key: format!("texts.{}.{}.{}", K::TABLE, lang.code(), key.key()),
+                    message: problem,
+                });
+            }
+            out.insert((lang, *key), text.trim().to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Why a shop's text for `key` cannot be used, if it cannot: blank, a blank we do not fill (a
+/// typo such as `{oder}` would reach the reader verbatim), or a brace without its pair.
+fn wording_problem<K: Wording>(key: K, text: &str) -> Option<String> {
+    if text.trim().is_empty() {
+        return Some("a text must not be blank; remove the key to use ours".into());
+    }
+    let allowed = key.blanks();
+    let mut rest = text;
+    loop {
+        match (rest.find('{'), rest.find('}')) {
+            (None, None) => return None,
+            (Some(open), Some(close)) if open < close => {
+                let name = &rest[open + 1..close];
+                if !allowed.contains(&name) {
+                    return Some(if allowed.is_empty() {
+                        format!("this text has no blanks to fill; remove \"{{{name}}}\"")
+                    } else {
+                        let list: Vec<String> =
+                            allowed.iter().map(|b| format!("{{{b}}}")).collect();
+                        format!(
+                            "unknown blank \"{{{name}}}\"; this text can use {}",
+                            list.join(", ")
+                        )
+                    });
+                }
+                rest = &rest[close + 1..];
+            }
+            _ => {
+                return Some(
+                    "a \"{\" or \"}\" without its pair; braces only mark blanks such as {order}"
+                        .into(),
+                )
+            }
+        }
+    }
+}
+
+/// `template` with each `{name}` of `values` replaced by its value. Only the template is scanned,
+/// so braces in a value (a customer's words) are written as they are.
+pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            let (_, value) = values.iter().find(|(n, _)| *n == name)?;
+            Some((value, close))
+        });
+        match value {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            // Not a blank we were given: written as it is (config checks make this unreachable
+            // for the texts themselves).
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Why a configured variant cannot be used, if it cannot.
@@ -662,5 +849,183 @@ mod tests {
                 .collect();
             assert_eq!(labels.len(), 5);
         }
+    }
+
+    /// Fills every blank of `key`'s text with a sample value.
+    fn filled<K: Wording>(template: &str, key: K) -> String {
+        let values: Vec<(&str, &str)> = key.blanks().iter().map(|b| (*b, "X1")).collect();
+        fill(template, &values)
+    }
+
+    fn check_ours<K: Wording + std::fmt::Debug + Serialize>() {
+        let keys: BTreeSet<&str> = K::ALL.iter().map(|k| k.key()).collect();
+        assert_eq!(keys.len(), K::ALL.len(), "{}: a key twice", K::TABLE);
+        for key in K::ALL {
+            for lang in Lang::ALL {
+                let text = ours(*key, lang);
+                assert!(!text.is_empty(), "{lang:?} {key:?} is empty");
+                assert_eq!(text.trim(), text, "{lang:?} {key:?} has stray spaces");
+                assert!(!text.contains('\n'), "{lang:?} {key:?} is not one line");
+                assert_eq!(wording_problem(*key, text), None, "{lang:?} {key:?}");
+                let out = filled(text, *key);
+                assert!(
+                    !out.contains('{') && !out.contains('}'),
+                    "{lang:?} {key:?} keeps a blank: {out}"
+                );
+                if lang != Lang::Ru {
+                    // Written for the language, not copied from the Russian.
+                    assert_ne!(text, ours(*key, Lang::Ru), "{lang:?} {key:?}");
+                }
+                if lang == Lang::En {
+                    assert!(
+                        !text.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c)),
+                        "{key:?} in English has Cyrillic: {text}"
+                    );
+                }
+                if lang == Lang::Uk {
+                    // Letters Ukrainian does not have: a sign of Russian left in.
+                    assert!(
+                        !text.chars().any(|c| "ыэъёЫЭЪЁ".contains(c)),
+                        "{key:?} in Ukrainian looks Russian: {text}"
+                    );
+                }
+            }
+            // Every blank a text offers is used by ours in every language, so the docs' list of
+            // blanks is the list of what ours shows.
+            for blank in key.blanks() {
+                for lang in Lang::ALL {
+                    assert!(
+                        ours(*key, lang).contains(&format!("{{{blank}}}")),
+                        "{lang:?} {key:?} does not use {{{blank}}}"
+                    );
+                }
+            }
+            let json = serde_json::to_string(key).unwrap();
+            assert_eq!(json, format!("\"{}\"", key.key()));
+        }
+    }
+
+    #[test]
+    fn every_crm_and_landing_text_is_ours_in_every_language() {
+        check_ours::<CrmText>();
+        check_ours::<LandingText>();
+        let t = Texts::defaults();
+        for lang in Lang::ALL {
+            assert_eq!(
+                t.crm(CrmText::ComplaintLink, lang),
+                ours(CrmText::ComplaintLink, lang)
+            );
+            assert_eq!(
+                t.landing(LandingText::Footer, lang),
+                ours(LandingText::Footer, lang)
+            );
+        }
+    }
+
+    #[test]
+    fn crm_and_landing_overrides_replace_one_text() {
+        let cfg: TextsConfig = toml::from_str(
+            r#"
+            language = "en"
+            [crm.en]
+            notice_commentary = "  Customer said: {words}  "
+            [crm.ru]
+            complaint_link = "Жалоба: {rating}/5"
+            [landing.uk]
+            footer = "Пишіть нам у відповідь на лист."
+            "#,
+        )
+        .unwrap();
+        let t = Texts::from_config(&cfg).unwrap();
+        assert_eq!(t.language(), Lang::En);
+        assert_eq!(
+            t.crm(CrmText::NoticeCommentary, Lang::En),
+            "Customer said: {words}"
+        );
+        assert_eq!(
+            t.crm(CrmText::ComplaintLink, Lang::Ru),
+            "Жалоба: {rating}/5"
+        );
+        assert_eq!(
+            t.landing(LandingText::Footer, Lang::Uk),
+            "Пишіть нам у відповідь на лист."
+        );
+        // The same key in another language, and every other key, stay ours.
+        assert_eq!(
+            t.crm(CrmText::NoticeCommentary, Lang::Ru),
+            "Покупатель написал: «{words}»"
+        );
+        assert_eq!(
+            t.landing(LandingText::Footer, Lang::En),
+            ours(LandingText::Footer, Lang::En)
+        );
+        assert_eq!(
+            t.crm(CrmText::ReminderTitle, Lang::En),
+            ours(CrmText::ReminderTitle, Lang::En)
+        );
+        // The customer messages are untouched.
+        assert_eq!(
+            t.variants(TextKind::Thanks, Lang::En),
+            Texts::defaults().variants(TextKind::Thanks, Lang::En)
+        );
+    }
+
+    #[test]
+    fn crm_and_landing_override_errors_name_the_key() {
+        use crate::config::Config;
+        let err = |texts: &str| {
+            Config::from_toml(&format!("{EXAMPLE}\n{texts}\n"))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("[texts.crm.ru]\nnotice_commentary = \"Покупатель: {wrods}\"");
+        assert!(
+            e.contains("`texts.crm.ru.notice_commentary`")
+                && e.contains("{wrods}")
+                && e.contains("{words}"),
+            "{e}"
+        );
+        let e = err("[texts.landing.en]\nfooter = \"Write to {shop}\"");
+        assert!(
+            e.contains("`texts.landing.en.footer`") && e.contains("no blanks"),
+            "{e}"
+        );
+        let e = err("[texts.crm.uk]\ncomplaint_link = \"Рекламація {rating\"");
+        assert!(
+            e.contains("`texts.crm.uk.complaint_link`") && e.contains("pair"),
+            "{e}"
+        );
+        let e = err("[texts.crm.en]\nreminder_title = \"Complaint }{order}\"");
+        assert!(e.contains("`texts.crm.en.reminder_title`"), "{e}");
+        let e = err("[texts.landing.ru]\nrating_button = \"   \"");
+        assert!(
+            e.contains("`texts.landing.ru.rating_button`") && e.contains("blank"),
+            "{e}"
+        );
+        let e = err("[texts.landing.ru]\nrating_buton = \"Да\"");
+        assert!(
+            e.contains("texts.landing.ru") && e.contains("rating_buton"),
+            "{e}"
+        );
+        let e = err("[texts.crm.de]\nnotice_commentary = \"{words}\"");
+        assert!(e.contains("texts.crm") && e.contains("de"), "{e}");
+        // A text is one string, not a list of variants.
+        let e = err("[texts.crm.ru]\ncomplaint_link = [\"Рекламация {rating}\"]");
+        assert!(e.contains("texts.crm.ru.complaint_link"), "{e}");
+    }
+
+    #[test]
+    fn fill_fills_the_template_only() {
+        assert_eq!(
+            fill(
+                "{title}: заказ {order}.",
+                &[("title", "T"), ("order", "{title}")]
+            ),
+            "T: заказ {title}."
+        );
+        assert_eq!(fill("{a}{a}", &[("a", "1")]), "11");
+        // Not a blank we were given: written as it is.
+        assert_eq!(fill("a {b} c", &[]), "a {b} c");
+        assert_eq!(fill("a { b", &[("b", "x")]), "a { b");
     }
 }

@@ -1,0 +1,302 @@
+//! The sentences Otklik writes into retailCRM, filled in: the inspector's task and notification
+//! for a notice, the complaint order's comment and link, the reminder task, the words field.
+//!
+//! The writers (crm-writer, complaint-create, history-poller) only send what these return. The
+//! wording comes from [`Texts`] (`[texts.crm.<lang>]` or ours); it lives apart from this module
+//! so that the config can name the texts without depending on the state machine.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::machine::NoticeReason;
+use crate::model::Rating;
+use crate::texts::{fill, CrmText, Lang, Texts};
+
+/// The customers' words field keeps the newest words when they get longer than this.
+pub const MAX_WORDS_CHARS: usize = 4000;
+
+/// The value of the order's words field: every message the customer wrote, one a line, cut from
+/// the front when too long (the newest words matter most to whoever reads the order).
+pub fn words_value(words: &[String]) -> String {
+    let all = words.join("\n");
+    let n = all.chars().count();
+    if n <= MAX_WORDS_CHARS {
+        return all;
+    }
+    let tail: String = all.chars().skip(n - (MAX_WORDS_CHARS - 1)).collect();
+    format!("…{tail}")
+}
+
+/// The inspector's task for a notice, and the notification that points at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub title: String,
+    pub commentary: String,
+    pub notification: String,
+}
+
+/// The notice for `reason`: what the customer wrote (`words`) on `order` (as the order is shown
+/// to managers).
+pub fn notice(texts: &Texts, lang: Lang, reason: NoticeReason, words: &str, order: &str) -> Notice {
+    let title = texts
+        .crm(
+            match reason {
+                NoticeReason::UnreadableReply => CrmText::NoticeUnreadableReply,
+                NoticeReason::NewProblemAfterClose => CrmText::NoticeNewProblem,
+                NoticeReason::UnpromptedMessage => CrmText::NoticeUnprompted,
+            },
+            lang,
+        )
+        .to_string();
+    Notice {
+        commentary: fill(
+            texts.crm(CrmText::NoticeCommentary, lang),
+            &[("words", words)],
+        ),
+        notification: fill(
+            texts.crm(CrmText::NoticeNotification, lang),
+            &[("title", &title), ("order", order)],
+        ),
+        title,
+    }
+}
+
+/// The complaint order's manager comment: what the inspector reads first. `order_number` is the
+/// rated order's number; words that are only spaces count as none.
+pub fn manager_comment(
+    texts: &Texts,
+    lang: Lang,
+    order_number: &str,
+    rating: Rating,
+    words: Option<&str>,
+) -> String {
+    let rating = rating.value().to_string();
+    let mut c = fill(
+        texts.crm(CrmText::ComplaintComment, lang),
+        &[("rating", &rating), ("order", order_number)],
+    );
+    c.push('\n');
+    match words.map(str::trim).filter(|w| !w.is_empty()) {
+        Some(w) => c.push_str(&fill(
+            texts.crm(CrmText::ComplaintWords, lang),
+            &[("words", w)],
+        )),
+        None => c.push_str(texts.crm(CrmText::ComplaintNoWords, lang)),
+    }
+    c
+}
+
+/// The comment on the link between the rated order and its complaint.
+pub fn complaint_link(texts: &Texts, lang: Lang, rating: Rating) -> String {
+    fill(
+        texts.crm(CrmText::ComplaintLink, lang),
+        &[("rating", &rating.value().to_string())],
+    )
+}
+
+/// The reminder task's title and commentary for a complaint `order` opened at `opened_at`,
+/// shown in the shop's time zone.
+pub fn reminder_text(
+    texts: &Texts,
+    lang: Lang,
+    order: &str,
+    opened_at: DateTime<Utc>,
+    tz: Tz,
+) -> (String, String) {
+    // Day first where people write it so; ISO order in English, where 02.11 reads as February.
+    let format = match lang {
+        Lang::Ru | Lang::Uk => "%d.%m.%Y %H:%M",
+        Lang::En => "%Y-%m-%d %H:%M",
+    };
+    let opened_at = opened_at.with_timezone(&tz).format(format).to_string();
+    (
+        fill(texts.crm(CrmText::ReminderTitle, lang), &[("order", order)]),
+        fill(
+            texts.crm(CrmText::ReminderCommentary, lang),
+            &[("opened_at", &opened_at)],
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::texts::TextsConfig;
+
+    fn r(n: u8) -> Rating {
+        Rating::new(n).unwrap()
+    }
+
+    fn moscow() -> Tz {
+        "Europe/Moscow".parse().unwrap()
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    const REASONS: [NoticeReason; 3] = [
+        NoticeReason::UnreadableReply,
+        NoticeReason::NewProblemAfterClose,
+        NoticeReason::UnpromptedMessage,
+    ];
+
+    // Moved from crm-writer's lib.rs with `words_value`.
+    #[test]
+    fn long_words_keep_their_newest_end() {
+        let short = vec!["плохо".to_string(), "очень".to_string()];
+        assert_eq!(words_value(&short), "плохо\nочень");
+        let long = vec!["а".repeat(3000), "б".repeat(3000)];
+        let v = words_value(&long);
+        assert_eq!(v.chars().count(), MAX_WORDS_CHARS);
+        assert!(v.starts_with('…') && v.ends_with('б'));
+    }
+
+    // Moved from complaint-create's lib.rs with `manager_comment`.
+    #[test]
+    fn the_comment_carries_rating_words_and_order() {
+        let texts = Texts::defaults();
+        let comment =
+            |number, rating, words| manager_comment(&texts, Lang::Ru, number, rating, words);
+        let c = comment("1001A", r(1), Some(" курьер нагрубил "));
+        assert!(c.contains("1 из 5") && c.contains("1001A") && c.contains("«курьер нагрубил»"));
+        let silent = comment("7", r(2), None);
+        assert!(silent.contains("2 из 5") && silent.contains("ничего не написал"));
+    }
+
+    // Moved from complaint.rs with `reminder_text`.
+    #[test]
+    fn the_reminder_names_the_order_and_local_time() {
+        let texts = Texts::defaults();
+        let (title, text) =
+            reminder_text(&texts, Lang::Ru, "77C", t("2026-11-02T10:00:00Z"), moscow());
+        assert!(title.contains("77C"));
+        assert!(text.contains("02.11.2026 13:00"), "{text}");
+    }
+
+    /// What crm-writer, complaint-create and history-poller wrote before the texts moved here,
+    /// word for word: the Russian default must not change under the shops that use it.
+    #[test]
+    fn russian_is_the_wording_we_always_wrote() {
+        let texts = Texts::defaults();
+        let ru = Lang::Ru;
+        let n = notice(
+            &texts,
+            ru,
+            NoticeReason::UnreadableReply,
+            "ну такое",
+            "main-shop/1001",
+        );
+        assert_eq!(
+            n,
+            Notice {
+                title: "Отклик: ответ покупателя не распознан — прочитайте".into(),
+                commentary: "Покупатель написал: «ну такое»".into(),
+                notification: "Отклик: ответ покупателя не распознан — прочитайте: заказ \
+                               main-shop/1001. Задача уже в списке."
+                    .into(),
+            }
+        );
+        assert_eq!(
+            notice(&texts, ru, NoticeReason::NewProblemAfterClose, "x", "o").title,
+            "Отклик: покупатель написал после опроса — похоже на новую проблему"
+        );
+        assert_eq!(
+            notice(&texts, ru, NoticeReason::UnpromptedMessage, "x", "o").title,
+            "Отклик: покупатель написал до нашего вопроса"
+        );
+        assert_eq!(
+            manager_comment(&texts, ru, "1001A", r(1), Some(" курьер нагрубил ")),
+            "Оценка покупателя: 1 из 5 (заказ 1001A).\nСлова покупателя: «курьер нагрубил»"
+        );
+        assert_eq!(
+            manager_comment(&texts, ru, "7", r(2), Some("   ")),
+            "Оценка покупателя: 2 из 5 (заказ 7).\nПокупатель ничего не написал, только оценку."
+        );
+        assert_eq!(
+            complaint_link(&texts, ru, r(3)),
+            "Рекламация по оценке 3 из 5"
+        );
+        assert_eq!(
+            reminder_text(&texts, ru, "123", t("2026-11-02T10:00:00Z"), moscow()),
+            (
+                "Рекламация №123 ждёт ответа".to_string(),
+                "Рекламация открыта 02.11.2026 13:00 и всё ещё в статусе «создана». Покупатель \
+                 ждёт звонка: возьмите её в работу."
+                    .to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn every_language_writes_every_crm_text() {
+        let texts = Texts::defaults();
+        let opened = t("2026-11-02T10:00:00Z");
+        for lang in Lang::ALL {
+            let mut written = Vec::new();
+            for reason in REASONS {
+                let n = notice(&texts, lang, reason, "WORDS", "ORDER-1");
+                assert!(n.commentary.contains("WORDS"), "{lang:?}");
+                assert!(n.notification.contains(&n.title) && n.notification.contains("ORDER-1"));
+                written.extend([n.title, n.commentary, n.notification]);
+            }
+            for words in [Some("WORDS"), None] {
+                let c = manager_comment(&texts, lang, "N-7", r(2), words);
+                assert!(c.contains("N-7") && c.contains('2'), "{lang:?}: {c}");
+                assert_eq!(c.lines().count(), 2, "{lang:?}: {c}");
+                assert_eq!(c.contains("WORDS"), words.is_some());
+                written.push(c);
+            }
+            written.push(complaint_link(&texts, lang, r(1)));
+            let (title, commentary) = reminder_text(&texts, lang, "555", opened, moscow());
+            assert!(title.contains("555"), "{lang:?}");
+            assert!(commentary.contains("13:00"), "{lang:?}: {commentary}");
+            written.extend([title, commentary]);
+            for text in &written {
+                assert!(!text.trim().is_empty(), "{lang:?}");
+                assert!(
+                    !text.contains('{') && !text.contains('}'),
+                    "{lang:?} left a blank: {text}"
+                );
+                if lang == Lang::En {
+                    assert!(
+                        !text.chars().any(|c| ('\u{0400}'..='\u{04FF}').contains(&c)),
+                        "English with Cyrillic: {text}"
+                    );
+                }
+            }
+        }
+        // English dates read year first, never as month-day confusion.
+        let (_, en) = reminder_text(&texts, Lang::En, "1", opened, moscow());
+        assert!(en.contains("2026-11-02 13:00"), "{en}");
+    }
+
+    #[test]
+    fn the_shops_wording_is_used_and_customer_words_are_not_read_as_blanks() {
+        let cfg: TextsConfig = toml::from_str(
+            r#"
+            language = "uk"
+            [crm.uk]
+            complaint_words = "Покупець: {words}"
+            notice_notification = "{order} — {title}"
+            "#,
+        )
+        .unwrap();
+        let texts = Texts::from_config(&cfg).unwrap();
+        let lang = texts.language();
+        let c = manager_comment(&texts, lang, "9", r(1), Some("ціна {order} {rating}"));
+        assert_eq!(
+            c,
+            "Оцінка покупця: 1 з 5 (замовлення 9).\nПокупець: ціна {order} {rating}"
+        );
+        let n = notice(
+            &texts,
+            lang,
+            NoticeReason::UnpromptedMessage,
+            "{title}",
+            "42",
+        );
+        assert_eq!(n.notification, format!("42 — {}", n.title));
+        assert_eq!(n.commentary, "Покупець написав: «{title}»");
+    }
+}

@@ -1,0 +1,423 @@
+//! The words of the landing page a customer sees after clicking a link in the survey email:
+//! headings, explanations, buttons, errors. Keys and our own wording live here, so
+//! `[texts.landing.<lang>]` can name them; [`crate::landing`] puts them into the pages.
+
+use serde::{Deserialize, Serialize};
+
+use super::{parse_key, Wording};
+
+/// One text of the landing page. `<title>` texts go into the browser tab, `heading` ones into the
+/// page's headline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+// Read through a string so that a config error names the key it is about.
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum LandingText {
+    /// The rating pages' headline and title.
+    RatingTitle,
+    /// Under the stars: the rating in words, e.g. "4 из 5".
+    RatingScore,
+    /// While the page's script saves the rating.
+    RatingSaving,
+    /// The script could not save the rating.
+    RatingFailed,
+    /// Above the button that records the rating without script.
+    RatingHint,
+    RatingButton,
+    /// The title of the page that asks to confirm (a suspected link scanner).
+    ConfirmTitle,
+    /// Why we ask to confirm.
+    ConfirmText,
+    ConfirmButton,
+    /// The survey already has an answer: headline and title.
+    AnsweredTitle,
+    AnsweredText,
+    /// After a 4–5.
+    ThanksText,
+    /// After a 3: shall we call?
+    ContactQuestion,
+    ContactYesButton,
+    ContactNoButton,
+    /// After a 1–2: sorry, quality control has it; above the comment box.
+    CommentIntro,
+    CommentLabel,
+    CommentButton,
+    /// After "yes, call me".
+    CallBackTitle,
+    CallBackHeading,
+    CallBackText,
+    CallBackNote,
+    /// After "no, don't call".
+    NoCallTitle,
+    NoCallHeading,
+    NoCallText,
+    NoCallNote,
+    /// After the comment was saved.
+    CommentSavedTitle,
+    CommentSavedHeading,
+    CommentSavedText,
+    /// The unsubscribe link's page.
+    OptOutTitle,
+    OptOutHeading,
+    OptOutText,
+    OptOutButton,
+    /// After unsubscribing.
+    OptedOutTitle,
+    OptedOutHeading,
+    OptedOutText,
+    /// Under every page, after the shop's name.
+    Footer,
+    /// Each error's headline and its one sentence (also the `message` of the JSON answer).
+    ErrorExpiredTitle,
+    ErrorExpired,
+    ErrorBrokenLinkTitle,
+    ErrorBrokenLink,
+    ErrorNotFoundTitle,
+    ErrorNotFound,
+    ErrorTooLargeTitle,
+    ErrorTooLarge,
+    ErrorBadRequestTitle,
+    ErrorBadRequest,
+    ErrorServerErrorTitle,
+    ErrorServerError,
+}
+
+impl TryFrom<String> for LandingText {
+    type Error = String;
+
+    fn try_from(key: String) -> Result<Self, String> {
+        parse_key(&key)
+    }
+}
+
+impl Wording for LandingText {
+    const TABLE: &'static str = "landing";
+    const ALL: &'static [LandingText] = &[
+        LandingText::RatingTitle,
+        LandingText::RatingScore,
+        LandingText::RatingSaving,
+        LandingText::RatingFailed,
+        LandingText::RatingHint,
+        LandingText::RatingButton,
+        LandingText::ConfirmTitle,
+        LandingText::ConfirmText,
+        LandingText::ConfirmButton,
+        LandingText::AnsweredTitle,
+        LandingText::AnsweredText,
+        LandingText::ThanksText,
+        LandingText::ContactQuestion,
+        LandingText::ContactYesButton,
+        LandingText::ContactNoButton,
+        LandingText::CommentIntro,
+        LandingText::CommentLabel,
+        LandingText::CommentButton,
+        LandingText::CallBackTitle,
+        LandingText::CallBackHeading,
+        LandingText::CallBackText,
+        LandingText::CallBackNote,
+        LandingText::NoCallTitle,
+        LandingText::NoCallHeading,
+        LandingText::NoCallText,
+        LandingText::NoCallNote,
+        LandingText::CommentSavedTitle,
+        LandingText::CommentSavedHeading,
+        LandingText::CommentSavedText,
+        LandingText::OptOutTitle,
+        LandingText::OptOutHeading,
+        LandingText::OptOutText,
+        LandingText::OptOutButton,
+        LandingText::OptedOutTitle,
+        LandingText::OptedOutHeading,
+        LandingText::OptedOutText,
+        LandingText::Footer,
+        LandingText::ErrorExpiredTitle,
+        LandingText::ErrorExpired,
+        LandingText::ErrorBrokenLinkTitle,
+        LandingText::ErrorBrokenLink,
+        LandingText::ErrorNotFoundTitle,
+        LandingText::ErrorNotFound,
+        LandingText::ErrorTooLargeTitle,
+        LandingText::ErrorTooLarge,
+        LandingText::ErrorBadRequestTitle,
+        LandingText::ErrorBadRequest,
+        LandingText::ErrorServerErrorTitle,
+        LandingText::ErrorServerError,
+    ];
+
+    fn key(self) -> &'static str {
+        use LandingText::*;
+        match self {
+            RatingTitle => "rating_title",
+            RatingScore => "rating_score",
+            RatingSaving => "rating_saving",
+            RatingFailed => "rating_failed",
+            RatingHint => "rating_hint",
+            RatingButton => "rating_button",
+            ConfirmTitle => "confirm_title",
+            ConfirmText => "confirm_text",
+            ConfirmButton => "confirm_button",
+            AnsweredTitle => "answered_title",
+            AnsweredText => "answered_text",
+            ThanksText => "thanks_text",
+            ContactQuestion => "contact_question",
+            ContactYesButton => "contact_yes_button",
+            ContactNoButton => "contact_no_button",
+            CommentIntro => "comment_intro",
+            CommentLabel => "comment_label",
+            CommentButton => "comment_button",
+            CallBackTitle => "call_back_title",
+            CallBackHeading => "call_back_heading",
+            CallBackText => "call_back_text",
+            CallBackNote => "call_back_note",
+            NoCallTitle => "no_call_title",
+            NoCallHeading => "no_call_heading",
+            NoCallText => "no_call_text",
+            NoCallNote => "no_call_note",
+            CommentSavedTitle => "comment_saved_title",
+            CommentSavedHeading => "comment_saved_heading",
+            CommentSavedText => "comment_saved_text",
+            OptOutTitle => "opt_out_title",
+            OptOutHeading => "opt_out_heading",
+            OptOutText => "opt_out_text",
+            OptOutButton => "opt_out_button",
+            OptedOutTitle => "opted_out_title",
+            OptedOutHeading => "opted_out_heading",
+            OptedOutText => "opted_out_text",
+            Footer => "footer",
+            ErrorExpiredTitle => "error_expired_title",
+            ErrorExpired => "error_expired",
+            ErrorBrokenLinkTitle => "error_broken_link_title",
+            ErrorBrokenLink => "error_broken_link",
+            ErrorNotFoundTitle => "error_not_found_title",
+            ErrorNotFound => "error_not_found",
+            ErrorTooLargeTitle => "error_too_large_title",
+            ErrorTooLarge => "error_too_large",
+            ErrorBadRequestTitle => "error_bad_request_title",
+            ErrorBadRequest => "error_bad_request",
+            ErrorServerErrorTitle => "error_server_error_title",
+            ErrorServerError => "error_server_error",
+        }
+    }
+
+    fn blanks(self) -> &'static [&'static str] {
+        match self {
+            LandingText::RatingScore => &["rating"],
+            _ => &[],
+        }
+    }
+
+    /// Ours, in Russian, Ukrainian and English: polite, plain, "we" for the shop.
+    fn ours(self) -> [&'static str; 3] {
+        use LandingText::*;
+        match self {
+            RatingTitle => [
+                "Спасибо за вашу оценку",
+                "Дякуємо за вашу оцінку",
+                "Thank you for your rating",
+            ],
+            RatingScore => ["{rating} из 5", "{rating} з 5", "{rating} out of 5"],
+            RatingSaving => [
+                "Сохраняем вашу оценку…",
+                "Зберігаємо вашу оцінку…",
+                "Saving your rating…",
+            ],
+            RatingFailed => [
+                "Не получилось сохранить оценку — попробуйте, пожалуйста, ещё раз.",
+                "Не вдалося зберегти оцінку — спробуйте, будь ласка, ще раз.",
+                "We couldn't save your rating — please try again.",
+            ],
+            RatingHint => [
+                "Нажмите, пожалуйста, кнопку: так мы поймём, что оценку поставили вы, а не \
+                 почтовая программа.",
+                "Натисніть, будь ласка, кнопку: так ми зрозуміємо, що оцінку поставили ви, а не \
+                 поштова програма.",
+                "Please tap the button: that's how we know the rating came from you and not from \
+                 your mail app.",
+            ],
+            RatingButton => [
+                "Подтвердить оценку",
+                "Підтвердити оцінку",
+                "Confirm my rating",
+            ],
+            ConfirmTitle => [
+                "Подтвердите оценку",
+                "Підтвердьте оцінку",
+                "Please confirm your rating",
+            ],
+            ConfirmText => [
+                "Почтовые программы иногда сами открывают ссылки из писем, чтобы их проверить. \
+                 Чтобы не засчитать такой случайный переход, подтвердите, пожалуйста, что оценку \
+                 поставили вы.",
+                "Поштові програми іноді самі відкривають посилання з листів, щоб їх перевірити. \
+                 Щоб не зарахувати такий випадковий перехід, підтвердьте, будь ласка, що оцінку \
+                 поставили ви.",
+                "Mail apps sometimes open the links in an email by themselves to check them. So \
+                 that we don't count such a visit, please confirm that the rating is yours.",
+            ],
+            ConfirmButton => [
+                "Да, это моя оценка",
+                "Так, це моя оцінка",
+                "Yes, this is my rating",
+            ],
+            AnsweredTitle => ["Вы уже ответили", "Ви вже відповіли", "You've already answered"],
+            AnsweredText => [
+                "Мы уже получили ваш ответ на этот опрос — например, по другой ссылке из письма. \
+                 Спасибо! Больше ничего делать не нужно.",
+                "Ми вже отримали вашу відповідь на це опитування — наприклад, за іншим посиланням \
+                 з листа. Дякуємо! Більше нічого робити не потрібно.",
+                "We already have your answer to this survey — perhaps from another link in the \
+                 email. Thank you! There's nothing more to do.",
+            ],
+            ThanksText => [
+                "Нам очень приятно это слышать. Спасибо, что нашли минуту ответить — это правда \
+                 помогает.",
+                "Нам дуже приємно це чути. Дякуємо, що знайшли хвилинку відповісти — це справді \
+                 допомагає.",
+                "We're really glad to hear it. Thanks for taking a moment to answer — it truly \
+                 helps.",
+            ],
+            ContactQuestion => [
+                "Похоже, что-то было не так. Хотите, мы вам перезвоним и разберёмся?",
+                "Схоже, щось було не так. Хочете, ми вам зателефонуємо і розберемося?",
+                "Sounds like something wasn't right. Would you like us to call you and sort it out?",
+            ],
+            ContactYesButton => [
+                "Да, перезвоните мне",
+                "Так, зателефонуйте мені",
+                "Yes, please call me",
+            ],
+            ContactNoButton => ["Нет, не нужно", "Ні, не потрібно", "No, thank you"],
+            CommentIntro => [
+                "Нам очень жаль. Мы уже передали вашу оценку в отдел качества — там разберутся, \
+                 что пошло не так.",
+                "Нам дуже шкода. Ми вже передали вашу оцінку до відділу якості — там розберуться, \
+                 що пішло не так.",
+                "We're very sorry. Your rating is already with our quality team, and they will \
+                 find out what went wrong.",
+            ],
+            CommentLabel => [
+                "Если хотите, расскажите, что случилось:",
+                "Якщо хочете, розкажіть, що сталося:",
+                "If you like, tell us what happened:",
+            ],
+            CommentButton => ["Отправить", "Надіслати", "Send"],
+            CallBackTitle => ["Мы перезвоним", "Ми зателефонуємо", "We'll call you"],
+            CallBackHeading => ["Договорились", "Домовилися", "Agreed"],
+            CallBackText => [
+                "Мы перезвоним вам в ближайшее время и постараемся всё исправить.",
+                "Ми зателефонуємо вам найближчим часом і постараємося все виправити.",
+                "We'll call you soon and do our best to put things right.",
+            ],
+            CallBackNote => [
+                "Спасибо, что дали нам такую возможность.",
+                "Дякуємо, що дали нам таку можливість.",
+                "Thank you for giving us the chance.",
+            ],
+            NoCallTitle => ["Спасибо за ответ", "Дякуємо за відповідь", "Thanks for your answer"],
+            NoCallHeading => ["Понятно, спасибо", "Зрозуміло, дякуємо", "Understood, thank you"],
+            NoCallText => [
+                "Звонить не будем. Простите, что в этот раз не всё получилось так, как хотелось.",
+                "Телефонувати не будемо. Вибачте, що цього разу не все вийшло так, як хотілося.",
+                "We won't call. We're sorry things didn't go as they should have this time.",
+            ],
+            NoCallNote => [
+                "Спасибо, что нашли время ответить.",
+                "Дякуємо, що знайшли час відповісти.",
+                "Thanks for taking the time to answer.",
+            ],
+            CommentSavedTitle => ["Комментарий отправлен", "Коментар надіслано", "Comment sent"],
+            CommentSavedHeading => [
+                "Спасибо, мы всё прочитаем",
+                "Дякуємо, ми все прочитаємо",
+                "Thank you, we'll read every word",
+            ],
+            CommentSavedText => [
+                "Ваш комментарий получил отдел качества. Нам жаль, что заказ вас расстроил.",
+                "Ваш коментар отримав відділ якості. Нам шкода, що замовлення вас засмутило.",
+                "Our quality team has your comment. We're sorry the order let you down.",
+            ],
+            OptOutTitle => [
+                "Отписка от писем",
+                "Відписка від листів",
+                "Unsubscribe from emails",
+            ],
+            OptOutHeading => [
+                "Отписаться от писем?",
+                "Відписатися від листів?",
+                "Unsubscribe from these emails?",
+            ],
+            OptOutText => [
+                "Иногда после покупки мы спрашиваем, как всё прошло. Если такие письма вам не \
+                 нужны, нажмите кнопку — больше не будем их присылать.",
+                "Іноді після покупки ми запитуємо, як усе пройшло. Якщо такі листи вам не \
+                 потрібні, натисніть кнопку — більше не надсилатимемо їх.",
+                "After a purchase we sometimes ask how it went. If you'd rather not get these \
+                 emails, tap the button and we'll stop sending them.",
+            ],
+            OptOutButton => ["Отписаться", "Відписатися", "Unsubscribe"],
+            OptedOutTitle => ["Вы отписались", "Ви відписалися", "You're unsubscribed"],
+            OptedOutHeading => [
+                "Готово, вы отписались",
+                "Готово, ви відписалися",
+                "Done, you're unsubscribed",
+            ],
+            OptedOutText => [
+                "Больше не будем присылать вам вопросы о заказах.",
+                "Більше не надсилатимемо вам запитань про замовлення.",
+                "We won't send you questions about your orders any more.",
+            ],
+            Footer => [
+                "Если что-то непонятно, просто ответьте на наше письмо.",
+                "Якщо щось незрозуміло, просто дайте відповідь на наш лист.",
+                "If anything is unclear, just reply to our email.",
+            ],
+            ErrorExpiredTitle => ["Ссылка устарела", "Посилання застаріло", "This link has expired"],
+            ErrorExpired => [
+                "Срок действия этой ссылки уже истёк.",
+                "Термін дії цього посилання вже минув.",
+                "This link is no longer valid.",
+            ],
+            ErrorBrokenLinkTitle => [
+                "Ссылка не открылась",
+                "Посилання не відкрилося",
+                "The link didn't open",
+            ],
+            ErrorBrokenLink => [
+                "Ссылка повреждена — возможно, она скопировалась из письма не целиком.",
+                "Посилання пошкоджене — можливо, воно скопіювалося з листа не повністю.",
+                "The link is damaged — perhaps only part of it was copied from the email.",
+            ],
+            ErrorNotFoundTitle => ["Страница не найдена", "Сторінку не знайдено", "Page not found"],
+            ErrorNotFound => [
+                "Такой страницы у нас нет.",
+                "Такої сторінки в нас немає.",
+                "We don't have a page like that.",
+            ],
+            ErrorTooLargeTitle => [
+                "Слишком длинный текст",
+                "Задовгий текст",
+                "The text is too long",
+            ],
+            ErrorTooLarge => [
+                "Текст получился слишком длинным — сократите его, пожалуйста.",
+                "Текст вийшов задовгим — скоротіть його, будь ласка.",
+                "The text came out too long — please make it shorter.",
+            ],
+            ErrorBadRequestTitle | ErrorServerErrorTitle => [
+                "Что-то пошло не так",
+                "Щось пішло не так",
+                "Something went wrong",
+            ],
+            ErrorBadRequest => [
+                "Не получилось разобрать запрос — откройте, пожалуйста, ссылку из письма ещё раз.",
+                "Не вдалося розібрати запит — відкрийте, будь ласка, посилання з листа ще раз.",
+                "We couldn't make sense of that request — please open the link from the email \
+                 again.",
+            ],
+            ErrorServerError => [
+                "У нас что-то сломалось — попробуйте, пожалуйста, чуть позже.",
+                "У нас щось зламалося — спробуйте, будь ласка, трохи пізніше.",
+                "Something broke on our side — please try again a little later.",
+            ],
+        }
+    }
+}
