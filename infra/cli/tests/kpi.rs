@@ -38,10 +38,9 @@ fn survey(id: u64, day: u32, rating: Option<u8>, employees: &[u64]) -> Survey {
 
 #[tokio::test]
 async fn the_report_counts_what_the_store_holds() {
-    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
+    otklik_test_support::local_endpoint();
     let clients = Clients::from_env().await;
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let names = Names::new(format!("t{}-kpi", nanos % 1_000_000_000_000));
+    let names = Names::new(otklik_test_support::unique_stack("kpi"));
     ensure_all(&clients, &names).await.unwrap();
     let store = DynamoStore::new(clients.dynamodb.clone(), &names);
     let low = survey(2, 10, Some(1), &[11, 12]);

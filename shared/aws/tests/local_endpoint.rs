@@ -23,8 +23,7 @@ async fn clients() -> Clients {
 
 /// Every test gets its own stack name, so runs never see each other's data.
 fn unique_names(test: &str) -> Names {
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000))
+    Names::new(otklik_test_support::unique_stack(test))
 }
 
 fn t(s: &str) -> DateTime<Utc> {

@@ -15,10 +15,9 @@ use otklik_local_runner::schedules::LocalScheduler;
 use otklik_local_runner::sqs::{batch_handler, Consumer, ConsumerStats};
 
 async fn setup(test: &str) -> (Clients, Names) {
-    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
+    otklik_test_support::local_endpoint();
     let clients = Clients::from_env().await;
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let names = Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000));
+    let names = Names::new(otklik_test_support::unique_stack(test));
     ensure_all(&clients, &names).await.unwrap();
     (clients, names)
 }

@@ -4,45 +4,18 @@
 //! WhatsApp simulator, the customer's answer comes back as a signed webhook, and the CRM writer,
 //! the complaint creator and the reply sender run from their queues.
 
-use std::time::Duration;
-
 use chrono::{Datelike, Utc};
 use otklik_core::model::SurveyId;
-use otklik_local_runner::drive::{eventually, Driver};
-use otklik_local_runner::local::{LocalStack, Options};
+use otklik_flow_tests::{eventually, TestStack, WAIT};
 use otklik_local_runner::stack;
 use serde_json::{json, Value};
 
-const WAIT: Duration = Duration::from_secs(60);
-
-async fn start(test: &str) -> (LocalStack, Driver) {
-    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let local = LocalStack::start(Options {
-        stack: format!("t{}-{test}", nanos % 1_000_000_000_000),
-        // Two days pass in well under a second.
-        speed: 1e7,
-        poll_every: Duration::from_secs(2),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let driver = Driver::new(local.crm_sim.url(), local.wa_sim.url(), local.api.url());
-    (local, driver)
-}
-
 /// An order managers 11 and 12 both worked on, completed, and the question it got.
-async fn asked(d: &Driver, phone: &str) -> (u64, Value) {
-    let id = d
-        .new_order(
-            "main-shop",
-            11,
-            json!({"phone": phone, "customer": {"id": 900}}),
-        )
-        .await
-        .unwrap();
-    d.reassign("main-shop", id, 12, 11).await.unwrap();
-    d.set_status("main-shop", id, "complete", 12).await.unwrap();
+async fn asked(s: &TestStack, phone: &str) -> (u64, Value) {
+    let id = s
+        .complete_order(json!({"phone": phone, "customer": {"id": 900}}), &[11, 12])
+        .await;
+    let d = &s.driver;
     let question = eventually("the question reaches WhatsApp", WAIT, || async {
         Ok(d.messages_to(phone).await?.into_iter().next())
     })
@@ -51,20 +24,21 @@ async fn asked(d: &Driver, phone: &str) -> (u64, Value) {
     (id, question)
 }
 
-async fn field(d: &Driver, id: u64, code: &str) -> Value {
-    d.order("main-shop", id).await.unwrap()["customFields"][code].clone()
+async fn field(s: &TestStack, id: u64, code: &str) -> Value {
+    s.driver.order("main-shop", id).await.unwrap()["customFields"][code].clone()
 }
 
 #[tokio::test]
 async fn a_completed_order_is_asked_rated_written_and_credited_to_everyone_who_worked_it() {
-    let (local, d) = start("e2e-four").await;
+    let s = TestStack::start("e2e-four").await;
+    let d = &s.driver;
     let phone = "+79005550101";
-    let (id, question) = asked(&d, phone).await;
+    let (id, question) = asked(&s, phone).await;
     assert_eq!(question["provider"], "meta");
 
     d.say("meta", phone, "4").await.unwrap();
     let rating = eventually("the rating reaches the order", WAIT, || async {
-        let v = field(&d, id, "otklik_rating").await;
+        let v = field(&s, id, "otklik_rating").await;
         Ok((!v.is_null()).then_some(v))
     })
     .await
@@ -72,8 +46,7 @@ async fn a_completed_order_is_asked_rated_written_and_credited_to_everyone_who_w
     assert_eq!(rating, json!(4));
 
     // Both managers who worked the order are credited exactly once.
-    let store =
-        otklik_aws::store::DynamoStore::new(local.parts.clients.dynamodb.clone(), local.names());
+    let store = &s.store;
     let survey = SurveyId::for_order(&otklik_core::model::OrderRef::new("main-shop", id).unwrap());
     let now = Utc::now();
     let credits = eventually("both credits are written", WAIT, || async {
@@ -107,7 +80,7 @@ async fn a_completed_order_is_asked_rated_written_and_credited_to_everyone_who_w
 
     // The KPI route counts the order for both of them. Its dates are the shop's (Moscow), which
     // from 21:00 UTC on is already tomorrow.
-    let today = now.with_timezone(&local.config().timezone).date_naive();
+    let today = now.with_timezone(&s.config.timezone).date_naive();
     let first = today.with_day(1).unwrap().to_string();
     let report = d
         .kpi(stack::REPORT_TOKEN, &first, &today.to_string())
@@ -123,7 +96,7 @@ async fn a_completed_order_is_asked_rated_written_and_credited_to_everyone_who_w
         assert_eq!(row["averageRating"], 4.0, "{row}");
     }
     assert_eq!(
-        local.consumers["crm-writer"]
+        s.local().consumers["crm-writer"]
             .failed
             .load(std::sync::atomic::Ordering::Relaxed),
         0
@@ -132,9 +105,10 @@ async fn a_completed_order_is_asked_rated_written_and_credited_to_everyone_who_w
 
 #[tokio::test]
 async fn a_one_opens_a_complaint_whose_progress_is_tracked() {
-    let (local, d) = start("e2e-one").await;
+    let s = TestStack::start("e2e-one").await;
+    let d = &s.driver;
     let phone = "+79005550102";
-    let (id, _) = asked(&d, phone).await;
+    let (id, _) = asked(&s, phone).await;
     d.say("meta", phone, "1, курьер опоздал и нагрубил")
         .await
         .unwrap();
@@ -162,7 +136,7 @@ async fn a_one_opens_a_complaint_whose_progress_is_tracked() {
     );
     // The rating travels on its own queue: it may land just after the complaint.
     let rating = eventually("the rating reaches the order", WAIT, || async {
-        let v = field(&d, id, "otklik_rating").await;
+        let v = field(&s, id, "otklik_rating").await;
         Ok((!v.is_null()).then_some(v))
     })
     .await
@@ -176,10 +150,9 @@ async fn a_one_opens_a_complaint_whose_progress_is_tracked() {
     d.set_status("reklamacii", cid, "complaint-resolved", 7)
         .await
         .unwrap();
-    let store =
-        otklik_aws::store::DynamoStore::new(local.parts.clients.dynamodb.clone(), local.names());
+    let store = &s.store;
     let survey = SurveyId::for_order(&otklik_core::model::OrderRef::new("main-shop", id).unwrap());
-    let cfg = local.config().complaints.clone();
+    let cfg = s.config.complaints.clone();
     let track = eventually("the complaint is tracked as resolved", WAIT, || async {
         let t = store
             .complaint_track(&survey)
@@ -197,8 +170,8 @@ async fn a_one_opens_a_complaint_whose_progress_is_tracked() {
 
 #[tokio::test]
 async fn the_sandbox_page_lets_a_person_play_the_customer() {
-    let (local, _) = start("e2e-sandbox").await;
-    let api = local.api.url();
+    let s = TestStack::start("e2e-sandbox").await;
+    let api = s.api_url();
     let http = reqwest::Client::new();
     let page = http.get(format!("{api}/sandbox")).send().await.unwrap();
     assert_eq!(page.status(), 200);

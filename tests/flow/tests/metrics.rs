@@ -7,24 +7,19 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use otklik_flow_tests::{eventually, local_endpoint, unique_stack};
 use otklik_local_runner::demo;
-use otklik_local_runner::drive::eventually;
 use otklik_metrics::Capture;
 use otklik_template_check::{Template, STACK};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_day_gives_every_dashboard_line_and_alarm_data() {
-    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
+    local_endpoint();
     let capture = Capture::start();
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let played = demo::play(
-        "meta",
-        demo::meta_day(),
-        format!("t{}-metrics", nanos % 1_000_000_000_000),
-    )
-    .await
-    .expect("the day plays");
+    let played = demo::play("meta", demo::meta_day(), unique_stack("metrics"))
+        .await
+        .expect("the day plays");
     assert!(played.problems.is_empty(), "{:?}", played.problems);
     let d = &played.driver;
 

@@ -2,147 +2,52 @@
 //! WhatsApp through the WhatsApp simulator (Meta and Green-API), email through SES (local endpoint,
 //! read back as sent), all over real HTTP.
 
-use std::sync::Arc;
+use std::ops::Deref;
 
 use base64::Engine;
 use chrono::Utc;
-use otklik_aws::provision::ensure_all;
 use otklik_aws::queue::SqsQueue;
-use otklik_aws::resources::{Names, DISPATCH_QUEUE};
-use otklik_aws::store::DynamoStore;
-use otklik_aws::Clients;
-use otklik_core::config::{Config, Secrets};
-use otklik_core::machine::{Contact, Event, Input, InputId, MachineConfig, Survey};
+use otklik_aws::resources::DISPATCH_QUEUE;
+use otklik_core::machine::{Contact, Event, Input, InputId, Survey};
 use otklik_core::model::{Channel, Email, OrderRef, Phone, SkipReason, SurveyState};
 use otklik_core::ports::SurveyStore;
-use otklik_messaging::{SesMailer, Whatsapp};
+use otklik_flow_tests::{local_endpoint, TestStack};
 use otklik_survey_dispatch::{DispatchMessage, Dispatched, Dispatcher};
 use serde_json::{json, Value};
 
+/// A bare stack with the dispatcher, stepped by hand, and the queue it reads.
 struct Stack {
-    crm_sim: otklik_retailcrm_sim::SimHandle,
-    wa_sim: otklik_whatsapp_sim::SimHandle,
-    http: reqwest::Client,
-    endpoint: String,
-    store: DynamoStore,
+    stack: TestStack,
     queue: SqsQueue,
-    dispatcher: Arc<Dispatcher>,
+    dispatcher: Dispatcher,
     /// Unique per run: SES on the local endpoint keeps every mail it ever accepted.
     tag: String,
 }
 
+// The test's own pieces (the dispatcher, its queue) sit beside everything the harness offers.
+impl Deref for Stack {
+    type Target = TestStack;
+    fn deref(&self) -> &TestStack {
+        &self.stack
+    }
+}
+
+/// The example configuration's sender.
 const FROM: &str = "anna.smirnova@example.ru";
 
 async fn stack(test: &str, provider: &str) -> Stack {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
-    let crm_sim = otklik_retailcrm_sim::spawn(Default::default())
-        .await
-        .unwrap();
-    let wa_sim = otklik_whatsapp_sim::spawn(Default::default())
-        .await
-        .unwrap();
-    let http = reqwest::Client::new();
-    http.post(format!("{}/sim/seed", crm_sim.url()))
-        .json(&json!({"preset": "demo"}))
-        .send()
-        .await
-        .unwrap();
-    // No webhooks in these tests: statuses are fed by hand to see each step.
-    let r = http
-        .put(format!("{}/sim/config", wa_sim.url()))
-        .json(&json!({"autoStatuses": false}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "wa config: {}", r.status());
-
-    let clients = Clients::from_env().await;
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let names = Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000));
-    ensure_all(&clients, &names).await.unwrap();
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    let stack = TestStack::bare(test, provider).await;
     // SES sends only from a verified identity (as on AWS).
-    let _ = ses
-        .create_email_identity()
-        .email_identity(FROM)
-        .send()
-        .await;
-
-    let text = include_str!("../../../otklik.example.toml")
-        .replace(
-            "url = \"https://demo.retailcrm.ru\"",
-            &format!("url = \"{}\"", crm_sim.url()),
-        )
-        .replace(
-            "api_url = \"https://graph.facebook.com\"",
-            &format!("api_url = \"{}\"", wa_sim.url()),
-        )
-        .replace(
-            "api_url = \"https://api.green-api.com\"",
-            &format!("api_url = \"{}\"", wa_sim.url()),
-        )
-        .replace("provider = \"meta\"", &format!("provider = \"{provider}\""));
-    let config = Config::from_toml(&text).unwrap();
-    let secrets = Secrets::load(&config, |k| {
-        Some(
-            match k {
-                "OTKLIK_CRM_API_KEY" => "sim-key",
-                "OTKLIK_LINK_SECRET" => "a-link-secret-that-is-long-enough-1234567890",
-                "OTKLIK_META_ACCESS_TOKEN" => "meta-token",
-                "OTKLIK_GREEN_API_TOKEN" => "green-token",
-                _ => "x",
-            }
-            .to_string(),
-        )
-    })
-    .unwrap();
-    let store = DynamoStore::new(clients.dynamodb.clone(), &names);
-    let dispatcher = Dispatcher {
-        crm: otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-            &config, "sim-key",
-        ))
-        .unwrap(),
-        store: store.clone(),
-        whatsapp: Whatsapp::from_config(&config, &secrets),
-        mailer: SesMailer::new(ses),
-        texts: otklik_core::texts::Texts::from_config(&config.texts).unwrap(),
-        signer: otklik_core::links::LinkSigner::new(secrets.link_secret.expose().as_bytes()),
-        config: Arc::new(config),
-    };
-    let queue = SqsQueue::connect(clients.sqs.clone(), &names, &DISPATCH_QUEUE)
-        .await
-        .unwrap();
+    stack.set_up_shop().await;
     Stack {
-        crm_sim,
-        wa_sim,
-        http,
-        endpoint,
-        store,
-        queue,
-        dispatcher: Arc::new(dispatcher),
-        tag: names.stack.clone(),
+        queue: stack.queue(&DISPATCH_QUEUE).await,
+        dispatcher: Dispatcher::from_parts(&stack.parts()).await.unwrap(),
+        tag: stack.names.stack.clone(),
+        stack,
     }
 }
 
 impl Stack {
-    /// The engine the inbound webhooks use, on this test's queues.
-    async fn engine(&self) -> otklik_app::engine::Engine {
-        let clients = Clients::from_env().await;
-        otklik_app::engine::Engine {
-            store: self.store.clone(),
-            queues: Some(
-                otklik_app::engine::EffectQueues::connect(
-                    clients.sqs.clone(),
-                    &Names::new(self.tag.clone()),
-                )
-                .await
-                .unwrap(),
-            ),
-            machine: MachineConfig::from(self.dispatcher.config.as_ref()),
-        }
-    }
-
     /// A recipient address unique to this run.
     fn mailbox(&self, name: &str) -> String {
         format!("{name}+{}@example.ru", self.tag)
@@ -151,7 +56,6 @@ impl Stack {
     /// A completed order worked by managers 11 and 12, and its scheduled survey.
     async fn survey(&self, phone: Option<&str>, email: Option<&str>) -> Survey {
         let mut order = json!({
-            "site": "main-shop", "status": "new", "managerId": 11,
             "firstName": "Ольга", "customer": {"id": 900},
             "items": [{"offer": {"id": 10}, "quantity": 1, "initialPrice": 4990}],
         });
@@ -161,25 +65,7 @@ impl Stack {
         if let Some(e) = email {
             order["email"] = json!(e);
         }
-        let resp: Value = self
-            .http
-            .post(format!("{}/sim/orders", self.crm_sim.url()))
-            .json(&json!({"order": order, "userId": 11}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = resp["id"].as_u64().unwrap();
-        let base = format!("{}/sim/orders/main-shop/{id}", self.crm_sim.url());
-        self.http
-            .post(format!("{base}/manager"))
-            .json(&json!({"managerId": 12, "userId": 11}))
-            .send()
-            .await
-            .unwrap();
-        self.set_status(id, "complete").await;
+        let id = self.complete_order(order, &[11, 12]).await;
         let order_ref = OrderRef::new("main-shop", id).unwrap();
         let contact = Contact {
             phone: phone.and_then(|p| Phone::parse(p, "RU").ok()),
@@ -191,23 +77,17 @@ impl Stack {
     }
 
     async fn set_status(&self, id: u64, status: &str) {
-        let r = self
-            .http
-            .post(format!(
-                "{}/sim/orders/main-shop/{id}/status",
-                self.crm_sim.url()
-            ))
-            .json(&json!({"status": status, "userId": 12}))
-            .send()
+        self.driver
+            .set_status("main-shop", id, status, 12)
             .await
             .unwrap();
-        assert!(r.status().is_success());
     }
 
     async fn whatsapp_numbers(&self, with: &[&str]) {
         let r = self
+            .driver
             .http
-            .put(format!("{}/sim/numbers", self.wa_sim.url()))
+            .put(format!("{}/sim/numbers", self.driver.wa))
             .json(&json!({"withWhatsapp": with, "default": false}))
             .send()
             .await
@@ -216,14 +96,7 @@ impl Stack {
     }
 
     async fn whatsapp_sent(&self) -> Vec<Value> {
-        self.http
-            .get(format!("{}/sim/messages", self.wa_sim.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.driver.messages_all().await.unwrap()
     }
 
     /// Raw emails SES accepted, read back from the local endpoint, to this recipient.
@@ -233,8 +106,9 @@ impl Stack {
         let mut data = Value::Null;
         for _ in 0..10 {
             let resp = self
+                .driver
                 .http
-                .get(format!("{}/moto-api/data.json", self.endpoint))
+                .get(format!("{}/moto-api/data.json", local_endpoint()))
                 .send()
                 .await
                 .unwrap();
@@ -464,7 +338,7 @@ async fn a_meta_131026_failure_delivered_twice_makes_one_email() {
 
     // The failed status arrives twice (Meta retries webhooks).
     let status_id = format!("{message_id}:failed");
-    let engine = s.engine().await;
+    let engine = s.parts().engine().await.unwrap();
     let id = s
         .store
         .survey_of_message(&message_id)

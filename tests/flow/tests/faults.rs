@@ -25,11 +25,10 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use otklik_aws::queue::SqsQueue;
 use otklik_aws::resources::QUEUES;
-use otklik_aws::store::DynamoStore;
 use otklik_core::model::{OrderRef, SurveyId};
+use otklik_flow_tests::{local_endpoint, Driver, TestStack};
 use otklik_local_runner::awsproxy::{self, AwsFaults, FaultRule};
-use otklik_local_runner::drive::Driver;
-use otklik_local_runner::local::{LocalStack, Options};
+use otklik_local_runner::local::Options;
 use serde_json::{json, Value};
 
 const ORDERS: u64 = 300;
@@ -137,7 +136,7 @@ async fn look(d: &Driver, ids: &[u64]) -> Seen {
 #[ignore = "run alone by scripts/test.sh"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_hundred_orders_through_faults_end_with_every_effect_exactly_once() {
-    let moto = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
+    let moto = local_endpoint();
     // FAULTS_LOG=path keeps the functions' own log of a run, for a failing run's post-mortem.
     if let Ok(path) = std::env::var("FAULTS_LOG") {
         let file = std::fs::File::create(path).unwrap();
@@ -150,21 +149,21 @@ async fn three_hundred_orders_through_faults_end_with_every_effect_exactly_once(
     let started = Instant::now();
     let faults = aws_faults();
     let (proxy, _counter) = awsproxy::proxy(moto, Some(faults.clone())).await.unwrap();
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let local = LocalStack::start(Options {
-        stack: format!("t{}-faults", nanos % 1_000_000_000_000),
-        speed: 1e7,
-        poll_every: Duration::from_secs(2),
-        retry_after: 1,
-        aws_endpoint: Some(proxy),
-        redeliver_percent: 20,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let d = Driver::new(local.crm_sim.url(), local.wa_sim.url(), local.api.url());
+    let s = TestStack::start_with(
+        "faults",
+        Options {
+            speed: 1e7,
+            poll_every: Duration::from_secs(2),
+            retry_after: 1,
+            aws_endpoint: Some(proxy),
+            redeliver_percent: 20,
+            ..Default::default()
+        },
+    )
+    .await;
+    let d = s.driver.clone();
     let http = reqwest::Client::new();
-    let (crm, wa) = (local.crm_sim.url(), local.wa_sim.url());
+    let (crm, wa) = (d.crm.clone(), d.wa.clone());
 
     // The weather.
     let mut trigger = get(&http, format!("{crm}/sim/trigger")).await;
@@ -248,8 +247,8 @@ async fn three_hundred_orders_through_faults_end_with_every_effect_exactly_once(
     // The storm is over: whatever rests in a dead-letter queue is redriven once.
     faults.enable(false);
     let _ = http.delete(format!("{crm}/sim/faults")).send().await;
-    let sqs = local.parts.clients.sqs.clone();
-    let names = local.names().clone();
+    let sqs = s.clients.sqs.clone();
+    let names = s.names.clone();
     let mut redriven = 0;
     for q in QUEUES {
         let queue = SqsQueue::connect(sqs.clone(), &names, q).await.unwrap();
@@ -273,12 +272,13 @@ async fn three_hundred_orders_through_faults_end_with_every_effect_exactly_once(
     let crm_stats = get(&http, format!("{crm}/sim/stats")).await;
     let wa_stats = get(&http, format!("{wa}/sim/stats")).await;
     let injected = faults.injected();
-    let redelivered: u64 = local
+    let redelivered: u64 = s
+        .local()
         .consumers
         .values()
         .map(|s| s.redelivered.load(Ordering::Relaxed))
         .sum();
-    let store = DynamoStore::new(local.parts.clients.dynamodb.clone(), local.names());
+    let store = &s.store;
     let credits = store
         .credits_between(
             Utc::now() - chrono::Duration::days(1),
@@ -328,7 +328,7 @@ async fn three_hundred_orders_through_faults_end_with_every_effect_exactly_once(
         .take(12)
     {
         let survey = SurveyId::for_order(&OrderRef::new("main-shop", *id).unwrap());
-        let s = otklik_core::ports::SurveyStore::get(&store, &survey)
+        let survey = otklik_core::ports::SurveyStore::get(store, &survey)
             .await
             .unwrap();
         let intake = store
@@ -336,7 +336,7 @@ async fn three_hundred_orders_through_faults_end_with_every_effect_exactly_once(
             .await;
         println!(
             "  straggler: order {id} (customer {i}): survey {:?}; intake {intake:?}; messages {:?}",
-            s.map(|s| (s.state, s.pending.len(), s.channel)),
+            survey.map(|s| (s.state, s.pending.len(), s.channel)),
             after.messages.get(&digits(&phone(*i)))
         );
     }

@@ -2,92 +2,58 @@
 //! gateway, which runs the real `whatsapp-inbound` handler on the local AWS endpoint and then
 //! `inbound-worker` on what it queued; the CRM writer then writes to the retailCRM simulator.
 
+use std::ops::Deref;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::{Duration, Utc};
-use otklik_aws::provision::ensure_all;
 use otklik_aws::queue::SqsQueue;
-use otklik_aws::resources::{
-    Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, INBOUND_QUEUE, REPLIES_QUEUE,
-};
-use otklik_aws::store::DynamoStore;
-use otklik_aws::Clients;
-use otklik_core::config::Config;
+use otklik_aws::resources::{COMPLAINTS_QUEUE, CRM_WRITES_QUEUE, INBOUND_QUEUE, REPLIES_QUEUE};
+use otklik_complaint_create::ComplaintCreator;
 use otklik_core::delivery::EffectMessage;
 use otklik_core::machine::{Command, Contact, MessageKind, Survey};
 use otklik_core::model::{Channel, EmployeeId, OrderRef, Outcome, Phone, SurveyState};
 use otklik_core::ports::{Queue, SurveyStore};
+use otklik_crm_writer::CrmWriter;
+use otklik_flow_tests::{digits, TestStack};
 use otklik_inbound_worker::InboundWorker;
-use otklik_local_runner::gateway::{self, handler, Route};
+use otklik_local_runner::gateway::{handler, Route};
 use otklik_local_runner::sqs::{batch_handler, Consumer};
-use otklik_local_runner::stack::{self, Endpoints};
-use otklik_whatsapp_inbound::{WebhookSecrets, WhatsappInbound};
+use otklik_local_runner::stack;
+use otklik_reply_sender::ReplySender;
+use otklik_whatsapp_inbound::WhatsappInbound;
 use serde_json::{json, Value};
 
+/// A bare stack with the WhatsApp webhooks served, and the queues a reply's effects go to:
+/// crm-writes, complaints, replies (in that order). The tests run the CRM writer, the complaint
+/// creator and the reply sender over them by hand, delivering messages again at will.
 struct Stack {
-    crm_sim: otklik_retailcrm_sim::SimHandle,
-    wa_sim: otklik_whatsapp_sim::SimHandle,
-    api: gateway::GatewayHandle,
-    http: reqwest::Client,
-    store: DynamoStore,
-    config: Arc<Config>,
+    stack: TestStack,
     queues: [SqsQueue; 3],
 }
 
+// The test's own pieces (the queues, the functions it steps) sit beside everything the harness
+// offers.
+impl Deref for Stack {
+    type Target = TestStack;
+    fn deref(&self) -> &TestStack {
+        &self.stack
+    }
+}
+
 async fn stack(test: &str) -> Stack {
-    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
-    let crm_sim = otklik_retailcrm_sim::spawn(Default::default())
-        .await
-        .unwrap();
-    let wa_sim = otklik_whatsapp_sim::spawn(Default::default())
-        .await
-        .unwrap();
-    let http = reqwest::Client::new();
-    http.post(format!("{}/sim/seed", crm_sim.url()))
-        .json(&json!({"preset": "demo"}))
-        .send()
-        .await
-        .unwrap();
-    let clients = Clients::from_env().await;
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let names = Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000));
-    ensure_all(&clients, &names).await.unwrap();
-    let endpoints = Endpoints {
-        retailcrm: crm_sim.url(),
-        whatsapp: wa_sim.url(),
-        api: "http://127.0.0.1:9".into(),
-        provider: "meta".into(),
-    };
-    let config = stack::config(&endpoints).unwrap();
+    let mut stack = TestStack::bare(test, "meta").await;
     // The shop's fields, as `otklik crm setup` creates them.
-    let crm = otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-        &config,
-        stack::CRM_API_KEY,
-    ))
-    .unwrap();
-    otklik_cli::crm_setup::run(&crm, &config).await.unwrap();
-    let engine = stack::engine(&clients, &names, &config).await.unwrap();
-    let store = engine.store.clone();
-    let inbound_queue = SqsQueue::connect(clients.sqs.clone(), &names, &INBOUND_QUEUE)
-        .await
-        .unwrap();
-    let inbound = Arc::new(WhatsappInbound {
-        queue: inbound_queue.clone(),
-        secrets: WebhookSecrets {
-            meta_app_secret: Some(stack::META_APP_SECRET.into()),
-            meta_verify_token: Some(stack::META_VERIFY_TOKEN.into()),
-            green_api_webhook_token: Some(stack::GREEN_API_WEBHOOK_TOKEN.into()),
-        },
-        default_region: "RU".into(),
-    });
+    stack.set_up_shop().await;
+    let parts = stack.parts();
+    let inbound = Arc::new(WhatsappInbound::from_parts(&parts).await.unwrap());
     // inbound-worker behind its event source mapping, drained before the webhook's answer goes
     // back, so each test sees a reply's effects as soon as the simulator hears 200.
-    let worker = Arc::new(InboundWorker { engine });
+    let worker = Arc::new(InboundWorker::from_parts(&parts).await.unwrap());
     let consumer = Consumer {
         name: "inbound-worker",
-        queue: inbound_queue,
+        queue: stack.queue(&INBOUND_QUEUE).await,
         batch_size: 10,
         handler: batch_handler(move |e| {
             let w = worker.clone();
@@ -97,68 +63,41 @@ async fn stack(test: &str) -> Stack {
         stats: Default::default(),
         redeliver_percent: 0,
     };
-    let api = gateway::spawn(vec![Route::new(
-        "/webhooks/whatsapp/",
-        handler(move |req| {
-            let (inbound, consumer) = (inbound.clone(), consumer.clone());
-            async move {
-                let answer = inbound.handle(req).await;
-                while consumer.poll_once(0, "inbound").await.unwrap() > 0 {}
-                let failed = consumer.stats.failed.load(Ordering::Relaxed);
-                assert_eq!(failed, 0, "inbound-worker failed {failed} items");
-                answer
-            }
-        }),
-    )])
-    .await
-    .unwrap();
-    let r = http
-        .put(format!("{}/sim/config", wa_sim.url()))
-        .json(&json!({
-            "autoStatuses": false,
-            "metaWebhookUrl": format!("{}/webhooks/whatsapp/meta", api.url()),
-            "metaAppSecret": stack::META_APP_SECRET,
-            "greenApiWebhookUrl": format!("{}/webhooks/whatsapp/green-api", api.url()),
-            "greenApiWebhookToken": stack::GREEN_API_WEBHOOK_TOKEN,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "wa config: {}", r.status());
-    let q = |def| SqsQueue::connect(clients.sqs.clone(), &names, def);
+    stack
+        .serve(vec![Route::new(
+            "/webhooks/whatsapp/",
+            handler(move |req| {
+                let (inbound, consumer) = (inbound.clone(), consumer.clone());
+                async move {
+                    let answer = inbound.handle(req).await;
+                    while consumer.poll_once(0, "inbound").await.unwrap() > 0 {}
+                    let failed = consumer.stats.failed.load(Ordering::Relaxed);
+                    assert_eq!(failed, 0, "inbound-worker failed {failed} items");
+                    answer
+                }
+            }),
+        )])
+        .await;
     let queues = [
-        q(&CRM_WRITES_QUEUE).await.unwrap(),
-        q(&COMPLAINTS_QUEUE).await.unwrap(),
-        q(&REPLIES_QUEUE).await.unwrap(),
+        stack.queue(&CRM_WRITES_QUEUE).await,
+        stack.queue(&COMPLAINTS_QUEUE).await,
+        stack.queue(&REPLIES_QUEUE).await,
     ];
-    Stack {
-        crm_sim,
-        wa_sim,
-        api,
-        http,
-        store,
-        config: Arc::new(config),
-        queues,
-    }
+    Stack { stack, queues }
 }
 
 impl Stack {
     /// An order in the simulator and its survey, asked on WhatsApp an hour ago.
     async fn asked(&self, phone: &str) -> Survey {
-        let resp: Value = self
-            .http
-            .post(format!("{}/sim/orders", self.crm_sim.url()))
-            .json(
-                &json!({"order": {"site": "main-shop", "status": "complete", "managerId": 11,
-                "phone": phone, "customer": {"id": 900}}, "userId": 11}),
+        let id = self
+            .driver
+            .new_order(
+                "main-shop",
+                11,
+                json!({"status": "complete", "phone": phone, "customer": {"id": 900}}),
             )
-            .send()
-            .await
-            .unwrap()
-            .json()
             .await
             .unwrap();
-        let id = resp["id"].as_u64().unwrap();
         let order = OrderRef::new("main-shop", id).unwrap();
         let at = Utc::now() - Duration::hours(1);
         let mut s = Survey::new(
@@ -184,59 +123,13 @@ impl Stack {
         self.store.get(&s.id).await.unwrap().unwrap()
     }
 
-    /// The customer answers through the simulator, which signs and posts the provider's webhook.
-    async fn reply(&self, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}/sim/reply", self.wa_sim.url()))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let v: Value = r.json().await.unwrap();
-        for a in v["answers"].as_array().unwrap() {
-            assert_eq!(a["status"], 200, "webhook answer: {v}");
-        }
-        v
-    }
-
-    async fn say(&self, phone: &str, text: &str) {
-        self.reply(json!({"provider": "meta", "from": digits(phone), "text": text}))
-            .await;
-    }
-
-    async fn survey(&self, s: &Survey) -> Survey {
-        self.store.get(&s.id).await.unwrap().unwrap()
-    }
-
     /// Everything waiting on a queue (taken off it).
     async fn drain(&self, i: usize) -> Vec<(String, EffectMessage)> {
-        let mut out = Vec::new();
-        loop {
-            let batch = self.queues[i].receive(10, 0).await.unwrap();
-            if batch.is_empty() {
-                return out;
-            }
-            for m in batch {
-                let body = m.body().unwrap().to_string();
-                out.push((
-                    m.message_id().unwrap_or_default().to_string(),
-                    serde_json::from_str(&body).unwrap(),
-                ));
-                self.queues[i]
-                    .delete(m.receipt_handle().unwrap())
-                    .await
-                    .unwrap();
-            }
-        }
+        otklik_flow_tests::drain(&self.queues[i]).await
     }
 
     async fn commands(&self, i: usize) -> Vec<Command> {
-        self.drain(i)
-            .await
-            .into_iter()
-            .flat_map(|(_, m)| m.effects().map(|e| e.command.clone()).collect::<Vec<_>>())
-            .collect()
+        otklik_flow_tests::commands(&self.queues[i]).await
     }
 
     /// Everything on queue `i` as one Lambda SQS event, each message delivered `times` (as SQS
@@ -256,15 +149,7 @@ impl Stack {
 
     /// Runs complaint-create over what is on the complaints queue, each message delivered `times`.
     async fn run_complaints(&self, times: usize) {
-        let creator = otklik_complaint_create::ComplaintCreator {
-            crm: otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-                &self.config,
-                stack::CRM_API_KEY,
-            ))
-            .unwrap(),
-            store: self.store.clone(),
-            config: self.config.clone(),
-        };
+        let creator = ComplaintCreator::from_parts(&self.parts()).await.unwrap();
         let event = self.event_of(1, times).await;
         let r = creator.handle_batch(event, Utc::now()).await;
         assert!(r.batch_item_failures.is_empty(), "{r:?}");
@@ -272,15 +157,7 @@ impl Stack {
 
     /// Runs reply-sender over what is on the replies queue, each message delivered `times`.
     async fn run_replies(&self, times: usize) {
-        let sender = otklik_reply_sender::ReplySender {
-            store: self.store.clone(),
-            whatsapp: otklik_messaging::Whatsapp::from_config(
-                &self.config,
-                &stack::secrets(&self.config).unwrap(),
-            ),
-            texts: otklik_core::texts::Texts::from_config(&self.config.texts).unwrap(),
-            config: self.config.clone(),
-        };
+        let sender = ReplySender::from_parts(&self.parts()).await.unwrap();
         let event = self.event_of(2, times).await;
         let r = sender.handle_batch(event, Utc::now()).await;
         assert!(r.batch_item_failures.is_empty(), "{r:?}");
@@ -288,52 +165,16 @@ impl Stack {
 
     /// What the WhatsApp simulator accepted for a number.
     async fn sent_to(&self, phone: &str) -> Vec<Value> {
-        let v: Value = self
-            .http
-            .get(format!(
-                "{}/sim/messages?to={}",
-                self.wa_sim.url(),
-                digits(phone)
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v.as_array().cloned().unwrap_or_default()
+        self.driver.messages_to(&digits(phone)).await.unwrap()
     }
 
     /// Runs the CRM writer over what is on the crm-writes queue, as Lambda's SQS poller would.
     async fn run_crm_writer(&self) {
-        let writer = otklik_crm_writer::CrmWriter {
-            crm: otklik_retailcrm::RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-                &self.config,
-                stack::CRM_API_KEY,
-            ))
-            .unwrap(),
-            store: self.store.clone(),
-            config: self.config.clone(),
-        };
+        let writer = CrmWriter::from_parts(&self.parts()).await.unwrap();
         let event = self.event_of(0, 1).await;
         let r = writer.handle_batch(event, Utc::now()).await;
         assert!(r.batch_item_failures.is_empty(), "{r:?}");
     }
-
-    async fn crm(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}/sim/{path}", self.crm_sim.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-}
-
-fn digits(phone: &str) -> String {
-    phone.chars().filter(char::is_ascii_digit).collect()
 }
 
 #[tokio::test]
@@ -560,7 +401,7 @@ async fn bad_signatures_and_tokens_are_refused_and_change_nothing() {
         "messages": [{"from": "79006000001", "id": "wamid.forged", "timestamp": "1700000000",
             "type": "text", "text": {"body": "1"}}]}}]}]})
     .to_string();
-    let meta = format!("{}/webhooks/whatsapp/meta", s.api.url());
+    let meta = format!("{}/webhooks/whatsapp/meta", s.api_url());
     let cases = [
         (None, "missing signature"),
         (Some("sha256=00".to_string()), "malformed signature"),
@@ -573,7 +414,7 @@ async fn bad_signatures_and_tokens_are_refused_and_change_nothing() {
         ),
     ];
     for (sig, what) in cases {
-        let mut req = s.http.post(&meta).body(body.clone());
+        let mut req = s.driver.http.post(&meta).body(body.clone());
         if let Some(sig) = sig {
             req = req.header("x-hub-signature-256", sig);
         }
@@ -584,6 +425,7 @@ async fn bad_signatures_and_tokens_are_refused_and_change_nothing() {
     }
     // The right signature over another body is a forgery too.
     let r = s
+        .driver
         .http
         .post(&meta)
         .header(
@@ -595,7 +437,7 @@ async fn bad_signatures_and_tokens_are_refused_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let green = format!("{}/webhooks/whatsapp/green-api", s.api.url());
+    let green = format!("{}/webhooks/whatsapp/green-api", s.api_url());
     let gbody = json!({"typeWebhook": "incomingMessageReceived", "idMessage": "G1",
         "senderData": {"chatId": "79006000001@c.us", "sender": "79006000001@c.us"},
         "messageData": {"typeMessage": "textMessage", "textMessageData": {"textMessage": "1"}}})
@@ -605,7 +447,7 @@ async fn bad_signatures_and_tokens_are_refused_and_change_nothing() {
         Some("Bearer wrong"),
         Some(stack::GREEN_API_WEBHOOK_TOKEN),
     ] {
-        let mut req = s.http.post(&green).body(gbody.clone());
+        let mut req = s.driver.http.post(&green).body(gbody.clone());
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
@@ -617,6 +459,7 @@ async fn bad_signatures_and_tokens_are_refused_and_change_nothing() {
 
     // The verification handshake answers only our verify token.
     let ok = s
+        .driver
         .http
         .get(format!(
             "{meta}?hub.mode=subscribe&hub.verify_token={}&hub.challenge=1158201444",
@@ -628,6 +471,7 @@ async fn bad_signatures_and_tokens_are_refused_and_change_nothing() {
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.text().await.unwrap(), "1158201444");
     let bad = s
+        .driver
         .http
         .get(format!(
             "{meta}?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1"
@@ -788,8 +632,9 @@ async fn ratings_received_during_a_crm_outage_reach_their_orders_afterwards_once
     }
     // retailCRM is down; the writer's messages come back as failures (SQS would redeliver them).
     let r = s
+        .driver
         .http
-        .put(format!("{}/sim/faults", s.crm_sim.url()))
+        .put(format!("{}/sim/faults", s.driver.crm))
         .json(&json!({"outageSeconds": 3600}))
         .send()
         .await
@@ -816,8 +661,9 @@ async fn ratings_received_during_a_crm_outage_reach_their_orders_afterwards_once
         failed.batch_item_failures.len()
     );
     // Back up: the redelivery writes everything; a second redelivery writes nothing more.
-    s.http
-        .delete(format!("{}/sim/faults", s.crm_sim.url()))
+    s.driver
+        .http
+        .delete(format!("{}/sim/faults", s.driver.crm))
         .send()
         .await
         .unwrap();

@@ -1,85 +1,58 @@
 //! The email landing page over real HTTP (the local gateway running the real handler on the
 //! local AWS endpoint), and once in headless Chromium at a phone's size.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use otklik_aws::provision::ensure_all;
 use otklik_aws::queue::SqsQueue;
-use otklik_aws::resources::{Names, COMPLAINTS_QUEUE, CRM_WRITES_QUEUE};
-use otklik_aws::store::DynamoStore;
-use otklik_aws::Clients;
-use otklik_core::delivery::EffectMessage;
+use otklik_aws::resources::{COMPLAINTS_QUEUE, CRM_WRITES_QUEUE};
 use otklik_core::links::{opt_out_link, rating_links, LinkAction, LinkSigner};
 use otklik_core::machine::{Command, Contact, Survey};
 use otklik_core::model::{Channel, Email, OrderRef, Outcome, Rating, SurveyState};
 use otklik_core::ports::{DoNotContactList, SurveyStore};
 use otklik_email_landing::Landing;
-use otklik_local_runner::gateway::{self, handler, Route};
-use otklik_local_runner::stack::{self, Endpoints};
+use otklik_flow_tests::{commands, nonce_of, TestStack};
+use otklik_local_runner::gateway::{handler, Route};
+use otklik_local_runner::stack;
 use serde_json::Value;
 
+/// A bare stack with the landing page served, and the queues its answers go to.
 struct Stack {
-    api: gateway::GatewayHandle,
-    http: reqwest::Client,
-    store: DynamoStore,
+    stack: TestStack,
     signer: LinkSigner,
     crm_writes: SqsQueue,
     complaints: SqsQueue,
     next_order: std::sync::atomic::AtomicU64,
 }
 
-async fn stack(test: &str) -> Stack {
-    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
-    let clients = Clients::from_env().await;
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let names = Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000));
-    ensure_all(&clients, &names).await.unwrap();
-    let config = stack::config(&Endpoints {
-        retailcrm: "http://127.0.0.1:9".into(),
-        whatsapp: "http://127.0.0.1:9".into(),
-        api: "http://127.0.0.1:9".into(),
-        provider: "meta".into(),
-    })
-    .unwrap();
-    let engine = stack::engine(&clients, &names, &config).await.unwrap();
-    let store = engine.store.clone();
-    let signer = LinkSigner::new(stack::LINK_SECRET.as_bytes());
-    let landing = Arc::new(Landing {
-        engine,
-        signer: signer.clone(),
-        config: Arc::new(config),
-    });
-    let api = gateway::spawn(vec![Route::new(
-        "/r/",
-        handler(move |req| {
-            let landing = landing.clone();
-            async move { landing.handle(req, Utc::now()).await }
-        }),
-    )])
-    .await
-    .unwrap();
-    Stack {
-        api,
-        http: reqwest::Client::new(),
-        store,
-        signer,
-        crm_writes: SqsQueue::connect(clients.sqs.clone(), &names, &CRM_WRITES_QUEUE)
-            .await
-            .unwrap(),
-        complaints: SqsQueue::connect(clients.sqs.clone(), &names, &COMPLAINTS_QUEUE)
-            .await
-            .unwrap(),
-        next_order: 5000.into(),
+// The test's own pieces (the queues, the signer) sit beside everything the harness offers.
+impl Deref for Stack {
+    type Target = TestStack;
+    fn deref(&self) -> &TestStack {
+        &self.stack
     }
 }
 
-/// The page's nonce field, as the browser would read it.
-fn nonce_of(html: &str) -> String {
-    let at = html.find("name=\"nonce\"").expect("a nonce field");
-    let rest = &html[at..];
-    let v = &rest[rest.find("value=\"").unwrap() + 7..];
-    v[..v.find('"').unwrap()].to_string()
+async fn stack(test: &str) -> Stack {
+    let mut stack = TestStack::bare(test, "meta").await;
+    let landing = Arc::new(Landing::from_parts(&stack.parts()).await.unwrap());
+    stack
+        .serve(vec![Route::new(
+            "/r/",
+            handler(move |req| {
+                let landing = landing.clone();
+                async move { landing.handle(req, Utc::now()).await }
+            }),
+        )])
+        .await;
+    Stack {
+        signer: LinkSigner::new(stack::LINK_SECRET.as_bytes()),
+        crm_writes: stack.queue(&CRM_WRITES_QUEUE).await,
+        complaints: stack.queue(&COMPLAINTS_QUEUE).await,
+        next_order: 5000.into(),
+        stack,
+    }
 }
 
 impl Stack {
@@ -109,7 +82,7 @@ impl Stack {
     fn links(&self, s: &Survey) -> Vec<(Rating, String)> {
         rating_links(
             &self.signer,
-            &self.api.url(),
+            &self.api_url(),
             &s.id,
             Utc::now() + Duration::days(30),
         )
@@ -122,44 +95,6 @@ impl Stack {
             .unwrap()
             .1
     }
-
-    async fn get(&self, url: &str) -> (u16, String) {
-        let r = self.http.get(url).send().await.unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
-    }
-
-    /// What the page's script does: POST the nonce, ask for JSON.
-    async fn post_json(&self, url: &str, form: &[(&str, &str)]) -> (u16, Value) {
-        let r = self
-            .http
-            .post(url)
-            .header("accept", "application/json")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string(form).unwrap())
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap())
-    }
-
-    async fn survey(&self, s: &Survey) -> Survey {
-        self.store.get(&s.id).await.unwrap().unwrap()
-    }
-
-    async fn commands(&self, q: &SqsQueue) -> Vec<Command> {
-        let mut out = Vec::new();
-        loop {
-            let batch = q.receive(10, 0).await.unwrap();
-            if batch.is_empty() {
-                return out;
-            }
-            for m in batch {
-                let e: EffectMessage = serde_json::from_str(m.body().unwrap()).unwrap();
-                out.extend(e.effects().map(|e| e.command.clone()));
-                q.delete(m.receipt_handle().unwrap()).await.unwrap();
-            }
-        }
-    }
 }
 
 #[tokio::test]
@@ -169,7 +104,7 @@ async fn a_scanner_opening_all_five_links_records_nothing() {
     // The scanner opens every link within a moment, and even runs the pages' scripts.
     let mut pages = Vec::new();
     for (_, url) in s.links(&survey) {
-        let (status, html) = s.get(&url).await;
+        let (status, html) = s.open(&url).await;
         assert_eq!(status, 200);
         assert!(html.contains("data-state=\"pending\""));
         pages.push((url, nonce_of(&html)));
@@ -183,7 +118,7 @@ async fn a_scanner_opening_all_five_links_records_nothing() {
     let after = s.survey(&survey).await;
     assert_eq!(after.rating, None);
     assert_eq!(after.state, SurveyState::Sent);
-    assert!(s.commands(&s.crm_writes).await.is_empty());
+    assert!(commands(&s.crm_writes).await.is_empty());
 }
 
 #[tokio::test]
@@ -191,7 +126,7 @@ async fn a_person_opening_one_link_records_exactly_one_rating() {
     let s = stack("person").await;
     let survey = s.emailed(Duration::hours(2)).await;
     let url = s.link(&survey, 4);
-    let (status, html) = s.get(&url).await;
+    let (status, html) = s.open(&url).await;
     assert_eq!(status, 200);
     assert!(html.contains("Спасибо за вашу оценку"));
     assert!(html.len() < 20 * 1024, "{} bytes", html.len());
@@ -212,7 +147,7 @@ async fn a_person_opening_one_link_records_exactly_one_rating() {
             outcome: Outcome::Rated
         }
     );
-    let writes = s.commands(&s.crm_writes).await;
+    let writes = commands(&s.crm_writes).await;
     let ratings: Vec<_> = writes
         .iter()
         .filter(|c| matches!(c, Command::WriteRating { .. }))
@@ -220,8 +155,7 @@ async fn a_person_opening_one_link_records_exactly_one_rating() {
     assert_eq!(ratings.len(), 1, "{writes:?}");
     // Another link afterwards: already answered, nothing changes.
     let other = s.link(&survey, 1);
-    let (_, html) = s.get(&other).await;
-    let (status, body) = s.post_json(&other, &[("nonce", &nonce_of(&html))]).await;
+    let (status, body) = s.click(&other).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(4));
     // A nonce of another link is refused.
@@ -234,13 +168,14 @@ async fn a_click_right_after_sending_needs_a_confirmation() {
     let s = stack("soon").await;
     let survey = s.emailed(Duration::seconds(1)).await;
     let url = s.link(&survey, 5);
-    let (_, html) = s.get(&url).await;
+    let (_, html) = s.open(&url).await;
     let nonce = nonce_of(&html);
     let (status, _) = s.post_json(&url, &[("nonce", &nonce)]).await;
     assert_eq!(status, 202);
     assert_eq!(s.survey(&survey).await.rating, None);
     // The person presses «Да, это моя оценка» (a plain form post, HTML back).
     let r = s
+        .driver
         .http
         .post(&url)
         .form(&[("nonce", nonce.as_str()), ("confirm", "1")])
@@ -265,8 +200,7 @@ async fn three_asks_about_a_call_and_one_takes_a_comment() {
     let s = stack("followups").await;
     let three = s.emailed(Duration::hours(3)).await;
     let url = s.link(&three, 3);
-    let (_, html) = s.get(&url).await;
-    let (status, body) = s.post_json(&url, &[("nonce", &nonce_of(&html))]).await;
+    let (status, body) = s.click(&url).await;
     assert_eq!((status, body["next"].as_str()), (200, Some("contact")));
     let (status, body) = s
         .post_json(&format!("{url}/contact"), &[("answer", "yes")])
@@ -285,8 +219,7 @@ async fn three_asks_about_a_call_and_one_takes_a_comment() {
         .post_json(&format!("{url1}/contact"), &[("answer", "yes")])
         .await;
     assert_eq!(status, 404);
-    let (_, html) = s.get(&url1).await;
-    let (status, body) = s.post_json(&url1, &[("nonce", &nonce_of(&html))]).await;
+    let (status, body) = s.click(&url1).await;
     assert_eq!((status, body["next"].as_str()), (200, Some("comment")));
     for _ in 0..2 {
         let (status, _) = s
@@ -301,10 +234,9 @@ async fn three_asks_about_a_call_and_one_takes_a_comment() {
         .post_json(&format!("{url1}/comment"), &[("text", &"я".repeat(2001))])
         .await;
     assert_eq!(status, 400, "over 2000 characters");
-    let complaints = s.commands(&s.complaints).await;
+    let complaints = commands(&s.complaints).await;
     assert_eq!(complaints.len(), 2, "the 3 + yes and the 1: {complaints:?}");
-    let words: Vec<_> = s
-        .commands(&s.crm_writes)
+    let words: Vec<_> = commands(&s.crm_writes)
         .await
         .into_iter()
         .filter_map(|c| match c {
@@ -339,7 +271,7 @@ async fn broken_expired_and_foreign_links_get_a_friendly_page() {
         LinkAction::Rate(Rating::new(5).unwrap()),
         Utc::now() + Duration::days(1),
     );
-    let base = format!("{}/r/", s.api.url());
+    let base = format!("{}/r/", s.api_url());
     for (t, status) in [
         (expired, 410),
         (tampered, 400),
@@ -347,10 +279,11 @@ async fn broken_expired_and_foreign_links_get_a_friendly_page() {
         (foreign, 404),
         (other_key, 400),
     ] {
-        let (got, html) = s.get(&format!("{base}{t}")).await;
+        let (got, html) = s.open(&format!("{base}{t}")).await;
         assert_eq!(got, status, "{t}");
         assert!(html.contains("lang=\"ru\"") && html.contains("data-state=\"error\""));
         let r = s
+            .driver
             .http
             .get(format!("{base}{t}"))
             .header("accept", "application/json")
@@ -370,17 +303,18 @@ async fn unsubscribe_is_one_click_and_holds_on_every_channel() {
     let survey = s.emailed(Duration::hours(2)).await;
     let url = opt_out_link(
         &s.signer,
-        &s.api.url(),
+        &s.api_url(),
         &survey.id,
         Utc::now() + Duration::days(30),
     );
     // A GET (a scanner, a preview) only shows the button.
-    let (status, html) = s.get(&url).await;
+    let (status, html) = s.open(&url).await;
     assert_eq!(status, 200);
     assert!(html.contains("data-state=\"optout\""));
     assert!(!s.store.contains(&survey.contact).await.unwrap());
     // The mail client's RFC 8058 one-click POST.
     let r = s
+        .driver
         .http
         .post(&url)
         .form(&[("List-Unsubscribe", "One-Click")])

@@ -7,13 +7,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
-use otklik_local_runner::drive::{eventually, Driver};
-use otklik_local_runner::local::{LocalStack, Options};
+use otklik_flow_tests::{eventually, TestStack, WAIT};
 use otklik_local_runner::stack;
 use serde_json::json;
-
-const WAIT: Duration = Duration::from_secs(60);
 
 /// Log lines of the code that runs on Lambda (every `otklik_*` crate but the simulators and the
 /// runner itself, which stand in for the outside world).
@@ -37,21 +33,6 @@ fn ours(target: &str) -> bool {
         && !target.starts_with("otklik_local_runner")
 }
 
-async fn start(test: &str) -> (LocalStack, Driver) {
-    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let local = LocalStack::start(Options {
-        stack: format!("t{}-{test}", nanos % 1_000_000_000_000),
-        speed: 1e7,
-        poll_every: Duration::from_secs(2),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let driver = Driver::new(local.crm_sim.url(), local.wa_sim.url(), local.api.url());
-    (local, driver)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn logs_never_show_a_phone_or_an_email() {
     use tracing_subscriber::prelude::*;
@@ -64,18 +45,16 @@ async fn logs_never_show_a_phone_or_an_email() {
         .with_filter(tracing_subscriber::filter::filter_fn(|m| ours(m.target())));
     tracing_subscriber::registry().with(layer).init();
 
-    let (_local, d) = start("sec-logs").await;
+    let s = TestStack::start("sec-logs").await;
+    let d = &s.driver;
     let phone = "+79005550177";
     let email = "marina.k@example.ru";
-    let id = d
-        .new_order(
-            "main-shop",
-            11,
+    let id = s
+        .complete_order(
             json!({"phone": phone, "email": email, "firstName": "Марина", "customer": {"id": 977}}),
+            &[11],
         )
-        .await
-        .unwrap();
-    d.set_status("main-shop", id, "complete", 11).await.unwrap();
+        .await;
     eventually("the question reaches WhatsApp", WAIT, || async {
         Ok(d.messages_to(phone).await?.into_iter().next())
     })
@@ -120,12 +99,12 @@ async fn logs_never_show_a_phone_or_an_email() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_refused_everywhere_and_change_nothing() {
-    let (local, _d) = start("sec-size").await;
-    let api = local.api.url();
+    let s = TestStack::start("sec-size").await;
+    let api = s.api_url();
     let http = reqwest::Client::new();
     let big = "x".repeat(300 * 1024);
     let handled = |name: &str| {
-        local.consumers[name]
+        s.local().consumers[name]
             .handled
             .load(std::sync::atomic::Ordering::Relaxed)
     };

@@ -3,105 +3,54 @@
 //! schedules in EventBridge Scheduler (moto). Also the history poller and every skip reason.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt};
-use otklik_aws::provision::ensure_all;
 use otklik_aws::queue::SqsQueue;
-use otklik_aws::resources::{Names, INTAKE_QUEUE};
-use otklik_aws::store::DynamoStore;
-use otklik_aws::Clients;
+use otklik_aws::resources::INTAKE_QUEUE;
 use otklik_core::config::Config;
 use otklik_core::machine::Contact;
 use otklik_core::model::{OrderRef, Phone, SkipReason, SurveyId, SurveyState};
 use otklik_core::ports::{DoNotContactList, SurveyStore};
 use otklik_core::timing::{send_time, OrderFacts};
+use otklik_flow_tests::TestStack;
 use otklik_history_poller::Poller;
 use otklik_intake_worker::Worker;
 use otklik_order_intake::Intake;
-use otklik_retailcrm::{ClientConfig, RetailCrm};
-use otklik_retailcrm_sim::{spawn, SimConfig, SimHandle};
 use serde_json::{json, Value};
 
-const SECRET: &str = "trigger-secret-for-tests";
+const SECRET: &str = otklik_local_runner::stack::TRIGGER_SECRET;
 
+/// A bare stack configured with no WhatsApp provider (intake never writes to the customer), with
+/// the trigger webhook, the intake worker and the queue between them, each stepped by hand.
 struct Stack {
-    sim: SimHandle,
-    http: reqwest::Client,
-    clients: Clients,
-    names: Names,
-    config: Arc<Config>,
-    store: DynamoStore,
+    stack: TestStack,
     worker: Arc<Worker>,
     intake: Intake<SqsQueue>,
     queue: SqsQueue,
 }
 
-fn test_config(crm_url: &str) -> Config {
-    let text = include_str!("../../../otklik.example.toml")
-        .replace(
-            "url = \"https://demo.retailcrm.ru\"",
-            &format!("url = \"{crm_url}\""),
-        )
-        .replace("provider = \"meta\"", "provider = \"none\"");
-    Config::from_toml(&text).expect("test config parses")
+// The test's own pieces (the functions it steps, their queue) sit beside everything the harness
+// offers.
+impl Deref for Stack {
+    type Target = TestStack;
+    fn deref(&self) -> &TestStack {
+        &self.stack
+    }
 }
 
 async fn stack(test: &str) -> Stack {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL").is_ok(),
-        "AWS_ENDPOINT_URL must point at the local endpoint; run `make test`"
-    );
-    let sim = spawn(SimConfig::default()).await.expect("simulator starts");
-    let http = reqwest::Client::new();
-    let seeded = http
-        .post(format!("{}/sim/seed", sim.url()))
-        .json(&json!({"preset": "demo"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(seeded.status().is_success(), "seed: {}", seeded.status());
-
-    let clients = Clients::from_env().await;
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let names = Names::new(format!("t{}-{test}", nanos % 1_000_000_000_000));
-    ensure_all(&clients, &names).await.unwrap();
-
-    let config = Arc::new(test_config(&sim.url()));
-    let crm = RetailCrm::new(ClientConfig::for_otklik(
-        &config,
-        &SimConfig::default().api_key,
-    ))
-    .unwrap();
-    let store = DynamoStore::new(clients.dynamodb.clone(), &names);
-    let worker = Arc::new(Worker {
-        crm,
-        store: store.clone(),
-        scheduler: otklik_aws::scheduler::from_env(&clients, &names)
-            .await
-            .unwrap(),
-        config: config.clone(),
-    });
-    let queue = SqsQueue::connect(clients.sqs.clone(), &names, &INTAKE_QUEUE)
-        .await
-        .unwrap();
-    let intake = Intake {
-        queue: queue.clone(),
-        trigger_secret: SECRET.to_string(),
-    };
+    let stack = TestStack::bare(test, "none").await;
+    let parts = stack.parts();
     Stack {
-        sim,
-        http,
-        clients,
-        names,
-        config,
-        store,
-        worker,
-        intake,
-        queue,
+        worker: Arc::new(Worker::from_parts(&parts).await.unwrap()),
+        intake: Intake::from_parts(&parts).await.unwrap(),
+        queue: stack.queue(&INTAKE_QUEUE).await,
+        stack,
     }
 }
 
@@ -115,34 +64,14 @@ impl Stack {
         email: Option<&str>,
         customer: u64,
     ) -> u64 {
-        let mut order = json!({
-            "site": site,
-            "status": "new",
-            "managerId": 11,
-            "orderType": "eshop-individual",
-            "orderMethod": "shopping-cart",
-            "customer": {"id": customer},
-            "delivery": {"code": "courier"},
-        });
+        let mut order = json!({"customer": {"id": customer}});
         if let Some(p) = phone {
             order["phone"] = json!(p);
         }
         if let Some(e) = email {
             order["email"] = json!(e);
         }
-        let resp: Value = self
-            .http
-            .post(format!("{}/sim/orders", self.sim.url()))
-            .json(&json!({"order": order, "userId": 11}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = resp["id"]
-            .as_u64()
-            .unwrap_or_else(|| panic!("create order: {resp}"));
+        let id = self.driver.new_order(site, 11, order).await.unwrap();
         if status != "new" {
             self.set_status(site, id, status).await;
         }
@@ -150,25 +79,11 @@ impl Stack {
     }
 
     async fn set_status(&self, site: &str, id: u64, status: &str) {
-        let r = self
-            .http
-            .post(format!("{}/sim/orders/{site}/{id}/status", self.sim.url()))
-            .json(&json!({"status": status, "userId": 12}))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "set status: {}", r.status());
+        self.driver.set_status(site, id, status, 12).await.unwrap();
     }
 
     async fn stats(&self) -> Value {
-        self.http
-            .get(format!("{}/sim/stats", self.sim.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.crm("stats").await
     }
 
     /// The trigger's HTTP request, as API Gateway hands it to the function.
@@ -783,17 +698,6 @@ impl Stack {
     async fn track(&self, survey: &SurveyId) -> otklik_core::complaint::ComplaintTrack {
         self.store.complaint_track(survey).await.unwrap().unwrap().0
     }
-
-    async fn sim_json(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}{path}", self.sim.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
 }
 
 #[tokio::test]
@@ -860,7 +764,7 @@ async fn an_untouched_complaint_earns_the_inspector_one_reminder() {
     let first = poller.remind(Utc::now()).await.unwrap();
     assert_eq!(first.reminders, 1, "{first:?}");
     assert_eq!(first.waiting, 1, "{first:?}");
-    let tasks = s.sim_json("/sim/tasks").await;
+    let tasks = s.crm("tasks").await;
     let tasks: Vec<&Value> = tasks.as_array().unwrap().iter().collect();
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     assert_eq!(tasks[0]["performer"], 7);
@@ -870,7 +774,7 @@ async fn an_untouched_complaint_earns_the_inspector_one_reminder() {
     // Later sweeps remind nobody twice; the fresh one keeps waiting.
     let second = poller.remind(Utc::now()).await.unwrap();
     assert_eq!(second.reminders, 0, "{second:?}");
-    assert_eq!(s.sim_json("/sim/tasks").await.as_array().unwrap().len(), 1);
+    assert_eq!(s.crm("tasks").await.as_array().unwrap().len(), 1);
     assert_eq!(
         s.store.open_complaints().await.unwrap(),
         vec![fresh.clone()]

@@ -3,25 +3,19 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use otklik_aws::provision::ensure_all;
-use otklik_aws::resources::Names;
-use otklik_aws::store::DynamoStore;
-use otklik_aws::Clients;
 use otklik_core::machine::{Contact, Survey};
 use otklik_core::model::{Channel, EmployeeId, OrderRef, Phone, Rating, SurveyState};
 use otklik_core::ports::SurveyStore;
+use otklik_flow_tests::TestStack;
 use otklik_kpi_report::KpiApi;
-use otklik_local_runner::gateway::{self, handler, Route};
+use otklik_local_runner::gateway::{handler, Route};
+use otklik_local_runner::stack::REPORT_TOKEN;
 use serde_json::Value;
 
 #[tokio::test]
 async fn the_report_route_answers_only_with_the_token() {
-    std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL: run `make test`");
-    let clients = Clients::from_env().await;
-    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-    let names = Names::new(format!("t{}-kpiroute", nanos % 1_000_000_000_000));
-    ensure_all(&clients, &names).await.unwrap();
-    let store = DynamoStore::new(clients.dynamodb.clone(), &names);
+    let mut t = TestStack::bare("kpiroute", "meta").await;
+    let store = t.store.clone();
     let sent = Utc.with_ymd_and_hms(2026, 11, 12, 9, 0, 0).unwrap();
     let mut s = Survey::new(
         OrderRef::new("main-shop", 1).unwrap(),
@@ -39,28 +33,19 @@ async fn the_report_route_answers_only_with_the_token() {
     s.employees = vec![EmployeeId::new(11).unwrap(), EmployeeId::new(14).unwrap()];
     assert!(store.create(&s).await.unwrap());
 
-    let api = Arc::new(KpiApi {
-        store,
-        token: Some("report-token".into()),
-        timezone: chrono_tz::Europe::Moscow,
-        complaints: otklik_core::config::Config::from_toml(include_str!(
-            "../../../otklik.example.toml"
-        ))
-        .unwrap()
-        .complaints,
-    });
-    let gw = gateway::spawn(vec![Route::new(
+    let api = Arc::new(KpiApi::from_parts(&t.parts()).await.unwrap());
+    t.serve(vec![Route::new(
         "/reports/",
         handler(move |req| {
             let api = api.clone();
             async move { api.handle(req).await }
         }),
     )])
-    .await
-    .unwrap();
+    .await;
+    let gw = t.api_url();
     let http = reqwest::Client::new();
-    let url = format!("{}/reports/kpi?from=2026-11-01&to=2026-11-30", gw.url());
-    for auth in [None, Some("Bearer wrong"), Some("report-token")] {
+    let url = format!("{}/reports/kpi?from=2026-11-01&to=2026-11-30", gw);
+    for auth in [None, Some("Bearer wrong"), Some(REPORT_TOKEN)] {
         let mut req = http.get(&url);
         if let Some(a) = auth {
             req = req.header("authorization", a);
@@ -71,11 +56,8 @@ async fn the_report_route_answers_only_with_the_token() {
         assert_eq!(v["error"], "unauthorized");
     }
     let bad = http
-        .get(format!(
-            "{}/reports/kpi?from=2026-11-30&to=2026-11-01",
-            gw.url()
-        ))
-        .bearer_auth("report-token")
+        .get(format!("{}/reports/kpi?from=2026-11-30&to=2026-11-01", gw))
+        .bearer_auth(REPORT_TOKEN)
         .send()
         .await
         .unwrap();
@@ -84,7 +66,7 @@ async fn the_report_route_answers_only_with_the_token() {
     assert_eq!(v["error"], "bad_period");
     let ok = http
         .get(&url)
-        .bearer_auth("report-token")
+        .bearer_auth(REPORT_TOKEN)
         .send()
         .await
         .unwrap();
