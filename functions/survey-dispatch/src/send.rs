@@ -18,8 +18,9 @@ impl Dispatcher {
                         return Ok(Some(channel));
                     }
                 }
-                (Channel::Whatsapp, None) => {}
                 (Channel::Email, _) => return Ok(Some(channel)),
+                // `channels_to_try` offers only channels this installation can send on.
+                (Channel::Whatsapp, None) | (Channel::Max | Channel::Sms, _) => {}
             }
         }
         Ok(None)
@@ -62,6 +63,10 @@ impl Dispatcher {
                 self.whatsapp.send_question(phone, text).await
             }
             Channel::Email => self.send_email(&survey, now).await,
+            // Never chosen (see `choose_channel`); refused before anything leaves us.
+            Channel::Max | Channel::Sms => Err(SendError::NotSent(format!(
+                "no {channel} sender in this installation"
+            ))),
         };
         let message_id = match result {
             Ok(id) => id,

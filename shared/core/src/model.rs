@@ -420,6 +420,25 @@ string_serde!(SurveyId);
 pub enum Channel {
     Whatsapp,
     Email,
+    /// MAX, the Russian national messenger, from a person's account through GREEN-API v3.
+    Max,
+    /// One SMS from the shop's registered sender name, carrying one short link to our page.
+    Sms,
+}
+
+impl Channel {
+    /// Every channel, in the order a Russian shop would try them by default.
+    pub const ALL: [Channel; 4] = [
+        Channel::Max,
+        Channel::Whatsapp,
+        Channel::Sms,
+        Channel::Email,
+    ];
+
+    /// Whether the customer answers in a chat (a messenger) rather than on our page.
+    pub fn is_chat(self) -> bool {
+        matches!(self, Channel::Whatsapp | Channel::Max)
+    }
 }
 
 impl fmt::Display for Channel {
@@ -427,6 +446,8 @@ impl fmt::Display for Channel {
         f.write_str(match self {
             Channel::Whatsapp => "whatsapp",
             Channel::Email => "email",
+            Channel::Max => "max",
+            Channel::Sms => "sms",
         })
     }
 }
@@ -437,6 +458,8 @@ impl FromStr for Channel {
         match s {
             "whatsapp" => Ok(Channel::Whatsapp),
             "email" => Ok(Channel::Email),
+            "max" => Ok(Channel::Max),
+            "sms" => Ok(Channel::Sms),
             other => Err(DomainError::Channel(other.to_string())),
         }
     }
@@ -542,6 +565,19 @@ impl fmt::Display for SkipReason {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_channel_reads_back_from_its_name_and_its_json() {
+        for c in Channel::ALL {
+            assert_eq!(c.to_string().parse::<Channel>().unwrap(), c);
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{c}\""));
+            assert_eq!(serde_json::from_str::<Channel>(&json).unwrap(), c);
+        }
+        assert!("telegram".parse::<Channel>().is_err());
+        assert!(Channel::Max.is_chat() && Channel::Whatsapp.is_chat());
+        assert!(!Channel::Sms.is_chat() && !Channel::Email.is_chat());
+    }
+
     use super::*;
 
     #[test]
