@@ -16,6 +16,11 @@
 //! script does, and so can an integrator. Errors are friendly pages (or the API's JSON error).
 //! The core renders every page and words every message, in the configured language.
 
+mod pages;
+mod record;
+
+use pages::*;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -44,70 +49,6 @@ pub struct Landing {
     pub engine: Engine,
     pub signer: LinkSigner,
     pub config: Arc<Config>,
-}
-
-/// What the request asks for, from its path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target<'a> {
-    Link(&'a str),
-    Contact(&'a str),
-    Comment(&'a str),
-}
-
-/// `…/r/{token}[/contact|/comment]`; a stage prefix before `/r/` is allowed.
-fn target(path: &str) -> Option<Target<'_>> {
-    let rest = &path[path.rfind("/r/")? + 3..];
-    let mut parts = rest.trim_end_matches('/').split('/');
-    let token = parts.next().filter(|t| !t.is_empty())?;
-    let t = match parts.next() {
-        None => Target::Link(token),
-        Some("contact") => Target::Contact(token),
-        Some("comment") => Target::Comment(token),
-        Some(_) => return None,
-    };
-    parts.next().is_none().then_some(t)
-}
-
-/// An answer in the form the client wants.
-struct Answer {
-    status: StatusCode,
-    page: String,
-    json: serde_json::Value,
-}
-
-fn page(shop: &Shop<'_>, status: StatusCode, page: &Page<'_>, json: serde_json::Value) -> Answer {
-    Answer {
-        status,
-        page: render(page, shop),
-        json,
-    }
-}
-
-fn error(shop: &Shop<'_>, e: ErrorPage) -> Answer {
-    page(
-        shop,
-        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-        &Page::Error(e),
-        json!({ "error": e.code(), "message": e.message(shop) }),
-    )
-}
-
-fn already_answered(shop: &Shop<'_>) -> Answer {
-    page(
-        shop,
-        StatusCode::CONFLICT,
-        &Page::AlreadyAnswered,
-        json!({ "recorded": false, "reason": "already_answered" }),
-    )
-}
-
-fn recorded(shop: &Shop<'_>, token: &str, rating: Rating) -> Answer {
-    page(
-        shop,
-        StatusCode::OK,
-        &Page::Recorded { rating, token },
-        json!({ "recorded": true, "rating": rating.value(), "next": next_for(rating).code() }),
-    )
 }
 
 impl Landing {
@@ -295,94 +236,6 @@ impl Landing {
             _ => Ok(error(shop, ErrorPage::NotFound)),
         }
     }
-
-    /// Whether a view of `rating` at `viewed_at` looks like a link scanner: the core's rule, with
-    /// the survey's views it asks for.
-    pub async fn suspicion(
-        &self,
-        survey: &Survey,
-        rating: Rating,
-        viewed_at: DateTime<Utc>,
-    ) -> Result<Option<Suspicion>, PortError> {
-        let rule = ScannerRule::new(&self.config.email);
-        let views = match rule.views_needed(survey.sent_at, viewed_at) {
-            Some((from, to)) => {
-                self.engine
-                    .store
-                    .views_between(&survey.id, from, to)
-                    .await?
-            }
-            None => Vec::new(),
-        };
-        Ok(rule.suspicion(survey.sent_at, rating, viewed_at, &views))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn rate(
-        &self,
-        shop: &Shop<'_>,
-        survey: &Survey,
-        token: &str,
-        nonce: &str,
-        rating: Rating,
-        viewed_at: DateTime<Utc>,
-        confirmed: bool,
-        now: DateTime<Utc>,
-    ) -> Result<Answer, PortError> {
-        match survey.rating {
-            Some(r) if r == rating => return Ok(recorded(shop, token, rating)),
-            // The first answer stands; no need to suspect anybody of anything.
-            Some(_) => return Ok(already_answered(shop)),
-            None => {}
-        }
-        if !confirmed {
-            if let Some(why) = self.suspicion(survey, rating, viewed_at).await? {
-                tracing::info!(survey = %survey.id, ?why, "looks like a link scanner; asking to confirm");
-                return Ok(page(
-                    shop,
-                    StatusCode::ACCEPTED,
-                    &Page::Confirm {
-                        rating,
-                        token,
-                        nonce,
-                    },
-                    json!({ "recorded": false, "reason": "confirm" }),
-                ));
-            }
-        }
-        // One input per link: a replayed POST is the same input and changes nothing.
-        let after = self
-            .choose(survey, Reply::Rating { value: rating }, now)
-            .await?;
-        if after.rating == Some(rating) {
-            tracing::info!(survey = %survey.id, rating = rating.value(), "rating recorded from the email");
-            Ok(recorded(shop, token, rating))
-        } else {
-            Ok(already_answered(shop))
-        }
-    }
-
-    async fn choose(
-        &self,
-        survey: &Survey,
-        reply: Reply,
-        now: DateTime<Utc>,
-    ) -> Result<Survey, PortError> {
-        self.apply(survey, Input::page_answer(reply, Channel::Email), now)
-            .await
-    }
-
-    async fn apply(
-        &self,
-        survey: &Survey,
-        input: Input,
-        now: DateTime<Utc>,
-    ) -> Result<Survey, PortError> {
-        let applied = self.engine.apply(&survey.id, &input, now).await?;
-        applied
-            .map(|a| a.survey)
-            .ok_or_else(|| PortError::NotFound(survey.id.to_string()))
-    }
 }
 
 impl Landing {
@@ -401,22 +254,5 @@ impl Landing {
             signer: LinkSigner::new(secrets.link_secret.expose().as_bytes()),
             config: Arc::new(config),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_name_the_token_and_the_follow_up() {
-        assert_eq!(target("/r/abc.def"), Some(Target::Link("abc.def")));
-        assert_eq!(target("/prod/r/abc.def/"), Some(Target::Link("abc.def")));
-        assert_eq!(target("/r/t/contact"), Some(Target::Contact("t")));
-        assert_eq!(target("/r/t/comment"), Some(Target::Comment("t")));
-        assert_eq!(target("/r/t/other"), None);
-        assert_eq!(target("/r/t/contact/x"), None);
-        assert_eq!(target("/r/"), None);
-        assert_eq!(target("/x/t"), None);
     }
 }
