@@ -128,13 +128,17 @@ pub async fn run(crm: &RetailCrm, config: &Config) -> Result<SetupReport, CrmErr
 
     r.lines.push("Order fields:".into());
     let fields = crm.order_custom_fields().await?;
+    // A shop's own words (`[texts.crm.<lang>]`) were checked when the config loaded.
+    let texts = otklik_core::texts::Texts::from_config(&config.texts)
+        .map_err(|e| CrmError::InvalidConfig(e.to_string()))?;
+    let (rating_name, words_name) = otklik_core::crm_texts::field_names(&texts, texts.language());
     let wanted_fields = [
         (
             config.crm.rating_field.as_str(),
-            "Оценка покупателя",
+            rating_name.as_str(),
             "integer",
         ),
-        (config.crm.words_field.as_str(), "Слова покупателя", "text"),
+        (config.crm.words_field.as_str(), words_name.as_str(), "text"),
     ];
     for (code, name, kind) in wanted_fields {
         match fields.iter().find(|f| f.code == code) {

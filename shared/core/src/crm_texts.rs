@@ -86,6 +86,14 @@ pub fn manager_comment(
     c
 }
 
+/// The names of the two order fields `otklik crm-setup` creates: the rating, then the words.
+pub fn field_names(texts: &Texts, lang: Lang) -> (String, String) {
+    (
+        texts.crm(CrmText::RatingFieldName, lang).to_string(),
+        texts.crm(CrmText::WordsFieldName, lang).to_string(),
+    )
+}
+
 /// The comment on the link between the rated order and its complaint.
 pub fn complaint_link(texts: &Texts, lang: Lang, rating: Rating) -> String {
     fill(
@@ -120,6 +128,20 @@ pub fn reminder_text(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_field_names_are_ours_in_every_language() {
+        let t = Texts::defaults();
+        assert_eq!(
+            field_names(&t, Lang::Ru),
+            (
+                "Оценка покупателя".to_string(),
+                "Слова покупателя".to_string()
+            )
+        );
+        assert_eq!(field_names(&t, Lang::En).0, "Customer rating");
+        assert_eq!(field_names(&t, Lang::Uk).1, "Слова покупця");
+    }
+
     use super::*;
     use crate::texts::TextsConfig;
 

@@ -33,6 +33,10 @@ pub enum CrmText {
     ReminderTitle,
     /// The reminder task's commentary.
     ReminderCommentary,
+    /// The name of the order's read-only rating field, as `otklik crm-setup` creates it.
+    RatingFieldName,
+    /// The name of the order's field for the customer's own words.
+    WordsFieldName,
 }
 
 impl TryFrom<String> for CrmText {
@@ -57,6 +61,8 @@ impl Wording for CrmText {
         CrmText::ComplaintLink,
         CrmText::ReminderTitle,
         CrmText::ReminderCommentary,
+        CrmText::RatingFieldName,
+        CrmText::WordsFieldName,
     ];
 
     fn key(self) -> &'static str {
@@ -72,6 +78,8 @@ impl Wording for CrmText {
             CrmText::ComplaintLink => "complaint_link",
             CrmText::ReminderTitle => "reminder_title",
             CrmText::ReminderCommentary => "reminder_commentary",
+            CrmText::RatingFieldName => "rating_field_name",
+            CrmText::WordsFieldName => "words_field_name",
         }
     }
 
@@ -80,7 +88,9 @@ impl Wording for CrmText {
             CrmText::NoticeUnreadableReply
             | CrmText::NoticeNewProblem
             | CrmText::NoticeUnprompted
-            | CrmText::ComplaintNoWords => &[],
+            | CrmText::ComplaintNoWords
+            | CrmText::RatingFieldName
+            | CrmText::WordsFieldName => &[],
             CrmText::NoticeCommentary | CrmText::ComplaintWords => &["words"],
             CrmText::NoticeNotification => &["title", "order"],
             CrmText::ComplaintComment => &["rating", "order"],
@@ -152,6 +162,12 @@ impl Wording for CrmText {
                 "Complaint opened {opened_at} and still in the \"created\" status. The customer is \
                  waiting for a call: please take it on.",
             ],
+            CrmText::RatingFieldName => [
+                "Оценка покупателя",
+                "Оцінка покупця",
+                "Customer rating",
+            ],
+            CrmText::WordsFieldName => ["Слова покупателя", "Слова покупця", "Customer's words"],
         }
     }
 }
