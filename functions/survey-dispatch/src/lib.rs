@@ -167,8 +167,9 @@ impl Dispatcher {
         // may save first; the engine then decides again on what it saved, and the claim below
         // decides which of us sends.
         let employees = employees_of(order.manager_id, &history);
+        let chain = self.candidates(&survey);
         let survey = self
-            .apply(&survey, Input::employees(employees), now)
+            .apply(&survey, Input::prepared(employees, chain), now)
             .await?;
         if survey.state != SurveyState::Scheduled {
             return Ok(Dispatched::NothingToDo(survey.state.name().into()));

@@ -4,14 +4,26 @@
 use super::*;
 
 impl Dispatcher {
-    /// The first channel of [`channels_to_try`] on which the customer can be reached: a
-    /// messenger whose provider says "no account" is passed over; an unknown answer counts as
-    /// reachable (a failed delivery falls back later).
+    /// The channels of the site's chain this installation can send on now and the customer
+    /// can be reached on, best first ([`channels_to_try`]).
+    pub(crate) fn candidates(&self, survey: &Survey) -> Vec<Channel> {
+        let chain = self.config.chain_for_site(survey.order.site());
+        let available = |c: Channel| match c {
+            Channel::Whatsapp => self.whatsapp.is_configured(),
+            Channel::Email => true,
+            Channel::Max | Channel::Sms => false,
+        };
+        channels_to_try(&survey.contact, &chain, available)
+    }
+
+    /// The first of the survey's candidates on which the customer can be reached: a messenger
+    /// whose provider says "no account" is passed over; an unknown answer counts as reachable (a
+    /// failed delivery falls back later).
     pub(crate) async fn choose_channel(
         &self,
         survey: &Survey,
     ) -> Result<Option<Channel>, DispatchError> {
-        for channel in channels_to_try(&survey.contact, self.whatsapp.is_configured()) {
+        for &channel in &survey.chain {
             match (channel, survey.contact.phone.as_ref()) {
                 (Channel::Whatsapp, Some(phone)) => {
                     if self.whatsapp.has_whatsapp(phone).await? != Some(false) {
@@ -19,7 +31,7 @@ impl Dispatcher {
                     }
                 }
                 (Channel::Email, _) => return Ok(Some(channel)),
-                // `channels_to_try` offers only channels this installation can send on.
+                // `candidates` offers only channels this installation can send on.
                 (Channel::Whatsapp, None) | (Channel::Max | Channel::Sms, _) => {}
             }
         }

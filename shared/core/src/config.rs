@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
 pub use crate::config_error::ConfigError;
-use crate::model::EmployeeId;
+use crate::model::{Channel, EmployeeId};
 use crate::reply::ParserOptions;
 use crate::texts::{Texts, TextsConfig};
 
@@ -44,6 +44,10 @@ pub struct Config {
     pub parser: ParserOptions,
     pub whatsapp: WhatsappConfig,
     pub email: EmailConfig,
+    /// The order in which channels are tried (`[channels] chain`), for every site that does not
+    /// set its own. Absent: WhatsApp (when a provider is configured), then email.
+    #[serde(default)]
+    pub channels: ChannelsConfig,
     /// The language of our messages and the shop's own wordings; ours when absent.
     #[serde(default)]
     pub texts: TextsConfig,
@@ -192,6 +196,21 @@ pub struct SiteConfig {
     /// `false` switches surveys off for this site (e.g. the complaints store itself).
     #[serde(default = "yes")]
     pub surveys: bool,
+    /// This site's own channel chain (e.g. a Kazakh site of a Russian shop), instead of
+    /// `[channels] chain`.
+    #[serde(default)]
+    pub channels: Option<Vec<Channel>>,
+}
+
+/// `[channels]`: how a survey reaches the customer.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelsConfig {
+    /// Tried in this order: the question goes out on the first channel on which the customer can
+    /// be reached, and falls down the chain when that one fails. E.g. `["max", "sms", "email"]`
+    /// for Russia, `["whatsapp", "email"]` for Kazakhstan.
+    #[serde(default)]
+    pub chain: Option<Vec<Channel>>,
 }
 
 fn yes() -> bool {
@@ -538,6 +557,28 @@ impl Config {
             }
             _ => {}
         }
+        let chains = std::iter::once(("channels.chain".to_string(), &self.channels.chain)).chain(
+            self.sites
+                .iter()
+                .map(|(code, site)| (format!("sites.{code}.channels"), &site.channels)),
+        );
+        for (key, chain) in chains {
+            let Some(chain) = chain else { continue };
+            if chain.is_empty() {
+                return Err(invalid(&key, "name at least one channel"));
+            }
+            for (i, c) in chain.iter().enumerate() {
+                if chain[..i].contains(c) {
+                    return Err(invalid(&key, format!("{c} is named twice")));
+                }
+                if *c == Channel::Whatsapp && self.whatsapp.provider == WhatsappProvider::None {
+                    return Err(invalid(
+                        &key,
+                        "whatsapp is in the chain but whatsapp.provider is \"none\"",
+                    ));
+                }
+            }
+        }
         if crate::model::Email::parse(&self.email.from_address).is_err() {
             return Err(invalid("email.from_address", "not an email address"));
         }
@@ -569,6 +610,23 @@ impl Config {
     /// The retailCRM account's time zone.
     pub fn crm_timezone(&self) -> Tz {
         self.crm.timezone.unwrap_or(self.timezone)
+    }
+
+    /// The channels a customer of `site` is asked on, in order of preference.
+    pub fn chain_for_site(&self, site: &str) -> Vec<Channel> {
+        if let Some(own) = self.sites.get(site).and_then(|s| s.channels.clone()) {
+            return own;
+        }
+        if let Some(chain) = &self.channels.chain {
+            return chain.clone();
+        }
+        // Before chains existed every installation asked on WhatsApp, then by email.
+        let mut legacy = Vec::new();
+        if self.whatsapp.provider != WhatsappProvider::None {
+            legacy.push(Channel::Whatsapp);
+        }
+        legacy.push(Channel::Email);
+        legacy
     }
 
     /// Whether orders of this site get surveys at all.
@@ -755,6 +813,53 @@ mod tests {
             5,
             "weekdays by default"
         );
+    }
+
+    #[test]
+    fn the_chain_is_the_shops_with_a_sites_own_and_a_legacy_default() {
+        let plain = Config::from_toml(EXAMPLE).unwrap();
+        // No [channels]: WhatsApp (a provider is configured), then email, as before chains.
+        assert_eq!(
+            plain.chain_for_site("main-shop"),
+            vec![Channel::Whatsapp, Channel::Email]
+        );
+        let text = format!(
+            "{EXAMPLE}\n[channels]\nchain = [\"max\", \"sms\", \"email\"]\n\n\
+             [sites.kz-shop]\nchannels = [\"whatsapp\", \"email\"]\n"
+        );
+        let c = Config::from_toml(&text).unwrap();
+        assert_eq!(
+            c.chain_for_site("main-shop"),
+            vec![Channel::Max, Channel::Sms, Channel::Email]
+        );
+        assert_eq!(
+            c.chain_for_site("kz-shop"),
+            vec![Channel::Whatsapp, Channel::Email]
+        );
+    }
+
+    #[test]
+    fn a_bad_chain_is_refused_with_its_key() {
+        let chain = |c: &str| err_of(&format!("{EXAMPLE}\n[channels]\nchain = {c}\n"));
+        let e = chain("[]");
+        assert!(
+            e.contains("channels.chain") && e.contains("at least one"),
+            "{e}"
+        );
+        let e = chain("[\"sms\", \"email\", \"sms\"]");
+        assert!(
+            e.contains("channels.chain") && e.contains("sms is named twice"),
+            "{e}"
+        );
+        let e = chain("[\"telegram\", \"email\"]");
+        assert!(
+            e.contains("channels.chain") && e.contains("telegram"),
+            "{e}"
+        );
+        let e = err_of(&format!(
+            "{EXAMPLE}\n[sites.kz-shop]\nchannels = [\"email\", \"email\"]\n"
+        ));
+        assert!(e.contains("sites.kz-shop.channels"), "{e}");
     }
 
     #[test]

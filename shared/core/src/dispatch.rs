@@ -35,18 +35,36 @@ pub fn employees_of(current_manager: Option<u64>, history: &[OrderChange]) -> Ve
         .collect()
 }
 
-/// The channels worth trying for `contact`, best first: WhatsApp for a mobile number when the
-/// installation has a WhatsApp provider, then email for an address. The caller skips a messenger
-/// whose provider says the customer has no account there; an empty list means nobody to ask.
-pub fn channels_to_try(contact: &Contact, whatsapp_configured: bool) -> Vec<Channel> {
-    let mut chain = Vec::new();
-    if whatsapp_configured && contact.phone.as_ref().is_some_and(|p| p.is_mobile()) {
-        chain.push(Channel::Whatsapp);
+/// Whether `contact` can be reached on `channel` at all, before any provider is asked: a
+/// messenger or an SMS needs a mobile number (MAX only +7 and +375 ones, the numbers its account
+/// check accepts), email an address.
+pub fn reachable(channel: Channel, contact: &Contact) -> bool {
+    let mobile = contact.phone.as_ref().filter(|p| p.is_mobile());
+    match channel {
+        Channel::Whatsapp | Channel::Sms => mobile.is_some(),
+        Channel::Max => mobile.is_some_and(|p| {
+            let n = p.e164();
+            n.starts_with("+7") || n.starts_with("+375")
+        }),
+        Channel::Email => contact.email.is_some(),
     }
-    if contact.email.is_some() {
-        chain.push(Channel::Email);
-    }
+}
+
+/// The channels worth trying for `contact`, best first: the shop's `chain` in its order, without
+/// the channels the installation cannot send on now (`available`: no provider configured, an
+/// instance blocked) and those the contact cannot be reached on. The caller still skips a
+/// messenger whose provider says the customer has no account there; an empty list means nobody
+/// to ask.
+pub fn channels_to_try(
+    contact: &Contact,
+    chain: &[Channel],
+    available: impl Fn(Channel) -> bool,
+) -> Vec<Channel> {
     chain
+        .iter()
+        .copied()
+        .filter(|&c| available(c) && reachable(c, contact))
+        .collect()
 }
 
 #[cfg(test)]
@@ -86,29 +104,62 @@ mod tests {
     }
 
     #[test]
-    fn whatsapp_only_for_a_mobile_and_a_configured_provider_then_email() {
+    fn the_chain_keeps_its_order_minus_what_cannot_reach_the_customer() {
         let mobile = Phone::parse("+79001234567", "RU").unwrap();
         let landline = Phone::parse("+74951234567", "RU").unwrap();
+        let kazakh = Phone::parse("+77012345678", "KZ").unwrap();
+        let german = Phone::parse("+4915112345678", "DE").unwrap();
         let email = Email::parse("buyer@example.ru").unwrap();
+        let russia = [Channel::Max, Channel::Sms, Channel::Email];
+        let everything = [
+            Channel::Max,
+            Channel::Whatsapp,
+            Channel::Sms,
+            Channel::Email,
+        ];
+        let all = |_| true;
         let both = Contact {
             phone: Some(mobile.clone()),
             email: Some(email.clone()),
         };
+        assert_eq!(channels_to_try(&both, &russia, all), russia.to_vec());
         assert_eq!(
-            channels_to_try(&both, true),
-            vec![Channel::Whatsapp, Channel::Email]
+            channels_to_try(&both, &everything, all),
+            everything.to_vec()
         );
-        assert_eq!(channels_to_try(&both, false), vec![Channel::Email]);
+        // A channel the installation cannot send on now is left out, the order kept.
+        assert_eq!(
+            channels_to_try(&both, &everything, |c| c != Channel::Max),
+            vec![Channel::Whatsapp, Channel::Sms, Channel::Email]
+        );
+        // A fixed line takes neither a messenger nor an SMS.
         let fixed_line = Contact {
             phone: Some(landline),
             email: None,
         };
-        assert!(channels_to_try(&fixed_line, true).is_empty());
+        assert!(channels_to_try(&fixed_line, &everything, all).is_empty());
+        // MAX checks only +7 and +375 numbers; Kazakhstan's +7 counts, Germany's does not.
+        let kz = Contact {
+            phone: Some(kazakh),
+            email: None,
+        };
+        assert!(reachable(Channel::Max, &kz));
+        let de = Contact {
+            phone: Some(german),
+            email: Some(email),
+        };
+        assert_eq!(
+            channels_to_try(&de, &everything, all),
+            vec![Channel::Whatsapp, Channel::Sms, Channel::Email]
+        );
         let phone_only = Contact {
             phone: Some(mobile),
             email: None,
         };
-        assert_eq!(channels_to_try(&phone_only, true), vec![Channel::Whatsapp]);
-        assert!(channels_to_try(&Contact::default(), true).is_empty());
+        assert_eq!(
+            channels_to_try(&phone_only, &[Channel::Whatsapp, Channel::Email], all),
+            vec![Channel::Whatsapp]
+        );
+        assert!(channels_to_try(&Contact::default(), &everything, all).is_empty());
     }
 }

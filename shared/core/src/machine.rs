@@ -69,6 +69,13 @@ pub struct Survey {
     pub closed_at: Option<DateTime<Utc>>,
     /// Everyone who worked on the order, snapshotted at dispatch (SPEC §6).
     pub employees: Vec<EmployeeId>,
+    /// The channels this customer may be asked on, best first, as dispatch found them. Empty for
+    /// a survey from before chains: WhatsApp, then email.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<Channel>,
+    /// Every channel the question went out on, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asked: Vec<Channel>,
     pub last_inspector_notice_at: Option<DateTime<Utc>>,
     /// Recent input ids, newest last, at most [`SEEN_INPUTS_CAP`].
     pub seen_inputs: Vec<InputId>,
@@ -106,6 +113,8 @@ impl Survey {
             rated_at: None,
             closed_at: None,
             employees: Vec::new(),
+            chain: Vec::new(),
+            asked: Vec::new(),
             last_inspector_notice_at: None,
             seen_inputs: Vec::new(),
             done: BTreeSet::new(),
@@ -177,10 +186,14 @@ pub enum Event {
     Comment { text: String, via: Channel },
     /// A timer: check the reply window.
     Tick,
-    /// Dispatch snapshotted everyone who worked on the order (SPEC §6), before sending: whoever
-    /// records the send later (a redelivery, or the customer's answer overtaking it) finds the
-    /// people to credit already on the survey.
-    Employees { ids: Vec<EmployeeId> },
+    /// Dispatch, before sending: everyone who worked on the order (SPEC §6) and the channels the
+    /// customer may be asked on, best first. Saved before the send, so whoever records the send
+    /// later (a redelivery, or the customer's answer overtaking it) finds the people to credit on
+    /// the survey, and a failed delivery knows where to fall back to.
+    Prepared {
+        employees: Vec<EmployeeId>,
+        chain: Vec<Channel>,
+    },
     /// The request to the provider may or may not have reached the customer (it timed out after
     /// leaving us). Asking again could ask twice, so the question fails instead.
     SendUnknown { channel: Channel, reason: String },
@@ -205,11 +218,11 @@ impl Input {
         }
     }
 
-    /// Who worked on the order, snapshotted at send time.
-    pub fn employees(ids: Vec<EmployeeId>) -> Input {
+    /// Who worked on the order, snapshotted at send time, and the channels to try in order.
+    pub fn prepared(employees: Vec<EmployeeId>, chain: Vec<Channel>) -> Input {
         Input {
-            id: InputId("employees".into()),
-            event: Event::Employees { ids },
+            id: InputId("prepared".into()),
+            event: Event::Prepared { employees, chain },
         }
     }
 
@@ -492,10 +505,11 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
         }
         Event::DeliveryFailed { channel, reason } => on_failed(&mut fx, *channel, reason),
         Event::Tick => on_tick(fx.survey, cfg, now),
-        Event::Employees { ids } => {
+        Event::Prepared { employees, chain } => {
             // Credits are decided by who worked the order when it was asked, not when answered.
             if fx.survey.state == SurveyState::Scheduled {
-                fx.survey.employees = ids.clone();
+                fx.survey.employees = employees.clone();
+                fx.survey.chain = chain.clone();
             }
         }
         Event::SendUnknown { channel, reason } => {
@@ -527,11 +541,12 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
 fn on_sent(fx: &mut Effects<'_>, channel: Channel, message_id: &str, now: DateTime<Utc>) {
     let s = &mut *fx.survey;
     let first_send = s.state == SurveyState::Scheduled;
-    // The email fallback reports its own send while the survey is still open on WhatsApp.
+    // A fallback reports its own send while the survey is still open on the failed channel.
     let fallback_send = matches!(s.state, SurveyState::Sent | SurveyState::AwaitingRating)
         && s.channel != Some(channel)
         && s.done.contains(&fallback_key(channel));
     if first_send || fallback_send {
+        s.asked.push(channel);
         s.state = SurveyState::Sent;
         s.channel = Some(channel);
         s.sent_at = Some(now);
@@ -543,6 +558,26 @@ fn fallback_key(channel: Channel) -> String {
     format!("send-{channel}")
 }
 
+/// The channels of the survey's chain after `channel`, in order. A survey from before chains
+/// falls back from WhatsApp to email, when it has an address.
+fn after_in_chain(s: &Survey, channel: Channel) -> Vec<Channel> {
+    let legacy;
+    let chain: &[Channel] = if s.chain.is_empty() {
+        legacy = if s.contact.email.is_some() {
+            vec![Channel::Whatsapp, Channel::Email]
+        } else {
+            vec![Channel::Whatsapp]
+        };
+        &legacy
+    } else {
+        &s.chain
+    };
+    match chain.iter().position(|&c| c == channel) {
+        Some(i) => chain[i + 1..].to_vec(),
+        None => Vec::new(),
+    }
+}
+
 fn on_failed(fx: &mut Effects<'_>, channel: Channel, reason: &str) {
     let s = &*fx.survey;
     // Only a failure of the channel the question is on matters; a reply already received wins.
@@ -551,20 +586,18 @@ fn on_failed(fx: &mut Effects<'_>, channel: Channel, reason: &str) {
     {
         return;
     }
-    let can_fall_back = channel == Channel::Whatsapp
-        && s.contact.email.is_some()
-        && !s.done.contains(&fallback_key(Channel::Email));
-    if can_fall_back {
-        fx.once(
-            &fallback_key(Channel::Email),
-            Command::SendSurvey {
-                channel: Channel::Email,
-            },
-        );
-    } else if !s.done.contains(&fallback_key(Channel::Email)) || channel == Channel::Email {
-        fx.survey.state = SurveyState::Failed {
-            reason: format!("{channel}: {reason}"),
-        };
+    let later = after_in_chain(s, channel);
+    // The same failure reported again while its fallback is on its way: nothing more to do.
+    if later.iter().any(|&c| s.done.contains(&fallback_key(c))) {
+        return;
+    }
+    match later.into_iter().find(|c| !s.asked.contains(c)) {
+        Some(next) => fx.once(&fallback_key(next), Command::SendSurvey { channel: next }),
+        None => {
+            fx.survey.state = SurveyState::Failed {
+                reason: format!("{channel}: {reason}"),
+            };
+        }
     }
 }
 

@@ -406,7 +406,7 @@ fn dispatch_inputs_have_fixed_ids_so_every_delivery_names_the_same_input() {
         Input::sent(Channel::Email, "x").id
     );
     assert_eq!(Input::skip(SkipReason::NoContact).id.as_str(), "skip");
-    assert_eq!(Input::employees(vec![]).id.as_str(), "employees");
+    assert_eq!(Input::prepared(vec![], vec![]).id.as_str(), "prepared");
     assert_eq!(
         Input::send_unknown(Channel::Email, "timeout").id.as_str(),
         "send-unknown-email"
@@ -488,8 +488,15 @@ fn the_employees_snapshot_is_taken_before_the_send_and_never_after() {
     let mut s = survey_in(SurveyState::Scheduled);
     s.employees.clear();
     let ids = vec![EmployeeId::new(11).unwrap(), EmployeeId::new(14).unwrap()];
-    let d = decide(&s, &Input::employees(ids.clone()), &cfg(), now());
+    let chain = vec![Channel::Max, Channel::Sms, Channel::Email];
+    let d = decide(
+        &s,
+        &Input::prepared(ids.clone(), chain.clone()),
+        &cfg(),
+        now(),
+    );
     assert_eq!(d.survey.employees, ids);
+    assert_eq!(d.survey.chain, chain);
     assert!(d.effects.is_empty());
     assert_eq!(d.survey.state, SurveyState::Scheduled);
     // Once asked, the credits stand as snapshotted: a late snapshot changes nothing.
@@ -500,7 +507,8 @@ fn the_employees_snapshot_is_taken_before_the_send_and_never_after() {
         now(),
     )
     .survey;
-    let late = decide(&asked, &Input::employees(vec![]), &cfg(), now());
+    assert_eq!(asked.asked, vec![Channel::Whatsapp]);
+    let late = decide(&asked, &Input::prepared(vec![], vec![]), &cfg(), now());
     assert_eq!(late.survey, asked);
 }
 
@@ -562,6 +570,66 @@ fn a_fallback_is_pending_only_while_open_on_another_channel() {
         outcome: Outcome::Rated,
     };
     assert!(!answered.fallback_pending(Channel::Email));
+}
+
+#[test]
+fn a_failed_delivery_falls_down_the_chain_one_channel_at_a_time() {
+    let mut s = survey_in(SurveyState::Scheduled);
+    s.chain = vec![Channel::Max, Channel::Sms, Channel::Email];
+    let s = decide(&s, &Input::sent(Channel::Max, "max-1"), &cfg(), now()).survey;
+    let failed = |id: &str, ch: Channel| Input {
+        id: InputId::new(id).unwrap(),
+        event: Event::DeliveryFailed {
+            channel: ch,
+            reason: "noAccount".into(),
+        },
+    };
+    let d = decide(&s, &failed("f1", Channel::Max), &cfg(), now());
+    assert_eq!(
+        commands(&d),
+        vec![Command::SendSurvey {
+            channel: Channel::Sms
+        }]
+    );
+    // Reported twice before the SMS went out: still one SMS.
+    let again = decide(&d.survey, &failed("f2", Channel::Max), &cfg(), now());
+    assert!(again.effects.is_empty());
+    let sms = decide(
+        &again.survey,
+        &Input::sent(Channel::Sms, "sms-1"),
+        &cfg(),
+        now(),
+    )
+    .survey;
+    assert_eq!(sms.channel, Some(Channel::Sms));
+    assert_eq!(sms.asked, vec![Channel::Max, Channel::Sms]);
+    // A late MAX failure no longer matters: the question is on SMS now.
+    assert_eq!(
+        decide(&sms, &failed("f3", Channel::Max), &cfg(), now()).survey,
+        {
+            let mut x = sms.clone();
+            x.seen_inputs.push(InputId::new("f3").unwrap());
+            x
+        }
+    );
+    // The SMS fails: email next, then nothing is left.
+    let d = decide(&sms, &failed("f4", Channel::Sms), &cfg(), now());
+    assert_eq!(
+        commands(&d),
+        vec![Command::SendSurvey {
+            channel: Channel::Email
+        }]
+    );
+    let mail = decide(
+        &d.survey,
+        &Input::sent(Channel::Email, "ses-1"),
+        &cfg(),
+        now(),
+    )
+    .survey;
+    let d = decide(&mail, &failed("f5", Channel::Email), &cfg(), now());
+    assert!(d.effects.is_empty());
+    assert!(matches!(d.survey.state, SurveyState::Failed { .. }));
 }
 
 #[test]
