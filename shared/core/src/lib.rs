@@ -21,5 +21,7 @@ pub mod model;
 pub mod ports;
 pub mod reply;
 pub mod routing;
+pub mod sms;
+pub mod sms_segments;
 pub mod texts;
 pub mod timing;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config_error::ConfigError;
 use crate::message_kind::MessageKind;
+use crate::sms_segments as segments;
 
 pub mod crm;
 pub mod landing;
@@ -68,10 +69,12 @@ pub enum TextKind {
     Apology,
     /// After an opt-out: no more messages.
     OptOutConfirmed,
+    /// The SMS question, before its one short link (`sms::request_sms` puts the link last).
+    SmsRequest,
 }
 
 impl TextKind {
-    pub const ALL: [TextKind; 9] = [
+    pub const ALL: [TextKind; 10] = [
         TextKind::Request,
         TextKind::EmailSubject,
         TextKind::EmailRequest,
@@ -81,6 +84,7 @@ impl TextKind {
         TextKind::ContactConfirmed,
         TextKind::Apology,
         TextKind::OptOutConfirmed,
+        TextKind::SmsRequest,
     ];
 
     /// The config key of the kind, as written under `[texts.<lang>]`.
@@ -95,6 +99,7 @@ impl TextKind {
             TextKind::ContactConfirmed => "contact_confirmed",
             TextKind::Apology => "apology",
             TextKind::OptOutConfirmed => "opt_out_confirmed",
+            TextKind::SmsRequest => "sms_request",
         }
     }
 }
@@ -214,6 +219,17 @@ impl Texts {
                         return Err(ConfigError::Invalid {
                             key: format!("{key}[{i}]"),
                             message: problem.into(),
+                        });
+                    }
+                    let with_link = format!("{} {}", variant.trim(), segments::TYPICAL_LINK);
+                    if *kind == TextKind::SmsRequest && segments::segments(&with_link) > 2 {
+                        return Err(ConfigError::Invalid {
+                            key: format!("{key}[{i}]"),
+                            message: format!(
+                                "with its link this SMS takes {} segments; keep it to 2 (about \
+                                 90 Cyrillic characters before the link, 30 for one segment)",
+                                segments::segments(&with_link)
+                            ),
                         });
                     }
                 }
@@ -438,6 +454,26 @@ pub(crate) fn fnv1a64(parts: &[&[u8]]) -> u64 {
 fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
     use TextKind::*;
     match (lang, kind) {
+        // At most 30 characters: with a space and a 39-character link, one Cyrillic SMS segment
+        // (70); `sms::tests` counts them.
+        (Lang::Ru, SmsRequest) => &[
+            "Как вам заказ? Оцените тут:",
+            "Всё понравилось? Оценка тут:",
+            "Как покупка? Оцените здесь:",
+            "Довольны заказом? Оцените:",
+        ],
+        (Lang::Uk, SmsRequest) => &[
+            "Як вам замовлення? Оцініть:",
+            "Усе сподобалось? Оцінка тут:",
+            "Як покупка? Оцініть тут:",
+            "Задоволені? Оцініть тут:",
+        ],
+        (Lang::En, SmsRequest) => &[
+            "How was your order? One tap to rate:",
+            "Happy with your purchase? Rate it here:",
+            "How did it go? Tell us here:",
+            "Did we get it right? Rate us here:",
+        ],
         (Lang::Ru, Request) => &[
             "Здравствуйте! Как вам заказ, всё в порядке? Оцените, пожалуйста, от 1 до 5 — достаточно одной цифры в ответ 🙂",
             "Добрый день! Хотим узнать, как всё прошло с покупкой. Напишите цифру от 1 до 5: 5 — всё отлично, 1 — совсем плохо.",

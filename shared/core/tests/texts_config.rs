@@ -102,3 +102,27 @@ fn crm_and_landing_override_errors_name_the_key() {
     let e = err("[texts.crm.ru]\ncomplaint_link = [\"Рекламация {rating}\"]");
     assert!(e.contains("texts.crm.ru.complaint_link"), "{e}");
 }
+
+#[test]
+fn an_sms_wording_too_long_for_two_segments_is_refused_with_its_key() {
+    let long = "Здравствуйте! Это магазин, где вы недавно покупали. Нам очень важно знать, как всё прошло, поэтому просим оценить заказ";
+    let e = Config::from_toml(&format!(
+        "{EXAMPLE}\n[texts.ru]\nsms_request = [\"Как вам заказ?\", \"{long}\"]\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("`texts.ru.sms_request[1]`") && e.contains("segments"),
+        "{e}"
+    );
+    // A short one is taken.
+    let c = Config::from_toml(&format!(
+        "{EXAMPLE}\n[texts.ru]\nsms_request = [\"Как вам заказ?\"]\n"
+    ))
+    .unwrap();
+    let t = Texts::from_config(&c.texts).unwrap();
+    assert_eq!(
+        t.variants(TextKind::SmsRequest, Lang::Ru),
+        ["Как вам заказ?"]
+    );
+}
