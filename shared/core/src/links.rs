@@ -252,8 +252,82 @@ pub fn opt_out_link(
     )
 }
 
+/// The id of an SMS's short link (`/s/<id>`): 12 characters of `[A-Za-z0-9]`, about 71 bits of
+/// randomness. An SMS has room for no signed token, so the id is random and stored with its survey
+/// and expiry; it says nothing about the customer or the order, and guessing one is hopeless.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ShortLinkId(String);
+
+impl ShortLinkId {
+    pub const LEN: usize = 12;
+    const ALPHABET: &'static [u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    /// An id from `random` bytes (the caller's random source: the core has none). Bytes that would
+    /// favour some characters (248..=255) are skipped; `None` when too few are left.
+    pub fn from_random(random: &[u8]) -> Option<ShortLinkId> {
+        let n = Self::ALPHABET.len();
+        let id: String = random
+            .iter()
+            .filter(|&&b| usize::from(b) < 256 / n * n)
+            .take(Self::LEN)
+            .map(|&b| char::from(Self::ALPHABET[usize::from(b) % n]))
+            .collect();
+        (id.len() == Self::LEN).then_some(ShortLinkId(id))
+    }
+
+    /// An id read from a path; anything else is not one of ours.
+    pub fn parse(raw: &str) -> Option<ShortLinkId> {
+        (raw.len() == Self::LEN && raw.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then(|| ShortLinkId(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The link that goes into the SMS.
+    pub fn url(&self, base_url: &str) -> String {
+        format!("{}/s/{}", base_url.trim_end_matches('/'), self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_short_link_id_is_twelve_alphanumerics_without_bias_and_parses_back() {
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        let id = ShortLinkId::from_random(&bytes).unwrap();
+        assert_eq!(id.as_str(), "ABCDEFGHIJKL");
+        assert_eq!(ShortLinkId::parse(id.as_str()), Some(id.clone()));
+        // 248..=255 would favour the first eight characters: skipped.
+        let mut biased = vec![250u8; 20];
+        biased.extend(0..12u8);
+        assert_eq!(
+            ShortLinkId::from_random(&biased).unwrap().as_str(),
+            "ABCDEFGHIJKL"
+        );
+        assert_eq!(ShortLinkId::from_random(&[255u8; 64]), None);
+        assert_eq!(ShortLinkId::from_random(&[1u8; 11]), None);
+        assert_eq!(
+            id.url("https://otzyv.example.ru/"),
+            "https://otzyv.example.ru/s/ABCDEFGHIJKL"
+        );
+        for bad in [
+            "",
+            "ABCDEFGHIJK",
+            "ABCDEFGHIJKLM",
+            "ABCDEFGHIJ-L",
+            "ABCDEFGHIJKЛ",
+        ] {
+            assert_eq!(ShortLinkId::parse(bad), None, "{bad}");
+        }
+        // The link fits the length the SMS wordings are checked with.
+        assert!(
+            id.url("https://otzyv.example.ru").len() <= crate::sms_segments::TYPICAL_LINK.len()
+        );
+    }
+
     use super::*;
     use chrono::TimeZone;
     use proptest::prelude::*;

@@ -25,7 +25,7 @@ pub enum DomainError {
     EmployeeId(String),
     #[error("a survey id is 1-64 characters of [A-Za-z0-9_-], got {0}")]
     SurveyId(String),
-    #[error("unknown channel {0:?} (expected whatsapp or email)")]
+    #[error("unknown channel {0:?} (expected max, whatsapp, sms or email)")]
     Channel(String),
 }
 
