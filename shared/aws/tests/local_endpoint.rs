@@ -364,3 +364,61 @@ async fn a_queue_url_given_in_the_environment_is_used_without_a_lookup() {
         .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_short_link_points_at_one_survey_until_it_expires() {
+    use otklik_core::links::ShortLinkId;
+    let c = clients().await;
+    let names = unique_names("shortlink");
+    ensure_all(&c, &names).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let id = ShortLinkId::parse("AbCdEf123456").unwrap();
+    let s1 = survey(1, "2026-11-01T10:00:00Z").id;
+    let s2 = survey(2, "2026-11-01T10:00:00Z").id;
+    let until = t("2026-12-01T10:00:00Z");
+    assert!(store.create_short_link(&id, &s1, until).await.unwrap());
+    // The same id again, for another survey: refused, the first stands.
+    assert!(!store.create_short_link(&id, &s2, until).await.unwrap());
+    let link = store.short_link(&id).await.unwrap().unwrap();
+    assert_eq!((link.survey, link.expires_at), (s1, until));
+    let unknown = ShortLinkId::parse("ZZZZZZZZZZZZ").unwrap();
+    assert_eq!(store.short_link(&unknown).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_max_account_check_is_remembered_for_its_ttl_with_or_without_a_chat() {
+    use otklik_aws::store::MaxAccount;
+    let c = clients().await;
+    let names = unique_names("maxcache");
+    ensure_all(&c, &names).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let ttl = chrono::Duration::days(30);
+    let with = Phone::parse("+79001234567", "RU").unwrap();
+    let without = Phone::parse("+79007654321", "RU").unwrap();
+    let at = t("2026-11-01T10:00:00Z");
+    assert_eq!(store.max_account(&with, ttl, at).await.unwrap(), None);
+    let has = MaxAccount {
+        chat_id: Some("10000001".into()),
+        checked_at: at,
+    };
+    let has_not = MaxAccount {
+        chat_id: None,
+        checked_at: at,
+    };
+    store.remember_max_account(&with, &has, ttl).await.unwrap();
+    store
+        .remember_max_account(&without, &has_not, ttl)
+        .await
+        .unwrap();
+    let day_later = at + chrono::Duration::days(1);
+    assert_eq!(
+        store.max_account(&with, ttl, day_later).await.unwrap(),
+        Some(has)
+    );
+    assert_eq!(
+        store.max_account(&without, ttl, day_later).await.unwrap(),
+        Some(has_not)
+    );
+    // Past the TTL the answer is stale: asked again.
+    assert_eq!(store.max_account(&with, ttl, at + ttl).await.unwrap(), None);
+}

@@ -8,7 +8,7 @@
 //! The other kinds of item live beside the surveys in the same table, one file each: the
 //! do-not-contact list and the frequency cap (`contacts`), send claims and provider message ids
 //! (`sends`), short-lived markers (`markers`), words and KPI credits (`credits`), complaint tracks
-//! (`complaints`).
+//! (`complaints`), SMS short links and MAX account checks (`links`).
 
 use std::collections::HashMap;
 
@@ -25,11 +25,13 @@ use crate::resources::{attr, Names, MAIN_TABLE};
 mod complaints;
 mod contacts;
 mod credits;
+mod links;
 mod markers;
 mod sends;
 mod surveys;
 
 pub use credits::Credit;
+pub use links::{MaxAccount, ShortLink};
 
 /// How long a survey record is kept after it was created (SPEC §8: keep only what the flow needs).
 /// Long enough for a year of KPI reports; opt-outs are kept forever and carry no expiry.
