@@ -316,3 +316,46 @@ fn the_binary_refuses_unknown_flags() {
         .unwrap();
     assert_eq!(status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn reset_forgets_the_max_and_sms_sides_too() {
+    let hooks = Receiver::start().await;
+    let sim = start_with(
+        &hooks,
+        SimConfig {
+            auto_statuses: false,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let state = sim.state();
+    state.set_max_numbers(otklik_whatsapp_sim::MaxBook {
+        default: false,
+        ..Default::default()
+    });
+    state.set_max_state("blocked", false).await.unwrap();
+    reqwest::Client::new()
+        .post(format!("{}/sms/send", sim.url()))
+        .form(&[
+            ("api_id", SMSRU_API_ID),
+            ("to", "79001234567"),
+            ("msg", "x"),
+            ("json", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(state.sms().len(), 1);
+
+    let (status, _) = call(
+        reqwest::Method::POST,
+        format!("{}/sim/reset", sim.url()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert!(state.sms().is_empty());
+    assert_eq!(state.max_state(), "authorized");
+    assert!(state.max_numbers().default);
+    assert_eq!(state.stats().sms_sends, 0);
+}
