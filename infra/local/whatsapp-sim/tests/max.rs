@@ -524,3 +524,39 @@ async fn the_number_book_is_set_and_read_over_http() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400, "unknown keys are refused");
 }
+
+#[tokio::test]
+async fn a_read_status_can_be_posted_by_hand_and_noaccount_is_not_max() {
+    let mut hooks = Receiver::start().await;
+    let sim = start_with(&hooks, quiet()).await;
+    let (_, body) = post_json(
+        max_url(&sim, "sendMessage"),
+        json!({ "chatId": "79991234567", "message": "x" }),
+    )
+    .await;
+    let id = serde_json::from_str::<Value>(&body).unwrap()["idMessage"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = post_json(
+        format!("{}/sim/status", sim.url()),
+        json!({ "provider": "max", "messageId": id, "status": "read" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let payload = hooks.next().await.json();
+    assert_eq!(payload["status"], "read");
+    assert_eq!(payload["chatId"], max::chat_id_for("79991234567").as_str());
+    assert_eq!(
+        sim.state().max_chat("79991234567")[0].status.as_deref(),
+        Some("read")
+    );
+
+    let (status, _) = post_json(
+        format!("{}/sim/status", sim.url()),
+        json!({ "provider": "max", "messageId": id, "status": "noAccount" }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    hooks.assert_quiet().await;
+}
