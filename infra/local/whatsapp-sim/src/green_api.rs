@@ -1,5 +1,7 @@
 //! Green-API: `sendMessage` and `checkWhatsapp` under `/waInstance{id}/{method}/{token}`, and the
-//! webhooks the gateway posts (`incomingMessageReceived`, `outgoingMessageStatus`).
+//! webhooks the gateway posts (`incomingMessageReceived`, `outgoingMessageStatus`). The helpers
+//! every GREEN-API instance shares (refusals, body checks, `instanceData`) live here too; the MAX
+//! instance (`max.rs`) uses them.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -14,9 +16,9 @@ use crate::{Sim, SimConfig};
 const MAX_MESSAGE: usize = 20_000;
 
 /// A refusal as Green-API words it: a status and a line of text.
-struct Refusal {
-    status: StatusCode,
-    text: String,
+pub(crate) struct Refusal {
+    pub status: StatusCode,
+    pub text: String,
 }
 
 impl IntoResponse for Refusal {
@@ -25,7 +27,7 @@ impl IntoResponse for Refusal {
     }
 }
 
-fn validation(details: &str) -> Refusal {
+pub(crate) fn validation(details: &str) -> Refusal {
     Refusal {
         status: StatusCode::BAD_REQUEST,
         text: format!("Validation failed. Details: {details}"),
@@ -43,8 +45,7 @@ pub(crate) fn handle(
     let config = sim.config();
     let instance = instance_segment.strip_prefix("waInstance").unwrap_or("");
     if instance != config.green_api_instance || token != config.green_api_token {
-        sim.count_unauthorized();
-        return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+        return unauthorized(sim);
     }
     // Green-API accepts method names in any case (`sendMessage`, `SendMessage`).
     let result = if method.eq_ignore_ascii_case("sendMessage") {
@@ -60,7 +61,14 @@ pub(crate) fn handle(
     })
 }
 
-fn object(body: &[u8]) -> Result<serde_json::Map<String, Value>, Refusal> {
+/// GREEN-API's answer to a wrong instance id or token (its standard error 401).
+pub(crate) fn unauthorized(sim: &Sim) -> Response {
+    sim.count_unauthorized();
+    (StatusCode::UNAUTHORIZED, "Unauthorized").into_response()
+}
+
+/// The request body as a non-empty JSON object, or the gateway's validation refusal.
+pub(crate) fn object(body: &[u8]) -> Result<serde_json::Map<String, Value>, Refusal> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) if !map.is_empty() => Ok(map),
         Ok(Value::Object(_)) => Err(validation("'value' must have at least 1 key")),
@@ -108,6 +116,7 @@ fn send_message(sim: &Sim, body: &[u8]) -> Result<Response, Refusal> {
         params: Vec::new(),
         buttons: Vec::new(),
         has_whatsapp,
+        chat_id: None,
         at: Utc::now(),
         request: Value::Object(request),
     });
@@ -141,17 +150,21 @@ fn check_whatsapp(sim: &Sim, body: &[u8]) -> Result<Response, Refusal> {
 }
 
 fn instance_data(config: &SimConfig) -> Value {
-    // Green-API sends the instance id as a number.
-    let id = config
-        .green_api_instance
+    instance_object(
+        &config.green_api_instance,
+        &format!("{}@c.us", config.business_phone),
+        "whatsapp",
+    )
+}
+
+/// `instanceData` of every GREEN-API notification: the instance id (a number, as the gateway
+/// sends it), the account's own id and the messenger (`whatsapp`, or `v3` for MAX).
+pub(crate) fn instance_object(id: &str, wid: &str, type_instance: &str) -> Value {
+    let id = id
         .parse::<u64>()
         .map(Value::from)
-        .unwrap_or_else(|_| Value::from(config.green_api_instance.clone()));
-    json!({
-        "idInstance": id,
-        "wid": format!("{}@c.us", config.business_phone),
-        "typeInstance": "whatsapp",
-    })
+        .unwrap_or_else(|_| Value::from(id.to_owned()));
+    json!({ "idInstance": id, "wid": wid, "typeInstance": type_instance })
 }
 
 /// The `incomingMessageReceived` webhook for a customer's text.

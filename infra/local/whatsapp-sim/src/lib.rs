@@ -1,6 +1,7 @@
-//! A WhatsApp simulator for tests and the demo: Meta's Cloud API and Green-API as Otklik calls
-//! them, a book of which numbers have WhatsApp, delivery statuses posted back automatically, and a
-//! customer who answers through our webhooks exactly as the providers would deliver it.
+//! A messaging-provider simulator for tests, the demo and the sandbox: Meta's Cloud API and
+//! Green-API (WhatsApp), a GREEN-API v3 MAX instance and SMS.ru as Otklik calls them, books of who
+//! has WhatsApp or MAX, delivery statuses posted back automatically, and a customer who answers
+//! through our webhooks exactly as the providers would deliver it (or reads an SMS).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,9 +18,11 @@
 
 mod admin;
 mod green_api;
+pub mod max;
 mod meta;
 pub mod model;
 mod sim;
+pub mod smsru;
 mod webhook;
 
 use std::net::SocketAddr;
@@ -27,9 +30,9 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::any;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -38,8 +41,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use model::{
-    Answer, Delivered, MessageKind, NumberBook, Provider, Reply, SentMessage, SimError, Stats,
-    StatusUpdate, WebhookDelivery, WebhookStats,
+    Answer, ChatLine, Delivered, MaxBook, MessageKind, NumberBook, Provider, Reply, SentMessage,
+    SimError, SmsBook, SmsRecord, Stats, StatusUpdate, WebhookDelivery, WebhookStats,
 };
 pub use sim::{ConfigPatch, Sim};
 pub use webhook::meta_signature;
@@ -79,8 +82,46 @@ pub struct SimConfig {
     /// promises webhook order.
     pub reverse_statuses: bool,
     /// Post a webhook that was not answered 2xx again, up to this many times (after 200 ms,
-    /// doubling up to 5 s), as the providers retry failed deliveries. 0: one attempt.
+    /// doubling up to 5 s), as the providers retry failed deliveries. 0: one attempt. SMS.ru
+    /// callbacks count as failed unless answered `100`.
     pub webhook_retries: u32,
+    /// GREEN-API v3 (MAX): `idInstance` in `/v3/waInstance{id}/…`.
+    #[serde(default = "default_max_instance")]
+    pub max_instance: String,
+    /// GREEN-API v3 (MAX): `apiTokenInstance`.
+    #[serde(default = "default_max_token")]
+    pub max_token: String,
+    /// Where the MAX instance's webhooks go.
+    #[serde(default)]
+    pub max_webhook_url: Option<String>,
+    /// Sent as `Authorization: Bearer …` with MAX webhooks; empty: no header.
+    #[serde(default = "default_max_webhook_token")]
+    pub max_webhook_token: String,
+    /// SMS.ru: the one `api_id` accepted.
+    #[serde(default = "default_smsru_api_id")]
+    pub smsru_api_id: String,
+    /// SMS.ru: where delivery status callbacks go (`data[]` form posts).
+    #[serde(default)]
+    pub smsru_callback_url: Option<String>,
+    /// SMS.ru: sender names (`from`) approved for the account; empty: any name is accepted.
+    #[serde(default)]
+    pub smsru_senders: Vec<String>,
+}
+
+fn default_max_instance() -> String {
+    "3100000001".into()
+}
+
+fn default_max_token() -> String {
+    "max-token".into()
+}
+
+fn default_max_webhook_token() -> String {
+    "max-webhook-token".into()
+}
+
+fn default_smsru_api_id() -> String {
+    "smsru-api-id".into()
 }
 
 impl Default for SimConfig {
@@ -101,28 +142,60 @@ impl Default for SimConfig {
             status_delay_ms: 20,
             reverse_statuses: false,
             webhook_retries: 0,
+            max_instance: default_max_instance(),
+            max_token: default_max_token(),
+            max_webhook_url: None,
+            max_webhook_token: default_max_webhook_token(),
+            smsru_api_id: default_smsru_api_id(),
+            smsru_callback_url: None,
+            smsru_senders: Vec::new(),
         }
     }
 }
 
-/// The whole HTTP surface: the two providers' APIs and the `/sim/…` control routes.
+/// The whole HTTP surface: the providers' APIs and the `/sim/…` control routes.
 pub fn router(sim: Sim) -> Router {
     Router::new()
         .merge(admin::routes())
-        // Both providers use three path segments; one route tells them apart, because the router
-        // cannot match a segment by its `waInstance` prefix.
-        .route("/{first}/{second}/{third}", post(provider_call))
+        // SMS.ru takes GET and POST alike.
+        .route("/sms/send", any(smsru::send))
+        .route("/sms/status", any(smsru::status))
+        .route("/v3/{instance}/{method}/{token}", any(max_call))
+        // Meta, Green-API and the MAX instance without its optional `v3` prefix all use three
+        // path segments; one route tells them apart, because the router cannot match a segment
+        // by its `waInstance` prefix.
+        .route("/{first}/{second}/{third}", any(provider_call))
         .fallback(not_found)
         .with_state(sim)
+}
+
+async fn max_call(
+    State(sim): State<Sim>,
+    Path((instance, method, token)): Path<(String, String, String)>,
+    http_method: Method,
+    body: Bytes,
+) -> Response {
+    if instance.starts_with("waInstance") {
+        max::handle(&sim, &instance, &method, &token, &http_method, &body)
+    } else {
+        not_found().await
+    }
 }
 
 async fn provider_call(
     State(sim): State<Sim>,
     Path((first, second, third)): Path<(String, String, String)>,
+    http_method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if first.starts_with("waInstance") {
+    let is_max = first.strip_prefix("waInstance") == Some(sim.config().max_instance.as_str());
+    if is_max {
+        max::handle(&sim, &first, &second, &third, &http_method, &body)
+    } else if http_method != Method::POST {
+        // Every WhatsApp method simulated here is a POST.
+        (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").into_response()
+    } else if first.starts_with("waInstance") {
         green_api::handle(&sim, &first, &second, &third, &body)
     } else if third == "messages" {
         meta::send(&sim, &first, &second, &headers, &body)

@@ -1,5 +1,6 @@
-//! `whatsapp-sim`: the WhatsApp simulator (Meta Cloud API and Green-API) as a process, for the
-//! demo and the local stack. Prints its URL on stdout once it listens; logs go to stderr as JSON.
+//! `whatsapp-sim`: the messaging simulator (Meta Cloud API, Green-API for WhatsApp and MAX,
+//! SMS.ru) as a process, for the demo and the local stack. Prints its URL on stdout once it
+//! listens; logs go to stderr as JSON.
 
 use std::process::ExitCode;
 
@@ -9,7 +10,8 @@ use tokio::net::TcpListener;
 const USAGE: &str = "\
 usage: whatsapp-sim [--port P] [--host 127.0.0.1] [config flags]
 
-A WhatsApp simulator (Meta Cloud API and Green-API). Prints its URL on stdout once it listens.
+A messaging simulator (Meta Cloud API, Green-API for WhatsApp and MAX, SMS.ru). Prints its URL
+on stdout once it listens.
   --port P                      port to listen on (0 or absent: any free port)
   --host H                      address to bind (default 127.0.0.1)
   --meta-token T                Meta access token (default meta-token)
@@ -25,7 +27,14 @@ A WhatsApp simulator (Meta Cloud API and Green-API). Prints its URL on stdout on
   --duplicate-statuses N        post every automatic status N times (default 1)
   --reverse-statuses true|false post automatic statuses newest first (default false)
   --webhook-retries N           post a webhook not answered 2xx again, up to N times (default 0)
-  --status-delay-ms MS          wait before automatic statuses (default 20)";
+  --status-delay-ms MS          wait before automatic statuses (default 20)
+  --max-instance ID             MAX (GREEN-API v3) idInstance (default 3100000001)
+  --max-token T                 MAX apiTokenInstance (default max-token)
+  --max-webhook-url URL         where MAX webhooks go (default: nowhere)
+  --max-webhook-token T         bearer token of MAX webhooks (default max-webhook-token)
+  --smsru-api-id ID             SMS.ru api_id (default smsru-api-id)
+  --smsru-callback-url URL      where SMS.ru status callbacks go (default: nowhere)
+  --smsru-senders A,B           approved SMS sender names (default: any)";
 
 struct Args {
     host: String,
@@ -95,6 +104,20 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--duplicate-statuses" => config.duplicate_statuses = number(&name, value()?)?,
             "--status-delay-ms" => config.status_delay_ms = number(&name, value()?)?,
             "--webhook-retries" => config.webhook_retries = number(&name, value()?)?,
+            "--max-instance" => config.max_instance = value()?,
+            "--max-token" => config.max_token = value()?,
+            "--max-webhook-url" => config.max_webhook_url = url(&name, value()?)?,
+            "--max-webhook-token" => config.max_webhook_token = value()?,
+            "--smsru-api-id" => config.smsru_api_id = value()?,
+            "--smsru-callback-url" => config.smsru_callback_url = url(&name, value()?)?,
+            "--smsru-senders" => {
+                config.smsru_senders = value()?
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }
             "--reverse-statuses" => {
                 config.reverse_statuses = match value()?.as_str() {
                     "true" => true,

@@ -318,6 +318,7 @@ pub(crate) fn send(
         params: content.params,
         buttons: content.buttons,
         has_whatsapp,
+        chat_id: None,
         at: Utc::now(),
         request,
     });

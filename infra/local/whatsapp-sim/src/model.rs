@@ -1,11 +1,11 @@
-//! The simulator's vocabulary: what was sent, who has WhatsApp, what a customer answers, what a
-//! status update says, and what our webhooks answered back.
+//! The simulator's vocabulary: what was sent, who has WhatsApp or MAX, what a customer answers,
+//! what a status update says, which SMS went out, and what our webhooks answered back.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Which WhatsApp provider a message went through (and whose webhook format is used).
+/// Which provider a message went through (and whose webhook format is used).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Provider {
     /// Meta's WhatsApp Cloud API.
@@ -14,6 +14,12 @@ pub enum Provider {
     /// Green-API, a gateway over an ordinary WhatsApp account.
     #[serde(rename = "green-api")]
     GreenApi,
+    /// GREEN-API v3: the same gateway over an ordinary MAX account.
+    #[serde(rename = "max")]
+    Max,
+    /// SMS.ru: one-way SMS; only its delivery callbacks use this name.
+    #[serde(rename = "sms-ru")]
+    SmsRu,
 }
 
 impl Provider {
@@ -21,6 +27,8 @@ impl Provider {
         match self {
             Provider::Meta => "meta",
             Provider::GreenApi => "green-api",
+            Provider::Max => "max",
+            Provider::SmsRu => "sms-ru",
         }
     }
 }
@@ -57,8 +65,11 @@ pub struct SentMessage {
     pub params: Vec<String>,
     /// Quick-reply payloads of a template, or reply ids of an interactive message, in order.
     pub buttons: Vec<String>,
-    /// Whether the recipient had WhatsApp when the message was sent.
+    /// Whether the recipient had an account on the messenger (WhatsApp, MAX) when it was sent.
     pub has_whatsapp: bool,
+    /// MAX only: the chat the message went to (`chatId` as sent, a number as text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<String>,
     pub at: DateTime<Utc>,
     /// The request body exactly as the client sent it, for assertions the fields above miss.
     pub request: Value,
@@ -109,6 +120,122 @@ pub fn digits(number: &str) -> String {
     number.chars().filter(char::is_ascii_digit).collect()
 }
 
+/// Who has a MAX account (`PUT /sim/max/numbers`). Numbers are compared by their digits; only
+/// Russian (+7) and Belarusian (+375) numbers can have one, as `checkAccount` accepts no others.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct MaxBook {
+    pub with_max: Vec<String>,
+    /// Numbers without MAX; needed when `default` is true.
+    pub without_max: Vec<String>,
+    /// The answer for +7/+375 numbers on neither list.
+    pub default: bool,
+}
+
+impl Default for MaxBook {
+    fn default() -> Self {
+        MaxBook {
+            with_max: Vec::new(),
+            without_max: Vec::new(),
+            default: true,
+        }
+    }
+}
+
+impl MaxBook {
+    /// `without_max` wins over `with_max`, as in [`NumberBook`]; a number MAX does not serve
+    /// (neither +7 nor +375) never has an account.
+    pub fn has_max(&self, number: &str) -> bool {
+        let digits = digits(number);
+        if !max_region(&digits) || self.without_max.iter().any(|n| digits_eq(n, &digits)) {
+            false
+        } else if self.with_max.iter().any(|n| digits_eq(n, &digits)) {
+            true
+        } else {
+            self.default
+        }
+    }
+}
+
+/// A number `checkAccount` accepts: 11 or 12 digits, Russian (`7…`, 11 digits) or Belarusian
+/// (`375…`, 12 digits).
+pub fn max_region(digits: &str) -> bool {
+    (digits.len() == 11 && digits.starts_with('7'))
+        || (digits.len() == 12 && digits.starts_with("375"))
+}
+
+/// One line of a customer's MAX chat as the sandbox shows it (`GET /sim/max/chat`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatLine {
+    /// `out`: our message to the customer; `in`: the customer's.
+    pub direction: String,
+    pub id: String,
+    pub text: String,
+    /// The message this one quotes (a swipe-reply or a reaction).
+    pub quoted_message_id: Option<String>,
+    /// Ours only: the latest status posted for it (`sent`, `delivered`, `read`, `failed`).
+    pub status: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// One SMS accepted by `/sms/send` (`GET /sim/sms`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsRecord {
+    /// SMS.ru's `sms_id` (`000000-1000001`).
+    pub sms_id: String,
+    /// The recipient, digits only.
+    pub to: String,
+    pub text: String,
+    /// The sender name (`from`), when one was given.
+    pub from: Option<String>,
+    /// Sent with `test=1`: answered like any other, but never delivered and never reported.
+    pub test: bool,
+    /// Segments the text takes (GSM 7-bit: 160, or 153 per part; otherwise UCS-2: 70, or 67).
+    pub segments: u32,
+    /// The latest delivery status code (100 queued, 102 on its way, 103 delivered, 104–108 and
+    /// 150 not delivered).
+    pub status_code: i32,
+    /// Every `http(s)://` link in the text, in order: what the customer can tap.
+    pub links: Vec<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Which numbers SMS cannot reach (`PUT /sim/sms/numbers`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct SmsBook {
+    /// Accepted, then reported not delivered with `fail_code`.
+    pub undeliverable: Vec<String>,
+    /// Refused at send time with code 207 ("нельзя отправлять сообщения").
+    pub refused: Vec<String>,
+    /// The status code reported for `undeliverable` numbers (104–108 or 150).
+    pub fail_code: i32,
+}
+
+impl Default for SmsBook {
+    fn default() -> Self {
+        SmsBook {
+            undeliverable: Vec::new(),
+            refused: Vec::new(),
+            fail_code: 104,
+        }
+    }
+}
+
+impl SmsBook {
+    pub fn undeliverable(&self, number: &str) -> bool {
+        let digits = digits(number);
+        self.undeliverable.iter().any(|n| digits_eq(n, &digits))
+    }
+
+    pub fn refused(&self, number: &str) -> bool {
+        let digits = digits(number);
+        self.refused.iter().any(|n| digits_eq(n, &digits))
+    }
+}
+
 /// A customer's answer, delivered to our webhook as the provider would (`POST /sim/reply`).
 /// Exactly one of `text`, `button_payload`, `interactive_reply_id`, `reaction` is set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,10 +246,14 @@ pub struct Reply {
     pub from: String,
     #[serde(default)]
     pub text: Option<String>,
-    /// Green-API only: deliver the text as `extendedTextMessage` (what WhatsApp sends for text
-    /// with a link preview or typed on some clients) instead of `textMessage`.
+    /// Green-API and MAX: deliver the text as `extendedTextMessage` (what the messenger sends
+    /// for text with a link preview or typed on some clients) instead of `textMessage`.
     #[serde(default)]
     pub extended: bool,
+    /// MAX only: quote our last message to this number (a swipe-reply), as `replyTo` does for a
+    /// given id. Without either, a MAX text quotes nothing.
+    #[serde(default)]
+    pub quote: bool,
     /// Meta only: a tapped quick-reply button of a template (`type: button`).
     #[serde(default)]
     pub button_payload: Option<String>,
@@ -135,7 +266,7 @@ pub struct Reply {
     /// The reply button's title; defaults to the id.
     #[serde(default)]
     pub interactive_title: Option<String>,
-    /// Meta only: an emoji reaction to one of our messages.
+    /// Meta and MAX: an emoji reaction to one of our messages.
     #[serde(default)]
     pub reaction: Option<String>,
     /// The id of the customer's message; generated when absent. For a reaction without
@@ -161,6 +292,7 @@ impl Reply {
             from: from.to_owned(),
             text: None,
             extended: false,
+            quote: false,
             button_payload: None,
             button_text: None,
             interactive_reply_id: None,
@@ -186,6 +318,15 @@ impl Reply {
         Reply {
             extended: true,
             ..Reply::text(Provider::GreenApi, from, text)
+        }
+    }
+
+    /// MAX: the customer swipe-replies to our message `to_message` with `text`
+    /// (`quotedMessage`).
+    pub fn max_quoted(from: &str, text: &str, to_message: &str) -> Reply {
+        Reply {
+            reply_to: Some(to_message.to_owned()),
+            ..Reply::text(Provider::Max, from, text)
         }
     }
 
@@ -241,7 +382,8 @@ impl Reply {
 pub struct StatusUpdate {
     pub provider: Provider,
     pub message_id: String,
-    /// Meta: `sent`, `delivered`, `read`, `failed`. Green-API: those and `noAccount`.
+    /// Meta: `sent`, `delivered`, `read`, `failed`. Green-API: those and `noAccount`. MAX:
+    /// `sent`, `delivered`, `read`, `failed`.
     pub status: String,
     /// Meta `failed` only: `errors[].code` (default 131026, undeliverable).
     #[serde(default)]
@@ -339,6 +481,14 @@ pub struct Stats {
     pub meta_sends: u64,
     pub green_api_sends: u64,
     pub green_api_checks: u64,
+    #[serde(default)]
+    pub max_sends: u64,
+    /// `checkAccount` calls: MAX can restrict an account that checks too often.
+    #[serde(default)]
+    pub max_checks: u64,
+    /// SMS accepted by `/sms/send`, `test=1` ones included.
+    #[serde(default)]
+    pub sms_sends: u64,
     /// Requests refused for a wrong or missing token / instance.
     pub unauthorized: u64,
     /// Requests refused as malformed.
@@ -387,6 +537,11 @@ pub(crate) fn green_api_outgoing_id() -> String {
 /// A Green-API id of an incoming message (32 hex digits, as in Green-API's examples).
 pub(crate) fn green_api_incoming_id() -> String {
     random_from(HEX_UPPER, 32)
+}
+
+/// A GREEN-API v3 (MAX) message id: a long run of digits, as in the v3 docs' examples.
+pub(crate) fn max_message_id() -> String {
+    format!("{}{}", fastrand::u8(1..=9), random_from(b"0123456789", 21))
 }
 
 /// A Graph API trace id, present on every Meta error.

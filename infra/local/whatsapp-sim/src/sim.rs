@@ -1,7 +1,8 @@
-//! The shared simulator handle: configuration, the number book, the record of sends, statistics,
+//! The shared simulator handle: configuration, the number books, the record of sends, statistics,
 //! and the webhook calls (customer answers and delivery statuses). Tests hold a [`Sim`] to set up
-//! and inspect the simulator without going through HTTP.
+//! and inspect the simulator without going through HTTP. The SMS side's methods are in `smsru.rs`.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -11,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{
-    self, Answer, Delivered, NumberBook, Provider, Reply, SentMessage, SimError, Stats,
-    StatusUpdate, WebhookDelivery,
+    self, Answer, ChatLine, Delivered, MaxBook, NumberBook, Provider, Reply, SentMessage, SimError,
+    SmsBook, SmsRecord, Stats, StatusUpdate, WebhookDelivery,
 };
 use crate::webhook::{self, Auth};
-use crate::{green_api, meta, SimConfig};
+use crate::{green_api, max, meta, SimConfig};
 
 /// Webhook calls kept in the statistics; older ones are dropped.
 const MAX_DELIVERIES: usize = 500;
@@ -44,6 +45,13 @@ pub struct ConfigPatch {
     pub status_delay_ms: Option<u64>,
     pub reverse_statuses: Option<bool>,
     pub webhook_retries: Option<u32>,
+    pub max_instance: Option<String>,
+    pub max_token: Option<String>,
+    pub max_webhook_url: Option<String>,
+    pub max_webhook_token: Option<String>,
+    pub smsru_api_id: Option<String>,
+    pub smsru_callback_url: Option<String>,
+    pub smsru_senders: Option<Vec<String>>,
 }
 
 fn webhook_url(value: String, key: &str) -> Result<Option<String>, SimError> {
@@ -68,6 +76,14 @@ impl ConfigPatch {
         let green_url = self
             .green_api_webhook_url
             .map(|u| webhook_url(u, "greenApiWebhookUrl"))
+            .transpose()?;
+        let max_url = self
+            .max_webhook_url
+            .map(|u| webhook_url(u, "maxWebhookUrl"))
+            .transpose()?;
+        let sms_url = self
+            .smsru_callback_url
+            .map(|u| webhook_url(u, "smsruCallbackUrl"))
             .transpose()?;
         if self.duplicate_statuses.is_some_and(|n| n > MAX_TIMES) {
             return Err(SimError::bad(format!(
@@ -112,6 +128,19 @@ impl ConfigPatch {
         if let Some(url) = green_url {
             config.green_api_webhook_url = url;
         }
+        if let Some(url) = max_url {
+            config.max_webhook_url = url;
+        }
+        if let Some(url) = sms_url {
+            config.smsru_callback_url = url;
+        }
+        set(&mut config.max_instance, self.max_instance);
+        set(&mut config.max_token, self.max_token);
+        set(&mut config.max_webhook_token, self.max_webhook_token);
+        set(&mut config.smsru_api_id, self.smsru_api_id);
+        if let Some(senders) = self.smsru_senders {
+            config.smsru_senders = senders;
+        }
         if let Some(v) = self.auto_statuses {
             config.auto_statuses = v;
         }
@@ -136,6 +165,38 @@ pub(crate) struct State {
     pub numbers: NumberBook,
     pub messages: Vec<SentMessage>,
     pub stats: Stats,
+    pub max_numbers: MaxBook,
+    /// `stateInstance` of the MAX instance.
+    pub max_state: String,
+    /// MAX chat ids the gateway has handed out (`checkAccount`, customers writing), to phones.
+    pub max_chats: HashMap<String, String>,
+    /// What customers wrote on MAX, by phone, oldest first.
+    pub max_inbound: Vec<(String, ChatLine)>,
+    /// The latest status posted for each of our messages, by message id.
+    pub statuses: HashMap<String, String>,
+    pub sms: Vec<SmsRecord>,
+    pub sms_numbers: SmsBook,
+    /// The next SMS.ru `sms_id` number.
+    pub sms_seq: u64,
+}
+
+impl State {
+    fn new(config: SimConfig) -> State {
+        State {
+            config,
+            numbers: NumberBook::default(),
+            messages: Vec::new(),
+            stats: Stats::default(),
+            max_numbers: MaxBook::default(),
+            max_state: "authorized".into(),
+            max_chats: HashMap::new(),
+            max_inbound: Vec::new(),
+            statuses: HashMap::new(),
+            sms: Vec::new(),
+            sms_numbers: SmsBook::default(),
+            sms_seq: 1_000_001,
+        }
+    }
 }
 
 struct Inner {
@@ -158,12 +219,7 @@ impl Sim {
         Sim {
             inner: Arc::new(Inner {
                 initial: config.clone(),
-                state: Mutex::new(State {
-                    config,
-                    numbers: NumberBook::default(),
-                    messages: Vec::new(),
-                    stats: Stats::default(),
-                }),
+                state: Mutex::new(State::new(config)),
                 client: webhook::client(),
                 pending: AtomicU64::new(0),
             }),
@@ -234,14 +290,107 @@ impl Sim {
         self.lock().messages.clear();
     }
 
-    /// Forgets sends, numbers and statistics and returns to the configuration the simulator
-    /// started with. Status webhooks already scheduled still go out.
+    /// Forgets sends, SMS, numbers, the MAX state and statistics and returns to the configuration
+    /// the simulator started with. Status webhooks already scheduled still go out.
     pub fn reset(&self) {
-        let mut st = self.lock();
-        st.config = self.inner.initial.clone();
-        st.numbers = NumberBook::default();
-        st.messages.clear();
-        st.stats = Stats::default();
+        *self.lock() = State::new(self.inner.initial.clone());
+    }
+
+    /// Where MAX webhooks go and the bearer token they carry (`""`: no `Authorization` header).
+    pub fn set_max_webhook(&self, url: &str, token: &str) -> Result<(), SimError> {
+        self.update_config(ConfigPatch {
+            max_webhook_url: Some(url.to_owned()),
+            max_webhook_token: Some(token.to_owned()),
+            ..ConfigPatch::default()
+        })
+        .map(drop)
+    }
+
+    pub fn max_numbers(&self) -> MaxBook {
+        self.lock().max_numbers.clone()
+    }
+
+    /// Replaces the book of who has MAX.
+    pub fn set_max_numbers(&self, numbers: MaxBook) {
+        self.lock().max_numbers = numbers;
+    }
+
+    pub fn has_max(&self, number: &str) -> bool {
+        self.lock().max_numbers.has_max(number)
+    }
+
+    /// The MAX instance's `stateInstance`.
+    pub fn max_state(&self) -> String {
+        self.lock().max_state.clone()
+    }
+
+    /// Sets the MAX instance's state (one of [`max::STATES`]); with `notify`, posts
+    /// `stateInstanceChanged` to the MAX webhook as the gateway does. Messages sent while the
+    /// instance is not `authorized` are accepted (the gateway queues them) but get no status.
+    pub async fn set_max_state(&self, state: &str, notify: bool) -> Result<Delivered, SimError> {
+        if !max::STATES.contains(&state) {
+            return Err(SimError::bad(format!(
+                "stateInstance must be one of {}; got {state:?}",
+                max::STATES.join(", ")
+            )));
+        }
+        self.lock().max_state = state.to_owned();
+        let answers = if notify {
+            let payload = max::state_payload(&self.config(), state);
+            self.deliver(Provider::Max, "state", state, Some(state), &payload, 1)
+                .await?
+        } else {
+            Vec::new()
+        };
+        Ok(Delivered {
+            message_id: String::new(),
+            answers,
+        })
+    }
+
+    /// The number behind a MAX chat id: one the gateway handed out (`checkAccount`, a customer
+    /// writing) or, failing that, one listed in the book with MAX.
+    pub(crate) fn max_phone_of(&self, chat_id: &str) -> Option<String> {
+        let st = self.lock();
+        st.max_chats.get(chat_id).cloned().or_else(|| {
+            st.max_numbers
+                .with_max
+                .iter()
+                .map(|n| model::digits(n))
+                .find(|n| max::chat_id_for(n) == chat_id)
+        })
+    }
+
+    pub(crate) fn remember_max_chat(&self, chat_id: &str, phone: &str) {
+        self.lock()
+            .max_chats
+            .insert(chat_id.to_owned(), model::digits(phone));
+    }
+
+    /// A customer's MAX chat as they see it: our messages and theirs, oldest first.
+    pub fn max_chat(&self, phone: &str) -> Vec<ChatLine> {
+        let phone = model::digits(phone);
+        let st = self.lock();
+        let ours = st
+            .messages
+            .iter()
+            .filter(|m| m.provider == Provider::Max && m.to == phone)
+            .map(|m| ChatLine {
+                direction: "out".into(),
+                id: m.id.clone(),
+                text: m.text.clone().unwrap_or_default(),
+                quoted_message_id: None,
+                status: st.statuses.get(&m.id).cloned(),
+                at: m.at,
+            });
+        let theirs = st
+            .max_inbound
+            .iter()
+            .filter(|(p, _)| *p == phone)
+            .map(|(_, line)| line.clone());
+        let mut lines: Vec<ChatLine> = ours.chain(theirs).collect();
+        lines.sort_by_key(|l| l.at);
+        lines
     }
 
     pub fn stats(&self) -> Stats {
@@ -273,6 +422,10 @@ impl Sim {
         self.lock().stats.green_api_checks += 1;
     }
 
+    pub(crate) fn count_max_check(&self) {
+        self.lock().stats.max_checks += 1;
+    }
+
     /// Records an accepted send and, when automatic statuses are on, schedules its status
     /// webhooks the way the provider would send them.
     pub(crate) fn record_send(&self, message: SentMessage) {
@@ -289,10 +442,14 @@ impl Sim {
             match message.provider {
                 Provider::Meta => st.stats.meta_sends += 1,
                 Provider::GreenApi => st.stats.green_api_sends += 1,
+                Provider::Max => st.stats.max_sends += 1,
+                Provider::SmsRu => st.stats.sms_sends += 1,
             }
             st.messages.push(message.clone());
+            // A MAX instance that is not authorized holds its queue: nothing is reported.
+            let held = message.provider == Provider::Max && st.max_state != "authorized";
             (
-                st.config.auto_statuses,
+                st.config.auto_statuses && !held,
                 Duration::from_millis(st.config.status_delay_ms),
             )
         };
@@ -305,6 +462,14 @@ impl Sim {
             (Provider::Meta, false) => &["failed"],
             // Green-API reports a number without WhatsApp with its own status.
             (Provider::GreenApi, false) => &["noAccount"],
+            // A v3 instance has no `noAccount`: a message nobody can receive is `failed`.
+            (Provider::Max, false) => &["failed"],
+            (Provider::SmsRu, false) => &[],
+        };
+        // Statuses name the chat, which for MAX is the chat id, not the number.
+        let target = match message.provider {
+            Provider::Max => message.chat_id.clone().unwrap_or(message.to.clone()),
+            _ => message.to.clone(),
         };
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             tracing::warn!("no async runtime: automatic statuses not sent");
@@ -324,7 +489,7 @@ impl Sim {
             for status in ordered {
                 let update = StatusUpdate::new(message.provider, &message.id, status);
                 let times = sim.lock().config.duplicate_statuses;
-                if let Err(e) = sim.post_status(&update, &message.to, times).await {
+                if let Err(e) = sim.post_status(&update, &target, times).await {
                     tracing::debug!(error = %e, "automatic status not sent");
                 }
             }
@@ -341,7 +506,7 @@ impl Sim {
             .cloned()
     }
 
-    fn message(&self, id: &str) -> Option<SentMessage> {
+    pub(crate) fn message(&self, id: &str) -> Option<SentMessage> {
         self.lock().messages.iter().find(|m| m.id == id).cloned()
     }
 
@@ -350,6 +515,11 @@ impl Sim {
         let from = model::digits(&reply.from);
         if from.is_empty() {
             return Err(SimError::bad("from must be the customer's phone number"));
+        }
+        if reply.provider == Provider::SmsRu {
+            return Err(SimError::bad(
+                "SMS is one-way: customers answer through the link (see GET /sim/sms/inbox)",
+            ));
         }
         let times = times(reply.times)?;
         let contents = [
@@ -391,6 +561,42 @@ impl Sim {
                 let payload = green_api::inbound_payload(&config, reply, &from, &id)?;
                 (id, payload)
             }
+            Provider::Max => {
+                let id = own_id.unwrap_or_else(model::max_message_id);
+                // A MAX text quotes only when asked to; a reaction always names its message.
+                let quoted = if reply.reaction.is_some() {
+                    reply_to
+                } else if reply.quote {
+                    reply.reply_to.clone().or(reply_to)
+                } else {
+                    reply.reply_to.clone()
+                };
+                let quote = quoted.map(|id| max::Quote {
+                    text: self.message(&id).and_then(|m| m.text),
+                    id,
+                });
+                let quoted_id = quote.as_ref().map(|q| q.id.clone());
+                let payload = max::inbound_payload(&config, reply, &from, &id, quote)?;
+                let mut st = self.lock();
+                st.max_chats.insert(max::chat_id_for(&from), from.clone());
+                st.max_inbound.push((
+                    from.clone(),
+                    ChatLine {
+                        direction: "in".into(),
+                        id: id.clone(),
+                        text: reply
+                            .text
+                            .clone()
+                            .or(reply.reaction.clone())
+                            .unwrap_or_default(),
+                        quoted_message_id: quoted_id,
+                        status: None,
+                        at: Utc::now(),
+                    },
+                ));
+                (id, payload)
+            }
+            Provider::SmsRu => unreachable!("refused above"),
         };
         let answers = self
             .deliver(reply.provider, "message", &id, None, &payload, times)
@@ -404,7 +610,23 @@ impl Sim {
     /// Posts a delivery status of one of our messages to our webhook, `update.times` times.
     pub async fn status(&self, update: &StatusUpdate) -> Result<Delivered, SimError> {
         let times = times(update.times)?;
+        if update.provider == Provider::SmsRu {
+            return Err(SimError::bad(
+                "SMS statuses go through POST /sim/sms/status (SMS.ru's callback form)",
+            ));
+        }
         let to = match &update.to {
+            // MAX statuses name the chat: a number given here is turned into its chat id.
+            Some(to) if update.provider == Provider::Max => max::chat_id_for(to),
+            None if update.provider == Provider::Max => self
+                .message(&update.message_id)
+                .and_then(|m| m.chat_id)
+                .ok_or_else(|| {
+                    SimError::bad(format!(
+                        "no recorded MAX message {:?}; give \"to\" (the customer's number)",
+                        update.message_id
+                    ))
+                })?,
             Some(to) => model::digits(to),
             None => self
                 .message(&update.message_id)
@@ -436,7 +658,12 @@ impl Sim {
         let payload = match update.provider {
             Provider::Meta => meta::status_payload(&config, update, to)?,
             Provider::GreenApi => green_api::status_payload(&config, update, to)?,
+            Provider::Max => max::status_payload(&config, update, to)?,
+            Provider::SmsRu => return Err(SimError::bad("SMS statuses are not webhooks")),
         };
+        self.lock()
+            .statuses
+            .insert(update.message_id.clone(), update.status.clone());
         self.deliver(
             update.provider,
             "status",
@@ -462,25 +689,60 @@ impl Sim {
         let url = match provider {
             Provider::Meta => config.meta_webhook_url.clone(),
             Provider::GreenApi => config.green_api_webhook_url.clone(),
+            Provider::Max => config.max_webhook_url.clone(),
+            Provider::SmsRu => config.smsru_callback_url.clone(),
         };
         let Some(url) = url else {
             self.lock().stats.webhooks.skipped += u64::from(times);
             return Err(SimError::NoWebhook(provider.as_str()));
         };
         let body = serde_json::to_vec(payload).unwrap_or_default();
+        let bearer = |token: &str| {
+            if token.is_empty() {
+                Auth::None
+            } else {
+                Auth::Bearer(token.to_owned())
+            }
+        };
         let auth = match provider {
             Provider::Meta => Auth::MetaSignature(crate::meta_signature(
                 config.meta_app_secret.as_bytes(),
                 &body,
             )),
-            Provider::GreenApi if config.green_api_webhook_token.is_empty() => Auth::None,
-            Provider::GreenApi => Auth::Bearer(config.green_api_webhook_token.clone()),
+            Provider::GreenApi => bearer(&config.green_api_webhook_token),
+            Provider::Max => bearer(&config.max_webhook_token),
+            Provider::SmsRu => Auth::None,
         };
+        let target = webhook::Target {
+            url,
+            auth,
+            content_type: "application/json",
+            acknowledged: webhook::answered_2xx,
+        };
+        self.post_repeatedly(provider, kind, message_id, status, &target, &body, times)
+            .await
+    }
+
+    /// Posts the same bytes `times` times, each retried (up to `webhook_retries`) until the
+    /// receiver acknowledges it the way the provider expects.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn post_repeatedly(
+        &self,
+        provider: Provider,
+        kind: &str,
+        message_id: &str,
+        status: Option<&str>,
+        target: &webhook::Target,
+        body: &[u8],
+        times: u32,
+    ) -> Result<Vec<Answer>, SimError> {
+        let config = self.config();
+        let url = target.url.clone();
         let mut answers = Vec::with_capacity(times as usize);
         for _ in 0..times {
             let mut attempt = 0;
             let answer = loop {
-                let answer = webhook::post(&self.inner.client, &url, &body, &auth).await;
+                let answer = webhook::post(&self.inner.client, target, body).await;
                 self.record_delivery(WebhookDelivery {
                     provider,
                     kind: kind.to_owned(),
@@ -491,7 +753,8 @@ impl Sim {
                     error: answer.error.clone(),
                     at: Utc::now(),
                 });
-                let delivered = answer.status.is_some_and(|s| (200..300).contains(&s));
+                let delivered = (target.acknowledged)(&answer);
+                self.count_delivery(delivered);
                 if delivered || attempt >= config.webhook_retries {
                     break answer;
                 }
@@ -517,14 +780,6 @@ impl Sim {
             "webhook called"
         );
         let mut st = self.lock();
-        if delivery
-            .http_status
-            .is_some_and(|s| (200..300).contains(&s))
-        {
-            st.stats.webhooks.delivered += 1;
-        } else {
-            st.stats.webhooks.failed += 1;
-        }
         st.stats.deliveries.push(delivery);
         if st.stats.deliveries.len() > MAX_DELIVERIES {
             st.stats.deliveries.remove(0);
@@ -532,7 +787,28 @@ impl Sim {
     }
 }
 
-fn times(requested: Option<u32>) -> Result<u32, SimError> {
+impl Sim {
+    /// Counts one webhook call as acknowledged or not (SMS.ru wants `100`, the others a 2xx).
+    fn count_delivery(&self, acknowledged: bool) {
+        let mut st = self.lock();
+        if acknowledged {
+            st.stats.webhooks.delivered += 1;
+        } else {
+            st.stats.webhooks.failed += 1;
+        }
+    }
+
+    /// Counts an automatic status task as started (for [`Sim::settle`]).
+    pub(crate) fn begin_pending(&self) {
+        self.inner.pending.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn end_pending(&self) {
+        self.inner.pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+pub(crate) fn times(requested: Option<u32>) -> Result<u32, SimError> {
     match requested.unwrap_or(1) {
         0 => Err(SimError::bad("times must be at least 1")),
         n if n > MAX_TIMES => Err(SimError::bad(format!("times must be at most {MAX_TIMES}"))),

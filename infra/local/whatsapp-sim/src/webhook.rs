@@ -1,5 +1,6 @@
 //! Calling our webhooks the way the providers do: Meta signs the exact body bytes with the app
-//! secret, Green-API sends the configured token as a bearer token.
+//! secret, GREEN-API (WhatsApp and MAX) sends the configured token as a bearer token, SMS.ru posts
+//! a form and wants `100` back.
 
 use std::time::Duration;
 
@@ -47,13 +48,28 @@ pub(crate) enum Auth {
     None,
 }
 
-/// POSTs `body` (already serialized, so the signature covers exactly these bytes).
-pub(crate) async fn post(client: &reqwest::Client, url: &str, body: &[u8], auth: &Auth) -> Answer {
+/// Where and how one kind of webhook goes.
+pub(crate) struct Target {
+    pub url: String,
+    pub auth: Auth,
+    /// `application/json`, or `application/x-www-form-urlencoded` for SMS.ru's callbacks.
+    pub content_type: &'static str,
+    /// Whether the receiver's answer acknowledges the call; anything else is retried.
+    pub acknowledged: fn(&Answer) -> bool,
+}
+
+/// The WhatsApp and MAX gateways count any 2xx as received.
+pub(crate) fn answered_2xx(answer: &Answer) -> bool {
+    answer.status.is_some_and(|s| (200..300).contains(&s))
+}
+
+/// POSTs `body` (already serialized, so a signature covers exactly these bytes).
+pub(crate) async fn post(client: &reqwest::Client, target: &Target, body: &[u8]) -> Answer {
     let mut request = client
-        .post(url)
-        .header("Content-Type", "application/json")
+        .post(&target.url)
+        .header("Content-Type", target.content_type)
         .body(body.to_vec());
-    request = match auth {
+    request = match &target.auth {
         // Meta's webhook calls come from this agent; some receivers log or filter on it.
         Auth::MetaSignature(sig) => request
             .header("X-Hub-Signature-256", sig)

@@ -222,6 +222,13 @@ async fn the_binary_prints_its_url_and_takes_its_config_from_flags() {
             "bin-green",
             "--auto-statuses",
             "false",
+            "--max-instance",
+            "3100000042",
+            "--max-token=bin-max",
+            "--smsru-api-id",
+            "bin-sms",
+            "--smsru-senders",
+            "Otklik, Shop",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -254,6 +261,33 @@ async fn the_binary_prints_its_url_and_takes_its_config_from_flags() {
             .await
             .unwrap();
         assert_eq!(green.status().as_u16(), 200);
+        let max: Value = client
+            .get(format!(
+                "{url}/v3/waInstance3100000042/getStateInstance/bin-max"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(max, json!({ "stateInstance": "authorized" }));
+        let sms: Value = client
+            .post(format!("{url}/sms/send"))
+            .form(&[
+                ("api_id", "bin-sms"),
+                ("to", "79001234567"),
+                ("msg", "x"),
+                ("from", "Shop"),
+                ("json", "1"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(sms["sms"]["79001234567"]["status"], "OK", "{sms}");
         let config: Value = client
             .get(format!("{url}/sim/config"))
             .send()
@@ -263,6 +297,7 @@ async fn the_binary_prints_its_url_and_takes_its_config_from_flags() {
             .await
             .unwrap();
         assert_eq!(config["autoStatuses"], false);
+        assert_eq!(config["smsruSenders"], json!(["Otklik", "Shop"]));
     };
     // Stop the child whatever the assertions say.
     let outcome = tokio::spawn(result).await;
@@ -280,4 +315,47 @@ fn the_binary_refuses_unknown_flags() {
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn reset_forgets_the_max_and_sms_sides_too() {
+    let hooks = Receiver::start().await;
+    let sim = start_with(
+        &hooks,
+        SimConfig {
+            auto_statuses: false,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let state = sim.state();
+    state.set_max_numbers(otklik_whatsapp_sim::MaxBook {
+        default: false,
+        ..Default::default()
+    });
+    state.set_max_state("blocked", false).await.unwrap();
+    reqwest::Client::new()
+        .post(format!("{}/sms/send", sim.url()))
+        .form(&[
+            ("api_id", SMSRU_API_ID),
+            ("to", "79001234567"),
+            ("msg", "x"),
+            ("json", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(state.sms().len(), 1);
+
+    let (status, _) = call(
+        reqwest::Method::POST,
+        format!("{}/sim/reset", sim.url()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert!(state.sms().is_empty());
+    assert_eq!(state.max_state(), "authorized");
+    assert!(state.max_numbers().default);
+    assert_eq!(state.stats().sms_sends, 0);
 }

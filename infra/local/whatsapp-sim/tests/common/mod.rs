@@ -23,6 +23,10 @@ pub const APP_SECRET: &str = "test-app-secret";
 pub const GREEN_INSTANCE: &str = "1101000001";
 pub const GREEN_TOKEN: &str = "green-token";
 pub const GREEN_HOOK_TOKEN: &str = "hook-token";
+pub const MAX_INSTANCE: &str = "3100000001";
+pub const MAX_TOKEN: &str = "max-token";
+pub const MAX_HOOK_TOKEN: &str = "max-hook-token";
+pub const SMSRU_API_ID: &str = "smsru-api-id";
 
 /// One request the receiver got.
 #[derive(Debug)]
@@ -141,13 +145,16 @@ pub fn assert_signed(got: &Received) {
     assert_eq!(header, expected_signature(APP_SECRET, &got.body));
 }
 
-/// A simulator whose Meta and Green-API webhooks both go to `receiver`.
+/// A simulator whose webhooks (Meta, Green-API, MAX, SMS.ru callbacks) all go to `receiver`.
 pub async fn start_with(receiver: &Receiver, config: SimConfig) -> SimHandle {
     let sim = spawn(SimConfig {
         meta_webhook_url: Some(receiver.url.clone()),
         meta_app_secret: APP_SECRET.into(),
         green_api_webhook_url: Some(receiver.url.clone()),
         green_api_webhook_token: GREEN_HOOK_TOKEN.into(),
+        max_webhook_url: Some(receiver.url.clone()),
+        max_webhook_token: MAX_HOOK_TOKEN.into(),
+        smsru_callback_url: Some(receiver.url.clone()),
         ..config
     })
     .await
@@ -168,6 +175,30 @@ pub fn green_url(sim: &SimHandle, method: &str) -> String {
         "{}/waInstance{GREEN_INSTANCE}/{method}/{GREEN_TOKEN}",
         sim.url()
     )
+}
+
+pub fn max_url(sim: &SimHandle, method: &str) -> String {
+    format!(
+        "{}/v3/waInstance{MAX_INSTANCE}/{method}/{MAX_TOKEN}",
+        sim.url()
+    )
+}
+
+/// POSTs JSON; returns the status and the body as text.
+pub async fn post_json(url: String, body: Value) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// GETs a URL; returns the status and the body as text.
+pub async fn get_text(url: String) -> (u16, String) {
+    let resp = reqwest::get(url).await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
 /// Sends a Meta message with the right token; returns the status and the JSON answer.
