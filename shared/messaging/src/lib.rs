@@ -6,6 +6,7 @@
 
 pub mod inbound;
 pub mod max;
+pub mod sms;
 
 use std::time::Duration;
 
