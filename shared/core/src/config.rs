@@ -1048,9 +1048,12 @@ mod tests {
         assert_eq!(sms.api_url, "https://sms.ru");
         assert_eq!(sms.sender, "MyShop");
         assert!(!sms.test);
-        let c = Config::from_toml(&example_with_max_and_sms().replace(
-            "sender = \"MyShop\"\n",
-            "sender = \"MyShop\"\napi_url = \"http://127.0.0.1:9\"\ntest = true\n",
+        let c = Config::from_toml(&format!(
+            "{EXAMPLE}{}",
+            MAX_AND_SMS.replace(
+                "sender = \"MyShop\"\n",
+                "sender = \"MyShop\"\napi_url = \"http://127.0.0.1:9\"\ntest = true\n",
+            )
         ))
         .unwrap();
         let sms = c.sms.unwrap();
@@ -1060,7 +1063,6 @@ mod tests {
 
     #[test]
     fn max_and_sms_errors_name_the_key() {
-        let text = example_with_max_and_sms();
         for (from, to, key) in [
             (
                 "instance_id = \"3100000001\"",
@@ -1089,11 +1091,14 @@ mod tests {
                 "sms",
             ),
         ] {
-            assert!(text.contains(from), "{from}");
-            let e = err_of(&text.replacen(from, to, 1));
+            assert!(MAX_AND_SMS.contains(from), "{from}");
+            let e = err_of(&format!("{EXAMPLE}{}", MAX_AND_SMS.replacen(from, to, 1)));
             assert!(e.contains(&format!("`{key}")), "{key}: {e}");
         }
-        let e = err_of(&text.replacen("[sms]\n", "[sms]\napi_id = \"abc\"\n", 1));
+        let e = err_of(&format!(
+            "{EXAMPLE}{}",
+            MAX_AND_SMS.replacen("[sms]\n", "[sms]\napi_id = \"abc\"\n", 1)
+        ));
         assert!(
             e.contains("sms.api_id") && e.contains(ENV_SMSRU_API_ID),
             "{e}"
