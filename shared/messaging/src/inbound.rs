@@ -249,13 +249,20 @@ pub fn parse_meta(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>,
 /// `outgoingMessageStatus` gives a status (`noAccount`, `failed`, `notInGroup`, `yellowCard` →
 /// `Failed` with the status as reason). Group chats (`@g.us`) and other chats that are not a
 /// person's number are ignored, as is every other `typeWebhook` (`stateInstanceChanged`,
-/// `outgoingMessageReceived`, …): `Ok(vec![])`.
+/// `outgoingMessageReceived`, …): `Ok(vec![])`. A MAX instance's notification
+/// (`instanceData.typeInstance` `v3`) is `Malformed`: it belongs to `parse_max`.
 pub fn parse_green_api(
     raw_body: &[u8],
     default_region: &str,
 ) -> Result<Vec<Inbound>, InboundError> {
     let root = json_object(raw_body)?;
     let kind = str_at(&root, &["typeWebhook"]).ok_or_else(|| malformed("no typeWebhook"))?;
+    // A MAX instance's notification on the WhatsApp route would file its statuses under WhatsApp.
+    if str_at(&root, &["instanceData", "typeInstance"]) == Some("v3") {
+        return Err(malformed(
+            "instanceData.typeInstance is v3: a MAX instance's notification, use the MAX route",
+        ));
+    }
     let parsed = match kind {
         "incomingMessageReceived" => green_message(&root, default_region),
         "outgoingMessageStatus" => green_status(&root),
@@ -1377,6 +1384,17 @@ mod tests {
         assert_eq!(got[0].status_event(), Some(Event::Delivered));
         let got = parse_green_api(&green_status_body("sent"), "RU").unwrap();
         assert_eq!(got[0].status_event(), None);
+    }
+
+    #[test]
+    fn a_max_notification_on_the_whatsapp_route_is_refused() {
+        let body = String::from_utf8(green_status_body("noAccount"))
+            .unwrap()
+            .replace(r#""typeInstance":"whatsapp""#, r#""typeInstance":"v3""#);
+        assert!(matches!(
+            parse_green_api(body.as_bytes(), "RU"),
+            Err(InboundError::Malformed(m)) if m.contains("typeInstance")
+        ));
     }
 
     #[test]

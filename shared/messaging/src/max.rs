@@ -6,8 +6,6 @@
 //! api/account/GetStateInstance, api/chat-id. Errors map exactly as for the WhatsApp GREEN-API
 //! client (`SendError::NotSent` when the provider certainly did nothing).
 
-use std::time::Duration;
-
 use otklik_core::config::{Config, MaxConfig, Secrets};
 use otklik_core::model::Phone;
 use serde_json::{json, Value};
@@ -169,13 +167,9 @@ impl MaxClient {
 
     /// The instance's state. A read: every error is `NotSent`.
     pub async fn state(&self) -> Result<MaxState, SendError> {
-        let v = call_json(
-            self.http
-                .get(self.url("getStateInstance"))
-                .timeout(Duration::from_secs(5)),
-        )
-        .await
-        .map_err(|e| SendError::NotSent(e.to_string()))?;
+        let v = call_json(self.http.get(self.url("getStateInstance")))
+            .await
+            .map_err(|e| SendError::NotSent(e.to_string()))?;
         v["stateInstance"]
             .as_str()
             .map(MaxState::parse)
