@@ -51,6 +51,10 @@ pub struct Config {
     /// The language of our messages and the shop's own wordings; ours when absent.
     #[serde(default)]
     pub texts: TextsConfig,
+    /// MAX through GREEN-API v3; absent: no MAX.
+    pub max: Option<MaxConfig>,
+    /// SMS through a provider; absent: no SMS.
+    pub sms: Option<SmsConfig>,
 }
 
 fn default_region() -> String {
@@ -379,6 +383,7 @@ const SECRET_KEYS: &[(&str, &str)] = &[
     ("trigger_secret", ENV_TRIGGER_SECRET),
     ("secret", ENV_LINK_SECRET),
     ("password", ENV_CRM_API_KEY),
+    ("api_id", ENV_SMSRU_API_ID),
 ];
 
 fn find_secret(value: &toml::Value, path: &str) -> Option<ConfigError> {
@@ -596,6 +601,7 @@ impl Config {
         }
         // Builds the texts once to check every override; functions build them again at start.
         Texts::from_config(&self.texts)?;
+        self.validate_max_and_sms()?;
         Ok(())
     }
 
@@ -635,6 +641,81 @@ impl Config {
     }
 }
 
+// --- MAX and SMS ---
+
+/// `[max]`: a MAX account of a real person, reached through a GREEN-API v3 instance
+/// (green-api.com/v3/docs/before-start). The token is a secret: `OTKLIK_MAX_TOKEN`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxConfig {
+    /// The instance's `apiUrl` from the GREEN-API console, e.g. `https://3100.api.green-api.com`;
+    /// the client adds `/v3`.
+    pub api_url: String,
+    /// `idInstance`: digits only.
+    pub instance_id: String,
+}
+
+/// Which SMS provider `[sms]` talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SmsProvider {
+    /// SMS.ru (sms.ru/api).
+    Smsru,
+}
+
+/// `[sms]`: one SMS with a short link, from the shop's registered sender name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    pub provider: SmsProvider,
+    #[serde(default = "smsru_url")]
+    pub api_url: String,
+    /// The sender name registered with the provider (what the phone shows as "from").
+    pub sender: String,
+    /// SMS.ru `test=1`: the provider answers as if it sent, sends nothing and charges nothing.
+    #[serde(default)]
+    pub test: bool,
+}
+
+fn smsru_url() -> String {
+    "https://sms.ru".to_string()
+}
+
+/// GSM sender names (alphanumeric originators) are at most 11 characters.
+const MAX_SENDER_CHARS: usize = 11;
+
+impl Config {
+    fn validate_max_and_sms(&self) -> Result<(), ConfigError> {
+        let url_ok = |u: &str| u.starts_with("https://") || u.starts_with("http://");
+        if let Some(max) = &self.max {
+            if !url_ok(&max.api_url) {
+                return Err(invalid("max.api_url", "must be an http(s) URL"));
+            }
+            if max.instance_id.is_empty() || !max.instance_id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(
+                    "max.instance_id",
+                    "the idInstance of the GREEN-API console: digits only",
+                ));
+            }
+        }
+        if let Some(sms) = &self.sms {
+            if !url_ok(&sms.api_url) {
+                return Err(invalid("sms.api_url", "must be an http(s) URL"));
+            }
+            let sender = sms.sender.trim();
+            if sender.is_empty() || sender.chars().count() > MAX_SENDER_CHARS {
+                return Err(invalid(
+                    "sms.sender",
+                    format!(
+                        "give the sender name registered with the provider (1 to {MAX_SENDER_CHARS} characters)"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 // --- secrets ---
 
 pub const ENV_CRM_API_KEY: &str = "OTKLIK_CRM_API_KEY";
@@ -647,6 +728,12 @@ pub const ENV_LINK_SECRET: &str = "OTKLIK_LINK_SECRET";
 pub const ENV_TRIGGER_SECRET: &str = "OTKLIK_TRIGGER_SECRET";
 /// Bearer token of the KPI report route; the route refuses everyone without it.
 pub const ENV_REPORT_TOKEN: &str = "OTKLIK_REPORT_TOKEN";
+/// The GREEN-API v3 instance token of `[max]` (`apiTokenInstance`).
+pub const ENV_MAX_TOKEN: &str = "OTKLIK_MAX_TOKEN";
+/// The bearer token GREEN-API puts on the MAX instance's webhooks.
+pub const ENV_MAX_WEBHOOK_TOKEN: &str = "OTKLIK_MAX_WEBHOOK_TOKEN";
+/// SMS.ru `api_id` of `[sms] provider = "smsru"`.
+pub const ENV_SMSRU_API_ID: &str = "OTKLIK_SMSRU_API_ID";
 
 /// A secret value. Debug and Display print `***`, so a secret cannot slip into a log line.
 #[derive(Clone, PartialEq, Eq)]
@@ -664,7 +751,8 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Every secret the product uses. Which ones are required depends on the WhatsApp provider.
+/// Every secret the product uses. Which ones are required depends on the WhatsApp provider and on
+/// whether `[max]` and `[sms]` are configured.
 #[derive(Debug, Clone)]
 pub struct Secrets {
     pub crm_api_key: Secret,
@@ -675,6 +763,11 @@ pub struct Secrets {
     pub meta_verify_token: Option<Secret>,
     pub green_api_token: Option<Secret>,
     pub green_api_webhook_token: Option<Secret>,
+    /// Required when `[max]` is configured.
+    pub max_token: Option<Secret>,
+    pub max_webhook_token: Option<Secret>,
+    /// Required when `[sms] provider = "smsru"`.
+    pub smsru_api_id: Option<Secret>,
 }
 
 impl Secrets {
@@ -709,6 +802,9 @@ impl Secrets {
             meta_verify_token: get(ENV_META_VERIFY_TOKEN),
             green_api_token: get(ENV_GREEN_API_TOKEN),
             green_api_webhook_token: get(ENV_GREEN_API_WEBHOOK_TOKEN),
+            max_token: get(ENV_MAX_TOKEN),
+            max_webhook_token: get(ENV_MAX_WEBHOOK_TOKEN),
+            smsru_api_id: get(ENV_SMSRU_API_ID),
         };
         match config.whatsapp.provider {
             WhatsappProvider::Meta => {
@@ -738,6 +834,29 @@ impl Secrets {
                 }
             }
             WhatsappProvider::None => {}
+        }
+        if config.max.is_some() {
+            let why = "the [max] table is configured";
+            for (v, env) in [
+                (&secrets.max_token, ENV_MAX_TOKEN),
+                (&secrets.max_webhook_token, ENV_MAX_WEBHOOK_TOKEN),
+            ] {
+                if v.is_none() {
+                    return Err(ConfigError::MissingSecret { env, why });
+                }
+            }
+        }
+        if let Some(SmsConfig {
+            provider: SmsProvider::Smsru,
+            ..
+        }) = &config.sms
+        {
+            if secrets.smsru_api_id.is_none() {
+                return Err(ConfigError::MissingSecret {
+                    env: ENV_SMSRU_API_ID,
+                    why: "sms.provider is \"smsru\"",
+                });
+            }
         }
         Ok(secrets)
     }
@@ -1012,6 +1131,135 @@ mod tests {
             Duration::from_secs(14 * 86_400)
         );
         assert!(parse_duration("soon").is_err());
+    }
+    // ---- [max] and [sms] ------------------------------------------------------------------------
+
+    const MAX_AND_SMS: &str = "\n[max]\napi_url = \"https://3100.api.green-api.com\"\ninstance_id = \"3100000001\"\n\n[sms]\nprovider = \"smsru\"\nsender = \"MyShop\"\n";
+
+    fn example_with_max_and_sms() -> String {
+        format!("{EXAMPLE}{MAX_AND_SMS}")
+    }
+
+    #[test]
+    fn max_and_sms_tables_parse_with_their_defaults() {
+        let c = Config::from_toml(EXAMPLE).unwrap();
+        assert!(c.max.is_none() && c.sms.is_none(), "both are optional");
+        let c = Config::from_toml(&example_with_max_and_sms()).unwrap();
+        let max = c.max.expect("[max]");
+        assert_eq!(max.api_url, "https://3100.api.green-api.com");
+        assert_eq!(max.instance_id, "3100000001");
+        let sms = c.sms.expect("[sms]");
+        assert_eq!(sms.provider, SmsProvider::Smsru);
+        assert_eq!(sms.api_url, "https://sms.ru");
+        assert_eq!(sms.sender, "MyShop");
+        assert!(!sms.test);
+        let c = Config::from_toml(&format!(
+            "{EXAMPLE}{}",
+            MAX_AND_SMS.replace(
+                "sender = \"MyShop\"\n",
+                "sender = \"MyShop\"\napi_url = \"http://127.0.0.1:9\"\ntest = true\n",
+            )
+        ))
+        .unwrap();
+        let sms = c.sms.unwrap();
+        assert!(sms.test);
+        assert_eq!(sms.api_url, "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn max_and_sms_errors_name_the_key() {
+        for (from, to, key) in [
+            (
+                "instance_id = \"3100000001\"",
+                "instance_id = \"31x\"",
+                "max.instance_id",
+            ),
+            (
+                "api_url = \"https://3100.api.green-api.com\"",
+                "api_url = \"3100.api.green-api.com\"",
+                "max.api_url",
+            ),
+            (
+                "sender = \"MyShop\"",
+                "sender = \"A-very-long-sender\"",
+                "sms.sender",
+            ),
+            ("sender = \"MyShop\"", "sender = \" \"", "sms.sender"),
+            (
+                "provider = \"smsru\"",
+                "provider = \"twilio\"",
+                "sms.provider",
+            ),
+            (
+                "sender = \"MyShop\"",
+                "sender = \"MyShop\"\nfrom = \"x\"",
+                "sms",
+            ),
+        ] {
+            assert!(MAX_AND_SMS.contains(from), "{from}");
+            let e = err_of(&format!("{EXAMPLE}{}", MAX_AND_SMS.replacen(from, to, 1)));
+            assert!(e.contains(&format!("`{key}")), "{key}: {e}");
+        }
+        let e = err_of(&format!(
+            "{EXAMPLE}{}",
+            MAX_AND_SMS.replacen("[sms]\n", "[sms]\napi_id = \"abc\"\n", 1)
+        ));
+        assert!(
+            e.contains("sms.api_id") && e.contains(ENV_SMSRU_API_ID),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn max_and_sms_need_their_secrets() {
+        let c = Config::from_toml(&example_with_max_and_sms()).unwrap();
+        let env = |k: &str| -> Option<String> {
+            match k {
+                ENV_CRM_API_KEY => Some("crm-key".into()),
+                ENV_LINK_SECRET => Some("l".repeat(40)),
+                ENV_TRIGGER_SECRET => Some("trig".into()),
+                ENV_META_ACCESS_TOKEN => Some("meta-token".into()),
+                ENV_META_APP_SECRET => Some("app-secret".into()),
+                ENV_META_VERIFY_TOKEN => Some("verify".into()),
+                ENV_MAX_TOKEN => Some("max-token".into()),
+                ENV_MAX_WEBHOOK_TOKEN => Some("max-hook".into()),
+                ENV_SMSRU_API_ID => Some("sms-api-id".into()),
+                _ => None,
+            }
+        };
+        let s = Secrets::load(&c, env).unwrap();
+        assert_eq!(s.max_token.as_ref().map(Secret::expose), Some("max-token"));
+        assert_eq!(
+            s.max_webhook_token.as_ref().map(Secret::expose),
+            Some("max-hook")
+        );
+        assert_eq!(
+            s.smsru_api_id.as_ref().map(Secret::expose),
+            Some("sms-api-id")
+        );
+        let printed = format!("{s:?}");
+        assert!(
+            !printed.contains("max-token") && !printed.contains("sms-api-id"),
+            "{printed}"
+        );
+        for (gone, table) in [
+            (ENV_MAX_TOKEN, "[max]"),
+            (ENV_MAX_WEBHOOK_TOKEN, "[max]"),
+            (ENV_SMSRU_API_ID, "smsru"),
+        ] {
+            let e = Secrets::load(&c, |k| if k == gone { None } else { env(k) })
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(gone) && e.contains(table), "{e}");
+        }
+        // Without the tables nothing of theirs is required.
+        let plain = Config::from_toml(EXAMPLE).unwrap();
+        let s = Secrets::load(&plain, |k| match k {
+            ENV_MAX_TOKEN | ENV_MAX_WEBHOOK_TOKEN | ENV_SMSRU_API_ID => None,
+            _ => env(k),
+        })
+        .unwrap();
+        assert!(s.max_token.is_none() && s.smsru_api_id.is_none());
     }
 }
 

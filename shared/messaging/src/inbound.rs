@@ -1,5 +1,5 @@
-//! Receivers: provider webhooks (Meta Cloud API, Green-API) → authenticated, deduplicable domain
-//! inputs. Pure functions over the request's parts: the HTTP handler reads the body and headers,
+//! Receivers: provider webhooks (Meta Cloud API, Green-API for WhatsApp and for MAX) →
+//! authenticated, deduplicable domain inputs. Pure functions over the request's parts: the HTTP handler reads the body and headers,
 //! calls these, and hands the results to the state machine; nothing here does I/O or logs.
 //!
 //! Error messages name JSON paths and field names only, never values, so a handler may log them
@@ -9,6 +9,8 @@ use hmac::{Hmac, Mac};
 use otklik_core::machine::{Event, InputId};
 use otklik_core::model::{Channel, Phone};
 use otklik_core::reply::{parse_button_payload, parse_reaction};
+
+use crate::max::MaxState;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -43,12 +45,17 @@ pub enum Inbound {
     /// A customer's message.
     Message {
         from: Phone,
-        /// The provider's message id (Green-API: `<chatId>/<idMessage>`), for deduplication.
+        /// The provider's message id (Green-API: `<chatId>/<idMessage>`; MAX:
+        /// `max:<chatId>/<idMessage>`), for deduplication.
         id: InputId,
-        /// `Event::Text` or `Event::Choice`, always `via: Channel::Whatsapp`.
+        /// `Event::Text` or `Event::Choice`, `via` the channel the webhook came from.
         event: Event,
         /// The id of our message this one quotes or reacts to, when the provider gives it.
         context_message_id: Option<String>,
+        /// The provider's chat with the sender when it is not the phone itself (MAX: the numeric
+        /// chatId, where a reply must go). `None` for WhatsApp.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chat_id: Option<String>,
     },
     /// A delivery status of one of our messages.
     Status {
@@ -57,9 +64,17 @@ pub enum Inbound {
         /// `<message_id>:<status>`: a repeated status is the same input, a new status is not.
         id: InputId,
         status: DeliveryStatus,
-        /// For failures: Meta's error code ("131026"), Green-API's status ("noAccount").
+        /// For failures: Meta's error code ("131026"), Green-API's status ("noAccount"),
+        /// SMS.ru's `smsru:<code>`.
         reason: Option<String>,
+        /// The channel of the message. Items queued before MAX and SMS existed are WhatsApp's.
+        #[serde(default = "whatsapp")]
+        via: Channel,
     },
+}
+
+fn whatsapp() -> Channel {
+    Channel::Whatsapp
 }
 
 impl Inbound {
@@ -68,11 +83,16 @@ impl Inbound {
     /// not a status, so both give `None`.
     pub fn status_event(&self) -> Option<Event> {
         match self {
-            Inbound::Status { status, reason, .. } => match status {
+            Inbound::Status {
+                status,
+                reason,
+                via,
+                ..
+            } => match status {
                 DeliveryStatus::Sent => None,
                 DeliveryStatus::Delivered | DeliveryStatus::Read => Some(Event::Delivered),
                 DeliveryStatus::Failed => Some(Event::DeliveryFailed {
-                    channel: Channel::Whatsapp,
+                    channel: *via,
                     reason: reason.clone().unwrap_or_else(|| "failed".to_string()),
                 }),
             },
@@ -81,14 +101,15 @@ impl Inbound {
     }
 }
 
-/// A delivery status, common to both providers.
+/// A delivery status, common to every provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Sent,
     Delivered,
     Read,
-    /// Meta `failed`; Green-API `failed`, `noAccount`, `notInGroup`, `yellowCard`.
+    /// Meta `failed`; Green-API (WhatsApp and MAX) `failed`, `noAccount`, `notInGroup`,
+    /// `yellowCard`; an undelivered SMS.
     Failed,
 }
 
@@ -228,13 +249,20 @@ pub fn parse_meta(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>,
 /// `outgoingMessageStatus` gives a status (`noAccount`, `failed`, `notInGroup`, `yellowCard` →
 /// `Failed` with the status as reason). Group chats (`@g.us`) and other chats that are not a
 /// person's number are ignored, as is every other `typeWebhook` (`stateInstanceChanged`,
-/// `outgoingMessageReceived`, …): `Ok(vec![])`.
+/// `outgoingMessageReceived`, …): `Ok(vec![])`. A MAX instance's notification
+/// (`instanceData.typeInstance` `v3`) is `Malformed`: it belongs to `parse_max`.
 pub fn parse_green_api(
     raw_body: &[u8],
     default_region: &str,
 ) -> Result<Vec<Inbound>, InboundError> {
     let root = json_object(raw_body)?;
     let kind = str_at(&root, &["typeWebhook"]).ok_or_else(|| malformed("no typeWebhook"))?;
+    // A MAX instance's notification on the WhatsApp route would file its statuses under WhatsApp.
+    if str_at(&root, &["instanceData", "typeInstance"]) == Some("v3") {
+        return Err(malformed(
+            "instanceData.typeInstance is v3: a MAX instance's notification, use the MAX route",
+        ));
+    }
     let parsed = match kind {
         "incomingMessageReceived" => green_message(&root, default_region),
         "outgoingMessageStatus" => green_status(&root),
@@ -243,6 +271,120 @@ pub fn parse_green_api(
     parsed
         .map(|one| one.into_iter().collect())
         .map_err(malformed)
+}
+
+/// Parses a GREEN-API v3 notification of a MAX instance
+/// (green-api.com/v3/docs/api/receiving/notifications-format): the same families as
+/// `parse_green_api`, with MAX's differences.
+///
+/// - `incomingMessageReceived` from a personal chat gives a message `via: Channel::Max`
+///   (`textMessage`, `extendedTextMessage`, the older `quotedMessage`, `reactionMessage`, anything
+///   else as a placeholder). The sender is `senderData.senderPhoneNumber` (a number); MAX sends 0
+///   when the person hides it, and such a message is skipped, like a group's (negative `chatId`,
+///   or a `chatType` other than `user`). The numeric `chatId` rides along as `chat_id`, where a
+///   reply goes.
+/// - `outgoingMessageStatus` gives a status `via: Channel::Max`, mapped as for WhatsApp
+///   (`noAccount`, `failed`… → `Failed` with the status as reason).
+/// - Ids are prefixed `max:` so they can never meet a WhatsApp id in the deduplication table.
+/// - `instanceData.typeInstance` must be `v3`: a WhatsApp instance's webhook pointed at the MAX
+///   route is `Malformed`, not read as MAX. Every other `typeWebhook` gives `Ok(vec![])`
+///   (`stateInstanceChanged` is read by `max_instance_state`).
+pub fn parse_max(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>, InboundError> {
+    let root = json_object(raw_body)?;
+    let kind = str_at(&root, &["typeWebhook"]).ok_or_else(|| malformed("no typeWebhook"))?;
+    let parsed = match kind {
+        "incomingMessageReceived" => {
+            require_v3(&root)?;
+            max_message(&root, default_region)
+        }
+        "outgoingMessageStatus" => {
+            require_v3(&root)?;
+            max_status(&root)
+        }
+        _ => return Ok(Vec::new()),
+    };
+    parsed
+        .map(|one| one.into_iter().collect())
+        .map_err(malformed)
+}
+
+/// The instance's new state when the notification is `stateInstanceChanged` (`notAuthorized`,
+/// `blocked`, `suspended`… as GetStateInstance names them), `None` for any other notification.
+pub fn max_instance_state(raw_body: &[u8]) -> Result<Option<MaxState>, InboundError> {
+    let root = json_object(raw_body)?;
+    let kind = str_at(&root, &["typeWebhook"]).ok_or_else(|| malformed("no typeWebhook"))?;
+    if kind != "stateInstanceChanged" {
+        return Ok(None);
+    }
+    require_v3(&root)?;
+    let state = non_empty(&root, &["stateInstance"])
+        .ok_or_else(|| malformed("stateInstanceChanged without stateInstance"))?;
+    Ok(Some(MaxState::parse(state)))
+}
+
+fn require_v3(root: &Value) -> Result<(), InboundError> {
+    match str_at(root, &["instanceData", "typeInstance"]) {
+        Some("v3") => Ok(()),
+        Some(_) => Err(malformed(
+            "instanceData.typeInstance is not v3: not a MAX instance's notification",
+        )),
+        None => Err(malformed("no instanceData.typeInstance")),
+    }
+}
+
+fn max_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
+    let chat = id_at(root, &["senderData", "chatId"]).ok_or("no senderData.chatId")?;
+    let id_message = non_empty(root, &["idMessage"]).ok_or("no idMessage")?;
+    let kind = str_at(root, &["messageData", "typeMessage"]).ok_or("no messageData.typeMessage")?;
+    // A person's chat is a positive number; groups are negative.
+    let personal = !chat.is_empty() && chat.bytes().all(|b| b.is_ascii_digit());
+    let chat_type = str_at(root, &["senderData", "chatType"]);
+    if !personal || chat_type.is_some_and(|t| t != "user") {
+        return Ok(None);
+    }
+    let Some(phone) = id_at(root, &["senderData", "senderPhoneNumber"]) else {
+        return Ok(None);
+    };
+    let Some(from) = phone_from_digits(&phone, region) else {
+        return Ok(None);
+    };
+    let Some((event, context)) = green_event(&root["messageData"], kind, Channel::Max)? else {
+        return Ok(None);
+    };
+    Ok(Some(Inbound::Message {
+        from,
+        id: input_id(format!("max:{chat}/{id_message}"))?,
+        event,
+        context_message_id: context,
+        chat_id: Some(chat),
+    }))
+}
+
+fn max_status(root: &Value) -> Result<Option<Inbound>, String> {
+    let message_id = non_empty(root, &["idMessage"]).ok_or("no idMessage")?;
+    let raw = str_at(root, &["status"]).ok_or("no status")?;
+    let Some((status, reason)) = green_delivery(raw) else {
+        return Ok(None);
+    };
+    Ok(Some(Inbound::Status {
+        message_id: message_id.to_string(),
+        id: input_id(format!("max:{message_id}:{raw}"))?,
+        status,
+        reason,
+        via: Channel::Max,
+    }))
+}
+
+/// A numeric id that GREEN-API v3 documents as a number in one place and a string in another
+/// (`senderPhoneNumber`: 79876543210; `chatId`: "10000000"): either, as its decimal text. Zero
+/// and empty are "absent".
+fn id_at(v: &Value, path: &[&str]) -> Option<String> {
+    let s = match path.iter().try_fold(v, |v, key| v.get(key))? {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    (!s.is_empty() && s != "0").then_some(s)
 }
 
 fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
@@ -289,6 +431,7 @@ fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
         id: input_id(id.to_string())?,
         event,
         context_message_id: context,
+        chat_id: None,
     }))
 }
 
@@ -319,6 +462,7 @@ fn meta_status(s: &Value) -> Result<Option<Inbound>, String> {
         id: input_id(format!("{message_id}:{raw}"))?,
         status,
         reason,
+        via: Channel::Whatsapp,
     }))
 }
 
@@ -333,12 +477,32 @@ fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> 
     let Some(from) = phone_from_digits(digits, region) else {
         return Ok(None);
     };
-    let data = &root["messageData"];
+    let Some((event, context)) = green_event(&root["messageData"], kind, Channel::Whatsapp)? else {
+        return Ok(None);
+    };
+    Ok(Some(Inbound::Message {
+        from,
+        id: input_id(format!("{chat}/{id_message}"))?,
+        event,
+        context_message_id: context,
+        chat_id: None,
+    }))
+}
+
+/// GREEN-API's `messageData` (the same for WhatsApp and MAX) → the event, `via` the given
+/// channel, and the id of the message it quotes or reacts to. `Ok(None)`: nothing to act on (a
+/// removed reaction).
+fn green_event(
+    data: &Value,
+    kind: &str,
+    via: Channel,
+) -> Result<Option<(Event, Option<String>)>, String> {
     let mut context = non_empty(data, &["quotedMessage", "stanzaId"]).map(str::to_string);
     let event = match kind {
-        "textMessage" => text(
+        "textMessage" => text_via(
             str_at(data, &["textMessageData", "textMessage"])
                 .ok_or("textMessage without textMessageData.textMessage")?,
+            via,
         ),
         "extendedTextMessage" | "quotedMessage" => {
             // The older quotedMessage type keeps the quoted id next to the text.
@@ -346,9 +510,10 @@ fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> 
                 context =
                     non_empty(data, &["extendedTextMessageData", "stanzaId"]).map(str::to_string);
             }
-            text(
+            text_via(
                 str_at(data, &["extendedTextMessageData", "text"])
                     .ok_or("extendedTextMessage without extendedTextMessageData.text")?,
+                via,
             )
         }
         "reactionMessage" => {
@@ -357,40 +522,44 @@ fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> 
             };
             Event::Choice {
                 reply: parse_reaction(emoji),
-                via: Channel::Whatsapp,
+                via,
             }
         }
         other => {
             let caption = str_at(data, &["fileMessageData", "caption"]);
-            placeholder(other.strip_suffix("Message").unwrap_or(other), caption)
+            placeholder_via(other.strip_suffix("Message").unwrap_or(other), caption, via)
         }
     };
-    Ok(Some(Inbound::Message {
-        from,
-        id: input_id(format!("{chat}/{id_message}"))?,
-        event,
-        context_message_id: context,
-    }))
+    Ok(Some((event, context)))
 }
 
 fn green_status(root: &Value) -> Result<Option<Inbound>, String> {
     let message_id = non_empty(root, &["idMessage"]).ok_or("no idMessage")?;
     let raw = str_at(root, &["status"]).ok_or("no status")?;
-    let (status, reason) = match raw {
-        "sent" => (DeliveryStatus::Sent, None),
-        "delivered" => (DeliveryStatus::Delivered, None),
-        "read" => (DeliveryStatus::Read, None),
-        "failed" | "noAccount" | "notInGroup" | "yellowCard" => {
-            (DeliveryStatus::Failed, Some(raw.to_string()))
-        }
-        _ => return Ok(None),
+    let Some((status, reason)) = green_delivery(raw) else {
+        return Ok(None);
     };
     Ok(Some(Inbound::Status {
         message_id: message_id.to_string(),
         id: input_id(format!("{message_id}:{raw}"))?,
         status,
         reason,
+        via: Channel::Whatsapp,
     }))
+}
+
+/// A GREEN-API `outgoingMessageStatus` status (WhatsApp and MAX) → ours; a failure keeps the raw
+/// status as its reason. `None` for a status we do not act on.
+fn green_delivery(raw: &str) -> Option<(DeliveryStatus, Option<String>)> {
+    Some(match raw {
+        "sent" => (DeliveryStatus::Sent, None),
+        "delivered" => (DeliveryStatus::Delivered, None),
+        "read" => (DeliveryStatus::Read, None),
+        "failed" | "noAccount" | "notInGroup" | "yellowCard" => {
+            (DeliveryStatus::Failed, Some(raw.to_string()))
+        }
+        _ => return None,
+    })
 }
 
 /// A quick-reply payload or reply id of ours → `Choice`; an unknown one (a template changed
@@ -406,15 +575,23 @@ fn choice_or_text(payload: Option<&str>, label: Option<&str>) -> Option<Event> {
 }
 
 fn text(s: &str) -> Event {
+    text_via(s, Channel::Whatsapp)
+}
+
+fn text_via(s: &str, via: Channel) -> Event {
     Event::Text {
         text: s.to_string(),
-        via: Channel::Whatsapp,
+        via,
     }
 }
 
 /// `[image]`, `[sticker] caption`… The kind comes from the provider, so it is kept to a short
 /// identifier: the placeholder must never smuggle text that the reply parser would read.
 fn placeholder(kind: &str, caption: Option<&str>) -> Event {
+    placeholder_via(kind, caption, Channel::Whatsapp)
+}
+
+fn placeholder_via(kind: &str, caption: Option<&str>, via: Channel) -> Event {
     let kind = if !kind.is_empty()
         && kind.len() <= 32
         && kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -424,8 +601,8 @@ fn placeholder(kind: &str, caption: Option<&str>) -> Event {
         "message".to_string()
     };
     match caption.map(str::trim).filter(|c| !c.is_empty()) {
-        Some(c) => text(&format!("[{kind}] {c}")),
-        None => text(&format!("[{kind}]")),
+        Some(c) => text_via(&format!("[{kind}] {c}"), via),
+        None => text_via(&format!("[{kind}]"), via),
     }
 }
 
@@ -539,6 +716,7 @@ mod tests {
             id: id(wamid),
             event,
             context_message_id: context.map(str::to_string),
+            chat_id: None,
         }
     }
 
@@ -553,6 +731,7 @@ mod tests {
             id: id(&format!("{message_id}:{raw}")),
             status,
             reason: reason.map(str::to_string),
+            via: Channel::Whatsapp,
         }
     }
 
@@ -598,6 +777,15 @@ mod tests {
         }
         // A body that is not an item is refused, not guessed at.
         assert!(serde_json::from_str::<Inbound>(r#"{"kind":"message","from":"x"}"#).is_err());
+        // Items queued before MAX and SMS (no `via`, no `chat_id`) still read, as WhatsApp's.
+        let old_status = r#"{"kind":"status","message_id":"wamid.Q","id":"wamid.Q:failed","status":"failed","reason":"131026"}"#;
+        assert_eq!(
+            serde_json::from_str::<Inbound>(old_status).expect("an old queued status"),
+            status("wamid.Q", "failed", DeliveryStatus::Failed, Some("131026"))
+        );
+        let old_message = serde_json::to_string(&message("wamid.A", choice(rating(5)), None))
+            .expect("serializes");
+        assert!(!old_message.contains("chat_id"), "{old_message}");
     }
 
     // ---- signatures -------------------------------------------------------------------------
@@ -1196,6 +1384,17 @@ mod tests {
         assert_eq!(got[0].status_event(), Some(Event::Delivered));
         let got = parse_green_api(&green_status_body("sent"), "RU").unwrap();
         assert_eq!(got[0].status_event(), None);
+    }
+
+    #[test]
+    fn a_max_notification_on_the_whatsapp_route_is_refused() {
+        let body = String::from_utf8(green_status_body("noAccount"))
+            .unwrap()
+            .replace(r#""typeInstance":"whatsapp""#, r#""typeInstance":"v3""#);
+        assert!(matches!(
+            parse_green_api(body.as_bytes(), "RU"),
+            Err(InboundError::Malformed(m)) if m.contains("typeInstance")
+        ));
     }
 
     #[test]

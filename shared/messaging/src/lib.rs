@@ -1,10 +1,12 @@
 //! Senders: the question and our answers go out through WhatsApp (Meta Cloud API or Green-API,
-//! chosen by config) or, as a plain email, through SES v2.
+//! chosen by config), MAX (GREEN-API v3, `max`), SMS (`sms`) or, as a plain email, through SES v2.
 //!
 //! Every send returns the provider's message id, which the survey records so that later delivery
 //! statuses (a 131026 failure, a Green-API `noAccount`) find their survey.
 
 pub mod inbound;
+pub mod max;
+pub mod sms;
 
 use std::time::Duration;
 
@@ -27,6 +29,8 @@ pub enum SendError {
 
 impl SendError {
     fn from_reqwest(e: reqwest::Error) -> SendError {
+        // GREEN-API puts the instance token in the path: a URL never goes into an error message.
+        let e = e.without_url();
         if e.is_connect() || e.is_builder() || e.is_request() && !e.is_timeout() {
             SendError::NotSent(e.to_string())
         } else {
@@ -42,6 +46,34 @@ impl SendError {
             SendError::Unknown(format!("HTTP {status}: {snippet}"))
         }
     }
+}
+
+/// Sends a request and reads its JSON answer: a transport failure or a non-2xx status becomes
+/// the `SendError` that says whether the provider may have acted; a 2xx that is not JSON is
+/// `Unknown` (the provider answered, so it may have acted).
+async fn call_json(request: reqwest::RequestBuilder) -> Result<Value, SendError> {
+    let resp = request.send().await.map_err(SendError::from_reqwest)?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.map_err(SendError::from_reqwest)?;
+    if !(200..300).contains(&status) {
+        return Err(SendError::from_status(status, &text));
+    }
+    serde_json::from_str(&text).map_err(|e| SendError::Unknown(format!("unreadable answer: {e}")))
+}
+
+/// `{apiUrl}{prefix}/waInstance{id}/{method}/{token}`: every GREEN-API method, WhatsApp (no
+/// prefix) and MAX (`/v3`), is addressed this way.
+fn green_api_url(
+    api_url: &str,
+    prefix: &str,
+    instance_id: &str,
+    method: &str,
+    token: &str,
+) -> String {
+    format!(
+        "{}{prefix}/waInstance{instance_id}/{method}/{token}",
+        api_url.trim_end_matches('/')
+    )
 }
 
 fn http() -> reqwest::Client {
@@ -86,25 +118,17 @@ impl MetaClient {
     }
 
     async fn post(&self, body: Value) -> Result<String, SendError> {
-        let resp = self
-            .http
-            .post(self.url())
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .map_err(SendError::from_reqwest)?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(SendError::from_reqwest)?;
-        if !(200..300).contains(&status) {
-            return Err(SendError::from_status(status, &text));
-        }
-        let v: Value = serde_json::from_str(&text)
-            .map_err(|e| SendError::Unknown(format!("unreadable answer: {e}")))?;
+        let v = call_json(
+            self.http
+                .post(self.url())
+                .bearer_auth(&self.token)
+                .json(&body),
+        )
+        .await?;
         v["messages"][0]["id"]
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| SendError::Unknown(format!("no message id in {text}")))
+            .ok_or_else(|| SendError::Unknown(format!("no message id in {v}")))
     }
 
     /// The approved template: the only thing Meta lets a business send outside the customer's
@@ -176,29 +200,17 @@ impl GreenApiClient {
     }
 
     fn url(&self, method: &str) -> String {
-        format!(
-            "{}/waInstance{}/{method}/{}",
-            self.config.api_url.trim_end_matches('/'),
-            self.config.instance_id,
-            self.token
+        green_api_url(
+            &self.config.api_url,
+            "",
+            &self.config.instance_id,
+            method,
+            &self.token,
         )
     }
 
     async fn post(&self, method: &str, body: Value) -> Result<Value, SendError> {
-        let resp = self
-            .http
-            .post(self.url(method))
-            .json(&body)
-            .send()
-            .await
-            .map_err(SendError::from_reqwest)?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(SendError::from_reqwest)?;
-        if !(200..300).contains(&status) {
-            return Err(SendError::from_status(status, &text));
-        }
-        serde_json::from_str(&text)
-            .map_err(|e| SendError::Unknown(format!("unreadable answer: {e}")))
+        call_json(self.http.post(self.url(method)).json(&body)).await
     }
 
     /// Whether the number has WhatsApp at all (Green-API can tell; Meta cannot).
