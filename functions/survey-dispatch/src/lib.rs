@@ -16,15 +16,23 @@ use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
 use otklik_app::engine::Engine;
 use otklik_aws::store::DynamoStore;
+use otklik_aws::store::MaxAccount as StoredMaxAccount;
 use otklik_core::config::Config;
 use otklik_core::dispatch::{channels_to_try, employees_of, OrderChange};
 use otklik_core::email::{survey_email, to_mime};
+use otklik_core::links::ShortLinkId;
 use otklik_core::links::{opt_out_link, rating_links, LinkSigner};
 use otklik_core::machine::{Input, MachineConfig, Survey};
 use otklik_core::model::{Channel, SkipReason, SurveyId, SurveyState};
 use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
+use otklik_core::sms::request_sms;
 use otklik_core::texts::{TextKind, Texts};
+use otklik_messaging::max::{MaxAccount, MaxClient};
+use otklik_messaging::sms::{Sms, SmsSender};
 use otklik_messaging::{SendError, SesMailer, Whatsapp};
+
+/// How long a MAX account check is trusted before the number is checked again.
+pub const MAX_ACCOUNT_TTL: chrono::Duration = chrono::Duration::days(30);
 use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, RetailCrm};
 
 /// A message on the dispatch queue: from a schedule, or (with a channel) an email fallback the
@@ -62,6 +70,10 @@ pub struct Dispatcher {
     pub crm: RetailCrm,
     pub store: DynamoStore,
     pub whatsapp: Whatsapp,
+    /// `None` when the installation has no `[max]`.
+    pub max: Option<MaxClient>,
+    /// `None` when the installation has no `[sms]`.
+    pub sms: Option<Sms>,
     pub mailer: SesMailer,
     pub texts: Texts,
     pub signer: LinkSigner,
@@ -175,7 +187,7 @@ impl Dispatcher {
             return Ok(Dispatched::NothingToDo(survey.state.name().into()));
         }
 
-        let channel = self.choose_channel(&survey).await?;
+        let channel = self.choose_channel(&survey, now).await?;
         let Some(channel) = channel else {
             let decided = self
                 .apply(&survey, Input::skip(SkipReason::NoContact), now)
@@ -233,6 +245,8 @@ impl Dispatcher {
             ))?,
             store: p.store(),
             whatsapp: Whatsapp::from_config(&config, secrets),
+            max: MaxClient::from_config(&config, secrets),
+            sms: Sms::from_config(&config, secrets),
             mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&clients.sdk)),
             texts: Texts::from_config(&config.texts)?,
             signer: LinkSigner::new(secrets.link_secret.expose().as_bytes()),

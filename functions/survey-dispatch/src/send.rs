@@ -10,8 +10,9 @@ impl Dispatcher {
         let chain = self.config.chain_for_site(survey.order.site());
         let available = |c: Channel| match c {
             Channel::Whatsapp => self.whatsapp.is_configured(),
+            Channel::Max => self.max.is_some(),
+            Channel::Sms => self.sms.is_some(),
             Channel::Email => true,
-            Channel::Max | Channel::Sms => false,
         };
         channels_to_try(&survey.contact, &chain, available)
     }
@@ -22,6 +23,7 @@ impl Dispatcher {
     pub(crate) async fn choose_channel(
         &self,
         survey: &Survey,
+        now: DateTime<Utc>,
     ) -> Result<Option<Channel>, DispatchError> {
         for &channel in &survey.chain {
             match (channel, survey.contact.phone.as_ref()) {
@@ -30,12 +32,47 @@ impl Dispatcher {
                         return Ok(Some(channel));
                     }
                 }
-                (Channel::Email, _) => return Ok(Some(channel)),
-                // `candidates` offers only channels this installation can send on.
-                (Channel::Whatsapp, None) | (Channel::Max | Channel::Sms, _) => {}
+                (Channel::Max, Some(_)) => {
+                    if self.max_chat(survey, now).await?.is_some() {
+                        return Ok(Some(channel));
+                    }
+                }
+                // Every mobile takes an SMS; `candidates` checked the number.
+                (Channel::Sms, Some(_)) | (Channel::Email, _) => return Ok(Some(channel)),
+                (Channel::Whatsapp | Channel::Max | Channel::Sms, None) => {}
             }
         }
         Ok(None)
+    }
+
+    /// The customer's MAX chat, from the cached account check or a new one (remembered for
+    /// [`MAX_ACCOUNT_TTL`]: checking numbers without MAX again and again can get the shop's MAX
+    /// account restricted). `None`: no MAX account, or a number MAX cannot check.
+    pub(crate) async fn max_chat(
+        &self,
+        survey: &Survey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, DispatchError> {
+        let (Some(max), Some(phone)) = (&self.max, survey.contact.phone.as_ref()) else {
+            return Ok(None);
+        };
+        if let Some(known) = self.store.max_account(phone, MAX_ACCOUNT_TTL, now).await? {
+            return Ok(known.chat_id);
+        }
+        let chat_id = match max.check_account(phone).await? {
+            MaxAccount::Exists { chat_id } => Some(chat_id),
+            MaxAccount::Missing => None,
+            // Nobody was asked: nothing to remember.
+            MaxAccount::NotCheckable => return Ok(None),
+        };
+        let account = StoredMaxAccount {
+            chat_id: chat_id.clone(),
+            checked_at: now,
+        };
+        self.store
+            .remember_max_account(phone, &account, MAX_ACCOUNT_TTL)
+            .await?;
+        Ok(chat_id)
     }
 
     /// Sends under a claim: the first delivery sends, every other one finds the claim taken.
@@ -45,6 +82,19 @@ impl Dispatcher {
         channel: Channel,
         now: DateTime<Utc>,
     ) -> Result<Dispatched, DispatchError> {
+        // MAX writes to a chat, which only the account check knows; without one (a fallback to
+        // MAX for a customer who has none) the machine moves on down the chain.
+        let max_chat = match channel {
+            Channel::Max => match self.max_chat(&survey, now).await? {
+                Some(chat) => Some(chat),
+                None => {
+                    self.apply(&survey, Input::unreachable(channel), now)
+                        .await?;
+                    return Ok(Dispatched::NothingToDo(format!("no {channel} account")));
+                }
+            },
+            _ => None,
+        };
         if !self
             .store
             .claim_send(&survey.id, &channel.to_string(), now)
@@ -75,10 +125,18 @@ impl Dispatcher {
                 self.whatsapp.send_question(phone, text).await
             }
             Channel::Email => self.send_email(&survey, now).await,
-            // Never chosen (see `choose_channel`); refused before anything leaves us.
-            Channel::Max | Channel::Sms => Err(SendError::NotSent(format!(
-                "no {channel} sender in this installation"
-            ))),
+            Channel::Max => match (&self.max, &max_chat) {
+                (Some(max), Some(chat)) => {
+                    let text = self.texts.pick(
+                        TextKind::Request,
+                        self.texts.language(),
+                        &survey.wording_seed(),
+                    );
+                    max.send_text(chat, text).await
+                }
+                _ => Err(SendError::NotSent("MAX is not configured".into())),
+            },
+            Channel::Sms => self.send_sms(&survey, now).await,
         };
         let message_id = match result {
             Ok(id) => id,
@@ -107,6 +165,51 @@ impl Dispatcher {
             channel,
             message_id,
         })
+    }
+
+    /// One SMS: our words, then a short link of its own to the rating page.
+    async fn send_sms(&self, survey: &Survey, now: DateTime<Utc>) -> Result<String, SendError> {
+        let (Some(sms), Some(phone)) = (&self.sms, survey.contact.phone.as_ref()) else {
+            return Err(SendError::NotSent("SMS is not configured".into()));
+        };
+        let cfg = &self.config.email;
+        let expires =
+            now + chrono::Duration::from_std(cfg.link_ttl).unwrap_or(chrono::Duration::days(30));
+        let id = self
+            .new_short_link(survey, expires)
+            .await
+            .map_err(|e| SendError::NotSent(format!("short link: {e}")))?;
+        let text = request_sms(
+            &self.texts,
+            self.texts.language(),
+            &survey.wording_seed(),
+            &id.url(&cfg.landing_base_url),
+        );
+        sms.send(phone, &text).await
+    }
+
+    /// A fresh short link for the survey. A taken id (about one in 10^21) draws another.
+    async fn new_short_link(
+        &self,
+        survey: &Survey,
+        expires: DateTime<Utc>,
+    ) -> Result<ShortLinkId, DispatchError> {
+        for _ in 0..3 {
+            let mut random = [0u8; 32];
+            getrandom::fill(&mut random)
+                .map_err(|e| DispatchError::BadMessage(format!("no randomness: {e}")))?;
+            let Some(id) = ShortLinkId::from_random(&random) else {
+                continue;
+            };
+            if self
+                .store
+                .create_short_link(&id, &survey.id, expires)
+                .await?
+            {
+                return Ok(id);
+            }
+        }
+        Err(PortError::Conflict("three short link ids in a row were taken".into()).into())
     }
 
     async fn send_email(&self, survey: &Survey, now: DateTime<Utc>) -> Result<String, SendError> {

@@ -197,6 +197,9 @@ pub enum Event {
     /// The request to the provider may or may not have reached the customer (it timed out after
     /// leaving us). Asking again could ask twice, so the question fails instead.
     SendUnknown { channel: Channel, reason: String },
+    /// A fallback to `channel` cannot go out: the customer has no account there (MAX's account
+    /// check said so when the fallback came to be sent). The next channel of the chain is asked.
+    Unreachable { channel: Channel },
 }
 
 /// One input to the machine.
@@ -263,6 +266,14 @@ impl Input {
                 text: text.to_string(),
                 via,
             },
+        }
+    }
+
+    /// The fallback to `channel` found the customer has no account there.
+    pub fn unreachable(channel: Channel) -> Input {
+        Input {
+            id: InputId(format!("unreachable-{channel}")),
+            event: Event::Unreachable { channel },
         }
     }
 
@@ -512,6 +523,11 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
                 fx.survey.chain = chain.clone();
             }
         }
+        Event::Unreachable { channel } => {
+            if fx.survey.fallback_pending(*channel) {
+                fall_back_after(&mut fx, *channel, "no account");
+            }
+        }
         Event::SendUnknown { channel, reason } => {
             if matches!(
                 fx.survey.state,
@@ -586,6 +602,13 @@ fn on_failed(fx: &mut Effects<'_>, channel: Channel, reason: &str) {
     {
         return;
     }
+    fall_back_after(fx, channel, reason);
+}
+
+/// Asks on the next channel of the chain after `channel`, once; fails the survey when none is
+/// left.
+fn fall_back_after(fx: &mut Effects<'_>, channel: Channel, reason: &str) {
+    let s = &*fx.survey;
     let later = after_in_chain(s, channel);
     // The same failure reported again while its fallback is on its way: nothing more to do.
     if later.iter().any(|&c| s.done.contains(&fallback_key(c))) {

@@ -38,7 +38,8 @@ pub struct Options {
     pub poll_every: Duration,
     /// Seconds before a failed message is retried.
     pub retry_after: i32,
-    /// Replaces the generated configuration (already pointed at the simulators).
+    /// Replaces the generated configuration (already pointed at the simulators). An edit that
+    /// adds a provider writes [`stack::SIM_URL`] for the provider simulator's address.
     pub config_edit: Option<fn(String) -> String>,
     /// The AWS endpoint instead of `AWS_ENDPOINT_URL` (a proxy in front of it).
     pub aws_endpoint: Option<String>,
@@ -116,6 +117,11 @@ impl LocalStack {
             meta_app_secret: stack::META_APP_SECRET.into(),
             green_api_webhook_url: Some(format!("{api_url}/webhooks/whatsapp/green-api")),
             green_api_webhook_token: stack::GREEN_API_WEBHOOK_TOKEN.into(),
+            max_instance: stack::MAX_INSTANCE.into(),
+            max_token: stack::MAX_TOKEN.into(),
+            max_webhook_url: Some(format!("{api_url}/webhooks/max")),
+            max_webhook_token: stack::MAX_WEBHOOK_TOKEN.into(),
+            smsru_api_id: stack::SMSRU_API_ID.into(),
             auto_statuses: true,
             ..Default::default()
         })
@@ -138,7 +144,7 @@ impl LocalStack {
         };
         let mut config_text = stack::config_text(&endpoints);
         if let Some(edit) = opts.config_edit {
-            config_text = edit(config_text);
+            config_text = edit(config_text).replace(stack::SIM_URL, &wa_sim.url());
         }
         let config = Config::from_toml(&config_text)?;
         let secrets = stack::secrets(&config)?;

@@ -22,6 +22,24 @@ pub const META_VERIFY_TOKEN: &str = "local-meta-verify-token";
 pub const GREEN_API_TOKEN: &str = "green-token";
 pub const GREEN_API_WEBHOOK_TOKEN: &str = "local-green-webhook-token";
 pub const REPORT_TOKEN: &str = "local-report-token";
+pub const MAX_INSTANCE: &str = "3100000001";
+pub const MAX_TOKEN: &str = "local-max-token";
+pub const MAX_WEBHOOK_TOKEN: &str = "local-max-webhook-token";
+pub const SMSRU_API_ID: &str = "local-smsru-api-id";
+
+/// Stands for the provider simulator's URL in a config edit (`local::Options::config_edit`),
+/// which cannot know it: the stack puts the address in.
+pub const SIM_URL: &str = "@PROVIDER_SIM_URL@";
+
+/// A shop in Russia in 2026: MAX first, then an SMS with a short link, then email
+/// (docs/channels.md), on the simulator's MAX instance and SMS.ru.
+pub fn russia_2026(config: String) -> String {
+    format!(
+        "{config}\n[channels]\nchain = [\"max\", \"sms\", \"email\"]\n\n\
+         [max]\napi_url = \"{SIM_URL}\"\ninstance_id = \"{MAX_INSTANCE}\"\n\n\
+         [sms]\nprovider = \"smsru\"\napi_url = \"{SIM_URL}\"\nsender = \"Otklik\"\n"
+    )
+}
 
 /// Where the local parts listen.
 #[derive(Debug, Clone)]
@@ -66,7 +84,7 @@ pub fn config_text(e: &Endpoints) -> String {
 
 /// Every local secret under the name the functions read it by: one list for [`secrets`],
 /// `.local/stack.env` and the cold-start bench's Secrets Manager secret.
-pub const SECRETS: [(&str, &str); 9] = [
+pub const SECRETS: [(&str, &str); 12] = [
     ("OTKLIK_CRM_API_KEY", CRM_API_KEY),
     ("OTKLIK_TRIGGER_SECRET", TRIGGER_SECRET),
     ("OTKLIK_LINK_SECRET", LINK_SECRET),
@@ -76,6 +94,9 @@ pub const SECRETS: [(&str, &str); 9] = [
     ("OTKLIK_GREEN_API_TOKEN", GREEN_API_TOKEN),
     ("OTKLIK_GREEN_API_WEBHOOK_TOKEN", GREEN_API_WEBHOOK_TOKEN),
     ("OTKLIK_REPORT_TOKEN", REPORT_TOKEN),
+    ("OTKLIK_MAX_TOKEN", MAX_TOKEN),
+    ("OTKLIK_MAX_WEBHOOK_TOKEN", MAX_WEBHOOK_TOKEN),
+    ("OTKLIK_SMSRU_API_ID", SMSRU_API_ID),
 ];
 
 /// The local secrets, as the functions would read them from their environment.

@@ -633,6 +633,40 @@ fn a_failed_delivery_falls_down_the_chain_one_channel_at_a_time() {
 }
 
 #[test]
+fn a_fallback_to_a_channel_without_an_account_goes_on_down_the_chain() {
+    let mut s = survey_in(SurveyState::Scheduled);
+    s.chain = vec![Channel::Whatsapp, Channel::Max, Channel::Sms];
+    let s = decide(&s, &Input::sent(Channel::Whatsapp, "w1"), &cfg(), now()).survey;
+    let failed = Input {
+        id: InputId::new("f1").unwrap(),
+        event: Event::DeliveryFailed {
+            channel: Channel::Whatsapp,
+            reason: "131026".into(),
+        },
+    };
+    let d = decide(&s, &failed, &cfg(), now());
+    assert!(d.survey.fallback_pending(Channel::Max));
+    // No MAX account: the SMS is next, once however often that is reported.
+    let d2 = decide(&d.survey, &Input::unreachable(Channel::Max), &cfg(), now());
+    assert_eq!(
+        commands(&d2),
+        vec![Command::SendSurvey {
+            channel: Channel::Sms
+        }]
+    );
+    let d3 = decide(&d2.survey, &Input::unreachable(Channel::Max), &cfg(), now());
+    assert!(d3.effects.is_empty());
+    // Unreachable says nothing about a channel we were not falling back to.
+    let d4 = decide(&s, &Input::unreachable(Channel::Sms), &cfg(), now());
+    assert_eq!(d4.survey, s);
+    // With nothing after it, the survey fails.
+    let mut last = d.survey.clone();
+    last.chain = vec![Channel::Whatsapp, Channel::Max];
+    let d5 = decide(&last, &Input::unreachable(Channel::Max), &cfg(), now());
+    assert!(matches!(d5.survey.state, SurveyState::Failed { .. }));
+}
+
+#[test]
 fn whatsapp_failure_falls_back_to_email_once_then_fails() {
     let s = survey_in(SurveyState::Sent);
     let failed = |id: &str, ch: Channel| Input {

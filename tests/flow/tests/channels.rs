@@ -1,0 +1,131 @@
+//! The channel chain of a Russian shop in 2026 (`max → sms → email`), end to end through the local
+//! runner: dispatch asks on MAX when the customer has an account there (the account check is
+//! cached per phone), else by one SMS whose short link leads to the rating page, and records every
+//! channel it asked on.
+
+use std::time::Duration;
+
+use otklik_aws::store::ShortLink;
+use otklik_core::links::ShortLinkId;
+use otklik_core::machine::Survey;
+use otklik_core::model::{Channel, OrderRef, SurveyId};
+use otklik_core::ports::SurveyStore;
+use otklik_flow_tests::{digits, eventually, TestStack, WAIT};
+use otklik_local_runner::local::Options;
+use otklik_local_runner::stack;
+use serde_json::{json, Value};
+
+async fn russian_shop(test: &str) -> TestStack {
+    TestStack::start_with(
+        test,
+        Options {
+            speed: 1e7,
+            poll_every: Duration::from_secs(2),
+            config_edit: Some(stack::russia_2026),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn sim_get(s: &TestStack, path: &str) -> Value {
+    reqwest::get(format!("{}{path}", s.wa_sim().url()))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn survey_of(s: &TestStack, order: u64) -> Survey {
+    let id = SurveyId::for_order(&OrderRef::new("main-shop", order).unwrap());
+    s.store.get(&id).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
+    let s = russian_shop("chain-ru").await;
+    let with_max = "+79005550701";
+    let without_max = "+79005550702";
+    reqwest::Client::new()
+        .put(format!("{}/sim/max/numbers", s.wa_sim().url()))
+        .json(&json!({"withMax": [digits(with_max)], "withoutMax": [digits(without_max)]}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    let on_max = s
+        .complete_order(json!({"phone": with_max, "email": "a@example.ru"}), &[11])
+        .await;
+    let by_sms = s
+        .complete_order(
+            json!({"phone": without_max, "email": "b@example.ru"}),
+            &[12],
+        )
+        .await;
+
+    // The MAX customer gets the question in their MAX chat, and nothing by SMS.
+    let chat = eventually("the question reaches MAX", WAIT, || async {
+        let chat = sim_get(&s, &format!("/sim/max/chat?phone={}", digits(with_max))).await;
+        let lines = chat["lines"].clone();
+        Ok((lines.as_array().is_some_and(|c| !c.is_empty())).then_some(lines))
+    })
+    .await
+    .unwrap();
+    assert_eq!(chat[0]["direction"], "out");
+    let question = chat[0]["text"].as_str().unwrap();
+    assert!(
+        question.contains('1') && question.contains('5'),
+        "{question}"
+    );
+    let max_survey = eventually("the MAX survey is marked sent", WAIT, || async {
+        let sv = survey_of(&s, on_max).await;
+        Ok((sv.channel == Some(Channel::Max)).then_some(sv))
+    })
+    .await
+    .unwrap();
+    assert_eq!(max_survey.asked, vec![Channel::Max]);
+    assert_eq!(
+        max_survey.chain,
+        vec![Channel::Max, Channel::Sms, Channel::Email]
+    );
+
+    // The other one gets one SMS: our words, then a short link of its own, in one segment.
+    let inbox = eventually("the SMS reaches the phone", WAIT, || async {
+        let inbox = sim_get(&s, &format!("/sim/sms/inbox?phone={}", digits(without_max))).await;
+        Ok((inbox.as_array().is_some_and(|i| !i.is_empty())).then_some(inbox))
+    })
+    .await
+    .unwrap();
+    assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
+    let sms = inbox[0]["text"].as_str().unwrap();
+    assert_eq!(inbox[0]["segments"], 1, "{sms}");
+    assert_eq!(inbox[0]["from"], "Otklik");
+    let link = sms.rsplit(' ').next().unwrap();
+    let prefix = format!("{}/s/", s.api_url());
+    let id = link
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{sms}"));
+    let id = ShortLinkId::parse(id).unwrap();
+    let sms_survey = eventually("the SMS survey is marked sent", WAIT, || async {
+        let sv = survey_of(&s, by_sms).await;
+        Ok((sv.channel == Some(Channel::Sms)).then_some(sv))
+    })
+    .await
+    .unwrap();
+    assert_eq!(sms_survey.asked, vec![Channel::Sms]);
+    // The link names that survey, and nothing about the customer.
+    let ShortLink { survey, .. } = s.store.short_link(&id).await.unwrap().unwrap();
+    assert_eq!(survey, sms_survey.id);
+    assert!(!link.contains(&digits(without_max)));
+    // Nobody without MAX got a MAX message, nobody on MAX an SMS.
+    let no_chat = sim_get(&s, &format!("/sim/max/chat?phone={}", digits(without_max))).await;
+    assert_eq!(no_chat["lines"], json!([]));
+    assert_eq!(no_chat["hasMax"], false);
+    let no_sms = sim_get(&s, &format!("/sim/sms/inbox?phone={}", digits(with_max))).await;
+    assert_eq!(no_sms, json!([]));
+}
