@@ -4,21 +4,24 @@
 //! written to us, so Meta's 24-hour window is open), in the configured language, one of several
 //! wordings chosen per customer. Each message is sent at most once: a conditional claim keyed by
 //! the effect is taken before the provider is called and given back only when the provider
-//! certainly did not take it. Messages for the email channel are not sent: the landing page the
-//! customer is looking at already says them, and a second email would be noise.
+//! certainly did not take it. A MAX message goes to the customer's MAX chat. Messages for the email
+//! and SMS channels are not sent: the rating page the customer is looking at already says them,
+//! and a second email or SMS would be noise.
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
+use otklik_app::max::{chat_of, ChatError};
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
 use otklik_core::delivery::EffectMessage;
 use otklik_core::machine::{Command, MessageKind};
-use otklik_core::model::{Channel, SurveyId};
+use otklik_core::model::{Channel, Phone, SurveyId};
 use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
 use otklik_core::texts::{TextKind, Texts};
+use otklik_messaging::max::MaxClient;
 use otklik_messaging::{SendError, Whatsapp};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,8 @@ pub enum ReplyError {
 pub struct ReplySender {
     pub store: DynamoStore,
     pub whatsapp: Whatsapp,
+    /// `None` when the installation has no `[max]`.
+    pub max: Option<MaxClient>,
     pub texts: Texts,
     pub config: Arc<Config>,
 }
@@ -44,7 +49,7 @@ pub enum Said {
     Sent {
         message_id: String,
     },
-    /// Shown on the landing page instead (email channel).
+    /// Shown on the rating page instead (email and SMS channels).
     OnThePage,
     /// Sent before (a redelivery), or its outcome is unknown: never sent twice.
     AlreadyClaimed,
@@ -61,7 +66,8 @@ impl ReplySender {
         channel: Channel,
         now: DateTime<Utc>,
     ) -> Result<Said, ReplyError> {
-        if channel == Channel::Email {
+        // The email's and the SMS's rating pages say it to the customer who is looking at them.
+        if matches!(channel, Channel::Email | Channel::Sms) {
             return Ok(Said::OnThePage);
         }
         let survey = self
@@ -85,7 +91,11 @@ impl ReplySender {
             self.texts.language(),
             &survey.wording_seed(),
         );
-        match self.whatsapp.send_text(&phone, text).await {
+        let sent = match channel {
+            Channel::Max => self.send_on_max(&phone, text, now).await,
+            _ => self.whatsapp.send_text(&phone, text).await,
+        };
+        match sent {
             Ok(message_id) => {
                 tracing::info!(survey = %survey_id, ?kind, "message sent to the customer");
                 Ok(Said::Sent { message_id })
@@ -126,6 +136,25 @@ impl ReplySender {
 }
 
 impl ReplySender {
+    /// On MAX, to the customer's chat (known from the question's account check, else checked now).
+    async fn send_on_max(
+        &self,
+        phone: &Phone,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, SendError> {
+        let max = self
+            .max
+            .as_ref()
+            .ok_or_else(|| SendError::NotSent("MAX is not configured".into()))?;
+        match chat_of(&self.store, max, phone, now).await {
+            Ok(Some(chat)) => max.send_text(&chat, text).await,
+            Ok(None) => Err(SendError::NotSent("no MAX chat for this customer".into())),
+            Err(ChatError::Send(e)) => Err(e),
+            Err(ChatError::Port(e)) => Err(SendError::NotSent(format!("store: {e}"))),
+        }
+    }
+
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
     pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
@@ -139,6 +168,7 @@ impl ReplySender {
         Ok(ReplySender {
             store: p.store(),
             whatsapp: Whatsapp::from_config(&config, secrets),
+            max: MaxClient::from_config(&config, secrets),
             texts: Texts::from_config(&config.texts)?,
             config: Arc::new(config),
         })

@@ -15,8 +15,8 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
 use otklik_app::engine::Engine;
+use otklik_app::max::{chat_of, ChatError};
 use otklik_aws::store::DynamoStore;
-use otklik_aws::store::MaxAccount as StoredMaxAccount;
 use otklik_core::config::Config;
 use otklik_core::dispatch::{channels_to_try, employees_of, OrderChange};
 use otklik_core::email::{survey_email, to_mime};
@@ -27,12 +27,10 @@ use otklik_core::model::{Channel, SkipReason, SurveyId, SurveyState};
 use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
 use otklik_core::sms::request_sms;
 use otklik_core::texts::{TextKind, Texts};
-use otklik_messaging::max::{MaxAccount, MaxClient};
+use otklik_messaging::max::MaxClient;
 use otklik_messaging::sms::{Sms, SmsSender};
 use otklik_messaging::{SendError, SesMailer, Whatsapp};
 
-/// How long a MAX account check is trusted before the number is checked again.
-pub const MAX_ACCOUNT_TTL: chrono::Duration = chrono::Duration::days(30);
 use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, RetailCrm};
 
 /// A message on the dispatch queue: from a schedule, or (with a channel) an email fallback the
@@ -64,6 +62,15 @@ pub enum DispatchError {
     Send(#[from] SendError),
     #[error("bad message: {0}")]
     BadMessage(String),
+}
+
+impl From<ChatError> for DispatchError {
+    fn from(e: ChatError) -> Self {
+        match e {
+            ChatError::Port(e) => DispatchError::Port(e),
+            ChatError::Send(e) => DispatchError::Send(e),
+        }
+    }
 }
 
 pub struct Dispatcher {

@@ -45,9 +45,7 @@ impl Dispatcher {
         Ok(None)
     }
 
-    /// The customer's MAX chat, from the cached account check or a new one (remembered for
-    /// [`MAX_ACCOUNT_TTL`]: checking numbers without MAX again and again can get the shop's MAX
-    /// account restricted). `None`: no MAX account, or a number MAX cannot check.
+    /// The customer's MAX chat (`otklik_app::max`); `None` without MAX configured or account.
     pub(crate) async fn max_chat(
         &self,
         survey: &Survey,
@@ -56,23 +54,7 @@ impl Dispatcher {
         let (Some(max), Some(phone)) = (&self.max, survey.contact.phone.as_ref()) else {
             return Ok(None);
         };
-        if let Some(known) = self.store.max_account(phone, MAX_ACCOUNT_TTL, now).await? {
-            return Ok(known.chat_id);
-        }
-        let chat_id = match max.check_account(phone).await? {
-            MaxAccount::Exists { chat_id } => Some(chat_id),
-            MaxAccount::Missing => None,
-            // Nobody was asked: nothing to remember.
-            MaxAccount::NotCheckable => return Ok(None),
-        };
-        let account = StoredMaxAccount {
-            chat_id: chat_id.clone(),
-            checked_at: now,
-        };
-        self.store
-            .remember_max_account(phone, &account, MAX_ACCOUNT_TTL)
-            .await?;
-        Ok(chat_id)
+        Ok(chat_of(&self.store, max, phone, now).await?)
     }
 
     /// Sends under a claim: the first delivery sends, every other one finds the claim taken.

@@ -10,5 +10,6 @@ pub mod batch;
 pub mod complaints;
 pub mod engine;
 pub mod env;
+pub mod max;
 pub mod report;
 pub mod retry;
