@@ -129,3 +129,62 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
     let no_sms = sim_get(&s, &format!("/sim/sms/inbox?phone={}", digits(with_max))).await;
     assert_eq!(no_sms, json!([]));
 }
+
+#[tokio::test]
+async fn a_max_answer_is_rated_and_thanked_in_the_same_chat() {
+    let s = russian_shop("chain-max-reply").await;
+    let phone = "+79005550711";
+    reqwest::Client::new()
+        .put(format!("{}/sim/max/numbers", s.wa_sim().url()))
+        .json(&json!({"withMax": [digits(phone)]}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let order = s
+        .complete_order(json!({"phone": phone, "customer": {"id": 971}}), &[11, 12])
+        .await;
+    let chat_of = |p: &'static str| {
+        let s = &s;
+        async move {
+            sim_get(s, &format!("/sim/max/chat?phone={}", digits(p))).await["lines"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    eventually("the question reaches MAX", WAIT, || async {
+        Ok((!chat_of(phone).await.is_empty()).then_some(()))
+    })
+    .await
+    .unwrap();
+
+    // The customer answers in the chat: the webhook goes through the MAX route.
+    let answered = s
+        .reply(json!({"provider": "max", "from": digits(phone), "text": "5"}))
+        .await;
+    assert!(answered.is_object(), "{answered}");
+    let rating = eventually("the rating reaches the order", WAIT, || async {
+        let v = s.driver.order("main-shop", order).await?["customFields"]["otklik_rating"].clone();
+        Ok((!v.is_null()).then_some(v))
+    })
+    .await
+    .unwrap();
+    assert_eq!(rating, json!(5));
+    // The thank-you goes back to the same MAX chat, once.
+    let thanks = eventually("the thank-you reaches MAX", WAIT, || async {
+        let ours: Vec<Value> = chat_of(phone)
+            .await
+            .into_iter()
+            .filter(|l| l["direction"] == "out")
+            .collect();
+        Ok((ours.len() >= 2).then_some(ours))
+    })
+    .await
+    .unwrap();
+    assert_eq!(thanks.len(), 2, "{thanks:?}");
+    let sv = survey_of(&s, order).await;
+    assert_eq!(sv.rating.map(|r| r.value()), Some(5));
+    assert_eq!(sv.channel, Some(Channel::Max));
+}
