@@ -9,10 +9,11 @@ import schemathesis
 def errors_are_json(ctx, response, case):
     """Every 4xx from a machine-facing route carries a JSON body with `error` and `message`.
 
-    The rating-link pages (/r/...) are for people's browsers: their refusals are friendly HTML
-    pages by design (docs/openapi.yaml documents them as text/html).
+    The rating-link pages (/r/... from the email, /s/... from the SMS) are for people's browsers:
+    their refusals are friendly HTML pages by design (docs/openapi.yaml documents them as
+    text/html).
     """
-    if not 400 <= response.status_code < 500 or case.path.startswith("/r/"):
+    if not 400 <= response.status_code < 500 or case.path.startswith(("/r/", "/s/")):
         return None
     try:
         body = json.loads(response.content)

@@ -1,4 +1,5 @@
-//! `email-landing`: what a customer's click on a survey email link does (`/r/{token}`).
+//! `email-landing`: what a customer's click on a survey email link does (`/r/{token}`), and the
+//! page behind the survey SMS's short link (`/s/{id}`).
 //!
 //! - `GET /r/{token}` verifies the token and shows the page; it records nothing, because mail
 //!   servers' link scanners open every link of a letter. The page's script POSTs the rating once
@@ -11,6 +12,10 @@
 //!   adds words after a 1–2.
 //! - The unsubscribe link: GET shows a button, POST (also RFC 8058 one-click from the mail
 //!   client) opts the customer out on every channel.
+//! - `GET /s/{id}` looks the short link up and shows five ratings to tap; it records nothing,
+//!   because phones' link previews open the link before any human. `POST /s/{id}` (the tap,
+//!   `rating=N`) records through the same code as the email's rating, via `sms`; `/s/{id}/contact`
+//!   and `/s/{id}/comment` are the email's follow-ups for the short link's survey.
 //!
 //! Pages are HTML unless the client asks for JSON (`Accept: application/json`): the page's own
 //! script does, and so can an integrator. Errors are friendly pages (or the API's JSON error).
@@ -30,9 +35,10 @@ use otklik_app::engine::Engine;
 use otklik_aws::http::{body_bytes, json, wants_json};
 use otklik_core::config::Config;
 use otklik_core::landing::{
-    content_security_policy, next_for, render, ErrorPage, Page, ScannerRule, Shop, Suspicion,
+    content_security_policy, next_for, render, ErrorPage, Origin, Page, ScannerRule, Shop,
+    Suspicion,
 };
-use otklik_core::links::{LinkAction, LinkError, LinkSigner};
+use otklik_core::links::{LinkAction, LinkError, LinkSigner, ShortLinkId};
 use otklik_core::machine::{Input, Survey};
 use otklik_core::model::{Channel, Outcome, Rating, SurveyState};
 use otklik_core::ports::{PortError, SurveyStore};
@@ -69,6 +75,7 @@ impl Landing {
             name: self.config.email.shop_display_name(),
             texts: &texts,
             lang: texts.language(),
+            origin: target(req.uri().path()).map_or(Origin::Email, |(o, _)| o),
         };
         let answer = match self.answer(&shop, &req, now).await {
             Ok(a) => a,
@@ -98,9 +105,12 @@ impl Landing {
         req: &Request,
         now: DateTime<Utc>,
     ) -> Result<Answer, PortError> {
-        let Some(target) = target(req.uri().path()) else {
+        let Some((origin, target)) = target(req.uri().path()) else {
             return Ok(error(shop, ErrorPage::NotFound));
         };
+        if origin == Origin::Sms {
+            return self.short_link(shop, req, target, now).await;
+        }
         let token = match target {
             Target::Link(t) | Target::Contact(t) | Target::Comment(t) => t,
         };
@@ -114,25 +124,9 @@ impl Landing {
         let Some(survey) = self.engine.store.get(&claim.survey).await? else {
             return Ok(error(shop, ErrorPage::NotFound));
         };
-        let method = req.method();
-        let is_get = method == Method::GET || method == Method::HEAD;
-        if !is_get && method != Method::POST {
-            return Ok(error(shop, ErrorPage::BadRequest));
-        }
-        let form = if is_get {
-            Vec::new()
-        } else {
-            let raw = body_bytes(req);
-            if raw.len() > MAX_FORM_BYTES {
-                return Ok(error(shop, ErrorPage::TooLarge));
-            }
-            match std::str::from_utf8(raw)
-                .ok()
-                .and_then(|t| serde_urlencoded::from_str::<Vec<(String, String)>>(t).ok())
-            {
-                Some(f) => f,
-                None => return Ok(error(shop, ErrorPage::BadRequest)),
-            }
+        let (is_get, form) = match read_form(req) {
+            Ok(f) => f,
+            Err(e) => return Ok(error(shop, e)),
         };
         let field = |name: &str| {
             form.iter()
@@ -183,7 +177,8 @@ impl Landing {
                 if !(one_click || field("confirm") == Some("1")) {
                     return Ok(error(shop, ErrorPage::BadRequest));
                 }
-                self.choose(&survey, Reply::OptOut, now).await?;
+                self.choose(&survey, Reply::OptOut, Channel::Email, now)
+                    .await?;
                 tracing::info!(survey = %survey.id, one_click, "opted out from the email");
                 Ok(page(
                     shop,
@@ -193,45 +188,79 @@ impl Landing {
                 ))
             }
             (Target::Contact(_), LinkAction::Rate(r), false) if r.value() == 3 => {
-                let yes = match field("answer") {
-                    Some("yes") => true,
-                    Some("no") => false,
-                    _ => return Ok(error(shop, ErrorPage::BadRequest)),
-                };
-                let reply = if yes { Reply::Yes } else { Reply::No };
-                let after = self.choose(&survey, reply, now).await?;
-                let wanted = if yes {
-                    Outcome::ComplaintOpened
-                } else {
-                    Outcome::DeclinedContact
-                };
-                if after.state == (SurveyState::Closed { outcome: wanted }) {
-                    Ok(page(
-                        shop,
-                        StatusCode::OK,
-                        &Page::ContactAnswered { yes },
-                        json!({ "recorded": true, "answer": if yes { "yes" } else { "no" } }),
-                    ))
-                } else {
-                    Ok(already_answered(shop))
-                }
+                self.contact(shop, &survey, field("answer"), Channel::Email, now)
+                    .await
             }
             (Target::Comment(_), LinkAction::Rate(r), false) if r.is_negative() => {
-                let text = field("text").unwrap_or_default().trim();
-                if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
+                self.comment(shop, &survey, field("text"), Channel::Email, now)
+                    .await
+            }
+            _ => Ok(error(shop, ErrorPage::NotFound)),
+        }
+    }
+}
+
+impl Landing {
+    /// `/s/{id}[/contact|/comment]`: the short link of the survey SMS. An id that is not ours or
+    /// not stored is "not found", one past its expiry "expired".
+    async fn short_link(
+        &self,
+        shop: &Shop<'_>,
+        req: &Request,
+        target: Target<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Answer, PortError> {
+        let raw = match target {
+            Target::Link(t) | Target::Contact(t) | Target::Comment(t) => t,
+        };
+        let Some(id) = ShortLinkId::parse(raw) else {
+            return Ok(error(shop, ErrorPage::NotFound));
+        };
+        let Some(link) = self.engine.store.short_link(&id).await? else {
+            return Ok(error(shop, ErrorPage::NotFound));
+        };
+        if now >= link.expires_at {
+            return Ok(error(shop, ErrorPage::Expired));
+        }
+        let Some(survey) = self.engine.store.get(&link.survey).await? else {
+            return Ok(error(shop, ErrorPage::NotFound));
+        };
+        let (is_get, form) = match read_form(req) {
+            Ok(f) => f,
+            Err(e) => return Ok(error(shop, e)),
+        };
+        let field = |name: &str| {
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        match (target, is_get) {
+            // A link preview gets the page and nothing else happens.
+            (Target::Link(_), true) => Ok(page(
+                shop,
+                StatusCode::OK,
+                &Page::Ask,
+                json!({ "ratings": [1, 2, 3, 4, 5] }),
+            )),
+            (Target::Link(_), false) => {
+                let Some(rating) = field("rating")
+                    .and_then(|r| r.parse::<u8>().ok())
+                    .and_then(|r| Rating::new(r).ok())
+                else {
                     return Ok(error(shop, ErrorPage::BadRequest));
-                }
-                if survey.rating.is_none() {
-                    return Ok(error(shop, ErrorPage::BadRequest));
-                }
-                self.apply(&survey, Input::page_comment(text, Channel::Email), now)
-                    .await?;
-                Ok(page(
-                    shop,
-                    StatusCode::OK,
-                    &Page::CommentSaved,
-                    json!({ "recorded": true }),
-                ))
+                };
+                // No scanner rule here: the rating is chosen on the page, never carried by the
+                // link, so nothing that only opens links can pick one.
+                self.rate_once(shop, &survey, id.as_str(), rating, Channel::Sms, now)
+                    .await
+            }
+            (Target::Contact(_), false) if survey.rating.is_some_and(|r| r.value() == 3) => {
+                self.contact(shop, &survey, field("answer"), Channel::Sms, now)
+                    .await
+            }
+            (Target::Comment(_), false) if survey.rating.is_none_or(|r| r.is_negative()) => {
+                self.comment(shop, &survey, field("text"), Channel::Sms, now)
+                    .await
             }
             _ => Ok(error(shop, ErrorPage::NotFound)),
         }

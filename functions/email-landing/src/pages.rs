@@ -1,5 +1,5 @@
-//! The routes under `/r/` and the answers they give: which follow-up a path asks for, and the
-//! page (or JSON) each outcome shows. The words and the HTML are the core's (`otklik_core::landing`).
+//! The routes under `/r/` (email) and `/s/` (SMS) and the answers they give: which follow-up a
+//! path asks for, and the page (or JSON) each outcome shows. The words and the HTML are the core's (`otklik_core::landing`).
 
 use super::*;
 
@@ -11,9 +11,17 @@ pub(crate) enum Target<'a> {
     Comment(&'a str),
 }
 
-/// `…/r/{token}[/contact|/comment]`; a stage prefix before `/r/` is allowed.
-pub(crate) fn target(path: &str) -> Option<Target<'_>> {
-    let rest = &path[path.rfind("/r/")? + 3..];
+/// `…/r/{token}[/contact|/comment]` (email) or `…/s/{id}[/contact|/comment]` (SMS); a stage
+/// prefix before them is allowed. The last `/r/` or `/s/` counts, so a stage named `r` or `s`
+/// cannot be taken for the link.
+pub(crate) fn target(path: &str) -> Option<(Origin, Target<'_>)> {
+    let (at, origin) = match (path.rfind("/r/"), path.rfind("/s/")) {
+        (Some(r), Some(s)) if s > r => (s, Origin::Sms),
+        (Some(r), _) => (r, Origin::Email),
+        (None, Some(s)) => (s, Origin::Sms),
+        (None, None) => return None,
+    };
+    let rest = &path[at + 3..];
     let mut parts = rest.trim_end_matches('/').split('/');
     let token = parts.next().filter(|t| !t.is_empty())?;
     let t = match parts.next() {
@@ -22,7 +30,28 @@ pub(crate) fn target(path: &str) -> Option<Target<'_>> {
         Some("comment") => Target::Comment(token),
         Some(_) => return None,
     };
-    parts.next().is_none().then_some(t)
+    parts.next().is_none().then_some((origin, t))
+}
+
+/// The method and the form of a request: GET and HEAD have none; a POST's body must be a form of
+/// at most [`MAX_FORM_BYTES`]. Any other method is a bad request (the page asks for nothing else).
+pub(crate) fn read_form(req: &Request) -> Result<(bool, Vec<(String, String)>), ErrorPage> {
+    let method = req.method();
+    if method == Method::GET || method == Method::HEAD {
+        return Ok((true, Vec::new()));
+    }
+    if method != Method::POST {
+        return Err(ErrorPage::BadRequest);
+    }
+    let raw = body_bytes(req);
+    if raw.len() > MAX_FORM_BYTES {
+        return Err(ErrorPage::TooLarge);
+    }
+    std::str::from_utf8(raw)
+        .ok()
+        .and_then(|t| serde_urlencoded::from_str::<Vec<(String, String)>>(t).ok())
+        .map(|f| (false, f))
+        .ok_or(ErrorPage::BadRequest)
 }
 
 /// An answer in the form the client wants.
@@ -78,13 +107,31 @@ mod tests {
 
     #[test]
     fn paths_name_the_token_and_the_follow_up() {
-        assert_eq!(target("/r/abc.def"), Some(Target::Link("abc.def")));
-        assert_eq!(target("/prod/r/abc.def/"), Some(Target::Link("abc.def")));
-        assert_eq!(target("/r/t/contact"), Some(Target::Contact("t")));
-        assert_eq!(target("/r/t/comment"), Some(Target::Comment("t")));
+        let email = |t| Some((Origin::Email, t));
+        let sms = |t| Some((Origin::Sms, t));
+        assert_eq!(target("/r/abc.def"), email(Target::Link("abc.def")));
+        assert_eq!(target("/prod/r/abc.def/"), email(Target::Link("abc.def")));
+        assert_eq!(target("/r/t/contact"), email(Target::Contact("t")));
+        assert_eq!(target("/r/t/comment"), email(Target::Comment("t")));
         assert_eq!(target("/r/t/other"), None);
         assert_eq!(target("/r/t/contact/x"), None);
         assert_eq!(target("/r/"), None);
         assert_eq!(target("/x/t"), None);
+        assert_eq!(target("/s/Ab3dE6gH9jKm"), sms(Target::Link("Ab3dE6gH9jKm")));
+        assert_eq!(
+            target("/s/Ab3dE6gH9jKm/contact"),
+            sms(Target::Contact("Ab3dE6gH9jKm"))
+        );
+        assert_eq!(
+            target("/s/Ab3dE6gH9jKm/comment/"),
+            sms(Target::Comment("Ab3dE6gH9jKm"))
+        );
+        assert_eq!(target("/s/Ab3dE6gH9jKm/other"), None);
+        // A stage named like a route prefix is not the link.
+        assert_eq!(target("/s/r/tok"), email(Target::Link("tok")));
+        assert_eq!(
+            target("/r/s/Ab3dE6gH9jKm"),
+            sms(Target::Link("Ab3dE6gH9jKm"))
+        );
     }
 }

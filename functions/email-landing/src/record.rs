@@ -1,5 +1,6 @@
-//! Recording what a page's POST says, through the engine: the rating (unless the view looks like a
-//! link scanner, by the core's rule), the contact answer, the comment.
+//! Recording what a page's POST says, through the engine: the rating (unless an email view looks
+//! like a link scanner, by the core's rule), the contact answer, the comment — the same code for
+//! the email's links and the SMS's short link, which differ only in the channel they name.
 
 use super::*;
 
@@ -37,11 +38,8 @@ impl Landing {
         confirmed: bool,
         now: DateTime<Utc>,
     ) -> Result<Answer, PortError> {
-        match survey.rating {
-            Some(r) if r == rating => return Ok(recorded(shop, token, rating)),
-            // The first answer stands; no need to suspect anybody of anything.
-            Some(_) => return Ok(already_answered(shop)),
-            None => {}
+        if let Some(settled) = settled(shop, survey, token, rating) {
+            return Ok(settled);
         }
         if !confirmed {
             if let Some(why) = self.suspicion(survey, rating, viewed_at).await? {
@@ -58,25 +56,103 @@ impl Landing {
                 ));
             }
         }
-        // One input per link: a replayed POST is the same input and changes nothing.
+        self.rate_once(shop, survey, token, rating, Channel::Email, now)
+            .await
+    }
+
+    /// Records `rating` given on a page reached through `via`'s link (`link` is the token or short
+    /// id the follow-up forms post under). One input per rating: a replayed POST is the same input
+    /// and changes nothing.
+    pub(crate) async fn rate_once(
+        &self,
+        shop: &Shop<'_>,
+        survey: &Survey,
+        link: &str,
+        rating: Rating,
+        via: Channel,
+        now: DateTime<Utc>,
+    ) -> Result<Answer, PortError> {
+        if let Some(settled) = settled(shop, survey, link, rating) {
+            return Ok(settled);
+        }
         let after = self
-            .choose(survey, Reply::Rating { value: rating }, now)
+            .choose(survey, Reply::Rating { value: rating }, via, now)
             .await?;
         if after.rating == Some(rating) {
-            tracing::info!(survey = %survey.id, rating = rating.value(), "rating recorded from the email");
-            Ok(recorded(shop, token, rating))
+            tracing::info!(survey = %survey.id, rating = rating.value(), %via, "rating recorded from a page");
+            Ok(recorded(shop, link, rating))
         } else {
             Ok(already_answered(shop))
         }
+    }
+
+    /// "Shall we call you?" after a 3: `yes` or `no`, anything else is a bad request.
+    pub(crate) async fn contact(
+        &self,
+        shop: &Shop<'_>,
+        survey: &Survey,
+        answer: Option<&str>,
+        via: Channel,
+        now: DateTime<Utc>,
+    ) -> Result<Answer, PortError> {
+        let yes = match answer {
+            Some("yes") => true,
+            Some("no") => false,
+            _ => return Ok(error(shop, ErrorPage::BadRequest)),
+        };
+        let reply = if yes { Reply::Yes } else { Reply::No };
+        let after = self.choose(survey, reply, via, now).await?;
+        let wanted = if yes {
+            Outcome::ComplaintOpened
+        } else {
+            Outcome::DeclinedContact
+        };
+        if after.state == (SurveyState::Closed { outcome: wanted }) {
+            Ok(page(
+                shop,
+                StatusCode::OK,
+                &Page::ContactAnswered { yes },
+                json!({ "recorded": true, "answer": if yes { "yes" } else { "no" } }),
+            ))
+        } else {
+            Ok(already_answered(shop))
+        }
+    }
+
+    /// The words after a 1–2: not empty, not over the box's limit, and only once rated.
+    pub(crate) async fn comment(
+        &self,
+        shop: &Shop<'_>,
+        survey: &Survey,
+        text: Option<&str>,
+        via: Channel,
+        now: DateTime<Utc>,
+    ) -> Result<Answer, PortError> {
+        let text = text.unwrap_or_default().trim();
+        if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
+            return Ok(error(shop, ErrorPage::BadRequest));
+        }
+        if survey.rating.is_none() {
+            return Ok(error(shop, ErrorPage::BadRequest));
+        }
+        self.apply(survey, Input::page_comment(text, via), now)
+            .await?;
+        Ok(page(
+            shop,
+            StatusCode::OK,
+            &Page::CommentSaved,
+            json!({ "recorded": true }),
+        ))
     }
 
     pub(crate) async fn choose(
         &self,
         survey: &Survey,
         reply: Reply,
+        via: Channel,
         now: DateTime<Utc>,
     ) -> Result<Survey, PortError> {
-        self.apply(survey, Input::page_answer(reply, Channel::Email), now)
+        self.apply(survey, Input::page_answer(reply, via), now)
             .await
     }
 
@@ -90,5 +166,15 @@ impl Landing {
         applied
             .map(|a| a.survey)
             .ok_or_else(|| PortError::NotFound(survey.id.to_string()))
+    }
+}
+
+/// The survey's first rating stands: the same one again is "recorded" (a double tap, a replay),
+/// another is "already answered". `None` while there is none.
+fn settled(shop: &Shop<'_>, survey: &Survey, link: &str, rating: Rating) -> Option<Answer> {
+    match survey.rating {
+        Some(r) if r == rating => Some(recorded(shop, link, rating)),
+        Some(_) => Some(already_answered(shop)),
+        None => None,
     }
 }

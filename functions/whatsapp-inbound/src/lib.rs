@@ -1,8 +1,10 @@
-//! `whatsapp-inbound`: the Meta and Green-API webhooks (`GET|POST /webhooks/whatsapp/meta`,
-//! `POST /webhooks/whatsapp/green-api`).
+//! `whatsapp-inbound`: the chat and SMS providers' webhooks — WhatsApp (`GET|POST
+//! /webhooks/whatsapp/meta`, `POST /webhooks/whatsapp/green-api`), MAX through GREEN-API v3
+//! (`POST /webhooks/max`) and SMS.ru's delivery callbacks (`POST /webhooks/sms/{secret}`).
 //!
 //! Every request is authenticated before its body is read as anything (Meta: HMAC of the raw body,
-//! Green-API: the bearer token) and parsed; then each message or status in it that can change a
+//! GREEN-API for WhatsApp and MAX: the bearer token; SMS.ru, which signs nothing: the secret in
+//! the callback URL, compared in constant time) and parsed; then each message or status in it that can change a
 //! survey is put on the `inbound` queue, and only then do we answer 200. So the provider hears
 //! back in milliseconds whatever the table is doing (a burst of replies, a slow spell), and an
 //! answer we said 200 to is durable in SQS. `inbound-worker` applies the items. If queueing fails
@@ -13,9 +15,11 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use otklik_aws::http::{body_bytes, error, header, json};
 use otklik_core::ports::Queue;
 use otklik_messaging::inbound::{
-    meta_handshake, parse_green_api, parse_meta, verify_bearer, verify_meta_signature, Inbound,
-    InboundError, MAX_BODY_BYTES,
+    max_instance_state, meta_handshake, parse_green_api, parse_max, parse_meta, verify_bearer,
+    verify_meta_signature, verify_url_secret, Inbound, InboundError, MAX_BODY_BYTES,
 };
+use otklik_messaging::max::MaxState;
+use otklik_messaging::sms::{parse_smsru_callback, SMSRU_CALLBACK_ANSWER};
 
 /// The webhook secrets. A provider whose secret is missing is refused outright (401), never
 /// accepted unauthenticated.
@@ -24,6 +28,10 @@ pub struct WebhookSecrets {
     pub meta_app_secret: Option<String>,
     pub meta_verify_token: Option<String>,
     pub green_api_webhook_token: Option<String>,
+    /// The bearer token GREEN-API puts on the MAX instance's webhooks.
+    pub max_webhook_token: Option<String>,
+    /// The last path segment of the SMS.ru callback URL (`/webhooks/sms/{secret}`).
+    pub sms_callback_secret: Option<String>,
 }
 
 pub struct WhatsappInbound<Q> {
@@ -34,9 +42,37 @@ pub struct WhatsappInbound<Q> {
     pub default_region: String,
 }
 
-enum Provider {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Provider<'a> {
     Meta,
     GreenApi,
+    Max,
+    /// SMS.ru, with the secret the URL carries.
+    SmsRu(&'a str),
+}
+
+/// Which provider a path is for; a stage prefix before `/webhooks/` is allowed.
+fn provider(path: &str) -> Option<Provider<'_>> {
+    let path = path.trim_end_matches('/');
+    if path.ends_with("/webhooks/whatsapp/meta") {
+        Some(Provider::Meta)
+    } else if path.ends_with("/webhooks/whatsapp/green-api") {
+        Some(Provider::GreenApi)
+    } else if path.ends_with("/webhooks/max") {
+        Some(Provider::Max)
+    } else {
+        let (head, secret) = path.rsplit_once('/')?;
+        (head.ends_with("/webhooks/sms") && !secret.is_empty()).then_some(Provider::SmsRu(secret))
+    }
+}
+
+/// States in which the MAX instance sends nothing (SPEC §4: the chain skips MAX for everyone and
+/// an alarm says so). `starting` passes within minutes and is not one of them.
+fn max_is_down(state: &MaxState) -> bool {
+    matches!(
+        state,
+        MaxState::NotAuthorized | MaxState::Blocked | MaxState::Suspended
+    )
 }
 
 fn refused(e: &InboundError) -> Response<Body> {
@@ -57,53 +93,64 @@ fn worth_queueing(item: &Inbound) -> bool {
     matches!(item, Inbound::Message { .. }) || item.status_event().is_some()
 }
 
+impl Provider<'_> {
+    /// For logs: the provider, never the secret a path may carry.
+    fn name(self) -> &'static str {
+        match self {
+            Provider::Meta => "meta",
+            Provider::GreenApi => "green-api",
+            Provider::Max => "max",
+            Provider::SmsRu(_) => "smsru",
+        }
+    }
+}
+
+/// A MAX instance's new state: a state in which nothing is sent is logged as an error and counted
+/// (`MaxInstanceDown`, by state) for the alarm; any other is an info line.
+fn note_max_state(state: &MaxState) {
+    if max_is_down(state) {
+        tracing::error!(
+            state = state.as_str(),
+            "the MAX instance cannot send: log the account in again in the GREEN-API console"
+        );
+        otklik_metrics::incr(
+            &otklik_metrics::MAX_INSTANCE_DOWN,
+            &[("State", state.as_str())],
+        );
+    } else {
+        tracing::info!(state = state.as_str(), "the MAX instance changed state");
+    }
+}
+
 impl<Q: Queue> WhatsappInbound<Q> {
     /// Handles one request from API Gateway.
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let path = req.uri().path().trim_end_matches('/');
-        let provider = if path.ends_with("/webhooks/whatsapp/meta") {
-            Provider::Meta
-        } else if path.ends_with("/webhooks/whatsapp/green-api") {
-            Provider::GreenApi
-        } else {
+        let Some(provider) = provider(req.uri().path()) else {
             return error(StatusCode::NOT_FOUND, "not_found", "no such route");
         };
         match (provider, req.method()) {
             (Provider::Meta, &Method::GET) => self.handshake(&req),
-            (Provider::Meta, &Method::POST) | (Provider::GreenApi, &Method::POST) => {
+            (_, &Method::POST) => {
                 let raw = body_bytes(&req);
                 if raw.len() > MAX_BODY_BYTES {
                     return refused(&InboundError::TooLarge);
                 }
-                let parsed = if path.ends_with("/meta") {
-                    verify_meta_signature(
-                        self.secrets
-                            .meta_app_secret
-                            .as_deref()
-                            .unwrap_or_default()
-                            .as_bytes(),
-                        raw,
-                        header(&req, "x-hub-signature-256"),
-                    )
-                    .and_then(|()| parse_meta(raw, &self.default_region))
-                } else {
-                    verify_bearer(
-                        self.secrets
-                            .green_api_webhook_token
-                            .as_deref()
-                            .unwrap_or_default(),
-                        header(&req, "authorization"),
-                    )
-                    .and_then(|()| parse_green_api(raw, &self.default_region))
-                };
-                let items = match parsed {
+                let items = match self.authenticate_and_parse(provider, &req, raw) {
                     Ok(items) => items,
                     Err(e) => {
-                        tracing::warn!(error = %e, "webhook refused");
+                        // Never the path: for SMS.ru it holds the secret.
+                        tracing::warn!(error = %e, provider = provider.name(), "webhook refused");
                         return refused(&e);
                     }
                 };
                 match self.enqueue(&items).await {
+                    // SMS.ru takes exactly `100` as "received" and sends anything else again.
+                    Ok(_) if matches!(provider, Provider::SmsRu(_)) => Response::builder()
+                        .status(StatusCode::OK)
+                        .header("content-type", "text/plain; charset=utf-8")
+                        .header("cache-control", "no-store")
+                        .body(Body::Text(SMSRU_CALLBACK_ANSWER.to_string()))
+                        .expect("a text response is valid"),
                     Ok(queued) => json(
                         StatusCode::OK,
                         &serde_json::json!({ "ok": true, "items": items.len(), "queued": queued }),
@@ -125,6 +172,51 @@ impl<Q: Queue> WhatsappInbound<Q> {
                 "method_not_allowed",
                 "this route takes POST (and GET for Meta's verification)",
             ),
+        }
+    }
+
+    /// Checks the caller the provider's way, then reads the body into items. Nothing of the body
+    /// is looked at before the caller is known.
+    fn authenticate_and_parse(
+        &self,
+        provider: Provider<'_>,
+        req: &Request,
+        raw: &[u8],
+    ) -> Result<Vec<Inbound>, InboundError> {
+        let secret = |s: &Option<String>| s.as_deref().unwrap_or_default().to_string();
+        match provider {
+            Provider::Meta => {
+                verify_meta_signature(
+                    secret(&self.secrets.meta_app_secret).as_bytes(),
+                    raw,
+                    header(req, "x-hub-signature-256"),
+                )?;
+                parse_meta(raw, &self.default_region)
+            }
+            Provider::GreenApi => {
+                verify_bearer(
+                    &secret(&self.secrets.green_api_webhook_token),
+                    header(req, "authorization"),
+                )?;
+                parse_green_api(raw, &self.default_region)
+            }
+            Provider::Max => {
+                verify_bearer(
+                    &secret(&self.secrets.max_webhook_token),
+                    header(req, "authorization"),
+                )?;
+                if let Some(state) = max_instance_state(raw)? {
+                    note_max_state(&state);
+                }
+                parse_max(raw, &self.default_region)
+            }
+            Provider::SmsRu(given) => {
+                verify_url_secret(&secret(&self.secrets.sms_callback_secret), given)?;
+                parse_smsru_callback(raw)?
+                    .iter()
+                    .map(|u| u.to_inbound())
+                    .collect()
+            }
         }
     }
 
@@ -189,6 +281,14 @@ impl WhatsappInbound<otklik_aws::queue::SqsQueue> {
                     .map(|s| s.expose().to_string()),
                 green_api_webhook_token: secrets
                     .green_api_webhook_token
+                    .as_ref()
+                    .map(|s| s.expose().to_string()),
+                max_webhook_token: secrets
+                    .max_webhook_token
+                    .as_ref()
+                    .map(|s| s.expose().to_string()),
+                sms_callback_secret: secrets
+                    .sms_callback_secret
                     .as_ref()
                     .map(|s| s.expose().to_string()),
             },

@@ -132,3 +132,338 @@ async fn an_unsigned_or_forged_webhook_queues_nothing() {
     }
     assert!(app.queue.bodies.lock().unwrap().is_empty());
 }
+
+// ---- MAX (GREEN-API v3) ------------------------------------------------------------------------
+
+const MAX_TOKEN: &str = "max-webhook-token";
+const SMS_SECRET: &str = "cb-secret-0123456789abcdefghij";
+
+fn app_with_max_and_sms() -> WhatsappInbound<Sent> {
+    WhatsappInbound {
+        queue: Sent::default(),
+        secrets: WebhookSecrets {
+            max_webhook_token: Some(MAX_TOKEN.into()),
+            sms_callback_secret: Some(SMS_SECRET.into()),
+            ..Default::default()
+        },
+        default_region: "RU".into(),
+    }
+}
+
+fn request(uri: &str, auth: Option<&str>, content_type: &str, body: &[u8]) -> Request {
+    let mut b = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("content-type", content_type);
+    if let Some(a) = auth {
+        b = b.header("authorization", a);
+    }
+    b.body(Body::Binary(body.to_vec())).unwrap()
+}
+
+fn max_post(body: &[u8], auth: Option<&str>) -> Request {
+    request(
+        "https://api.example/webhooks/max",
+        auth,
+        "application/json",
+        body,
+    )
+}
+
+fn queued(app: &WhatsappInbound<Sent>) -> Vec<Inbound> {
+    app.queue
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect()
+}
+
+/// green-api.com/v3/docs/api/receiving/notifications-format/incoming-message/Webhook-IncomingMessageReceived
+/// (the v3 example: numeric `chatId` as text, `senderPhoneNumber` a number, typeInstance "v3").
+fn max_incoming(text: &str) -> Vec<u8> {
+    serde_json::json!({
+        "typeWebhook": "incomingMessageReceived",
+        "instanceData": {"idInstance": 3100000000u64, "wid": "79991234567@c.us", "typeInstance": "v3"},
+        "timestamp": 1705895506,
+        "idMessage": "2755232962562",
+        "senderData": {
+            "chatId": "10000000",
+            "sender": "10000000",
+            "chatName": "Ходабрыш Пробешёлов",
+            "senderName": "Ходабрыш Пробешёлов",
+            "senderContactName": "Ходабрыш Пробешёлов",
+            "senderPhoneNumber": 79991112233u64
+        },
+        "messageData": {"typeMessage": "textMessage", "textMessageData": {"textMessage": text}}
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// green-api.com/v3/docs/api/receiving/notifications-format/statuses/OutgoingMessageStatus.
+fn max_status(status: &str) -> Vec<u8> {
+    serde_json::json!({
+        "typeWebhook": "outgoingMessageStatus",
+        "chatId": "10000000",
+        "instanceData": {"idInstance": 3100000000u64, "wid": "79991234567@c.us", "typeInstance": "v3"},
+        "timestamp": 1705901090,
+        "idMessage": "2712345112345",
+        "status": status,
+        "description": "",
+        "sendByApi": true
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// green-api.com/v3/docs/api/receiving/notifications-format/StateInstanceChanged.
+fn max_state(state: &str) -> Vec<u8> {
+    serde_json::json!({
+        "typeWebhook": "stateInstanceChanged",
+        "instanceData": {"idInstance": 3100000000u64, "wid": "79991234567@c.us", "typeInstance": "v3"},
+        "timestamp": 1705901090,
+        "stateInstance": state
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_max_webhook_with_the_token_is_queued_as_max() {
+    let app = app_with_max_and_sms();
+    let bearer = format!("Bearer {MAX_TOKEN}");
+    let (status, answer) = status_and_json(
+        app.handle(max_post(&max_incoming("5"), Some(&bearer)))
+            .await,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["items"].clone(), answer["queued"].clone()),
+        (1.into(), 1.into())
+    );
+    let (status, answer) = status_and_json(
+        app.handle(max_post(&max_status("noAccount"), Some(&bearer)))
+            .await,
+    );
+    assert_eq!(status, 200, "{answer}");
+    let got = queued(&app);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0], parse_max(&max_incoming("5"), "RU").unwrap()[0]);
+    match &got[0] {
+        Inbound::Message { event, chat_id, .. } => {
+            assert_eq!(chat_id.as_deref(), Some("10000000"));
+            assert!(
+                matches!(event, otklik_core::machine::Event::Text { via, .. } | otklik_core::machine::Event::Choice { via, .. } if *via == otklik_core::model::Channel::Max),
+                "{event:?}"
+            );
+        }
+        other => panic!("a message, got {other:?}"),
+    }
+    assert_eq!(
+        got[1].status_event(),
+        Some(otklik_core::machine::Event::DeliveryFailed {
+            channel: otklik_core::model::Channel::Max,
+            reason: "noAccount".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_max_webhook_without_or_with_a_wrong_token_queues_nothing() {
+    let app = app_with_max_and_sms();
+    for auth in [
+        None,
+        Some("Bearer someone-else"),
+        // The WhatsApp instance's token is not the MAX one.
+        Some("Basic bWF4LXdlYmhvb2stdG9rZW4="),
+    ] {
+        let (status, answer) =
+            status_and_json(app.handle(max_post(&max_incoming("5"), auth)).await);
+        assert_eq!(status, 401, "{auth:?}: {answer}");
+        assert_eq!(answer["error"], "bad_token");
+    }
+    // Unconfigured: refused, never accepted unauthenticated.
+    let bare = super::tests::app(None);
+    let (status, _) = status_and_json(
+        bare.handle(max_post(&max_incoming("5"), Some("Bearer ")))
+            .await,
+    );
+    assert_eq!(status, 401);
+    assert!(app.queue.bodies.lock().unwrap().is_empty());
+    assert!(bare.queue.bodies.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn what_is_not_a_max_webhook_is_a_400() {
+    let app = app_with_max_and_sms();
+    let bearer = format!("Bearer {MAX_TOKEN}");
+    // A WhatsApp instance's notification (typeInstance "whatsapp") on the MAX route, then no JSON.
+    let whatsapp = String::from_utf8(max_incoming("5"))
+        .unwrap()
+        .replace("\"v3\"", "\"whatsapp\"");
+    for body in [
+        whatsapp.as_bytes(),
+        b"not json".as_slice(),
+        b"{}".as_slice(),
+    ] {
+        let (status, answer) = status_and_json(app.handle(max_post(body, Some(&bearer))).await);
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"], "malformed");
+    }
+    assert!(app.queue.bodies.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_max_instance_that_cannot_send_is_counted_and_nothing_is_queued() {
+    let capture = otklik_metrics::Capture::start();
+    let app = app_with_max_and_sms();
+    let bearer = format!("Bearer {MAX_TOKEN}");
+    for state in [
+        "blocked",
+        "authorized",
+        "starting",
+        "suspended",
+        "notAuthorized",
+    ] {
+        let (status, answer) =
+            status_and_json(app.handle(max_post(&max_state(state), Some(&bearer))).await);
+        assert_eq!(status, 200, "{state}: {answer}");
+        assert_eq!(answer["queued"], 0);
+    }
+    for (state, n) in [
+        ("blocked", 1.0),
+        ("suspended", 1.0),
+        ("notAuthorized", 1.0),
+        ("authorized", 0.0),
+        ("starting", 0.0),
+    ] {
+        assert_eq!(
+            capture.sum("MaxInstanceDown", &[("State", state)]),
+            n,
+            "{state}"
+        );
+    }
+    assert!(app.queue.bodies.lock().unwrap().is_empty());
+}
+
+// ---- SMS.ru delivery callbacks -----------------------------------------------------------------
+
+/// sms.ru/api/callback: a form POST of `data[N]` entries, each `sms_status\n<sms_id>\n<code>\n<time>`
+/// (103 delivered, 104–108/150 failed), with SMS.ru's `hash`.
+fn sms_callback(entries: &[(&str, i64)]) -> Vec<u8> {
+    let mut form: Vec<(String, String)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (id, code))| {
+            (
+                format!("data[{i}]"),
+                format!("sms_status\n{id}\n{code}\n1717000000"),
+            )
+        })
+        .collect();
+    form.push(("hash".into(), "0".repeat(64)));
+    serde_urlencoded::to_string(form).unwrap().into_bytes()
+}
+
+fn sms_post(secret: &str, body: &[u8]) -> Request {
+    request(
+        &format!("https://api.example/webhooks/sms/{secret}"),
+        None,
+        "application/x-www-form-urlencoded",
+        body,
+    )
+}
+
+fn status_and_text(r: Response<Body>) -> (u16, String) {
+    let text = match r.body() {
+        Body::Text(t) => t.clone(),
+        other => panic!("a text body, got {other:?}"),
+    };
+    (r.status().as_u16(), text)
+}
+
+#[tokio::test]
+async fn an_sms_callback_is_queued_and_answered_100() {
+    let app = app_with_max_and_sms();
+    let body = sms_callback(&[("000000-10000001", 103), ("000000-10000002", 106)]);
+    let response = app.handle(sms_post(SMS_SECRET, &body)).await;
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let (status, text) = status_and_text(response);
+    assert_eq!((status, text.as_str()), (200, "100"));
+    let got = queued(&app);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(
+        got[0].status_event(),
+        Some(otklik_core::machine::Event::Delivered)
+    );
+    assert_eq!(
+        got[1].status_event(),
+        Some(otklik_core::machine::Event::DeliveryFailed {
+            channel: otklik_core::model::Channel::Sms,
+            reason: "smsru:106".into()
+        })
+    );
+    assert!(
+        matches!(&got[1], Inbound::Status { message_id, .. } if message_id == "000000-10000002")
+    );
+    // SMS.ru checks the handler with an empty form: nothing to queue, still `100`.
+    let (status, text) = status_and_text(app.handle(sms_post(SMS_SECRET, b"")).await);
+    assert_eq!((status, text.as_str()), (200, "100"));
+    assert_eq!(queued(&app).len(), 2);
+}
+
+#[tokio::test]
+async fn an_sms_callback_to_a_wrong_secret_or_unconfigured_is_refused() {
+    let app = app_with_max_and_sms();
+    let body = sms_callback(&[("000000-10000001", 103)]);
+    let wrong = format!("{SMS_SECRET}x");
+    for secret in [wrong.as_str(), "x", &SMS_SECRET[..SMS_SECRET.len() - 1]] {
+        let (status, answer) = status_and_json(app.handle(sms_post(secret, &body)).await);
+        assert_eq!(status, 401, "{answer}");
+    }
+    // The bare route (no secret) is no route at all.
+    let (status, _) = status_and_json(app.handle(sms_post("", &body)).await);
+    assert_eq!(status, 404);
+    let bare = super::tests::app(None);
+    let (status, _) = status_and_json(bare.handle(sms_post(SMS_SECRET, &body)).await);
+    assert_eq!(status, 401);
+    assert!(app.queue.bodies.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_malformed_sms_callback_is_a_400_and_a_queue_failure_not_100() {
+    let app = app_with_max_and_sms();
+    let bad = serde_urlencoded::to_string([("data[0]", "sms_status\nonly-an-id")]).unwrap();
+    let (status, answer) = status_and_json(app.handle(sms_post(SMS_SECRET, bad.as_bytes())).await);
+    assert_eq!(status, 400, "{answer}");
+    let failing = WhatsappInbound {
+        queue: Sent {
+            fail_from: Some(0),
+            ..Default::default()
+        },
+        ..app_with_max_and_sms()
+    };
+    let body = sms_callback(&[("000000-10000001", 103)]);
+    let (status, answer) = status_and_json(failing.handle(sms_post(SMS_SECRET, &body)).await);
+    assert_eq!(status, 503, "{answer}");
+}
+
+#[test]
+fn paths_name_the_provider_and_never_swallow_a_longer_path() {
+    assert_eq!(provider("/webhooks/max"), Some(Provider::Max));
+    assert_eq!(provider("/prod/webhooks/max/"), Some(Provider::Max));
+    assert_eq!(provider("/webhooks/sms/abc"), Some(Provider::SmsRu("abc")));
+    assert_eq!(provider("/webhooks/sms/"), None);
+    assert_eq!(provider("/webhooks/sms"), None);
+    assert_eq!(provider("/webhooks/sms/a/b"), None);
+    assert_eq!(
+        provider("/webhooks/whatsapp/green-api"),
+        Some(Provider::GreenApi)
+    );
+    assert_eq!(provider("/webhooks/other"), None);
+}

@@ -308,6 +308,15 @@ pub const FUNCTIONS: &[FunctionDef] = &[
                 method: "POST",
                 path: "/webhooks/whatsapp/green-api",
             },
+            Route {
+                method: "POST",
+                path: "/webhooks/max",
+            },
+            // SMS.ru signs nothing: the last segment is the callback secret.
+            Route {
+                method: "POST",
+                path: "/webhooks/sms/{secret}",
+            },
         ]),
         timeout_secs: 10,
         reserved_concurrency: None,
@@ -355,6 +364,27 @@ pub const FUNCTIONS: &[FunctionDef] = &[
             Route {
                 method: "POST",
                 path: "/r/{token}/comment",
+            },
+            // The SMS's short link: GET shows five ratings to tap, POST records the tap.
+            Route {
+                method: "GET",
+                path: "/s/{id}",
+            },
+            Route {
+                method: "HEAD",
+                path: "/s/{id}",
+            },
+            Route {
+                method: "POST",
+                path: "/s/{id}",
+            },
+            Route {
+                method: "POST",
+                path: "/s/{id}/contact",
+            },
+            Route {
+                method: "POST",
+                path: "/s/{id}/comment",
             },
         ]),
         timeout_secs: 10,
@@ -532,6 +562,26 @@ mod tests {
             route("GET", "/r/t0k").map(|f| f.name),
             Some("email-landing")
         );
+        for (method, path, function) in [
+            ("POST", "/webhooks/max", "whatsapp-inbound"),
+            ("POST", "/webhooks/sms/s3cret", "whatsapp-inbound"),
+            ("GET", "/s/Ab3dE6gH9jKm", "email-landing"),
+            ("POST", "/s/Ab3dE6gH9jKm", "email-landing"),
+            ("POST", "/s/Ab3dE6gH9jKm/contact", "email-landing"),
+            ("POST", "/s/Ab3dE6gH9jKm/comment", "email-landing"),
+        ] {
+            assert_eq!(
+                route(method, path).map(|f| f.name),
+                Some(function),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            route("POST", "/webhooks/sms"),
+            None,
+            "the secret is required"
+        );
+        assert_eq!(route("GET", "/webhooks/max"), None);
         assert_eq!(
             route("POST", "/webhooks/whatsapp/green-api").map(|f| f.name),
             Some("whatsapp-inbound")

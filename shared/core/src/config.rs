@@ -734,6 +734,11 @@ pub const ENV_MAX_TOKEN: &str = "OTKLIK_MAX_TOKEN";
 pub const ENV_MAX_WEBHOOK_TOKEN: &str = "OTKLIK_MAX_WEBHOOK_TOKEN";
 /// SMS.ru `api_id` of `[sms] provider = "smsru"`.
 pub const ENV_SMSRU_API_ID: &str = "OTKLIK_SMSRU_API_ID";
+/// The secret that ends the SMS.ru callback URL (`/webhooks/sms/<secret>`): SMS.ru signs nothing,
+/// so the URL itself is the credential.
+pub const ENV_SMS_CALLBACK_SECRET: &str = "OTKLIK_SMS_CALLBACK_SECRET";
+/// A callback secret shorter than this could be guessed from the outside.
+pub const MIN_SMS_CALLBACK_SECRET_CHARS: usize = 24;
 
 /// A secret value. Debug and Display print `***`, so a secret cannot slip into a log line.
 #[derive(Clone, PartialEq, Eq)]
@@ -768,6 +773,9 @@ pub struct Secrets {
     pub max_webhook_token: Option<Secret>,
     /// Required when `[sms] provider = "smsru"`.
     pub smsru_api_id: Option<Secret>,
+    /// Without it the SMS.ru callback route refuses every call (delivery statuses then never
+    /// arrive, so a failed SMS does not fall down the chain).
+    pub sms_callback_secret: Option<Secret>,
 }
 
 impl Secrets {
@@ -805,7 +813,18 @@ impl Secrets {
             max_token: get(ENV_MAX_TOKEN),
             max_webhook_token: get(ENV_MAX_WEBHOOK_TOKEN),
             smsru_api_id: get(ENV_SMSRU_API_ID),
+            sms_callback_secret: get(ENV_SMS_CALLBACK_SECRET),
         };
+        if secrets
+            .sms_callback_secret
+            .as_ref()
+            .is_some_and(|s| s.0.chars().count() < MIN_SMS_CALLBACK_SECRET_CHARS)
+        {
+            return Err(ConfigError::MissingSecret {
+                env: ENV_SMS_CALLBACK_SECRET,
+                why: "must be at least 24 characters; a short one in a URL can be guessed",
+            });
+        }
         match config.whatsapp.provider {
             WhatsappProvider::Meta => {
                 let why = "whatsapp.provider is \"meta\"";
@@ -1260,6 +1279,42 @@ mod tests {
         })
         .unwrap();
         assert!(s.max_token.is_none() && s.smsru_api_id.is_none());
+    }
+
+    #[test]
+    fn the_sms_callback_secret_is_optional_but_never_short() {
+        let c = Config::from_toml(EXAMPLE).unwrap();
+        let env = |callback: Option<&str>| {
+            let callback = callback.map(str::to_string);
+            move |k: &str| -> Option<String> {
+                match k {
+                    ENV_CRM_API_KEY => Some("crm-key".into()),
+                    ENV_LINK_SECRET => Some("l".repeat(40)),
+                    ENV_TRIGGER_SECRET => Some("trig".into()),
+                    ENV_META_ACCESS_TOKEN | ENV_META_APP_SECRET | ENV_META_VERIFY_TOKEN => {
+                        Some("meta".into())
+                    }
+                    ENV_SMS_CALLBACK_SECRET => callback.clone(),
+                    _ => None,
+                }
+            }
+        };
+        assert!(Secrets::load(&c, env(None))
+            .unwrap()
+            .sms_callback_secret
+            .is_none());
+        let long = "k".repeat(MIN_SMS_CALLBACK_SECRET_CHARS);
+        let s = Secrets::load(&c, env(Some(&long))).unwrap();
+        assert_eq!(
+            s.sms_callback_secret.as_ref().map(Secret::expose),
+            Some(long.as_str())
+        );
+        assert!(!format!("{s:?}").contains(&long));
+        let short = "k".repeat(MIN_SMS_CALLBACK_SECRET_CHARS - 1);
+        let e = Secrets::load(&c, env(Some(&short)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(ENV_SMS_CALLBACK_SECRET), "{e}");
     }
 }
 

@@ -1,4 +1,5 @@
-//! The pages a customer sees after clicking a link in the survey email (SPEC §4 "Landing page").
+//! The pages a customer sees after clicking a link in the survey email, or the short link of the
+//! survey SMS (SPEC §4 "Landing page", "SMS").
 //!
 //! Rendering is a pure function of the page and the shop, so the HTTP adapter only picks a [`Page`]
 //! and sends [`render`]'s output with [`content_security_policy`] as its CSP header. Every page
@@ -33,6 +34,18 @@ pub struct Shop<'a> {
     pub name: &'a str,
     pub texts: &'a Texts,
     pub lang: Lang,
+    /// Where the customer came from: the pages' footer and advice say "the email" or "the SMS".
+    pub origin: Origin,
+}
+
+/// The message whose link opened the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// A rating or unsubscribe link of the survey email (`/r/{token}`).
+    #[default]
+    Email,
+    /// The short link of the survey SMS (`/s/{id}`).
+    Sms,
 }
 
 impl Shop<'_> {
@@ -72,6 +85,9 @@ pub enum Page<'a> {
     OptOutConfirm,
     /// The unsubscribe POST went through.
     OptOutDone,
+    /// GET of the SMS's short link: five large ratings to tap, one form that POSTs `rating=N` to
+    /// the same URL. No script needed, and none runs: a link preview records nothing.
+    Ask,
     /// Something went wrong; the HTTP status is [`ErrorPage::status`].
     Error(ErrorPage),
 }
@@ -132,7 +148,15 @@ impl ErrorPage {
     /// One short sentence for the customer in the shop's language, also used in JSON error
     /// bodies.
     pub fn message<'a>(self, shop: &Shop<'a>) -> &'a str {
-        shop.texts.landing(self.text(), shop.lang)
+        shop.texts.landing(self.text_from(shop.origin), shop.lang)
+    }
+
+    /// [`ErrorPage::text`], with the advice that names the message the link came from.
+    fn text_from(self, origin: Origin) -> LandingText {
+        match (self, origin) {
+            (ErrorPage::BadRequest, Origin::Sms) => LandingText::ErrorBadRequestSms,
+            _ => self.text(),
+        }
     }
 
     /// The text of [`ErrorPage::message`].
@@ -195,6 +219,8 @@ border-radius:12px;background:var(--accent);color:var(--on-accent);font:inherit;
 button.alt{background:transparent;color:var(--accent)}\
 button:focus-visible,textarea:focus-visible{outline:3px solid var(--ink);outline-offset:2px}\
 form[data-sent] button{opacity:.6;cursor:progress}\
+.scale{display:grid;grid-template-columns:repeat(5,1fr);gap:8px}\
+.scale button{min-height:64px;padding:0;font-size:28px}\
 footer{width:100%;max-width:30rem;margin:16px 0 0;padding:0 4px;font-size:14px;color:var(--muted);\
 text-align:center;overflow-wrap:anywhere}";
 
@@ -345,12 +371,34 @@ pub fn render(page: &Page<'_>, shop: &Shop<'_>) -> String {
             );
             (OptedOutTitle, "done", None)
         }
+        Page::Ask => {
+            let _ = write!(
+                main,
+                "<h1>{}</h1><p>{}</p><form id=\"ask\" method=\"post\" action=\"\"><div class=\"scale\">",
+                t(AskTitle),
+                t(AskText)
+            );
+            for rating in Rating::all() {
+                let score = fill(
+                    shop.texts.landing(RatingScore, shop.lang),
+                    &[("rating", &rating.value().to_string())],
+                );
+                let _ = write!(
+                    main,
+                    "<button type=\"submit\" name=\"rating\" value=\"{n}\" aria-label=\"{}\">{n}</button>",
+                    escape(&score),
+                    n = rating.value()
+                );
+            }
+            main.push_str("</div></form>");
+            (AskTitle, "ask", None)
+        }
         Page::Error(error) => {
             let _ = write!(
                 main,
                 "<h1>{}</h1><p>{}</p>",
                 t(error.headline()),
-                t(error.text())
+                t(error.text_from(shop.origin))
             );
             (error.headline(), "error", None)
         }
@@ -411,7 +459,10 @@ fn document(
         ">\n<main>\n<p class=\"shop\">{shop_name}</p>\n{main}\n</main>\n\
          <footer>{shop_name} · {}</footer>\n\
          <script>",
-        shop.text(LandingText::Footer)
+        shop.text(match shop.origin {
+            Origin::Email => LandingText::Footer,
+            Origin::Sms => LandingText::SmsFooter,
+        })
     );
     out.push_str(SCRIPT);
     out.push_str("</script>\n</body>\n</html>\n");

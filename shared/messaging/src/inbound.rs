@@ -157,6 +157,16 @@ pub fn verify_bearer(expected: &str, header: Option<&str>) -> Result<(), Inbound
     Ok(())
 }
 
+/// A secret carried by the URL itself, for providers that sign nothing (SMS.ru's callback URL
+/// ends in it), compared in constant time. An empty expected secret (unconfigured) refuses
+/// everything.
+pub fn verify_url_secret(expected: &str, given: &str) -> Result<(), InboundError> {
+    if expected.is_empty() || !secret_eq(given, expected) {
+        return Err(InboundError::BadToken);
+    }
+    Ok(())
+}
+
 /// Meta's GET handshake: `hub.mode == "subscribe"` and `hub.verify_token` equal to ours (constant
 /// time) → the `hub.challenge` to echo back.
 ///

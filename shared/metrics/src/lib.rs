@@ -80,6 +80,9 @@ pub const COMPLAINTS_OPENED: Metric = count("ComplaintsOpened", &[]);
 pub const COMPLAINTS_CLOSED: Metric = count("ComplaintsClosed", &["Outcome"]);
 /// A reminder task for a complaint left untouched past its SLA.
 pub const COMPLAINT_REMINDERS: Metric = count("ComplaintReminders", &[]);
+/// The MAX instance reported a state in which it sends nothing (`notAuthorized`, `blocked`,
+/// `suspended`), by state.
+pub const MAX_INSTANCE_DOWN: Metric = count("MaxInstanceDown", &["State"]);
 /// A retailCRM API call (every attempt, retries included).
 pub const CRM_CALLS: Metric = count("CrmCalls", &[]);
 /// A retailCRM call that failed (network, 5xx, an error answer), throttling included.
@@ -106,6 +109,7 @@ pub const ALL: &[Metric] = &[
     COMPLAINTS_OPENED,
     COMPLAINTS_CLOSED,
     COMPLAINT_REMINDERS,
+    MAX_INSTANCE_DOWN,
     CRM_CALLS,
     CRM_ERRORS,
     CRM_THROTTLED,

@@ -1,5 +1,5 @@
-//! The email landing page over real HTTP (the local gateway running the real handler on the
-//! local AWS endpoint), and once in headless Chromium at a phone's size.
+//! The email landing page and the SMS's short-link page over real HTTP (the local gateway running
+//! the real handler on the local AWS endpoint), and once in headless Chromium at a phone's size.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use otklik_aws::queue::SqsQueue;
 use otklik_aws::resources::{COMPLAINTS_QUEUE, CRM_WRITES_QUEUE};
-use otklik_core::links::{opt_out_link, rating_links, LinkAction, LinkSigner};
+use otklik_core::links::{opt_out_link, rating_links, LinkAction, LinkSigner, ShortLinkId};
 use otklik_core::machine::{Command, Contact, Survey};
 use otklik_core::model::{Channel, Email, OrderRef, Outcome, Rating, SurveyState};
 use otklik_core::ports::{DoNotContactList, SurveyStore};
@@ -37,14 +37,17 @@ impl Deref for Stack {
 async fn stack(test: &str) -> Stack {
     let mut stack = TestStack::bare(test, "meta").await;
     let landing = Arc::new(Landing::from_parts(&stack.parts()).await.unwrap());
+    let serve = |landing: Arc<Landing>| {
+        handler(move |req| {
+            let landing = landing.clone();
+            async move { landing.handle(req, Utc::now()).await }
+        })
+    };
     stack
-        .serve(vec![Route::new(
-            "/r/",
-            handler(move |req| {
-                let landing = landing.clone();
-                async move { landing.handle(req, Utc::now()).await }
-            }),
-        )])
+        .serve(vec![
+            Route::new("/r/", serve(landing.clone())),
+            Route::new("/s/", serve(landing)),
+        ])
         .await;
     Stack {
         signer: LinkSigner::new(stack::LINK_SECRET.as_bytes()),
@@ -77,6 +80,52 @@ impl Stack {
         s.employees = vec![otklik_core::model::EmployeeId::new(11).unwrap()];
         assert!(self.store.create(&s).await.unwrap());
         self.store.get(&s.id).await.unwrap().unwrap()
+    }
+
+    /// A survey asked by SMS `ago` ago, with its short link (valid for `valid`, from now), as
+    /// dispatch leaves it.
+    async fn texted(&self, ago: Duration, valid: Duration) -> (Survey, String) {
+        let id = self
+            .next_order
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let sent = Utc::now() - ago;
+        let mut s = Survey::new(
+            OrderRef::new("main-shop", id).unwrap(),
+            Contact {
+                phone: Some(otklik_core::model::Phone::parse("+79001234567", "RU").unwrap()),
+                email: None,
+            },
+            sent - Duration::days(2),
+            sent,
+        );
+        s.state = SurveyState::Sent;
+        s.channel = Some(Channel::Sms);
+        s.sent_at = Some(sent);
+        s.employees = vec![otklik_core::model::EmployeeId::new(11).unwrap()];
+        assert!(self.store.create(&s).await.unwrap());
+        let link = ShortLinkId::parse(&format!("Sms{id:09}")).unwrap();
+        assert!(self
+            .store
+            .create_short_link(&link, &s.id, Utc::now() + valid)
+            .await
+            .unwrap());
+        (
+            self.store.get(&s.id).await.unwrap().unwrap(),
+            link.url(&self.api_url()),
+        )
+    }
+
+    /// A tap on the SMS page: the form post of one rating button, HTML back.
+    async fn tap(&self, url: &str, rating: &str) -> (u16, String) {
+        let r = self
+            .driver
+            .http
+            .post(url)
+            .form(&[("rating", rating)])
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
     }
 
     fn links(&self, s: &Survey) -> Vec<(Rating, String)> {
@@ -329,6 +378,161 @@ async fn unsubscribe_is_one_click_and_holds_on_every_channel() {
             outcome: Outcome::OptedOut
         }
     );
+}
+
+#[tokio::test]
+async fn the_sms_link_shows_five_ratings_and_records_only_the_tap() {
+    let s = stack("sms-tap").await;
+    let (survey, url) = s.texted(Duration::hours(2), Duration::days(14)).await;
+    assert!(url.contains("/s/Sms"), "{url}");
+    // The phone's link preview, then the person: GETs (and a HEAD) record nothing.
+    for _ in 0..2 {
+        let (status, html) = s.open(&url).await;
+        assert_eq!(status, 200);
+        assert!(html.contains("data-state=\"ask\""), "{html}");
+        assert!(html.contains("Как вам заказ?"));
+        for n in 1..=5 {
+            assert!(html.contains(&format!("name=\"rating\" value=\"{n}\"")));
+        }
+        assert!(html.contains("прислали вам в SMS"));
+        assert!(html.len() < 20 * 1024, "{} bytes", html.len());
+    }
+    let r = s.driver.http.head(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(s.survey(&survey).await, survey, "GETs record nothing");
+    assert!(commands(&s.crm_writes).await.is_empty());
+    // The tap on 5: recorded via SMS, thanks shown, the rating on its way to the CRM.
+    let (status, html) = s.tap(&url, "5").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("data-state=\"recorded\" data-rating=\"5\""),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"followup-thanks\" hidden"), "{html}");
+    let after = s.survey(&survey).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(5));
+    assert_eq!(
+        after.state,
+        SurveyState::Closed {
+            outcome: Outcome::Rated
+        }
+    );
+    let writes = commands(&s.crm_writes).await;
+    assert_eq!(
+        writes
+            .iter()
+            .filter(|c| matches!(c, Command::WriteRating { .. }))
+            .count(),
+        1,
+        "{writes:?}"
+    );
+    // The same tap again (a double tap, a reload): the same answer, nothing new.
+    let (status, body) = s.post_json(&url, &[("rating", "5")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["recorded"].clone(), body["rating"].clone()),
+        (true.into(), 5.into())
+    );
+    assert_eq!(s.survey(&survey).await, after);
+    assert!(commands(&s.crm_writes).await.is_empty());
+    // Another rating afterwards: the first stands.
+    let (status, body) = s.post_json(&url, &[("rating", "1")]).await;
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (409, Some("already_answered"))
+    );
+    assert_eq!(s.survey(&survey).await, after);
+}
+
+#[tokio::test]
+async fn the_sms_page_has_the_email_pages_follow_ups() {
+    let s = stack("sms-followups").await;
+    let (three, url3) = s.texted(Duration::hours(3), Duration::days(14)).await;
+    // The contact question before any rating: not for this survey yet.
+    let (status, _) = s
+        .post_json(&format!("{url3}/contact"), &[("answer", "yes")])
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = s.post_json(&url3, &[("rating", "3")]).await;
+    assert_eq!(
+        (status, body["next"].as_str()),
+        (200, Some("contact")),
+        "{body}"
+    );
+    // The page's own form posts to `<id>/contact`, relative to /s/<id>.
+    let (_, html) = s.tap(&url3, "3").await;
+    let id = url3.rsplit('/').next().unwrap();
+    assert!(html.contains(&format!("action=\"{id}/contact\"")), "{html}");
+    let (status, body) = s
+        .post_json(&format!("{url3}/contact"), &[("answer", "no")])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        s.survey(&three).await.state,
+        SurveyState::Closed {
+            outcome: Outcome::DeclinedContact
+        }
+    );
+    let (one, url1) = s.texted(Duration::hours(3), Duration::days(14)).await;
+    let (status, body) = s.post_json(&url1, &[("rating", "1")]).await;
+    assert_eq!(
+        (status, body["next"].as_str()),
+        (200, Some("comment")),
+        "{body}"
+    );
+    let (status, _) = s
+        .post_json(&format!("{url1}/contact"), &[("answer", "yes")])
+        .await;
+    assert_eq!(status, 404, "the contact question belongs to the 3");
+    let (status, _) = s
+        .post_json(
+            &format!("{url1}/comment"),
+            &[("text", "Цветы завяли к вечеру")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let words: Vec<_> = commands(&s.crm_writes)
+        .await
+        .into_iter()
+        .filter_map(|c| match c {
+            Command::SaveWords { text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(words, vec!["Цветы завяли к вечеру".to_string()]);
+    let complaints = commands(&s.complaints).await;
+    assert_eq!(complaints.len(), 1, "the 1 only: {complaints:?}");
+    assert!(s.survey(&one).await.rating.is_some());
+}
+
+#[tokio::test]
+async fn unknown_expired_and_bad_sms_links_get_a_friendly_page() {
+    let s = stack("sms-errors").await;
+    let (survey, good) = s.texted(Duration::hours(2), Duration::days(14)).await;
+    let (_, expired) = s.texted(Duration::days(20), -Duration::days(1)).await;
+    let base = format!("{}/s/", s.api_url());
+    for (url, status) in [
+        (format!("{base}Unknown00000"), 404),
+        (format!("{base}short"), 404),
+        (format!("{base}has-a-dash-1"), 404),
+        (expired.clone(), 410),
+    ] {
+        let (got, html) = s.open(&url).await;
+        assert_eq!(got, status, "{url}");
+        assert!(html.contains("data-state=\"error\"") && html.contains("lang=\"ru\""));
+        assert!(html.contains("прислали вам в SMS"), "the SMS footer");
+    }
+    let (status, html) = s.open(&expired).await;
+    assert_eq!(status, 410);
+    assert!(html.contains("Ссылка устарела"), "{html}");
+    // Taps that are not a rating.
+    for bad in ["0", "6", "five", ""] {
+        let (status, body) = s.post_json(&good, &[("rating", bad)]).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, body) = s.post_json(&good, &[]).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(s.survey(&survey).await, survey, "nothing changed");
 }
 
 #[tokio::test]

@@ -125,6 +125,16 @@ async fn bodies_over_the_limit_are_refused_everywhere_and_change_nothing() {
             "application/json",
             Some(("authorization", "Bearer whatever")),
         ),
+        (
+            format!("{api}/webhooks/max"),
+            "application/json",
+            Some(("authorization", "Bearer whatever")),
+        ),
+        (
+            format!("{api}/webhooks/sms/not-the-secret-but-long-enough"),
+            "application/x-www-form-urlencoded",
+            None,
+        ),
     ];
     for (url, ctype, header) in cases {
         let mut req = http

@@ -10,6 +10,7 @@ static SHOP: LazyLock<Shop<'static>> = LazyLock::new(|| Shop {
     name: "Цветы у дома",
     texts: &OURS,
     lang: Lang::Ru,
+    origin: Origin::Email,
 });
 
 fn r(n: u8) -> Rating {
@@ -50,6 +51,7 @@ fn all_pages() -> Vec<(Page<'static>, &'static str)> {
     pages.push((Page::AlreadyAnswered, "answered"));
     pages.push((Page::OptOutConfirm, "optout"));
     pages.push((Page::OptOutDone, "done"));
+    pages.push((Page::Ask, "ask"));
     for error in ErrorPage::ALL {
         pages.push((Page::Error(error), "error"));
     }
@@ -95,7 +97,7 @@ fn section<'a>(html: &'a str, id: &str) -> &'a str {
 #[test]
 fn every_page_is_a_small_self_contained_russian_document() {
     let pages = all_pages();
-    assert_eq!(pages.len(), 15 + 6 + 6);
+    assert_eq!(pages.len(), 15 + 7 + 6);
     for (page, state) in pages {
         let html = render(&page, &SHOP);
         assert!(html.len() < 20 * 1024, "{page:?}: {} bytes", html.len());
@@ -484,6 +486,7 @@ fn shop_in(texts: &Texts, lang: Lang) -> Shop<'_> {
         name: "Flowers",
         texts,
         lang,
+        origin: Origin::Email,
     }
 }
 
@@ -649,6 +652,14 @@ fn every_language_renders_every_page_in_its_own_words() {
                 );
             }
             all_html.push_str(&html);
+            // The same page reached from the SMS: its footer and advice name the SMS.
+            all_html.push_str(&render(
+                &page,
+                &Shop {
+                    origin: Origin::Sms,
+                    ..shop
+                },
+            ));
         }
         // Every text is on some page: none was forgotten when the words moved to the core.
         for key in <LandingText as crate::texts::Wording>::ALL {
@@ -728,4 +739,43 @@ fn follow_up_codes_are_the_scripts_names() {
     for n in 1..=5 {
         assert!(html.contains(&format!("id=\"followup-{}\"", code(n))));
     }
+}
+
+#[test]
+fn the_sms_page_offers_five_large_ratings_in_one_form_and_runs_nothing() {
+    let sms = Shop {
+        origin: Origin::Sms,
+        ..*SHOP
+    };
+    let html = render(&Page::Ask, &sms);
+    let main = body(&html);
+    assert!(html.contains("<body data-state=\"ask\">"), "{html}");
+    assert!(main.contains("<h1>Как вам заказ?</h1>"), "{main}");
+    // One form, posting to the page's own URL; a tap is the submit, no script needed.
+    assert_eq!(main.matches("<form").count(), 1, "{main}");
+    assert!(main.contains("<form id=\"ask\" method=\"post\" action=\"\">"));
+    for n in 1..=5 {
+        assert!(
+            main.contains(&format!(
+                "<button type=\"submit\" name=\"rating\" value=\"{n}\" aria-label=\"{n} из 5\">{n}</button>"
+            )),
+            "{n}: {main}"
+        );
+    }
+    assert_eq!(main.matches("<button").count(), 5);
+    // Large tap targets: five to a row, 64 px tall.
+    assert!(STYLE.contains(".scale{display:grid;grid-template-columns:repeat(5,1fr)"));
+    assert!(STYLE.contains(".scale button{min-height:64px"));
+    // Nothing for the script to post: it acts only on a `pending` page.
+    assert!(!main.contains("nonce"));
+    assert!(main.contains("Ссылку на эту страницу мы прислали вам в SMS."));
+    assert!(!main.contains("ответьте на наше письмо"));
+    // From the email, the same error advises the email; from the SMS, the SMS.
+    let bad = Page::Error(ErrorPage::BadRequest);
+    assert!(body(&render(&bad, &sms)).contains("ссылку из SMS"));
+    assert!(body(&render(&bad, &SHOP)).contains("ссылку из письма"));
+    assert_eq!(
+        ErrorPage::BadRequest.message(&sms),
+        OURS.landing(LandingText::ErrorBadRequestSms, Lang::Ru)
+    );
 }

@@ -66,6 +66,12 @@ pub enum LandingText {
     OptedOutText,
     /// Under every page, after the shop's name.
     Footer,
+    /// The SMS short link's page: headline and the line above the five ratings.
+    AskTitle,
+    AskText,
+    /// Under every page reached from the SMS, instead of [`LandingText::Footer`] (an SMS cannot
+    /// be answered).
+    SmsFooter,
     /// Each error's headline and its one sentence (also the `message` of the JSON answer).
     ErrorExpiredTitle,
     ErrorExpired,
@@ -77,6 +83,8 @@ pub enum LandingText {
     ErrorTooLarge,
     ErrorBadRequestTitle,
     ErrorBadRequest,
+    /// [`LandingText::ErrorBadRequest`] on a page reached from the SMS.
+    ErrorBadRequestSms,
     ErrorServerErrorTitle,
     ErrorServerError,
 }
@@ -129,6 +137,9 @@ impl Wording for LandingText {
         LandingText::OptedOutHeading,
         LandingText::OptedOutText,
         LandingText::Footer,
+        LandingText::AskTitle,
+        LandingText::AskText,
+        LandingText::SmsFooter,
         LandingText::ErrorExpiredTitle,
         LandingText::ErrorExpired,
         LandingText::ErrorBrokenLinkTitle,
@@ -139,6 +150,7 @@ impl Wording for LandingText {
         LandingText::ErrorTooLarge,
         LandingText::ErrorBadRequestTitle,
         LandingText::ErrorBadRequest,
+        LandingText::ErrorBadRequestSms,
         LandingText::ErrorServerErrorTitle,
         LandingText::ErrorServerError,
     ];
@@ -183,6 +195,9 @@ impl Wording for LandingText {
             OptedOutHeading => "opted_out_heading",
             OptedOutText => "opted_out_text",
             Footer => "footer",
+            AskTitle => "ask_title",
+            AskText => "ask_text",
+            SmsFooter => "sms_footer",
             ErrorExpiredTitle => "error_expired_title",
             ErrorExpired => "error_expired",
             ErrorBrokenLinkTitle => "error_broken_link_title",
@@ -193,6 +208,7 @@ impl Wording for LandingText {
             ErrorTooLarge => "error_too_large",
             ErrorBadRequestTitle => "error_bad_request_title",
             ErrorBadRequest => "error_bad_request",
+            ErrorBadRequestSms => "error_bad_request_sms",
             ErrorServerErrorTitle => "error_server_error_title",
             ErrorServerError => "error_server_error",
         }
@@ -370,6 +386,21 @@ impl Wording for LandingText {
                 "Якщо щось незрозуміло, просто дайте відповідь на наш лист.",
                 "If anything is unclear, just reply to our email.",
             ],
+            AskTitle => [
+                "Как вам заказ?",
+                "Як вам замовлення?",
+                "How was your order?",
+            ],
+            AskText => [
+                "Нажмите на оценку: 5 — всё отлично, 1 — всё плохо.",
+                "Натисніть на оцінку: 5 — усе чудово, 1 — усе погано.",
+                "Tap a rating: 5 means excellent, 1 means poor.",
+            ],
+            SmsFooter => [
+                "Ссылку на эту страницу мы прислали вам в SMS.",
+                "Посилання на цю сторінку ми надіслали вам в SMS.",
+                "We sent you the link to this page by text message.",
+            ],
             ErrorExpiredTitle => ["Ссылка устарела", "Посилання застаріло", "This link has expired"],
             ErrorExpired => [
                 "Срок действия этой ссылки уже истёк.",
@@ -412,6 +443,12 @@ impl Wording for LandingText {
                 "Не вдалося розібрати запит — відкрийте, будь ласка, посилання з листа ще раз.",
                 "We couldn't make sense of that request — please open the link from the email \
                  again.",
+            ],
+            ErrorBadRequestSms => [
+                "Не получилось разобрать запрос — откройте, пожалуйста, ссылку из SMS ещё раз.",
+                "Не вдалося розібрати запит — відкрийте, будь ласка, посилання з SMS ще раз.",
+                "We couldn't make sense of that request — please open the link from the text \
+                 message again.",
             ],
             ErrorServerError => [
                 "У нас что-то сломалось — попробуйте, пожалуйста, чуть позже.",
