@@ -39,9 +39,10 @@ async fn sim_get(s: &TestStack, path: &str) -> Value {
         .unwrap()
 }
 
-async fn survey_of(s: &TestStack, order: u64) -> Survey {
+/// The order's survey, once intake has made it.
+async fn survey_of(s: &TestStack, order: u64) -> Option<Survey> {
     let id = SurveyId::for_order(&OrderRef::new("main-shop", order).unwrap());
-    s.store.get(&id).await.unwrap().unwrap()
+    s.store.get(&id).await.unwrap()
 }
 
 #[tokio::test]
@@ -84,7 +85,7 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
     );
     let max_survey = eventually("the MAX survey is marked sent", WAIT, || async {
         let sv = survey_of(&s, on_max).await;
-        Ok((sv.channel == Some(Channel::Max)).then_some(sv))
+        Ok(sv.filter(|sv| sv.channel == Some(Channel::Max)))
     })
     .await
     .unwrap();
@@ -113,7 +114,7 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
     let id = ShortLinkId::parse(id).unwrap();
     let sms_survey = eventually("the SMS survey is marked sent", WAIT, || async {
         let sv = survey_of(&s, by_sms).await;
-        Ok((sv.channel == Some(Channel::Sms)).then_some(sv))
+        Ok(sv.filter(|sv| sv.channel == Some(Channel::Sms)))
     })
     .await
     .unwrap();
@@ -184,7 +185,48 @@ async fn a_max_answer_is_rated_and_thanked_in_the_same_chat() {
     .await
     .unwrap();
     assert_eq!(thanks.len(), 2, "{thanks:?}");
-    let sv = survey_of(&s, order).await;
+    let sv = survey_of(&s, order).await.unwrap();
     assert_eq!(sv.rating.map(|r| r.value()), Some(5));
     assert_eq!(sv.channel, Some(Channel::Max));
+}
+
+#[tokio::test]
+async fn an_sms_that_is_not_delivered_falls_back_to_email() {
+    let s = russian_shop("chain-sms-fails").await;
+    let phone = "+79005550721";
+    let http = reqwest::Client::new();
+    // No MAX, and the operator reports the SMS undelivered (SMS.ru code 104) by callback.
+    http.put(format!("{}/sim/max/numbers", s.wa_sim().url()))
+        .json(&json!({"withoutMax": [digits(phone)]}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    http.put(format!("{}/sim/sms/numbers", s.wa_sim().url()))
+        .json(&json!({"undeliverable": [digits(phone)], "failCode": 104}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let order = s
+        .complete_order(json!({"phone": phone, "email": "c@example.ru"}), &[11])
+        .await;
+    let sv = eventually("the question falls back to email", WAIT, || async {
+        let sv = survey_of(&s, order).await;
+        Ok(sv.filter(|sv| sv.channel == Some(Channel::Email)))
+    })
+    .await
+    .unwrap();
+    assert_eq!(sv.asked, vec![Channel::Sms, Channel::Email]);
+    // One SMS only: the fallback did not send it again.
+    let sent = sim_get(&s, "/sim/sms").await;
+    let to_phone: Vec<&Value> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["to"] == digits(phone))
+        .collect();
+    assert_eq!(to_phone.len(), 1, "{sent}");
 }

@@ -122,6 +122,10 @@ impl LocalStack {
             max_webhook_url: Some(format!("{api_url}/webhooks/max")),
             max_webhook_token: stack::MAX_WEBHOOK_TOKEN.into(),
             smsru_api_id: stack::SMSRU_API_ID.into(),
+            smsru_callback_url: Some(format!(
+                "{api_url}/webhooks/sms/{}",
+                stack::SMS_CALLBACK_SECRET
+            )),
             auto_statuses: true,
             ..Default::default()
         })

@@ -26,6 +26,7 @@ pub const MAX_INSTANCE: &str = "3100000001";
 pub const MAX_TOKEN: &str = "local-max-token";
 pub const MAX_WEBHOOK_TOKEN: &str = "local-max-webhook-token";
 pub const SMSRU_API_ID: &str = "local-smsru-api-id";
+pub const SMS_CALLBACK_SECRET: &str = "local-sms-callback-secret-0123456789";
 
 /// Stands for the provider simulator's URL in a config edit (`local::Options::config_edit`),
 /// which cannot know it: the stack puts the address in.
@@ -84,7 +85,7 @@ pub fn config_text(e: &Endpoints) -> String {
 
 /// Every local secret under the name the functions read it by: one list for [`secrets`],
 /// `.local/stack.env` and the cold-start bench's Secrets Manager secret.
-pub const SECRETS: [(&str, &str); 12] = [
+pub const SECRETS: [(&str, &str); 13] = [
     ("OTKLIK_CRM_API_KEY", CRM_API_KEY),
     ("OTKLIK_TRIGGER_SECRET", TRIGGER_SECRET),
     ("OTKLIK_LINK_SECRET", LINK_SECRET),
@@ -97,6 +98,7 @@ pub const SECRETS: [(&str, &str); 12] = [
     ("OTKLIK_MAX_TOKEN", MAX_TOKEN),
     ("OTKLIK_MAX_WEBHOOK_TOKEN", MAX_WEBHOOK_TOKEN),
     ("OTKLIK_SMSRU_API_ID", SMSRU_API_ID),
+    ("OTKLIK_SMS_CALLBACK_SECRET", SMS_CALLBACK_SECRET),
 ];
 
 /// The local secrets, as the functions would read them from their environment.
