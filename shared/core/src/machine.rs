@@ -143,6 +143,47 @@ impl InputId {
     }
 }
 
+/// Where a provider's ids live, so that two providers' ids never name the same input. WhatsApp's
+/// ids carry no prefix: they were stored before there was a second messenger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdSpace {
+    Whatsapp,
+    Max,
+    SmsRu,
+}
+
+impl IdSpace {
+    fn prefix(self) -> &'static str {
+        match self {
+            IdSpace::Whatsapp => "",
+            IdSpace::Max => "max:",
+            IdSpace::SmsRu => "smsru:",
+        }
+    }
+}
+
+impl InputId {
+    /// A customer's message, by the provider's id (within its chat, where the provider's ids are
+    /// per chat).
+    pub fn provider_message(
+        space: IdSpace,
+        chat: Option<&str>,
+        id: &str,
+    ) -> Result<InputId, DomainError> {
+        let chat = chat.map(|c| format!("{c}/")).unwrap_or_default();
+        InputId::new(format!("{}{chat}{id}", space.prefix()))
+    }
+
+    /// A status of one of our messages: a repeated status is the same input, a new one is not.
+    pub fn provider_status(
+        space: IdSpace,
+        message_id: &str,
+        status: &str,
+    ) -> Result<InputId, DomainError> {
+        InputId::new(format!("{}{message_id}:{status}", space.prefix()))
+    }
+}
+
 impl TryFrom<String> for InputId {
     type Error = DomainError;
     fn try_from(s: String) -> Result<Self, Self::Error> {

@@ -6,8 +6,8 @@
 //! without leaking a phone number or a customer's words.
 
 use hmac::{Hmac, Mac};
-use otklik_core::machine::{Event, InputId};
-use otklik_core::model::{Channel, Phone};
+use otklik_core::machine::{Event, IdSpace, InputId};
+use otklik_core::model::{Channel, DomainError, Phone};
 use otklik_core::reply::{parse_button_payload, parse_reaction};
 
 use crate::max::MaxState;
@@ -363,7 +363,11 @@ fn max_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
     };
     Ok(Some(Inbound::Message {
         from,
-        id: input_id(format!("max:{chat}/{id_message}"))?,
+        id: input_id(InputId::provider_message(
+            IdSpace::Max,
+            Some(&chat),
+            id_message,
+        ))?,
         event,
         context_message_id: context,
         chat_id: Some(chat),
@@ -378,7 +382,7 @@ fn max_status(root: &Value) -> Result<Option<Inbound>, String> {
     };
     Ok(Some(Inbound::Status {
         message_id: message_id.to_string(),
-        id: input_id(format!("max:{message_id}:{raw}"))?,
+        id: input_id(InputId::provider_status(IdSpace::Max, message_id, raw))?,
         status,
         reason,
         via: Channel::Max,
@@ -438,7 +442,7 @@ fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
     };
     Ok(Some(Inbound::Message {
         from,
-        id: input_id(id.to_string())?,
+        id: input_id(InputId::provider_message(IdSpace::Whatsapp, None, id))?,
         event,
         context_message_id: context,
         chat_id: None,
@@ -469,7 +473,7 @@ fn meta_status(s: &Value) -> Result<Option<Inbound>, String> {
         };
     Ok(Some(Inbound::Status {
         message_id: message_id.to_string(),
-        id: input_id(format!("{message_id}:{raw}"))?,
+        id: input_id(InputId::provider_status(IdSpace::Whatsapp, message_id, raw))?,
         status,
         reason,
         via: Channel::Whatsapp,
@@ -492,7 +496,11 @@ fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> 
     };
     Ok(Some(Inbound::Message {
         from,
-        id: input_id(format!("{chat}/{id_message}"))?,
+        id: input_id(InputId::provider_message(
+            IdSpace::Whatsapp,
+            Some(chat),
+            id_message,
+        ))?,
         event,
         context_message_id: context,
         chat_id: None,
@@ -551,7 +559,7 @@ fn green_status(root: &Value) -> Result<Option<Inbound>, String> {
     };
     Ok(Some(Inbound::Status {
         message_id: message_id.to_string(),
-        id: input_id(format!("{message_id}:{raw}"))?,
+        id: input_id(InputId::provider_status(IdSpace::Whatsapp, message_id, raw))?,
         status,
         reason,
         via: Channel::Whatsapp,
@@ -625,8 +633,8 @@ fn phone_from_digits(digits: &str, region: &str) -> Option<Phone> {
     Phone::parse(&format!("+{digits}"), region).ok()
 }
 
-fn input_id(raw: String) -> Result<InputId, String> {
-    InputId::new(raw).map_err(|_| "id too long or with control characters".to_string())
+fn input_id(id: Result<InputId, DomainError>) -> Result<InputId, String> {
+    id.map_err(|_| "id too long or with control characters".to_string())
 }
 
 /// Compares two secrets without revealing where they differ or how long ours is: both sides are

@@ -8,7 +8,7 @@
 use std::future::Future;
 
 use otklik_core::config::{Config, Secrets, SmsConfig, SmsProvider};
-use otklik_core::machine::InputId;
+use otklik_core::machine::{IdSpace, InputId};
 use otklik_core::model::{Channel, Phone};
 use serde_json::Value;
 
@@ -203,7 +203,7 @@ impl SmsStatusUpdate {
             SmsDelivery::Delivered => (DeliveryStatus::Delivered, None),
             SmsDelivery::Failed => (DeliveryStatus::Failed, Some(format!("smsru:{}", self.code))),
         };
-        let id = InputId::new(format!("smsru:{}:{}", self.sms_id, self.code))
+        let id = InputId::provider_status(IdSpace::SmsRu, &self.sms_id, &self.code.to_string())
             .map_err(|_| InboundError::Malformed("sms_id too long".into()))?;
         Ok(Inbound::Status {
             message_id: self.sms_id.clone(),

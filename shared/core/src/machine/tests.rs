@@ -1013,3 +1013,21 @@ fn a_comment_after_a_low_rating_only_reaches_the_order() {
     let early = decide(&open, &comment, &cfg(), t("2026-11-22T12:01:00Z"));
     assert!(early.effects.is_empty());
 }
+
+#[test]
+fn provider_ids_keep_their_stored_forms_and_never_collide_across_providers() {
+    use super::IdSpace::*;
+    let m = |sp, chat, id| InputId::provider_message(sp, chat, id).unwrap();
+    let st = |sp, id, status| InputId::provider_status(sp, id, status).unwrap();
+    assert_eq!(m(Whatsapp, None, "wamid.A").as_str(), "wamid.A");
+    assert_eq!(
+        m(Whatsapp, Some("79001234567@c.us"), "B1").as_str(),
+        "79001234567@c.us/B1"
+    );
+    assert_eq!(m(Max, Some("10000001"), "B1").as_str(), "max:10000001/B1");
+    assert_eq!(st(Whatsapp, "wamid.Q", "failed").as_str(), "wamid.Q:failed");
+    assert_eq!(st(Max, "77", "delivered").as_str(), "max:77:delivered");
+    assert_eq!(st(SmsRu, "000000-1", "104").as_str(), "smsru:000000-1:104");
+    assert_ne!(st(Whatsapp, "77", "read"), st(Max, "77", "read"));
+    assert!(InputId::provider_message(Whatsapp, None, &"x".repeat(300)).is_err());
+}
