@@ -40,5 +40,26 @@ pub fn secret_keys(config: &Config) -> Vec<(&'static str, &'static str)> {
         ]),
         WhatsappProvider::None => {}
     }
+    if config.max.is_some() {
+        keys.extend([
+            (
+                cfg::ENV_MAX_TOKEN,
+                "GREEN-API v3 instance token of the MAX account",
+            ),
+            (
+                cfg::ENV_MAX_WEBHOOK_TOKEN,
+                "random string; also set as the MAX instance's webhook authorization",
+            ),
+        ]);
+    }
+    if config.sms.is_some() {
+        keys.extend([
+            (cfg::ENV_SMSRU_API_ID, "SMS.ru api_id"),
+            (
+                cfg::ENV_SMS_CALLBACK_SECRET,
+                "random string of 24+ characters; ends the SMS.ru callback URL",
+            ),
+        ]);
+    }
     keys
 }

@@ -142,6 +142,40 @@ fn config_check_prints_the_secret_keys_the_config_needs() {
     ] {
         assert!(keys.get(k).is_some(), "{k} in {keys}");
     }
+    // Neither MAX nor SMS in the example: their keys are not asked for.
+    assert!(keys.get("OTKLIK_MAX_TOKEN").is_none(), "{keys}");
+    assert!(keys.get("OTKLIK_SMSRU_API_ID").is_none(), "{keys}");
+    let russia = std::env::temp_dir().join(format!("otklik-ru-{}.toml", std::process::id()));
+    std::fs::write(
+        &russia,
+        format!(
+            "{}\n[channels]\nchain = [\"max\", \"sms\", \"email\"]\n\n[max]\n\
+             api_url = \"https://3100.api.green-api.com\"\ninstance_id = \"3100000001\"\n\n\
+             [sms]\nprovider = \"smsru\"\nsender = \"MyShop\"\n",
+            std::fs::read_to_string(root().join("otklik.example.toml")).unwrap()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args(["config", "check", "--config"])
+        .arg(&russia)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&russia);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in [
+        "OTKLIK_MAX_TOKEN",
+        "OTKLIK_MAX_WEBHOOK_TOKEN",
+        "OTKLIK_SMSRU_API_ID",
+        "OTKLIK_SMS_CALLBACK_SECRET",
+    ] {
+        assert!(keys.get(k).is_some(), "{k} in {keys}");
+    }
     let missing = Command::new(env!("CARGO_BIN_EXE_otklik"))
         .args(["config", "check", "--config", "/nonexistent/otklik.toml"])
         .output()
