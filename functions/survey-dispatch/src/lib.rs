@@ -79,6 +79,8 @@ pub struct Dispatcher {
     pub whatsapp: Whatsapp,
     /// `None` when the installation has no `[max]`.
     pub max: Option<MaxClient>,
+    /// The MAX instance's last known state: when it was asked, and whether it can send.
+    pub max_state: std::sync::Mutex<Option<(DateTime<Utc>, bool)>>,
     /// `None` when the installation has no `[sms]`.
     pub sms: Option<Sms>,
     pub mailer: SesMailer,
@@ -186,7 +188,7 @@ impl Dispatcher {
         // may save first; the engine then decides again on what it saved, and the claim below
         // decides which of us sends.
         let employees = employees_of(order.manager_id, &history);
-        let chain = self.candidates(&survey);
+        let chain = self.candidates(&survey, self.max_up(now).await);
         let survey = self
             .apply(&survey, Input::prepared(employees, chain), now)
             .await?;
@@ -253,6 +255,7 @@ impl Dispatcher {
             store: p.store(),
             whatsapp: Whatsapp::from_config(&config, secrets),
             max: MaxClient::from_config(&config, secrets),
+            max_state: std::sync::Mutex::new(None),
             sms: Sms::from_config(&config, secrets),
             mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&clients.sdk)),
             texts: Texts::from_config(&config.texts)?,

@@ -6,11 +6,12 @@ use super::*;
 impl Dispatcher {
     /// The channels of the site's chain this installation can send on now and the customer
     /// can be reached on, best first ([`channels_to_try`]).
-    pub(crate) fn candidates(&self, survey: &Survey) -> Vec<Channel> {
+    /// `max_up`: whether the MAX instance can send now ([`Self::max_up`]).
+    pub(crate) fn candidates(&self, survey: &Survey, max_up: bool) -> Vec<Channel> {
         let chain = self.config.chain_for_site(survey.order.site());
         let available = |c: Channel| match c {
             Channel::Whatsapp => self.whatsapp.is_configured(),
-            Channel::Max => self.max.is_some(),
+            Channel::Max => self.max.is_some() && max_up,
             Channel::Sms => self.sms.is_some(),
             Channel::Email => true,
         };
@@ -43,6 +44,42 @@ impl Dispatcher {
             }
         }
         Ok(None)
+    }
+
+    /// Whether the MAX instance can send now. Logged out, blocked or suspended, it would take our
+    /// requests and deliver nothing, so the chain skips MAX for everyone (and the alarm on
+    /// `MaxInstanceDown` says so) until it is back. Asked at most once a minute by each instance
+    /// of this function; a state that cannot be read counts as up (a failed send is retried).
+    pub(crate) async fn max_up(&self, now: DateTime<Utc>) -> bool {
+        let Some(max) = &self.max else {
+            return false;
+        };
+        let known = *self.max_state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, up)) = known {
+            if now - at < chrono::Duration::minutes(1) {
+                return up;
+            }
+        }
+        let up = match max.state().await {
+            Ok(state) if !state.can_send() => {
+                tracing::error!(
+                    state = state.as_str(),
+                    "the MAX instance cannot send; skipping MAX"
+                );
+                otklik_metrics::incr(
+                    &otklik_metrics::MAX_INSTANCE_DOWN,
+                    &[("State", state.as_str())],
+                );
+                false
+            }
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "MAX instance state unknown; trying MAX");
+                true
+            }
+        };
+        *self.max_state.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, up));
+        up
     }
 
     /// The customer's MAX chat (`otklik_app::max`); `None` without MAX configured or account.

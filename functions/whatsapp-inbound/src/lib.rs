@@ -68,13 +68,6 @@ fn provider(path: &str) -> Option<Provider<'_>> {
 
 /// States in which the MAX instance sends nothing (SPEC §4: the chain skips MAX for everyone and
 /// an alarm says so). `starting` passes within minutes and is not one of them.
-fn max_is_down(state: &MaxState) -> bool {
-    matches!(
-        state,
-        MaxState::NotAuthorized | MaxState::Blocked | MaxState::Suspended
-    )
-}
-
 fn refused(e: &InboundError) -> Response<Body> {
     let (status, code) = match e {
         InboundError::MissingSignature => (StatusCode::UNAUTHORIZED, "missing_signature"),
@@ -108,7 +101,7 @@ impl Provider<'_> {
 /// A MAX instance's new state: a state in which nothing is sent is logged as an error and counted
 /// (`MaxInstanceDown`, by state) for the alarm; any other is an info line.
 fn note_max_state(state: &MaxState) {
-    if max_is_down(state) {
+    if !state.can_send() {
         tracing::error!(
             state = state.as_str(),
             "the MAX instance cannot send: log the account in again in the GREEN-API console"

@@ -44,6 +44,16 @@ pub enum MaxState {
 }
 
 impl MaxState {
+    /// Whether the instance sends in this state. Logged out, blocked or suspended, it does not
+    /// (a suspended one refuses numbers outside its contacts, which is every customer); a
+    /// restart or a state we do not know is given the benefit of the doubt.
+    pub fn can_send(&self) -> bool {
+        !matches!(
+            self,
+            MaxState::NotAuthorized | MaxState::Blocked | MaxState::Suspended
+        )
+    }
+
     pub fn parse(raw: &str) -> MaxState {
         match raw {
             "authorized" => MaxState::Authorized,

@@ -230,3 +230,37 @@ async fn an_sms_that_is_not_delivered_falls_back_to_email() {
         .collect();
     assert_eq!(to_phone.len(), 1, "{sent}");
 }
+
+#[tokio::test]
+async fn while_the_max_instance_is_logged_out_even_max_customers_get_the_sms() {
+    let s = russian_shop("chain-max-down").await;
+    let phone = "+79005550731";
+    let http = reqwest::Client::new();
+    http.put(format!("{}/sim/max/numbers", s.wa_sim().url()))
+        .json(&json!({"withMax": [digits(phone)]}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    http.put(format!("{}/sim/max/state", s.wa_sim().url()))
+        .json(&json!({"stateInstance": "notAuthorized"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let order = s
+        .complete_order(json!({"phone": phone, "customer": {"id": 973}}), &[11])
+        .await;
+    let sv = eventually("the question goes by SMS", WAIT, || async {
+        let sv = survey_of(&s, order).await;
+        Ok(sv.filter(|sv| sv.channel == Some(Channel::Sms)))
+    })
+    .await
+    .unwrap();
+    // MAX was not even among the candidates, and nothing went to the MAX chat.
+    assert_eq!(sv.chain, vec![Channel::Sms]);
+    let chat = sim_get(&s, &format!("/sim/max/chat?phone={}", digits(phone))).await;
+    assert_eq!(chat["lines"], json!([]));
+}
