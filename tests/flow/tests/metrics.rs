@@ -1,14 +1,17 @@
 //! The dashboard and the alarms in `infra/template.yaml` show only metrics the code emits: a shop's
 //! day through the local runner (the demo's Meta day, plus an order with no contact, a WhatsApp
 //! number that cannot receive with no email to fall back to, an SLA sweep, the inspector's work and
-//! a retailCRM outage) is captured as EMF lines, and every metric line of the dashboard and every
+//! a retailCRM outage) and a Russian shop's MAX and SMS answers and its MAX instance logging out,
+//! is captured as EMF lines, and every metric line of the dashboard and every
 //! alarm metric — name, dimensions and dimension values — has data.
 
 use std::time::Duration;
 
 use chrono::Utc;
-use otklik_flow_tests::{eventually, local_endpoint, unique_stack};
+use otklik_flow_tests::{digits, eventually, local_endpoint, unique_stack, TestStack, WAIT};
 use otklik_local_runner::demo;
+use otklik_local_runner::local::Options;
+use otklik_local_runner::stack;
 use otklik_metrics::Capture;
 use otklik_template_check::{Template, STACK};
 use serde_json::json;
@@ -72,6 +75,8 @@ async fn a_day_gives_every_dashboard_line_and_alarm_data() {
         .await
         .unwrap();
 
+    russian_day(&capture).await;
+
     let refs = Template::load().metric_refs();
     let ours: Vec<_> = refs
         .iter()
@@ -114,4 +119,84 @@ async fn a_day_gives_every_dashboard_line_and_alarm_data() {
         "named by the dashboard or an alarm but not emitted by the day:\n{}",
         missing.join("\n")
     );
+}
+
+/// A shop on `max → sms → email`: one customer answers on MAX, one taps the SMS link, and then the
+/// MAX account is logged out of its instance.
+async fn russian_day(capture: &Capture) {
+    let s = TestStack::start_with(
+        "metrics-ru",
+        Options {
+            speed: 1e7,
+            poll_every: Duration::from_secs(2),
+            config_edit: Some(stack::russia_2026),
+            ..Default::default()
+        },
+    )
+    .await;
+    let sim = s.wa_sim().url();
+    let http = reqwest::Client::new();
+    let (on_max, by_sms) = ("+79005550801", "+79005550802");
+    http.put(format!("{sim}/sim/max/numbers"))
+        .json(&json!({"withMax": [digits(on_max)], "withoutMax": [digits(by_sms)]}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    s.complete_order(json!({"phone": on_max, "customer": {"id": 981}}), &[11])
+        .await;
+    s.complete_order(json!({"phone": by_sms, "customer": {"id": 982}}), &[12])
+        .await;
+    let get = |path: String| {
+        let http = http.clone();
+        async move {
+            http.get(path)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+                .map_err(|e| e.to_string())?
+                .json::<serde_json::Value>()
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    eventually("the MAX question goes out", WAIT, || async {
+        let chat = get(format!("{sim}/sim/max/chat?phone={}", digits(on_max))).await?;
+        Ok((chat["lines"].as_array().is_some_and(|l| !l.is_empty())).then_some(()))
+    })
+    .await
+    .unwrap();
+    s.reply(json!({"provider": "max", "from": digits(on_max), "text": "5"}))
+        .await;
+    let link = eventually("the SMS arrives", WAIT, || async {
+        let inbox = get(format!("{sim}/sim/sms/inbox?phone={}", digits(by_sms))).await?;
+        Ok(inbox[0]["links"][0].as_str().map(str::to_string))
+    })
+    .await
+    .unwrap();
+    let (status, answer) = s.post_json(&link, &[("rating", "4")]).await;
+    assert_eq!(status, 200, "{answer}");
+    http.put(format!("{sim}/sim/max/state"))
+        .json(&json!({"stateInstance": "notAuthorized", "notify": true}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    for (what, name, dims) in [
+        ("a MAX rating", "Replies", [("Channel", "max")]),
+        ("an SMS rating", "Replies", [("Channel", "sms")]),
+        (
+            "the instance down",
+            "MaxInstanceDown",
+            [("State", "notAuthorized")],
+        ),
+    ] {
+        eventually(what, WAIT, || async {
+            Ok((capture.sum(name, &dims) > 0.0).then_some(()))
+        })
+        .await
+        .unwrap();
+    }
 }
