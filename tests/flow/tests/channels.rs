@@ -39,6 +39,18 @@ async fn sim_get(s: &TestStack, path: &str) -> Value {
         .unwrap()
 }
 
+/// Sets up the provider simulator (`/sim/max/numbers`, `/sim/sms/numbers`, `/sim/max/state`).
+async fn sim_put(s: &TestStack, path: &str, body: Value) {
+    reqwest::Client::new()
+        .put(format!("{}{path}", s.wa_sim().url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+}
+
 /// The order's survey, once intake has made it.
 async fn survey_of(s: &TestStack, order: u64) -> Option<Survey> {
     let id = SurveyId::for_order(&OrderRef::new("main-shop", order).unwrap());
@@ -50,14 +62,12 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
     let s = russian_shop("chain-ru").await;
     let with_max = "+79005550701";
     let without_max = "+79005550702";
-    reqwest::Client::new()
-        .put(format!("{}/sim/max/numbers", s.wa_sim().url()))
-        .json(&json!({"withMax": [digits(with_max)], "withoutMax": [digits(without_max)]}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    sim_put(
+        &s,
+        "/sim/max/numbers",
+        json!({"withMax": [digits(with_max)], "withoutMax": [digits(without_max)]}),
+    )
+    .await;
 
     let on_max = s
         .complete_order(json!({"phone": with_max, "email": "a@example.ru"}), &[11])
@@ -135,14 +145,7 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
 async fn a_max_answer_is_rated_and_thanked_in_the_same_chat() {
     let s = russian_shop("chain-max-reply").await;
     let phone = "+79005550711";
-    reqwest::Client::new()
-        .put(format!("{}/sim/max/numbers", s.wa_sim().url()))
-        .json(&json!({"withMax": [digits(phone)]}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    sim_put(&s, "/sim/max/numbers", json!({"withMax": [digits(phone)]})).await;
     let order = s
         .complete_order(json!({"phone": phone, "customer": {"id": 971}}), &[11, 12])
         .await;
@@ -194,22 +197,19 @@ async fn a_max_answer_is_rated_and_thanked_in_the_same_chat() {
 async fn an_sms_that_is_not_delivered_falls_back_to_email() {
     let s = russian_shop("chain-sms-fails").await;
     let phone = "+79005550721";
-    let http = reqwest::Client::new();
     // No MAX, and the operator reports the SMS undelivered (SMS.ru code 104) by callback.
-    http.put(format!("{}/sim/max/numbers", s.wa_sim().url()))
-        .json(&json!({"withoutMax": [digits(phone)]}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-    http.put(format!("{}/sim/sms/numbers", s.wa_sim().url()))
-        .json(&json!({"undeliverable": [digits(phone)], "failCode": 104}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    sim_put(
+        &s,
+        "/sim/max/numbers",
+        json!({"withoutMax": [digits(phone)]}),
+    )
+    .await;
+    sim_put(
+        &s,
+        "/sim/sms/numbers",
+        json!({"undeliverable": [digits(phone)], "failCode": 104}),
+    )
+    .await;
     let order = s
         .complete_order(json!({"phone": phone, "email": "c@example.ru"}), &[11])
         .await;
@@ -235,21 +235,13 @@ async fn an_sms_that_is_not_delivered_falls_back_to_email() {
 async fn while_the_max_instance_is_logged_out_even_max_customers_get_the_sms() {
     let s = russian_shop("chain-max-down").await;
     let phone = "+79005550731";
-    let http = reqwest::Client::new();
-    http.put(format!("{}/sim/max/numbers", s.wa_sim().url()))
-        .json(&json!({"withMax": [digits(phone)]}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-    http.put(format!("{}/sim/max/state", s.wa_sim().url()))
-        .json(&json!({"stateInstance": "notAuthorized"}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    sim_put(&s, "/sim/max/numbers", json!({"withMax": [digits(phone)]})).await;
+    sim_put(
+        &s,
+        "/sim/max/state",
+        json!({"stateInstance": "notAuthorized"}),
+    )
+    .await;
     let order = s
         .complete_order(json!({"phone": phone, "customer": {"id": 973}}), &[11])
         .await;
