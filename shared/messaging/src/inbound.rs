@@ -275,7 +275,7 @@ pub fn parse_green_api(
     }
     let parsed = match kind {
         "incomingMessageReceived" => green_message(&root, default_region),
-        "outgoingMessageStatus" => green_status(&root),
+        "outgoingMessageStatus" => green_status(&root, IdSpace::Whatsapp, Channel::Whatsapp),
         _ => return Ok(Vec::new()),
     };
     parsed
@@ -309,7 +309,7 @@ pub fn parse_max(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>, 
         }
         "outgoingMessageStatus" => {
             require_v3(&root)?;
-            max_status(&root)
+            green_status(&root, IdSpace::Max, Channel::Max)
         }
         _ => return Ok(Vec::new()),
     };
@@ -371,21 +371,6 @@ fn max_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
         event,
         context_message_id: context,
         chat_id: Some(chat),
-    }))
-}
-
-fn max_status(root: &Value) -> Result<Option<Inbound>, String> {
-    let message_id = non_empty(root, &["idMessage"]).ok_or("no idMessage")?;
-    let raw = str_at(root, &["status"]).ok_or("no status")?;
-    let Some((status, reason)) = green_delivery(raw) else {
-        return Ok(None);
-    };
-    Ok(Some(Inbound::Status {
-        message_id: message_id.to_string(),
-        id: input_id(InputId::provider_status(IdSpace::Max, message_id, raw))?,
-        status,
-        reason,
-        via: Channel::Max,
     }))
 }
 
@@ -551,7 +536,8 @@ fn green_event(
     Ok(Some((event, context)))
 }
 
-fn green_status(root: &Value) -> Result<Option<Inbound>, String> {
+/// An `outgoingMessageStatus` of GREEN-API, the same for its WhatsApp and its MAX (v3) instances.
+fn green_status(root: &Value, space: IdSpace, via: Channel) -> Result<Option<Inbound>, String> {
     let message_id = non_empty(root, &["idMessage"]).ok_or("no idMessage")?;
     let raw = str_at(root, &["status"]).ok_or("no status")?;
     let Some((status, reason)) = green_delivery(raw) else {
@@ -559,10 +545,10 @@ fn green_status(root: &Value) -> Result<Option<Inbound>, String> {
     };
     Ok(Some(Inbound::Status {
         message_id: message_id.to_string(),
-        id: input_id(InputId::provider_status(IdSpace::Whatsapp, message_id, raw))?,
+        id: input_id(InputId::provider_status(space, message_id, raw))?,
         status,
         reason,
-        via: Channel::Whatsapp,
+        via,
     }))
 }
 
