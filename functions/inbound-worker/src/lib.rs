@@ -1,6 +1,6 @@
 //! `inbound-worker`: applies what the WhatsApp webhooks told us.
 //!
-//! `whatsapp-inbound` authenticates each webhook, parses it and queues every item (a customer's
+//! `provider-webhooks` authenticates each webhook, parses it and queues every item (a customer's
 //! message, a delivery status) on the `inbound` queue before it answers the provider. Here each
 //! item is routed to its survey and run through the state machine by the [`Engine`] (decide →
 //! conditional save with the outbox → queues). An item that fails stays on the queue and comes

@@ -86,7 +86,7 @@ pub const COMPLAINTS_QUEUE: QueueDef = QueueDef {
     visibility_timeout: Duration::from_secs(180),
     max_receive_count: 50,
 };
-/// WhatsApp webhook items (customers' messages, delivery statuses) as `whatsapp-inbound` took them
+/// WhatsApp webhook items (customers' messages, delivery statuses) as `provider-webhooks` took them
 /// in, waiting for `inbound-worker` to route and apply them.
 pub const INBOUND_QUEUE: QueueDef = QueueDef {
     suffix: "inbound",
@@ -294,7 +294,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         access: &[Access::WriteTable, Access::SendEmail, Access::Secrets],
     },
     FunctionDef {
-        name: "whatsapp-inbound",
+        name: "provider-webhooks",
         trigger: Trigger::Http(&[
             Route {
                 method: "GET",
@@ -563,8 +563,8 @@ mod tests {
             Some("email-landing")
         );
         for (method, path, function) in [
-            ("POST", "/webhooks/max", "whatsapp-inbound"),
-            ("POST", "/webhooks/sms/s3cret", "whatsapp-inbound"),
+            ("POST", "/webhooks/max", "provider-webhooks"),
+            ("POST", "/webhooks/sms/s3cret", "provider-webhooks"),
             ("GET", "/s/Ab3dE6gH9jKm", "email-landing"),
             ("POST", "/s/Ab3dE6gH9jKm", "email-landing"),
             ("POST", "/s/Ab3dE6gH9jKm/contact", "email-landing"),
@@ -584,7 +584,7 @@ mod tests {
         assert_eq!(route("GET", "/webhooks/max"), None);
         assert_eq!(
             route("POST", "/webhooks/whatsapp/green-api").map(|f| f.name),
-            Some("whatsapp-inbound")
+            Some("provider-webhooks")
         );
         assert_eq!(route("DELETE", "/reports/kpi"), None);
         assert_eq!(route("GET", "/nowhere"), None);

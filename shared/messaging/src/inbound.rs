@@ -37,7 +37,7 @@ pub enum InboundError {
     TooLarge,
 }
 
-/// What a webhook told us. Serializable: `whatsapp-inbound` queues each item as it was parsed,
+/// What a webhook told us. Serializable: `provider-webhooks` queues each item as it was parsed,
 /// for `inbound-worker` to apply.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -1,5 +1,5 @@
 //! WhatsApp replies end to end: the WhatsApp simulator posts signed webhooks over real HTTP to the
-//! gateway, which runs the real `whatsapp-inbound` handler on the local AWS endpoint and then
+//! gateway, which runs the real `provider-webhooks` handler on the local AWS endpoint and then
 //! `inbound-worker` on what it queued; the CRM writer then writes to the retailCRM simulator.
 
 use std::ops::Deref;
@@ -22,7 +22,7 @@ use otklik_local_runner::gateway::{handler, Route};
 use otklik_local_runner::sqs::{batch_handler, Consumer};
 use otklik_local_runner::stack;
 use otklik_reply_sender::ReplySender;
-use otklik_whatsapp_inbound::WhatsappInbound;
+use otklik_provider_webhooks::ProviderWebhooks;
 use serde_json::{json, Value};
 
 /// A bare stack with the WhatsApp webhooks served, and the queues a reply's effects go to:
@@ -47,7 +47,7 @@ async fn stack(test: &str) -> Stack {
     // The shop's fields, as `otklik crm setup` creates them.
     stack.set_up_shop().await;
     let parts = stack.parts();
-    let inbound = Arc::new(WhatsappInbound::from_parts(&parts).await.unwrap());
+    let inbound = Arc::new(ProviderWebhooks::from_parts(&parts).await.unwrap());
     // inbound-worker behind its event source mapping, drained before the webhook's answer goes
     // back, so each test sees a reply's effects as soon as the simulator hears 200.
     let worker = Arc::new(InboundWorker::from_parts(&parts).await.unwrap());

@@ -11,7 +11,7 @@
 //! The events are real: a `Stage` (both simulators, the stack's table and queues on the local
 //! AWS endpoint, the in-process handlers) prepares fresh orders and surveys each round, and queue
 //! events carry messages that went through the real queues (the effect messages are the very ones
-//! `inbound-worker` queued for a reply that `whatsapp-inbound` took in).
+//! `inbound-worker` queued for a reply that `provider-webhooks` took in).
 //!
 //! Here: the rounds. `runtime` is the emulator, `run` one start under it, `events` and `stage`
 //! what each function is given, `report` the numbers and their section of the report.

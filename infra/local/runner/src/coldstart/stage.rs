@@ -35,7 +35,7 @@ pub(super) struct Stage {
     parts: Parts,
     worker: otklik_intake_worker::Worker,
     dispatcher: otklik_survey_dispatch::Dispatcher,
-    inbound: otklik_whatsapp_inbound::WhatsappInbound<SqsQueue>,
+    inbound: otklik_provider_webhooks::ProviderWebhooks<SqsQueue>,
     inbound_worker: otklik_inbound_worker::InboundWorker,
     signer: LinkSigner,
     /// By queue suffix: the queue and its ARN.
@@ -142,7 +142,7 @@ impl Stage {
         let dispatcher = otklik_survey_dispatch::Dispatcher::from_parts(&parts)
             .await
             .map_err(|e| e.to_string())?;
-        let inbound = otklik_whatsapp_inbound::WhatsappInbound::from_parts(&parts)
+        let inbound = otklik_provider_webhooks::ProviderWebhooks::from_parts(&parts)
             .await
             .map_err(|e| e.to_string())?;
         let inbound_worker = otklik_inbound_worker::InboundWorker::from_parts(&parts)
@@ -484,7 +484,7 @@ impl Stage {
             },
         );
         out.insert(
-            "whatsapp-inbound",
+            "provider-webhooks",
             delivered.clone().map(|(_, message_id)| {
                 let digits = phone(2).trim_start_matches('+').to_string();
                 let body = meta_webhook(json!({

@@ -1,4 +1,4 @@
-//! `whatsapp-inbound`: the chat and SMS providers' webhooks — WhatsApp (`GET|POST
+//! `provider-webhooks`: the chat and SMS providers' webhooks — WhatsApp (`GET|POST
 //! /webhooks/whatsapp/meta`, `POST /webhooks/whatsapp/green-api`), MAX through GREEN-API v3
 //! (`POST /webhooks/max`) and SMS.ru's delivery callbacks (`POST /webhooks/sms/{secret}`).
 //!
@@ -34,7 +34,7 @@ pub struct WebhookSecrets {
     pub sms_callback_secret: Option<String>,
 }
 
-pub struct WhatsappInbound<Q> {
+pub struct ProviderWebhooks<Q> {
     /// The `inbound` queue.
     pub queue: Q,
     pub secrets: WebhookSecrets,
@@ -115,7 +115,7 @@ fn note_max_state(state: &MaxState) {
     }
 }
 
-impl<Q: Queue> WhatsappInbound<Q> {
+impl<Q: Queue> ProviderWebhooks<Q> {
     /// Handles one request from API Gateway.
     pub async fn handle(&self, req: Request) -> Response<Body> {
         let Some(provider) = provider(req.uri().path()) else {
@@ -245,7 +245,7 @@ impl<Q: Queue> WhatsappInbound<Q> {
     }
 }
 
-impl WhatsappInbound<otklik_aws::queue::SqsQueue> {
+impl ProviderWebhooks<otklik_aws::queue::SqsQueue> {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
     pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
@@ -256,7 +256,7 @@ impl WhatsappInbound<otklik_aws::queue::SqsQueue> {
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
     pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
-        Ok(WhatsappInbound {
+        Ok(ProviderWebhooks {
             queue: otklik_aws::queue::SqsQueue::connect(
                 p.clients.sqs.clone(),
                 &p.names,

@@ -24,8 +24,8 @@ impl Queue for Sent {
 
 const APP_SECRET: &str = "app-secret";
 
-fn app(fail_from: Option<usize>) -> WhatsappInbound<Sent> {
-    WhatsappInbound {
+fn app(fail_from: Option<usize>) -> ProviderWebhooks<Sent> {
+    ProviderWebhooks {
         queue: Sent {
             fail_from,
             ..Default::default()
@@ -138,8 +138,8 @@ async fn an_unsigned_or_forged_webhook_queues_nothing() {
 const MAX_TOKEN: &str = "max-webhook-token";
 const SMS_SECRET: &str = "cb-secret-0123456789abcdefghij";
 
-fn app_with_max_and_sms() -> WhatsappInbound<Sent> {
-    WhatsappInbound {
+fn app_with_max_and_sms() -> ProviderWebhooks<Sent> {
+    ProviderWebhooks {
         queue: Sent::default(),
         secrets: WebhookSecrets {
             max_webhook_token: Some(MAX_TOKEN.into()),
@@ -170,7 +170,7 @@ fn max_post(body: &[u8], auth: Option<&str>) -> Request {
     )
 }
 
-fn queued(app: &WhatsappInbound<Sent>) -> Vec<Inbound> {
+fn queued(app: &ProviderWebhooks<Sent>) -> Vec<Inbound> {
     app.queue
         .bodies
         .lock()
@@ -441,7 +441,7 @@ async fn a_malformed_sms_callback_is_a_400_and_a_queue_failure_not_100() {
     let bad = serde_urlencoded::to_string([("data[0]", "sms_status\nonly-an-id")]).unwrap();
     let (status, answer) = status_and_json(app.handle(sms_post(SMS_SECRET, bad.as_bytes())).await);
     assert_eq!(status, 400, "{answer}");
-    let failing = WhatsappInbound {
+    let failing = ProviderWebhooks {
         queue: Sent {
             fail_from: Some(0),
             ..Default::default()
