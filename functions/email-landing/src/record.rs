@@ -14,7 +14,9 @@ impl Landing {
         viewed_at: DateTime<Utc>,
     ) -> Result<Option<Suspicion>, PortError> {
         let rule = ScannerRule::new(&self.config.email);
-        let views = match rule.views_needed(survey.sent_at, viewed_at) {
+        // Measured from our latest message: a reminder's links are as fresh as it is.
+        let sent_at = survey.last_asked_at();
+        let views = match rule.views_needed(sent_at, viewed_at) {
             Some((from, to)) => {
                 self.engine
                     .store
@@ -23,7 +25,7 @@ impl Landing {
             }
             None => Vec::new(),
         };
-        Ok(rule.suspicion(survey.sent_at, rating, viewed_at, &views))
+        Ok(rule.suspicion(sent_at, rating, viewed_at, &views))
     }
 
     #[allow(clippy::too_many_arguments)]

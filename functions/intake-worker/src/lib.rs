@@ -64,11 +64,8 @@ pub struct Worker {
 impl Worker {
     async fn ensure_schedule(&self, survey: &Survey) -> Result<(), WorkerError> {
         let tz = self.config.timezone_for_site(survey.order.site());
-        let payload = serde_json::to_string(&DispatchRequest {
-            survey_id: survey.id.to_string(),
-            channel: None,
-        })
-        .expect("a dispatch request serializes");
+        let payload = serde_json::to_string(&DispatchRequest::question(&survey.id))
+            .expect("a dispatch request serializes");
         let created = self
             .scheduler
             .schedule_once(survey.id.as_str(), survey.send_at, tz, &payload)

@@ -4,9 +4,11 @@
 //! the survey, re-read the order (cancelled or returned since → skipped), snapshot everyone who
 //! worked on it (SPEC §6), choose WhatsApp or email, and send — at most once whatever the
 //! redeliveries, because a conditional "send claim" is taken before the provider is called.
-//! The email fallback after a WhatsApp failure comes through the same queue with `"channel":
-//! "email"`.
+//! A fallback down the chain after a failed delivery comes through the same queue with its
+//! `"channel"`, and the one reminder with `"reminder": true` from a schedule made at the first
+//! send (`remind.rs`).
 
+mod remind;
 mod send;
 
 use std::sync::Arc;
@@ -26,7 +28,7 @@ use otklik_core::machine::{Input, MachineConfig, Survey};
 use otklik_core::model::{Channel, SkipReason, SurveyId, SurveyState};
 use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
 use otklik_core::sms::request_sms;
-use otklik_core::texts::{TextKind, Texts};
+use otklik_core::texts::{Ask, Texts};
 use otklik_messaging::max::MaxClient;
 use otklik_messaging::sms::{Sms, SmsSender};
 use otklik_messaging::{SendError, SesMailer, Whatsapp};
@@ -50,6 +52,11 @@ pub enum Dispatched {
     Failed(String),
     /// Another delivery of this message holds the send claim: we send nothing.
     AlreadyClaimed,
+    /// The one reminder went out.
+    Reminded {
+        channel: Channel,
+        message_id: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +91,8 @@ pub struct Dispatcher {
     /// `None` when the installation has no `[sms]`.
     pub sms: Option<Sms>,
     pub mailer: SesMailer,
+    /// Makes the reminder's schedule; `None` when reminders are off.
+    pub scheduler: Option<otklik_aws::scheduler::SurveyScheduler>,
     pub texts: Texts,
     pub signer: LinkSigner,
     pub config: Arc<Config>,
@@ -151,6 +160,9 @@ impl Dispatcher {
         };
         if let Some(channel) = msg.channel {
             return self.fallback(survey, channel, now).await;
+        }
+        if msg.reminder {
+            return self.remind(survey, msg.due_at, now).await;
         }
         if survey.state != SurveyState::Scheduled {
             return Ok(Dispatched::NothingToDo(survey.state.name().into()));
@@ -230,6 +242,9 @@ fn record_metrics(d: &Dispatched) {
         Dispatched::Skipped(reason) => {
             m::incr(&m::SURVEYS_SKIPPED, &[("Reason", &reason.to_string())])
         }
+        Dispatched::Reminded { channel, .. } => {
+            m::incr(&m::REMINDERS_SENT, &[("Channel", &channel.to_string())])
+        }
         // Counted by the engine, when the survey's save turns it `failed`.
         Dispatched::Failed(_) | Dispatched::NothingToDo(_) | Dispatched::AlreadyClaimed => {}
     }
@@ -258,6 +273,10 @@ impl Dispatcher {
             max_state: std::sync::Mutex::new(None),
             sms: Sms::from_config(&config, secrets),
             mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&clients.sdk)),
+            scheduler: match config.survey.reminder_after {
+                Some(_) => Some(otklik_aws::scheduler::from_env(clients, &p.names).await?),
+                None => None,
+            },
             texts: Texts::from_config(&config.texts)?,
             signer: LinkSigner::new(secrets.link_secret.expose().as_bytes()),
             config: Arc::new(config),

@@ -26,7 +26,17 @@ impl Dispatcher {
         survey: &Survey,
         now: DateTime<Utc>,
     ) -> Result<Option<Channel>, DispatchError> {
-        for &channel in &survey.chain {
+        self.first_reachable(survey, &survey.chain, now).await
+    }
+
+    /// The first of `channels` on which the customer can be reached (see [`Self::choose_channel`]).
+    pub(crate) async fn first_reachable(
+        &self,
+        survey: &Survey,
+        channels: &[Channel],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Channel>, DispatchError> {
+        for &channel in channels {
             match (channel, survey.contact.phone.as_ref()) {
                 (Channel::Whatsapp, Some(phone)) => {
                     if self.whatsapp.has_whatsapp(phone).await? != Some(false) {
@@ -130,33 +140,15 @@ impl Dispatcher {
             }
             return Ok(Dispatched::AlreadyClaimed);
         }
-        let result = match channel {
-            Channel::Whatsapp => {
-                let phone = survey
-                    .contact
-                    .phone
-                    .as_ref()
-                    .expect("WhatsApp was chosen for a phone");
-                let lang = self.texts.language();
-                let text = self
-                    .texts
-                    .pick(TextKind::Request, lang, &survey.wording_seed());
-                self.whatsapp.send_question(phone, text).await
-            }
-            Channel::Email => self.send_email(&survey, now).await,
-            Channel::Max => match (&self.max, &max_chat) {
-                (Some(max), Some(chat)) => {
-                    let text = self.texts.pick(
-                        TextKind::Request,
-                        self.texts.language(),
-                        &survey.wording_seed(),
-                    );
-                    max.send_text(chat, text).await
-                }
-                _ => Err(SendError::NotSent("MAX is not configured".into())),
-            },
-            Channel::Sms => self.send_sms(&survey, now).await,
-        };
+        // Asked for the first time: the reminder's schedule is made before the provider is called,
+        // so a crash after the send cannot leave the survey without its reminder (one that fires
+        // for a question that never went out finds nothing to remind of).
+        if survey.state == SurveyState::Scheduled {
+            self.schedule_reminder(&survey, now).await?;
+        }
+        let result = self
+            .deliver(&survey, channel, Ask::Question, max_chat.as_deref(), now)
+            .await;
         let message_id = match result {
             Ok(id) => id,
             Err(SendError::NotSent(e)) => {
@@ -186,8 +178,48 @@ impl Dispatcher {
         })
     }
 
+    /// Calls the provider of `channel` with the question or the reminder; the provider's message
+    /// id. `max_chat`: the customer's MAX chat, when `channel` is MAX.
+    pub(crate) async fn deliver(
+        &self,
+        survey: &Survey,
+        channel: Channel,
+        ask: Ask,
+        max_chat: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<String, SendError> {
+        let lang = self.texts.language();
+        let text = || {
+            self.texts
+                .pick(ask.messenger(), lang, &survey.wording_seed())
+        };
+        match channel {
+            Channel::Whatsapp => {
+                let phone = survey
+                    .contact
+                    .phone
+                    .as_ref()
+                    .ok_or_else(|| SendError::NotSent("no phone for WhatsApp".into()))?;
+                // On Meta this is the approved template whatever `ask` is: a business may not
+                // write first in its own words there.
+                self.whatsapp.send_question(phone, text()).await
+            }
+            Channel::Email => self.send_email(survey, ask, now).await,
+            Channel::Max => match (&self.max, max_chat) {
+                (Some(max), Some(chat)) => max.send_text(chat, text()).await,
+                _ => Err(SendError::NotSent("MAX is not configured".into())),
+            },
+            Channel::Sms => self.send_sms(survey, ask, now).await,
+        }
+    }
+
     /// One SMS: our words, then a short link of its own to the rating page.
-    async fn send_sms(&self, survey: &Survey, now: DateTime<Utc>) -> Result<String, SendError> {
+    async fn send_sms(
+        &self,
+        survey: &Survey,
+        ask: Ask,
+        now: DateTime<Utc>,
+    ) -> Result<String, SendError> {
         let (Some(sms), Some(phone)) = (&self.sms, survey.contact.phone.as_ref()) else {
             return Err(SendError::NotSent("SMS is not configured".into()));
         };
@@ -200,6 +232,7 @@ impl Dispatcher {
             .map_err(|e| SendError::NotSent(format!("short link: {e}")))?;
         let text = request_sms(
             &self.texts,
+            ask,
             self.texts.language(),
             &survey.wording_seed(),
             &id.url(&cfg.landing_base_url),
@@ -231,7 +264,12 @@ impl Dispatcher {
         Err(PortError::Conflict("three short link ids in a row were taken".into()).into())
     }
 
-    async fn send_email(&self, survey: &Survey, now: DateTime<Utc>) -> Result<String, SendError> {
+    async fn send_email(
+        &self,
+        survey: &Survey,
+        ask: Ask,
+        now: DateTime<Utc>,
+    ) -> Result<String, SendError> {
         let to = survey
             .contact
             .email
@@ -243,9 +281,12 @@ impl Dispatcher {
         let links = rating_links(&self.signer, &cfg.landing_base_url, &survey.id, expires);
         let unsubscribe = opt_out_link(&self.signer, &cfg.landing_base_url, &survey.id, expires);
         let draft = survey_email(
-            &self.texts,
-            self.texts.language(),
-            &survey.wording_seed(),
+            otklik_core::email::Wording {
+                texts: &self.texts,
+                ask,
+                lang: self.texts.language(),
+                seed: &survey.wording_seed(),
+            },
             cfg,
             to.clone(),
             &links,

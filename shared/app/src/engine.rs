@@ -208,8 +208,8 @@ impl Engine {
             (Destination::Dispatch, Command::SendSurvey { channel }) => (
                 &queues.dispatch,
                 serde_json::to_string(&DispatchRequest {
-                    survey_id: survey.id.to_string(),
                     channel: Some(*channel),
+                    ..DispatchRequest::question(&survey.id)
                 }),
             ),
             (Destination::Dispatch, _) => {

@@ -291,7 +291,13 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: Some(2),
         crm_rate: Some(1),
-        access: &[Access::WriteTable, Access::SendEmail, Access::Secrets],
+        // Schedules: the one reminder's schedule, made at the first send.
+        access: &[
+            Access::WriteTable,
+            Access::SendEmail,
+            Access::Schedules,
+            Access::Secrets,
+        ],
     },
     FunctionDef {
         name: "provider-webhooks",

@@ -151,6 +151,24 @@ pub struct SurveyConfig {
     /// Several unreadable messages within this period make one inspector task, not many.
     #[serde(deserialize_with = "de_duration", default = "default_batch")]
     pub inspector_batch_window: Duration,
+    /// No answer this long after the question → ask once more (moved into the send window).
+    /// `None` (written `"off"`): never remind.
+    #[serde(deserialize_with = "de_reminder", default = "default_reminder")]
+    pub reminder_after: Option<Duration>,
+}
+
+fn default_reminder() -> Option<Duration> {
+    Some(Duration::from_secs(24 * 3600))
+}
+
+fn de_reminder<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let raw = String::deserialize(d)?;
+    if raw.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    parse_duration(&raw)
+        .map_err(|e| serde::de::Error::custom(format!("{e}, or \"off\"")))
+        .map(Some)
 }
 
 fn default_batch() -> Duration {
@@ -533,6 +551,18 @@ impl Config {
         }
         if self.survey.reply_window.is_zero() {
             return Err(invalid("survey.reply_window", "must be longer than zero"));
+        }
+        if let Some(after) = self.survey.reminder_after {
+            // A reminder due after the survey expired, or at once, asks nobody anything useful.
+            if after.is_zero() || after >= self.survey.reply_window {
+                return Err(invalid(
+                    "survey.reminder_after",
+                    format!(
+                        "must be longer than zero and shorter than survey.reply_window ({}), or \"off\"",
+                        humantime::format_duration(self.survey.reply_window)
+                    ),
+                ));
+            }
         }
         for (i, rule) in self.survey.rules.iter().enumerate() {
             let matches_something = rule.site.is_some()
@@ -998,6 +1028,42 @@ mod tests {
             "{EXAMPLE}\n[sites.kz-shop]\nchannels = [\"email\", \"email\"]\n"
         ));
         assert!(e.contains("sites.kz-shop.channels"), "{e}");
+    }
+
+    #[test]
+    fn the_reminder_is_a_day_by_default_off_on_request_and_before_expiry() {
+        let c = Config::from_toml(EXAMPLE).unwrap();
+        assert_eq!(
+            c.survey.reminder_after,
+            Some(Duration::from_secs(24 * 3600))
+        );
+        let without = EXAMPLE.replace("reminder_after = \"24h\"\n", "");
+        assert_ne!(without, EXAMPLE, "the example shows the key");
+        let c = Config::from_toml(&without).unwrap();
+        assert_eq!(
+            c.survey.reminder_after,
+            Some(Duration::from_secs(24 * 3600))
+        );
+        let off = with("reminder_after = \"24h\"", "reminder_after = \"off\"");
+        assert_eq!(Config::from_toml(&off).unwrap().survey.reminder_after, None);
+        for bad in ["\"7d\"", "\"8d\"", "\"0\""] {
+            let e = err_of(&with(
+                "reminder_after = \"24h\"",
+                &format!("reminder_after = {bad}"),
+            ));
+            assert!(
+                e.contains("survey.reminder_after") && e.contains("reply_window"),
+                "{bad}: {e}"
+            );
+        }
+        let e = err_of(&with(
+            "reminder_after = \"24h\"",
+            "reminder_after = \"soon\"",
+        ));
+        assert!(
+            e.contains("survey.reminder_after") && e.contains("\"off\""),
+            "{e}"
+        );
     }
 
     #[test]

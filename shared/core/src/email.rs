@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::EmailConfig;
 use crate::model::{Email, Rating};
-use crate::texts::{fnv1a64, rating_label, Lang, TextKind, Texts};
+use crate::texts::{fnv1a64, rating_label, Ask, Lang, Texts};
 
 /// Body lines longer than this are broken, at sentence ends first: some clients and gateways
 /// hard-wrap long lines mid-sentence, which looks broken; a break after a full stop looks typed.
@@ -35,20 +35,34 @@ pub struct EmailDraft {
     pub unsubscribe_url: String,
 }
 
-/// The survey email for one customer. `seed` picks the wording (use the same seed as for the
-/// WhatsApp question so a customer meets one voice); `links` are the five rating links from
+/// Which words an email uses: our texts in `lang`, for the question or its reminder, the variant
+/// chosen by `seed` (use the same seed as for the messenger so a customer meets one voice).
+#[derive(Debug, Clone, Copy)]
+pub struct Wording<'a> {
+    pub texts: &'a Texts,
+    pub ask: Ask,
+    pub lang: Lang,
+    pub seed: &'a str,
+}
+
+/// The survey email for one customer. `links` are the five rating links from
 /// [`crate::links::rating_links`], listed best first whatever order they come in.
 pub fn survey_email(
-    texts: &Texts,
-    lang: Lang,
-    seed: &str,
+    wording: Wording<'_>,
     cfg: &EmailConfig,
     to: Email,
     links: &[(Rating, String)],
     unsubscribe_url: String,
 ) -> EmailDraft {
+    let Wording {
+        texts,
+        ask,
+        lang,
+        seed,
+    } = wording;
     let mut lines: Vec<String> = Vec::new();
-    for paragraph in texts.pick(TextKind::EmailRequest, lang, seed).lines() {
+    let (subject, request) = ask.email();
+    for paragraph in texts.pick(request, lang, seed).lines() {
         lines.extend(wrap(paragraph, MAX_BODY_LINE));
     }
     lines.push(String::new());
@@ -73,7 +87,7 @@ pub fn survey_email(
         from_address: cfg.from_address.trim().to_string(),
         reply_to: cfg.reply_to.trim().to_string(),
         to,
-        subject: texts.pick(TextKind::EmailSubject, lang, seed).to_string(),
+        subject: texts.pick(subject, lang, seed).to_string(),
         body: lines.join("\n"),
         unsubscribe_url,
     }
@@ -329,6 +343,12 @@ mod tests {
     }
 
     fn draft_for(lang: Lang, seed: &str, signature: &str) -> EmailDraft {
+        ask_for(Ask::Question, lang, seed, signature)
+    }
+
+    use crate::texts::TextKind;
+
+    fn ask_for(ask: Ask, lang: Lang, seed: &str, signature: &str) -> EmailDraft {
         let signer = LinkSigner::new(b"0123456789abcdef0123456789abcdef");
         let survey = SurveyId::parse("s-main-shop-1001").unwrap();
         let expires = now() + chrono::Duration::days(30);
@@ -337,9 +357,12 @@ mod tests {
         // Whatever order they arrive in, the email lists them best first.
         links.reverse();
         survey_email(
-            &Texts::defaults(),
-            lang,
-            seed,
+            Wording {
+                texts: &Texts::defaults(),
+                ask,
+                lang,
+                seed,
+            },
             &cfg(signature),
             Email::parse("ivan@mail.ru").unwrap(),
             &links,
@@ -428,6 +451,30 @@ mod tests {
             opening.contains("ссыл") && opening.contains("не"),
             "{opening}"
         );
+    }
+
+    #[test]
+    fn the_reminder_asks_again_in_its_own_words_with_the_same_five_links() {
+        let t = Texts::defaults();
+        for lang in Lang::ALL {
+            let seed = "ivan@mail.ru/s-main-shop-1001";
+            let first = ask_for(Ask::Question, lang, seed, "");
+            let again = ask_for(Ask::Reminder, lang, seed, "");
+            assert!(
+                t.variants(TextKind::EmailReminderSubject, lang)
+                    .contains(&again.subject),
+                "{lang:?}: {}",
+                again.subject
+            );
+            assert_ne!(first.subject, again.subject);
+            let opening = again.body.split("\n\n").next().unwrap().replace('\n', " ");
+            assert!(
+                t.variants(TextKind::EmailReminder, lang).contains(&opening),
+                "{lang:?}: {opening}"
+            );
+            let links = |d: &EmailDraft| d.body.lines().filter(|l| l.contains("https://")).count();
+            assert_eq!(links(&again), 5);
+        }
     }
 
     #[test]

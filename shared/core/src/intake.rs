@@ -31,6 +31,39 @@ pub struct DispatchRequest {
     /// Set for a fallback: send on this channel although the survey was sent already.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<crate::model::Channel>,
+    /// Set by the reminder's schedule: ask once more if nobody answered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reminder: bool,
+    /// When the reminder's schedule was due (inside the send window by construction), so a late
+    /// redelivery can tell it is late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+impl DispatchRequest {
+    /// The schedule's message that sends the question.
+    pub fn question(survey: &crate::model::SurveyId) -> DispatchRequest {
+        DispatchRequest {
+            survey_id: survey.to_string(),
+            channel: None,
+            reminder: false,
+            due_at: None,
+        }
+    }
+
+    /// The reminder schedule's message, due at `at`.
+    pub fn reminder(survey: &crate::model::SurveyId, at: DateTime<Utc>) -> DispatchRequest {
+        DispatchRequest {
+            reminder: true,
+            due_at: Some(at),
+            ..DispatchRequest::question(survey)
+        }
+    }
+
+    /// The name of the survey's reminder schedule (the question's schedule is named by the id).
+    pub fn reminder_schedule_name(survey: &crate::model::SurveyId) -> String {
+        format!("{survey}-reminder")
+    }
 }
 
 /// The order as intake sees it, already in domain terms.

@@ -73,9 +73,15 @@ pub struct Survey {
     /// a survey from before chains: WhatsApp, then email.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<Channel>,
-    /// Every channel the question went out on, in order.
+    /// Every channel the question went out on, in order (the reminder's too).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub asked: Vec<Channel>,
+    /// The one reminder, once it went out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder: Option<Reminder>,
+    /// When the customer last wrote or chose anything about this survey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replied_at: Option<DateTime<Utc>>,
     pub last_inspector_notice_at: Option<DateTime<Utc>>,
     /// Recent input ids, newest last, at most [`SEEN_INPUTS_CAP`].
     pub seen_inputs: Vec<InputId>,
@@ -115,6 +121,8 @@ impl Survey {
             employees: Vec::new(),
             chain: Vec::new(),
             asked: Vec::new(),
+            reminder: None,
+            replied_at: None,
             last_inspector_notice_at: None,
             seen_inputs: Vec::new(),
             done: BTreeSet::new(),
@@ -241,6 +249,11 @@ pub enum Event {
     /// A fallback to `channel` cannot go out: the customer has no account there (MAX's account
     /// check said so when the fallback came to be sent). The next channel of the chain is asked.
     Unreachable { channel: Channel },
+    /// The one reminder went out on `channel`.
+    Reminded {
+        channel: Channel,
+        message_id: String,
+    },
 }
 
 /// One input to the machine.
@@ -315,6 +328,17 @@ impl Input {
         Input {
             id: InputId(format!("unreachable-{channel}")),
             event: Event::Unreachable { channel },
+        }
+    }
+
+    /// The one reminder went out (a survey has one, so every record of it is the same input).
+    pub fn reminded(channel: Channel, message_id: impl Into<String>) -> Input {
+        Input {
+            id: InputId("reminded".into()),
+            event: Event::Reminded {
+                channel,
+                message_id: message_id.into(),
+            },
         }
     }
 
@@ -579,6 +603,7 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
                 };
             }
         }
+        Event::Reminded { channel, .. } => reminder::on_reminded(fx.survey, *channel, now),
         Event::Text { text, via } => {
             let reply = parse_reply(text, &cfg.parser);
             on_reply(&mut fx, reply, Some(text), *via, cfg, now);
@@ -657,6 +682,8 @@ fn fall_back_after(fx: &mut Effects<'_>, channel: Channel, reason: &str) {
     }
     match later.into_iter().find(|c| !s.asked.contains(c)) {
         Some(next) => fx.once(&fallback_key(next), Command::SendSurvey { channel: next }),
+        // The reminder asked the customer once more, so the survey is still open somewhere.
+        None if s.reminder.is_some() => {}
         None => {
             fx.survey.state = SurveyState::Failed {
                 reason: format!("{channel}: {reason}"),
@@ -688,6 +715,7 @@ fn on_reply(
     cfg: &MachineConfig,
     now: DateTime<Utc>,
 ) {
+    fx.survey.replied_at = Some(now);
     if reply == Reply::OptOut {
         fx.words(text);
         fx.once("do-not-contact", Command::AddToDoNotContact);
@@ -786,6 +814,9 @@ fn on_reply(
         }
     }
 }
+
+mod reminder;
+pub use reminder::Reminder;
 
 #[cfg(test)]
 mod tests;

@@ -6,28 +6,32 @@
 //! two at most, so it stays short and carries no order number, sum or name.
 
 pub use crate::sms_segments::segments;
-use crate::texts::{Lang, TextKind, Texts};
+use crate::texts::{Ask, Lang, Texts};
 
 /// The most segments a request SMS may cost.
 pub const MAX_SEGMENTS: usize = 2;
 
-/// The request SMS: one of our wordings (rotating by `seed`), then the link, last, so the phone
-/// shows it whole and tappable.
-pub fn request_sms(texts: &Texts, lang: Lang, seed: &str, link: &str) -> String {
-    format!("{} {link}", texts.pick(TextKind::SmsRequest, lang, seed))
+/// The request (or reminder) SMS: one of our wordings (rotating by `seed`), then the link, last,
+/// so the phone shows it whole and tappable.
+pub fn request_sms(texts: &Texts, ask: Ask, lang: Lang, seed: &str, link: &str) -> String {
+    format!("{} {link}", texts.pick(ask.sms(), lang, seed))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::texts::TextKind;
 
     const LINK: &str = crate::sms_segments::TYPICAL_LINK;
 
     #[test]
     fn every_built_in_request_fits_two_segments_with_its_link_last() {
         let t = Texts::defaults();
-        for lang in Lang::ALL {
-            let variants = t.variants(TextKind::SmsRequest, lang);
+        for (lang, kind) in Lang::ALL
+            .into_iter()
+            .flat_map(|l| [(l, TextKind::SmsRequest), (l, TextKind::SmsReminder)])
+        {
+            let variants = t.variants(kind, lang);
             assert!(!variants.is_empty(), "{lang:?}");
             for v in variants {
                 let sms = format!("{v} {LINK}");
@@ -42,11 +46,16 @@ mod tests {
                 assert!(!v.chars().any(|c| c.is_ascii_digit()), "no numbers: {v}");
             }
         }
-        let sms = request_sms(&t, Lang::Ru, "+79001234567/s1", LINK);
+        let sms = request_sms(&t, Ask::Question, Lang::Ru, "+79001234567/s1", LINK);
         assert!(sms.ends_with(&format!(" {LINK}")), "{sms}");
         assert!(t
             .variants(TextKind::SmsRequest, Lang::Ru)
             .iter()
             .any(|v| sms.starts_with(v.as_str())));
+        let reminder = request_sms(&t, Ask::Reminder, Lang::Ru, "+79001234567/s1", LINK);
+        assert!(t
+            .variants(TextKind::SmsReminder, Lang::Ru)
+            .iter()
+            .any(|v| reminder.starts_with(v.as_str())));
     }
 }

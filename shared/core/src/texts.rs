@@ -71,10 +71,19 @@ pub enum TextKind {
     OptOutConfirmed,
     /// The SMS question, before its one short link (`sms::request_sms` puts the link last).
     SmsRequest,
+    /// The one reminder in a messenger, when the question went unanswered: asks again in other
+    /// words, without reproach.
+    Reminder,
+    /// The reminder SMS, before its short link (the same length rule as [`TextKind::SmsRequest`]).
+    SmsReminder,
+    /// The reminder email's subject.
+    EmailReminderSubject,
+    /// The reminder email's text above the five rating links.
+    EmailReminder,
 }
 
 impl TextKind {
-    pub const ALL: [TextKind; 10] = [
+    pub const ALL: [TextKind; 14] = [
         TextKind::Request,
         TextKind::EmailSubject,
         TextKind::EmailRequest,
@@ -85,7 +94,16 @@ impl TextKind {
         TextKind::Apology,
         TextKind::OptOutConfirmed,
         TextKind::SmsRequest,
+        TextKind::Reminder,
+        TextKind::SmsReminder,
+        TextKind::EmailReminderSubject,
+        TextKind::EmailReminder,
     ];
+
+    /// Whether the kind is an SMS text that carries a link after it (and so must stay short).
+    pub fn is_sms(self) -> bool {
+        matches!(self, TextKind::SmsRequest | TextKind::SmsReminder)
+    }
 
     /// The config key of the kind, as written under `[texts.<lang>]`.
     pub fn key(self) -> &'static str {
@@ -100,6 +118,45 @@ impl TextKind {
             TextKind::Apology => "apology",
             TextKind::OptOutConfirmed => "opt_out_confirmed",
             TextKind::SmsRequest => "sms_request",
+            TextKind::Reminder => "reminder",
+            TextKind::SmsReminder => "sms_reminder",
+            TextKind::EmailReminderSubject => "email_reminder_subject",
+            TextKind::EmailReminder => "email_reminder",
+        }
+    }
+}
+
+/// Which of a survey's asks a message is: the question, or its one reminder. Each has its own
+/// words on every channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ask {
+    Question,
+    Reminder,
+}
+
+impl Ask {
+    /// The words in a messenger (WhatsApp, MAX).
+    pub fn messenger(self) -> TextKind {
+        match self {
+            Ask::Question => TextKind::Request,
+            Ask::Reminder => TextKind::Reminder,
+        }
+    }
+
+    /// The words of the SMS, before its link.
+    pub fn sms(self) -> TextKind {
+        match self {
+            Ask::Question => TextKind::SmsRequest,
+            Ask::Reminder => TextKind::SmsReminder,
+        }
+    }
+
+    /// The email's subject and the text above its links.
+    pub fn email(self) -> (TextKind, TextKind) {
+        match self {
+            Ask::Question => (TextKind::EmailSubject, TextKind::EmailRequest),
+            Ask::Reminder => (TextKind::EmailReminderSubject, TextKind::EmailReminder),
         }
     }
 }
@@ -222,7 +279,7 @@ impl Texts {
                         });
                     }
                     let with_link = format!("{} {}", variant.trim(), segments::TYPICAL_LINK);
-                    if *kind == TextKind::SmsRequest && segments::segments(&with_link) > 2 {
+                    if kind.is_sms() && segments::segments(&with_link) > 2 {
                         return Err(ConfigError::Invalid {
                             key: format!("{key}[{i}]"),
                             message: format!(
@@ -473,6 +530,64 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
             "Happy with your purchase? Rate it here:",
             "How did it go? Tell us here:",
             "Did we get it right? Rate us here:",
+        ],
+        // The reminders: a second, lighter ask. Also at most 30 characters for the SMS ones.
+        (Lang::Ru, SmsReminder) => &[
+            "Напоминаем: оцените заказ:",
+            "Есть минутка? Оценка тут:",
+            "Ещё раз о заказе, оценка тут:",
+            "Напомним о заказе, оценка тут:",
+        ],
+        (Lang::Uk, SmsReminder) => &[
+            "Нагадуємо: оцініть покупку:",
+            "Є хвилинка? Оцінка тут:",
+            "Ще раз про замовлення:",
+        ],
+        (Lang::En, SmsReminder) => &[
+            "A quick reminder: rate your order here:",
+            "Got a minute? Rate your order here:",
+            "Still happy to hear from you, rate here:",
+        ],
+        (Lang::Ru, Reminder) => &[
+            "Здравствуйте ещё раз! Если найдётся минутка, оцените, пожалуйста, заказ цифрой от 1 до 5.",
+            "Добрый день! Напомню о нашем вопросе: как вам заказ? Хватит одной цифры от 1 до 5.",
+            "Простите, что пишу снова 🙂 Нам правда важно ваше мнение о покупке. Ответите цифрой от 1 до 5?",
+            "Здравствуйте! Мы писали вам насчёт заказа — если удобно, поставьте ему оценку от 1 до 5.",
+        ],
+        (Lang::Uk, Reminder) => &[
+            "Вітаю ще раз! Якщо знайдеться хвилинка, оцініть, будь ласка, замовлення цифрою від 1 до 5.",
+            "Добрий день! Нагадаю про наше запитання: як вам замовлення? Достатньо однієї цифри від 1 до 5.",
+            "Вибачте, що пишу знову 🙂 Нам дуже важлива ваша думка про покупку. Відповісте цифрою від 1 до 5?",
+        ],
+        (Lang::En, Reminder) => &[
+            "Hello again! If you have a moment, how would you rate your order from 1 to 5?",
+            "Hi! A gentle nudge about our question: how was your order? One number from 1 to 5 is plenty.",
+            "Sorry to write again 🙂 Your opinion of the purchase really matters to us. Could you reply with a number from 1 to 5?",
+        ],
+        (Lang::Ru, EmailReminderSubject) => &[
+            "Напоминаем о нашем вопросе",
+            "Ещё раз о вашей покупке",
+            "Ваша оценка всё ещё важна для нас",
+            "Минутка для короткого вопроса",
+        ],
+        (Lang::Uk, EmailReminderSubject) => &["Нагадуємо про наше запитання", "Ще раз про вашу покупку"],
+        (Lang::En, EmailReminderSubject) => &[
+            "A quick reminder about your order",
+            "One more try: how was your purchase?",
+        ],
+        (Lang::Ru, EmailReminder) => &[
+            "Пишу ещё раз: вдруг прошлое письмо затерялось. Если найдётся минутка, оцените заказ — достаточно нажать одну ссылку ниже.",
+            "Напомню о нашем вопросе: как вам покупка? Нажмите на одну из ссылок ниже, отвечать на письмо не нужно.",
+            "Возвращаюсь к нашему вопросу о заказе. Выберите оценку по ссылке ниже — это займёт пару секунд.",
+            "Если ещё не успели, расскажите, как вам заказ: нажмите на одну из ссылок ниже, писать ответ не нужно.",
+        ],
+        (Lang::Uk, EmailReminder) => &[
+            "Пишу ще раз: раптом попередній лист загубився. Якщо знайдеться хвилинка, оцініть замовлення — достатньо натиснути одне посилання нижче.",
+            "Нагадаю про наше запитання: як вам покупка? Натисніть одне з посилань нижче, відповідати на лист не потрібно.",
+        ],
+        (Lang::En, EmailReminder) => &[
+            "Writing once more in case our last email got lost. If you have a moment, rate your order with one of the links below.",
+            "Just a reminder of our question: how was your purchase? Click one of the links below, no need to reply.",
         ],
         (Lang::Ru, Request) => &[
             "Здравствуйте! Как вам заказ, всё в порядке? Оцените, пожалуйста, от 1 до 5 — достаточно одной цифры в ответ 🙂",

@@ -118,6 +118,24 @@ pub fn send_time(
     into_window(due, &survey.window, tz)
 }
 
+/// When the one reminder is due: `after` past the question, moved forward into the send window
+/// in the customer's zone (a question at 20:50 with a 24 h reminder is reminded at 20:50 the
+/// next day if the window is still open, else at its next opening).
+pub fn reminder_time(
+    sent_at: DateTime<Utc>,
+    after: Duration,
+    window: &SendWindow,
+    tz: Tz,
+) -> DateTime<Utc> {
+    let due = sent_at + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::days(1));
+    into_window(due, window, tz)
+}
+
+/// Whether `now` is inside the send window (a reminder fired late, by a redrive, waits for none).
+pub fn in_window(now: DateTime<Utc>, window: &SendWindow, tz: Tz) -> bool {
+    into_window(now, window, tz) == now
+}
+
 /// What intake knows about the customer when it decides.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactHistory {
@@ -194,6 +212,7 @@ mod tests {
             frequency_cap: Duration::from_secs(30 * 86_400),
             reply_window: Duration::from_secs(7 * 86_400),
             inspector_batch_window: Duration::from_secs(900),
+            reminder_after: None,
         }
     }
 
@@ -273,6 +292,35 @@ mod tests {
             into_window(utc("2026-11-22T23:00:00Z"), &w, Europe::Moscow),
             utc("2026-11-23T07:00:00Z")
         );
+    }
+
+    #[test]
+    fn the_reminder_is_a_day_later_inside_the_window() {
+        let w = window(hm(10, 0), hm(21, 0), &all());
+        let day = Duration::from_secs(24 * 3600);
+        // Asked at 15:00 Moscow → reminded at 15:00 the next day.
+        assert_eq!(
+            reminder_time(utc("2026-11-23T12:00:00Z"), day, &w, Europe::Moscow),
+            utc("2026-11-24T12:00:00Z")
+        );
+        // Asked at 20:59 with a 2 h reminder → 23:00 is closed → 10:00 the next morning.
+        assert_eq!(
+            reminder_time(
+                utc("2026-11-23T17:59:00Z"),
+                Duration::from_secs(7200),
+                &w,
+                Europe::Moscow
+            ),
+            utc("2026-11-24T07:00:00Z")
+        );
+        assert!(in_window(utc("2026-11-23T12:00:00Z"), &w, Europe::Moscow));
+        assert!(!in_window(utc("2026-11-23T00:30:00Z"), &w, Europe::Moscow));
+        // Vladivostok's customer is asleep when Moscow's is not.
+        assert!(!in_window(
+            utc("2026-11-23T12:00:00Z"),
+            &w,
+            Asia::Vladivostok
+        ));
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub const SURVEYS_CREATED: Metric = count("SurveysCreated", &[]);
 pub const SURVEYS_SKIPPED: Metric = count("SurveysSkipped", &["Reason"]);
 /// A question that reached the provider, by channel.
 pub const SURVEYS_SENT: Metric = count("SurveysSent", &["Channel"]);
+/// The one reminder to a customer who had not answered, by the channel it went out on.
+pub const REMINDERS_SENT: Metric = count("RemindersSent", &["Channel"]);
 /// A WhatsApp question that failed and was sent again by email.
 pub const FALLBACKS: Metric = count("Fallbacks", &[]);
 /// A question that could not be sent at all (the survey is closed as failed).
@@ -101,6 +103,7 @@ pub const ALL: &[Metric] = &[
     SURVEYS_CREATED,
     SURVEYS_SKIPPED,
     SURVEYS_SENT,
+    REMINDERS_SENT,
     FALLBACKS,
     DISPATCH_FAILURES,
     REPLIES,

@@ -134,13 +134,7 @@ impl Stack {
 
     async fn dispatch(&self, survey: &Survey) -> Dispatched {
         self.dispatcher
-            .handle(
-                &DispatchMessage {
-                    survey_id: survey.id.to_string(),
-                    channel: None,
-                },
-                Utc::now(),
-            )
+            .handle(&DispatchMessage::question(&survey.id), Utc::now())
             .await
             .unwrap()
     }

@@ -1,7 +1,8 @@
 //! The dashboard and the alarms in `infra/template.yaml` show only metrics the code emits: a shop's
 //! day through the local runner (the demo's Meta day, plus an order with no contact, a WhatsApp
 //! number that cannot receive with no email to fall back to, an SLA sweep, the inspector's work and
-//! a retailCRM outage) and a Russian shop's MAX and SMS answers and its MAX instance logging out,
+//! a retailCRM outage) and a Russian shop's MAX and SMS answers, a reminder to a customer who said
+//! nothing, and its MAX instance logging out,
 //! is captured as EMF lines, and every metric line of the dashboard and every
 //! alarm metric — name, dimensions and dimension values — has data.
 
@@ -121,24 +122,24 @@ async fn a_day_gives_every_dashboard_line_and_alarm_data() {
     );
 }
 
-/// A shop on `max → sms → email`: one customer answers on MAX, one taps the SMS link, and then the
-/// MAX account is logged out of its instance.
+/// A shop on `max → sms → email` with reminders: one customer answers on MAX, one taps the SMS
+/// link, one says nothing and is reminded, and then the MAX account is logged out of its instance.
 async fn russian_day(capture: &Capture) {
     let s = TestStack::start_with(
         "metrics-ru",
         Options {
             speed: 1e7,
             poll_every: Duration::from_secs(2),
-            config_edit: Some(stack::russia_2026),
+            config_edit: Some(stack::russia_2026_reminding),
             ..Default::default()
         },
     )
     .await;
     let sim = s.wa_sim().url();
     let http = reqwest::Client::new();
-    let (on_max, by_sms) = ("+79005550801", "+79005550802");
+    let (on_max, by_sms, silent) = ("+79005550801", "+79005550802", "+79005550803");
     http.put(format!("{sim}/sim/max/numbers"))
-        .json(&json!({"withMax": [digits(on_max)], "withoutMax": [digits(by_sms)]}))
+        .json(&json!({"withMax": [digits(on_max), digits(silent)], "withoutMax": [digits(by_sms)]}))
         .send()
         .await
         .unwrap()
@@ -147,6 +148,8 @@ async fn russian_day(capture: &Capture) {
     s.complete_order(json!({"phone": on_max, "customer": {"id": 981}}), &[11])
         .await;
     s.complete_order(json!({"phone": by_sms, "customer": {"id": 982}}), &[12])
+        .await;
+    s.complete_order(json!({"phone": silent, "customer": {"id": 983}}), &[12])
         .await;
     let get = |path: String| {
         let http = http.clone();
@@ -186,6 +189,7 @@ async fn russian_day(capture: &Capture) {
         .unwrap();
     for (what, name, dims) in [
         ("a MAX rating", "Replies", [("Channel", "max")]),
+        ("a reminder", "RemindersSent", [("Channel", "sms")]),
         ("an SMS rating", "Replies", [("Channel", "sms")]),
         (
             "the instance down",

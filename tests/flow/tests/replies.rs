@@ -21,8 +21,8 @@ use otklik_inbound_worker::InboundWorker;
 use otklik_local_runner::gateway::{handler, Route};
 use otklik_local_runner::sqs::{batch_handler, Consumer};
 use otklik_local_runner::stack;
-use otklik_reply_sender::ReplySender;
 use otklik_provider_webhooks::ProviderWebhooks;
+use otklik_reply_sender::ReplySender;
 use serde_json::{json, Value};
 
 /// A bare stack with the WhatsApp webhooks served, and the queues a reply's effects go to:

@@ -34,6 +34,19 @@ pub const SIM_URL: &str = "@PROVIDER_SIM_URL@";
 
 /// A shop in Russia in 2026: MAX first, then an SMS with a short link, then email
 /// (docs/channels.md), on the simulator's MAX instance and SMS.ru.
+/// Reminders on, as in a real installation (the local stack's default is off: see
+/// [`config_text`]).
+pub fn reminders_on(config: String) -> String {
+    config.replace("reminder_after = \"off\"", "reminder_after = \"24h\"")
+}
+
+/// The Russian shop with its reminder, and links that may be tapped a second after they arrive
+/// (time passes thousands of times faster here).
+pub fn russia_2026_reminding(config: String) -> String {
+    russia_2026(reminders_on(config))
+        .replace("min_click_delay = \"15s\"", "min_click_delay = \"1s\"")
+}
+
 pub fn russia_2026(config: String) -> String {
     format!(
         "{config}\n[channels]\nchain = [\"max\", \"sms\", \"email\"]\n\n\
@@ -81,6 +94,10 @@ pub fn config_text(e: &Endpoints) -> String {
             "provider = \"meta\"",
             &format!("provider = \"{}\"", e.provider),
         )
+        // Local time runs thousands of times faster, so a day's reminder would overtake most
+        // scripted answers; the stack runs without it unless a test or the demo turns it on
+        // ([`reminders_on`]).
+        .replace("reminder_after = \"24h\"", "reminder_after = \"off\"")
 }
 
 /// Every local secret under the name the functions read it by: one list for [`secrets`],

@@ -303,10 +303,7 @@ impl Stage {
     /// The order's survey, planned and sent in process; the provider's message id.
     async fn sent(&self, order: u64) -> StageResult<(SurveyId, String)> {
         let id = self.planned(order).await?;
-        let msg = DispatchRequest {
-            survey_id: id.to_string(),
-            channel: None,
-        };
+        let msg = DispatchRequest::question(&id);
         match self.dispatcher.handle(&msg, Utc::now()).await {
             Ok(otklik_survey_dispatch::Dispatched::Sent { message_id, .. }) => Ok((id, message_id)),
             Ok(other) => Err(format!("dispatch of {id}: {other:?}")),
@@ -471,11 +468,8 @@ impl Stage {
             "survey-dispatch",
             match due {
                 Ok(id) => {
-                    let body = serde_json::to_string(&DispatchRequest {
-                        survey_id: id.to_string(),
-                        channel: None,
-                    })
-                    .unwrap_or_default();
+                    let body =
+                        serde_json::to_string(&DispatchRequest::question(&id)).unwrap_or_default();
                     self.through(&resources::DISPATCH_QUEUE, body)
                         .await
                         .map(|e| e.to_string().into_bytes())
