@@ -6,7 +6,7 @@
 # $OTKLIK_STATE_DIR/logs/functions.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export OTKLIK_STATE_DIR=.local/demo
+export OTKLIK_STATE_DIR=${OTKLIK_STATE_DIR:-.local/demo}   # its own, apart from `make local-up`
 export OTKLIK_SKIP_PROVISION=1   # the runner creates its own tables and queues
 trap 'scripts/local-down.sh >/dev/null' EXIT
 scripts/local-down.sh >/dev/null

@@ -21,7 +21,7 @@ use serde_json::json;
 async fn a_day_gives_every_dashboard_line_and_alarm_data() {
     local_endpoint();
     let capture = Capture::start();
-    let played = demo::play("meta", demo::meta_day(), unique_stack("metrics"))
+    let played = demo::play(demo::SHOPS[0], unique_stack("metrics"))
         .await
         .expect("the day plays");
     assert!(played.problems.is_empty(), "{:?}", played.problems);

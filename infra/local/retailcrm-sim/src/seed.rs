@@ -102,6 +102,9 @@ pub mod demo {
     pub const MAIN_SITE: &str = "main-shop";
     /// The second web shop.
     pub const URAL_SITE: &str = "ural-shop";
+    /// The shop of `make demo`'s third act: customers in Russia in 2026, asked on MAX, then by
+    /// SMS, then by email (its own channel chain in the local configuration).
+    pub const RUSSIA_SITE: &str = "russia-2026";
     /// The virtual store where complaints live.
     pub const COMPLAINTS_SITE: &str = "reklamacii";
 }
@@ -144,13 +147,14 @@ fn offer(id: u64, name: &str, price: f64) -> Offer {
     }
 }
 
-/// The demo account: three sites (two shops and the complaints store), the shop's statuses plus
+/// The demo account: four sites (three shops and the complaints store), the shop's statuses plus
 /// the four complaint statuses, an owner, an inspector, four managers and a small catalogue.
 pub fn demo_seed() -> Seed {
     Seed {
         sites: vec![
             site(demo::MAIN_SITE, "Основной магазин"),
             site(demo::URAL_SITE, "Магазин Урал"),
+            site(demo::RUSSIA_SITE, "Россия 2026"),
             site(demo::COMPLAINTS_SITE, "Рекламации"),
         ],
         statuses: vec![

@@ -1,6 +1,7 @@
 //! Playing the people around the product over real HTTP: the shop's staff in the retailCRM
-//! simulator, the customer in the WhatsApp simulator and in a mail client (the letters the local
-//! AWS endpoint took, their rating links, a browser opening one). Used by the demo, the sandbox,
+//! simulator, the customer in the provider simulator (WhatsApp and MAX chats, the SMS inbox) and
+//! in a mail client (the letters the local AWS endpoint took, their rating links, a browser
+//! opening one). Used by the demo, the sandbox,
 //! the bench and the end-to-end tests.
 
 use std::collections::BTreeMap;
@@ -157,7 +158,8 @@ impl Driver {
         Ok(v.as_array().cloned().unwrap_or_default())
     }
 
-    /// The customer writes `text` on WhatsApp through `provider` (`meta` / `green-api`).
+    /// The customer writes `text` in a chat through `provider` (`meta` / `green-api` for
+    /// WhatsApp, `max` for MAX).
     pub async fn say(&self, provider: &str, phone: &str, text: &str) -> DriveResult<()> {
         let v = self
             .json(
@@ -173,6 +175,103 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// Who has a MAX account, and whose MAX messages fail although the account exists. Every
+    /// other +7 number is set to have none (so its customer gets the SMS).
+    pub async fn max_numbers(
+        &self,
+        with: &[&str],
+        without: &[&str],
+        failing: &[&str],
+    ) -> DriveResult<()> {
+        self.max_numbers_default(with, without, failing, false)
+            .await
+    }
+
+    /// [`max_numbers`](Self::max_numbers), with `default` the answer for +7 numbers on neither
+    /// list.
+    pub async fn max_numbers_default(
+        &self,
+        with: &[&str],
+        without: &[&str],
+        failing: &[&str],
+        default: bool,
+    ) -> DriveResult<()> {
+        self.json(
+            self.http.put(format!("{}/sim/max/numbers", self.wa)).json(
+                &json!({"withMax": with, "withoutMax": without, "failing": failing,
+                        "default": default}),
+            ),
+            "MAX numbers",
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The MAX number book as the simulator has it.
+    pub async fn max_book(&self) -> DriveResult<Value> {
+        self.json(
+            self.http.get(format!("{}/sim/max/numbers", self.wa)),
+            "MAX numbers",
+        )
+        .await
+    }
+
+    /// The customer's MAX chat, oldest first: `{direction: out|in, text, status, …}`.
+    pub async fn max_chat(&self, phone: &str) -> DriveResult<Vec<Value>> {
+        let v = self
+            .json(
+                self.http
+                    .get(format!("{}/sim/max/chat", self.wa))
+                    .query(&[("phone", phone)]),
+                "MAX chat",
+            )
+            .await?;
+        Ok(v["lines"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Our messages in the customer's MAX chat.
+    pub async fn max_ours(&self, phone: &str) -> DriveResult<Vec<Value>> {
+        Ok(self
+            .max_chat(phone)
+            .await?
+            .into_iter()
+            .filter(|l| l["direction"] == "out")
+            .collect())
+    }
+
+    /// The SMS on the customer's phone, oldest first: `{from, text, segments, …}`.
+    pub async fn sms_inbox(&self, phone: &str) -> DriveResult<Vec<Value>> {
+        let v = self
+            .json(
+                self.http
+                    .get(format!("{}/sim/sms/inbox", self.wa))
+                    .query(&[("phone", phone)]),
+                "SMS inbox",
+            )
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Every SMS SMS.ru took from us.
+    pub async fn sms_all(&self) -> DriveResult<Vec<Value>> {
+        let v = self
+            .json(self.http.get(format!("{}/sim/sms", self.wa)), "SMS")
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
+    /// The short link of the latest SMS on the customer's phone that points at this API.
+    pub async fn sms_link(&self, phone: &str) -> DriveResult<Option<String>> {
+        let prefix = format!("{}/s/", self.api);
+        Ok(self.sms_inbox(phone).await?.iter().rev().find_map(|m| {
+            m["text"]
+                .as_str()?
+                .split_whitespace()
+                .find(|w| w.starts_with(&prefix))
+                .map(str::to_string)
+        }))
     }
 
     /// The KPI report from the API, as JSON.

@@ -32,6 +32,14 @@ pub const SMS_CALLBACK_SECRET: &str = "local-sms-callback-secret-0123456789";
 /// which cannot know it: the stack puts the address in.
 pub const SIM_URL: &str = "@PROVIDER_SIM_URL@";
 
+/// The simulator's MAX instance and SMS.ru, as `[max]` and `[sms]` tables.
+fn max_and_sms() -> String {
+    format!(
+        "[max]\napi_url = \"{SIM_URL}\"\ninstance_id = \"{MAX_INSTANCE}\"\n\n\
+         [sms]\nprovider = \"smsru\"\napi_url = \"{SIM_URL}\"\nsender = \"Otklik\"\n"
+    )
+}
+
 /// A shop in Russia in 2026: MAX first, then an SMS with a short link, then email
 /// (docs/channels.md), on the simulator's MAX instance and SMS.ru.
 /// Reminders on, as in a real installation (the local stack's default is off: see
@@ -49,9 +57,22 @@ pub fn russia_2026_reminding(config: String) -> String {
 
 pub fn russia_2026(config: String) -> String {
     format!(
-        "{config}\n[channels]\nchain = [\"max\", \"sms\", \"email\"]\n\n\
-         [max]\napi_url = \"{SIM_URL}\"\ninstance_id = \"{MAX_INSTANCE}\"\n\n\
-         [sms]\nprovider = \"smsru\"\napi_url = \"{SIM_URL}\"\nsender = \"Otklik\"\n"
+        "{config}\n[channels]\nchain = [\"max\", \"sms\", \"email\"]\n\n{}",
+        max_and_sms()
+    )
+}
+
+/// The site code of the Russian shop in the retailCRM simulator's demo account.
+pub const RUSSIA_SITE: &str = "russia-2026";
+
+/// The configuration plus a Russian site of its own (`sites.russia-2026.channels`: MAX, SMS,
+/// email) on the simulator's MAX instance and SMS.ru; every other site keeps its chain. What
+/// `make local-up` (so the sandbox) and the demo's third shop run.
+pub fn with_russia_site(config: String) -> String {
+    format!(
+        "{config}\n[sites.{RUSSIA_SITE}]\ntimezone = \"Europe/Moscow\"\n\
+         channels = [\"max\", \"sms\", \"email\"]\n\n{}",
+        max_and_sms()
     )
 }
 

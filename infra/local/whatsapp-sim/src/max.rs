@@ -111,19 +111,20 @@ fn send_message(sim: &Sim, body: &[u8]) -> Result<Response, Refusal> {
         )));
     }
     // The docs allow the first message to go to a phone number; later ones use the chat id.
-    let (to, chat, has_max) = if model::max_region(&chat_id) {
-        let has = sim.has_max(&chat_id);
-        let chat = if has {
+    // `delivered`: whether it reaches the person (a `failing` number's account exists, but its
+    // messages are reported `failed`).
+    let (to, chat, delivered) = if model::max_region(&chat_id) {
+        let chat = if sim.has_max(&chat_id) {
             chat_id_for(&chat_id)
         } else {
             chat_id.clone()
         };
-        (chat_id.clone(), chat, has)
+        (chat_id.clone(), chat, sim.max_delivers_to(&chat_id))
     } else {
         match sim.max_phone_of(&chat_id) {
             Some(phone) => {
-                let has = sim.has_max(&phone);
-                (phone, chat_id.clone(), has)
+                let delivered = sim.max_delivers_to(&phone);
+                (phone, chat_id.clone(), delivered)
             }
             // A chat nobody known to the simulator has: accepted, then `failed`.
             None => (chat_id.clone(), chat_id.clone(), false),
@@ -140,7 +141,7 @@ fn send_message(sim: &Sim, body: &[u8]) -> Result<Response, Refusal> {
         language: None,
         params: Vec::new(),
         buttons: Vec::new(),
-        has_whatsapp: has_max,
+        has_whatsapp: delivered,
         chat_id: Some(chat),
         at: Utc::now(),
         request: Value::Object(request),

@@ -130,6 +130,9 @@ pub struct MaxBook {
     pub without_max: Vec<String>,
     /// The answer for +7/+375 numbers on neither list.
     pub default: bool,
+    /// Numbers whose account exists (`checkAccount` says so) but whose messages do not get
+    /// through: each send is accepted, then reported `failed`, as when MAX drops a message.
+    pub failing: Vec<String>,
 }
 
 impl Default for MaxBook {
@@ -138,6 +141,7 @@ impl Default for MaxBook {
             with_max: Vec::new(),
             without_max: Vec::new(),
             default: true,
+            failing: Vec::new(),
         }
     }
 }
@@ -154,6 +158,13 @@ impl MaxBook {
         } else {
             self.default
         }
+    }
+
+    /// Whether a message to this number reaches the person: they have an account and it is not
+    /// one of the `failing` ones.
+    pub fn delivers_to(&self, number: &str) -> bool {
+        let digits = digits(number);
+        self.has_max(&digits) && !self.failing.iter().any(|n| digits_eq(n, &digits))
     }
 }
 

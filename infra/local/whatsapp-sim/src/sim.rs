@@ -319,6 +319,11 @@ impl Sim {
         self.lock().max_numbers.has_max(number)
     }
 
+    /// Whether a MAX message to this number is delivered (see [`MaxBook::delivers_to`]).
+    pub fn max_delivers_to(&self, number: &str) -> bool {
+        self.lock().max_numbers.delivers_to(number)
+    }
+
     /// The MAX instance's `stateInstance`.
     pub fn max_state(&self) -> String {
         self.lock().max_state.clone()

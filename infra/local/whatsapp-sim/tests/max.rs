@@ -20,6 +20,7 @@ fn book(with: &[&str]) -> MaxBook {
         with_max: with.iter().map(|s| s.to_string()).collect(),
         without_max: Vec::new(),
         default: false,
+        failing: Vec::new(),
     }
 }
 
@@ -324,6 +325,38 @@ async fn sends_get_sent_then_delivered_or_failed_with_the_chat_id() {
     sim.state().settle().await;
     hooks.assert_quiet().await;
     assert_eq!(sim.state().stats().max_sends, 3);
+}
+
+#[tokio::test]
+async fn a_failing_number_has_an_account_but_its_messages_are_reported_failed() {
+    let mut hooks = Receiver::start().await;
+    let sim = start(&hooks).await;
+    // Over HTTP, as the demo sets it up.
+    let r = reqwest::Client::new()
+        .put(format!("{}/sim/max/numbers", sim.url()))
+        .json(&json!({"withMax": ["+7 999 123-45-67"], "failing": ["+7 999 123-45-67"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, body) = check(&sim, json!({ "phoneNumber": 79991234567u64 })).await;
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["exist"], true, "the account exists: {answer}");
+    let chat = answer["chatId"].as_str().unwrap().to_owned();
+    let (status, body) = post_json(
+        max_url(&sim, "sendMessage"),
+        json!({ "chatId": chat, "message": "x" }),
+    )
+    .await;
+    assert_eq!(status, 200, "accepted: {body}");
+    let payload = hooks.next().await.json();
+    assert_eq!(payload["status"], "failed");
+    assert_eq!(payload["chatId"], chat.as_str());
+    assert!(payload["description"].is_string());
+    hooks.assert_quiet().await;
+    // The chat shows our message with its status, as the sandbox page does.
+    let line = &sim.state().max_chat("79991234567")[0];
+    assert_eq!(line.status.as_deref(), Some("failed"));
 }
 
 #[tokio::test]
