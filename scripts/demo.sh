@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: a shop's day end to end on this machine. Starts a local AWS endpoint of its own
 # (torn down however the run ends), builds the runner, and plays the scripted day
-# (infra/local/runner/src/demo.rs). Exit 0 only when every expected outcome happened. The terminal
+# (infra/local/runner/src/demo/). Exit 0 only when every expected outcome happened. The terminal
 # gets the progress and the report; the functions' metric lines and logs go to
 # $OTKLIK_STATE_DIR/logs/functions.log.
 set -euo pipefail

@@ -82,6 +82,10 @@ pub struct Survey {
     /// When the customer last wrote or chose anything about this survey.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replied_at: Option<DateTime<Utc>>,
+    /// The channel of that last answer (a reminder by SMS can be answered there while the
+    /// question is on MAX): what the response rate per channel counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replied_via: Option<Channel>,
     pub last_inspector_notice_at: Option<DateTime<Utc>>,
     /// Recent input ids, newest last, at most [`SEEN_INPUTS_CAP`].
     pub seen_inputs: Vec<InputId>,
@@ -123,6 +127,7 @@ impl Survey {
             asked: Vec::new(),
             reminder: None,
             replied_at: None,
+            replied_via: None,
             last_inspector_notice_at: None,
             seen_inputs: Vec::new(),
             done: BTreeSet::new(),
@@ -716,6 +721,7 @@ fn on_reply(
     now: DateTime<Utc>,
 ) {
     fx.survey.replied_at = Some(now);
+    fx.survey.replied_via = Some(via);
     if reply == Reply::OptOut {
         fx.words(text);
         fx.once("do-not-contact", Command::AddToDoNotContact);

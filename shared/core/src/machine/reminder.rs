@@ -211,6 +211,9 @@ mod tests {
         );
         assert_eq!(tapped.rating, Some(Rating::new(4).unwrap()));
         assert!(tapped.answered_after_reminder());
+        // Answered by SMS while the question is on MAX: the answer's channel is kept.
+        assert_eq!(tapped.channel, Some(M));
+        assert_eq!(tapped.replied_via, Some(S));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub(super) const fn rated(r: u8) -> Expect {
         inspector_task: false,
         opted_out: false,
         asked: &[],
+        after_reminder: false,
     }
 }
 
@@ -20,6 +21,7 @@ pub(super) const fn complained(r: u8) -> Expect {
         inspector_task: false,
         opted_out: false,
         asked: &[],
+        after_reminder: false,
     }
 }
 
@@ -29,6 +31,7 @@ pub(super) const NOTHING: Expect = Expect {
     inspector_task: false,
     opted_out: false,
     asked: &[],
+    after_reminder: false,
 };
 
 #[allow(clippy::too_many_arguments)]

@@ -134,6 +134,18 @@ async fn outcome_matches(
             return Ok(false);
         }
     }
+    if c.expect.after_reminder {
+        let survey = match OrderRef::new(c.site, id) {
+            Ok(o) => store
+                .get(&SurveyId::for_order(&o))
+                .await
+                .map_err(|e| e.to_string())?,
+            Err(_) => None,
+        };
+        if !survey.is_some_and(|s| s.answered_after_reminder()) {
+            return Ok(false);
+        }
+    }
     Ok(rating == c.expect.rating
         && complaint_for(d, id).await? == c.expect.complaint
         && task_for(d, id).await? == c.expect.inspector_task
@@ -147,12 +159,13 @@ async fn describe(d: &Driver, store: &DynamoStore, c: &Case, id: u64) -> String 
         Err(_) => None,
     };
     format!(
-        "rating field {}, complaint {}, task {}, opted out {}, survey {:?} asked on {:?}",
+        "rating field {}, complaint {}, task {}, opted out {}, survey {:?} asked on {:?}, reminded {:?}",
         order["customFields"]["otklik_rating"],
         complaint_for(d, id).await.unwrap_or(false),
         task_for(d, id).await.unwrap_or(false),
         opted_out(store, c).await.unwrap_or(false),
         survey.as_ref().map(|s| &s.state),
-        survey.as_ref().map(|s| s.asked.clone()).unwrap_or_default()
+        survey.as_ref().map(|s| s.asked.clone()).unwrap_or_default(),
+        survey.as_ref().and_then(|s| s.reminder.map(|r| r.channel))
     )
 }

@@ -39,6 +39,8 @@ pub enum Answer {
     ScannedThenClick(u8),
     /// Opens the SMS's short link and taps a rating on the page.
     Tap(Tap),
+    /// Says nothing to the question on MAX; taps the link of the reminder SMS that follows.
+    AfterReminder(Tap),
     /// Never answers.
     Silent,
 }
@@ -71,12 +73,22 @@ pub struct Expect {
     pub opted_out: bool,
     /// The channels the question went out on, in order (empty: not checked).
     pub asked: &'static [Channel],
+    /// The answer came after the one reminder.
+    pub after_reminder: bool,
 }
 
 impl Expect {
     /// The same outcome, reached after asking on `asked`.
     pub const fn on(self, asked: &'static [Channel]) -> Expect {
         Expect { asked, ..self }
+    }
+
+    /// The same outcome, reached by answering the reminder.
+    pub const fn after_reminder(self) -> Expect {
+        Expect {
+            after_reminder: true,
+            ..self
+        }
     }
 }
 
@@ -114,8 +126,12 @@ fn demo_config(text: String) -> String {
     text.replace("min_click_delay = \"15s\"", "min_click_delay = \"3s\"")
 }
 
+/// The Russian shop reminds whoever has not answered six (compressed) days after the question:
+/// about half a minute here, later than any scripted answer, so only the customer who waits for
+/// the reminder meets it.
 fn russia_config(text: String) -> String {
     crate::stack::with_russia_site(demo_config(text))
+        .replace("reminder_after = \"off\"", "reminder_after = \"6d\"")
 }
 
 /// The three shops, in the order the demo plays them; the first one's KPI table closes the report.

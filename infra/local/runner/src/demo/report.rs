@@ -29,8 +29,8 @@ fn answered(s: &Survey) -> bool {
 }
 
 /// Asked and answered per channel. A survey counts as asked on every channel its question went
-/// out on (a failed MAX message and its SMS: both), and as answered on the channel the question
-/// was on when the customer answered (the last one asked).
+/// out on (a failed MAX message and its SMS, a reminder's channel: all), and as answered on the
+/// channel the answer came on (for a survey from before that was recorded: the last one asked).
 pub fn per_channel(surveys: &[Survey]) -> BTreeMap<Channel, ChannelRate> {
     let mut out: BTreeMap<Channel, ChannelRate> = BTreeMap::new();
     for s in surveys {
@@ -43,7 +43,7 @@ pub fn per_channel(surveys: &[Survey]) -> BTreeMap<Channel, ChannelRate> {
         for ch in asked {
             out.entry(ch).or_default().asked += 1;
         }
-        if let (true, Some(ch)) = (answered(s), s.channel) {
+        if let (true, Some(ch)) = (answered(s), s.replied_via.or(s.channel)) {
             out.entry(ch).or_default().answered += 1;
         }
     }
@@ -131,6 +131,19 @@ async fn shop_section(out: &mut String, p: &Played) {
         "  response by channel (asked → answered): {}",
         rates_line(&rates)
     );
+    let reminded = surveys.iter().filter(|s| s.reminder.is_some()).count();
+    if reminded > 0 {
+        let after = surveys
+            .iter()
+            .filter(|s| answered(s) && s.answered_after_reminder())
+            .count();
+        let answers = surveys.iter().filter(|s| answered(s)).count().max(1);
+        let _ = writeln!(
+            out,
+            "  reminders: {reminded} sent; {after} of {answers} answers came after one ({:.0} %)",
+            100.0 * after as f64 / answers as f64
+        );
+    }
     let _ = writeln!(out, "  survey states: {}", joined(&states));
     let _ = writeln!(
         out,

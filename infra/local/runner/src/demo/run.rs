@@ -154,7 +154,7 @@ pub async fn play(shop: Shop, stack_name: String) -> Result<Played, String> {
 async fn question_arrived(d: &Driver, aws: &str, c: &Case) -> Result<bool, String> {
     let phone = c.phone.unwrap_or_default();
     match c.answer {
-        Answer::OnMax(_) => Ok(!d.max_ours(phone).await?.is_empty()),
+        Answer::OnMax(_) | Answer::AfterReminder(_) => Ok(!d.max_ours(phone).await?.is_empty()),
         // After a failed MAX message too: the SMS is the fallback's.
         Answer::Tap(_) => Ok(d.sms_link(phone).await?.is_some()),
         Answer::Say(_) => Ok(!d.messages_to(phone).await?.is_empty()),
@@ -242,6 +242,15 @@ async fn answer(
             .await
         }
         Answer::Tap(tap) => tap_sms(d, store, c, id, tap).await,
+        Answer::AfterReminder(tap) => {
+            // Silent on MAX; the reminder comes by SMS, the next channel of the chain.
+            let phone = c.phone.ok_or("no phone")?;
+            eventually("the reminder SMS", Duration::from_secs(90), || async {
+                Ok(d.sms_link(phone).await?.map(|_| ()))
+            })
+            .await?;
+            tap_sms(d, store, c, id, tap).await
+        }
         Answer::Click(r) | Answer::ScannedThenClick(r) => {
             let email = c.email.ok_or("no email")?;
             let links = eventually("the survey email", Duration::from_secs(30), || async {

@@ -1,5 +1,6 @@
 //! The "Russia 2026" shop's day: customers on MAX, customers without it who get the SMS, one whose
-//! MAX message fails, one who opts out, one whose SMS link a messenger previews first.
+//! MAX message fails, one who opts out, one whose SMS link a messenger previews first, and one who
+//! answers only the reminder.
 
 use otklik_core::model::Channel;
 
@@ -43,6 +44,15 @@ const fn tap_and_write(rating: u8, comment: &'static str) -> Answer {
     Answer::Tap(Tap {
         rating,
         comment: Some(comment),
+        previewed: false,
+    })
+}
+
+/// Silent to the question; taps the reminder's link.
+const fn reminder_tap(rating: u8) -> Answer {
+    Answer::AfterReminder(Tap {
+        rating,
+        comment: None,
         previewed: false,
     })
 }
@@ -131,6 +141,15 @@ pub fn russia_day() -> Vec<Case> {
             (14, 11),
             previewed_then_tap(4),
             rated(4).on(SMS),
+        ),
+        // Last: the others have all answered by the time the reminders fire.
+        ru(
+            "Нина",
+            "+79005570009",
+            Has,
+            (12, 13),
+            reminder_tap(4),
+            rated(4).on(&[Channel::Max, Channel::Sms]).after_reminder(),
         ),
     ]
 }
