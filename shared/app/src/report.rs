@@ -27,6 +27,8 @@ pub async fn gather(
         facts.push(SurveyFacts {
             survey: s.id.to_string(),
             channel,
+            asked: s.asked.clone(),
+            answered_via: s.replied_via,
             rating: s.rating.map(|r| r.value()),
             employees: s.employees.iter().map(|e| e.get()).collect(),
             complaint,

@@ -22,8 +22,13 @@ pub struct ComplaintFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SurveyFacts {
     pub survey: String,
-    /// The channel the question went out on.
+    /// The channel the question is on (after a fallback: the fallback's).
     pub channel: Channel,
+    /// Every channel we asked on, the reminder's included (empty for a survey saved before it was
+    /// recorded: then `channel` alone).
+    pub asked: Vec<Channel>,
+    /// The channel the answer came on, when recorded (else `channel`).
+    pub answered_via: Option<Channel>,
     /// 1–5 when answered.
     pub rating: Option<u8>,
     /// Everyone credited for the order (SPEC §6).
@@ -137,11 +142,35 @@ pub fn report(surveys: &[SurveyFacts], names: &BTreeMap<u64, String>) -> Report 
             )
         })
         .collect();
-    let mut rates: BTreeMap<String, ChannelRate> = BTreeMap::new();
-    for channel in [Channel::Whatsapp, Channel::Email] {
-        let asked: Vec<_> = surveys.iter().filter(|s| s.channel == channel).collect();
-        let answered = asked.iter().filter(|s| s.rating.is_some()).count() as u32;
-        let n = asked.len() as u32;
+    Report {
+        employees: rows,
+        team: row(None, None, surveys.iter()),
+        response_rate_by_channel: rates_by_channel(surveys),
+    }
+}
+
+/// Asked and rated per channel. A survey counts as asked on every channel it was asked on (a
+/// failed MAX message and the SMS after it, a reminder by email: each), and as rated on the
+/// channel the rating came on. WhatsApp and email always appear (shops before MAX and SMS read
+/// them); MAX and SMS when something was asked there.
+fn rates_by_channel(surveys: &[SurveyFacts]) -> BTreeMap<String, ChannelRate> {
+    let mut rates = BTreeMap::new();
+    for channel in Channel::ALL {
+        let asked_on = |s: &&SurveyFacts| {
+            if s.asked.is_empty() {
+                s.channel == channel
+            } else {
+                s.asked.contains(&channel)
+            }
+        };
+        let n = surveys.iter().filter(asked_on).count() as u32;
+        let answered = surveys
+            .iter()
+            .filter(|s| s.rating.is_some() && s.answered_via.unwrap_or(s.channel) == channel)
+            .count() as u32;
+        if n == 0 && matches!(channel, Channel::Max | Channel::Sms) {
+            continue;
+        }
         rates.insert(
             channel.to_string(),
             ChannelRate {
@@ -151,11 +180,7 @@ pub fn report(surveys: &[SurveyFacts], names: &BTreeMap<u64, String>) -> Report 
             },
         );
     }
-    Report {
-        employees: rows,
-        team: row(None, None, surveys.iter()),
-        response_rate_by_channel: rates,
-    }
+    rates
 }
 
 fn cell(x: Option<f64>) -> String {

@@ -148,8 +148,28 @@ async fn a_silent_sms_customer_is_reminded_once_by_email_and_that_answer_counts(
     .await
     .unwrap();
     assert_eq!(rating, json!(4));
-    let sv = survey_of(&s, order).await.unwrap();
+    let sv = eventually("the answer is on the survey", WAIT, || async {
+        Ok(survey_of(&s, order).await.filter(|sv| sv.rating.is_some()))
+    })
+    .await
+    .unwrap();
     assert!(sv.answered_after_reminder());
+    // The KPI counts the survey as asked on both channels and answered by email.
+    let kpi = otklik_app::report::gather(
+        &s.store,
+        &s.config.complaints,
+        chrono::Utc::now() - chrono::Duration::days(1),
+        chrono::Utc::now() + chrono::Duration::days(1),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let rate = |c: &str| {
+        let r = &kpi.response_rate_by_channel[c];
+        (r.asked, r.answered)
+    };
+    assert_eq!(rate("sms"), (1, 0));
+    assert_eq!(rate("email"), (1, 1));
 
     // A few more scheduler rounds: no second reminder on any channel.
     tokio::time::sleep(Duration::from_secs(5)).await;

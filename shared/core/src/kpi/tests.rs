@@ -12,6 +12,8 @@ fn s(n: u32, rating: Option<u8>, channel: Channel, employees: &[u64]) -> SurveyF
     SurveyFacts {
         survey: format!("s-main-shop-{n}"),
         channel,
+        asked: Vec::new(),
+        answered_via: None,
         rating,
         employees: employees.to_vec(),
         complaint: None,
@@ -153,6 +155,45 @@ fn the_table_is_aligned() {
         t.contains("response rate whatsapp: 10 of 13 (76.9%)"),
         "{t}"
     );
+}
+
+#[test]
+fn max_and_sms_count_every_channel_asked_and_the_one_answered_on() {
+    use Channel::{Email as E, Max as M, Sms as S};
+    let on = |n, rating, channel, asked: &[Channel], via| SurveyFacts {
+        asked: asked.to_vec(),
+        answered_via: via,
+        ..s(n, rating, channel, &[11])
+    };
+    let facts = vec![
+        // Asked on MAX, answered there.
+        on(1, Some(5), M, &[M], Some(M)),
+        // Asked on MAX, silent, reminded by SMS, tapped the SMS.
+        on(2, Some(4), M, &[M, S], Some(S)),
+        // MAX failed, the SMS after it answered.
+        on(3, Some(5), S, &[M, S], Some(S)),
+        // SMS, reminded by email, never answered.
+        on(4, None, S, &[S, E], None),
+        // An old survey: only its channel.
+        on(5, Some(3), E, &[], None),
+    ];
+    let r = report(&facts, &names());
+    let rate = |c: &str| {
+        let x = &r.response_rate_by_channel[c];
+        (x.asked, x.answered, x.percent)
+    };
+    // MAX: asked 1, 2, 3; answered 1 → 33.3 %.
+    assert_eq!(rate("max"), (3, 1, Some(33.3)));
+    // SMS: asked 2, 3, 4; answered 2, 3 → 66.7 %.
+    assert_eq!(rate("sms"), (3, 2, Some(66.7)));
+    // Email: asked 4 and 5; answered 5 → 50 %.
+    assert_eq!(rate("email"), (2, 1, Some(50.0)));
+    assert_eq!(rate("whatsapp"), (0, 0, None));
+    // A shop without MAX or SMS sees neither line.
+    let plain = report(&fixture(), &names());
+    assert!(!plain.response_rate_by_channel.contains_key("max"));
+    assert!(!plain.response_rate_by_channel.contains_key("sms"));
+    assert!(r.to_table().contains("response rate sms: 2 of 3 (66.7%)"));
 }
 
 #[test]
