@@ -88,6 +88,8 @@ pub struct Dispatcher {
     pub max: Option<MaxClient>,
     /// The MAX instance's last known state: when it was asked, and whether it can send.
     pub max_state: std::sync::Mutex<Option<(DateTime<Utc>, bool)>>,
+    /// Whether this process has made sure the MAX instance paces its sends (`max.send_interval`).
+    pub max_paced: std::sync::atomic::AtomicBool,
     /// `None` when the installation has no `[sms]`.
     pub sms: Option<Sms>,
     pub mailer: SesMailer,
@@ -271,6 +273,7 @@ impl Dispatcher {
             whatsapp: Whatsapp::from_config(&config, secrets),
             max: MaxClient::from_config(&config, secrets),
             max_state: std::sync::Mutex::new(None),
+            max_paced: std::sync::atomic::AtomicBool::new(false),
             sms: Sms::from_config(&config, secrets),
             mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&clients.sdk)),
             scheduler: match config.survey.reminder_after {

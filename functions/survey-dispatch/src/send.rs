@@ -206,10 +206,40 @@ impl Dispatcher {
             }
             Channel::Email => self.send_email(survey, ask, now).await,
             Channel::Max => match (&self.max, max_chat) {
-                (Some(max), Some(chat)) => max.send_text(chat, text()).await,
+                (Some(max), Some(chat)) => {
+                    self.pace_max(max).await;
+                    max.send_text(chat, text()).await
+                }
                 _ => Err(SendError::NotSent("MAX is not configured".into())),
             },
             Channel::Sms => self.send_sms(survey, ask, now).await,
+        }
+    }
+
+    /// Once per process, before its first MAX send: the instance lets our messages out no faster
+    /// than `max.send_interval` (GREEN-API queues them), so a peak's questions do not leave a
+    /// person's account in a burst. A failure is logged and tried again before the next send; the
+    /// send itself goes ahead (the instance keeps its previous interval meanwhile).
+    async fn pace_max(&self, max: &MaxClient) {
+        use std::sync::atomic::Ordering;
+        if self.max_paced.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(interval) = self.config.max.as_ref().map(|m| m.send_interval) else {
+            return;
+        };
+        match max.pace(interval).await {
+            Ok(paced) => {
+                self.max_paced.store(true, Ordering::Relaxed);
+                if let otklik_messaging::max::Paced::Set { was } = paced {
+                    tracing::info!(
+                        ?was,
+                        want_ms = interval.as_millis() as u64,
+                        "MAX instance pacing set"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not set the MAX instance's pacing"),
         }
     }
 

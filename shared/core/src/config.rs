@@ -683,7 +683,20 @@ pub struct MaxConfig {
     pub api_url: String,
     /// `idInstance`: digits only.
     pub instance_id: String,
+    /// The least time between two messages the instance sends (its `delaySendMessagesMilliseconds`,
+    /// which queues our sends and lets them out one by one): a person's account that fires a
+    /// December peak's questions in a burst looks like spam. GREEN-API allows 0.5 s – 10 min.
+    #[serde(deserialize_with = "de_duration", default = "default_max_interval")]
+    pub send_interval: Duration,
 }
+
+fn default_max_interval() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// GREEN-API's bounds for `delaySendMessagesMilliseconds` (green-api.com/v3/docs/api/send-messages-delay).
+pub const MAX_SEND_INTERVAL_RANGE: (Duration, Duration) =
+    (Duration::from_millis(500), Duration::from_secs(600));
 
 /// Which SMS provider `[sms]` talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -725,6 +738,13 @@ impl Config {
                 return Err(invalid(
                     "max.instance_id",
                     "the idInstance of the GREEN-API console: digits only",
+                ));
+            }
+            let (least, most) = MAX_SEND_INTERVAL_RANGE;
+            if max.send_interval < least || max.send_interval > most {
+                return Err(invalid(
+                    "max.send_interval",
+                    "GREEN-API paces an instance between 0.5s and 10m; write e.g. \"10s\"",
                 ));
             }
         }
@@ -1233,6 +1253,7 @@ mod tests {
         let max = c.max.expect("[max]");
         assert_eq!(max.api_url, "https://3100.api.green-api.com");
         assert_eq!(max.instance_id, "3100000001");
+        assert_eq!(max.send_interval, Duration::from_secs(10));
         let sms = c.sms.expect("[sms]");
         assert_eq!(sms.provider, SmsProvider::Smsru);
         assert_eq!(sms.api_url, "https://sms.ru");
@@ -1263,6 +1284,16 @@ mod tests {
                 "api_url = \"https://3100.api.green-api.com\"",
                 "api_url = \"3100.api.green-api.com\"",
                 "max.api_url",
+            ),
+            (
+                "instance_id = \"3100000001\"",
+                "instance_id = \"3100000001\"\nsend_interval = \"100ms\"",
+                "max.send_interval",
+            ),
+            (
+                "instance_id = \"3100000001\"",
+                "instance_id = \"3100000001\"\nsend_interval = \"11m\"",
+                "max.send_interval",
             ),
             (
                 "sender = \"MyShop\"",

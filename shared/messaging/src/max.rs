@@ -187,6 +187,44 @@ impl MaxClient {
     }
 }
 
+/// What [`MaxClient::pace`] found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paced {
+    /// The instance already sends at that interval: nothing was changed.
+    Already,
+    /// The interval was set; `was` is the instance's previous one in milliseconds, if it said.
+    Set { was: Option<u64> },
+}
+
+impl MaxClient {
+    /// Makes the instance send at most one message per `interval`: GREEN-API puts every send in
+    /// the instance's queue and lets them out `delaySendMessagesMilliseconds` apart
+    /// (green-api.com/v3/docs/api/send-messages-delay). `getSettings` first, and `setSettings`
+    /// only on a difference: a changed setting restarts the instance (its SetSettings page).
+    /// Reads and a refused write send nothing to anyone: every error is `NotSent`.
+    pub async fn pace(&self, interval: std::time::Duration) -> Result<Paced, SendError> {
+        let want = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        let settings = call_json(self.http.get(self.url("getSettings")))
+            .await
+            .map_err(|e| SendError::NotSent(e.to_string()))?;
+        let was = settings["delaySendMessagesMilliseconds"].as_u64();
+        if was == Some(want) {
+            return Ok(Paced::Already);
+        }
+        let v = call_json(
+            self.http
+                .post(self.url("setSettings"))
+                .json(&json!({ "delaySendMessagesMilliseconds": want })),
+        )
+        .await
+        .map_err(|e| SendError::NotSent(e.to_string()))?;
+        if v["saveSettings"].as_bool() != Some(true) {
+            return Err(SendError::NotSent(format!("setSettings did not save: {v}")));
+        }
+        Ok(Paced::Set { was })
+    }
+}
+
 /// `{"exist": true, "chatId": "11111111"}` or `{"exist": false, "chatId": ""}`.
 fn account_of(v: &Value) -> Result<MaxAccount, String> {
     match v["exist"].as_bool() {

@@ -12,7 +12,7 @@ use otklik_core::reply::parse_reaction;
 use otklik_messaging::inbound::{
     max_instance_state, parse_max, verify_bearer, DeliveryStatus, Inbound, InboundError,
 };
-use otklik_messaging::max::{MaxAccount, MaxClient, MaxState, MAX_TEXT_CHARS};
+use otklik_messaging::max::{MaxAccount, MaxClient, MaxState, Paced, MAX_TEXT_CHARS};
 use otklik_messaging::SendError;
 use serde_json::json;
 
@@ -24,6 +24,7 @@ fn client(url: &str) -> MaxClient {
         MaxConfig {
             api_url: url.to_string(),
             instance_id: INSTANCE.to_string(),
+            send_interval: std::time::Duration::from_secs(10),
         },
         TOKEN,
     )
@@ -40,6 +41,72 @@ fn path(method: &str) -> String {
 /// No error message may carry the token: GREEN-API puts it in the URL.
 fn assert_no_token(e: &SendError) {
     assert!(!e.to_string().contains(TOKEN), "token leaked: {e}");
+}
+
+// ---- Pacing: GetSettings / SetSettings ------------------------------------------------------
+
+/// green-api.com/v3/docs/api/send-messages-delay and account/GetSettings: the interval is read
+/// first and left alone when it is already ours (a SetSettings restarts the instance).
+#[tokio::test]
+async fn pacing_already_in_place_is_only_read() {
+    let mock = Mock::always(Reply::ok(json!({
+        "wid": "79001234567@c.us",
+        "delaySendMessagesMilliseconds": 10000,
+        "outgoingWebhook": "yes"
+    })))
+    .await;
+    let paced = client(&mock.url)
+        .pace(std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(paced, Paced::Already);
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(requests[0].path, path("getSettings"));
+}
+
+/// account/SetSettings: `{"delaySendMessagesMilliseconds": 10000}` → `{"saveSettings": true}`.
+#[tokio::test]
+async fn another_interval_is_set_once_with_only_that_parameter() {
+    // One scripted answer serves both calls: GetSettings reads the 5 s, SetSettings the flag.
+    let mock = Mock::always(Reply::ok(
+        json!({"delaySendMessagesMilliseconds": 5000, "saveSettings": true}),
+    ))
+    .await;
+    let paced = client(&mock.url)
+        .pace(std::time::Duration::from_millis(10_000))
+        .await
+        .unwrap();
+    assert_eq!(paced, Paced::Set { was: Some(5000) });
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[1].method, "POST");
+    assert_eq!(requests[1].path, path("setSettings"));
+    assert_eq!(
+        requests[1].json(),
+        json!({"delaySendMessagesMilliseconds": 10000})
+    );
+}
+
+#[tokio::test]
+async fn pacing_not_saved_or_unreachable_is_not_sent() {
+    let mock = Mock::always(Reply::ok(
+        json!({"delaySendMessagesMilliseconds": 5000, "saveSettings": false}),
+    ))
+    .await;
+    let e = client(&mock.url)
+        .pace(std::time::Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SendError::NotSent(_)), "{e:?}");
+    assert_no_token(&e);
+    let e = client(&refusing_url().await)
+        .pace(std::time::Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SendError::NotSent(_)), "{e:?}");
+    assert_no_token(&e);
 }
 
 // ---- SendMessage ---------------------------------------------------------------------------

@@ -104,6 +104,14 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
         max_survey.chain,
         vec![Channel::Max, Channel::Sms, Channel::Email]
     );
+    // Before its first MAX send, dispatch had the instance pace its sends (`max.send_interval`,
+    // 10 s by default; the simulator's instance started at 5 s), with one setSettings.
+    let settings = sim_get(&s, "/sim/max/settings").await;
+    assert_eq!(
+        settings["delaySendMessagesMilliseconds"], 10_000,
+        "{settings}"
+    );
+    assert_eq!(settings["setSettingsCalls"], 1, "{settings}");
 
     // The other one gets one SMS: our words, then a short link of its own, in one segment.
     let inbox = eventually("the SMS reaches the phone", WAIT, || async {

@@ -26,6 +26,7 @@ pub(crate) fn routes() -> Router<Sim> {
         .route("/sim/stats", get(stats))
         .route("/sim/max/numbers", put(set_max_numbers).get(max_numbers))
         .route("/sim/max/state", put(set_max_state).get(max_state))
+        .route("/sim/max/settings", get(max_settings))
         .route("/sim/max/chat", get(max_chat))
         .route("/sim/sms", get(sms).delete(clear_sms))
         .route("/sim/sms/inbox", get(sms_inbox))
@@ -179,6 +180,13 @@ struct MaxState {
     /// Post `stateInstanceChanged` to the MAX webhook too.
     #[serde(default)]
     notify: bool,
+}
+
+/// The MAX instance's send interval and how many `setSettings` calls changed it.
+async fn max_settings(State(sim): State<Sim>) -> Response {
+    let (delay, writes) = sim.max_pace();
+    Json(json!({ "delaySendMessagesMilliseconds": delay, "setSettingsCalls": writes }))
+        .into_response()
 }
 
 async fn max_state(State(sim): State<Sim>) -> Response {

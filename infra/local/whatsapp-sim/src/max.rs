@@ -67,6 +67,14 @@ pub(crate) fn handle(
         (Method::POST, send_message(sim, body))
     } else if method.eq_ignore_ascii_case("checkAccount") {
         (Method::POST, check_account(sim, body))
+    } else if method.eq_ignore_ascii_case("getSettings") {
+        let (delay, _) = sim.max_pace();
+        (
+            Method::GET,
+            Ok(Json(settings_payload(&config, delay)).into_response()),
+        )
+    } else if method.eq_ignore_ascii_case("setSettings") {
+        (Method::POST, set_settings(sim, body))
     } else if method.eq_ignore_ascii_case("getStateInstance") {
         (
             Method::GET,
@@ -82,6 +90,43 @@ pub(crate) fn handle(
         sim.count_bad_request();
         refusal.into_response()
     })
+}
+
+/// A new instance's send interval: GREEN-API's GetSettings example shows 5 s.
+pub const DEFAULT_SEND_DELAY_MS: u64 = 5000;
+
+/// `GetSettings` as the v3 docs show it (green-api.com/v3/docs/api/account/GetSettings): the
+/// instance's id and its settings, among them `delaySendMessagesMilliseconds`.
+fn settings_payload(config: &SimConfig, delay_ms: u64) -> Value {
+    json!({
+        "wid": format!("{}@c.us", config.max_instance),
+        "webhookUrl": "",
+        "webhookUrlToken": "",
+        "delaySendMessagesMilliseconds": delay_ms,
+        "markIncomingMessagesReaded": "no",
+        "markIncomingMessagesReadedOnReply": "no",
+        "outgoingWebhook": "yes",
+        "outgoingMessageWebhook": "yes",
+        "outgoingAPIMessageWebhook": "yes",
+        "incomingWebhook": "yes",
+        "stateWebhook": "yes",
+    })
+}
+
+/// `SetSettings`: at least one parameter; the interval must be 500–600000 ms (the docs). The
+/// answer is `{"saveSettings": true}`.
+fn set_settings(sim: &Sim, body: &[u8]) -> Result<Response, Refusal> {
+    // `object` refuses an empty body: at least one parameter must be given.
+    let request = object(body)?;
+    if let Some(delay) = request.get("delaySendMessagesMilliseconds") {
+        let Some(ms) = delay.as_u64().filter(|ms| (500..=600_000).contains(ms)) else {
+            return Err(validation(
+                "delaySendMessagesMilliseconds must be an integer from 500 to 600000",
+            ));
+        };
+        sim.set_max_pace(ms);
+    }
+    Ok(Json(json!({ "saveSettings": true })).into_response())
 }
 
 fn send_message(sim: &Sim, body: &[u8]) -> Result<Response, Refusal> {

@@ -168,6 +168,8 @@ pub(crate) struct State {
     pub max_numbers: MaxBook,
     /// `stateInstance` of the MAX instance.
     pub max_state: String,
+    /// The MAX instance's `delaySendMessagesMilliseconds` and how often `setSettings` changed it.
+    pub max_pace: (u64, u32),
     /// MAX chat ids the gateway has handed out (`checkAccount`, customers writing), to phones.
     pub max_chats: HashMap<String, String>,
     /// What customers wrote on MAX, by phone, oldest first.
@@ -189,6 +191,7 @@ impl State {
             stats: Stats::default(),
             max_numbers: MaxBook::default(),
             max_state: "authorized".into(),
+            max_pace: (max::DEFAULT_SEND_DELAY_MS, 0),
             max_chats: HashMap::new(),
             max_inbound: Vec::new(),
             statuses: HashMap::new(),
@@ -322,6 +325,17 @@ impl Sim {
     /// Whether a MAX message to this number is delivered (see [`MaxBook::delivers_to`]).
     pub fn max_delivers_to(&self, number: &str) -> bool {
         self.lock().max_numbers.delivers_to(number)
+    }
+
+    /// The MAX instance's send interval (ms) and the number of `setSettings` calls that set it.
+    /// The simulator records the interval but sends at once: tests need not wait for the queue.
+    pub fn max_pace(&self) -> (u64, u32) {
+        self.lock().max_pace
+    }
+
+    pub fn set_max_pace(&self, delay_ms: u64) {
+        let mut st = self.lock();
+        st.max_pace = (delay_ms, st.max_pace.1 + 1);
     }
 
     /// The MAX instance's `stateInstance`.

@@ -593,3 +593,37 @@ async fn a_read_status_can_be_posted_by_hand_and_noaccount_is_not_max() {
     assert_eq!(status, 400);
     hooks.assert_quiet().await;
 }
+
+/// account/GetSettings and SetSettings (green-api.com/v3/docs/api/send-messages-delay): the
+/// interval is read, set within 500–600000 ms, and every accepted set is counted.
+#[tokio::test]
+async fn the_send_interval_is_read_and_set_within_the_documented_bounds() {
+    let hooks = Receiver::start().await;
+    let sim = start_with(&hooks, quiet()).await;
+    let settings = reqwest::get(max_url(&sim, "getSettings"))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(settings["delaySendMessagesMilliseconds"], 5000, "{settings}");
+
+    for bad in [json!({"delaySendMessagesMilliseconds": 100}), json!({})] {
+        let (status, body) = post_json(max_url(&sim, "setSettings"), bad).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.starts_with("Validation failed"), "{body}");
+    }
+    assert_eq!(sim.state().max_pace(), (5000, 0));
+
+    let (status, body) = post_json(
+        max_url(&sim, "setSettings"),
+        json!({"delaySendMessagesMilliseconds": 10000}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"saveSettings": true})
+    );
+    assert_eq!(sim.state().max_pace(), (10_000, 1));
+}
