@@ -25,10 +25,11 @@ pub struct Order {
     pub status_updated_at: Option<DateTime<Utc>>,
     pub created_at: Option<DateTime<Utc>>,
     pub customer_id: Option<u64>,
-    /// The order's phone, its additional phone, then the customer's phones: non-empty, deduplicated,
-    /// in that order (the first is the one the customer gave for this order).
+    /// The order's phone, its additional phone, the contact person's phones, then the customer's
+    /// phones: non-empty, deduplicated, in that order (the first is the one given for this order).
     pub phones: Vec<String>,
-    /// The order's e-mail, else the customer's; `None` when both are empty.
+    /// The order's e-mail, else the contact person's, else the customer's; `None` when all are
+    /// empty.
     pub email: Option<String>,
     pub manager_id: Option<u64>,
     pub order_type: Option<String>,
@@ -315,6 +316,11 @@ impl Order {
         }
         let id = u64_of(o.get("id")).ok_or_else(|| CrmError::Decode("order without id".into()))?;
         let customer = o.get("customer").filter(|c| c.is_object());
+        // A corporate customer (`customer.type` = `customer_corporate`) is a company: the person
+        // who ordered, with their phones and e-mail, is the order's `contact` (a customer object;
+        // `contact` in the order entity of retailCRM's official PHP client,
+        // src/Model/Entity/Orders/Order.php). For a person's order it is usually that person again.
+        let contact = o.get("contact").filter(|c| c.is_object());
 
         let mut phones = Vec::new();
         for p in [o.get("phone"), o.get("additionalPhone")] {
@@ -322,13 +328,15 @@ impl Order {
                 push_unique(&mut phones, p);
             }
         }
-        for p in items_of(customer.and_then(|c| c.get("phones"))) {
-            let number = match p {
-                Value::Object(m) => string_of(m.get("number")),
-                other => string_of(Some(other)),
-            };
-            if let Some(n) = number {
-                push_unique(&mut phones, n);
+        for who in [contact, customer] {
+            for p in items_of(who.and_then(|c| c.get("phones"))) {
+                let number = match p {
+                    Value::Object(m) => string_of(m.get("number")),
+                    other => string_of(Some(other)),
+                };
+                if let Some(n) = number {
+                    push_unique(&mut phones, n);
+                }
             }
         }
 
@@ -354,6 +362,7 @@ impl Order {
             customer_id: u64_of(customer.and_then(|c| c.get("id"))),
             phones,
             email: string_of(o.get("email"))
+                .or_else(|| string_of(contact.and_then(|c| c.get("email"))))
                 .or_else(|| string_of(customer.and_then(|c| c.get("email")))),
             manager_id: u64_of(o.get("managerId")),
             order_type: string_of(o.get("orderType")),
@@ -525,6 +534,31 @@ mod tests {
         assert_eq!(o.delivery_type.as_deref(), Some("courier"));
         assert_eq!(o.offer_ids, vec![10, 11]);
         assert_eq!(o.custom_fields.get("otklik_rating"), Some(&json!(5)));
+    }
+
+    /// A corporate order: the company as `customer` (no phones of its own), the person who ordered
+    /// as `contact`, and nothing on the order itself.
+    #[test]
+    fn a_corporate_order_reaches_its_contact_person() {
+        let o = json!({"id":2001,"site":"main-shop","status":"complete",
+            "phone":"","email":"",
+            "customer":{"type":"customer_corporate","id":3001,"nickName":"ООО Ромашка",
+                "mainCustomerContact":{"id":51,"customer":{"id":4001}}},
+            "contact":{"type":"customer","id":4001,"isContact":true,"firstName":"Ирина",
+                "phones":[{"number":"+79005550101"},{"number":"+79005550102"}],
+                "email":"irina@romashka.example"},
+            "company":{"id":61,"name":"ООО Ромашка"}});
+        let o = Order::from_json(&o, Moscow, "s").unwrap();
+        assert_eq!(o.phones, vec!["+79005550101", "+79005550102"]);
+        assert_eq!(o.email.as_deref(), Some("irina@romashka.example"));
+        assert_eq!(o.customer_id, Some(3001));
+        // The order's own phone and e-mail still come first.
+        let own = json!({"id":2002,"phone":"+79005550199","email":"orders@romashka.example",
+            "contact":{"phones":[{"number":"+79005550101"}],"email":"irina@romashka.example"},
+            "customer":{"type":"customer_corporate","id":3001}});
+        let own = Order::from_json(&own, Moscow, "s").unwrap();
+        assert_eq!(own.phones, vec!["+79005550199", "+79005550101"]);
+        assert_eq!(own.email.as_deref(), Some("orders@romashka.example"));
     }
 
     #[test]

@@ -290,6 +290,40 @@ async fn one_trigger_makes_one_survey_and_one_schedule_and_five_make_no_more() {
     assert_eq!(s.schedules().await.len(), 2);
 }
 
+/// A corporate order carries neither phone nor e-mail itself: the person who ordered is its
+/// `contact` (retailCRM's order entity), and the survey reaches them.
+#[tokio::test]
+async fn a_corporate_order_is_asked_of_its_contact_person() {
+    let s = stack("corporate").await;
+    let order = json!({
+        "customer": {"id": 601},
+        "contact": {"type": "customer", "id": 4601, "isContact": true, "firstName": "Ирина",
+            "phones": [{"number": "+7 900 555-01-01"}], "email": "irina@romashka.example"},
+        "company": {"id": 61, "name": "ООО Ромашка"}
+    });
+    let id = s.driver.new_order("main-shop", 11, order).await.unwrap();
+    s.set_status("main-shop", id, "complete").await;
+    assert_eq!(s.trigger_order("main-shop", id).await, StatusCode::OK);
+    s.drain().await;
+    let survey = s
+        .store
+        .get(&SurveyId::for_order(
+            &OrderRef::new("main-shop", id).unwrap(),
+        ))
+        .await
+        .unwrap()
+        .expect("a survey, not a skip for want of a contact");
+    assert_eq!(survey.state, SurveyState::Scheduled);
+    assert_eq!(
+        survey.contact.phone.map(|p| p.e164().to_string()),
+        Some("+79005550101".to_string())
+    );
+    assert_eq!(
+        survey.contact.email.map(|e| e.as_str().to_string()),
+        Some("irina@romashka.example".to_string())
+    );
+}
+
 #[tokio::test]
 async fn a_retry_after_a_crash_past_the_customer_claim_still_creates_the_survey() {
     let s = stack("claim-crash").await;

@@ -606,7 +606,10 @@ async fn the_send_interval_is_read_and_set_within_the_documented_bounds() {
         .json::<Value>()
         .await
         .unwrap();
-    assert_eq!(settings["delaySendMessagesMilliseconds"], 5000, "{settings}");
+    assert_eq!(
+        settings["delaySendMessagesMilliseconds"], 5000,
+        "{settings}"
+    );
 
     for bad in [json!({"delaySendMessagesMilliseconds": 100}), json!({})] {
         let (status, body) = post_json(max_url(&sim, "setSettings"), bad).await;
