@@ -611,7 +611,7 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
         ],
         (Lang::Ru, Thanks) => &[
             "Спасибо большое! Ваша оценка обязательно будет учтена, для нас это правда важно.",
-            "Спасибо, что нашли минутку ответить! Оценку учтём: она идёт в зачёт всем, кто занимался вашим заказом.",
+            "Спасибо, что нашли минутку ответить! Нам очень приятно, обязательно передадим команде.",
             "От души спасибо! Ваша оценка засчитана, команда её увидит.",
             "Очень приятно, спасибо! Передадим ребятам, ваша оценка будет учтена.",
         ],
@@ -658,7 +658,7 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
         ],
         (Lang::Uk, Thanks) => &[
             "Щиро дякуємо! Ваша оцінка обов'язково буде врахована, для нас це справді важливо.",
-            "Дякуємо, що знайшли хвилинку! Оцінку врахуємо: вона йде в залік усім, хто працював із вашим замовленням.",
+            "Дякуємо, що знайшли хвилинку! Нам дуже приємно, обов'язково передамо команді.",
         ],
         (Lang::Uk, ComplaintAcknowledged) => &[
             "Дуже шкода, що так вийшло. Ми вже передали це до служби контролю якості, з вами обов'язково зв'яжуться.",
@@ -673,11 +673,11 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
             "Добре, передали ваше прохання. Вам зателефонують або напишуть найближчим часом.",
         ],
         (Lang::Uk, Apology) => &[
-            "Розуміємо. Вибачте, що не все пройшло гладко, будемо ставати кращими. Гарного дня!",
+            "Розуміємо. Вибачте, що не все пройшло гладко, ми працюватимемо над цим. Гарного дня!",
             "Добре, не турбуватимемо. Вибачте за незручності і дякуємо, що відповіли.",
         ],
         (Lang::Uk, OptOutConfirmed) => &[
-            "Зрозуміли, більше не писатимемо. Вибачте за турботу!",
+            "Зрозуміли, більше не писатимемо. Вибачте за турбування!",
             "Добре, більше повідомлень від нас не буде.",
         ],
 
@@ -693,7 +693,7 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
         ],
         (Lang::En, Thanks) => &[
             "Thank you so much! Your rating will definitely count, it really matters to us.",
-            "Thanks for taking a moment! Your rating counts for everyone who worked on your order.",
+            "Thanks for taking a moment! It means a lot, and we'll pass it on to the team.",
         ],
         (Lang::En, ComplaintAcknowledged) => &[
             "We're really sorry it went that way. Our quality control team has registered it, and someone will get in touch with you soon.",
@@ -754,6 +754,35 @@ mod tests {
             }
         }
         assert_eq!(t.language(), Lang::Ru);
+    }
+
+    /// A thank-you is for the customer: how ratings feed anyone's pay is none of their business,
+    /// and reads as if the shop asked for a favour.
+    #[test]
+    fn no_text_speaks_of_payroll_mechanics() {
+        let t = Texts::defaults();
+        let inside = [
+            "зачёт",
+            "залік",
+            "counts for",
+            "everyone who",
+            "всем, кто",
+            "усім, хто",
+            "kpi",
+            "премия",
+            "премі",
+            "bonus",
+        ];
+        for lang in Lang::ALL {
+            for kind in TextKind::ALL {
+                for v in t.variants(kind, lang) {
+                    let lower = v.to_lowercase();
+                    for word in inside {
+                        assert!(!lower.contains(word), "{lang:?} {kind:?}: {v}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
