@@ -402,6 +402,7 @@ impl MessageKind {
             MessageKind::ContactConfirmed => "msg-contact-confirmed",
             MessageKind::Apology => "msg-apology",
             MessageKind::OptOutConfirmed => "msg-opt-out",
+            MessageKind::HandedToColleague => "msg-handed-to-colleague",
         }
     }
 }
@@ -503,13 +504,14 @@ impl Effects<'_> {
 
     /// Asks the inspector to look, but only once per batch window: five confused messages in a
     /// row make one task (their words all reach the order anyway).
+    /// Whether it asked (false: a notice of this batch window is already on its way).
     fn notify(
         &mut self,
         reason: NoticeReason,
         text: &str,
         cfg: &MachineConfig,
         now: DateTime<Utc>,
-    ) {
+    ) -> bool {
         let window = chrono::Duration::from_std(cfg.inspector_batch_window)
             .unwrap_or(chrono::Duration::zero());
         let recent = self
@@ -526,6 +528,7 @@ impl Effects<'_> {
                 },
             );
         }
+        !recent
     }
 }
 
@@ -796,7 +799,12 @@ fn on_reply(
         ) => {
             fx.words(text);
             if let Some(t) = text {
-                fx.notify(NoticeReason::UnreadableReply, t, cfg, now);
+                // The customer hears that a person will read it, once per burst (the batch
+                // window of the inspector's notice), so five confused messages get one answer.
+                if fx.notify(NoticeReason::UnreadableReply, t, cfg, now) {
+                    let kind = MessageKind::HandedToColleague;
+                    fx.per_input(kind.key(), Command::Message { kind, channel: via });
+                }
             }
         }
         // Closed, skipped, failed, or not asked yet: effects never run again; the words are kept

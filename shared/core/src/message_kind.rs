@@ -20,4 +20,7 @@ pub enum MessageKind {
     Apology,
     /// Opt-out: we will not write again.
     OptOutConfirmed,
+    /// Words we could not read as an answer, while the survey waits for one: we got them, and a
+    /// colleague (the inspector) will reply. Once per burst of such messages.
+    HandedToColleague,
 }

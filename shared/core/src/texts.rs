@@ -80,10 +80,12 @@ pub enum TextKind {
     EmailReminderSubject,
     /// The reminder email's text above the five rating links.
     EmailReminder,
+    /// Words we could not read: received, a colleague will reply.
+    HandedToColleague,
 }
 
 impl TextKind {
-    pub const ALL: [TextKind; 14] = [
+    pub const ALL: [TextKind; 15] = [
         TextKind::Request,
         TextKind::EmailSubject,
         TextKind::EmailRequest,
@@ -98,6 +100,7 @@ impl TextKind {
         TextKind::SmsReminder,
         TextKind::EmailReminderSubject,
         TextKind::EmailReminder,
+        TextKind::HandedToColleague,
     ];
 
     /// Whether the kind is an SMS text that carries a link after it (and so must stay short).
@@ -122,6 +125,7 @@ impl TextKind {
             TextKind::SmsReminder => "sms_reminder",
             TextKind::EmailReminderSubject => "email_reminder_subject",
             TextKind::EmailReminder => "email_reminder",
+            TextKind::HandedToColleague => "handed_to_colleague",
         }
     }
 }
@@ -170,6 +174,7 @@ impl From<MessageKind> for TextKind {
             MessageKind::ContactConfirmed => TextKind::ContactConfirmed,
             MessageKind::Apology => TextKind::Apology,
             MessageKind::OptOutConfirmed => TextKind::OptOutConfirmed,
+            MessageKind::HandedToColleague => TextKind::HandedToColleague,
         }
     }
 }
@@ -588,6 +593,22 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
         (Lang::En, EmailReminder) => &[
             "Writing once more in case our last email got lost. If you have a moment, rate your order with one of the links below.",
             "Just a reminder of our question: how was your purchase? Click one of the links below, no need to reply.",
+        ],
+        // After words we could not read: no promise of what the answer will be, only that a
+        // person will give it.
+        (Lang::Ru, HandedToColleague) => &[
+            "Спасибо, получили ваше сообщение. Передаём его коллеге — вам скоро ответят.",
+            "Поняли, спасибо! Сообщение уже у коллеги, с вами свяжутся.",
+            "Спасибо, что написали. Ваше сообщение прочитает специалист и ответит вам.",
+            "Получили, спасибо! Коллега прочитает и ответит в ближайшее время.",
+        ],
+        (Lang::Uk, HandedToColleague) => &[
+            "Дякуємо, отримали ваше повідомлення. Передаємо його колезі — вам скоро відповідять.",
+            "Зрозуміли, дякуємо! Повідомлення вже в колеги, з вами зв'яжуться.",
+        ],
+        (Lang::En, HandedToColleague) => &[
+            "Thanks, we got your message. We're passing it to a colleague who will get back to you.",
+            "Got it, thank you! A colleague will read it and reply soon.",
         ],
         (Lang::Ru, Request) => &[
             "Здравствуйте! Как вам заказ, всё в порядке? Оцените, пожалуйста, от 1 до 5 — достаточно одной цифры в ответ 🙂",

@@ -389,6 +389,25 @@ async fn an_unreadable_question_makes_one_inspector_task_and_keeps_the_survey_op
         words.contains("второй заказ") && words.contains("алло"),
         "{order}"
     );
+    // The customer hears, once for the two messages, that a person will answer; delivered
+    // twice, it is still said once.
+    let before = s.sent_to(phone).await.len();
+    s.run_replies(2).await;
+    let sent = s.sent_to(phone).await;
+    assert_eq!(sent.len(), before + 1, "{sent:?}");
+    let said = sent.last().unwrap()["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        otklik_core::texts::Texts::defaults()
+            .variants(
+                otklik_core::texts::TextKind::HandedToColleague,
+                otklik_core::texts::Lang::Ru
+            )
+            .contains(&said),
+        "{said}"
+    );
 }
 
 #[tokio::test]

@@ -210,6 +210,11 @@ fn unreadable_keeps_the_words_and_asks_the_inspector_once_per_batch() {
             Command::NotifyInspector {
                 reason: NoticeReason::UnreadableReply,
                 text: "3 или 4".into()
+            },
+            // The customer is told a person will read it.
+            Command::Message {
+                kind: MessageKind::HandedToColleague,
+                channel: Channel::Whatsapp
             }
         ]
     );
@@ -230,6 +235,30 @@ fn unreadable_keeps_the_words_and_asks_the_inspector_once_per_batch() {
     assert!(commands(&d3)
         .iter()
         .any(|c| matches!(c, Command::NotifyInspector { .. })));
+    // ... and one more acknowledgement, under a key of its own (not the first one's).
+    let acks: Vec<&Effect> = d
+        .effects
+        .iter()
+        .chain(&d3.effects)
+        .filter(|e| {
+            matches!(
+                e.command,
+                Command::Message {
+                    kind: MessageKind::HandedToColleague,
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(acks.len(), 2);
+    assert_ne!(acks[0].key, acks[1].key);
+
+    // After an opt-out the survey is closed: unreadable words go to nobody but the order.
+    let out = decide(&s, &text("m4", "стоп"), &cfg(), now());
+    let after = decide(&out.survey, &text("m5", "кто это?"), &cfg(), much_later);
+    assert!(!commands(&after)
+        .iter()
+        .any(|c| matches!(c, Command::Message { .. })));
 }
 
 #[test]
@@ -883,6 +912,11 @@ fn once_only(c: &Command) -> Option<String> {
         Command::OpenComplaint { .. } => Some("complaint".into()),
         Command::AddToDoNotContact => Some("dnc".into()),
         Command::SendSurvey { channel } => Some(format!("send-{channel}")),
+        // Once per burst, like the inspector's notice it goes with (its key is per input).
+        Command::Message {
+            kind: MessageKind::HandedToColleague,
+            ..
+        } => None,
         Command::Message { kind, .. } => Some(format!("{kind:?}")),
         Command::SaveWords { .. } | Command::NotifyInspector { .. } => None,
     }
