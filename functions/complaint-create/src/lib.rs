@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::{Config, ConfigError};
-use otklik_core::crm_texts::{complaint_link, manager_comment};
+use otklik_core::crm_texts::{complaint_link, manager_comment, words_value};
 use otklik_core::delivery::EffectMessage;
 use otklik_core::machine::{Command, Survey};
 use otklik_core::model::{Rating, SurveyId};
@@ -60,15 +60,28 @@ pub enum Opened {
     AlreadyDone,
 }
 
+/// What the customer said that opened the complaint.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    pub rating: Rating,
+    pub words: Option<&'a str>,
+    /// A 3 and "yes, call me".
+    pub callback: bool,
+}
+
 impl ComplaintCreator {
     pub async fn open(
         &self,
         survey_id: &SurveyId,
         key: &str,
-        rating: Rating,
-        words: Option<&str>,
+        asked: Asked<'_>,
         now: DateTime<Utc>,
     ) -> Result<Opened, ComplaintError> {
+        let Asked {
+            rating,
+            words,
+            callback,
+        } = asked;
         if self.store.effect_done(key).await? {
             return Ok(Opened::AlreadyDone);
         }
@@ -98,8 +111,15 @@ impl ComplaintCreator {
                     "externalId": ext,
                     "managerId": cfg.inspector_id.get(),
                     "status": cfg.status_created,
-                    "managerComment": manager_comment(&texts, lang, &number, rating, words),
+                    "managerComment": manager_comment(&texts, lang, &number, rating, words, callback),
                 });
+                // Whatever the customer has written so far (a comment on the rating page can be
+                // saved before this runs); crm-writer adds what comes after.
+                let said = self.store.words_of(survey_id).await?;
+                if !said.is_empty() {
+                    order["customFields"] =
+                        json!({ self.config.crm.words_field.clone(): words_value(&said) });
+                }
                 if let Some(c) = original.customer_id {
                     order["customer"] = json!({ "id": c });
                 }
@@ -167,9 +187,17 @@ impl ComplaintCreator {
                 )));
             }
             match &m.effect.command {
-                Command::OpenComplaint { rating, words } => {
-                    self.open(&m.survey_id, &m.effect.key, *rating, words.as_deref(), now)
-                        .await
+                Command::OpenComplaint {
+                    rating,
+                    words,
+                    callback,
+                } => {
+                    let asked = Asked {
+                        rating: *rating,
+                        words: words.as_deref(),
+                        callback: *callback,
+                    };
+                    self.open(&m.survey_id, &m.effect.key, asked, now).await
                 }
                 other => Err(ComplaintError::BadMessage(format!(
                     "not a complaint: {other:?}"

@@ -82,6 +82,7 @@ impl CrmWriter {
         // 1. One edit for the rating and the words.
         let mut fields = serde_json::Map::new();
         let mut edit_keys = Vec::new();
+        let mut words_now = None;
         for e in &todo {
             match &e.command {
                 Command::WriteRating { rating } => {
@@ -93,7 +94,9 @@ impl CrmWriter {
                         .store
                         .append_words(survey_id, &e.key, text, now)
                         .await?;
-                    fields.insert(crm.words_field.clone(), json!(words_value(&words)));
+                    let value = words_value(&words);
+                    fields.insert(crm.words_field.clone(), json!(value));
+                    words_now = Some(value);
                     edit_keys.push(e.key.clone());
                 }
                 _ => {}
@@ -109,6 +112,22 @@ impl CrmWriter {
                 .await
                 .map_err(PortError::from)?;
             out.order_edits += 1;
+            // Words after a complaint was opened (the rating page's comment box, a message after
+            // the 1) belong to the complaint too: the inspector reads the complaint order. The
+            // same whole list is written, so a redelivery writes the same value again.
+            if let Some(value) = &words_now {
+                if let Some((track, _)) = self.store.complaint_track(survey_id).await? {
+                    self.crm
+                        .edit_order(
+                            &self.config.complaints.site,
+                            track.order_id,
+                            &json!({ "customFields": { crm.words_field.clone(): value } }),
+                        )
+                        .await
+                        .map_err(PortError::from)?;
+                    out.order_edits += 1;
+                }
+            }
             for k in &edit_keys {
                 self.store.mark_effect_done(k, now).await?;
             }

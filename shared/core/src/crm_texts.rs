@@ -62,13 +62,15 @@ pub fn notice(texts: &Texts, lang: Lang, reason: NoticeReason, words: &str, orde
 }
 
 /// The complaint order's manager comment: what the inspector reads first. `order_number` is the
-/// rated order's number; words that are only spaces count as none.
+/// rated order's number; words that are only spaces count as none; `callback`: the customer said
+/// "yes" to our offer of a call.
 pub fn manager_comment(
     texts: &Texts,
     lang: Lang,
     order_number: &str,
     rating: Rating,
     words: Option<&str>,
+    callback: bool,
 ) -> String {
     let rating = rating.value().to_string();
     let mut c = fill(
@@ -82,6 +84,10 @@ pub fn manager_comment(
             &[("words", w)],
         )),
         None => c.push_str(texts.crm(CrmText::ComplaintNoWords, lang)),
+    }
+    if callback {
+        c.push('\n');
+        c.push_str(texts.crm(CrmText::ComplaintCallback, lang));
     }
     c
 }
@@ -179,11 +185,21 @@ mod tests {
     fn the_comment_carries_rating_words_and_order() {
         let texts = Texts::defaults();
         let comment =
-            |number, rating, words| manager_comment(&texts, Lang::Ru, number, rating, words);
+            |number, rating, words| manager_comment(&texts, Lang::Ru, number, rating, words, false);
         let c = comment("1001A", r(1), Some(" курьер нагрубил "));
         assert!(c.contains("1 из 5") && c.contains("1001A") && c.contains("«курьер нагрубил»"));
+        assert!(!c.contains("перезвонить"));
         let silent = comment("7", r(2), None);
-        assert!(silent.contains("2 из 5") && silent.contains("ничего не написал"));
+        // Words may still come (the landing page's comment box, a later message): "so far".
+        assert!(
+            silent.contains("2 из 5") && silent.contains("пока"),
+            "{silent}"
+        );
+        let call = manager_comment(&texts, Lang::Ru, "8", r(3), Some("да"), true);
+        assert!(
+            call.contains("3 из 5") && call.ends_with("Покупатель просит перезвонить ему."),
+            "{call}"
+        );
     }
 
     // Moved from complaint.rs with `reminder_text`.
@@ -228,12 +244,13 @@ mod tests {
             "Отклик: покупатель написал до нашего вопроса"
         );
         assert_eq!(
-            manager_comment(&texts, ru, "1001A", r(1), Some(" курьер нагрубил ")),
+            manager_comment(&texts, ru, "1001A", r(1), Some(" курьер нагрубил "), false),
             "Оценка покупателя: 1 из 5 (заказ 1001A).\nСлова покупателя: «курьер нагрубил»"
         );
         assert_eq!(
-            manager_comment(&texts, ru, "7", r(2), Some("   ")),
-            "Оценка покупателя: 2 из 5 (заказ 7).\nПокупатель ничего не написал, только оценку."
+            manager_comment(&texts, ru, "7", r(2), Some("   "), false),
+            "Оценка покупателя: 2 из 5 (заказ 7).\nПокупатель пока поставил только оценку; что он \
+             напишет, появится в поле слов покупателя."
         );
         assert_eq!(
             complaint_link(&texts, ru, r(3)),
@@ -263,7 +280,7 @@ mod tests {
                 written.extend([n.title, n.commentary, n.notification]);
             }
             for words in [Some("WORDS"), None] {
-                let c = manager_comment(&texts, lang, "N-7", r(2), words);
+                let c = manager_comment(&texts, lang, "N-7", r(2), words, false);
                 assert!(c.contains("N-7") && c.contains('2'), "{lang:?}: {c}");
                 assert_eq!(c.lines().count(), 2, "{lang:?}: {c}");
                 assert_eq!(c.contains("WORDS"), words.is_some());
@@ -306,7 +323,14 @@ mod tests {
         .unwrap();
         let texts = Texts::from_config(&cfg).unwrap();
         let lang = texts.language();
-        let c = manager_comment(&texts, lang, "9", r(1), Some("ціна {order} {rating}"));
+        let c = manager_comment(
+            &texts,
+            lang,
+            "9",
+            r(1),
+            Some("ціна {order} {rating}"),
+            false,
+        );
         assert_eq!(
             c,
             "Оцінка покупця: 1 з 5 (замовлення 9).\nПокупець: ціна {order} {rating}"

@@ -107,6 +107,7 @@ mod tests {
                 Command::OpenComplaint {
                     rating: r,
                     words: None,
+                    callback: false,
                 },
                 Destination::Complaints,
             ),

@@ -440,6 +440,9 @@ pub enum Command {
     OpenComplaint {
         rating: Rating,
         words: Option<String>,
+        /// A 3 followed by "yes": the customer asks to be called back.
+        #[serde(default)]
+        callback: bool,
     },
     /// A task on the order plus a notification for the inspector.
     NotifyInspector { reason: NoticeReason, text: String },
@@ -762,6 +765,7 @@ fn on_reply(
                     Command::OpenComplaint {
                         rating: value,
                         words: text.map(str::to_string),
+                        callback: false,
                     },
                 );
                 fx.message(MessageKind::ComplaintAcknowledged, via);
@@ -779,6 +783,7 @@ fn on_reply(
                 Command::OpenComplaint {
                     rating,
                     words: text.map(str::to_string),
+                    callback: true,
                 },
             );
             fx.message(MessageKind::ContactConfirmed, via);

@@ -577,6 +577,20 @@ async fn a_one_opens_exactly_one_linked_complaint_for_the_inspector() {
         ids.contains(&survey.order.id()) && ids.contains(&c["id"].as_u64().unwrap())
     });
     assert!(linked, "{links}");
+    // The customer writes more after the complaint was opened: the inspector reads it on the
+    // complaint order too, with what they wrote first.
+    s.say(phone, "и коробка пришла мятая").await;
+    s.run_crm_writer().await;
+    let complaint = s
+        .crm(&format!("orders/reklamacii/{}", c["id"].as_u64().unwrap()))
+        .await;
+    let words = complaint["customFields"]["otklik_words"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        words.contains("курьер нагрубил") && words.contains("коробка пришла мятая"),
+        "{complaint}"
+    );
     // Redelivered later again: still one.
     let again = EffectMessage {
         survey_id: survey.id.clone(),
@@ -585,6 +599,7 @@ async fn a_one_opens_exactly_one_linked_complaint_for_the_inspector() {
             command: Command::OpenComplaint {
                 rating: otklik_core::model::Rating::new(1).unwrap(),
                 words: None,
+                callback: false,
             },
         },
         also: Vec::new(),

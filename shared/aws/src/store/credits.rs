@@ -70,6 +70,17 @@ impl DynamoStore {
             .unwrap_or_default())
     }
 
+    /// The customer's words kept for a survey so far, oldest first.
+    pub async fn words_of(&self, survey: &SurveyId) -> PortResult<Vec<String>> {
+        let item = self.get_item(format!("words#{survey}"), "words").await?;
+        Ok(item
+            .as_ref()
+            .and_then(|i| i.get("words"))
+            .and_then(|w| w.as_l().ok())
+            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default())
+    }
+
     /// Records one credit; `Ok(false)` if this employee was already credited for this survey.
     pub async fn credit(&self, c: &Credit) -> PortResult<bool> {
         let mut req = self

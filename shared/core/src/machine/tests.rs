@@ -135,7 +135,8 @@ fn one_or_two_opens_a_complaint_with_the_words() {
         }));
         assert!(c.contains(&Command::OpenComplaint {
             rating: r(n),
-            words: Some(n.to_string())
+            words: Some(n.to_string()),
+            callback: false,
         }));
         assert!(c.contains(&msg(MessageKind::ComplaintAcknowledged)));
         assert_eq!(
@@ -161,7 +162,8 @@ fn three_asks_about_contact_then_yes_opens_a_complaint() {
     let c2 = commands(&d2);
     assert!(c2.contains(&Command::OpenComplaint {
         rating: r(3),
-        words: Some("да".into())
+        words: Some("да".into()),
+        callback: true,
     }));
     assert!(c2.contains(&msg(MessageKind::ContactConfirmed)));
     assert!(

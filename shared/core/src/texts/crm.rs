@@ -25,8 +25,10 @@ pub enum CrmText {
     ComplaintComment,
     /// The manager comment's second line when the customer wrote something.
     ComplaintWords,
-    /// The manager comment's second line when the customer only rated.
+    /// The manager comment's second line when the customer only rated (so far).
     ComplaintNoWords,
+    /// The manager comment's last line after a 3 and "yes": the customer asks for a call.
+    ComplaintCallback,
     /// The comment of the link between the rated order and its complaint.
     ComplaintLink,
     /// Title of the reminder task for a complaint nobody has taken into work.
@@ -58,6 +60,7 @@ impl Wording for CrmText {
         CrmText::ComplaintComment,
         CrmText::ComplaintWords,
         CrmText::ComplaintNoWords,
+        CrmText::ComplaintCallback,
         CrmText::ComplaintLink,
         CrmText::ReminderTitle,
         CrmText::ReminderCommentary,
@@ -75,6 +78,7 @@ impl Wording for CrmText {
             CrmText::ComplaintComment => "complaint_comment",
             CrmText::ComplaintWords => "complaint_words",
             CrmText::ComplaintNoWords => "complaint_no_words",
+            CrmText::ComplaintCallback => "complaint_callback",
             CrmText::ComplaintLink => "complaint_link",
             CrmText::ReminderTitle => "reminder_title",
             CrmText::ReminderCommentary => "reminder_commentary",
@@ -89,6 +93,7 @@ impl Wording for CrmText {
             | CrmText::NoticeNewProblem
             | CrmText::NoticeUnprompted
             | CrmText::ComplaintNoWords
+            | CrmText::ComplaintCallback
             | CrmText::RatingFieldName
             | CrmText::WordsFieldName => &[],
             CrmText::NoticeCommentary | CrmText::ComplaintWords => &["words"],
@@ -140,9 +145,14 @@ impl Wording for CrmText {
                 "Customer's words: “{words}”",
             ],
             CrmText::ComplaintNoWords => [
-                "Покупатель ничего не написал, только оценку.",
-                "Покупець нічого не написав, лише оцінку.",
-                "The customer left a rating and no words.",
+                "Покупатель пока поставил только оценку; что он напишет, появится в поле слов покупателя.",
+                "Покупець поки що поставив лише оцінку; що він напише, з'явиться в полі слів покупця.",
+                "So far the customer left only a rating; anything they write will appear in the customer's words field.",
+            ],
+            CrmText::ComplaintCallback => [
+                "Покупатель просит перезвонить ему.",
+                "Покупець просить йому зателефонувати.",
+                "The customer asks to be called back.",
             ],
             CrmText::ComplaintLink => [
                 "Рекламация по оценке {rating} из 5",
