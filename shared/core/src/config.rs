@@ -425,8 +425,16 @@ fn find_secret(value: &toml::Value, path: &str) -> Option<ConfigError> {
 impl Config {
     /// Parses and validates the text of `otklik.toml`.
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        let value: toml::Value =
-            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.message().to_string()))?;
+        let value: toml::Value = toml::from_str(text).map_err(|e| {
+            // Where, in the words of an editor's status bar: a person fixes the file by line.
+            let at = e.span().map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!("line {line}, column {column}: ")
+            });
+            ConfigError::Syntax(format!("{}{}", at.unwrap_or_default(), e.message()))
+        })?;
         if let Some(err) = find_secret(&value, "") {
             return Err(err);
         }
@@ -551,6 +559,26 @@ impl Config {
         }
         if self.survey.reply_window.is_zero() {
             return Err(invalid("survey.reply_window", "must be longer than zero"));
+        }
+        // Cross-field sense: a rating link must outlive the survey it answers, and the delay
+        // before a click counts is about scanners (seconds), not about people (days).
+        if self.email.link_ttl < self.survey.reply_window {
+            return Err(invalid(
+                "email.link_ttl",
+                format!(
+                    "{} is shorter than survey.reply_window ({}): the email's links would stop \
+                     working while the survey still waits for an answer",
+                    humantime::format_duration(self.email.link_ttl),
+                    humantime::format_duration(self.survey.reply_window)
+                ),
+            ));
+        }
+        if self.email.min_click_delay > Duration::from_secs(600) {
+            return Err(invalid(
+                "email.min_click_delay",
+                "at most 10m: it only has to outlast a mail scanner's visit (15s is typical); \
+                 longer makes real customers' clicks ask for a confirmation",
+            ));
         }
         if let Some(after) = self.survey.reminder_after {
             // A reminder due after the survey expired, or at once, asks nobody anything useful.
@@ -1145,6 +1173,13 @@ mod tests {
 
         let e = err_of("timezone = ");
         assert!(e.contains("not valid TOML"), "{e}");
+        let e = err_of(&with("link_ttl = \"30d\"", "link_ttl = \"3d\""));
+        assert!(e.contains("email.link_ttl") && e.contains("reply_window"), "{e}");
+        let e = err_of(&with("min_click_delay = \"15s\"", "min_click_delay = \"2d\""));
+        assert!(e.contains("email.min_click_delay"), "{e}");
+        // Where: the line and column, counted as an editor counts them.
+        let e = err_of("default_region = \"RU\"\ntimezone = \"Europe/Moscow\n");
+        assert!(e.contains("line 2, column"), "{e}");
     }
 
     #[test]
