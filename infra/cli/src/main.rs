@@ -83,6 +83,9 @@ enum CrmCommand {
 }
 
 fn main() -> ExitCode {
+    // The retailCRM client counts its calls as CloudWatch metric lines on stdout; on a person's
+    // terminal they would be JSON noise between the lines meant for them.
+    otklik_metrics::silence();
     let cli = Cli::parse();
     match cli.command {
         Command::Reply {

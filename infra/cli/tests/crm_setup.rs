@@ -112,6 +112,11 @@ async fn the_binary_prints_the_trigger_to_paste() {
     );
     assert!(stdout.contains(&url), "{stdout}");
     assert!(stdout.contains("created  field otklik_rating"), "{stdout}");
+    // A story for a person: no metric (or any other) JSON line among it.
+    assert!(
+        !stdout.lines().any(|l| l.trim_start().starts_with('{')),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("https://hooks.example.ru/webhooks/retailcrm"),
         "{stdout}"

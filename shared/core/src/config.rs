@@ -1174,8 +1174,14 @@ mod tests {
         let e = err_of("timezone = ");
         assert!(e.contains("not valid TOML"), "{e}");
         let e = err_of(&with("link_ttl = \"30d\"", "link_ttl = \"3d\""));
-        assert!(e.contains("email.link_ttl") && e.contains("reply_window"), "{e}");
-        let e = err_of(&with("min_click_delay = \"15s\"", "min_click_delay = \"2d\""));
+        assert!(
+            e.contains("email.link_ttl") && e.contains("reply_window"),
+            "{e}"
+        );
+        let e = err_of(&with(
+            "min_click_delay = \"15s\"",
+            "min_click_delay = \"2d\"",
+        ));
         assert!(e.contains("email.min_click_delay"), "{e}");
         // Where: the line and column, counted as an editor counts them.
         let e = err_of("default_region = \"RU\"\ntimezone = \"Europe/Moscow\n");

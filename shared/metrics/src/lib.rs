@@ -179,6 +179,14 @@ pub fn incr(metric: &Metric, dims: &[(&str, &str)]) {
     emit(metric, dims, 1.0);
 }
 
+/// Drops every metric line from now on: for a person's terminal (the `otklik` CLI), where an EMF
+/// JSON line is noise — nothing collects it there.
+pub fn silence() {
+    if let Ok(mut s) = sink().write() {
+        *s = Some(Arc::new(|_: &str| {}));
+    }
+}
+
 /// Lines emitted while it lives, instead of stdout (tests; the local runner's report).
 /// Process-wide: every thread's metrics land here.
 pub struct Capture {
