@@ -12,8 +12,9 @@ pub enum CrmError {
     /// HTTP 404 (`errorMsg`, usually "Not found").
     #[error("retailCRM: not found: {0}")]
     NotFound(String),
-    /// HTTP 401/403: the key is wrong or lacks the permission.
-    #[error("retailCRM: unauthorized: {0}")]
+    /// HTTP 401/403: the key is wrong or lacks the permission. Names where the key comes from, so
+    /// an operator knows what to fix.
+    #[error("retailCRM refused the API key ({0}): check OTKLIK_CRM_API_KEY and that the key may use the API methods Otklik needs (orders, history, tasks, custom fields, users)")]
     Unauthorized(String),
     /// Any other refusal: a 4xx, or a 200 with `"success":false`. `errors` is retailCRM's `errors`
     /// flattened: a map becomes `"key: message"` items, a list stays a list.
@@ -104,6 +105,15 @@ pub(crate) fn snippet(body: &[u8], max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_refused_key_names_the_variable_to_fix() {
+        let e = CrmError::Unauthorized("Wrong \"apiKey\" value.".into()).to_string();
+        assert!(
+            e.contains("OTKLIK_CRM_API_KEY") && e.contains("apiKey"),
+            "{e}"
+        );
+    }
     use super::*;
     use serde_json::json;
 
