@@ -44,6 +44,9 @@ enum Command {
         /// JSON (the same document as the report route).
         #[arg(long)]
         json: bool,
+        /// The configuration file (default: $OTKLIK_CONFIG, else otklik.toml).
+        #[arg(long)]
+        config: Option<String>,
     },
     /// The configuration file.
     Config {
@@ -110,7 +113,8 @@ fn main() -> ExitCode {
             to,
             csv,
             json,
-        } => kpi_command(&from, &to, csv, json),
+            config,
+        } => kpi_command(&from, &to, csv, json, config),
         Command::Config {
             command: ConfigCommand::Check { config },
         } => config_check(&config),
@@ -124,13 +128,21 @@ fn main() -> ExitCode {
     }
 }
 
-fn kpi_command(from: &str, to: &str, csv: bool, json: bool) -> ExitCode {
+fn kpi_command(from: &str, to: &str, csv: bool, json: bool, config: Option<String>) -> ExitCode {
     let fail = |msg: String| {
         eprintln!("otklik kpi: {msg}");
         ExitCode::FAILURE
     };
     // The config gives the shop's days (time zone) and which complaint statuses mean "resolved".
-    let config = match otklik_app::env::load_config() {
+    let loaded = match config {
+        Some(path) => std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read config file {path}: {e}"))
+            .and_then(|text| {
+                otklik_core::config::Config::from_toml(&text).map_err(|e| format!("{path}: {e}"))
+            }),
+        None => otklik_app::env::load_config(),
+    };
+    let config = match loaded {
         Ok(c) => c,
         Err(e) => return fail(e),
     };

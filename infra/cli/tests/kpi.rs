@@ -118,6 +118,39 @@ async fn the_report_counts_what_the_store_holds() {
         "{table}"
     );
 
+    // `--config` instead of the environment, as the other commands take it.
+    let with_flag = Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args([
+            "kpi",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            "--json",
+        ])
+        .args([
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../otklik.example.toml"),
+        ])
+        .env("OTKLIK_STACK", &names.stack)
+        .env_remove("OTKLIK_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        with_flag.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_flag.stderr)
+    );
+    let again: Value = serde_json::from_slice(&with_flag.stdout).unwrap();
+    assert_eq!(again["team"], json["team"]);
+    let missing = Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args(["kpi", "--from", "2026-11-01", "--to", "2026-11-30"])
+        .args(["--config", "/nonexistent/otklik.toml"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/otklik.toml"));
+
     let bad = Command::new(env!("CARGO_BIN_EXE_otklik"))
         .args(["kpi", "--from", "2026-11-30", "--to", "2026-11-01"])
         .env(
