@@ -96,8 +96,18 @@ impl ComplaintCreator {
         let texts = Texts::from_config(&self.config.texts)?;
         let lang = texts.language();
         let ext = external_id(survey_id);
-        let (complaint_id, created) = match self.crm.find_by_external_id(&cfg.site, &ext).await? {
-            Some(existing) => (existing.id, false),
+        // `linked`: an earlier attempt got as far as linking (it died before marking the effect
+        // done); linking again would show the inspector the same link twice.
+        let (complaint_id, created, linked) = match self
+            .crm
+            .find_by_external_id(&cfg.site, &ext)
+            .await?
+        {
+            Some(existing) => (
+                existing.id,
+                false,
+                existing.linked_orders.contains(&survey.order.id()),
+            ),
             None => {
                 let original = self
                     .crm
@@ -136,11 +146,14 @@ impl ComplaintCreator {
                     order["orderMethod"] = json!(m);
                 }
                 match self.crm.create_order(&cfg.site, &order).await {
-                    Ok(id) => (id, true),
+                    Ok(id) => (id, true, false),
                     // Somebody (an earlier delivery) made it meanwhile: use theirs.
                     Err(CrmError::Rejected { .. }) => {
                         match self.crm.find_by_external_id(&cfg.site, &ext).await? {
-                            Some(o) => (o.id, false),
+                            Some(o) => {
+                                let linked = o.linked_orders.contains(&survey.order.id());
+                                (o.id, false, linked)
+                            }
                             None => {
                                 return Err(ComplaintError::Crm(CrmError::Rejected {
                                     status: 400,
@@ -154,12 +167,14 @@ impl ComplaintCreator {
                 }
             }
         };
-        self.crm
-            .link_orders(
-                &[survey.order.id(), complaint_id],
-                &complaint_link(&texts, lang, rating),
-            )
-            .await?;
+        if !linked {
+            self.crm
+                .link_orders(
+                    &[survey.order.id(), complaint_id],
+                    &complaint_link(&texts, lang, rating),
+                )
+                .await?;
+        }
         self.store
             .record_complaint(survey_id, complaint_id, rating.value(), now)
             .await?;

@@ -15,7 +15,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use otklik_aws::store::{Credit, DynamoStore};
 use otklik_core::config::{Config, ConfigError};
-use otklik_core::crm_texts::{notice, words_value};
+use otklik_core::crm_texts::{notice, task_reference, words_value};
 use otklik_core::delivery::EffectMessage;
 use otklik_core::machine::{Command, Effect};
 use otklik_core::model::SurveyId;
@@ -160,9 +160,22 @@ impl CrmWriter {
                     let texts = Texts::from_config(&self.config.texts)?;
                     let order = survey.order.to_string();
                     let notice = notice(&texts, texts.language(), *reason, text, &order);
+                    // A crash after the task was made and before it was marked done leaves a
+                    // task behind: the reference in its title finds it, and it is adopted.
+                    let reference = task_reference(&e.key);
+                    let made_before = self
+                        .crm
+                        .task_ids_with_text(&reference, inspector)
+                        .await
+                        .map_err(PortError::from)?;
+                    if !made_before.is_empty() {
+                        tracing::info!(survey = %survey_id, task = made_before[0], "inspector task made by an earlier attempt; adopted");
+                        self.store.mark_effect_done(&e.key, now).await?;
+                        continue;
+                    }
                     self.crm
                         .create_task(&NewTask {
-                            text: notice.title,
+                            text: format!("{} [{reference}]", notice.title),
                             commentary: notice.commentary,
                             datetime: now + TASK_DUE_IN,
                             performer_id: inspector,

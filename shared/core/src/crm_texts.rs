@@ -27,6 +27,16 @@ pub fn words_value(words: &[String]) -> String {
     format!("…{tail}")
 }
 
+/// A short reference for a task we create, derived from the effect that creates it: written into
+/// the task's title (`[otk-…]`), it lets a retry after a crash find the task the earlier attempt
+/// made (retailCRM's task list filters by text) instead of making a second one.
+pub fn task_reference(effect_key: &str) -> String {
+    format!(
+        "otk-{:010x}",
+        crate::texts::fnv1a64(&[effect_key.as_bytes()]) & 0xff_ffff_ffff
+    )
+}
+
 /// The inspector's task for a notice, and the notification that points at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -178,6 +188,14 @@ mod tests {
         let v = words_value(&long);
         assert_eq!(v.chars().count(), MAX_WORDS_CHARS);
         assert!(v.starts_with('…') && v.ends_with('б'));
+    }
+
+    #[test]
+    fn task_references_are_short_stable_and_differ_per_effect() {
+        let a = task_reference("s-main-shop-1/notify/wamid.1");
+        assert_eq!(a, task_reference("s-main-shop-1/notify/wamid.1"));
+        assert_ne!(a, task_reference("s-main-shop-1/notify/wamid.2"));
+        assert!(a.starts_with("otk-") && a.len() == 14, "{a}");
     }
 
     // Moved from complaint-create's lib.rs with `manager_comment`.

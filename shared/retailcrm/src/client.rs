@@ -156,7 +156,9 @@ impl RetailCrm {
         let orders: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
         let link = json!({ "orders": orders, "comment": comment });
         let req = Request::post("orders/links/create", vec![("link", json_field(&link))]);
-        self.inner.transport.call(&req, Retry::Transient).await?;
+        // A repeat would link twice: retried here only where retailCRM certainly did not take it;
+        // the caller's next attempt reads the order's `links` first.
+        self.inner.transport.call(&req, Retry::Unprocessed).await?;
         Ok(())
     }
 
@@ -195,8 +197,9 @@ impl RetailCrm {
 
     /// `POST tasks/create`; the new task's id.
     ///
-    /// Retried on every transient failure: in the rare case that a timed-out attempt was processed,
-    /// the inspector sees the task twice, which is better than not at all.
+    /// Retried here only where retailCRM certainly did not take it: a timed-out attempt may have
+    /// made the task, so the caller's next attempt first looks for it ([`Self::task_ids_with_text`]
+    /// with the reference in its title) instead of making it twice.
     pub async fn create_task(&self, task: &NewTask) -> Result<u64, CrmError> {
         let mut t = json!({
             "text": task.text,
@@ -208,9 +211,34 @@ impl RetailCrm {
             t["order"] = json!({ "id": id });
         }
         let req = Request::post("tasks/create", vec![("task", json_field(&t))]);
-        let body = self.inner.transport.call(&req, Retry::Transient).await?;
+        let body = self.inner.transport.call(&req, Retry::Unprocessed).await?;
         u64_of(body.get("id"))
             .ok_or_else(|| CrmError::Decode("tasks/create answered without an id".into()))
+    }
+
+    /// `GET tasks?filter[text]=…&filter[performers][]=…`: the ids of the tasks of `performer`
+    /// whose text contains `text` (the filters of retailCRM's task list; the official clients'
+    /// `TaskFilter`: `text`, `performers`). How a retry finds the task an earlier attempt made.
+    pub async fn task_ids_with_text(
+        &self,
+        text: &str,
+        performer: u64,
+    ) -> Result<Vec<u64>, CrmError> {
+        let body = self
+            .read(Request::get(
+                "tasks",
+                vec![
+                    q("filter[text]", text),
+                    q("filter[performers][]", &performer.to_string()),
+                    q("limit", "20"),
+                ],
+            ))
+            .await?;
+        Ok(body
+            .get("tasks")
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(|t| u64_of(t.get("id"))).collect())
+            .unwrap_or_default())
     }
 
     /// `POST notifications/send`.

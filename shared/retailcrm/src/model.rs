@@ -39,6 +39,8 @@ pub struct Order {
     /// Offers in the order's items, deduplicated, in item order.
     pub offer_ids: Vec<u64>,
     pub custom_fields: BTreeMap<String, Value>,
+    /// The orders this one is linked to (`links[].order.id`).
+    pub linked_orders: Vec<u64>,
 }
 
 /// One page of order history.
@@ -347,6 +349,13 @@ impl Order {
             }
         }
 
+        let mut linked_orders = Vec::new();
+        for link in items_of(o.get("links")) {
+            if let Some(id) = u64_of(link.get("order").and_then(|l| l.get("id"))) {
+                push_unique(&mut linked_orders, id);
+            }
+        }
+
         let custom_fields = match o.get("customFields") {
             Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             _ => BTreeMap::new(), // `[]` is PHP's empty map
@@ -370,6 +379,7 @@ impl Order {
             delivery_type: string_of(o.get("delivery").and_then(|d| d.get("code"))),
             offer_ids,
             custom_fields,
+            linked_orders,
         })
     }
 }
@@ -534,6 +544,13 @@ mod tests {
         assert_eq!(o.delivery_type.as_deref(), Some("courier"));
         assert_eq!(o.offer_ids, vec![10, 11]);
         assert_eq!(o.custom_fields.get("otklik_rating"), Some(&json!(5)));
+        assert!(o.linked_orders.is_empty());
+        // `links` as GET orders/{id} shows them (the official PHP client's fixture shape).
+        let mut linked = contract_order();
+        linked["links"] = json!([{"comment": "Рекламация", "order": {"id": 8170, "number": "8170A"},
+            "createdAt": "2026-11-23 15:00:00"}]);
+        let o = Order::from_json(&linked, Moscow, "fallback").unwrap();
+        assert_eq!(o.linked_orders, vec![8170]);
     }
 
     /// A corporate order: the company as `customer` (no phones of its own), the person who ordered

@@ -87,6 +87,21 @@ async fn stack(test: &str) -> Stack {
 }
 
 impl Stack {
+    /// A crash after an effect was carried out and before it was marked done: the marker is gone,
+    /// so the next delivery runs the effect's code again.
+    async fn forget_done(&self, key: &str) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.clients
+            .dynamodb
+            .delete_item()
+            .table_name(self.names.table(&otklik_aws::resources::MAIN_TABLE))
+            .key("pk", AttributeValue::S(format!("effect#{key}")))
+            .key("sk", AttributeValue::S("done".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// An order in the simulator and its survey, asked on WhatsApp an hour ago.
     async fn asked(&self, phone: &str) -> Survey {
         let id = self
@@ -617,6 +632,71 @@ async fn a_one_opens_exactly_one_linked_complaint_for_the_inspector() {
             .len(),
         1
     );
+    // A crash after the complaint was made and linked, before the effect was marked done: the
+    // redelivery adopts the complaint (its externalId) and sees the link (the order's `links`).
+    let links_before = s.crm("links").await.as_array().unwrap().len();
+    s.forget_done(&format!("{}/open-complaint", survey.id))
+        .await;
+    s.queues[1]
+        .send(&serde_json::to_string(&again).unwrap())
+        .await
+        .unwrap();
+    s.run_complaints(1).await;
+    assert_eq!(
+        s.crm("orders?site=reklamacii")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.crm("links").await.as_array().unwrap().len(),
+        links_before,
+        "no second link"
+    );
+}
+
+#[tokio::test]
+async fn an_inspector_task_made_before_a_crash_is_found_not_made_twice() {
+    let s = stack("task-crash").await;
+    let survey = s.asked("+7 900 810-00-01").await;
+    let writer = CrmWriter::from_parts(&s.parts()).await.unwrap();
+    let effect = otklik_core::machine::Effect {
+        key: format!("{}/notify/wamid.crash-1", survey.id),
+        command: Command::NotifyInspector {
+            reason: otklik_core::machine::NoticeReason::UnreadableReply,
+            text: "а где чек?".into(),
+        },
+    };
+    writer
+        .write(&survey.id, std::slice::from_ref(&effect), Utc::now())
+        .await
+        .unwrap();
+    let tasks = s.crm("tasks").await;
+    assert_eq!(tasks.as_array().unwrap().len(), 1, "{tasks}");
+    let reference = otklik_core::crm_texts::task_reference(&effect.key);
+    assert!(
+        tasks[0]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("[{reference}]")),
+        "{tasks}"
+    );
+    // The crash: the task exists, the effect is not marked done. The redelivery finds the task.
+    s.forget_done(&effect.key).await;
+    let again = writer
+        .write(&survey.id, std::slice::from_ref(&effect), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(again.tasks, 0);
+    assert_eq!(s.crm("tasks").await.as_array().unwrap().len(), 1);
+    // And it is marked done now: a third delivery does not even look.
+    let third = writer
+        .write(&survey.id, std::slice::from_ref(&effect), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(third.skipped_done, 1);
 }
 
 #[tokio::test]

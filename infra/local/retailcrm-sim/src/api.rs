@@ -29,6 +29,7 @@ pub(crate) fn routes(sim: Sim) -> Router<Sim> {
         .route("/api/v5/orders/links/create", post(create_link))
         .route("/api/v5/orders/{id}", get(get_order))
         .route("/api/v5/orders/{id}/edit", post(edit_order))
+        .route("/api/v5/tasks", get(tasks))
         .route("/api/v5/tasks/create", post(create_task))
         .route("/api/v5/notifications/send", post(send_notification))
         .route("/api/v5/custom-fields", get(custom_fields))
@@ -474,6 +475,47 @@ async fn create_task(State(sim): State<Sim>, headers: HeaderMap, body: Bytes) ->
         Ok(id) => success(StatusCode::CREATED, json!({ "id": id })),
         Err(e) => sim_error(e),
     }
+}
+
+/// `GET tasks` with the filters we use: `filter[text]` (the tasks whose text contains it) and
+/// `filter[performers][]` (the filter names of the official clients' TaskFilter).
+async fn tasks(State(sim): State<Sim>, RawQuery(q): RawQuery) -> Response {
+    let p = Params::query(q.as_deref());
+    let (limit, page) = match p.paging() {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let performers: Vec<u64> = p
+        .all("filter[performers][]")
+        .into_iter()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let text = p.non_empty("filter[text]");
+    let st = sim.lock();
+    let list: Vec<Value> = st
+        .model
+        .tasks
+        .iter()
+        .filter(|t| {
+            text.is_none_or(|want| {
+                t.get("text")
+                    .and_then(Value::as_str)
+                    .is_some_and(|have| have.contains(want))
+            })
+        })
+        .filter(|t| {
+            performers.is_empty()
+                || t.get("performer")
+                    .and_then(Value::as_u64)
+                    .is_some_and(|id| performers.contains(&id))
+        })
+        .cloned()
+        .collect();
+    let (items, pagination) = paginate(&list, limit, page);
+    success(
+        StatusCode::OK,
+        json!({"tasks": items, "pagination": pagination}),
+    )
 }
 
 async fn send_notification(State(sim): State<Sim>, headers: HeaderMap, body: Bytes) -> Response {
