@@ -229,7 +229,7 @@ impl RetailCrm {
                 "tasks",
                 vec![
                     q("filter[text]", text),
-                    q("filter[performers][]", &performer.to_string()),
+                    q("filter[performers][]", performer.to_string()),
                     q("limit", "20"),
                 ],
             ))
