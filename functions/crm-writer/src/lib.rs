@@ -53,6 +53,46 @@ pub struct Written {
 }
 
 impl CrmWriter {
+    /// Makes sure the KPI report can name these employees: when one is not known yet, the
+    /// account's users are read once (`GET users`) and every name is kept. Names are a label, not
+    /// a result: a failure is logged and tried again with the next credit.
+    async fn learn_names(&self, employees: impl IntoIterator<Item = u64>) {
+        let wanted: Vec<u64> = employees.into_iter().collect();
+        let known = match self.store.employee_names(wanted.iter().copied()).await {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(error = %e, "employee names not read");
+                return;
+            }
+        };
+        if wanted.iter().all(|e| known.contains_key(e)) {
+            return;
+        }
+        let users = match self.crm.users().await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(error = %e, "retailCRM users not read; the KPI shows ids for now");
+                return;
+            }
+        };
+        for u in users {
+            let name = [u.first_name.as_deref(), u.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if name.is_empty() {
+                continue;
+            }
+            if let Err(e) = self.store.save_employee_name(u.id, &name).await {
+                tracing::warn!(error = %e, "employee name not kept");
+                return;
+            }
+        }
+    }
+
     /// Carries out the effects of one survey, in their order.
     pub async fn write(
         &self,
@@ -152,6 +192,7 @@ impl CrmWriter {
                         out.credits += usize::from(credited);
                     }
                     self.store.mark_effect_done(&e.key, now).await?;
+                    self.learn_names(employees.iter().map(|e| e.get())).await;
                 }
                 Command::NotifyInspector { reason, text } => {
                     let inspector = self.config.complaints.inspector_id.get();

@@ -9,7 +9,8 @@ use otklik_core::ports::PortError;
 
 use otklik_aws::store::DynamoStore;
 
-/// Collects the facts and computes the report.
+/// Collects the facts and computes the report. `names` labels employees; one it lacks is looked up
+/// among the names the CRM writer keeps (`DynamoStore::employee_names`).
 pub async fn gather(
     store: &DynamoStore,
     complaints: &ComplaintsConfig,
@@ -34,5 +35,12 @@ pub async fn gather(
             complaint,
         });
     }
-    Ok(report(&facts, names))
+    let mut names = names.clone();
+    let unnamed: std::collections::BTreeSet<u64> = facts
+        .iter()
+        .flat_map(|f| f.employees.iter().copied())
+        .filter(|e| !names.contains_key(e))
+        .collect();
+    names.extend(store.employee_names(unnamed).await?);
+    Ok(report(&facts, &names))
 }

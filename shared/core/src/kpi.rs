@@ -187,22 +187,36 @@ fn cell(x: Option<f64>) -> String {
     x.map_or_else(|| "—".to_string(), |v| format!("{v}"))
 }
 
+/// Headers in plain words; what each figure counts is said once under the table ([`NOTES`]).
 const HEADER: [&str; 9] = [
     "employee",
-    "rated",
-    "avg",
-    "csat %",
-    "1–2",
+    "id",
+    "rated orders",
+    "average",
+    "CSAT %",
+    "rated 1–2",
     "complaints",
     "resolved",
-    "median h",
-    "name",
+    "median h to resolve",
+];
+
+/// What the figures count, printed under the table.
+const NOTES: [&str; 3] = [
+    "CSAT % = share of 4–5 among rated orders; every employee who worked an order shares its rating.",
+    "complaints = ratings of 1–2, plus 3s whose customer asked to be called back.",
+    "median h to resolve = hours from a complaint's opening to its resolved status.",
 ];
 
 fn cells(r: &Row) -> [String; 9] {
+    let who = match (r.employee_id, &r.name) {
+        (None, _) => "team".to_string(),
+        (Some(_), Some(name)) if !name.trim().is_empty() => name.clone(),
+        // A name retailCRM has not given us yet: the id says who it is.
+        (Some(id), _) => format!("#{id}"),
+    };
     [
-        r.employee_id
-            .map_or_else(|| "team".to_string(), |e| e.to_string()),
+        who,
+        r.employee_id.map_or_else(String::new, |e| e.to_string()),
         r.rated_orders.to_string(),
         cell(r.average_rating),
         cell(r.csat_percent),
@@ -210,7 +224,6 @@ fn cells(r: &Row) -> [String; 9] {
         r.complaints_opened.to_string(),
         r.complaints_resolved.to_string(),
         cell(r.median_resolve_hours),
-        r.name.clone().unwrap_or_default(),
     ]
 }
 
@@ -220,26 +233,21 @@ impl Report {
         let mut out = String::from(
             "employee,name,rated_orders,average_rating,csat_percent,low_ratings,complaints_opened,complaints_resolved,median_resolve_hours\n",
         );
+        let num = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
         for r in self.employees.iter().chain(std::iter::once(&self.team)) {
-            let c = cells(r);
-            let name = c[8].replace('"', "\"\"");
-            let blank = |s: &str| {
-                if s == "—" {
-                    String::new()
-                } else {
-                    s.to_string()
-                }
-            };
+            let id = r
+                .employee_id
+                .map_or_else(|| "team".to_string(), |e| e.to_string());
+            let name = r.name.clone().unwrap_or_default().replace('"', "\"\"");
             out.push_str(&format!(
-                "{},\"{name}\",{},{},{},{},{},{},{}\n",
-                c[0],
-                c[1],
-                blank(&c[2]),
-                blank(&c[3]),
-                c[4],
-                c[5],
-                c[6],
-                blank(&c[7])
+                "{id},\"{name}\",{},{},{},{},{},{},{}\n",
+                r.rated_orders,
+                num(r.average_rating),
+                num(r.csat_percent),
+                r.low_ratings,
+                r.complaints_opened,
+                r.complaints_resolved,
+                num(r.median_resolve_hours)
             ));
         }
         out
@@ -266,7 +274,7 @@ impl Report {
                 .map(|(i, (c, w))| {
                     let pad = w - c.chars().count();
                     // Names read left-aligned, figures right-aligned.
-                    if i == 0 || i == 8 {
+                    if i == 0 {
                         format!("{c}{}", " ".repeat(pad))
                     } else {
                         format!("{}{c}", " ".repeat(pad))
@@ -291,6 +299,10 @@ impl Report {
                 rate.asked,
                 cell(rate.percent)
             ));
+        }
+        for note in NOTES {
+            out.push_str(note);
+            out.push('\n');
         }
         out
     }

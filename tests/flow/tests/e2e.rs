@@ -95,6 +95,14 @@ async fn a_completed_order_is_asked_rated_written_and_credited_to_everyone_who_w
         assert_eq!(row["ratedOrders"], 1, "{row}");
         assert_eq!(row["averageRating"], 4.0, "{row}");
     }
+    // Named as retailCRM names them (the CRM writer learnt the names when it credited them).
+    let name = |e: u64| {
+        rows.iter()
+            .find(|r| r["employeeId"] == e)
+            .map(|r| r["name"].clone())
+    };
+    assert_eq!(name(11), Some(json!("Анна Смирнова")), "{report}");
+    assert_eq!(name(12), Some(json!("Дмитрий Кузнецов")), "{report}");
     assert_eq!(
         s.local().consumers["crm-writer"]
             .failed

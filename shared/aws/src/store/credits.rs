@@ -171,3 +171,39 @@ impl DynamoStore {
         Ok(out)
     }
 }
+
+/// The employees' names, as retailCRM gives them, for the KPI report (which reads no CRM).
+impl DynamoStore {
+    /// Remembers an employee's name; kept as long as the credits that name them.
+    pub async fn save_employee_name(&self, employee: u64, name: &str) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, s(format!("employee#{employee}")))
+            .item(attr::SK, s("name"))
+            .item("name", s(name))
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
+    /// The names we know of these employees (an unknown one is left out).
+    pub async fn employee_names(
+        &self,
+        employees: impl IntoIterator<Item = u64>,
+    ) -> PortResult<std::collections::BTreeMap<u64, String>> {
+        let mut out = std::collections::BTreeMap::new();
+        for e in employees {
+            let item = self.get_item(format!("employee#{e}"), "name").await?;
+            if let Some(name) = item
+                .as_ref()
+                .and_then(|i| i.get("name"))
+                .and_then(|v| v.as_s().ok())
+            {
+                out.insert(e, name.clone());
+            }
+        }
+        Ok(out)
+    }
+}

@@ -142,7 +142,7 @@ fn the_table_is_aligned() {
     let t = report(&fixture(), &names()).to_table();
     let lines: Vec<&str> = t.lines().take(5).collect();
     // Every figure column ends at the same place on every line.
-    let end_of_rated = |l: &str| l.find("rated").map(|i| i + "rated".len());
+    let end_of_rated = |l: &str| l.find("rated orders").map(|i| i + "rated orders".len());
     let col = end_of_rated(lines[0]).unwrap();
     for l in &lines[1..] {
         let prefix: String = l.chars().take(col).collect();
@@ -155,6 +155,15 @@ fn the_table_is_aligned() {
         t.contains("response rate whatsapp: 10 of 13 (76.9%)"),
         "{t}"
     );
+    // The name comes first; what the figures count is said once, under the table.
+    assert!(lines[1].starts_with("Ирина "), "{t}");
+    assert!(lines[4].starts_with("team "), "{t}");
+    assert!(t.contains("complaints = ratings of 1–2, plus 3s"), "{t}");
+    // An employee whose name is not known yet is shown by id.
+    let mut unnamed = fixture();
+    unnamed.push(s(99, Some(5), Channel::Whatsapp, &[77]));
+    let t = report(&unnamed, &names()).to_table();
+    assert!(t.lines().any(|l| l.starts_with("#77 ")), "{t}");
 }
 
 #[test]
