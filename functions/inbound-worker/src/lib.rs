@@ -29,6 +29,8 @@ pub enum Handled {
     Duplicate,
     /// Nothing of ours: a status of a message we do not track, a number without surveys.
     Ignored(&'static str),
+    /// An item we could not use, kept for inspection.
+    Kept,
 }
 
 impl InboundWorker {
@@ -50,6 +52,12 @@ impl InboundWorker {
     ) -> Result<Handled, PortError> {
         let store = &self.engine.store;
         let (input_id, survey) = match item {
+            Inbound::Unusable {
+                provider,
+                at,
+                reason,
+                raw,
+            } => return self.keep_unusable(provider, at, reason, raw, now).await,
             Inbound::Message {
                 from,
                 id,
@@ -81,7 +89,9 @@ impl InboundWorker {
         }
         let event = match item {
             Inbound::Message { event, .. } => event.clone(),
-            Inbound::Status { .. } => item.status_event().expect("checked above"),
+            Inbound::Status { .. } | Inbound::Unusable { .. } => {
+                item.status_event().expect("a status: checked above")
+            }
         };
         let input = Input {
             id: input_id.clone(),
@@ -115,6 +125,34 @@ impl InboundWorker {
             .await?;
         tracing::warn!(survey = %id, "answer before the send was recorded; recorded it first");
         Ok(())
+    }
+
+    /// An item of a webhook we could not use: logged (its place and the reason, never its
+    /// content), counted and kept for an operator, once however often it arrives.
+    async fn keep_unusable(
+        &self,
+        provider: &str,
+        at: &str,
+        reason: &str,
+        raw: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, PortError> {
+        if !self
+            .engine
+            .store
+            .keep_unusable(provider, at, reason, raw, now)
+            .await?
+        {
+            return Ok(Handled::Duplicate);
+        }
+        tracing::warn!(
+            provider,
+            at,
+            reason,
+            "webhook item we cannot use; kept for `otklik inbound unusable`"
+        );
+        otklik_metrics::incr(&otklik_metrics::UNUSABLE_ITEMS, &[("Provider", provider)]);
+        Ok(Handled::Kept)
     }
 
     async fn survey_for_message(

@@ -5,7 +5,9 @@
 //! Every request is authenticated before its body is read as anything (Meta: HMAC of the raw body,
 //! GREEN-API for WhatsApp and MAX: the bearer token; SMS.ru, which signs nothing: the secret in
 //! the callback URL, compared in constant time) and parsed; then each message or status in it that can change a
-//! survey is put on the `inbound` queue, and only then do we answer 200. So the provider hears
+//! survey is put on the `inbound` queue, and only then do we answer 200. An authentic webhook is
+//! refused only when it is not a webhook at all: an item in it we cannot use is queued as
+//! `Inbound::Unusable` for the worker to keep, and the others go on as usual. So the provider hears
 //! back in milliseconds whatever the table is doing (a burst of replies, a slow spell), and an
 //! answer we said 200 to is durable in SQS. `inbound-worker` applies the items. If queueing fails
 //! we answer 503 and the provider retries; an item queued twice is applied once.
@@ -80,10 +82,12 @@ fn refused(e: &InboundError) -> Response<Body> {
     error(status, code, &e.to_string())
 }
 
-/// Whether an item can change a survey: a `sent` status adds nothing (dispatch recorded the send
-/// already), so it is not worth a queue message.
+/// Whether an item is worth a queue message: one that can change a survey, or one we cannot use
+/// (the worker keeps it for inspection). A `sent` status adds nothing (dispatch recorded the send
+/// already).
 fn worth_queueing(item: &Inbound) -> bool {
-    matches!(item, Inbound::Message { .. }) || item.status_event().is_some()
+    matches!(item, Inbound::Message { .. } | Inbound::Unusable { .. })
+        || item.status_event().is_some()
 }
 
 impl Provider<'_> {
@@ -146,7 +150,15 @@ impl<Q: Queue> ProviderWebhooks<Q> {
                         .expect("a text response is valid"),
                     Ok(queued) => json(
                         StatusCode::OK,
-                        &serde_json::json!({ "ok": true, "items": items.len(), "queued": queued }),
+                        &serde_json::json!({
+                            "ok": true,
+                            "items": items.len(),
+                            "queued": queued,
+                            "unusable": items
+                                .iter()
+                                .filter(|i| matches!(i, Inbound::Unusable { .. }))
+                                .count(),
+                        }),
                     ),
                     Err(e) => {
                         // The provider retries; an item queued before the failure is applied

@@ -467,3 +467,157 @@ fn paths_name_the_provider_and_never_swallow_a_longer_path() {
     );
     assert_eq!(provider("/webhooks/other"), None);
 }
+
+// ---- one item we cannot use never sinks the others ---------------------------------------------
+
+/// A Meta webhook whose `messages` and `statuses` are these JSON values, as Meta documents the
+/// envelope (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages).
+fn meta_webhook(messages: &[serde_json::Value], statuses: &[serde_json::Value]) -> Vec<u8> {
+    let value = serde_json::json!({
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": "Customer"}, "wa_id": "79001234567"}],
+        "messages": messages,
+        "statuses": statuses,
+    });
+    serde_json::json!({"object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+fn text_message(i: usize, body: &str) -> serde_json::Value {
+    serde_json::json!({"from": format!("7900123{:04}", i), "id": format!("wamid.M{i}"),
+        "timestamp": "1749416383", "type": "text", "text": {"body": body}})
+}
+
+fn read_status(i: usize) -> serde_json::Value {
+    serde_json::json!({"id": format!("wamid.S{i}"), "status": "read",
+        "timestamp": "1749416383", "recipient_id": "79001234567"})
+}
+
+/// Posts a signed Meta webhook to a fresh handler: its status and what it queued.
+async fn post_meta(body: &[u8]) -> (u16, serde_json::Value, Vec<Inbound>) {
+    let app = app(None);
+    let (status, answer) = status_and_json(app.handle(post(body, signed(body))).await);
+    (status, answer, queued(&app))
+}
+
+/// The acceptance case of issue 18: a message without `from` — Meta omits the phone number of a
+/// user who adopted a username and carries `from_user_id` instead (messages webhook reference,
+/// "wa_id … omitted if user's phone number is unavailable"; contacts[].user_id) — next to a
+/// normal one. 200; the normal message queued as it is, the other queued to be kept.
+#[tokio::test]
+async fn a_message_without_from_is_kept_and_the_other_goes_on() {
+    let username = serde_json::json!({"from_user_id": "US.13491208655302741918",
+        "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+        "timestamp": "1749416383", "type": "text", "text": {"body": "1"}});
+    let body = meta_webhook(&[username, text_message(1, "5")], &[]);
+    let (status, answer, queued) = post_meta(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["unusable"], 1, "{answer}");
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    assert!(
+        matches!(&queued[0], Inbound::Unusable { provider, at, reason, raw }
+            if provider == "meta" && at == "entry[0].changes[0].value.messages[0]"
+                && reason == "no from" && raw.contains("from_user_id")),
+        "{:?}",
+        queued[0]
+    );
+    assert!(
+        matches!(&queued[1], Inbound::Message { id, event: otklik_core::machine::Event::Text { text, .. }, .. }
+            if id.as_str() == "wamid.M1" && text == "5"),
+        "{:?}",
+        queued[1]
+    );
+}
+
+/// How one item of a webhook is broken.
+#[derive(Debug, Clone, Copy)]
+enum Breakage {
+    Removed,
+    NoId,
+    NoSender,
+    NotAnObject,
+    Empty,
+}
+
+fn broken(item: &serde_json::Value, how: Breakage, is_message: bool) -> Option<serde_json::Value> {
+    let mut item = item.clone();
+    let obj = item.as_object_mut().expect("items are objects");
+    match how {
+        Breakage::Removed => return None,
+        Breakage::NoId => {
+            obj.remove("id");
+        }
+        Breakage::NoSender => {
+            obj.remove(if is_message { "from" } else { "status" });
+        }
+        Breakage::NotAnObject => return Some(serde_json::json!(42)),
+        Breakage::Empty => return Some(serde_json::json!({})),
+    }
+    Some(item)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Issue 18's property: for any authentic body, removing or breaking one item never changes
+    /// what happens to the others — they are queued exactly as before, in the same order; the
+    /// broken one is queued as `Unusable` in its place (or is gone, when removed); the answer is
+    /// 200 either way.
+    #[test]
+    fn breaking_one_item_never_changes_the_others(
+        texts in proptest::collection::vec("[0-9а-я ]{1,12}", 0..5),
+        statuses in 0usize..4,
+        pick in proptest::prelude::any::<proptest::sample::Index>(),
+        how in proptest::sample::select(vec![
+            Breakage::Removed, Breakage::NoId, Breakage::NoSender, Breakage::NotAnObject,
+            Breakage::Empty,
+        ]),
+    ) {
+        let messages: Vec<_> = texts.iter().enumerate().map(|(i, t)| text_message(i, t)).collect();
+        let statuses: Vec<_> = (0..statuses).map(read_status).collect();
+        let total = messages.len() + statuses.len();
+        proptest::prop_assume!(total > 0);
+        let k = pick.index(total);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let (status, _, before) = rt.block_on(post_meta(&meta_webhook(&messages, &statuses)));
+        proptest::prop_assert_eq!(status, 200);
+        // Every item of the intact body is queued, one each, in order.
+        proptest::prop_assert_eq!(before.len(), total);
+
+        let (mut m2, mut s2) = (messages.clone(), statuses.clone());
+        let (list, j, is_message) = if k < messages.len() {
+            (&mut m2, k, true)
+        } else {
+            (&mut s2, k - messages.len(), false)
+        };
+        let replacement = broken(&list[j], how, is_message);
+        match replacement {
+            Some(v) => list[j] = v,
+            None => {
+                list.remove(j);
+            }
+        }
+        let removed = matches!(how, Breakage::Removed);
+        let (status, _, after) = rt.block_on(post_meta(&meta_webhook(&m2, &s2)));
+        proptest::prop_assert_eq!(status, 200);
+
+        let mut expected = before.clone();
+        if removed {
+            expected.remove(k);
+            proptest::prop_assert_eq!(&after, &expected);
+        } else {
+            proptest::prop_assert_eq!(after.len(), total);
+            let key = if is_message { "messages" } else { "statuses" };
+            let place = format!("entry[0].changes[0].value.{key}[{j}]");
+            let is_kept = matches!(&after[k], Inbound::Unusable { at, .. } if *at == place);
+            proptest::prop_assert!(is_kept, "{:?}", after[k]);
+            expected.remove(k);
+            let mut others = after.clone();
+            others.remove(k);
+            proptest::prop_assert_eq!(others, expected);
+        }
+    }
+}

@@ -11,7 +11,7 @@ use otklik_core::model::{Channel, DomainError, Phone};
 use otklik_core::reply::{parse_button_payload, parse_reaction};
 
 use crate::max::MaxState;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -71,6 +71,42 @@ pub enum Inbound {
         #[serde(default = "whatsapp")]
         via: Channel,
     },
+    /// An item of an authentic webhook that we cannot use (a message without a sender, a shape
+    /// we do not understand). The rest of the webhook is processed; this one is logged, counted
+    /// and kept for an operator to look at (`otklik inbound unusable`), never refused: refusing
+    /// would make the provider retry the whole POST and finally drop every other item with it.
+    Unusable {
+        /// `meta`, `green-api` or `max`.
+        provider: String,
+        /// Where in the body: `entry[0].changes[0].value.messages[1]`, or `body` for GREEN-API's
+        /// one-notification webhooks.
+        at: String,
+        /// Why, naming fields only, never their values (it is logged).
+        reason: String,
+        /// The item's JSON as the provider sent it, cut at [`UNUSABLE_RAW_BYTES`]: for the
+        /// operator only, never logged (it may hold a phone number and the customer's words).
+        raw: String,
+    },
+}
+
+/// How much of an unusable item is kept for inspection.
+pub const UNUSABLE_RAW_BYTES: usize = 4096;
+
+fn unusable(provider: &str, at: String, reason: impl Into<String>, raw: &Value) -> Inbound {
+    let mut raw = raw.to_string();
+    if raw.len() > UNUSABLE_RAW_BYTES {
+        let mut cut = UNUSABLE_RAW_BYTES;
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        raw.truncate(cut);
+    }
+    Inbound::Unusable {
+        provider: provider.to_string(),
+        at,
+        reason: reason.into(),
+        raw,
+    }
 }
 
 fn whatsapp() -> Channel {
@@ -96,7 +132,7 @@ impl Inbound {
                     reason: reason.clone().unwrap_or_else(|| "failed".to_string()),
                 }),
             },
-            Inbound::Message { .. } => None,
+            Inbound::Message { .. } | Inbound::Unusable { .. } => None,
         }
     }
 }
@@ -214,39 +250,54 @@ pub fn meta_handshake(
 ///   `system` messages (the customer changed number) are not the customer's words: skipped.
 /// - A sender that is not a valid international number is skipped; statuses other than
 ///   sent/delivered/read/failed (Meta's `deleted`, `warning`) are skipped.
-/// - A message or status without its id, sender or type is `Malformed`: the body is signed by Meta,
-///   so a shape we do not understand is our bug, which should be loud rather than silently lose a
-///   customer's answer.
+/// - A message or status we cannot use (without its id, sender or type; an entry or change of a
+///   shape we do not understand) becomes an [`Inbound::Unusable`] in its place, and the others
+///   are read as usual: one bad item must not sink the POST (Meta would retry it and finally drop
+///   every item in it). Only a body that is not a Meta webhook at all (not JSON, no `entry`
+///   array) is `Malformed`.
 pub fn parse_meta(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>, InboundError> {
     let root = json_object(raw_body)?;
+    // Without an entry array it is not a Meta webhook at all: the one shape we refuse.
     let entries = root
         .get("entry")
         .and_then(Value::as_array)
         .ok_or_else(|| malformed("no entry array"))?;
     let mut out = Vec::new();
+    let bad = |at: String, why: &str, raw: &Value| unusable("meta", at, why, raw);
     for (ei, entry) in entries.iter().enumerate() {
-        let changes = entry
-            .get("changes")
-            .and_then(Value::as_array)
-            .ok_or_else(|| malformed(format!("entry[{ei}]: no changes array")))?;
+        let Some(changes) = entry.get("changes").and_then(Value::as_array) else {
+            out.push(bad(format!("entry[{ei}]"), "no changes array", entry));
+            continue;
+        };
         for (ci, change) in changes.iter().enumerate() {
             let at = format!("entry[{ei}].changes[{ci}]");
             if change.get("field").and_then(Value::as_str) != Some("messages") {
                 continue;
             }
-            let value = change
-                .get("value")
-                .and_then(Value::as_object)
-                .ok_or_else(|| malformed(format!("{at}: no value object")))?;
-            for (i, m) in optional_array(value, "messages", &at)?.iter().enumerate() {
-                let parsed = meta_message(m, default_region)
-                    .map_err(|e| malformed(format!("{at}.value.messages[{i}]: {e}")))?;
-                out.extend(parsed);
-            }
-            for (i, s) in optional_array(value, "statuses", &at)?.iter().enumerate() {
-                let parsed = meta_status(s)
-                    .map_err(|e| malformed(format!("{at}.value.statuses[{i}]: {e}")))?;
-                out.extend(parsed);
+            let Some(value) = change.get("value").and_then(Value::as_object) else {
+                out.push(bad(at, "no value object", change));
+                continue;
+            };
+            for key in ["messages", "statuses"] {
+                let items = match value.get(key) {
+                    None | Some(Value::Null) => &[][..],
+                    Some(Value::Array(items)) => items,
+                    Some(other) => {
+                        out.push(bad(format!("{at}.value.{key}"), "not an array", other));
+                        continue;
+                    }
+                };
+                for (i, item) in items.iter().enumerate() {
+                    let parsed = if key == "messages" {
+                        meta_message(item, default_region)
+                    } else {
+                        meta_status(item)
+                    };
+                    match parsed {
+                        Ok(one) => out.extend(one),
+                        Err(why) => out.push(bad(format!("{at}.value.{key}[{i}]"), &why, item)),
+                    }
+                }
             }
         }
     }
@@ -278,9 +329,21 @@ pub fn parse_green_api(
         "outgoingMessageStatus" => green_status(&root, IdSpace::Whatsapp, Channel::Whatsapp),
         _ => return Ok(Vec::new()),
     };
-    parsed
-        .map(|one| one.into_iter().collect())
-        .map_err(malformed)
+    Ok(one_notification("green-api", parsed, &root))
+}
+
+/// A GREEN-API notification is one item: read, or kept as [`Inbound::Unusable`] when it is an
+/// authentic notification of a family we act on whose content we cannot use (GREEN-API, like
+/// Meta, would retry a refused one).
+fn one_notification(
+    provider: &str,
+    parsed: Result<Option<Inbound>, String>,
+    root: &Value,
+) -> Vec<Inbound> {
+    match parsed {
+        Ok(one) => one.into_iter().collect(),
+        Err(why) => vec![unusable(provider, "body".into(), why, root)],
+    }
 }
 
 /// Parses a GREEN-API v3 notification of a MAX instance
@@ -313,9 +376,7 @@ pub fn parse_max(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>, 
         }
         _ => return Ok(Vec::new()),
     };
-    parsed
-        .map(|one| one.into_iter().collect())
-        .map_err(malformed)
+    Ok(one_notification("max", parsed, &root))
 }
 
 /// The instance's new state when the notification is `stateInstanceChanged` (`notAuthorized`,
@@ -655,19 +716,6 @@ fn json_object(raw_body: &[u8]) -> Result<Value, InboundError> {
         return Err(malformed("not a JSON object"));
     }
     Ok(value)
-}
-
-/// An array that may be absent (Meta sends `messages` or `statuses`, rarely both).
-fn optional_array<'a>(
-    value: &'a Map<String, Value>,
-    key: &str,
-    at: &str,
-) -> Result<&'a [Value], InboundError> {
-    match value.get(key) {
-        None | Some(Value::Null) => Ok(&[]),
-        Some(Value::Array(items)) => Ok(items),
-        Some(_) => Err(malformed(format!("{at}.value.{key} is not an array"))),
-    }
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -1237,26 +1285,51 @@ mod tests {
     }
 
     #[test]
-    fn meta_shape_errors_name_the_path() {
-        let err = parse_meta(
+    fn meta_items_we_cannot_use_are_kept_in_their_place_with_their_path() {
+        let got = parse_meta(
             &meta_messages(
                 r#"{"from":"79001234567","timestamp":"1","type":"text","text":{"body":"5"}}"#,
             ),
             "RU",
         )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            InboundError::Malformed("entry[0].changes[0].value.messages[0]: no id".into())
+        .unwrap();
+        assert!(
+            matches!(&got[..], [Inbound::Unusable { provider, at, reason, raw }]
+                if provider == "meta" && at == "entry[0].changes[0].value.messages[0]"
+                    && reason == "no id" && raw.contains("79001234567")),
+            "{got:?}"
         );
+        let got = parse_meta(&meta_body(r#""messages":{}"#), "RU").unwrap();
+        assert!(
+            matches!(&got[..], [Inbound::Unusable { at, reason, .. }]
+                if at == "entry[0].changes[0].value.messages" && reason == "not an array"),
+            "{got:?}"
+        );
+        let got = parse_meta(br#"{"entry":[{"id":"1"}]}"#, "RU").unwrap();
+        assert!(
+            matches!(&got[..], [Inbound::Unusable { at, reason, .. }]
+                if at == "entry[0]" && reason == "no changes array"),
+            "{got:?}"
+        );
+        // Not a Meta webhook at all: refused.
         assert!(matches!(
             parse_meta(br#"{"object":"x"}"#, "RU"),
-            Err(InboundError::Malformed(_))
+            Err(InboundError::Malformed(m)) if m == "no entry array"
         ));
-        assert!(matches!(
-            parse_meta(&meta_body(r#""messages":{}"#), "RU"),
-            Err(InboundError::Malformed(m)) if m.contains("not an array")
+    }
+
+    #[test]
+    fn unusable_items_keep_at_most_a_few_kilobytes_of_the_raw_item() {
+        let long = "я".repeat(UNUSABLE_RAW_BYTES);
+        let body = meta_messages(&format!(
+            r#"{{"id":"wamid.X","type":"text","text":{{"body":"{long}"}}}}"#
         ));
+        let got = parse_meta(&body, "RU").unwrap();
+        let Inbound::Unusable { raw, reason, .. } = &got[0] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(reason, "no from");
+        assert!(raw.len() <= UNUSABLE_RAW_BYTES && raw.len() > UNUSABLE_RAW_BYTES - 4);
     }
 
     // ---- Green-API --------------------------------------------------------------------------
@@ -1417,15 +1490,18 @@ mod tests {
     }
 
     #[test]
-    fn green_shape_errors_are_malformed() {
+    fn green_shape_errors_are_refused_or_kept() {
         assert!(matches!(
             parse_green_api(br#"{"idMessage":"x"}"#, "RU"),
             Err(InboundError::Malformed(m)) if m == "no typeWebhook"
         ));
+        // An authentic notification whose content we cannot use is kept, not refused.
         let body = green_incoming("79001234567@c.us", r#"{"typeMessage":"textMessage"}"#);
         assert!(matches!(
-            parse_green_api(&body, "RU"),
-            Err(InboundError::Malformed(_))
+            &parse_green_api(&body, "RU").unwrap()[..],
+            [Inbound::Unusable { provider, at, reason, .. }]
+                if provider == "green-api" && at == "body"
+                    && reason == "textMessage without textMessageData.textMessage"
         ));
     }
 

@@ -85,6 +85,8 @@ pub const COMPLAINT_REMINDERS: Metric = count("ComplaintReminders", &[]);
 /// The MAX instance reported a state in which it sends nothing (`notAuthorized`, `blocked`,
 /// `suspended`), by state.
 pub const MAX_INSTANCE_DOWN: Metric = count("MaxInstanceDown", &["State"]);
+/// An item of an authentic webhook we could not use (kept for inspection), by provider.
+pub const UNUSABLE_ITEMS: Metric = count("UnusableItems", &["Provider"]);
 /// A retailCRM API call (every attempt, retries included).
 pub const CRM_CALLS: Metric = count("CrmCalls", &[]);
 /// A retailCRM call that failed (network, 5xx, an error answer), throttling included.
@@ -113,6 +115,7 @@ pub const ALL: &[Metric] = &[
     COMPLAINTS_CLOSED,
     COMPLAINT_REMINDERS,
     MAX_INSTANCE_DOWN,
+    UNUSABLE_ITEMS,
     CRM_CALLS,
     CRM_ERRORS,
     CRM_THROTTLED,
