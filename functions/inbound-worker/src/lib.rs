@@ -58,6 +58,9 @@ impl InboundWorker {
                 reason,
                 raw,
             } => return self.keep_unusable(provider, at, reason, raw, now).await,
+            // The webhook counts provider errors and never queues them; one queued by an older
+            // build changes nothing here.
+            Inbound::ProviderError { .. } => return Ok(Handled::Ignored("provider error")),
             Inbound::Message {
                 from,
                 id,
@@ -89,7 +92,7 @@ impl InboundWorker {
         }
         let event = match item {
             Inbound::Message { event, .. } => event.clone(),
-            Inbound::Status { .. } | Inbound::Unusable { .. } => {
+            Inbound::Status { .. } | Inbound::Unusable { .. } | Inbound::ProviderError { .. } => {
                 item.status_event().expect("a status: checked above")
             }
         };

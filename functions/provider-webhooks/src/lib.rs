@@ -119,6 +119,54 @@ fn note_max_state(state: &MaxState) {
     }
 }
 
+/// The errors a webhook reported: each logged and counted (`ProviderErrors` by provider and code);
+/// one that affects the whole account (core's `provider_errors` rules) is logged as an error and
+/// counted again (`ProviderAccountErrors`) for the alarm. Errors describe our account or one of
+/// our messages, never the customer, so their codes and descriptions may be logged.
+fn note_provider_errors(items: &[Inbound]) {
+    use otklik_core::provider_errors::{green_status_scope, meta_error_scope, ErrorScope};
+    for item in items {
+        let Inbound::ProviderError {
+            provider,
+            code,
+            detail,
+        } = item
+        else {
+            continue;
+        };
+        let scope = match provider.as_str() {
+            "meta" => meta_error_scope(code),
+            _ => green_status_scope(code),
+        };
+        let detail = detail.as_deref().unwrap_or_default();
+        otklik_metrics::incr(
+            &otklik_metrics::PROVIDER_ERRORS,
+            &[("Provider", provider), ("Code", code)],
+        );
+        match scope {
+            ErrorScope::Account => {
+                tracing::error!(
+                    provider = provider.as_str(),
+                    code = code.as_str(),
+                    detail,
+                    "the provider reports a problem of the whole account: nothing may be sent until it is fixed"
+                );
+                otklik_metrics::incr(
+                    &otklik_metrics::PROVIDER_ACCOUNT_ERRORS,
+                    &[("Provider", provider)],
+                );
+            }
+            ErrorScope::Message => tracing::info!(
+                provider = provider.as_str(),
+                code = code.as_str(),
+                detail,
+                scope = scope.as_str(),
+                "the provider reports an error"
+            ),
+        }
+    }
+}
+
 impl<Q: Queue> ProviderWebhooks<Q> {
     /// Handles one request from API Gateway.
     pub async fn handle(&self, req: Request) -> Response<Body> {
@@ -140,7 +188,12 @@ impl<Q: Queue> ProviderWebhooks<Q> {
                         return refused(&e);
                     }
                 };
-                match self.enqueue(&items).await {
+                let queued = self.enqueue(&items).await;
+                // Counted once the webhook is taken: a retry after our 503 is not a new error.
+                if queued.is_ok() {
+                    note_provider_errors(&items);
+                }
+                match queued {
                     // SMS.ru takes exactly `100` as "received" and sends anything else again.
                     Ok(_) if matches!(provider, Provider::SmsRu(_)) => Response::builder()
                         .status(StatusCode::OK)

@@ -24,6 +24,12 @@ impl Queue for Sent {
 
 const APP_SECRET: &str = "app-secret";
 
+/// Metrics are captured process-wide: the tests that look at them take turns.
+async fn capturing() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
 fn app(fail_from: Option<usize>) -> ProviderWebhooks<Sent> {
     ProviderWebhooks {
         queue: Sent {
@@ -317,6 +323,7 @@ async fn what_is_not_a_max_webhook_is_a_400() {
 
 #[tokio::test]
 async fn a_max_instance_that_cannot_send_is_counted_and_nothing_is_queued() {
+    let _one_at_a_time = capturing().await;
     let capture = otklik_metrics::Capture::start();
     let app = app_with_max_and_sms();
     let bearer = format!("Bearer {MAX_TOKEN}");
@@ -620,4 +627,87 @@ proptest::proptest! {
             proptest::prop_assert_eq!(others, expected);
         }
     }
+}
+
+// ---- provider errors ---------------------------------------------------------------------------
+
+/// Meta's "errors" webhook (value.errors, code 130429, as in the messages webhook reference's
+/// sample: developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/errors)
+/// and a failed status with 131026: both counted by code, only the rate limit as the account's;
+/// nothing of the errors is queued, the failed status is (it makes the survey fall back).
+#[tokio::test]
+async fn meta_errors_are_counted_and_account_ones_alarmed() {
+    let _one_at_a_time = capturing().await;
+    let capture = otklik_metrics::Capture::start();
+    let value = serde_json::json!({
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "errors": [{"code": 130429, "title": "Rate limit hit", "message": "Rate limit hit",
+            "error_data": {"details": "Message failed to send because there were too many messages sent from this phone number in a short period of time"},
+            "href": "/documentation/business-messaging/whatsapp/support/error-codes"}],
+        "statuses": [{"id": "wamid.Q", "status": "failed", "timestamp": "1717000002",
+            "recipient_id": "79001234567",
+            "errors": [{"code": 131026, "title": "Message undeliverable"}]}]
+    });
+    let body = serde_json::json!({"object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]})
+    .to_string()
+    .into_bytes();
+    let (status, answer, queued) = post_meta(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        matches!(&queued[..], [Inbound::Status { reason: Some(r), .. }] if r == "131026"),
+        "{queued:?}"
+    );
+    let at = |name: &str, dims: &[(&str, &str)]| capture.sum(name, dims);
+    assert_eq!(
+        at(
+            "ProviderErrors",
+            &[("Provider", "meta"), ("Code", "130429")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        at(
+            "ProviderErrors",
+            &[("Provider", "meta"), ("Code", "131026")]
+        ),
+        1.0
+    );
+    assert_eq!(at("ProviderAccountErrors", &[("Provider", "meta")]), 1.0);
+}
+
+/// GREEN-API's failure statuses: `noActiveSession` is queued as a failure (the fallback) and
+/// counted; `yellowCard` (spam restrictions on the account) is counted as the account's.
+#[tokio::test]
+async fn green_api_failure_statuses_are_counted_and_fall_back() {
+    let _one_at_a_time = capturing().await;
+    let capture = otklik_metrics::Capture::start();
+    let app = app_with_max_and_sms();
+    let bearer = format!("Bearer {MAX_TOKEN}");
+    for raw in ["noActiveSession", "yellowCard"] {
+        let (status, answer) =
+            status_and_json(app.handle(max_post(&max_status(raw), Some(&bearer))).await);
+        assert_eq!(status, 200, "{answer}");
+    }
+    let queued = queued(&app);
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    assert_eq!(
+        queued[0].status_event(),
+        Some(otklik_core::machine::Event::DeliveryFailed {
+            channel: otklik_core::model::Channel::Max,
+            reason: "noActiveSession".into()
+        })
+    );
+    assert_eq!(
+        capture.sum(
+            "ProviderErrors",
+            &[("Provider", "max"), ("Code", "noActiveSession")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        capture.sum("ProviderAccountErrors", &[("Provider", "max")]),
+        1.0
+    );
 }

@@ -87,6 +87,43 @@ pub enum Inbound {
         /// operator only, never logged (it may hold a phone number and the customer's words).
         raw: String,
     },
+    /// An error the provider reported: Meta's `value.errors[]` (about the account or the webhook,
+    /// not one of our messages), the `errors[]` of a failed Meta status, a GREEN-API failure
+    /// status (WhatsApp and MAX) with its `description`. Never queued: the webhook logs and
+    /// counts it (`ProviderErrors`; `ProviderAccountErrors` when core's
+    /// `provider_errors` rules say the whole account is affected).
+    ProviderError {
+        /// `meta`, `green-api` or `max`.
+        provider: String,
+        /// Meta's numeric code ("130429"), GREEN-API's status ("noActiveSession").
+        code: String,
+        /// The provider's words for it (Meta's `title`, GREEN-API's `description`), cut at
+        /// [`ERROR_DETAIL_CHARS`]: errors describe our account or the message, not the customer.
+        detail: Option<String>,
+    },
+}
+
+/// How much of an error's description is kept.
+pub const ERROR_DETAIL_CHARS: usize = 200;
+
+fn provider_error(provider: &str, code: String, detail: Option<&str>) -> Inbound {
+    Inbound::ProviderError {
+        provider: provider.to_string(),
+        code,
+        detail: detail
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| d.chars().take(ERROR_DETAIL_CHARS).collect()),
+    }
+}
+
+/// A Meta `errors[]` element's code: a number, or a string some BSPs send.
+fn meta_error_code(e: &Value) -> Option<String> {
+    match e.get("code") {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(c)) if !c.trim().is_empty() => Some(c.trim().to_string()),
+        _ => None,
+    }
 }
 
 /// How much of an unusable item is kept for inspection.
@@ -132,7 +169,9 @@ impl Inbound {
                     reason: reason.clone().unwrap_or_else(|| "failed".to_string()),
                 }),
             },
-            Inbound::Message { .. } | Inbound::Unusable { .. } => None,
+            Inbound::Message { .. } | Inbound::Unusable { .. } | Inbound::ProviderError { .. } => {
+                None
+            }
         }
     }
 }
@@ -278,6 +317,15 @@ pub fn parse_meta(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>,
                 out.push(bad(at, "no value object", change));
                 continue;
             };
+            // Errors about the account or the webhook itself (130429 rate limit hit…), not about
+            // one message: "errors" webhook of Meta's messages webhook reference
+            // (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/errors).
+            if let Some(errors) = value.get("errors").and_then(Value::as_array) {
+                for e in errors {
+                    let code = meta_error_code(e).unwrap_or_else(|| "unknown".into());
+                    out.push(provider_error("meta", code, str_at(e, &["title"])));
+                }
+            }
             for key in ["messages", "statuses"] {
                 let items = match value.get(key) {
                     None | Some(Value::Null) => &[][..],
@@ -289,7 +337,7 @@ pub fn parse_meta(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>,
                 };
                 for (i, item) in items.iter().enumerate() {
                     let parsed = if key == "messages" {
-                        meta_message(item, default_region)
+                        meta_message(item, default_region).map(Vec::from_iter)
                     } else {
                         meta_status(item)
                     };
@@ -325,7 +373,7 @@ pub fn parse_green_api(
         ));
     }
     let parsed = match kind {
-        "incomingMessageReceived" => green_message(&root, default_region),
+        "incomingMessageReceived" => green_message(&root, default_region).map(Vec::from_iter),
         "outgoingMessageStatus" => green_status(&root, IdSpace::Whatsapp, Channel::Whatsapp),
         _ => return Ok(Vec::new()),
     };
@@ -337,11 +385,11 @@ pub fn parse_green_api(
 /// Meta, would retry a refused one).
 fn one_notification(
     provider: &str,
-    parsed: Result<Option<Inbound>, String>,
+    parsed: Result<Vec<Inbound>, String>,
     root: &Value,
 ) -> Vec<Inbound> {
     match parsed {
-        Ok(one) => one.into_iter().collect(),
+        Ok(items) => items,
         Err(why) => vec![unusable(provider, "body".into(), why, root)],
     }
 }
@@ -368,7 +416,7 @@ pub fn parse_max(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>, 
     let parsed = match kind {
         "incomingMessageReceived" => {
             require_v3(&root)?;
-            max_message(&root, default_region)
+            max_message(&root, default_region).map(Vec::from_iter)
         }
         "outgoingMessageStatus" => {
             require_v3(&root)?;
@@ -495,7 +543,7 @@ fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
     }))
 }
 
-fn meta_status(s: &Value) -> Result<Option<Inbound>, String> {
+fn meta_status(s: &Value) -> Result<Vec<Inbound>, String> {
     let message_id = non_empty(s, &["id"]).ok_or("no id")?;
     let raw = str_at(s, &["status"]).ok_or("no status")?;
     let status = match raw {
@@ -503,27 +551,31 @@ fn meta_status(s: &Value) -> Result<Option<Inbound>, String> {
         "delivered" => DeliveryStatus::Delivered,
         "read" => DeliveryStatus::Read,
         "failed" => DeliveryStatus::Failed,
-        _ => return Ok(None),
+        _ => return Ok(Vec::new()),
+    };
+    let errors: &[Value] = match status {
+        DeliveryStatus::Failed => s.get("errors").and_then(Value::as_array).map_or(&[], |v| v),
+        _ => &[],
     };
     // The code is what the fallback rule keys on (131026); the title only when there is no code.
-    let reason =
-        match status {
-            DeliveryStatus::Failed => s.get("errors").and_then(|e| e.get(0)).and_then(|e| match e
-                .get("code")
-            {
-                Some(Value::Number(n)) => Some(n.to_string()),
-                Some(Value::String(c)) if !c.is_empty() => Some(c.clone()),
-                _ => e.get("title").and_then(Value::as_str).map(str::to_string),
-            }),
-            _ => None,
-        };
-    Ok(Some(Inbound::Status {
+    let reason = errors.first().and_then(|e| {
+        meta_error_code(e).or_else(|| e.get("title").and_then(Value::as_str).map(str::to_string))
+    });
+    let mut out = vec![Inbound::Status {
         message_id: message_id.to_string(),
         id: input_id(InputId::provider_status(IdSpace::Whatsapp, message_id, raw))?,
         status,
         reason,
         via: Channel::Whatsapp,
-    }))
+    }];
+    out.extend(errors.iter().filter_map(|e| {
+        Some(provider_error(
+            "meta",
+            meta_error_code(e)?,
+            str_at(e, &["title"]),
+        ))
+    }));
+    Ok(out)
 }
 
 fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
@@ -563,11 +615,17 @@ fn green_event(
 ) -> Result<Option<(Event, Option<String>)>, String> {
     let mut context = non_empty(data, &["quotedMessage", "stanzaId"]).map(str::to_string);
     let event = match kind {
-        "textMessage" => text_via(
-            str_at(data, &["textMessageData", "textMessage"])
-                .ok_or("textMessage without textMessageData.textMessage")?,
-            via,
-        ),
+        "textMessage" => {
+            let words = str_at(data, &["textMessageData", "textMessage"])
+                .ok_or("textMessage without textMessageData.textMessage")?;
+            if is_green_marker(words) {
+                // Not the customer's words: a placeholder, which the reply parser never reads as
+                // a rating; the inspector sees an unreadable reply and may ask the customer.
+                placeholder_via("undecryptable", None, via)
+            } else {
+                text_via(words, via)
+            }
+        }
         "extendedTextMessage" | "quotedMessage" => {
             // The older quotedMessage type keeps the quoted id next to the text.
             if context.is_none() {
@@ -597,20 +655,34 @@ fn green_event(
     Ok(Some((event, context)))
 }
 
-/// An `outgoingMessageStatus` of GREEN-API, the same for its WhatsApp and its MAX (v3) instances.
-fn green_status(root: &Value, space: IdSpace, via: Channel) -> Result<Option<Inbound>, String> {
+/// An `outgoingMessageStatus` of GREEN-API, the same for its WhatsApp and its MAX (v3)
+/// instances; a failure also gives a `ProviderError` with GREEN-API's `description`.
+fn green_status(root: &Value, space: IdSpace, via: Channel) -> Result<Vec<Inbound>, String> {
     let message_id = non_empty(root, &["idMessage"]).ok_or("no idMessage")?;
     let raw = str_at(root, &["status"]).ok_or("no status")?;
     let Some((status, reason)) = green_delivery(raw) else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    Ok(Some(Inbound::Status {
+    let mut out = vec![Inbound::Status {
         message_id: message_id.to_string(),
         id: input_id(InputId::provider_status(space, message_id, raw))?,
         status,
         reason,
         via,
-    }))
+    }];
+    if status == DeliveryStatus::Failed {
+        let provider = if via == Channel::Max {
+            "max"
+        } else {
+            "green-api"
+        };
+        out.push(provider_error(
+            provider,
+            raw.to_string(),
+            str_at(root, &["description"]),
+        ));
+    }
+    Ok(out)
 }
 
 /// A GREEN-API `outgoingMessageStatus` status (WhatsApp and MAX) → ours; a failure keeps the raw
@@ -620,11 +692,22 @@ fn green_delivery(raw: &str) -> Option<(DeliveryStatus, Option<String>)> {
         "sent" => (DeliveryStatus::Sent, None),
         "delivered" => (DeliveryStatus::Delivered, None),
         "read" => (DeliveryStatus::Read, None),
-        "failed" | "noAccount" | "notInGroup" | "yellowCard" => {
+        // noActiveSession: GREEN-API has no session with the recipient and could not encrypt
+        // for them; the message is not delivered, so the survey falls down its chain.
+        "failed" | "noAccount" | "notInGroup" | "yellowCard" | "noActiveSession" => {
             (DeliveryStatus::Failed, Some(raw.to_string()))
         }
         _ => return None,
     })
+}
+
+/// GREEN-API's markers in place of a message's text, `{{SWE001}}` for one it could not decrypt
+/// (GREEN-API's API reference, "Error SWE001"): `{{SWE` and digits, `}}`.
+fn is_green_marker(text: &str) -> bool {
+    text.trim()
+        .strip_prefix("{{SWE")
+        .and_then(|t| t.strip_suffix("}}"))
+        .is_some_and(|code| !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A quick-reply payload or reply id of ours → `Choice`; an unknown one (a template changed
@@ -1165,6 +1248,7 @@ mod tests {
             "location",
             "contacts",
             "unsupported",
+            "undecryptable",
             "interactive",
             "message",
         ] {
@@ -1224,12 +1308,19 @@ mod tests {
         let got = parse_meta(&body, "RU").unwrap();
         assert_eq!(
             got,
-            vec![status(
-                "wamid.OURS",
-                "failed",
-                DeliveryStatus::Failed,
-                Some("131026")
-            )]
+            vec![
+                status(
+                    "wamid.OURS",
+                    "failed",
+                    DeliveryStatus::Failed,
+                    Some("131026")
+                ),
+                Inbound::ProviderError {
+                    provider: "meta".into(),
+                    code: "131026".into(),
+                    detail: Some("Message undeliverable".into()),
+                }
+            ]
         );
         assert_eq!(
             got[0].status_event(),
@@ -1421,12 +1512,19 @@ mod tests {
         let got = parse_green_api(&green_status_body("noAccount"), "RU").unwrap();
         assert_eq!(
             got,
-            vec![status(
-                "BAE5OURS",
-                "noAccount",
-                DeliveryStatus::Failed,
-                Some("noAccount")
-            )]
+            vec![
+                status(
+                    "BAE5OURS",
+                    "noAccount",
+                    DeliveryStatus::Failed,
+                    Some("noAccount")
+                ),
+                Inbound::ProviderError {
+                    provider: "green-api".into(),
+                    code: "noAccount".into(),
+                    detail: None,
+                }
+            ]
         );
         assert_eq!(
             got[0].status_event(),
@@ -1436,13 +1534,92 @@ mod tests {
             })
         );
         assert_eq!(
-            parse_green_api(&green_status_body("failed"), "RU").unwrap(),
-            vec![status(
-                "BAE5OURS",
-                "failed",
-                DeliveryStatus::Failed,
-                Some("failed")
-            )]
+            parse_green_api(&green_status_body("failed"), "RU").unwrap()[0],
+            status("BAE5OURS", "failed", DeliveryStatus::Failed, Some("failed"))
+        );
+    }
+
+    /// `noActiveSession` (GREEN-API could not set up encryption with the recipient) with its
+    /// `description`: a failure, so the survey falls down its chain, and a provider error that
+    /// keeps the description (GREEN-API's OutgoingMessageStatus notification,
+    /// green-api.com/en/docs/api/receiving/notifications-format/outgoing-message/OutgoingMessageStatus).
+    #[test]
+    fn green_no_active_session_is_a_failure_and_keeps_its_description() {
+        let body = String::from_utf8(green_status_body("noActiveSession"))
+            .unwrap()
+            .replace(
+                r#""sendByApi":true"#,
+                r#""sendByApi":true,"description":"No active session with the recipient""#,
+            );
+        let got = parse_green_api(body.as_bytes(), "RU").unwrap();
+        assert_eq!(
+            got,
+            vec![
+                status(
+                    "BAE5OURS",
+                    "noActiveSession",
+                    DeliveryStatus::Failed,
+                    Some("noActiveSession")
+                ),
+                Inbound::ProviderError {
+                    provider: "green-api".into(),
+                    code: "noActiveSession".into(),
+                    detail: Some("No active session with the recipient".into()),
+                }
+            ]
+        );
+        assert_eq!(
+            got[0].status_event(),
+            Some(Event::DeliveryFailed {
+                channel: Channel::Whatsapp,
+                reason: "noActiveSession".into()
+            })
+        );
+        assert_eq!(got[1].status_event(), None);
+    }
+
+    /// GREEN-API's marker for a message it could not decrypt, shaped as its API reference's
+    /// "Error SWE001" example: a placeholder, never the customer's words, never a rating.
+    #[test]
+    fn green_swe001_is_not_the_customers_words() {
+        let body = green_incoming(
+            "79001234567@c.us",
+            r#"{"typeMessage":"textMessage","textMessageData":{"textMessage":"{{SWE001}}"}}"#,
+        );
+        let got = parse_green_api(&body, "RU").unwrap();
+        let [Inbound::Message {
+            event: Event::Text { text, .. },
+            ..
+        }] = &got[..]
+        else {
+            panic!("{got:?}")
+        };
+        assert_eq!(text, "[undecryptable]");
+        assert!(matches!(
+            otklik_core::reply::parse_reply(text, &Default::default()),
+            Reply::Unreadable { .. }
+        ));
+        // Words that merely look like it are the customer's.
+        for words in ["{{SWE}}", "5 {{SWE001}}", "{{swe001}}"] {
+            assert!(!is_green_marker(words), "{words}");
+        }
+        assert!(is_green_marker(" {{SWE002}} "));
+    }
+
+    /// Meta's "errors" webhook: `value.errors` with no message or status (sample of the messages
+    /// webhook reference, developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/errors).
+    #[test]
+    fn meta_value_errors_are_provider_errors() {
+        let body = meta_body(
+            r#""errors":[{"code":130429,"title":"Rate limit hit","message":"Rate limit hit","error_data":{"details":"Message failed to send because there were too many messages sent from this phone number in a short period of time"},"href":"/documentation/business-messaging/whatsapp/support/error-codes"}]"#,
+        );
+        assert_eq!(
+            parse_meta(&body, "RU").unwrap(),
+            vec![Inbound::ProviderError {
+                provider: "meta".into(),
+                code: "130429".into(),
+                detail: Some("Rate limit hit".into()),
+            }]
         );
     }
 

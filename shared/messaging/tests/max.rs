@@ -530,10 +530,28 @@ fn statuses_of_our_messages_are_via_max() {
         ("failed", DeliveryStatus::Failed, Some("failed")),
         ("noAccount", DeliveryStatus::Failed, Some("noAccount")),
         ("notInGroup", DeliveryStatus::Failed, Some("notInGroup")),
+        (
+            "noActiveSession",
+            DeliveryStatus::Failed,
+            Some("noActiveSession"),
+        ),
     ] {
-        let item = one(&status_body(raw));
+        let mut got = parse_max(&status_body(raw), "RU").expect("parses");
+        // A failure also reports the provider's error (counted by the webhook, never queued).
+        if status == DeliveryStatus::Failed {
+            assert_eq!(
+                got.pop(),
+                Some(Inbound::ProviderError {
+                    provider: "max".into(),
+                    code: raw.into(),
+                    detail: None,
+                }),
+                "{raw}"
+            );
+        }
+        assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(
-            item,
+            got.remove(0),
             Inbound::Status {
                 message_id: "2712345112345".into(),
                 id: InputId::new(format!("max:2712345112345:{raw}")).unwrap(),
@@ -544,7 +562,7 @@ fn statuses_of_our_messages_are_via_max() {
         );
     }
     assert_eq!(
-        one(&status_body("noAccount")).status_event(),
+        parse_max(&status_body("noAccount"), "RU").unwrap()[0].status_event(),
         Some(Event::DeliveryFailed {
             channel: Channel::Max,
             reason: "noAccount".into()
