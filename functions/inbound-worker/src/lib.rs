@@ -13,7 +13,7 @@ use otklik_app::engine::Engine;
 use otklik_core::machine::Input;
 use otklik_core::model::{Phone, SurveyId, SurveyState};
 use otklik_core::ports::{PortError, SurveyStore};
-use otklik_core::routing::route;
+use otklik_core::routing::{quote_crosses_customers, route_message};
 use otklik_messaging::inbound::Inbound;
 
 pub struct InboundWorker {
@@ -164,14 +164,21 @@ impl InboundWorker {
         context: &Option<String>,
     ) -> Result<Option<SurveyId>, PortError> {
         let store = &self.engine.store;
-        // A reaction or a quoted reply names our message: that survey, whatever else is open.
-        if let Some(ctx) = context {
-            if let Some(id) = store.survey_of_message(ctx).await? {
-                return Ok(Some(id));
-            }
-        }
         let surveys = store.by_phone(from).await?;
-        Ok(route(&surveys).map(|s| s.id.clone()))
+        // A reaction or a quoted reply names our message: that survey, whatever else is open, if
+        // it is the sender's own (core's `route_message`).
+        let quoted = match context {
+            Some(ctx) => store.survey_of_message(ctx).await?,
+            None => None,
+        };
+        if quote_crosses_customers(&surveys, quoted.as_ref()) {
+            // Never the phone: the quoted survey's id says enough to look into it.
+            tracing::warn!(
+                quoted = %quoted.as_ref().expect("crosses only with a quote"),
+                "a message quotes another customer's question; routed by its sender instead"
+            );
+        }
+        Ok(route_message(&surveys, quoted.as_ref()).map(|s| s.id.clone()))
     }
 }
 

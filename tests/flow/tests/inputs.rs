@@ -185,3 +185,46 @@ async fn a_message_without_from_is_kept_and_the_normal_one_is_rated() {
     assert_eq!(s.store.unusable_items().await.unwrap().len(), 1);
     assert_eq!(capture.sum("UnusableItems", &[]), 1.0);
 }
+
+/// Context never crosses customers (issue 18, found by a security probe): a "1" from number B
+/// quoting customer A's question (Meta's `context.id`, as a reply to a message carries it in the
+/// messages webhook reference) does not rate A's survey; it is B's answer to B's own survey. A
+/// quote of B's own question still names its survey.
+#[tokio::test]
+async fn a_quote_of_another_customers_question_does_not_rate_it() {
+    let s = stack("in-quote").await;
+    let (a_phone, b_phone) = ("+7 900 518-00-11", "+7 900 518-00-12");
+    let a = s.asked(a_phone).await;
+    let b = s.asked(b_phone).await;
+    let a_question = a.provider_message_id.clone().unwrap();
+    let mut reply = text(b_phone, "wamid.b-quotes-a", "1");
+    reply["context"] = json!({"from": "15550783881", "id": a_question});
+    let (status, answer) = s.meta(vec![reply]).await;
+    assert_eq!(status, 200, "{answer}");
+
+    let a_after = s.survey(&a).await;
+    assert_eq!(a_after.rating, None, "A's survey was rated by B's message");
+    assert_eq!(a_after.state, SurveyState::Sent);
+    assert_eq!(s.survey(&b).await.rating.map(|r| r.value()), Some(1));
+
+    // A quoting their own question: that survey, as before.
+    let mut own = text(a_phone, "wamid.a-quotes-a", "4");
+    own["context"] = json!({"from": "15550783881", "id": a.provider_message_id.clone().unwrap()});
+    let (status, _) = s.meta(vec![own]).await;
+    assert_eq!(status, 200);
+    assert_eq!(s.survey(&a).await.rating.map(|r| r.value()), Some(4));
+}
+
+/// A number nobody surveyed quoting a customer's question: nothing is rated.
+#[tokio::test]
+async fn a_stranger_quoting_a_question_rates_nothing() {
+    let s = stack("in-stranger").await;
+    let a = s.asked("+7 900 518-00-21").await;
+    let mut reply = text("+7 900 518-00-29", "wamid.stranger", "1");
+    reply["context"] = json!({"from": "15550783881", "id": a.provider_message_id.clone().unwrap()});
+    let (status, answer) = s.meta(vec![reply]).await;
+    assert_eq!(status, 200, "{answer}");
+    let after = s.survey(&a).await;
+    assert_eq!(after.rating, None);
+    assert_eq!(after.state, SurveyState::Sent);
+}
