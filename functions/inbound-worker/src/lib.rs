@@ -83,7 +83,17 @@ impl InboundWorker {
             }
         };
         let Some(survey) = survey else {
-            tracing::info!("webhook item without a survey of ours; ignored");
+            if let Inbound::Message { from, .. } = item {
+                // A customer's words nobody can route: a stranger, or a number our surveys know
+                // under another spelling. Counted once (the marker below stops a repeat).
+                tracing::warn!(
+                    sender = %from.masked(),
+                    "a message from a number without a survey of ours; not routed"
+                );
+                otklik_metrics::incr(&otklik_metrics::UNROUTED_MESSAGES, &[]);
+            } else {
+                tracing::info!("a status of a message we do not track; ignored");
+            }
             store.mark_inbound_done(input_id.as_str(), now).await?;
             return Ok(Handled::Ignored("no survey"));
         };

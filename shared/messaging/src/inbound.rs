@@ -461,12 +461,11 @@ fn max_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
     if !personal || chat_type.is_some_and(|t| t != "user") {
         return Ok(None);
     }
-    let Some(phone) = id_at(root, &["senderData", "senderPhoneNumber"]) else {
-        return Ok(None);
-    };
-    let Some(from) = phone_from_digits(&phone, region) else {
-        return Ok(None);
-    };
+    // A person who hides their number (MAX sends 0) or one the phone library rejects cannot be
+    // routed by it: kept as unusable (logged, counted, listed) rather than lost without a trace.
+    let phone = id_at(root, &["senderData", "senderPhoneNumber"])
+        .ok_or("senderData.senderPhoneNumber hidden (0) or absent: the sender cannot be routed")?;
+    let from = phone_from_digits(&phone, region).ok_or(UNROUTABLE_NUMBER)?;
     let Some((event, context)) = green_event(&root["messageData"], kind, Channel::Max)? else {
         return Ok(None);
     };
@@ -499,9 +498,10 @@ fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
     let id = non_empty(m, &["id"]).ok_or("no id")?;
     let from = str_at(m, &["from"]).ok_or("no from")?;
     let kind = str_at(m, &["type"]).ok_or("no type")?;
-    let Some(from) = phone_from_digits(from, region) else {
+    if kind == "system" {
         return Ok(None);
-    };
+    }
+    let from = phone_from_digits(from, region).ok_or(UNROUTABLE_NUMBER)?;
     let mut context = non_empty(m, &["context", "id"]).map(str::to_string);
     let event = match kind {
         "text" => text(str_at(m, &["text", "body"]).ok_or("text without text.body")?),
@@ -531,7 +531,6 @@ fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
                 via: Channel::Whatsapp,
             }
         }
-        "system" => return Ok(None),
         other => placeholder(other, str_at(m, &[other, "caption"])),
     };
     Ok(Some(Inbound::Message {
@@ -586,9 +585,7 @@ fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> 
     let Some(digits) = chat.strip_suffix("@c.us") else {
         return Ok(None);
     };
-    let Some(from) = phone_from_digits(digits, region) else {
-        return Ok(None);
-    };
+    let from = phone_from_digits(digits, region).ok_or(UNROUTABLE_NUMBER)?;
     let Some((event, context)) = green_event(&root["messageData"], kind, Channel::Whatsapp)? else {
         return Ok(None);
     };
@@ -753,6 +750,12 @@ fn placeholder_via(kind: &str, caption: Option<&str>, via: Channel) -> Event {
         None => text_via(&format!("[{kind}]"), via),
     }
 }
+
+/// Why a message whose sender's number the phone library rejects (a range newer than its
+/// metadata, say) is kept as unusable: it cannot be routed by number, and an answer must never
+/// vanish without a trace.
+const UNROUTABLE_NUMBER: &str =
+    "the sender's number is not one the phone library accepts: it cannot be routed";
 
 /// Both providers give the sender as bare international digits ("79001234567").
 fn phone_from_digits(digits: &str, region: &str) -> Option<Phone> {
@@ -1266,15 +1269,35 @@ mod tests {
     }
 
     #[test]
-    fn meta_system_messages_and_bad_senders_are_skipped() {
+    fn meta_system_messages_are_skipped() {
         let got = meta_one(
             r#"{"from":"79001234567","id":"wamid.L","timestamp":"1717000000","type":"system","system":{"body":"changed number","type":"user_changed_number"}}"#,
         );
         assert_eq!(got, vec![]);
-        let got = meta_one(
-            r#"{"from":"12","id":"wamid.M","timestamp":"1717000000","type":"text","text":{"body":"5"}}"#,
+    }
+
+    /// Issue 18: a sender whose number the phone library rejects is no longer dropped silently;
+    /// the answer is kept as unusable (logged, counted and listed by the worker).
+    #[test]
+    fn senders_the_phone_library_rejects_are_kept_not_dropped() {
+        for from in ["12", "70000000000", "999123"] {
+            let got = meta_one(&format!(
+                r#"{{"from":"{from}","id":"wamid.M","timestamp":"1717000000","type":"text","text":{{"body":"5"}}}}"#
+            ));
+            assert!(
+                matches!(&got[..], [Inbound::Unusable { reason, raw, .. }]
+                    if reason == UNROUTABLE_NUMBER && raw.contains(from)),
+                "{from}: {got:?}"
+            );
+        }
+        let body = green_incoming(
+            "70000000000@c.us",
+            r#"{"typeMessage":"textMessage","textMessageData":{"textMessage":"5"}}"#,
         );
-        assert_eq!(got, vec![]);
+        assert!(matches!(
+            &parse_green_api(&body, "RU").unwrap()[..],
+            [Inbound::Unusable { reason, .. }] if reason == UNROUTABLE_NUMBER
+        ));
     }
 
     // ---- Meta statuses ----------------------------------------------------------------------

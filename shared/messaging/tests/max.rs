@@ -494,16 +494,25 @@ fn media_become_a_placeholder() {
 }
 
 /// Webhook-IncomingMessageReceived: `senderPhoneNumber` is 0 when the number is hidden or the
-/// chat is a group; group chat ids are negative (api/chat-id).
+/// chat is a group; group chat ids are negative (api/chat-id). A group is not a customer:
+/// skipped. A person whose number is hidden or rejected by the phone library cannot be routed by
+/// it: kept as unusable (issue 18), never dropped silently.
 #[test]
-fn groups_and_hidden_numbers_are_skipped() {
+fn groups_are_skipped_and_unroutable_senders_kept() {
     let data = r#"{"typeMessage": "textMessage", "textMessageData": {"textMessage": "5"}}"#;
+    assert_eq!(
+        parse_max(&incoming_from("-10000000000000", "79991112233", data), "RU").unwrap(),
+        vec![]
+    );
     for body in [
-        incoming_from("-10000000000000", "79991112233", data),
         incoming_from("10000000", "0", data),
         incoming_from("10000000", "12", data),
     ] {
-        assert_eq!(parse_max(&body, "RU").unwrap(), vec![]);
+        assert!(matches!(
+            &parse_max(&body, "RU").unwrap()[..],
+            [Inbound::Unusable { provider, reason, .. }]
+                if provider == "max" && reason.contains("cannot be routed")
+        ));
     }
     let group_type = String::from_utf8(incoming(data)).unwrap().replace(
         r#""sender": "10000000","#,

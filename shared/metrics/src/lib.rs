@@ -87,6 +87,9 @@ pub const COMPLAINT_REMINDERS: Metric = count("ComplaintReminders", &[]);
 pub const MAX_INSTANCE_DOWN: Metric = count("MaxInstanceDown", &["State"]);
 /// An item of an authentic webhook we could not use (kept for inspection), by provider.
 pub const UNUSABLE_ITEMS: Metric = count("UnusableItems", &["Provider"]);
+/// A customer's message from a valid number with no survey of ours to route it to (a sender
+/// the phone library rejects is an `UnusableItems` instead).
+pub const UNROUTED_MESSAGES: Metric = count("UnroutedMessages", &[]);
 /// An error a messaging provider reported (Meta's `value.errors` and failed statuses' codes,
 /// GREEN-API's failure statuses), by provider and code.
 pub const PROVIDER_ERRORS: Metric = count("ProviderErrors", &["Provider", "Code"]);
@@ -122,6 +125,7 @@ pub const ALL: &[Metric] = &[
     COMPLAINT_REMINDERS,
     MAX_INSTANCE_DOWN,
     UNUSABLE_ITEMS,
+    UNROUTED_MESSAGES,
     PROVIDER_ERRORS,
     PROVIDER_ACCOUNT_ERRORS,
     CRM_CALLS,

@@ -31,6 +31,12 @@ impl Deref for Stack {
     }
 }
 
+/// Metrics are captured process-wide, and every test here makes some: they take turns.
+async fn turn() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
 async fn stack(test: &str) -> Stack {
     let mut stack = TestStack::bare(test, "meta").await;
     stack.set_up_shop().await;
@@ -145,6 +151,7 @@ fn text(from: &str, id: &str, body: &str) -> Value {
 /// `otklik inbound unusable` lists it.
 #[tokio::test]
 async fn a_message_without_from_is_kept_and_the_normal_one_is_rated() {
+    let _turn = turn().await;
     let s = stack("in-nofrom").await;
     let phone = "+7 900 518-00-01";
     let survey = s.asked(phone).await;
@@ -192,6 +199,7 @@ async fn a_message_without_from_is_kept_and_the_normal_one_is_rated() {
 /// quote of B's own question still names its survey.
 #[tokio::test]
 async fn a_quote_of_another_customers_question_does_not_rate_it() {
+    let _turn = turn().await;
     let s = stack("in-quote").await;
     let (a_phone, b_phone) = ("+7 900 518-00-11", "+7 900 518-00-12");
     let a = s.asked(a_phone).await;
@@ -218,6 +226,7 @@ async fn a_quote_of_another_customers_question_does_not_rate_it() {
 /// A number nobody surveyed quoting a customer's question: nothing is rated.
 #[tokio::test]
 async fn a_stranger_quoting_a_question_rates_nothing() {
+    let _turn = turn().await;
     let s = stack("in-stranger").await;
     let a = s.asked("+7 900 518-00-21").await;
     let mut reply = text("+7 900 518-00-29", "wamid.stranger", "1");
@@ -227,4 +236,31 @@ async fn a_stranger_quoting_a_question_rates_nothing() {
     let after = s.survey(&a).await;
     assert_eq!(after.rating, None);
     assert_eq!(after.state, SurveyState::Sent);
+}
+
+/// Senders we cannot route are never lost without a trace (issue 18): a number the phone
+/// library rejects is kept for inspection (its words with it) and counted; a valid number with
+/// no survey of ours is counted as unrouted. Both in one Meta POST, beside a normal answer.
+#[tokio::test]
+async fn unroutable_senders_are_counted_and_kept() {
+    let _turn = turn().await;
+    let s = stack("in-unroutable").await;
+    let phone = "+7 900 518-00-31";
+    let survey = s.asked(phone).await;
+    let capture = Capture::start();
+    let (status, answer) = s
+        .meta(vec![
+            text("70000000000", "wamid.rejected-number", "2"),
+            text("+7 900 518-00-39", "wamid.no-survey", "3"),
+            text(phone, "wamid.normal-3", "5"),
+        ])
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(5));
+    assert_eq!(capture.sum("UnusableItems", &[("Provider", "meta")]), 1.0);
+    assert_eq!(capture.sum("UnroutedMessages", &[]), 1.0);
+    let kept = s.store.unusable_items().await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].reason.contains("cannot be routed"), "{kept:?}");
+    assert!(kept[0].raw.contains("wamid.rejected-number"), "{kept:?}");
 }
