@@ -10,7 +10,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
 use otklik_app::engine::Engine;
-use otklik_core::machine::Input;
+use otklik_core::machine::{Event, Input, InputId};
 use otklik_core::model::{Phone, SurveyId, SurveyState};
 use otklik_core::ports::{PortError, SurveyStore};
 use otklik_core::routing::{quote_crosses_customers, route_message};
@@ -100,21 +100,51 @@ impl InboundWorker {
         if matches!(item, Inbound::Message { .. }) {
             self.catch_up_on_send(&survey, now).await?;
         }
-        let event = match item {
-            Inbound::Message { event, .. } => event.clone(),
+        let (event, in_place_of) = match item {
+            Inbound::Message {
+                event,
+                edits: Some(original),
+                ..
+            } => self.edit(event, original).await?,
+            Inbound::Message { event, .. } => (event.clone(), None),
             Inbound::Status { .. } | Inbound::Unusable { .. } | Inbound::ProviderError { .. } => {
-                item.status_event().expect("a status: checked above")
+                (item.status_event().expect("a status: checked above"), None)
             }
         };
         let input = Input {
-            id: input_id.clone(),
+            id: in_place_of.unwrap_or(input_id).clone(),
             event,
         };
         let applied = self.engine.apply(&survey, &input, now).await?;
+        // The original too, when the edit took its place: arriving late, it is a duplicate.
+        if let Some(original) = in_place_of {
+            store.mark_inbound_done(original.as_str(), now).await?;
+        }
         store.mark_inbound_done(input_id.as_str(), now).await?;
         let effects = applied.map_or(0, |a| a.effects.len());
         tracing::info!(survey = %survey, effects, "webhook item applied");
         Ok(Handled::Applied { survey, effects })
+    }
+
+    /// An edit of the customer's message `original`: if we have not acted on the original (it
+    /// has not arrived, or not been applied), the new content takes its place, under its input
+    /// id; otherwise it is `Event::Edited`, which the machine keeps from changing a rating.
+    async fn edit<'a>(
+        &self,
+        event: &Event,
+        original: &'a InputId,
+    ) -> Result<(Event, Option<&'a InputId>), PortError> {
+        if !self.engine.store.inbound_done(original.as_str()).await? {
+            return Ok((event.clone(), Some(original)));
+        }
+        let edited = match event {
+            Event::Text { text, via } => Event::Edited {
+                text: text.clone(),
+                via: *via,
+            },
+            other => other.clone(),
+        };
+        Ok((edited, None))
     }
 
     /// The customer may answer before the dispatcher's save of "sent" lands (it crashed after

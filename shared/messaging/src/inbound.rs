@@ -56,6 +56,11 @@ pub enum Inbound {
         /// chatId, where a reply must go). `None` for WhatsApp.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         chat_id: Option<String>,
+        /// For an edit: the input id the edited message has (or will have) here. `event` is the
+        /// new content; the worker applies it in the original's place if the original was not
+        /// acted on yet, else as `Event::Edited`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        edits: Option<InputId>,
     },
     /// A delivery status of one of our messages.
     Status {
@@ -466,9 +471,19 @@ fn max_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
     let phone = id_at(root, &["senderData", "senderPhoneNumber"])
         .ok_or("senderData.senderPhoneNumber hidden (0) or absent: the sender cannot be routed")?;
     let from = phone_from_digits(&phone, region).ok_or(UNROUTABLE_NUMBER)?;
-    let Some((event, context)) = green_event(&root["messageData"], kind, Channel::Max)? else {
+    let Some((event, context, edited)) = green_event(&root["messageData"], kind, Channel::Max)?
+    else {
         return Ok(None);
     };
+    let edits = edited
+        .map(|original| {
+            input_id(InputId::provider_message(
+                IdSpace::Max,
+                Some(&chat),
+                &original,
+            ))
+        })
+        .transpose()?;
     Ok(Some(Inbound::Message {
         from,
         id: input_id(InputId::provider_message(
@@ -479,6 +494,7 @@ fn max_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
         event,
         context_message_id: context,
         chat_id: Some(chat),
+        edits,
     }))
 }
 
@@ -498,10 +514,43 @@ fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
     let id = non_empty(m, &["id"]).ok_or("no id")?;
     let from = str_at(m, &["from"]).ok_or("no from")?;
     let kind = str_at(m, &["type"]).ok_or("no type")?;
-    if kind == "system" {
+    // Not the customer's words: a number change (`system`), a deleted message (`revoke`: what it
+    // said is taken back, and silence says nothing).
+    if matches!(kind, "system" | "revoke") {
         return Ok(None);
     }
     let from = phone_from_digits(from, region).ok_or(UNROUTABLE_NUMBER)?;
+    // An edit carries the new message inside `edit.message` and names the original
+    // (pywa's and Meta's `edit` shape: `edit.original_message_id`, `edit.message.type`…).
+    let (m, kind, edits) = if kind == "edit" {
+        let original = non_empty(m, &["edit", "original_message_id"])
+            .ok_or("edit without edit.original_message_id")?;
+        let inner = m
+            .get("edit")
+            .and_then(|e| e.get("message"))
+            .ok_or("edit without edit.message")?;
+        let inner_kind = str_at(inner, &["type"]).ok_or("edit without edit.message.type")?;
+        let original = input_id(InputId::provider_message(IdSpace::Whatsapp, None, original))?;
+        (inner, inner_kind, Some(original))
+    } else {
+        (m, kind, None)
+    };
+    let Some((event, context)) = meta_event(m, kind)? else {
+        return Ok(None);
+    };
+    Ok(Some(Inbound::Message {
+        from,
+        id: input_id(InputId::provider_message(IdSpace::Whatsapp, None, id))?,
+        event,
+        context_message_id: context,
+        chat_id: None,
+        edits,
+    }))
+}
+
+/// A Meta message's content (or an edit's new content) → the event and the id of our message it
+/// quotes or reacts to. `Ok(None)`: nothing to act on (a removed reaction).
+fn meta_event(m: &Value, kind: &str) -> Result<Option<(Event, Option<String>)>, String> {
     let mut context = non_empty(m, &["context", "id"]).map(str::to_string);
     let event = match kind {
         "text" => text(str_at(m, &["text", "body"]).ok_or("text without text.body")?),
@@ -533,13 +582,7 @@ fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
         }
         other => placeholder(other, str_at(m, &[other, "caption"])),
     };
-    Ok(Some(Inbound::Message {
-        from,
-        id: input_id(InputId::provider_message(IdSpace::Whatsapp, None, id))?,
-        event,
-        context_message_id: context,
-        chat_id: None,
-    }))
+    Ok(Some((event, context)))
 }
 
 fn meta_status(s: &Value) -> Result<Vec<Inbound>, String> {
@@ -586,9 +629,20 @@ fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> 
         return Ok(None);
     };
     let from = phone_from_digits(digits, region).ok_or(UNROUTABLE_NUMBER)?;
-    let Some((event, context)) = green_event(&root["messageData"], kind, Channel::Whatsapp)? else {
+    let Some((event, context, edited)) =
+        green_event(&root["messageData"], kind, Channel::Whatsapp)?
+    else {
         return Ok(None);
     };
+    let edits = edited
+        .map(|original| {
+            input_id(InputId::provider_message(
+                IdSpace::Whatsapp,
+                Some(chat),
+                &original,
+            ))
+        })
+        .transpose()?;
     Ok(Some(Inbound::Message {
         from,
         id: input_id(InputId::provider_message(
@@ -599,19 +653,35 @@ fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> 
         event,
         context_message_id: context,
         chat_id: None,
+        edits,
     }))
 }
 
 /// GREEN-API's `messageData` (the same for WhatsApp and MAX) → the event, `via` the given
-/// channel, and the id of the message it quotes or reacts to. `Ok(None)`: nothing to act on (a
+/// channel, the id of the message it quotes or reacts to, and for an `editedMessage` the id of
+/// the message edited (green-api.com/en/docs/api/receiving/notifications-format/incoming-message/EditedMessage:
+/// `editedMessageData.textMessage`, `.stanzaId`). `Ok(None)`: nothing to act on (a
+/// `deletedMessage`, which takes words back and says none; a
 /// removed reaction).
-fn green_event(
-    data: &Value,
-    kind: &str,
-    via: Channel,
-) -> Result<Option<(Event, Option<String>)>, String> {
+fn green_event(data: &Value, kind: &str, via: Channel) -> Result<Option<GreenContent>, String> {
     let mut context = non_empty(data, &["quotedMessage", "stanzaId"]).map(str::to_string);
+    let mut edited = None;
     let event = match kind {
+        "deletedMessage" => return Ok(None),
+        "editedMessage" => {
+            let words = str_at(data, &["editedMessageData", "textMessage"])
+                .ok_or("editedMessage without editedMessageData.textMessage")?;
+            edited = Some(
+                non_empty(data, &["editedMessageData", "stanzaId"])
+                    .ok_or("editedMessage without editedMessageData.stanzaId")?
+                    .to_string(),
+            );
+            if is_green_marker(words) {
+                placeholder_via("undecryptable", None, via)
+            } else {
+                text_via(words, via)
+            }
+        }
         "textMessage" => {
             let words = str_at(data, &["textMessageData", "textMessage"])
                 .ok_or("textMessage without textMessageData.textMessage")?;
@@ -649,8 +719,12 @@ fn green_event(
             placeholder_via(other.strip_suffix("Message").unwrap_or(other), caption, via)
         }
     };
-    Ok(Some((event, context)))
+    Ok(Some((event, context, edited)))
 }
+
+/// What `green_event` read: the event, the id of our message it quotes or reacts to, and the id
+/// of the customer's message an edit replaces.
+type GreenContent = (Event, Option<String>, Option<String>);
 
 /// An `outgoingMessageStatus` of GREEN-API, the same for its WhatsApp and its MAX (v3)
 /// instances; a failure also gives a `ProviderError` with GREEN-API's `description`.
@@ -855,6 +929,7 @@ mod tests {
             event,
             context_message_id: context.map(str::to_string),
             chat_id: None,
+            edits: None,
         }
     }
 
@@ -1298,6 +1373,69 @@ mod tests {
             &parse_green_api(&body, "RU").unwrap()[..],
             [Inbound::Unusable { reason, .. }] if reason == UNROUTABLE_NUMBER
         ));
+    }
+
+    /// Meta's `edit` (the new message inside `edit.message`, the original named by
+    /// `edit.original_message_id`) is the new text, marked as an edit of the original's input id;
+    /// a `revoke` (a deleted message) is not words. Shapes as in the messages webhook reference
+    /// and pywa's recorded `edited_message` / `deleted_message` updates.
+    #[test]
+    fn meta_edits_carry_the_new_text_and_deletions_are_not_words() {
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.EDIT","timestamp":"1749854575","type":"edit","edit":{"original_message_id":"wamid.ORIG","message":{"type":"text","text":{"body":"1, курьер опоздал"}}}}"#,
+        );
+        assert_eq!(
+            got,
+            vec![Inbound::Message {
+                from: phone(),
+                id: id("wamid.EDIT"),
+                event: Event::Text {
+                    text: "1, курьер опоздал".into(),
+                    via: Channel::Whatsapp
+                },
+                context_message_id: None,
+                chat_id: None,
+                edits: Some(id("wamid.ORIG")),
+            }]
+        );
+        let caption = meta_one(
+            r#"{"from":"79001234567","id":"wamid.EDIT2","timestamp":"1749854575","type":"edit","edit":{"original_message_id":"wamid.ORIG","message":{"context":{"id":"wamid.Q"},"type":"image","image":{"caption":"Updated image caption","mime_type":"image/jpeg","id":"1"}}}}"#,
+        );
+        assert!(matches!(&caption[..],
+            [Inbound::Message { event: Event::Text { text, .. }, context_message_id: Some(c), edits: Some(_), .. }]
+                if text == "[image] Updated image caption" && c == "wamid.Q"));
+        let revoke = meta_one(
+            r#"{"from":"79001234567","id":"wamid.DEL","timestamp":"1697043223","type":"revoke","revoke":{"original_message_id":"wamid.ORIG"}}"#,
+        );
+        assert_eq!(revoke, vec![]);
+        // An edit that does not name its original cannot be placed: kept, not guessed at.
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.EDIT3","timestamp":"1","type":"edit","edit":{"message":{"type":"text","text":{"body":"5"}}}}"#,
+        );
+        assert!(matches!(&got[..], [Inbound::Unusable { reason, .. }]
+            if reason == "edit without edit.original_message_id"));
+    }
+
+    /// GREEN-API's `editedMessage` and `deletedMessage` (incoming-message/EditedMessage and
+    /// DeletedMessage of its notifications format).
+    #[test]
+    fn green_edits_and_deletions() {
+        let body = green_incoming(
+            "79001234567@c.us",
+            r#"{"typeMessage":"editedMessage","editedMessageData":{"textMessage":"4","stanzaId":"BAE5AFC355030F7A"}}"#,
+        );
+        let got = parse_green_api(&body, "RU").unwrap();
+        assert!(
+            matches!(&got[..],
+            [Inbound::Message { event: Event::Text { text, .. }, edits: Some(e), .. }]
+                if text == "4" && e.as_str() == "79001234567@c.us/BAE5AFC355030F7A"),
+            "{got:?}"
+        );
+        let body = green_incoming(
+            "79001234567@c.us",
+            r#"{"typeMessage":"deletedMessage","deletedMessageData":{"stanzaId":"BAE5AFC355030F7A"}}"#,
+        );
+        assert_eq!(parse_green_api(&body, "RU").unwrap(), vec![]);
     }
 
     // ---- Meta statuses ----------------------------------------------------------------------

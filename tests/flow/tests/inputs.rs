@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use otklik_aws::resources::INBOUND_QUEUE;
-use otklik_core::machine::{Contact, Survey};
+use otklik_core::machine::{Command, Contact, NoticeReason, Survey};
 use otklik_core::model::{Channel, EmployeeId, OrderRef, Outcome, Phone, SurveyState};
 use otklik_core::ports::SurveyStore;
 use otklik_flow_tests::TestStack;
@@ -263,4 +263,78 @@ async fn unroutable_senders_are_counted_and_kept() {
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert!(kept[0].reason.contains("cannot be routed"), "{kept:?}");
     assert!(kept[0].raw.contains("wamid.rejected-number"), "{kept:?}");
+}
+
+/// Edits and deletions (issue 18), Meta's `edit` and `revoke` shapes: an edit after the rating
+/// never changes it — the words reach the order and, reading differently, go to the inspector;
+/// an edit that arrives before its original takes the original's place (the original, late, is
+/// a duplicate); a deletion is not words.
+#[tokio::test]
+async fn edits_and_deletions() {
+    let _turn = turn().await;
+    let s = stack("in-edits").await;
+    let crm_writes = s.queue(&otklik_aws::resources::CRM_WRITES_QUEUE).await;
+    let edit = |from: &str, id: &str, original: &str, body: &str| {
+        json!({"from": otklik_flow_tests::digits(from), "id": id, "timestamp": "1749854575",
+            "type": "edit", "edit": {"original_message_id": original,
+                "message": {"type": "text", "text": {"body": body}}}})
+    };
+
+    // Rated 5, then edited to a 1: still 5, the words on the order, the inspector asked.
+    let phone = "+7 900 518-00-41";
+    let survey = s.asked(phone).await;
+    assert_eq!(s.meta(vec![text(phone, "wamid.five", "5")]).await.0, 200);
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(5));
+    otklik_flow_tests::drain(&crm_writes).await;
+    let (status, _) = s
+        .meta(vec![edit(
+            phone,
+            "wamid.edit-1",
+            "wamid.five",
+            "1, всё плохо",
+        )])
+        .await;
+    assert_eq!(status, 200);
+    let after = s.survey(&survey).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(5));
+    let written = otklik_flow_tests::commands(&crm_writes).await;
+    assert!(
+        written.contains(&Command::SaveWords {
+            text: "1, всё плохо".into()
+        }),
+        "{written:?}"
+    );
+    assert!(
+        written
+            .iter()
+            .any(|c| matches!(c, Command::NotifyInspector {
+            reason: NoticeReason::EditedAfterRating, text } if text == "1, всё плохо")),
+        "{written:?}"
+    );
+    assert!(!written
+        .iter()
+        .any(|c| matches!(c, Command::WriteRating { .. })));
+
+    // The edit first, its original later: the edit is the answer, the original a duplicate.
+    let phone = "+7 900 518-00-42";
+    let survey = s.asked(phone).await;
+    let (status, _) = s
+        .meta(vec![edit(phone, "wamid.edit-2", "wamid.late", "4")])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(4));
+    assert_eq!(s.meta(vec![text(phone, "wamid.late", "2")]).await.0, 200);
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(4));
+
+    // A deletion says nothing: the survey waits as before.
+    let phone = "+7 900 518-00-43";
+    let survey = s.asked(phone).await;
+    let revoke = json!({"from": otklik_flow_tests::digits(phone), "id": "wamid.del",
+        "timestamp": "1697043223", "type": "revoke",
+        "revoke": {"original_message_id": "wamid.something"}});
+    let (status, answer) = s.meta(vec![revoke]).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["queued"], 0, "{answer}");
+    let after = s.survey(&survey).await;
+    assert_eq!((after.state, after.rating), (SurveyState::Sent, None));
 }
