@@ -119,6 +119,31 @@ fn note_max_state(state: &MaxState) {
     }
 }
 
+/// A provider's error text with every run of five or more digits masked: the texts describe our
+/// account or message, but one may quote the recipient's number, and logs never show one.
+fn digits_masked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 5 {
+            out.push_str(&"*".repeat(run.len()));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// The errors a webhook reported: each logged and counted (`ProviderErrors` by provider and code);
 /// one that affects the whole account (core's `provider_errors` rules) is logged as an error and
 /// counted again (`ProviderAccountErrors`) for the alarm. Errors describe our account or one of
@@ -138,7 +163,8 @@ fn note_provider_errors(items: &[Inbound]) {
             "meta" => meta_error_scope(code),
             _ => green_status_scope(code),
         };
-        let detail = detail.as_deref().unwrap_or_default();
+        let detail = digits_masked(detail.as_deref().unwrap_or_default());
+        let detail = detail.as_str();
         otklik_metrics::incr(
             &otklik_metrics::PROVIDER_ERRORS,
             &[("Provider", provider), ("Code", code)],

@@ -711,3 +711,13 @@ async fn green_api_failure_statuses_are_counted_and_fall_back() {
         1.0
     );
 }
+
+#[test]
+fn numbers_in_provider_error_texts_are_masked() {
+    assert_eq!(
+        digits_masked("Number 79001234567 has no account (code 1234)"),
+        "Number *********** has no account (code 1234)"
+    );
+    assert_eq!(digits_masked("Rate limit hit"), "Rate limit hit");
+    assert_eq!(digits_masked("130429"), "******");
+}
