@@ -291,9 +291,13 @@ pub fn meta_handshake(
 /// - Anything else the customer sends (image, sticker, audio, location…) becomes `Event::Text`
 ///   with a placeholder like `[image]` (plus the caption, if any), so it reaches the order and the
 ///   inspector instead of vanishing; the reply parser never reads a placeholder as a rating.
-///   `system` messages (the customer changed number) are not the customer's words: skipped.
-/// - A sender that is not a valid international number is skipped; statuses other than
-///   sent/delivered/read/failed (Meta's `deleted`, `warning`) are skipped.
+///   `system` messages (the customer changed number) and `revoke` (a deleted message) are not
+///   the customer's words: skipped. An `edit` gives the new content, with `edits` naming the
+///   original.
+/// - A sender that is not a number the phone library accepts cannot be routed: the message is
+///   [`Inbound::Unusable`] (kept, counted), never skipped silently. Statuses other than
+///   sent/delivered/read/failed (Meta's `deleted`, `warning`) are skipped. `value.errors` and a
+///   failed status's `errors[]` give [`Inbound::ProviderError`]s.
 /// - A message or status we cannot use (without its id, sender or type; an entry or change of a
 ///   shape we do not understand) becomes an [`Inbound::Unusable`] in its place, and the others
 ///   are read as usual: one bad item must not sink the POST (Meta would retry it and finally drop
@@ -360,8 +364,10 @@ pub fn parse_meta(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>,
 /// Parses a Green-API webhook. `incomingMessageReceived` from a personal chat gives a message
 /// (`textMessage`, `extendedTextMessage` and the older `quotedMessage` as text, `reactionMessage`
 /// through `parse_reaction`, anything else as a placeholder like `[image]`, as for Meta);
-/// `outgoingMessageStatus` gives a status (`noAccount`, `failed`, `notInGroup`, `yellowCard` →
-/// `Failed` with the status as reason). Group chats (`@g.us`) and other chats that are not a
+/// `outgoingMessageStatus` gives a status (`noAccount`, `failed`, `notInGroup`, `yellowCard`,
+/// `noActiveSession` → `Failed` with the status as reason, plus a `ProviderError` keeping the
+/// `description`); `{{SWE001}}` in place of a text is the placeholder `[undecryptable]`;
+/// `editedMessage` gives the new text with `edits`, `deletedMessage` nothing. Group chats (`@g.us`) and other chats that are not a
 /// person's number are ignored, as is every other `typeWebhook` (`stateInstanceChanged`,
 /// `outgoingMessageReceived`, …): `Ok(vec![])`. A MAX instance's notification
 /// (`instanceData.typeInstance` `v3`) is `Malformed`: it belongs to `parse_max`.
@@ -406,9 +412,9 @@ fn one_notification(
 /// - `incomingMessageReceived` from a personal chat gives a message `via: Channel::Max`
 ///   (`textMessage`, `extendedTextMessage`, the older `quotedMessage`, `reactionMessage`, anything
 ///   else as a placeholder). The sender is `senderData.senderPhoneNumber` (a number); MAX sends 0
-///   when the person hides it, and such a message is skipped, like a group's (negative `chatId`,
-///   or a `chatType` other than `user`). The numeric `chatId` rides along as `chat_id`, where a
-///   reply goes.
+///   when the person hides it: such a message cannot be routed and is [`Inbound::Unusable`]
+///   (kept, counted). A group's (negative `chatId`, or a `chatType` other than `user`) is
+///   skipped. The numeric `chatId` rides along as `chat_id`, where a reply goes.
 /// - `outgoingMessageStatus` gives a status `via: Channel::Max`, mapped as for WhatsApp
 ///   (`noAccount`, `failed`… → `Failed` with the status as reason).
 /// - Ids are prefixed `max:` so they can never meet a WhatsApp id in the deduplication table.
