@@ -10,10 +10,10 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
 use otklik_app::engine::Engine;
-use otklik_core::machine::Input;
+use otklik_core::machine::{Event, Input, InputId};
 use otklik_core::model::{Phone, SurveyId, SurveyState};
 use otklik_core::ports::{PortError, SurveyStore};
-use otklik_core::routing::route;
+use otklik_core::routing::{quote_crosses_customers, route_message};
 use otklik_messaging::inbound::Inbound;
 
 pub struct InboundWorker {
@@ -29,6 +29,8 @@ pub enum Handled {
     Duplicate,
     /// Nothing of ours: a status of a message we do not track, a number without surveys.
     Ignored(&'static str),
+    /// An item we could not use, kept for inspection.
+    Kept,
 }
 
 impl InboundWorker {
@@ -50,6 +52,15 @@ impl InboundWorker {
     ) -> Result<Handled, PortError> {
         let store = &self.engine.store;
         let (input_id, survey) = match item {
+            Inbound::Unusable {
+                provider,
+                at,
+                reason,
+                raw,
+            } => return self.keep_unusable(provider, at, reason, raw, now).await,
+            // The webhook counts provider errors and never queues them; one queued by an older
+            // build changes nothing here.
+            Inbound::ProviderError { .. } => return Ok(Handled::Ignored("provider error")),
             Inbound::Message {
                 from,
                 id,
@@ -72,26 +83,68 @@ impl InboundWorker {
             }
         };
         let Some(survey) = survey else {
-            tracing::info!("webhook item without a survey of ours; ignored");
+            if let Inbound::Message { from, .. } = item {
+                // A customer's words nobody can route: a stranger, or a number our surveys know
+                // under another spelling. Counted once (the marker below stops a repeat).
+                tracing::warn!(
+                    sender = %from.masked(),
+                    "a message from a number without a survey of ours; not routed"
+                );
+                otklik_metrics::incr(&otklik_metrics::UNROUTED_MESSAGES, &[]);
+            } else {
+                tracing::info!("a status of a message we do not track; ignored");
+            }
             store.mark_inbound_done(input_id.as_str(), now).await?;
             return Ok(Handled::Ignored("no survey"));
         };
         if matches!(item, Inbound::Message { .. }) {
             self.catch_up_on_send(&survey, now).await?;
         }
-        let event = match item {
-            Inbound::Message { event, .. } => event.clone(),
-            Inbound::Status { .. } => item.status_event().expect("checked above"),
+        let (event, in_place_of) = match item {
+            Inbound::Message {
+                event,
+                edits: Some(original),
+                ..
+            } => self.edit(event, original).await?,
+            Inbound::Message { event, .. } => (event.clone(), None),
+            Inbound::Status { .. } | Inbound::Unusable { .. } | Inbound::ProviderError { .. } => {
+                (item.status_event().expect("a status: checked above"), None)
+            }
         };
         let input = Input {
-            id: input_id.clone(),
+            id: in_place_of.unwrap_or(input_id).clone(),
             event,
         };
         let applied = self.engine.apply(&survey, &input, now).await?;
+        // The original too, when the edit took its place: arriving late, it is a duplicate.
+        if let Some(original) = in_place_of {
+            store.mark_inbound_done(original.as_str(), now).await?;
+        }
         store.mark_inbound_done(input_id.as_str(), now).await?;
         let effects = applied.map_or(0, |a| a.effects.len());
         tracing::info!(survey = %survey, effects, "webhook item applied");
         Ok(Handled::Applied { survey, effects })
+    }
+
+    /// An edit of the customer's message `original`: if we have not acted on the original (it
+    /// has not arrived, or not been applied), the new content takes its place, under its input
+    /// id; otherwise it is `Event::Edited`, which the machine keeps from changing a rating.
+    async fn edit<'a>(
+        &self,
+        event: &Event,
+        original: &'a InputId,
+    ) -> Result<(Event, Option<&'a InputId>), PortError> {
+        if !self.engine.store.inbound_done(original.as_str()).await? {
+            return Ok((event.clone(), Some(original)));
+        }
+        let edited = match event {
+            Event::Text { text, via } => Event::Edited {
+                text: text.clone(),
+                via: *via,
+            },
+            other => other.clone(),
+        };
+        Ok((edited, None))
     }
 
     /// The customer may answer before the dispatcher's save of "sent" lands (it crashed after
@@ -117,20 +170,55 @@ impl InboundWorker {
         Ok(())
     }
 
+    /// An item of a webhook we could not use: logged (its place and the reason, never its
+    /// content), counted and kept for an operator, once however often it arrives.
+    async fn keep_unusable(
+        &self,
+        provider: &str,
+        at: &str,
+        reason: &str,
+        raw: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, PortError> {
+        if !self
+            .engine
+            .store
+            .keep_unusable(provider, at, reason, raw, now)
+            .await?
+        {
+            return Ok(Handled::Duplicate);
+        }
+        tracing::warn!(
+            provider,
+            at,
+            reason,
+            "webhook item we cannot use; kept for `otklik inbound unusable`"
+        );
+        otklik_metrics::incr(&otklik_metrics::UNUSABLE_ITEMS, &[("Provider", provider)]);
+        Ok(Handled::Kept)
+    }
+
     async fn survey_for_message(
         &self,
         from: &Phone,
         context: &Option<String>,
     ) -> Result<Option<SurveyId>, PortError> {
         let store = &self.engine.store;
-        // A reaction or a quoted reply names our message: that survey, whatever else is open.
-        if let Some(ctx) = context {
-            if let Some(id) = store.survey_of_message(ctx).await? {
-                return Ok(Some(id));
-            }
-        }
         let surveys = store.by_phone(from).await?;
-        Ok(route(&surveys).map(|s| s.id.clone()))
+        // A reaction or a quoted reply names our message: that survey, whatever else is open, if
+        // it is the sender's own (core's `route_message`).
+        let quoted = match context {
+            Some(ctx) => store.survey_of_message(ctx).await?,
+            None => None,
+        };
+        if quote_crosses_customers(&surveys, quoted.as_ref()) {
+            // Never the phone: the quoted survey's id says enough to look into it.
+            tracing::warn!(
+                quoted = %quoted.as_ref().expect("crosses only with a quote"),
+                "a message quotes another customer's question; routed by its sender instead"
+            );
+        }
+        Ok(route_message(&surveys, quoted.as_ref()).map(|s| s.id.clone()))
     }
 }
 

@@ -5,7 +5,9 @@
 //! Every request is authenticated before its body is read as anything (Meta: HMAC of the raw body,
 //! GREEN-API for WhatsApp and MAX: the bearer token; SMS.ru, which signs nothing: the secret in
 //! the callback URL, compared in constant time) and parsed; then each message or status in it that can change a
-//! survey is put on the `inbound` queue, and only then do we answer 200. So the provider hears
+//! survey is put on the `inbound` queue, and only then do we answer 200. An authentic webhook is
+//! refused only when it is not a webhook at all: an item in it we cannot use is queued as
+//! `Inbound::Unusable` for the worker to keep, and the others go on as usual. So the provider hears
 //! back in milliseconds whatever the table is doing (a burst of replies, a slow spell), and an
 //! answer we said 200 to is durable in SQS. `inbound-worker` applies the items. If queueing fails
 //! we answer 503 and the provider retries; an item queued twice is applied once.
@@ -80,10 +82,12 @@ fn refused(e: &InboundError) -> Response<Body> {
     error(status, code, &e.to_string())
 }
 
-/// Whether an item can change a survey: a `sent` status adds nothing (dispatch recorded the send
-/// already), so it is not worth a queue message.
+/// Whether an item is worth a queue message: one that can change a survey, or one we cannot use
+/// (the worker keeps it for inspection). A `sent` status adds nothing (dispatch recorded the send
+/// already).
 fn worth_queueing(item: &Inbound) -> bool {
-    matches!(item, Inbound::Message { .. }) || item.status_event().is_some()
+    matches!(item, Inbound::Message { .. } | Inbound::Unusable { .. })
+        || item.status_event().is_some()
 }
 
 impl Provider<'_> {
@@ -115,6 +119,80 @@ fn note_max_state(state: &MaxState) {
     }
 }
 
+/// A provider's error text with every run of five or more digits masked: the texts describe our
+/// account or message, but one may quote the recipient's number, and logs never show one.
+fn digits_masked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 5 {
+            out.push_str(&"*".repeat(run.len()));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// The errors a webhook reported: each logged and counted (`ProviderErrors` by provider and code);
+/// one that affects the whole account (core's `provider_errors` rules) is logged as an error and
+/// counted again (`ProviderAccountErrors`) for the alarm. Errors describe our account or one of
+/// our messages, never the customer, so their codes and descriptions may be logged.
+fn note_provider_errors(items: &[Inbound]) {
+    use otklik_core::provider_errors::{green_status_scope, meta_error_scope, ErrorScope};
+    for item in items {
+        let Inbound::ProviderError {
+            provider,
+            code,
+            detail,
+        } = item
+        else {
+            continue;
+        };
+        let scope = match provider.as_str() {
+            "meta" => meta_error_scope(code),
+            _ => green_status_scope(code),
+        };
+        let detail = digits_masked(detail.as_deref().unwrap_or_default());
+        let detail = detail.as_str();
+        otklik_metrics::incr(
+            &otklik_metrics::PROVIDER_ERRORS,
+            &[("Provider", provider), ("Code", code)],
+        );
+        match scope {
+            ErrorScope::Account => {
+                tracing::error!(
+                    provider = provider.as_str(),
+                    code = code.as_str(),
+                    detail,
+                    "the provider reports a problem of the whole account: nothing may be sent until it is fixed"
+                );
+                otklik_metrics::incr(
+                    &otklik_metrics::PROVIDER_ACCOUNT_ERRORS,
+                    &[("Provider", provider)],
+                );
+            }
+            ErrorScope::Message => tracing::info!(
+                provider = provider.as_str(),
+                code = code.as_str(),
+                detail,
+                scope = scope.as_str(),
+                "the provider reports an error"
+            ),
+        }
+    }
+}
+
 impl<Q: Queue> ProviderWebhooks<Q> {
     /// Handles one request from API Gateway.
     pub async fn handle(&self, req: Request) -> Response<Body> {
@@ -136,7 +214,12 @@ impl<Q: Queue> ProviderWebhooks<Q> {
                         return refused(&e);
                     }
                 };
-                match self.enqueue(&items).await {
+                let queued = self.enqueue(&items).await;
+                // Counted once the webhook is taken: a retry after our 503 is not a new error.
+                if queued.is_ok() {
+                    note_provider_errors(&items);
+                }
+                match queued {
                     // SMS.ru takes exactly `100` as "received" and sends anything else again.
                     Ok(_) if matches!(provider, Provider::SmsRu(_)) => Response::builder()
                         .status(StatusCode::OK)
@@ -146,7 +229,15 @@ impl<Q: Queue> ProviderWebhooks<Q> {
                         .expect("a text response is valid"),
                     Ok(queued) => json(
                         StatusCode::OK,
-                        &serde_json::json!({ "ok": true, "items": items.len(), "queued": queued }),
+                        &serde_json::json!({
+                            "ok": true,
+                            "items": items.len(),
+                            "queued": queued,
+                            "unusable": items
+                                .iter()
+                                .filter(|i| matches!(i, Inbound::Unusable { .. }))
+                                .count(),
+                        }),
                     ),
                     Err(e) => {
                         // The provider retries; an item queued before the failure is applied

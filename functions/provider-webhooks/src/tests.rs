@@ -24,6 +24,12 @@ impl Queue for Sent {
 
 const APP_SECRET: &str = "app-secret";
 
+/// Metrics are captured process-wide: the tests that look at them take turns.
+async fn capturing() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
 fn app(fail_from: Option<usize>) -> ProviderWebhooks<Sent> {
     ProviderWebhooks {
         queue: Sent {
@@ -317,6 +323,7 @@ async fn what_is_not_a_max_webhook_is_a_400() {
 
 #[tokio::test]
 async fn a_max_instance_that_cannot_send_is_counted_and_nothing_is_queued() {
+    let _one_at_a_time = capturing().await;
     let capture = otklik_metrics::Capture::start();
     let app = app_with_max_and_sms();
     let bearer = format!("Bearer {MAX_TOKEN}");
@@ -466,4 +473,251 @@ fn paths_name_the_provider_and_never_swallow_a_longer_path() {
         Some(Provider::GreenApi)
     );
     assert_eq!(provider("/webhooks/other"), None);
+}
+
+// ---- one item we cannot use never sinks the others ---------------------------------------------
+
+/// A Meta webhook whose `messages` and `statuses` are these JSON values, as Meta documents the
+/// envelope (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages).
+fn meta_webhook(messages: &[serde_json::Value], statuses: &[serde_json::Value]) -> Vec<u8> {
+    let value = serde_json::json!({
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": "Customer"}, "wa_id": "79001234567"}],
+        "messages": messages,
+        "statuses": statuses,
+    });
+    serde_json::json!({"object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+fn text_message(i: usize, body: &str) -> serde_json::Value {
+    serde_json::json!({"from": format!("7900123{:04}", i), "id": format!("wamid.M{i}"),
+        "timestamp": "1749416383", "type": "text", "text": {"body": body}})
+}
+
+fn read_status(i: usize) -> serde_json::Value {
+    serde_json::json!({"id": format!("wamid.S{i}"), "status": "read",
+        "timestamp": "1749416383", "recipient_id": "79001234567"})
+}
+
+/// Posts a signed Meta webhook to a fresh handler: its status and what it queued.
+async fn post_meta(body: &[u8]) -> (u16, serde_json::Value, Vec<Inbound>) {
+    let app = app(None);
+    let (status, answer) = status_and_json(app.handle(post(body, signed(body))).await);
+    (status, answer, queued(&app))
+}
+
+/// The acceptance case of issue 18: a message without `from` — Meta omits the phone number of a
+/// user who adopted a username and carries `from_user_id` instead (messages webhook reference,
+/// "wa_id … omitted if user's phone number is unavailable"; contacts[].user_id) — next to a
+/// normal one. 200; the normal message queued as it is, the other queued to be kept.
+#[tokio::test]
+async fn a_message_without_from_is_kept_and_the_other_goes_on() {
+    let username = serde_json::json!({"from_user_id": "US.13491208655302741918",
+        "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+        "timestamp": "1749416383", "type": "text", "text": {"body": "1"}});
+    let body = meta_webhook(&[username, text_message(1, "5")], &[]);
+    let (status, answer, queued) = post_meta(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["unusable"], 1, "{answer}");
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    assert!(
+        matches!(&queued[0], Inbound::Unusable { provider, at, reason, raw }
+            if provider == "meta" && at == "entry[0].changes[0].value.messages[0]"
+                && reason == "no from" && raw.contains("from_user_id")),
+        "{:?}",
+        queued[0]
+    );
+    assert!(
+        matches!(&queued[1], Inbound::Message { id, event: otklik_core::machine::Event::Text { text, .. }, .. }
+            if id.as_str() == "wamid.M1" && text == "5"),
+        "{:?}",
+        queued[1]
+    );
+}
+
+/// How one item of a webhook is broken.
+#[derive(Debug, Clone, Copy)]
+enum Breakage {
+    Removed,
+    NoId,
+    NoSender,
+    NotAnObject,
+    Empty,
+}
+
+fn broken(item: &serde_json::Value, how: Breakage, is_message: bool) -> Option<serde_json::Value> {
+    let mut item = item.clone();
+    let obj = item.as_object_mut().expect("items are objects");
+    match how {
+        Breakage::Removed => return None,
+        Breakage::NoId => {
+            obj.remove("id");
+        }
+        Breakage::NoSender => {
+            obj.remove(if is_message { "from" } else { "status" });
+        }
+        Breakage::NotAnObject => return Some(serde_json::json!(42)),
+        Breakage::Empty => return Some(serde_json::json!({})),
+    }
+    Some(item)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Issue 18's property: for any authentic body, removing or breaking one item never changes
+    /// what happens to the others — they are queued exactly as before, in the same order; the
+    /// broken one is queued as `Unusable` in its place (or is gone, when removed); the answer is
+    /// 200 either way.
+    #[test]
+    fn breaking_one_item_never_changes_the_others(
+        texts in proptest::collection::vec("[0-9а-я ]{1,12}", 0..5),
+        statuses in 0usize..4,
+        pick in proptest::prelude::any::<proptest::sample::Index>(),
+        how in proptest::sample::select(vec![
+            Breakage::Removed, Breakage::NoId, Breakage::NoSender, Breakage::NotAnObject,
+            Breakage::Empty,
+        ]),
+    ) {
+        let messages: Vec<_> = texts.iter().enumerate().map(|(i, t)| text_message(i, t)).collect();
+        let statuses: Vec<_> = (0..statuses).map(read_status).collect();
+        let total = messages.len() + statuses.len();
+        proptest::prop_assume!(total > 0);
+        let k = pick.index(total);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let (status, _, before) = rt.block_on(post_meta(&meta_webhook(&messages, &statuses)));
+        proptest::prop_assert_eq!(status, 200);
+        // Every item of the intact body is queued, one each, in order.
+        proptest::prop_assert_eq!(before.len(), total);
+
+        let (mut m2, mut s2) = (messages.clone(), statuses.clone());
+        let (list, j, is_message) = if k < messages.len() {
+            (&mut m2, k, true)
+        } else {
+            (&mut s2, k - messages.len(), false)
+        };
+        let replacement = broken(&list[j], how, is_message);
+        match replacement {
+            Some(v) => list[j] = v,
+            None => {
+                list.remove(j);
+            }
+        }
+        let removed = matches!(how, Breakage::Removed);
+        let (status, _, after) = rt.block_on(post_meta(&meta_webhook(&m2, &s2)));
+        proptest::prop_assert_eq!(status, 200);
+
+        let mut expected = before.clone();
+        if removed {
+            expected.remove(k);
+            proptest::prop_assert_eq!(&after, &expected);
+        } else {
+            proptest::prop_assert_eq!(after.len(), total);
+            let key = if is_message { "messages" } else { "statuses" };
+            let place = format!("entry[0].changes[0].value.{key}[{j}]");
+            let is_kept = matches!(&after[k], Inbound::Unusable { at, .. } if *at == place);
+            proptest::prop_assert!(is_kept, "{:?}", after[k]);
+            expected.remove(k);
+            let mut others = after.clone();
+            others.remove(k);
+            proptest::prop_assert_eq!(others, expected);
+        }
+    }
+}
+
+// ---- provider errors ---------------------------------------------------------------------------
+
+/// Meta's "errors" webhook (value.errors, code 130429, as in the messages webhook reference's
+/// sample: developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/errors)
+/// and a failed status with 131026: both counted by code, only the rate limit as the account's;
+/// nothing of the errors is queued, the failed status is (it makes the survey fall back).
+#[tokio::test]
+async fn meta_errors_are_counted_and_account_ones_alarmed() {
+    let _one_at_a_time = capturing().await;
+    let capture = otklik_metrics::Capture::start();
+    let value = serde_json::json!({
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "errors": [{"code": 130429, "title": "Rate limit hit", "message": "Rate limit hit",
+            "error_data": {"details": "Message failed to send because there were too many messages sent from this phone number in a short period of time"},
+            "href": "/documentation/business-messaging/whatsapp/support/error-codes"}],
+        "statuses": [{"id": "wamid.Q", "status": "failed", "timestamp": "1717000002",
+            "recipient_id": "79001234567",
+            "errors": [{"code": 131026, "title": "Message undeliverable"}]}]
+    });
+    let body = serde_json::json!({"object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]})
+    .to_string()
+    .into_bytes();
+    let (status, answer, queued) = post_meta(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        matches!(&queued[..], [Inbound::Status { reason: Some(r), .. }] if r == "131026"),
+        "{queued:?}"
+    );
+    let at = |name: &str, dims: &[(&str, &str)]| capture.sum(name, dims);
+    assert_eq!(
+        at(
+            "ProviderErrors",
+            &[("Provider", "meta"), ("Code", "130429")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        at(
+            "ProviderErrors",
+            &[("Provider", "meta"), ("Code", "131026")]
+        ),
+        1.0
+    );
+    assert_eq!(at("ProviderAccountErrors", &[("Provider", "meta")]), 1.0);
+}
+
+/// GREEN-API's failure statuses: `noActiveSession` is queued as a failure (the fallback) and
+/// counted; `yellowCard` (spam restrictions on the account) is counted as the account's.
+#[tokio::test]
+async fn green_api_failure_statuses_are_counted_and_fall_back() {
+    let _one_at_a_time = capturing().await;
+    let capture = otklik_metrics::Capture::start();
+    let app = app_with_max_and_sms();
+    let bearer = format!("Bearer {MAX_TOKEN}");
+    for raw in ["noActiveSession", "yellowCard"] {
+        let (status, answer) =
+            status_and_json(app.handle(max_post(&max_status(raw), Some(&bearer))).await);
+        assert_eq!(status, 200, "{answer}");
+    }
+    let queued = queued(&app);
+    assert_eq!(queued.len(), 2, "{queued:?}");
+    assert_eq!(
+        queued[0].status_event(),
+        Some(otklik_core::machine::Event::DeliveryFailed {
+            channel: otklik_core::model::Channel::Max,
+            reason: "noActiveSession".into()
+        })
+    );
+    assert_eq!(
+        capture.sum(
+            "ProviderErrors",
+            &[("Provider", "max"), ("Code", "noActiveSession")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        capture.sum("ProviderAccountErrors", &[("Provider", "max")]),
+        1.0
+    );
+}
+
+#[test]
+fn numbers_in_provider_error_texts_are_masked() {
+    assert_eq!(
+        digits_masked("Number 79001234567 has no account (code 1234)"),
+        "Number *********** has no account (code 1234)"
+    );
+    assert_eq!(digits_masked("Rate limit hit"), "Rate limit hit");
+    assert_eq!(digits_masked("130429"), "******");
 }

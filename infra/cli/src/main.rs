@@ -2,7 +2,8 @@
 //!
 //! `otklik reply "<text>"` shows how a customer's words will be read before anyone relies on it;
 //! `otklik provision` creates the stack's tables and queues on the configured AWS endpoint (the
-//! local stack uses it; on AWS the SAM template does the same).
+//! local stack uses it; on AWS the SAM template does the same); `otklik inbound unusable` lists
+//! the webhook items we could not use.
 
 use std::process::ExitCode;
 
@@ -58,6 +59,19 @@ enum Command {
         #[command(subcommand)]
         command: CrmCommand,
     },
+    /// What the provider webhooks brought in.
+    Inbound {
+        #[command(subcommand)]
+        command: InboundCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum InboundCommand {
+    /// List the webhook items we could not use (kept two weeks), oldest first, one JSON object a
+    /// line: when, provider, where in the body, why, and the item as sent. The items may hold a
+    /// customer's number and words: for the operator's eyes, not for a ticket.
+    Unusable,
 }
 
 #[derive(Subcommand)]
@@ -125,6 +139,41 @@ fn main() -> ExitCode {
                     webhook_url,
                 },
         } => crm_setup_command(&config, &webhook_url),
+        Command::Inbound {
+            command: InboundCommand::Unusable,
+        } => unusable_command(),
+    }
+}
+
+fn unusable_command() -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let items = rt.block_on(async {
+        let clients = otklik_aws::Clients::from_env().await;
+        otklik_aws::store::DynamoStore::new(
+            clients.dynamodb.clone(),
+            &otklik_aws::resources::Names::from_env(),
+        )
+        .unusable_items()
+        .await
+    });
+    match items {
+        Ok(items) => {
+            for item in &items {
+                match serde_json::to_string(item) {
+                    Ok(line) => println!("{line}"),
+                    Err(e) => eprintln!("otklik inbound unusable: {e}"),
+                }
+            }
+            eprintln!("{} item(s)", items.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("otklik inbound unusable: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

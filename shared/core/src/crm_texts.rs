@@ -54,6 +54,7 @@ pub fn notice(texts: &Texts, lang: Lang, reason: NoticeReason, words: &str, orde
                 NoticeReason::UnreadableReply => CrmText::NoticeUnreadableReply,
                 NoticeReason::NewProblemAfterClose => CrmText::NoticeNewProblem,
                 NoticeReason::UnpromptedMessage => CrmText::NoticeUnprompted,
+                NoticeReason::EditedAfterRating => CrmText::NoticeEditedAfterRating,
             },
             lang,
         )
@@ -173,10 +174,11 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    const REASONS: [NoticeReason; 3] = [
+    const REASONS: [NoticeReason; 4] = [
         NoticeReason::UnreadableReply,
         NoticeReason::NewProblemAfterClose,
         NoticeReason::UnpromptedMessage,
+        NoticeReason::EditedAfterRating,
     ];
 
     // Moved from crm-writer's lib.rs with `words_value`.

@@ -19,6 +19,7 @@ pub mod machine;
 pub mod message_kind;
 pub mod model;
 pub mod ports;
+pub mod provider_errors;
 pub mod reply;
 pub mod routing;
 pub mod sms;

@@ -235,6 +235,10 @@ pub enum Event {
     Text { text: String, via: Channel },
     /// The customer chose: a quick-reply button, a reaction, a landing-page click.
     Choice { reply: Reply, via: Channel },
+    /// The customer edited a message of theirs that we had already acted on (WhatsApp's
+    /// `edit`, GREEN-API's `editedMessage`); `text` is the new text. An edit that arrives before
+    /// its original is the customer's words as a plain `Text` instead (the adapter's choice).
+    Edited { text: String, via: Channel },
     /// Free words about an answer already given (the landing page's comment box after a 1–2).
     /// Never parsed as a rating: it only reaches the order.
     Comment { text: String, via: Channel },
@@ -417,6 +421,9 @@ pub enum NoticeReason {
     NewProblemAfterClose,
     /// The customer wrote before we asked anything.
     UnpromptedMessage,
+    /// The customer edited an answer we had already read as a rating, and it reads differently
+    /// now: a human decides (a wrong rating is worse than asking).
+    EditedAfterRating,
 }
 
 /// An effect for the adapters to carry out.
@@ -559,6 +566,7 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
     if matches!(
         input.event,
         Event::Text { .. }
+            | Event::Edited { .. }
             | Event::Choice { .. }
             | Event::Comment { .. }
             | Event::DeliveryFailed { .. }
@@ -620,6 +628,21 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
             on_reply(&mut fx, reply, Some(text), *via, cfg, now);
         }
         Event::Choice { reply, via } => on_reply(&mut fx, reply.clone(), None, *via, cfg, now),
+        Event::Edited { text, via } => {
+            let reply = parse_reply(text, &cfg.parser);
+            match fx.survey.rating {
+                // Nothing rated yet (the original was unreadable, say): the edit is the answer.
+                None => on_reply(&mut fx, reply, Some(text), *via, cfg, now),
+                // Rated: the new words reach the order; if they would read as anything but the
+                // same rating, a human decides — the rating is never changed by an edit.
+                Some(rating) => {
+                    fx.words(Some(text));
+                    if reply != (Reply::Rating { value: rating }) {
+                        fx.notify(NoticeReason::EditedAfterRating, text, cfg, now);
+                    }
+                }
+            }
+        }
         Event::Comment { text, .. } => {
             // Only about a rating we have; before that a comment box is never shown.
             if fx.survey.rating.is_some() {

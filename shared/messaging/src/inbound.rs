@@ -11,7 +11,7 @@ use otklik_core::model::{Channel, DomainError, Phone};
 use otklik_core::reply::{parse_button_payload, parse_reaction};
 
 use crate::max::MaxState;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -56,6 +56,11 @@ pub enum Inbound {
         /// chatId, where a reply must go). `None` for WhatsApp.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         chat_id: Option<String>,
+        /// For an edit: the input id the edited message has (or will have) here. `event` is the
+        /// new content; the worker applies it in the original's place if the original was not
+        /// acted on yet, else as `Event::Edited`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        edits: Option<InputId>,
     },
     /// A delivery status of one of our messages.
     Status {
@@ -71,6 +76,79 @@ pub enum Inbound {
         #[serde(default = "whatsapp")]
         via: Channel,
     },
+    /// An item of an authentic webhook that we cannot use (a message without a sender, a shape
+    /// we do not understand). The rest of the webhook is processed; this one is logged, counted
+    /// and kept for an operator to look at (`otklik inbound unusable`), never refused: refusing
+    /// would make the provider retry the whole POST and finally drop every other item with it.
+    Unusable {
+        /// `meta`, `green-api` or `max`.
+        provider: String,
+        /// Where in the body: `entry[0].changes[0].value.messages[1]`, or `body` for GREEN-API's
+        /// one-notification webhooks.
+        at: String,
+        /// Why, naming fields only, never their values (it is logged).
+        reason: String,
+        /// The item's JSON as the provider sent it, cut at [`UNUSABLE_RAW_BYTES`]: for the
+        /// operator only, never logged (it may hold a phone number and the customer's words).
+        raw: String,
+    },
+    /// An error the provider reported: Meta's `value.errors[]` (about the account or the webhook,
+    /// not one of our messages), the `errors[]` of a failed Meta status, a GREEN-API failure
+    /// status (WhatsApp and MAX) with its `description`. Never queued: the webhook logs and
+    /// counts it (`ProviderErrors`; `ProviderAccountErrors` when core's
+    /// `provider_errors` rules say the whole account is affected).
+    ProviderError {
+        /// `meta`, `green-api` or `max`.
+        provider: String,
+        /// Meta's numeric code ("130429"), GREEN-API's status ("noActiveSession").
+        code: String,
+        /// The provider's words for it (Meta's `title`, GREEN-API's `description`), cut at
+        /// [`ERROR_DETAIL_CHARS`]: errors describe our account or the message, not the customer.
+        detail: Option<String>,
+    },
+}
+
+/// How much of an error's description is kept.
+pub const ERROR_DETAIL_CHARS: usize = 200;
+
+fn provider_error(provider: &str, code: String, detail: Option<&str>) -> Inbound {
+    Inbound::ProviderError {
+        provider: provider.to_string(),
+        code,
+        detail: detail
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| d.chars().take(ERROR_DETAIL_CHARS).collect()),
+    }
+}
+
+/// A Meta `errors[]` element's code: a number, or a string some BSPs send.
+fn meta_error_code(e: &Value) -> Option<String> {
+    match e.get("code") {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(c)) if !c.trim().is_empty() => Some(c.trim().to_string()),
+        _ => None,
+    }
+}
+
+/// How much of an unusable item is kept for inspection.
+pub const UNUSABLE_RAW_BYTES: usize = 4096;
+
+fn unusable(provider: &str, at: String, reason: impl Into<String>, raw: &Value) -> Inbound {
+    let mut raw = raw.to_string();
+    if raw.len() > UNUSABLE_RAW_BYTES {
+        let mut cut = UNUSABLE_RAW_BYTES;
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        raw.truncate(cut);
+    }
+    Inbound::Unusable {
+        provider: provider.to_string(),
+        at,
+        reason: reason.into(),
+        raw,
+    }
 }
 
 fn whatsapp() -> Channel {
@@ -96,7 +174,9 @@ impl Inbound {
                     reason: reason.clone().unwrap_or_else(|| "failed".to_string()),
                 }),
             },
-            Inbound::Message { .. } => None,
+            Inbound::Message { .. } | Inbound::Unusable { .. } | Inbound::ProviderError { .. } => {
+                None
+            }
         }
     }
 }
@@ -211,42 +291,70 @@ pub fn meta_handshake(
 /// - Anything else the customer sends (image, sticker, audio, location…) becomes `Event::Text`
 ///   with a placeholder like `[image]` (plus the caption, if any), so it reaches the order and the
 ///   inspector instead of vanishing; the reply parser never reads a placeholder as a rating.
-///   `system` messages (the customer changed number) are not the customer's words: skipped.
-/// - A sender that is not a valid international number is skipped; statuses other than
-///   sent/delivered/read/failed (Meta's `deleted`, `warning`) are skipped.
-/// - A message or status without its id, sender or type is `Malformed`: the body is signed by Meta,
-///   so a shape we do not understand is our bug, which should be loud rather than silently lose a
-///   customer's answer.
+///   `system` messages (the customer changed number) and `revoke` (a deleted message) are not
+///   the customer's words: skipped. An `edit` gives the new content, with `edits` naming the
+///   original.
+/// - A sender that is not a number the phone library accepts cannot be routed: the message is
+///   [`Inbound::Unusable`] (kept, counted), never skipped silently. Statuses other than
+///   sent/delivered/read/failed (Meta's `deleted`, `warning`) are skipped. `value.errors` and a
+///   failed status's `errors[]` give [`Inbound::ProviderError`]s.
+/// - A message or status we cannot use (without its id, sender or type; an entry or change of a
+///   shape we do not understand) becomes an [`Inbound::Unusable`] in its place, and the others
+///   are read as usual: one bad item must not sink the POST (Meta would retry it and finally drop
+///   every item in it). Only a body that is not a Meta webhook at all (not JSON, no `entry`
+///   array) is `Malformed`.
 pub fn parse_meta(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>, InboundError> {
     let root = json_object(raw_body)?;
+    // Without an entry array it is not a Meta webhook at all: the one shape we refuse.
     let entries = root
         .get("entry")
         .and_then(Value::as_array)
         .ok_or_else(|| malformed("no entry array"))?;
     let mut out = Vec::new();
+    let bad = |at: String, why: &str, raw: &Value| unusable("meta", at, why, raw);
     for (ei, entry) in entries.iter().enumerate() {
-        let changes = entry
-            .get("changes")
-            .and_then(Value::as_array)
-            .ok_or_else(|| malformed(format!("entry[{ei}]: no changes array")))?;
+        let Some(changes) = entry.get("changes").and_then(Value::as_array) else {
+            out.push(bad(format!("entry[{ei}]"), "no changes array", entry));
+            continue;
+        };
         for (ci, change) in changes.iter().enumerate() {
             let at = format!("entry[{ei}].changes[{ci}]");
             if change.get("field").and_then(Value::as_str) != Some("messages") {
                 continue;
             }
-            let value = change
-                .get("value")
-                .and_then(Value::as_object)
-                .ok_or_else(|| malformed(format!("{at}: no value object")))?;
-            for (i, m) in optional_array(value, "messages", &at)?.iter().enumerate() {
-                let parsed = meta_message(m, default_region)
-                    .map_err(|e| malformed(format!("{at}.value.messages[{i}]: {e}")))?;
-                out.extend(parsed);
+            let Some(value) = change.get("value").and_then(Value::as_object) else {
+                out.push(bad(at, "no value object", change));
+                continue;
+            };
+            // Errors about the account or the webhook itself (130429 rate limit hit…), not about
+            // one message: "errors" webhook of Meta's messages webhook reference
+            // (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/errors).
+            if let Some(errors) = value.get("errors").and_then(Value::as_array) {
+                for e in errors {
+                    let code = meta_error_code(e).unwrap_or_else(|| "unknown".into());
+                    out.push(provider_error("meta", code, str_at(e, &["title"])));
+                }
             }
-            for (i, s) in optional_array(value, "statuses", &at)?.iter().enumerate() {
-                let parsed = meta_status(s)
-                    .map_err(|e| malformed(format!("{at}.value.statuses[{i}]: {e}")))?;
-                out.extend(parsed);
+            for key in ["messages", "statuses"] {
+                let items = match value.get(key) {
+                    None | Some(Value::Null) => &[][..],
+                    Some(Value::Array(items)) => items,
+                    Some(other) => {
+                        out.push(bad(format!("{at}.value.{key}"), "not an array", other));
+                        continue;
+                    }
+                };
+                for (i, item) in items.iter().enumerate() {
+                    let parsed = if key == "messages" {
+                        meta_message(item, default_region).map(Vec::from_iter)
+                    } else {
+                        meta_status(item)
+                    };
+                    match parsed {
+                        Ok(one) => out.extend(one),
+                        Err(why) => out.push(bad(format!("{at}.value.{key}[{i}]"), &why, item)),
+                    }
+                }
             }
         }
     }
@@ -256,8 +364,10 @@ pub fn parse_meta(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>,
 /// Parses a Green-API webhook. `incomingMessageReceived` from a personal chat gives a message
 /// (`textMessage`, `extendedTextMessage` and the older `quotedMessage` as text, `reactionMessage`
 /// through `parse_reaction`, anything else as a placeholder like `[image]`, as for Meta);
-/// `outgoingMessageStatus` gives a status (`noAccount`, `failed`, `notInGroup`, `yellowCard` →
-/// `Failed` with the status as reason). Group chats (`@g.us`) and other chats that are not a
+/// `outgoingMessageStatus` gives a status (`noAccount`, `failed`, `notInGroup`, `yellowCard`,
+/// `noActiveSession` → `Failed` with the status as reason, plus a `ProviderError` keeping the
+/// `description`); `{{SWE001}}` in place of a text is the placeholder `[undecryptable]`;
+/// `editedMessage` gives the new text with `edits`, `deletedMessage` nothing. Group chats (`@g.us`) and other chats that are not a
 /// person's number are ignored, as is every other `typeWebhook` (`stateInstanceChanged`,
 /// `outgoingMessageReceived`, …): `Ok(vec![])`. A MAX instance's notification
 /// (`instanceData.typeInstance` `v3`) is `Malformed`: it belongs to `parse_max`.
@@ -274,13 +384,25 @@ pub fn parse_green_api(
         ));
     }
     let parsed = match kind {
-        "incomingMessageReceived" => green_message(&root, default_region),
+        "incomingMessageReceived" => green_message(&root, default_region).map(Vec::from_iter),
         "outgoingMessageStatus" => green_status(&root, IdSpace::Whatsapp, Channel::Whatsapp),
         _ => return Ok(Vec::new()),
     };
-    parsed
-        .map(|one| one.into_iter().collect())
-        .map_err(malformed)
+    Ok(one_notification("green-api", parsed, &root))
+}
+
+/// A GREEN-API notification is one item: read, or kept as [`Inbound::Unusable`] when it is an
+/// authentic notification of a family we act on whose content we cannot use (GREEN-API, like
+/// Meta, would retry a refused one).
+fn one_notification(
+    provider: &str,
+    parsed: Result<Vec<Inbound>, String>,
+    root: &Value,
+) -> Vec<Inbound> {
+    match parsed {
+        Ok(items) => items,
+        Err(why) => vec![unusable(provider, "body".into(), why, root)],
+    }
 }
 
 /// Parses a GREEN-API v3 notification of a MAX instance
@@ -290,9 +412,9 @@ pub fn parse_green_api(
 /// - `incomingMessageReceived` from a personal chat gives a message `via: Channel::Max`
 ///   (`textMessage`, `extendedTextMessage`, the older `quotedMessage`, `reactionMessage`, anything
 ///   else as a placeholder). The sender is `senderData.senderPhoneNumber` (a number); MAX sends 0
-///   when the person hides it, and such a message is skipped, like a group's (negative `chatId`,
-///   or a `chatType` other than `user`). The numeric `chatId` rides along as `chat_id`, where a
-///   reply goes.
+///   when the person hides it: such a message cannot be routed and is [`Inbound::Unusable`]
+///   (kept, counted). A group's (negative `chatId`, or a `chatType` other than `user`) is
+///   skipped. The numeric `chatId` rides along as `chat_id`, where a reply goes.
 /// - `outgoingMessageStatus` gives a status `via: Channel::Max`, mapped as for WhatsApp
 ///   (`noAccount`, `failed`… → `Failed` with the status as reason).
 /// - Ids are prefixed `max:` so they can never meet a WhatsApp id in the deduplication table.
@@ -305,7 +427,7 @@ pub fn parse_max(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>, 
     let parsed = match kind {
         "incomingMessageReceived" => {
             require_v3(&root)?;
-            max_message(&root, default_region)
+            max_message(&root, default_region).map(Vec::from_iter)
         }
         "outgoingMessageStatus" => {
             require_v3(&root)?;
@@ -313,9 +435,7 @@ pub fn parse_max(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>, 
         }
         _ => return Ok(Vec::new()),
     };
-    parsed
-        .map(|one| one.into_iter().collect())
-        .map_err(malformed)
+    Ok(one_notification("max", parsed, &root))
 }
 
 /// The instance's new state when the notification is `stateInstanceChanged` (`notAuthorized`,
@@ -352,15 +472,24 @@ fn max_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
     if !personal || chat_type.is_some_and(|t| t != "user") {
         return Ok(None);
     }
-    let Some(phone) = id_at(root, &["senderData", "senderPhoneNumber"]) else {
+    // A person who hides their number (MAX sends 0) or one the phone library rejects cannot be
+    // routed by it: kept as unusable (logged, counted, listed) rather than lost without a trace.
+    let phone = id_at(root, &["senderData", "senderPhoneNumber"])
+        .ok_or("senderData.senderPhoneNumber hidden (0) or absent: the sender cannot be routed")?;
+    let from = phone_from_digits(&phone, region).ok_or(UNROUTABLE_NUMBER)?;
+    let Some((event, context, edited)) = green_event(&root["messageData"], kind, Channel::Max)?
+    else {
         return Ok(None);
     };
-    let Some(from) = phone_from_digits(&phone, region) else {
-        return Ok(None);
-    };
-    let Some((event, context)) = green_event(&root["messageData"], kind, Channel::Max)? else {
-        return Ok(None);
-    };
+    let edits = edited
+        .map(|original| {
+            input_id(InputId::provider_message(
+                IdSpace::Max,
+                Some(&chat),
+                &original,
+            ))
+        })
+        .transpose()?;
     Ok(Some(Inbound::Message {
         from,
         id: input_id(InputId::provider_message(
@@ -371,6 +500,7 @@ fn max_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
         event,
         context_message_id: context,
         chat_id: Some(chat),
+        edits,
     }))
 }
 
@@ -390,9 +520,43 @@ fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
     let id = non_empty(m, &["id"]).ok_or("no id")?;
     let from = str_at(m, &["from"]).ok_or("no from")?;
     let kind = str_at(m, &["type"]).ok_or("no type")?;
-    let Some(from) = phone_from_digits(from, region) else {
+    // Not the customer's words: a number change (`system`), a deleted message (`revoke`: what it
+    // said is taken back, and silence says nothing).
+    if matches!(kind, "system" | "revoke") {
+        return Ok(None);
+    }
+    let from = phone_from_digits(from, region).ok_or(UNROUTABLE_NUMBER)?;
+    // An edit carries the new message inside `edit.message` and names the original
+    // (pywa's and Meta's `edit` shape: `edit.original_message_id`, `edit.message.type`…).
+    let (m, kind, edits) = if kind == "edit" {
+        let original = non_empty(m, &["edit", "original_message_id"])
+            .ok_or("edit without edit.original_message_id")?;
+        let inner = m
+            .get("edit")
+            .and_then(|e| e.get("message"))
+            .ok_or("edit without edit.message")?;
+        let inner_kind = str_at(inner, &["type"]).ok_or("edit without edit.message.type")?;
+        let original = input_id(InputId::provider_message(IdSpace::Whatsapp, None, original))?;
+        (inner, inner_kind, Some(original))
+    } else {
+        (m, kind, None)
+    };
+    let Some((event, context)) = meta_event(m, kind)? else {
         return Ok(None);
     };
+    Ok(Some(Inbound::Message {
+        from,
+        id: input_id(InputId::provider_message(IdSpace::Whatsapp, None, id))?,
+        event,
+        context_message_id: context,
+        chat_id: None,
+        edits,
+    }))
+}
+
+/// A Meta message's content (or an edit's new content) → the event and the id of our message it
+/// quotes or reacts to. `Ok(None)`: nothing to act on (a removed reaction).
+fn meta_event(m: &Value, kind: &str) -> Result<Option<(Event, Option<String>)>, String> {
     let mut context = non_empty(m, &["context", "id"]).map(str::to_string);
     let event = match kind {
         "text" => text(str_at(m, &["text", "body"]).ok_or("text without text.body")?),
@@ -422,19 +586,12 @@ fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
                 via: Channel::Whatsapp,
             }
         }
-        "system" => return Ok(None),
         other => placeholder(other, str_at(m, &[other, "caption"])),
     };
-    Ok(Some(Inbound::Message {
-        from,
-        id: input_id(InputId::provider_message(IdSpace::Whatsapp, None, id))?,
-        event,
-        context_message_id: context,
-        chat_id: None,
-    }))
+    Ok(Some((event, context)))
 }
 
-fn meta_status(s: &Value) -> Result<Option<Inbound>, String> {
+fn meta_status(s: &Value) -> Result<Vec<Inbound>, String> {
     let message_id = non_empty(s, &["id"]).ok_or("no id")?;
     let raw = str_at(s, &["status"]).ok_or("no status")?;
     let status = match raw {
@@ -442,27 +599,31 @@ fn meta_status(s: &Value) -> Result<Option<Inbound>, String> {
         "delivered" => DeliveryStatus::Delivered,
         "read" => DeliveryStatus::Read,
         "failed" => DeliveryStatus::Failed,
-        _ => return Ok(None),
+        _ => return Ok(Vec::new()),
+    };
+    let errors: &[Value] = match status {
+        DeliveryStatus::Failed => s.get("errors").and_then(Value::as_array).map_or(&[], |v| v),
+        _ => &[],
     };
     // The code is what the fallback rule keys on (131026); the title only when there is no code.
-    let reason =
-        match status {
-            DeliveryStatus::Failed => s.get("errors").and_then(|e| e.get(0)).and_then(|e| match e
-                .get("code")
-            {
-                Some(Value::Number(n)) => Some(n.to_string()),
-                Some(Value::String(c)) if !c.is_empty() => Some(c.clone()),
-                _ => e.get("title").and_then(Value::as_str).map(str::to_string),
-            }),
-            _ => None,
-        };
-    Ok(Some(Inbound::Status {
+    let reason = errors.first().and_then(|e| {
+        meta_error_code(e).or_else(|| e.get("title").and_then(Value::as_str).map(str::to_string))
+    });
+    let mut out = vec![Inbound::Status {
         message_id: message_id.to_string(),
         id: input_id(InputId::provider_status(IdSpace::Whatsapp, message_id, raw))?,
         status,
         reason,
         via: Channel::Whatsapp,
-    }))
+    }];
+    out.extend(errors.iter().filter_map(|e| {
+        Some(provider_error(
+            "meta",
+            meta_error_code(e)?,
+            str_at(e, &["title"]),
+        ))
+    }));
+    Ok(out)
 }
 
 fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
@@ -473,12 +634,21 @@ fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> 
     let Some(digits) = chat.strip_suffix("@c.us") else {
         return Ok(None);
     };
-    let Some(from) = phone_from_digits(digits, region) else {
+    let from = phone_from_digits(digits, region).ok_or(UNROUTABLE_NUMBER)?;
+    let Some((event, context, edited)) =
+        green_event(&root["messageData"], kind, Channel::Whatsapp)?
+    else {
         return Ok(None);
     };
-    let Some((event, context)) = green_event(&root["messageData"], kind, Channel::Whatsapp)? else {
-        return Ok(None);
-    };
+    let edits = edited
+        .map(|original| {
+            input_id(InputId::provider_message(
+                IdSpace::Whatsapp,
+                Some(chat),
+                &original,
+            ))
+        })
+        .transpose()?;
     Ok(Some(Inbound::Message {
         from,
         id: input_id(InputId::provider_message(
@@ -489,24 +659,46 @@ fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> 
         event,
         context_message_id: context,
         chat_id: None,
+        edits,
     }))
 }
 
 /// GREEN-API's `messageData` (the same for WhatsApp and MAX) → the event, `via` the given
-/// channel, and the id of the message it quotes or reacts to. `Ok(None)`: nothing to act on (a
+/// channel, the id of the message it quotes or reacts to, and for an `editedMessage` the id of
+/// the message edited (green-api.com/en/docs/api/receiving/notifications-format/incoming-message/EditedMessage:
+/// `editedMessageData.textMessage`, `.stanzaId`). `Ok(None)`: nothing to act on (a
+/// `deletedMessage`, which takes words back and says none; a
 /// removed reaction).
-fn green_event(
-    data: &Value,
-    kind: &str,
-    via: Channel,
-) -> Result<Option<(Event, Option<String>)>, String> {
+fn green_event(data: &Value, kind: &str, via: Channel) -> Result<Option<GreenContent>, String> {
     let mut context = non_empty(data, &["quotedMessage", "stanzaId"]).map(str::to_string);
+    let mut edited = None;
     let event = match kind {
-        "textMessage" => text_via(
-            str_at(data, &["textMessageData", "textMessage"])
-                .ok_or("textMessage without textMessageData.textMessage")?,
-            via,
-        ),
+        "deletedMessage" => return Ok(None),
+        "editedMessage" => {
+            let words = str_at(data, &["editedMessageData", "textMessage"])
+                .ok_or("editedMessage without editedMessageData.textMessage")?;
+            edited = Some(
+                non_empty(data, &["editedMessageData", "stanzaId"])
+                    .ok_or("editedMessage without editedMessageData.stanzaId")?
+                    .to_string(),
+            );
+            if is_green_marker(words) {
+                placeholder_via("undecryptable", None, via)
+            } else {
+                text_via(words, via)
+            }
+        }
+        "textMessage" => {
+            let words = str_at(data, &["textMessageData", "textMessage"])
+                .ok_or("textMessage without textMessageData.textMessage")?;
+            if is_green_marker(words) {
+                // Not the customer's words: a placeholder, which the reply parser never reads as
+                // a rating; the inspector sees an unreadable reply and may ask the customer.
+                placeholder_via("undecryptable", None, via)
+            } else {
+                text_via(words, via)
+            }
+        }
         "extendedTextMessage" | "quotedMessage" => {
             // The older quotedMessage type keeps the quoted id next to the text.
             if context.is_none() {
@@ -533,23 +725,41 @@ fn green_event(
             placeholder_via(other.strip_suffix("Message").unwrap_or(other), caption, via)
         }
     };
-    Ok(Some((event, context)))
+    Ok(Some((event, context, edited)))
 }
 
-/// An `outgoingMessageStatus` of GREEN-API, the same for its WhatsApp and its MAX (v3) instances.
-fn green_status(root: &Value, space: IdSpace, via: Channel) -> Result<Option<Inbound>, String> {
+/// What `green_event` read: the event, the id of our message it quotes or reacts to, and the id
+/// of the customer's message an edit replaces.
+type GreenContent = (Event, Option<String>, Option<String>);
+
+/// An `outgoingMessageStatus` of GREEN-API, the same for its WhatsApp and its MAX (v3)
+/// instances; a failure also gives a `ProviderError` with GREEN-API's `description`.
+fn green_status(root: &Value, space: IdSpace, via: Channel) -> Result<Vec<Inbound>, String> {
     let message_id = non_empty(root, &["idMessage"]).ok_or("no idMessage")?;
     let raw = str_at(root, &["status"]).ok_or("no status")?;
     let Some((status, reason)) = green_delivery(raw) else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    Ok(Some(Inbound::Status {
+    let mut out = vec![Inbound::Status {
         message_id: message_id.to_string(),
         id: input_id(InputId::provider_status(space, message_id, raw))?,
         status,
         reason,
         via,
-    }))
+    }];
+    if status == DeliveryStatus::Failed {
+        let provider = if via == Channel::Max {
+            "max"
+        } else {
+            "green-api"
+        };
+        out.push(provider_error(
+            provider,
+            raw.to_string(),
+            str_at(root, &["description"]),
+        ));
+    }
+    Ok(out)
 }
 
 /// A GREEN-API `outgoingMessageStatus` status (WhatsApp and MAX) → ours; a failure keeps the raw
@@ -559,11 +769,22 @@ fn green_delivery(raw: &str) -> Option<(DeliveryStatus, Option<String>)> {
         "sent" => (DeliveryStatus::Sent, None),
         "delivered" => (DeliveryStatus::Delivered, None),
         "read" => (DeliveryStatus::Read, None),
-        "failed" | "noAccount" | "notInGroup" | "yellowCard" => {
+        // noActiveSession: GREEN-API has no session with the recipient and could not encrypt
+        // for them; the message is not delivered, so the survey falls down its chain.
+        "failed" | "noAccount" | "notInGroup" | "yellowCard" | "noActiveSession" => {
             (DeliveryStatus::Failed, Some(raw.to_string()))
         }
         _ => return None,
     })
+}
+
+/// GREEN-API's markers in place of a message's text, `{{SWE001}}` for one it could not decrypt
+/// (GREEN-API's API reference, "Error SWE001"): `{{SWE` and digits, `}}`.
+fn is_green_marker(text: &str) -> bool {
+    text.trim()
+        .strip_prefix("{{SWE")
+        .and_then(|t| t.strip_suffix("}}"))
+        .is_some_and(|code| !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A quick-reply payload or reply id of ours → `Choice`; an unknown one (a template changed
@@ -610,6 +831,12 @@ fn placeholder_via(kind: &str, caption: Option<&str>, via: Channel) -> Event {
     }
 }
 
+/// Why a message whose sender's number the phone library rejects (a range newer than its
+/// metadata, say) is kept as unusable: it cannot be routed by number, and an answer must never
+/// vanish without a trace.
+const UNROUTABLE_NUMBER: &str =
+    "the sender's number is not one the phone library accepts: it cannot be routed";
+
 /// Both providers give the sender as bare international digits ("79001234567").
 fn phone_from_digits(digits: &str, region: &str) -> Option<Phone> {
     let digits = digits.strip_prefix('+').unwrap_or(digits);
@@ -655,19 +882,6 @@ fn json_object(raw_body: &[u8]) -> Result<Value, InboundError> {
         return Err(malformed("not a JSON object"));
     }
     Ok(value)
-}
-
-/// An array that may be absent (Meta sends `messages` or `statuses`, rarely both).
-fn optional_array<'a>(
-    value: &'a Map<String, Value>,
-    key: &str,
-    at: &str,
-) -> Result<&'a [Value], InboundError> {
-    match value.get(key) {
-        None | Some(Value::Null) => Ok(&[]),
-        Some(Value::Array(items)) => Ok(items),
-        Some(_) => Err(malformed(format!("{at}.value.{key} is not an array"))),
-    }
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -721,6 +935,7 @@ mod tests {
             event,
             context_message_id: context.map(str::to_string),
             chat_id: None,
+            edits: None,
         }
     }
 
@@ -1117,6 +1332,7 @@ mod tests {
             "location",
             "contacts",
             "unsupported",
+            "undecryptable",
             "interactive",
             "message",
         ] {
@@ -1134,15 +1350,98 @@ mod tests {
     }
 
     #[test]
-    fn meta_system_messages_and_bad_senders_are_skipped() {
+    fn meta_system_messages_are_skipped() {
         let got = meta_one(
             r#"{"from":"79001234567","id":"wamid.L","timestamp":"1717000000","type":"system","system":{"body":"changed number","type":"user_changed_number"}}"#,
         );
         assert_eq!(got, vec![]);
-        let got = meta_one(
-            r#"{"from":"12","id":"wamid.M","timestamp":"1717000000","type":"text","text":{"body":"5"}}"#,
+    }
+
+    /// Issue 18: a sender whose number the phone library rejects is no longer dropped silently;
+    /// the answer is kept as unusable (logged, counted and listed by the worker).
+    #[test]
+    fn senders_the_phone_library_rejects_are_kept_not_dropped() {
+        for from in ["12", "70000000000", "999123"] {
+            let got = meta_one(&format!(
+                r#"{{"from":"{from}","id":"wamid.M","timestamp":"1717000000","type":"text","text":{{"body":"5"}}}}"#
+            ));
+            assert!(
+                matches!(&got[..], [Inbound::Unusable { reason, raw, .. }]
+                    if reason == UNROUTABLE_NUMBER && raw.contains(from)),
+                "{from}: {got:?}"
+            );
+        }
+        let body = green_incoming(
+            "70000000000@c.us",
+            r#"{"typeMessage":"textMessage","textMessageData":{"textMessage":"5"}}"#,
         );
-        assert_eq!(got, vec![]);
+        assert!(matches!(
+            &parse_green_api(&body, "RU").unwrap()[..],
+            [Inbound::Unusable { reason, .. }] if reason == UNROUTABLE_NUMBER
+        ));
+    }
+
+    /// Meta's `edit` (the new message inside `edit.message`, the original named by
+    /// `edit.original_message_id`) is the new text, marked as an edit of the original's input id;
+    /// a `revoke` (a deleted message) is not words. Shapes as in the messages webhook reference
+    /// and pywa's recorded `edited_message` / `deleted_message` updates.
+    #[test]
+    fn meta_edits_carry_the_new_text_and_deletions_are_not_words() {
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.EDIT","timestamp":"1749854575","type":"edit","edit":{"original_message_id":"wamid.ORIG","message":{"type":"text","text":{"body":"1, курьер опоздал"}}}}"#,
+        );
+        assert_eq!(
+            got,
+            vec![Inbound::Message {
+                from: phone(),
+                id: id("wamid.EDIT"),
+                event: Event::Text {
+                    text: "1, курьер опоздал".into(),
+                    via: Channel::Whatsapp
+                },
+                context_message_id: None,
+                chat_id: None,
+                edits: Some(id("wamid.ORIG")),
+            }]
+        );
+        let caption = meta_one(
+            r#"{"from":"79001234567","id":"wamid.EDIT2","timestamp":"1749854575","type":"edit","edit":{"original_message_id":"wamid.ORIG","message":{"context":{"id":"wamid.Q"},"type":"image","image":{"caption":"Updated image caption","mime_type":"image/jpeg","id":"1"}}}}"#,
+        );
+        assert!(matches!(&caption[..],
+            [Inbound::Message { event: Event::Text { text, .. }, context_message_id: Some(c), edits: Some(_), .. }]
+                if text == "[image] Updated image caption" && c == "wamid.Q"));
+        let revoke = meta_one(
+            r#"{"from":"79001234567","id":"wamid.DEL","timestamp":"1697043223","type":"revoke","revoke":{"original_message_id":"wamid.ORIG"}}"#,
+        );
+        assert_eq!(revoke, vec![]);
+        // An edit that does not name its original cannot be placed: kept, not guessed at.
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.EDIT3","timestamp":"1","type":"edit","edit":{"message":{"type":"text","text":{"body":"5"}}}}"#,
+        );
+        assert!(matches!(&got[..], [Inbound::Unusable { reason, .. }]
+            if reason == "edit without edit.original_message_id"));
+    }
+
+    /// GREEN-API's `editedMessage` and `deletedMessage` (incoming-message/EditedMessage and
+    /// DeletedMessage of its notifications format).
+    #[test]
+    fn green_edits_and_deletions() {
+        let body = green_incoming(
+            "79001234567@c.us",
+            r#"{"typeMessage":"editedMessage","editedMessageData":{"textMessage":"4","stanzaId":"BAE5AFC355030F7A"}}"#,
+        );
+        let got = parse_green_api(&body, "RU").unwrap();
+        assert!(
+            matches!(&got[..],
+            [Inbound::Message { event: Event::Text { text, .. }, edits: Some(e), .. }]
+                if text == "4" && e.as_str() == "79001234567@c.us/BAE5AFC355030F7A"),
+            "{got:?}"
+        );
+        let body = green_incoming(
+            "79001234567@c.us",
+            r#"{"typeMessage":"deletedMessage","deletedMessageData":{"stanzaId":"BAE5AFC355030F7A"}}"#,
+        );
+        assert_eq!(parse_green_api(&body, "RU").unwrap(), vec![]);
     }
 
     // ---- Meta statuses ----------------------------------------------------------------------
@@ -1176,12 +1475,19 @@ mod tests {
         let got = parse_meta(&body, "RU").unwrap();
         assert_eq!(
             got,
-            vec![status(
-                "wamid.OURS",
-                "failed",
-                DeliveryStatus::Failed,
-                Some("131026")
-            )]
+            vec![
+                status(
+                    "wamid.OURS",
+                    "failed",
+                    DeliveryStatus::Failed,
+                    Some("131026")
+                ),
+                Inbound::ProviderError {
+                    provider: "meta".into(),
+                    code: "131026".into(),
+                    detail: Some("Message undeliverable".into()),
+                }
+            ]
         );
         assert_eq!(
             got[0].status_event(),
@@ -1237,26 +1543,51 @@ mod tests {
     }
 
     #[test]
-    fn meta_shape_errors_name_the_path() {
-        let err = parse_meta(
+    fn meta_items_we_cannot_use_are_kept_in_their_place_with_their_path() {
+        let got = parse_meta(
             &meta_messages(
                 r#"{"from":"79001234567","timestamp":"1","type":"text","text":{"body":"5"}}"#,
             ),
             "RU",
         )
-        .unwrap_err();
-        assert_eq!(
-            err,
-            InboundError::Malformed("entry[0].changes[0].value.messages[0]: no id".into())
+        .unwrap();
+        assert!(
+            matches!(&got[..], [Inbound::Unusable { provider, at, reason, raw }]
+                if provider == "meta" && at == "entry[0].changes[0].value.messages[0]"
+                    && reason == "no id" && raw.contains("79001234567")),
+            "{got:?}"
         );
+        let got = parse_meta(&meta_body(r#""messages":{}"#), "RU").unwrap();
+        assert!(
+            matches!(&got[..], [Inbound::Unusable { at, reason, .. }]
+                if at == "entry[0].changes[0].value.messages" && reason == "not an array"),
+            "{got:?}"
+        );
+        let got = parse_meta(br#"{"entry":[{"id":"1"}]}"#, "RU").unwrap();
+        assert!(
+            matches!(&got[..], [Inbound::Unusable { at, reason, .. }]
+                if at == "entry[0]" && reason == "no changes array"),
+            "{got:?}"
+        );
+        // Not a Meta webhook at all: refused.
         assert!(matches!(
             parse_meta(br#"{"object":"x"}"#, "RU"),
-            Err(InboundError::Malformed(_))
+            Err(InboundError::Malformed(m)) if m == "no entry array"
         ));
-        assert!(matches!(
-            parse_meta(&meta_body(r#""messages":{}"#), "RU"),
-            Err(InboundError::Malformed(m)) if m.contains("not an array")
+    }
+
+    #[test]
+    fn unusable_items_keep_at_most_a_few_kilobytes_of_the_raw_item() {
+        let long = "я".repeat(UNUSABLE_RAW_BYTES);
+        let body = meta_messages(&format!(
+            r#"{{"id":"wamid.X","type":"text","text":{{"body":"{long}"}}}}"#
         ));
+        let got = parse_meta(&body, "RU").unwrap();
+        let Inbound::Unusable { raw, reason, .. } = &got[0] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(reason, "no from");
+        assert!(raw.len() <= UNUSABLE_RAW_BYTES && raw.len() > UNUSABLE_RAW_BYTES - 4);
     }
 
     // ---- Green-API --------------------------------------------------------------------------
@@ -1348,12 +1679,19 @@ mod tests {
         let got = parse_green_api(&green_status_body("noAccount"), "RU").unwrap();
         assert_eq!(
             got,
-            vec![status(
-                "BAE5OURS",
-                "noAccount",
-                DeliveryStatus::Failed,
-                Some("noAccount")
-            )]
+            vec![
+                status(
+                    "BAE5OURS",
+                    "noAccount",
+                    DeliveryStatus::Failed,
+                    Some("noAccount")
+                ),
+                Inbound::ProviderError {
+                    provider: "green-api".into(),
+                    code: "noAccount".into(),
+                    detail: None,
+                }
+            ]
         );
         assert_eq!(
             got[0].status_event(),
@@ -1363,13 +1701,92 @@ mod tests {
             })
         );
         assert_eq!(
-            parse_green_api(&green_status_body("failed"), "RU").unwrap(),
-            vec![status(
-                "BAE5OURS",
-                "failed",
-                DeliveryStatus::Failed,
-                Some("failed")
-            )]
+            parse_green_api(&green_status_body("failed"), "RU").unwrap()[0],
+            status("BAE5OURS", "failed", DeliveryStatus::Failed, Some("failed"))
+        );
+    }
+
+    /// `noActiveSession` (GREEN-API could not set up encryption with the recipient) with its
+    /// `description`: a failure, so the survey falls down its chain, and a provider error that
+    /// keeps the description (GREEN-API's OutgoingMessageStatus notification,
+    /// green-api.com/en/docs/api/receiving/notifications-format/outgoing-message/OutgoingMessageStatus).
+    #[test]
+    fn green_no_active_session_is_a_failure_and_keeps_its_description() {
+        let body = String::from_utf8(green_status_body("noActiveSession"))
+            .unwrap()
+            .replace(
+                r#""sendByApi":true"#,
+                r#""sendByApi":true,"description":"No active session with the recipient""#,
+            );
+        let got = parse_green_api(body.as_bytes(), "RU").unwrap();
+        assert_eq!(
+            got,
+            vec![
+                status(
+                    "BAE5OURS",
+                    "noActiveSession",
+                    DeliveryStatus::Failed,
+                    Some("noActiveSession")
+                ),
+                Inbound::ProviderError {
+                    provider: "green-api".into(),
+                    code: "noActiveSession".into(),
+                    detail: Some("No active session with the recipient".into()),
+                }
+            ]
+        );
+        assert_eq!(
+            got[0].status_event(),
+            Some(Event::DeliveryFailed {
+                channel: Channel::Whatsapp,
+                reason: "noActiveSession".into()
+            })
+        );
+        assert_eq!(got[1].status_event(), None);
+    }
+
+    /// GREEN-API's marker for a message it could not decrypt, shaped as its API reference's
+    /// "Error SWE001" example: a placeholder, never the customer's words, never a rating.
+    #[test]
+    fn green_swe001_is_not_the_customers_words() {
+        let body = green_incoming(
+            "79001234567@c.us",
+            r#"{"typeMessage":"textMessage","textMessageData":{"textMessage":"{{SWE001}}"}}"#,
+        );
+        let got = parse_green_api(&body, "RU").unwrap();
+        let [Inbound::Message {
+            event: Event::Text { text, .. },
+            ..
+        }] = &got[..]
+        else {
+            panic!("{got:?}")
+        };
+        assert_eq!(text, "[undecryptable]");
+        assert!(matches!(
+            otklik_core::reply::parse_reply(text, &Default::default()),
+            Reply::Unreadable { .. }
+        ));
+        // Words that merely look like it are the customer's.
+        for words in ["{{SWE}}", "5 {{SWE001}}", "{{swe001}}"] {
+            assert!(!is_green_marker(words), "{words}");
+        }
+        assert!(is_green_marker(" {{SWE002}} "));
+    }
+
+    /// Meta's "errors" webhook: `value.errors` with no message or status (sample of the messages
+    /// webhook reference, developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/errors).
+    #[test]
+    fn meta_value_errors_are_provider_errors() {
+        let body = meta_body(
+            r#""errors":[{"code":130429,"title":"Rate limit hit","message":"Rate limit hit","error_data":{"details":"Message failed to send because there were too many messages sent from this phone number in a short period of time"},"href":"/documentation/business-messaging/whatsapp/support/error-codes"}]"#,
+        );
+        assert_eq!(
+            parse_meta(&body, "RU").unwrap(),
+            vec![Inbound::ProviderError {
+                provider: "meta".into(),
+                code: "130429".into(),
+                detail: Some("Rate limit hit".into()),
+            }]
         );
     }
 
@@ -1417,15 +1834,18 @@ mod tests {
     }
 
     #[test]
-    fn green_shape_errors_are_malformed() {
+    fn green_shape_errors_are_refused_or_kept() {
         assert!(matches!(
             parse_green_api(br#"{"idMessage":"x"}"#, "RU"),
             Err(InboundError::Malformed(m)) if m == "no typeWebhook"
         ));
+        // An authentic notification whose content we cannot use is kept, not refused.
         let body = green_incoming("79001234567@c.us", r#"{"typeMessage":"textMessage"}"#);
         assert!(matches!(
-            parse_green_api(&body, "RU"),
-            Err(InboundError::Malformed(_))
+            &parse_green_api(&body, "RU").unwrap()[..],
+            [Inbound::Unusable { provider, at, reason, .. }]
+                if provider == "green-api" && at == "body"
+                    && reason == "textMessage without textMessageData.textMessage"
         ));
     }
 

@@ -409,6 +409,7 @@ fn expect_message(item: Inbound, event: Event, context: Option<&str>) {
             event,
             context_message_id: context.map(str::to_string),
             chat_id: Some("10000000".into()),
+            edits: None,
         }
     );
 }
@@ -494,16 +495,25 @@ fn media_become_a_placeholder() {
 }
 
 /// Webhook-IncomingMessageReceived: `senderPhoneNumber` is 0 when the number is hidden or the
-/// chat is a group; group chat ids are negative (api/chat-id).
+/// chat is a group; group chat ids are negative (api/chat-id). A group is not a customer:
+/// skipped. A person whose number is hidden or rejected by the phone library cannot be routed by
+/// it: kept as unusable (issue 18), never dropped silently.
 #[test]
-fn groups_and_hidden_numbers_are_skipped() {
+fn groups_are_skipped_and_unroutable_senders_kept() {
     let data = r#"{"typeMessage": "textMessage", "textMessageData": {"textMessage": "5"}}"#;
+    assert_eq!(
+        parse_max(&incoming_from("-10000000000000", "79991112233", data), "RU").unwrap(),
+        vec![]
+    );
     for body in [
-        incoming_from("-10000000000000", "79991112233", data),
         incoming_from("10000000", "0", data),
         incoming_from("10000000", "12", data),
     ] {
-        assert_eq!(parse_max(&body, "RU").unwrap(), vec![]);
+        assert!(matches!(
+            &parse_max(&body, "RU").unwrap()[..],
+            [Inbound::Unusable { provider, reason, .. }]
+                if provider == "max" && reason.contains("cannot be routed")
+        ));
     }
     let group_type = String::from_utf8(incoming(data)).unwrap().replace(
         r#""sender": "10000000","#,
@@ -530,10 +540,28 @@ fn statuses_of_our_messages_are_via_max() {
         ("failed", DeliveryStatus::Failed, Some("failed")),
         ("noAccount", DeliveryStatus::Failed, Some("noAccount")),
         ("notInGroup", DeliveryStatus::Failed, Some("notInGroup")),
+        (
+            "noActiveSession",
+            DeliveryStatus::Failed,
+            Some("noActiveSession"),
+        ),
     ] {
-        let item = one(&status_body(raw));
+        let mut got = parse_max(&status_body(raw), "RU").expect("parses");
+        // A failure also reports the provider's error (counted by the webhook, never queued).
+        if status == DeliveryStatus::Failed {
+            assert_eq!(
+                got.pop(),
+                Some(Inbound::ProviderError {
+                    provider: "max".into(),
+                    code: raw.into(),
+                    detail: None,
+                }),
+                "{raw}"
+            );
+        }
+        assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(
-            item,
+            got.remove(0),
             Inbound::Status {
                 message_id: "2712345112345".into(),
                 id: InputId::new(format!("max:2712345112345:{raw}")).unwrap(),
@@ -544,7 +572,7 @@ fn statuses_of_our_messages_are_via_max() {
         );
     }
     assert_eq!(
-        one(&status_body("noAccount")).status_event(),
+        parse_max(&status_body("noAccount"), "RU").unwrap()[0].status_event(),
         Some(Event::DeliveryFailed {
             channel: Channel::Max,
             reason: "noAccount".into()
@@ -579,18 +607,20 @@ fn a_whatsapp_instance_notification_is_refused() {
 
 #[test]
 fn shape_errors_name_the_field_and_other_notifications_give_nothing() {
+    // An authentic notification we cannot use is kept for inspection, never refused (GREEN-API
+    // would retry it).
+    let unusable = |body: &[u8]| match &parse_max(body, "RU").unwrap()[..] {
+        [Inbound::Unusable {
+            provider, reason, ..
+        }] if provider == "max" => reason.clone(),
+        other => panic!("{other:?}"),
+    };
     let no_text = incoming(r#"{"typeMessage": "textMessage"}"#);
-    assert!(matches!(
-        parse_max(&no_text, "RU"),
-        Err(InboundError::Malformed(m)) if m.contains("textMessageData.textMessage")
-    ));
+    assert!(unusable(&no_text).contains("textMessageData.textMessage"));
     let no_id = String::from_utf8(status_body("read"))
         .unwrap()
         .replace(r#""idMessage": "2712345112345","#, "");
-    assert!(matches!(
-        parse_max(no_id.as_bytes(), "RU"),
-        Err(InboundError::Malformed(m)) if m.contains("idMessage")
-    ));
+    assert!(unusable(no_id.as_bytes()).contains("idMessage"));
     assert!(matches!(
         parse_max(br#"{"idMessage": "1"}"#, "RU"),
         Err(InboundError::Malformed(m)) if m == "no typeWebhook"

@@ -85,6 +85,17 @@ pub const COMPLAINT_REMINDERS: Metric = count("ComplaintReminders", &[]);
 /// The MAX instance reported a state in which it sends nothing (`notAuthorized`, `blocked`,
 /// `suspended`), by state.
 pub const MAX_INSTANCE_DOWN: Metric = count("MaxInstanceDown", &["State"]);
+/// An item of an authentic webhook we could not use (kept for inspection), by provider.
+pub const UNUSABLE_ITEMS: Metric = count("UnusableItems", &["Provider"]);
+/// A customer's message from a valid number with no survey of ours to route it to (a sender
+/// the phone library rejects is an `UnusableItems` instead).
+pub const UNROUTED_MESSAGES: Metric = count("UnroutedMessages", &[]);
+/// An error a messaging provider reported (Meta's `value.errors` and failed statuses' codes,
+/// GREEN-API's failure statuses), by provider and code.
+pub const PROVIDER_ERRORS: Metric = count("ProviderErrors", &["Provider", "Code"]);
+/// One of those that affects the whole sending account (locked, unpaid, rate-limited, spam
+/// restrictions…; `otklik_core::provider_errors`), by provider: the alarm's metric.
+pub const PROVIDER_ACCOUNT_ERRORS: Metric = count("ProviderAccountErrors", &["Provider"]);
 /// A retailCRM API call (every attempt, retries included).
 pub const CRM_CALLS: Metric = count("CrmCalls", &[]);
 /// A retailCRM call that failed (network, 5xx, an error answer), throttling included.
@@ -113,6 +124,10 @@ pub const ALL: &[Metric] = &[
     COMPLAINTS_CLOSED,
     COMPLAINT_REMINDERS,
     MAX_INSTANCE_DOWN,
+    UNUSABLE_ITEMS,
+    UNROUTED_MESSAGES,
+    PROVIDER_ERRORS,
+    PROVIDER_ACCOUNT_ERRORS,
     CRM_CALLS,
     CRM_ERRORS,
     CRM_THROTTLED,

@@ -1,7 +1,8 @@
 //! The dashboard and the alarms in `infra/template.yaml` show only metrics the code emits: a shop's
 //! day through the local runner (the demo's Meta day, plus an order with no contact, a WhatsApp
 //! number that cannot receive with no email to fall back to, an SLA sweep, the inspector's work and
-//! a retailCRM outage) and a Russian shop's MAX and SMS answers, a reminder to a customer who said
+//! a retailCRM outage, Meta reporting the account locked in a webhook with a message without
+//! `from`) and a Russian shop's MAX and SMS answers, a reminder to a customer who said
 //! nothing, and its MAX instance logging out,
 //! is captured as EMF lines, and every metric line of the dashboard and every
 //! alarm metric — name, dimensions and dimension values — has data.
@@ -76,6 +77,10 @@ async fn a_day_gives_every_dashboard_line_and_alarm_data() {
         .await
         .unwrap();
 
+    provider_trouble(&d.api).await;
+    wait("ProviderAccountErrors").await.unwrap();
+    wait("UnusableItems").await.unwrap();
+
     russian_day(&capture).await;
 
     let refs = Template::load().metric_refs();
@@ -120,6 +125,35 @@ async fn a_day_gives_every_dashboard_line_and_alarm_data() {
         "named by the dashboard or an alarm but not emitted by the day:\n{}",
         missing.join("\n")
     );
+}
+
+/// Meta reports its account locked (`value.errors`, 131031: the errors webhook of its messages
+/// webhook reference) in a webhook whose one message carries no `from` (a customer with a
+/// username): a provider error of the account's, and an item kept for inspection.
+async fn provider_trouble(api: &str) {
+    let body = json!({"object": "whatsapp_business_account", "entry": [{
+        "id": "102290129340398",
+        "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "errors": [{"code": 131031, "title": "Account has been locked"}],
+            "messages": [{"from_user_id": "US.13491208655302741918", "id": "wamid.metrics-no-from",
+                "timestamp": "1749416383", "type": "text", "text": {"body": "5"}}],
+        }}],
+    }]})
+    .to_string();
+    let r = reqwest::Client::new()
+        .post(format!("{api}/webhooks/whatsapp/meta"))
+        .header("content-type", "application/json")
+        .header(
+            "x-hub-signature-256",
+            otklik_whatsapp_sim::meta_signature(stack::META_APP_SECRET.as_bytes(), body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
 }
 
 /// A shop on `max → sms → email` with reminders: one customer answers on MAX, one taps the SMS

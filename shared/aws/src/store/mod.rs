@@ -8,7 +8,8 @@
 //! The other kinds of item live beside the surveys in the same table, one file each: the
 //! do-not-contact list and the frequency cap (`contacts`), send claims and provider message ids
 //! (`sends`), short-lived markers (`markers`), words and KPI credits (`credits`), complaint tracks
-//! (`complaints`), SMS short links and MAX account checks (`links`).
+//! (`complaints`), SMS short links and MAX account checks (`links`), webhook items we could not
+//! use (`unusable`).
 
 use std::collections::HashMap;
 
@@ -29,9 +30,11 @@ mod links;
 mod markers;
 mod sends;
 mod surveys;
+mod unusable;
 
 pub use credits::Credit;
 pub use links::{MaxAccount, ShortLink};
+pub use unusable::{UnusableItem, UNUSABLE_RETENTION_DAYS};
 
 /// How long a survey record is kept after it was created (SPEC §8: keep only what the flow needs).
 /// Long enough for a year of KPI reports; opt-outs are kept forever and carry no expiry.

@@ -804,6 +804,73 @@ fn skip_only_applies_before_sending() {
     assert_eq!(d.survey.state, SurveyState::Sent);
 }
 
+fn edited(id: &str, words: &str) -> Input {
+    Input {
+        id: InputId::new(id).unwrap(),
+        event: Event::Edited {
+            text: words.into(),
+            via: Channel::Whatsapp,
+        },
+    }
+}
+
+/// Issue 18: an edit after a rating was recorded keeps the rating; its words reach the order;
+/// if they would read differently, the inspector decides.
+#[test]
+fn an_edit_after_the_rating_never_changes_it_and_a_different_reading_goes_to_the_inspector() {
+    let rated = decide(
+        &survey_in(SurveyState::Sent),
+        &text("w1", "5"),
+        &cfg(),
+        now(),
+    )
+    .survey;
+    assert_eq!(rated.rating, Some(r(5)));
+
+    // Reads the same: the words reach the order, nobody is bothered.
+    let same = decide(&rated, &edited("w2", "5, спасибо"), &cfg(), now());
+    assert_eq!(
+        commands(&same),
+        vec![Command::SaveWords {
+            text: "5, спасибо".into()
+        }]
+    );
+    assert_eq!(same.survey.rating, Some(r(5)));
+
+    // Reads as a 1 now: no complaint, no new rating — a human looks.
+    let worse = decide(&rated, &edited("w3", "1, всё плохо"), &cfg(), now());
+    assert_eq!(
+        commands(&worse),
+        vec![
+            Command::SaveWords {
+                text: "1, всё плохо".into()
+            },
+            Command::NotifyInspector {
+                reason: NoticeReason::EditedAfterRating,
+                text: "1, всё плохо".into()
+            }
+        ]
+    );
+    assert_eq!(worse.survey.rating, Some(r(5)));
+    assert_eq!(worse.survey.state, rated.state);
+}
+
+/// An edit of an answer we could not read (nothing rated yet) is the answer.
+#[test]
+fn an_edit_before_any_rating_is_the_answer() {
+    let unread = decide(
+        &survey_in(SurveyState::Sent),
+        &text("w1", "ну такое"),
+        &cfg(),
+        now(),
+    )
+    .survey;
+    assert_eq!(unread.rating, None);
+    let d = decide(&unread, &edited("w2", "4"), &cfg(), now());
+    assert_eq!(d.survey.rating, Some(r(4)));
+    assert!(commands(&d).contains(&Command::WriteRating { rating: r(4) }));
+}
+
 #[test]
 fn survey_round_trips_through_json() {
     let mut s = survey_in(SurveyState::AwaitingContactConsent);
@@ -850,9 +917,13 @@ fn arb_input() -> impl Strategy<Value = Input> {
         "⭐⭐⭐⭐",
     ]);
     let event = prop_oneof![
-        4 => (words, any::<bool>()).prop_map(|(w, wa)| Event::Text {
+        4 => (words.clone(), any::<bool>()).prop_map(|(w, wa)| Event::Text {
             text: w.to_string(),
             via: if wa { Channel::Whatsapp } else { Channel::Email },
+        }),
+        1 => words.prop_map(|w| Event::Edited {
+            text: w.to_string(),
+            via: Channel::Whatsapp,
         }),
         2 => (1u8..=5).prop_map(|n| Event::Choice {
             reply: Reply::Rating { value: Rating::new(n).unwrap() },

@@ -17,6 +17,9 @@ pub enum CrmText {
     NoticeNewProblem,
     /// Task title: the customer wrote before we asked anything.
     NoticeUnprompted,
+    /// Task title: the customer edited an answer already read as a rating, and it reads
+    /// differently now.
+    NoticeEditedAfterRating,
     /// The task's commentary: what the customer wrote.
     NoticeCommentary,
     /// The notification that points the inspector at the task.
@@ -55,6 +58,7 @@ impl Wording for CrmText {
         CrmText::NoticeUnreadableReply,
         CrmText::NoticeNewProblem,
         CrmText::NoticeUnprompted,
+        CrmText::NoticeEditedAfterRating,
         CrmText::NoticeCommentary,
         CrmText::NoticeNotification,
         CrmText::ComplaintComment,
@@ -73,6 +77,7 @@ impl Wording for CrmText {
             CrmText::NoticeUnreadableReply => "notice_unreadable_reply",
             CrmText::NoticeNewProblem => "notice_new_problem",
             CrmText::NoticeUnprompted => "notice_unprompted",
+            CrmText::NoticeEditedAfterRating => "notice_edited_after_rating",
             CrmText::NoticeCommentary => "notice_commentary",
             CrmText::NoticeNotification => "notice_notification",
             CrmText::ComplaintComment => "complaint_comment",
@@ -92,6 +97,7 @@ impl Wording for CrmText {
             CrmText::NoticeUnreadableReply
             | CrmText::NoticeNewProblem
             | CrmText::NoticeUnprompted
+            | CrmText::NoticeEditedAfterRating
             | CrmText::ComplaintNoWords
             | CrmText::ComplaintCallback
             | CrmText::RatingFieldName
@@ -123,6 +129,11 @@ impl Wording for CrmText {
                 "Отклик: покупатель написал до нашего вопроса",
                 "Otklik: покупець написав до нашого запитання",
                 "Otklik: the customer wrote before we asked anything",
+            ],
+            CrmText::NoticeEditedAfterRating => [
+                "Отклик: покупатель исправил ответ после оценки — проверьте оценку",
+                "Otklik: покупець виправив відповідь після оцінки — перевірте оцінку",
+                "Otklik: the customer edited their answer after it was rated — please check the rating",
             ],
             CrmText::NoticeCommentary => [
                 "Покупатель написал: «{words}»",

@@ -1,0 +1,340 @@
+//! Inputs as the providers really send them (issue 18), through the real `provider-webhooks`
+//! handler behind the gateway and `inbound-worker` on what it queued, on a bare stack: one item
+//! we cannot use never sinks the webhook, and a quoted message id never crosses customers.
+
+use std::ops::Deref;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use otklik_aws::resources::INBOUND_QUEUE;
+use otklik_core::machine::{Command, Contact, NoticeReason, Survey};
+use otklik_core::model::{Channel, EmployeeId, OrderRef, Outcome, Phone, SurveyState};
+use otklik_core::ports::SurveyStore;
+use otklik_flow_tests::TestStack;
+use otklik_inbound_worker::InboundWorker;
+use otklik_local_runner::gateway::{handler, Route};
+use otklik_local_runner::sqs::{batch_handler, Consumer};
+use otklik_local_runner::stack;
+use otklik_metrics::Capture;
+use otklik_provider_webhooks::ProviderWebhooks;
+use serde_json::{json, Value};
+
+/// A bare stack serving the WhatsApp webhooks, with inbound-worker drained before each answer
+/// goes back (as replies.rs has it), so a test sees what an item did as soon as it hears 200.
+struct Stack(TestStack);
+
+impl Deref for Stack {
+    type Target = TestStack;
+    fn deref(&self) -> &TestStack {
+        &self.0
+    }
+}
+
+/// Metrics are captured process-wide, and every test here makes some: they take turns.
+async fn turn() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
+async fn stack(test: &str) -> Stack {
+    let mut stack = TestStack::bare(test, "meta").await;
+    stack.set_up_shop().await;
+    let parts = stack.parts();
+    let webhooks = Arc::new(ProviderWebhooks::from_parts(&parts).await.unwrap());
+    let worker = Arc::new(InboundWorker::from_parts(&parts).await.unwrap());
+    let consumer = Consumer {
+        name: "inbound-worker",
+        queue: stack.queue(&INBOUND_QUEUE).await,
+        batch_size: 10,
+        handler: batch_handler(move |e| {
+            let w = worker.clone();
+            async move { w.handle_batch(e, Utc::now()).await }
+        }),
+        retry_after: 0,
+        stats: Default::default(),
+        redeliver_percent: 0,
+    };
+    stack
+        .serve(vec![Route::new(
+            "/webhooks/whatsapp/",
+            handler(move |req| {
+                let (webhooks, consumer) = (webhooks.clone(), consumer.clone());
+                async move {
+                    let answer = webhooks.handle(req).await;
+                    while consumer.poll_once(0, "inbound").await.unwrap() > 0 {}
+                    let failed = consumer.stats.failed.load(Ordering::Relaxed);
+                    assert_eq!(failed, 0, "inbound-worker failed {failed} items");
+                    answer
+                }
+            }),
+        )])
+        .await;
+    Stack(stack)
+}
+
+impl Stack {
+    /// An order and its survey, asked on WhatsApp an hour ago by our message `wamid.question-<id>`.
+    async fn asked(&self, phone: &str) -> Survey {
+        let id = self
+            .driver
+            .new_order(
+                "main-shop",
+                11,
+                json!({"status": "complete", "phone": phone, "customer": {"id": 900}}),
+            )
+            .await
+            .unwrap();
+        let at = Utc::now() - Duration::hours(1);
+        let mut s = Survey::new(
+            OrderRef::new("main-shop", id).unwrap(),
+            Contact {
+                phone: Some(Phone::parse(phone, "RU").unwrap()),
+                email: None,
+            },
+            at - Duration::days(2),
+            at,
+        );
+        s.state = SurveyState::Sent;
+        s.channel = Some(Channel::Whatsapp);
+        s.sent_at = Some(at);
+        let message_id = format!("wamid.question-{id}");
+        s.provider_message_id = Some(message_id.clone());
+        s.employees = vec![EmployeeId::new(11).unwrap()];
+        assert!(self.store.create(&s).await.unwrap());
+        self.store
+            .remember_message(&message_id, &s.id, at)
+            .await
+            .unwrap();
+        s
+    }
+
+    /// Posts a Meta webhook with these messages, signed as Meta signs: the status and the answer.
+    async fn meta(&self, messages: Vec<Value>) -> (u16, Value) {
+        // The envelope of Meta's messages webhook reference
+        // (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages).
+        let body = json!({"object": "whatsapp_business_account", "entry": [{
+            "id": "102290129340398",
+            "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881",
+                    "phone_number_id": "106540352242922"},
+                "messages": messages,
+            }}],
+        }]})
+        .to_string();
+        let signature =
+            otklik_whatsapp_sim::meta_signature(stack::META_APP_SECRET.as_bytes(), body.as_bytes());
+        let r = self
+            .driver
+            .http
+            .post(format!("{}/webhooks/whatsapp/meta", self.api_url()))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+}
+
+fn text(from: &str, id: &str, body: &str) -> Value {
+    json!({"from": otklik_flow_tests::digits(from), "id": id, "timestamp": "1749416383",
+        "type": "text", "text": {"body": body}})
+}
+
+/// Issue 18's acceptance: a Meta POST with one message without `from` (a customer with a
+/// username: Meta's messages webhook reference omits the phone number then and carries
+/// `from_user_id`, the business-scoped user id) and one normal message: 200, the normal one
+/// rated, the other counted in `UnusableItems` and kept, listed by the store as
+/// `otklik inbound unusable` lists it.
+#[tokio::test]
+async fn a_message_without_from_is_kept_and_the_normal_one_is_rated() {
+    let _turn = turn().await;
+    let s = stack("in-nofrom").await;
+    let phone = "+7 900 518-00-01";
+    let survey = s.asked(phone).await;
+    let capture = Capture::start();
+    let username = json!({"from_user_id": "US.13491208655302741918",
+        "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+        "timestamp": "1749416383", "type": "text", "text": {"body": "1"}});
+    let (status, answer) = s
+        .meta(vec![username, text(phone, "wamid.normal-1", "5")])
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["unusable"], 1, "{answer}");
+
+    let after = s.survey(&survey).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(5));
+    assert_eq!(
+        after.state,
+        SurveyState::Closed {
+            outcome: Outcome::Rated
+        }
+    );
+    assert_eq!(capture.sum("UnusableItems", &[("Provider", "meta")]), 1.0);
+    let kept = s.store.unusable_items().await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].provider, "meta");
+    assert_eq!(kept[0].at, "entry[0].changes[0].value.messages[0]");
+    assert_eq!(kept[0].reason, "no from");
+    assert!(kept[0].raw.contains("US.13491208655302741918"), "{kept:?}");
+
+    // Meta retries the same POST (it did not hear us, say): nothing is kept or counted twice.
+    let username = json!({"from_user_id": "US.13491208655302741918",
+        "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+        "timestamp": "1749416383", "type": "text", "text": {"body": "1"}});
+    let (status, _) = s
+        .meta(vec![username, text(phone, "wamid.normal-1", "5")])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(s.store.unusable_items().await.unwrap().len(), 1);
+    assert_eq!(capture.sum("UnusableItems", &[]), 1.0);
+}
+
+/// Context never crosses customers (issue 18, found by a security probe): a "1" from number B
+/// quoting customer A's question (Meta's `context.id`, as a reply to a message carries it in the
+/// messages webhook reference) does not rate A's survey; it is B's answer to B's own survey. A
+/// quote of B's own question still names its survey.
+#[tokio::test]
+async fn a_quote_of_another_customers_question_does_not_rate_it() {
+    let _turn = turn().await;
+    let s = stack("in-quote").await;
+    let (a_phone, b_phone) = ("+7 900 518-00-11", "+7 900 518-00-12");
+    let a = s.asked(a_phone).await;
+    let b = s.asked(b_phone).await;
+    let a_question = a.provider_message_id.clone().unwrap();
+    let mut reply = text(b_phone, "wamid.b-quotes-a", "1");
+    reply["context"] = json!({"from": "15550783881", "id": a_question});
+    let (status, answer) = s.meta(vec![reply]).await;
+    assert_eq!(status, 200, "{answer}");
+
+    let a_after = s.survey(&a).await;
+    assert_eq!(a_after.rating, None, "A's survey was rated by B's message");
+    assert_eq!(a_after.state, SurveyState::Sent);
+    assert_eq!(s.survey(&b).await.rating.map(|r| r.value()), Some(1));
+
+    // A quoting their own question: that survey, as before.
+    let mut own = text(a_phone, "wamid.a-quotes-a", "4");
+    own["context"] = json!({"from": "15550783881", "id": a.provider_message_id.clone().unwrap()});
+    let (status, _) = s.meta(vec![own]).await;
+    assert_eq!(status, 200);
+    assert_eq!(s.survey(&a).await.rating.map(|r| r.value()), Some(4));
+}
+
+/// A number nobody surveyed quoting a customer's question: nothing is rated.
+#[tokio::test]
+async fn a_stranger_quoting_a_question_rates_nothing() {
+    let _turn = turn().await;
+    let s = stack("in-stranger").await;
+    let a = s.asked("+7 900 518-00-21").await;
+    let mut reply = text("+7 900 518-00-29", "wamid.stranger", "1");
+    reply["context"] = json!({"from": "15550783881", "id": a.provider_message_id.clone().unwrap()});
+    let (status, answer) = s.meta(vec![reply]).await;
+    assert_eq!(status, 200, "{answer}");
+    let after = s.survey(&a).await;
+    assert_eq!(after.rating, None);
+    assert_eq!(after.state, SurveyState::Sent);
+}
+
+/// Senders we cannot route are never lost without a trace (issue 18): a number the phone
+/// library rejects is kept for inspection (its words with it) and counted; a valid number with
+/// no survey of ours is counted as unrouted. Both in one Meta POST, beside a normal answer.
+#[tokio::test]
+async fn unroutable_senders_are_counted_and_kept() {
+    let _turn = turn().await;
+    let s = stack("in-unroutable").await;
+    let phone = "+7 900 518-00-31";
+    let survey = s.asked(phone).await;
+    let capture = Capture::start();
+    let (status, answer) = s
+        .meta(vec![
+            text("70000000000", "wamid.rejected-number", "2"),
+            text("+7 900 518-00-39", "wamid.no-survey", "3"),
+            text(phone, "wamid.normal-3", "5"),
+        ])
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(5));
+    assert_eq!(capture.sum("UnusableItems", &[("Provider", "meta")]), 1.0);
+    assert_eq!(capture.sum("UnroutedMessages", &[]), 1.0);
+    let kept = s.store.unusable_items().await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].reason.contains("cannot be routed"), "{kept:?}");
+    assert!(kept[0].raw.contains("wamid.rejected-number"), "{kept:?}");
+}
+
+/// Edits and deletions (issue 18), Meta's `edit` and `revoke` shapes: an edit after the rating
+/// never changes it — the words reach the order and, reading differently, go to the inspector;
+/// an edit that arrives before its original takes the original's place (the original, late, is
+/// a duplicate); a deletion is not words.
+#[tokio::test]
+async fn edits_and_deletions() {
+    let _turn = turn().await;
+    let s = stack("in-edits").await;
+    let crm_writes = s.queue(&otklik_aws::resources::CRM_WRITES_QUEUE).await;
+    let edit = |from: &str, id: &str, original: &str, body: &str| {
+        json!({"from": otklik_flow_tests::digits(from), "id": id, "timestamp": "1749854575",
+            "type": "edit", "edit": {"original_message_id": original,
+                "message": {"type": "text", "text": {"body": body}}}})
+    };
+
+    // Rated 5, then edited to a 1: still 5, the words on the order, the inspector asked.
+    let phone = "+7 900 518-00-41";
+    let survey = s.asked(phone).await;
+    assert_eq!(s.meta(vec![text(phone, "wamid.five", "5")]).await.0, 200);
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(5));
+    otklik_flow_tests::drain(&crm_writes).await;
+    let (status, _) = s
+        .meta(vec![edit(
+            phone,
+            "wamid.edit-1",
+            "wamid.five",
+            "1, всё плохо",
+        )])
+        .await;
+    assert_eq!(status, 200);
+    let after = s.survey(&survey).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(5));
+    let written = otklik_flow_tests::commands(&crm_writes).await;
+    assert!(
+        written.contains(&Command::SaveWords {
+            text: "1, всё плохо".into()
+        }),
+        "{written:?}"
+    );
+    assert!(
+        written
+            .iter()
+            .any(|c| matches!(c, Command::NotifyInspector {
+            reason: NoticeReason::EditedAfterRating, text } if text == "1, всё плохо")),
+        "{written:?}"
+    );
+    assert!(!written
+        .iter()
+        .any(|c| matches!(c, Command::WriteRating { .. })));
+
+    // The edit first, its original later: the edit is the answer, the original a duplicate.
+    let phone = "+7 900 518-00-42";
+    let survey = s.asked(phone).await;
+    let (status, _) = s
+        .meta(vec![edit(phone, "wamid.edit-2", "wamid.late", "4")])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(4));
+    assert_eq!(s.meta(vec![text(phone, "wamid.late", "2")]).await.0, 200);
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(4));
+
+    // A deletion says nothing: the survey waits as before.
+    let phone = "+7 900 518-00-43";
+    let survey = s.asked(phone).await;
+    let revoke = json!({"from": otklik_flow_tests::digits(phone), "id": "wamid.del",
+        "timestamp": "1697043223", "type": "revoke",
+        "revoke": {"original_message_id": "wamid.something"}});
+    let (status, answer) = s.meta(vec![revoke]).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["queued"], 0, "{answer}");
+    let after = s.survey(&survey).await;
+    assert_eq!((after.state, after.rating), (SurveyState::Sent, None));
+}
