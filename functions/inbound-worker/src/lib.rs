@@ -10,7 +10,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
 use otklik_app::engine::Engine;
-use otklik_core::machine::{Event, Input, InputId};
+use otklik_core::machine::{Event, Input, InputId, Survey};
 use otklik_core::model::{Phone, SurveyId, SurveyState};
 use otklik_core::ports::{PortError, SurveyStore};
 use otklik_core::routing::{quote_crosses_customers, route_message};
@@ -72,7 +72,35 @@ impl InboundWorker {
                 }
                 (id, self.survey_for_message(from, context_message_id).await?)
             }
-            Inbound::Status { message_id, id, .. } => {
+            Inbound::UserMessage {
+                user_id,
+                id,
+                context_message_id,
+                at,
+                reason,
+                raw,
+                ..
+            } => {
+                if store.inbound_done(id.as_str()).await? {
+                    return Ok(Handled::Duplicate);
+                }
+                match self.survey_for_user(user_id, context_message_id).await? {
+                    Some(survey) => (id, Some(survey)),
+                    // A user id no status of ours named (yet): kept for an operator, as every
+                    // message without a phone was before user ids were learned. Not marked done:
+                    // the keeping itself happens once.
+                    None => return self.keep_unusable("meta", at, reason, raw, now).await,
+                }
+            }
+            Inbound::Status {
+                message_id,
+                id,
+                recipient_user_id,
+                ..
+            } => {
+                if let Some(user_id) = recipient_user_id {
+                    self.learn_user(message_id, user_id, now).await?;
+                }
                 if item.status_event().is_none() {
                     return Ok(Handled::Ignored("status without consequence"));
                 }
@@ -97,7 +125,7 @@ impl InboundWorker {
             store.mark_inbound_done(input_id.as_str(), now).await?;
             return Ok(Handled::Ignored("no survey"));
         };
-        if matches!(item, Inbound::Message { .. }) {
+        if matches!(item, Inbound::Message { .. } | Inbound::UserMessage { .. }) {
             self.catch_up_on_send(&survey, now).await?;
         }
         let (event, in_place_of) = match item {
@@ -105,8 +133,15 @@ impl InboundWorker {
                 event,
                 edits: Some(original),
                 ..
+            }
+            | Inbound::UserMessage {
+                event,
+                edits: Some(original),
+                ..
             } => self.edit(event, original).await?,
-            Inbound::Message { event, .. } => (event.clone(), None),
+            Inbound::Message { event, .. } | Inbound::UserMessage { event, .. } => {
+                (event.clone(), None)
+            }
             Inbound::Status { .. } | Inbound::Unusable { .. } | Inbound::ProviderError { .. } => {
                 (item.status_event().expect("a status: checked above"), None)
             }
@@ -203,22 +238,63 @@ impl InboundWorker {
         from: &Phone,
         context: &Option<String>,
     ) -> Result<Option<SurveyId>, PortError> {
+        let surveys = self.engine.store.by_phone(from).await?;
+        self.route_among(&surveys, context).await
+    }
+
+    /// A message that names only the sender's WhatsApp user id: the sender's surveys are those
+    /// whose message went to that user id (learned from statuses, [`Self::learn_user`]); a quote
+    /// picks only among them, as for a number.
+    async fn survey_for_user(
+        &self,
+        user_id: &str,
+        context: &Option<String>,
+    ) -> Result<Option<SurveyId>, PortError> {
         let store = &self.engine.store;
-        let surveys = store.by_phone(from).await?;
+        let mut surveys = Vec::new();
+        for id in store.surveys_of_user(user_id).await? {
+            surveys.extend(store.get(&id).await?);
+        }
+        self.route_among(&surveys, context).await
+    }
+
+    /// A status of our message names the user id it went to (Meta's `recipient_user_id`):
+    /// remembered for that message's survey, so that the customer's later messages naming only
+    /// the user id find it. A status of a message we do not track teaches nothing.
+    async fn learn_user(
+        &self,
+        message_id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        let store = &self.engine.store;
+        if let Some(survey) = store.survey_of_message(message_id).await? {
+            store.remember_user(user_id, &survey, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The survey among the sender's own `surveys` that a message quoting `context` belongs to.
+    async fn route_among(
+        &self,
+        surveys: &[Survey],
+        context: &Option<String>,
+    ) -> Result<Option<SurveyId>, PortError> {
+        let store = &self.engine.store;
         // A reaction or a quoted reply names our message: that survey, whatever else is open, if
         // it is the sender's own (core's `route_message`).
         let quoted = match context {
             Some(ctx) => store.survey_of_message(ctx).await?,
             None => None,
         };
-        if quote_crosses_customers(&surveys, quoted.as_ref()) {
+        if quote_crosses_customers(surveys, quoted.as_ref()) {
             // Never the phone: the quoted survey's id says enough to look into it.
             tracing::warn!(
                 quoted = %quoted.as_ref().expect("crosses only with a quote"),
                 "a message quotes another customer's question; routed by its sender instead"
             );
         }
-        Ok(route_message(&surveys, quoted.as_ref()).map(|s| s.id.clone()))
+        Ok(route_message(surveys, quoted.as_ref()).map(|s| s.id.clone()))
     }
 }
 

@@ -82,12 +82,16 @@ fn refused(e: &InboundError) -> Response<Body> {
     error(status, code, &e.to_string())
 }
 
-/// Whether an item is worth a queue message: one that can change a survey, or one we cannot use
-/// (the worker keeps it for inspection). A `sent` status adds nothing (dispatch recorded the send
-/// already).
+/// Whether an item is worth a queue message: one that can change a survey, one we cannot use
+/// (the worker keeps it for inspection), or a status naming the WhatsApp user id our message went
+/// to. Otherwise a `sent` status adds nothing (dispatch recorded the send already).
 fn worth_queueing(item: &Inbound) -> bool {
-    matches!(item, Inbound::Message { .. } | Inbound::Unusable { .. })
-        || item.status_event().is_some()
+    matches!(
+        item,
+        Inbound::Message { .. } | Inbound::UserMessage { .. } | Inbound::Unusable { .. }
+    ) || item.status_event().is_some()
+        // Even a `sent` status, when it names the recipient's user id: the worker learns it.
+        || matches!(item, Inbound::Status { recipient_user_id: Some(_), .. })
 }
 
 impl Provider<'_> {

@@ -511,22 +511,25 @@ async fn post_meta(body: &[u8]) -> (u16, serde_json::Value, Vec<Inbound>) {
 }
 
 /// The acceptance case of issue 18: a message without `from` — Meta omits the phone number of a
-/// user who adopted a username and carries `from_user_id` instead (messages webhook reference,
-/// "wa_id … omitted if user's phone number is unavailable"; contacts[].user_id) — next to a
-/// normal one. 200; the normal message queued as it is, the other queued to be kept.
+/// user who adopted a username and carries `from_user_id` instead ("Business-scoped user IDs",
+/// developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/:
+/// `from` and `wa_id` omitted when the phone number is unavailable) — next to a normal one. 200;
+/// both queued: the normal message as it is, the other by its user id, with its place and raw
+/// JSON for the worker to keep if no status of ours named that user id.
 #[tokio::test]
-async fn a_message_without_from_is_kept_and_the_other_goes_on() {
+async fn a_message_without_from_is_queued_by_its_user_id_and_the_other_goes_on() {
     let username = serde_json::json!({"from_user_id": "US.13491208655302741918",
         "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
         "timestamp": "1749416383", "type": "text", "text": {"body": "1"}});
     let body = meta_webhook(&[username, text_message(1, "5")], &[]);
     let (status, answer, queued) = post_meta(&body).await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["unusable"], 1, "{answer}");
+    assert_eq!(answer["unusable"], 0, "{answer}");
     assert_eq!(queued.len(), 2, "{queued:?}");
     assert!(
-        matches!(&queued[0], Inbound::Unusable { provider, at, reason, raw }
-            if provider == "meta" && at == "entry[0].changes[0].value.messages[0]"
+        matches!(&queued[0], Inbound::UserMessage { user_id, at, reason, raw, .. }
+            if user_id == "US.13491208655302741918"
+                && at == "entry[0].changes[0].value.messages[0]"
                 && reason == "no from" && raw.contains("from_user_id")),
         "{:?}",
         queued[0]
@@ -536,6 +539,26 @@ async fn a_message_without_from_is_kept_and_the_other_goes_on() {
             if id.as_str() == "wamid.M1" && text == "5"),
         "{:?}",
         queued[1]
+    );
+}
+
+/// A `sent` status changes no survey and is not queued, unless it names the recipient's user id
+/// (`recipient_user_id`, same page): the worker learns from it where our message went.
+#[tokio::test]
+async fn a_sent_status_is_queued_only_when_it_names_the_user_id() {
+    let statuses = [
+        serde_json::json!({"id": "wamid.Q1", "status": "sent", "timestamp": "1750263773",
+            "recipient_id": "79001234567"}),
+        serde_json::json!({"id": "wamid.Q2", "status": "sent", "timestamp": "1750263773",
+            "recipient_user_id": "US.13491208655302741918"}),
+    ];
+    let body = meta_webhook(&[], &statuses);
+    let (status, answer, queued) = post_meta(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        matches!(&queued[..], [Inbound::Status { message_id, recipient_user_id: Some(_), .. }]
+            if message_id == "wamid.Q2"),
+        "{queued:?}"
     );
 }
 

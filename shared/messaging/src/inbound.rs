@@ -62,6 +62,36 @@ pub enum Inbound {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         edits: Option<InputId>,
     },
+    /// A customer's message that carries no phone number we can use, only the customer's
+    /// business-scoped user id (Meta's "BSUID", `from_user_id`): a WhatsApp user who adopted a
+    /// username and whose number Meta withholds, or a number the phone library rejects. The
+    /// worker routes it by the user id learned from the statuses of our own messages
+    /// ([`Inbound::Status`]'s `recipient_user_id`), a quote only among that user's surveys; one
+    /// it cannot route it keeps as an [`Inbound::Unusable`] made of `at`, `reason` and `raw`.
+    ///
+    /// Shape: Meta's "Business-scoped user IDs" page
+    /// (developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/):
+    /// every messages webhook carries `from_user_id` (and `contacts[].user_id`); `from` and
+    /// `contacts[].wa_id` are omitted when the user's phone number is unavailable.
+    UserMessage {
+        /// The BSUID, e.g. `US.13491208655302741918`: stable per business, not a phone number.
+        user_id: String,
+        /// The provider's message id, for deduplication.
+        id: InputId,
+        /// As for [`Inbound::Message`].
+        event: Event,
+        /// The id of our message this one quotes or reacts to.
+        context_message_id: Option<String>,
+        /// For an edit: the input id of the edited message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        edits: Option<InputId>,
+        /// Where in the body it was, for the operator if it is kept.
+        at: String,
+        /// Why it could not be read by number (naming fields only).
+        reason: String,
+        /// The item's JSON, cut at [`UNUSABLE_RAW_BYTES`], kept only if it cannot be routed.
+        raw: String,
+    },
     /// A delivery status of one of our messages.
     Status {
         /// The provider's id of our message (what the send returned).
@@ -75,6 +105,11 @@ pub enum Inbound {
         /// The channel of the message. Items queued before MAX and SMS existed are WhatsApp's.
         #[serde(default = "whatsapp")]
         via: Channel,
+        /// The recipient's business-scoped user id, when the status carries it (Meta's
+        /// `recipient_user_id`, on sent/delivered/read statuses; see [`Inbound::UserMessage`]):
+        /// the worker learns from it which user id our message went to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recipient_user_id: Option<String>,
     },
     /// An item of an authentic webhook that we cannot use (a message without a sender, a shape
     /// we do not understand). The rest of the webhook is processed; this one is logged, counted
@@ -135,6 +170,16 @@ fn meta_error_code(e: &Value) -> Option<String> {
 pub const UNUSABLE_RAW_BYTES: usize = 4096;
 
 fn unusable(provider: &str, at: String, reason: impl Into<String>, raw: &Value) -> Inbound {
+    Inbound::Unusable {
+        provider: provider.to_string(),
+        at,
+        reason: reason.into(),
+        raw: cut_raw(raw),
+    }
+}
+
+/// An item's JSON, cut at [`UNUSABLE_RAW_BYTES`] on a character boundary.
+fn cut_raw(raw: &Value) -> String {
     let mut raw = raw.to_string();
     if raw.len() > UNUSABLE_RAW_BYTES {
         let mut cut = UNUSABLE_RAW_BYTES;
@@ -143,12 +188,7 @@ fn unusable(provider: &str, at: String, reason: impl Into<String>, raw: &Value) 
         }
         raw.truncate(cut);
     }
-    Inbound::Unusable {
-        provider: provider.to_string(),
-        at,
-        reason: reason.into(),
-        raw,
-    }
+    raw
 }
 
 fn whatsapp() -> Channel {
@@ -174,9 +214,10 @@ impl Inbound {
                     reason: reason.clone().unwrap_or_else(|| "failed".to_string()),
                 }),
             },
-            Inbound::Message { .. } | Inbound::Unusable { .. } | Inbound::ProviderError { .. } => {
-                None
-            }
+            Inbound::Message { .. }
+            | Inbound::UserMessage { .. }
+            | Inbound::Unusable { .. }
+            | Inbound::ProviderError { .. } => None,
         }
     }
 }
@@ -345,14 +386,15 @@ pub fn parse_meta(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>,
                     }
                 };
                 for (i, item) in items.iter().enumerate() {
+                    let item_at = format!("{at}.value.{key}[{i}]");
                     let parsed = if key == "messages" {
-                        meta_message(item, default_region).map(Vec::from_iter)
+                        meta_message(item, default_region, &item_at).map(Vec::from_iter)
                     } else {
                         meta_status(item)
                     };
                     match parsed {
                         Ok(one) => out.extend(one),
-                        Err(why) => out.push(bad(format!("{at}.value.{key}[{i}]"), &why, item)),
+                        Err(why) => out.push(bad(item_at, &why, item)),
                     }
                 }
             }
@@ -516,16 +558,41 @@ fn id_at(v: &Value, path: &[&str]) -> Option<String> {
     (!s.is_empty() && s != "0").then_some(s)
 }
 
-fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
+/// Who sent a Meta message: a number we can route by, or only the business-scoped user id.
+enum MetaSender {
+    Phone(Phone),
+    /// The user id, and why the phone could not be used.
+    User(String, &'static str),
+}
+
+fn meta_message(m: &Value, region: &str, at: &str) -> Result<Option<Inbound>, String> {
     let id = non_empty(m, &["id"]).ok_or("no id")?;
-    let from = str_at(m, &["from"]).ok_or("no from")?;
+    // A username's holder comes without `from` but with `from_user_id` (Meta's
+    // "Business-scoped user IDs" page, developers.facebook.com/documentation/business-messaging/
+    // whatsapp/business-scoped-user-ids/); the user id also routes a number the library rejects.
+    let user_id = non_empty(m, &["from_user_id"]).map(str::to_string);
+    let from = str_at(m, &["from"]);
+    if from.is_none() && user_id.is_none() {
+        return Err("no from".into());
+    }
     let kind = str_at(m, &["type"]).ok_or("no type")?;
     // Not the customer's words: a number change (`system`), a deleted message (`revoke`: what it
     // said is taken back, and silence says nothing).
     if matches!(kind, "system" | "revoke") {
         return Ok(None);
     }
-    let from = phone_from_digits(from, region).ok_or(UNROUTABLE_NUMBER)?;
+    let sender = match from.and_then(|f| phone_from_digits(f, region)) {
+        Some(phone) => MetaSender::Phone(phone),
+        None => {
+            let reason = if from.is_some() {
+                UNROUTABLE_NUMBER
+            } else {
+                "no from"
+            };
+            MetaSender::User(user_id.ok_or(reason)?, reason)
+        }
+    };
+    let raw = m;
     // An edit carries the new message inside `edit.message` and names the original
     // (pywa's and Meta's `edit` shape: `edit.original_message_id`, `edit.message.type`…).
     let (m, kind, edits) = if kind == "edit" {
@@ -544,13 +611,26 @@ fn meta_message(m: &Value, region: &str) -> Result<Option<Inbound>, String> {
     let Some((event, context)) = meta_event(m, kind)? else {
         return Ok(None);
     };
-    Ok(Some(Inbound::Message {
-        from,
-        id: input_id(InputId::provider_message(IdSpace::Whatsapp, None, id))?,
-        event,
-        context_message_id: context,
-        chat_id: None,
-        edits,
+    let id = input_id(InputId::provider_message(IdSpace::Whatsapp, None, id))?;
+    Ok(Some(match sender {
+        MetaSender::Phone(from) => Inbound::Message {
+            from,
+            id,
+            event,
+            context_message_id: context,
+            chat_id: None,
+            edits,
+        },
+        MetaSender::User(user_id, reason) => Inbound::UserMessage {
+            user_id,
+            id,
+            event,
+            context_message_id: context,
+            edits,
+            at: at.to_string(),
+            reason: reason.to_string(),
+            raw: cut_raw(raw),
+        },
     }))
 }
 
@@ -615,6 +695,10 @@ fn meta_status(s: &Value) -> Result<Vec<Inbound>, String> {
         status,
         reason,
         via: Channel::Whatsapp,
+        // Sent, delivered and read statuses name the recipient's business-scoped user id
+        // (`recipient_user_id`; `recipient_id`, the phone, is omitted when unavailable): Meta's
+        // "Business-scoped user IDs" page, status messages webhooks.
+        recipient_user_id: non_empty(s, &["recipient_user_id"]).map(str::to_string),
     }];
     out.extend(errors.iter().filter_map(|e| {
         Some(provider_error(
@@ -746,6 +830,7 @@ fn green_status(root: &Value, space: IdSpace, via: Channel) -> Result<Vec<Inboun
         status,
         reason,
         via,
+        recipient_user_id: None,
     }];
     if status == DeliveryStatus::Failed {
         let provider = if via == Channel::Max {
@@ -951,6 +1036,7 @@ mod tests {
             status,
             reason: reason.map(str::to_string),
             via: Channel::Whatsapp,
+            recipient_user_id: None,
         }
     }
 
@@ -1588,6 +1674,101 @@ mod tests {
         };
         assert_eq!(reason, "no from");
         assert!(raw.len() <= UNUSABLE_RAW_BYTES && raw.len() > UNUSABLE_RAW_BYTES - 4);
+    }
+
+    // ---- usernames: business-scoped user ids ----------------------------------------------
+
+    /// Meta's "Business-scoped user IDs" page
+    /// (developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/):
+    /// a user who adopted a username and whose number is unavailable comes with `contacts[]`
+    /// holding `user_id` (and a `profile.username`) but no `wa_id`, and a message with
+    /// `from_user_id` but no `from`. It is read as a [`Inbound::UserMessage`], keeping its place and
+    /// raw JSON should the worker fail to route it.
+    #[test]
+    fn a_message_with_only_a_user_id_is_read_by_its_user_id() {
+        let body = meta_body(
+            r#""contacts":[{"profile":{"name":"Sheena Nelson","username":"@sheena"},"user_id":"US.13491208655302741918"}],"messages":[{"context":{"from":"15550783881","id":"wamid.OURS"},"from_user_id":"US.13491208655302741918","id":"wamid.U1","timestamp":"1749416383","type":"text","text":{"body":"5"}}]"#,
+        );
+        let got = parse_meta(&body, "RU").unwrap();
+        let [Inbound::UserMessage {
+            user_id,
+            id: got_id,
+            event,
+            context_message_id,
+            edits,
+            at,
+            reason,
+            raw,
+        }] = &got[..]
+        else {
+            panic!("{got:?}")
+        };
+        assert_eq!(user_id, "US.13491208655302741918");
+        assert_eq!(got_id, &id("wamid.U1"));
+        assert_eq!(event, &text("5"));
+        assert_eq!(context_message_id.as_deref(), Some("wamid.OURS"));
+        assert_eq!(edits, &None);
+        assert_eq!(at, "entry[0].changes[0].value.messages[0]");
+        assert_eq!(reason, "no from");
+        assert!(raw.contains("from_user_id"), "{raw}");
+        // It travels through the queue as it was parsed.
+        let json = serde_json::to_string(&got[0]).unwrap();
+        assert_eq!(serde_json::from_str::<Inbound>(&json).unwrap(), got[0]);
+
+        // Both: the phone routes it, as before.
+        let got = meta_one(
+            r#"{"from":"79001234567","from_user_id":"RU.1","id":"wamid.U2","timestamp":"1","type":"text","text":{"body":"5"}}"#,
+        );
+        assert!(matches!(&got[..], [Inbound::Message { from, .. }] if from == &phone()));
+        // A number the phone library rejects, with a user id: routed by the user id.
+        let got = meta_one(
+            r#"{"from":"70000000000","from_user_id":"RU.1","id":"wamid.U3","timestamp":"1","type":"text","text":{"body":"5"}}"#,
+        );
+        assert!(
+            matches!(&got[..], [Inbound::UserMessage { user_id, reason, .. }]
+                if user_id == "RU.1" && reason == UNROUTABLE_NUMBER),
+            "{got:?}"
+        );
+        // Neither: unusable, as before; an empty user id is none.
+        let got = meta_one(
+            r#"{"from_user_id":"","id":"wamid.U4","timestamp":"1","type":"text","text":{"body":"5"}}"#,
+        );
+        assert!(matches!(&got[..], [Inbound::Unusable { reason, .. }] if reason == "no from"));
+        // A user id change (`system`, user_changed_user_id) is not the customer's words.
+        let got = meta_one(
+            r#"{"from_user_id":"US.2","id":"wamid.U5","timestamp":"1","type":"system","system":{"body":"User changed","type":"user_changed_user_id"}}"#,
+        );
+        assert_eq!(got, vec![]);
+    }
+
+    /// Sent, delivered and read statuses name the recipient's user id (`recipient_user_id`), and
+    /// `recipient_id` is omitted when the phone is unavailable (same page); a failed status of a
+    /// message sent to a phone number carries none.
+    #[test]
+    fn meta_statuses_carry_the_recipients_user_id() {
+        let body = meta_status_body(
+            r#"{"id":"wamid.Q1","status":"delivered","timestamp":"1750263773","recipient_user_id":"US.13491208655302741918","pricing":{"billable":true,"pricing_model":"PMP","category":"utility","type":"regular"}}"#,
+        );
+        let got = parse_meta(&body, "RU").unwrap();
+        assert!(
+            matches!(&got[..], [Inbound::Status { message_id, recipient_user_id: Some(u), status: DeliveryStatus::Delivered, .. }]
+                if message_id == "wamid.Q1" && u == "US.13491208655302741918"),
+            "{got:?}"
+        );
+        let body = meta_status_body(
+            r#"{"id":"wamid.Q1","status":"read","timestamp":"1750263773","recipient_id":"79001234567"}"#,
+        );
+        let got = parse_meta(&body, "RU").unwrap();
+        assert!(
+            matches!(
+                &got[..],
+                [Inbound::Status {
+                    recipient_user_id: None,
+                    ..
+                }]
+            ),
+            "{got:?}"
+        );
     }
 
     // ---- Green-API --------------------------------------------------------------------------

@@ -211,6 +211,7 @@ impl SmsStatusUpdate {
             status,
             reason,
             via: Channel::Sms,
+            recipient_user_id: None,
         })
     }
 }

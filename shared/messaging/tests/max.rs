@@ -568,6 +568,7 @@ fn statuses_of_our_messages_are_via_max() {
                 status,
                 reason: reason.map(str::to_string),
                 via: Channel::Max,
+                recipient_user_id: None,
             }
         );
     }

@@ -296,6 +296,7 @@ fn callback_updates_become_statuses_via_sms() {
             status: DeliveryStatus::Failed,
             reason: Some("smsru:104".into()),
             via: Channel::Sms,
+            recipient_user_id: None,
         }
     );
     assert_eq!(

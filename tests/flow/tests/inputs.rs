@@ -111,6 +111,11 @@ impl Stack {
 
     /// Posts a Meta webhook with these messages, signed as Meta signs: the status and the answer.
     async fn meta(&self, messages: Vec<Value>) -> (u16, Value) {
+        self.meta_items(messages, vec![]).await
+    }
+
+    /// Posts a Meta webhook with these messages and statuses of our messages.
+    async fn meta_items(&self, messages: Vec<Value>, statuses: Vec<Value>) -> (u16, Value) {
         // The envelope of Meta's messages webhook reference
         // (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages).
         let body = json!({"object": "whatsapp_business_account", "entry": [{
@@ -120,6 +125,7 @@ impl Stack {
                 "metadata": {"display_phone_number": "15550783881",
                     "phone_number_id": "106540352242922"},
                 "messages": messages,
+                "statuses": statuses,
             }}],
         }]})
         .to_string();
@@ -145,10 +151,10 @@ fn text(from: &str, id: &str, body: &str) -> Value {
 }
 
 /// Issue 18's acceptance: a Meta POST with one message without `from` (a customer with a
-/// username: Meta's messages webhook reference omits the phone number then and carries
+/// username: Meta's "Business-scoped user IDs" page omits the phone number then and carries
 /// `from_user_id`, the business-scoped user id) and one normal message: 200, the normal one
-/// rated, the other counted in `UnusableItems` and kept, listed by the store as
-/// `otklik inbound unusable` lists it.
+/// rated, the other — its user id named by no status of ours — counted in `UnusableItems` and
+/// kept by the worker, listed by the store as `otklik inbound unusable` lists it.
 #[tokio::test]
 async fn a_message_without_from_is_kept_and_the_normal_one_is_rated() {
     let _turn = turn().await;
@@ -163,7 +169,9 @@ async fn a_message_without_from_is_kept_and_the_normal_one_is_rated() {
         .meta(vec![username, text(phone, "wamid.normal-1", "5")])
         .await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["unusable"], 1, "{answer}");
+    // Queued by its user id, not as unusable: only the worker knows it cannot be routed.
+    assert_eq!(answer["unusable"], 0, "{answer}");
+    assert_eq!(answer["queued"], 2, "{answer}");
 
     let after = s.survey(&survey).await;
     assert_eq!(after.rating.map(|r| r.value()), Some(5));
@@ -191,6 +199,109 @@ async fn a_message_without_from_is_kept_and_the_normal_one_is_rated() {
     assert_eq!(status, 200);
     assert_eq!(s.store.unusable_items().await.unwrap().len(), 1);
     assert_eq!(capture.sum("UnusableItems", &[]), 1.0);
+}
+
+/// A status of our message in the shape of Meta's "Business-scoped user IDs" page
+/// (developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/):
+/// `recipient_user_id` named, `recipient_id` (the phone) omitted as it is when unavailable.
+fn delivered_to_user(question: &str, user_id: &str) -> Value {
+    json!({"id": question, "status": "delivered", "timestamp": "1749416383",
+        "recipient_user_id": user_id,
+        "pricing": {"billable": true, "pricing_model": "PMP", "category": "utility",
+            "type": "regular"}})
+}
+
+/// A message from a user whose number Meta withholds (same page): `from_user_id`, no `from`.
+fn from_user(user_id: &str, id: &str, body: &str) -> Value {
+    json!({"from_user_id": user_id, "id": id, "timestamp": "1749416383", "type": "text",
+        "text": {"body": body}})
+}
+
+/// Issue 18, customers without a phone number in the webhook: the status of our question names
+/// the customer's user id, and the customer's "5" that carries only that user id rates the
+/// survey; nothing is kept as unusable.
+#[tokio::test]
+async fn a_user_id_learned_from_our_questions_status_routes_the_answer() {
+    let _turn = turn().await;
+    let s = stack("in-userid").await;
+    let survey = s.asked("+7 900 518-00-31").await;
+    let question = survey.provider_message_id.clone().unwrap();
+    let user = "RU.1502576394655843";
+    let capture = Capture::start();
+    let (status, answer) = s
+        .meta_items(vec![], vec![delivered_to_user(&question, user)])
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(s.survey(&survey).await.rating, None);
+
+    let (status, answer) = s.meta(vec![from_user(user, "wamid.user-5", "5")]).await;
+    assert_eq!(status, 200, "{answer}");
+    let after = s.survey(&survey).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(5));
+    assert_eq!(
+        after.state,
+        SurveyState::Closed {
+            outcome: Outcome::Rated
+        }
+    );
+    assert!(s.store.unusable_items().await.unwrap().is_empty());
+    assert_eq!(capture.sum("UnusableItems", &[]), 0.0);
+}
+
+/// The security rule holds for user ids: a quote picks only among the surveys whose message went
+/// to the sender's user id. A user id known for B's survey quoting A's question answers B's
+/// survey, not A's; a user id no status of ours named quoting A's question rates nothing and is
+/// kept for inspection.
+#[tokio::test]
+async fn a_user_id_quoting_another_customers_question_does_not_rate_it() {
+    let _turn = turn().await;
+    let s = stack("in-userquote").await;
+    let a = s.asked("+7 900 518-00-41").await;
+    let b = s.asked("+7 900 518-00-42").await;
+    let (a_question, b_question) = (
+        a.provider_message_id.clone().unwrap(),
+        b.provider_message_id.clone().unwrap(),
+    );
+    let (a_user, b_user) = ("RU.41", "RU.42");
+    let (status, _) = s
+        .meta_items(
+            vec![],
+            vec![
+                delivered_to_user(&a_question, a_user),
+                delivered_to_user(&b_question, b_user),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Delivered: waiting for the rating.
+    assert_eq!(s.survey(&a).await.state, SurveyState::AwaitingRating);
+
+    // A stranger's user id quoting A's question.
+    let mut stranger = from_user("RU.99", "wamid.stranger-quotes-a", "1");
+    stranger["context"] = json!({"from": "15550783881", "id": a_question});
+    let (status, answer) = s.meta(vec![stranger]).await;
+    assert_eq!(status, 200, "{answer}");
+    let a_after = s.survey(&a).await;
+    assert_eq!(a_after.rating, None, "A's survey was rated by a stranger");
+    assert_eq!(a_after.state, SurveyState::AwaitingRating);
+    let kept = s.store.unusable_items().await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].raw.contains("RU.99"), "{kept:?}");
+
+    // B's user id quoting A's question: B's answer to B's own survey.
+    let mut b_reply = from_user(b_user, "wamid.b-quotes-a", "2");
+    b_reply["context"] = json!({"from": "15550783881", "id": a_question});
+    let (status, _) = s.meta(vec![b_reply]).await;
+    assert_eq!(status, 200);
+    assert_eq!(s.survey(&a).await.rating, None, "A's survey rated by B");
+    assert_eq!(s.survey(&b).await.rating.map(|r| r.value()), Some(2));
+
+    // A's user id quoting A's own question: that survey.
+    let mut own = from_user(a_user, "wamid.a-quotes-a", "4");
+    own["context"] = json!({"from": "15550783881", "id": a_question});
+    let (status, _) = s.meta(vec![own]).await;
+    assert_eq!(status, 200);
+    assert_eq!(s.survey(&a).await.rating.map(|r| r.value()), Some(4));
 }
 
 /// Context never crosses customers (issue 18, found by a security probe): a "1" from number B

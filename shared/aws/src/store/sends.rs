@@ -1,5 +1,6 @@
-//! Send claims and provider message ids: how dispatch sends at most once, and how a delivery
-//! status finds its survey.
+//! Send claims and provider message ids: how dispatch sends at most once, how a delivery status
+//! finds its survey, and which WhatsApp user ids our messages went to (so a customer whose number
+//! Meta withholds can still be routed).
 
 use super::*;
 
@@ -90,4 +91,64 @@ impl DynamoStore {
             .and_then(|v| v.as_s().ok())
             .and_then(|v| SurveyId::parse(v).ok()))
     }
+
+    /// Remembers that our message for `survey` went to the WhatsApp user `user_id` (Meta's
+    /// business-scoped user id, learned from a status of that message): a message that names only
+    /// this user id may then be routed to this survey. Idempotent.
+    pub async fn remember_user(
+        &self,
+        user_id: &str,
+        survey: &SurveyId,
+        now: DateTime<Utc>,
+    ) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, s(user_key(user_id)))
+            .item(attr::SK, s(survey.as_str()))
+            .item(
+                attr::EXPIRES_AT,
+                n((now + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp()),
+            )
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
+    /// The surveys whose messages went to the WhatsApp user `user_id`: that user's surveys, the
+    /// only ones a message naming just this user id may be routed to.
+    pub async fn surveys_of_user(&self, user_id: &str) -> PortResult<Vec<SurveyId>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", attr::PK)
+                .expression_attribute_values(":pk", s(user_key(user_id)))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(port_error)?;
+            for item in page.items() {
+                if let Some(id) = item.get(attr::SK).and_then(|v| v.as_s().ok()) {
+                    out.push(SurveyId::parse(id).map_err(|e| {
+                        PortError::Permanent(format!("survey of a user id {id:?}: {e}"))
+                    })?);
+                }
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+fn user_key(user_id: &str) -> String {
+    format!("wauser#{user_id}")
 }
