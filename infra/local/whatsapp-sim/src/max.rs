@@ -129,6 +129,8 @@ fn send_message(sim: &Sim, body: &[u8]) -> Result<Response, Refusal> {
             None => (chat_id.clone(), chat_id.clone(), false),
         }
     };
+    // An account that cannot be written to any more still takes the send; the status says so.
+    let delivers = has_max && !sim.max_numbers().undeliverable(&to);
     let id = model::max_message_id();
     sim.record_send(SentMessage {
         id: id.clone(),
@@ -140,7 +142,7 @@ fn send_message(sim: &Sim, body: &[u8]) -> Result<Response, Refusal> {
         language: None,
         params: Vec::new(),
         buttons: Vec::new(),
-        has_whatsapp: has_max,
+        has_whatsapp: delivers,
         chat_id: Some(chat),
         at: Utc::now(),
         request: Value::Object(request),

@@ -130,6 +130,10 @@ pub struct MaxBook {
     pub without_max: Vec<String>,
     /// The answer for +7/+375 numbers on neither list.
     pub default: bool,
+    /// Numbers that have MAX, but whose messages the instance accepts and then reports `failed`
+    /// (the account deleted or the chat blocked since the check): a delivery failure to fall
+    /// back from.
+    pub undeliverable: Vec<String>,
 }
 
 impl Default for MaxBook {
@@ -138,6 +142,7 @@ impl Default for MaxBook {
             with_max: Vec::new(),
             without_max: Vec::new(),
             default: true,
+            undeliverable: Vec::new(),
         }
     }
 }
@@ -154,6 +159,12 @@ impl MaxBook {
         } else {
             self.default
         }
+    }
+
+    /// Whether a message to `number` is accepted and then reported `failed`.
+    pub fn undeliverable(&self, number: &str) -> bool {
+        let digits = digits(number);
+        self.undeliverable.iter().any(|n| digits_eq(n, &digits))
     }
 }
 
@@ -498,6 +509,9 @@ pub struct Stats {
     pub pending_statuses: u64,
     /// The latest webhook calls, oldest first (at most 500).
     pub deliveries: Vec<WebhookDelivery>,
+    /// MAX and SMS.ru sends that met an injected failure (`PUT /sim/faults`).
+    #[serde(default)]
+    pub provider_faults: crate::faults::FaultStats,
 }
 
 /// Why a control operation was refused.

@@ -20,6 +20,7 @@ fn book(with: &[&str]) -> MaxBook {
         with_max: with.iter().map(|s| s.to_string()).collect(),
         without_max: Vec::new(),
         default: false,
+        undeliverable: Vec::new(),
     }
 }
 
