@@ -10,8 +10,8 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
 use otklik_app::engine::Engine;
-use otklik_core::machine::Input;
-use otklik_core::model::{Phone, SurveyId, SurveyState};
+use otklik_core::machine::{Event, Input};
+use otklik_core::model::{Channel, Phone, SurveyId, SurveyState};
 use otklik_core::ports::{PortError, SurveyStore};
 use otklik_core::routing::route;
 use otklik_messaging::inbound::Inbound;
@@ -76,8 +76,15 @@ impl InboundWorker {
             store.mark_inbound_done(input_id.as_str(), now).await?;
             return Ok(Handled::Ignored("no survey"));
         };
-        if matches!(item, Inbound::Message { .. }) {
-            self.catch_up_on_send(&survey, now).await?;
+        if let Inbound::Message { event, .. } = item {
+            // The channel the answer came on is the one whose send it answers.
+            let via = match event {
+                Event::Text { via, .. } | Event::Choice { via, .. } => Some(*via),
+                _ => None,
+            };
+            if let Some(via) = via {
+                self.catch_up_on_send(&survey, via, now).await?;
+            }
         }
         let event = match item {
             Inbound::Message { event, .. } => event.clone(),
@@ -96,14 +103,19 @@ impl InboundWorker {
 
     /// The customer may answer before the dispatcher's save of "sent" lands (it crashed after
     /// the provider took the question and is waiting for its retry). A survey still `Scheduled`
-    /// whose WhatsApp send is claimed was asked: record that first, under the dispatcher's own
-    /// input id, so the answer counts as the answer it is.
-    async fn catch_up_on_send(&self, id: &SurveyId, now: DateTime<Utc>) -> Result<(), PortError> {
+    /// whose send on `channel` (the one the answer came on: WhatsApp or MAX) is claimed was
+    /// asked: record that first, under the dispatcher's own input id, so the answer counts as
+    /// the answer it is.
+    async fn catch_up_on_send(
+        &self,
+        id: &SurveyId,
+        channel: Channel,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError> {
         let store = &self.engine.store;
         let Some(survey) = store.get(id).await? else {
             return Ok(());
         };
-        let channel = otklik_core::model::Channel::Whatsapp;
         if survey.state != SurveyState::Scheduled
             || !store.send_claimed(id, &channel.to_string()).await?
         {
