@@ -181,16 +181,24 @@ fn next_unit(state: &mut u64) -> f64 {
     (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// What the SDK sees for an injected fault: a 500 it classifies as a transient server error
-/// (JSON protocols read `__type`, REST ones the error-type header).
-fn injected_failure() -> axum::response::Response {
+/// What the SDK sees for an injected fault: an error it classifies as transient (JSON protocols
+/// read `__type`, REST ones the error-type header). A call that never reached AWS is answered
+/// 503 `ServiceUnavailable` (the service took nothing); one whose answer is lost, 500
+/// `InternalFailure` (it may have acted) — the difference a sender of mail needs to tell whether
+/// it may send again.
+fn injected_failure(reached_aws: bool) -> axum::response::Response {
+    let (status, kind) = if reached_aws {
+        (500, "InternalFailure")
+    } else {
+        (503, "ServiceUnavailable")
+    };
     axum::http::Response::builder()
-        .status(500)
+        .status(status)
         .header("content-type", "application/x-amz-json-1.0")
-        .header("x-amzn-errortype", "InternalFailure")
-        .body(axum::body::Body::from(
-            r#"{"__type":"InternalFailure","message":"fault injected by the local proxy"}"#,
-        ))
+        .header("x-amzn-errortype", kind)
+        .body(axum::body::Body::from(format!(
+            r#"{{"__type":"{kind}","message":"fault injected by the local proxy"}}"#
+        )))
         .unwrap_or_else(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
@@ -230,7 +238,7 @@ pub async fn proxy(
                 .map_or((true, false), |f| f.decide(&action, &bytes, invocation));
             *c.0.lock().unwrap().entry(action).or_default() += 1;
             if !forward {
-                return injected_failure();
+                return injected_failure(false);
             }
             let method = reqwest::Method::from_bytes(parts.method.as_str().as_bytes())
                 .unwrap_or(reqwest::Method::GET);
@@ -260,7 +268,7 @@ pub async fn proxy(
                 Err(_) => axum::http::StatusCode::BAD_GATEWAY.into_response(),
             };
             if fail {
-                return injected_failure();
+                return injected_failure(true);
             }
             answer
         }

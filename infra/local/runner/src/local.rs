@@ -183,7 +183,8 @@ impl LocalStack {
 
         // HTTP functions behind one port.
         let intake = Arc::new(otklik_order_intake::Intake::from_parts(&parts).await?);
-        let inbound = Arc::new(otklik_provider_webhooks::ProviderWebhooks::from_parts(&parts).await?);
+        let inbound =
+            Arc::new(otklik_provider_webhooks::ProviderWebhooks::from_parts(&parts).await?);
         let landing = Arc::new(otklik_email_landing::Landing::from_parts(&parts).await?);
         let kpi = Arc::new(otklik_kpi_report::KpiApi::from_parts(&parts).await?);
         let sandbox = Arc::new(crate::sandbox::Sandbox {
