@@ -73,6 +73,12 @@ impl Landing {
         now: DateTime<Utc>,
     ) -> Result<Answer, PortError> {
         if let Some(settled) = settled(shop, survey, link, rating) {
+            // A crash after the rating was saved left its effects (the rating for the CRM, the
+            // credit, the complaint) in the outbox, and the person tapping again finds it
+            // "recorded": the repeat sends them, or nothing else ever would.
+            if !survey.pending.is_empty() {
+                self.engine.flush(survey.clone()).await?;
+            }
             return Ok(settled);
         }
         let after = self
