@@ -322,8 +322,18 @@ pub struct SesMailer {
 }
 
 impl SesMailer {
+    /// Without the SDK's own retries: a retried `SendEmail` after SES took the mail (a 500, a
+    /// timeout) would send it again. What may be retried (`SendError::NotSent`) is retried by
+    /// our callers, under the send claim.
     pub fn new(client: aws_sdk_sesv2::Client) -> Self {
-        SesMailer { client }
+        let config = client
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
+            .build();
+        SesMailer {
+            client: aws_sdk_sesv2::Client::from_conf(config),
+        }
     }
 
     pub async fn send_raw(&self, from: &str, to: &str, mime: &str) -> Result<String, SendError> {

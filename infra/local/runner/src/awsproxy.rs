@@ -119,6 +119,13 @@ impl AwsFaults {
         self.state.lock().unwrap().injected.clone()
     }
 
+    /// Whether `invocation` was picked to lose its answer: every attempt of it is then answered
+    /// as one that reached AWS (500), the SDK's retries included.
+    fn loses_answer(&self, invocation: Option<&str>) -> bool {
+        let st = self.state.lock().unwrap();
+        invocation.is_some_and(|i| matches!(st.decided.get(i), Some((Some(Fault::LoseAnswer), _))))
+    }
+
     /// What to do with one attempt: forward it, and whether to answer with a failure.
     fn decide(&self, action: &str, body: &[u8], invocation: Option<&str>) -> (bool, bool) {
         if !self.enabled.load(Ordering::SeqCst) {
@@ -238,7 +245,8 @@ pub async fn proxy(
                 .map_or((true, false), |f| f.decide(&action, &bytes, invocation));
             *c.0.lock().unwrap().entry(action).or_default() += 1;
             if !forward {
-                return injected_failure(false);
+                let reached = faults.as_ref().is_some_and(|f| f.loses_answer(invocation));
+                return injected_failure(reached);
             }
             let method = reqwest::Method::from_bytes(parts.method.as_str().as_bytes())
                 .unwrap_or(reqwest::Method::GET);
@@ -315,13 +323,20 @@ mod tests {
             assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (false, true));
         }
         assert_eq!(f.injected()[&("sqs SendMessage".to_string(), "drop")], 1);
+        assert!(
+            !f.loses_answer(Some("i-1")),
+            "answered as never reaching AWS"
+        );
     }
 
     #[test]
     fn a_lost_answer_reaches_aws_once_and_fails_every_attempt() {
         let f = faults(0.0, 1.0);
         f.enable(true);
+        assert!(!f.loses_answer(Some("i-1")));
         assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (true, true));
+        // Its retries are answered as the first was: it reached AWS.
+        assert!(f.loses_answer(Some("i-1")));
         assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (false, true));
         assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (false, true));
         assert_eq!(
