@@ -38,7 +38,7 @@ impl Landing {
         confirmed: bool,
         now: DateTime<Utc>,
     ) -> Result<Answer, PortError> {
-        if let Some(settled) = settled(shop, survey, token, rating) {
+        if let Some(settled) = self.settled(shop, survey, token, rating).await? {
             return Ok(settled);
         }
         if !confirmed {
@@ -72,13 +72,7 @@ impl Landing {
         via: Channel,
         now: DateTime<Utc>,
     ) -> Result<Answer, PortError> {
-        if let Some(settled) = settled(shop, survey, link, rating) {
-            // A crash after the rating was saved left its effects (the rating for the CRM, the
-            // credit, the complaint) in the outbox, and the person tapping again finds it
-            // "recorded": the repeat sends them, or nothing else ever would.
-            if !survey.pending.is_empty() {
-                self.engine.flush(survey.clone()).await?;
-            }
+        if let Some(settled) = self.settled(shop, survey, link, rating).await? {
             return Ok(settled);
         }
         let after = self
@@ -160,6 +154,24 @@ impl Landing {
     ) -> Result<Survey, PortError> {
         self.apply(survey, Input::page_answer(reply, via), now)
             .await
+    }
+
+    /// [`settled`], once whatever a crash left in the survey's outbox is sent. A crash after the
+    /// rating was saved leaves its effects (the rating for the CRM, the credit, the complaint)
+    /// there, and the person trying again finds the rating "recorded": their repeat sends them,
+    /// or nothing else ever would.
+    async fn settled(
+        &self,
+        shop: &Shop<'_>,
+        survey: &Survey,
+        link: &str,
+        rating: Rating,
+    ) -> Result<Option<Answer>, PortError> {
+        let answer = settled(shop, survey, link, rating);
+        if answer.is_some() && !survey.pending.is_empty() {
+            self.engine.flush(survey.clone()).await?;
+        }
+        Ok(answer)
     }
 
     pub(crate) async fn apply(
