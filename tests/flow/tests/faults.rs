@@ -581,9 +581,11 @@ async fn three_hundred_orders_through_faults_end_with_every_effect_exactly_once(
                 .iter()
                 .filter(|(i, id)| kind(*i) == Kind::MaxThenSms && !seen.ratings.contains_key(id))
             {
+                // The test's own reads go through the faulty proxy too: a failed one waits.
                 let sv = otklik_core::ports::SurveyStore::get(&s.store, &survey_id(*i, *id))
                     .await
-                    .unwrap();
+                    .ok()
+                    .flatten();
                 if let Some(sv) = sv {
                     if matches!(&sv.state, SurveyState::Failed { reason } if reason.starts_with("max: outcome unknown"))
                     {
