@@ -302,7 +302,17 @@ async fn look(
             let to = email(*i);
             // Quoted: buyer80@… is inside buyer180@….
             let quoted = format!("\"{to}\"");
-            for (_, raw) in mail.iter().filter(|(d, _)| d.contains(&quoted)) {
+            // This run's mail only: the endpoint keeps earlier runs' letters to the same address.
+            let ours = |raw: &String| {
+                rating_links(raw)
+                    .values()
+                    .next()
+                    .is_some_and(|l| l.starts_with(&d.api))
+            };
+            for (_, raw) in mail
+                .iter()
+                .filter(|(dest, raw)| dest.contains(&quoted) && ours(raw))
+            {
                 messages.entry(to.clone()).or_default().push(Received {
                     channel: Channel::Email,
                     // The letter without its headers' per-send ids: the text and its links.
