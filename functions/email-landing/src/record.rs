@@ -145,6 +145,10 @@ impl Landing {
         ))
     }
 
+    /// A choice on a page. The page is reached only through the message, so a survey still
+    /// `Scheduled` whose send on `via` is claimed was asked (an SMS taken while SMS.ru's answer
+    /// is late, a save after the send not landed yet): that is recorded first, or the answer
+    /// would be taken as unprompted, remembered, and every later tap ignored as its repeat.
     pub(crate) async fn choose(
         &self,
         survey: &Survey,
@@ -152,7 +156,11 @@ impl Landing {
         via: Channel,
         now: DateTime<Utc>,
     ) -> Result<Survey, PortError> {
-        self.apply(survey, Input::page_answer(reply, via), now)
+        let survey = self
+            .engine
+            .catch_up_on_send(survey.clone(), via, now)
+            .await?;
+        self.apply(&survey, Input::page_answer(reply, via), now)
             .await
     }
 

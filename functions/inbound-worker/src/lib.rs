@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
 use otklik_app::engine::Engine;
 use otklik_core::machine::{Event, Input};
-use otklik_core::model::{Channel, Phone, SurveyId, SurveyState};
+use otklik_core::model::{Channel, Phone, SurveyId};
 use otklik_core::ports::{PortError, SurveyStore};
 use otklik_core::routing::route;
 use otklik_messaging::inbound::Inbound;
@@ -101,31 +101,16 @@ impl InboundWorker {
         Ok(Handled::Applied { survey, effects })
     }
 
-    /// The customer may answer before the dispatcher's save of "sent" lands (it crashed after
-    /// the provider took the question and is waiting for its retry). A survey still `Scheduled`
-    /// whose send on `channel` (the one the answer came on: WhatsApp or MAX) is claimed was
-    /// asked: record that first, under the dispatcher's own input id, so the answer counts as
-    /// the answer it is.
+    /// An answer that overtakes the dispatcher's save of its send: [`Engine::catch_up_on_send`].
     async fn catch_up_on_send(
         &self,
         id: &SurveyId,
         channel: Channel,
         now: DateTime<Utc>,
     ) -> Result<(), PortError> {
-        let store = &self.engine.store;
-        let Some(survey) = store.get(id).await? else {
-            return Ok(());
-        };
-        if survey.state != SurveyState::Scheduled
-            || !store.send_claimed(id, &channel.to_string()).await?
-        {
-            return Ok(());
+        if let Some(survey) = self.engine.store.get(id).await? {
+            self.engine.catch_up_on_send(survey, channel, now).await?;
         }
-        // The dispatcher's own input, so whichever of the two records the send first wins.
-        self.engine
-            .apply_to(survey, &Input::sent(channel, ""), now)
-            .await?;
-        tracing::warn!(survey = %id, "answer before the send was recorded; recorded it first");
         Ok(())
     }
 
