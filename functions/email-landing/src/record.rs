@@ -40,7 +40,7 @@ impl Landing {
         confirmed: bool,
         now: DateTime<Utc>,
     ) -> Result<Answer, PortError> {
-        if let Some(settled) = settled(shop, survey, token, rating) {
+        if let Some(settled) = self.settled(shop, survey, token, rating).await? {
             return Ok(settled);
         }
         if !confirmed {
@@ -74,7 +74,7 @@ impl Landing {
         via: Channel,
         now: DateTime<Utc>,
     ) -> Result<Answer, PortError> {
-        if let Some(settled) = settled(shop, survey, link, rating) {
+        if let Some(settled) = self.settled(shop, survey, link, rating).await? {
             return Ok(settled);
         }
         let after = self
@@ -147,6 +147,10 @@ impl Landing {
         ))
     }
 
+    /// A choice on a page. The page is reached only through the message, so a survey still
+    /// `Scheduled` whose send on `via` is claimed was asked (an SMS taken while SMS.ru's answer
+    /// is late, a save after the send not landed yet): that is recorded first, or the answer
+    /// would be taken as unprompted, remembered, and every later tap ignored as its repeat.
     pub(crate) async fn choose(
         &self,
         survey: &Survey,
@@ -154,8 +158,30 @@ impl Landing {
         via: Channel,
         now: DateTime<Utc>,
     ) -> Result<Survey, PortError> {
-        self.apply(survey, Input::page_answer(reply, via), now)
+        let survey = self
+            .engine
+            .catch_up_on_send(survey.clone(), via, now)
+            .await?;
+        self.apply(&survey, Input::page_answer(reply, via), now)
             .await
+    }
+
+    /// [`settled`], once whatever a crash left in the survey's outbox is sent. A crash after the
+    /// rating was saved leaves its effects (the rating for the CRM, the credit, the complaint)
+    /// there, and the person trying again finds the rating "recorded": their repeat sends them,
+    /// or nothing else ever would.
+    async fn settled(
+        &self,
+        shop: &Shop<'_>,
+        survey: &Survey,
+        link: &str,
+        rating: Rating,
+    ) -> Result<Option<Answer>, PortError> {
+        let answer = settled(shop, survey, link, rating);
+        if answer.is_some() && !survey.pending.is_empty() {
+            self.engine.flush(survey.clone()).await?;
+        }
+        Ok(answer)
     }
 
     pub(crate) async fn apply(

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use otklik_app::batch::for_each_record;
 use otklik_app::engine::Engine;
 use otklik_core::machine::{Event, Input, InputId, Survey};
-use otklik_core::model::{Phone, SurveyId, SurveyState};
+use otklik_core::model::{Channel, Phone, SurveyId};
 use otklik_core::ports::{PortError, SurveyStore};
 use otklik_core::routing::{quote_crosses_customers, route_message};
 use otklik_messaging::inbound::Inbound;
@@ -125,8 +125,17 @@ impl InboundWorker {
             store.mark_inbound_done(input_id.as_str(), now).await?;
             return Ok(Handled::Ignored("no survey"));
         };
-        if matches!(item, Inbound::Message { .. } | Inbound::UserMessage { .. }) {
-            self.catch_up_on_send(&survey, now).await?;
+        if let Inbound::Message { event, .. } | Inbound::UserMessage { event, .. } = item {
+            // The channel the answer came on is the one whose send it answers.
+            let via = match event {
+                Event::Text { via, .. } | Event::Choice { via, .. } | Event::Edited { via, .. } => {
+                    Some(*via)
+                }
+                _ => None,
+            };
+            if let Some(via) = via {
+                self.catch_up_on_send(&survey, via, now).await?;
+            }
         }
         let (event, in_place_of) = match item {
             Inbound::Message {
@@ -182,26 +191,16 @@ impl InboundWorker {
         Ok((edited, None))
     }
 
-    /// The customer may answer before the dispatcher's save of "sent" lands (it crashed after
-    /// the provider took the question and is waiting for its retry). A survey still `Scheduled`
-    /// whose WhatsApp send is claimed was asked: record that first, under the dispatcher's own
-    /// input id, so the answer counts as the answer it is.
-    async fn catch_up_on_send(&self, id: &SurveyId, now: DateTime<Utc>) -> Result<(), PortError> {
-        let store = &self.engine.store;
-        let Some(survey) = store.get(id).await? else {
-            return Ok(());
-        };
-        let channel = otklik_core::model::Channel::Whatsapp;
-        if survey.state != SurveyState::Scheduled
-            || !store.send_claimed(id, &channel.to_string()).await?
-        {
-            return Ok(());
+    /// An answer that overtakes the dispatcher's save of its send: [`Engine::catch_up_on_send`].
+    async fn catch_up_on_send(
+        &self,
+        id: &SurveyId,
+        channel: Channel,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        if let Some(survey) = self.engine.store.get(id).await? {
+            self.engine.catch_up_on_send(survey, channel, now).await?;
         }
-        // The dispatcher's own input, so whichever of the two records the send first wins.
-        self.engine
-            .apply_to(survey, &Input::sent(channel, ""), now)
-            .await?;
-        tracing::warn!(survey = %id, "answer before the send was recorded; recorded it first");
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use otklik_core::delivery::{destination, groups, Destination, EffectMessage};
 use otklik_core::intake::DispatchRequest;
 use otklik_core::machine::{decide, Command, Effect, Input, MachineConfig, NoticeReason, Survey};
-use otklik_core::model::{SurveyId, SurveyState};
+use otklik_core::model::{Channel, SurveyId, SurveyState};
 use otklik_core::ports::{DoNotContactList, PortError, PortResult, Queue, SurveyStore};
 
 use otklik_aws::queue::SqsQueue;
@@ -128,6 +128,35 @@ impl Engine {
             effects,
             recovered,
         })
+    }
+
+    /// The customer may answer before the dispatcher's save of "sent" lands: the provider took
+    /// the question and the dispatcher is still waiting for its answer (a send held past our
+    /// timeout) or crashed before saving and waits for its retry. A `survey` still `Scheduled`
+    /// whose send on `channel` (the one the answer came on) is claimed was asked: record that
+    /// first, under the dispatcher's own input id (whichever of the two lands first wins), so the
+    /// answer counts as the answer it is — not as an unprompted one, remembered and then ignored
+    /// when repeated. Returns the survey as it now is.
+    pub async fn catch_up_on_send(
+        &self,
+        survey: Survey,
+        channel: Channel,
+        now: DateTime<Utc>,
+    ) -> PortResult<Survey> {
+        if survey.state != SurveyState::Scheduled
+            || !self
+                .store
+                .send_claimed(&survey.id, &channel.to_string())
+                .await?
+        {
+            return Ok(survey);
+        }
+        let id = survey.id.clone();
+        let applied = self
+            .apply_to(survey, &Input::sent(channel, ""), now)
+            .await?;
+        tracing::warn!(survey = %id, %channel, "answer before the send was recorded; recorded it first");
+        Ok(applied.survey)
     }
 
     /// Delivers the survey's outbox and empties it.

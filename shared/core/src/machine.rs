@@ -762,9 +762,14 @@ fn on_reply(
     }
     let state = fx.survey.state.clone();
     match (state, reply) {
-        // A late rating after expiry is late, but real: it counts.
+        // A late rating after expiry is late, but real: it counts. So is one on a survey whose
+        // send failed: a send of unknown outcome (a timeout, a 500 after the provider took it)
+        // may well have reached the customer, and their answer proves it did.
         (
-            SurveyState::Sent | SurveyState::AwaitingRating | SurveyState::Expired,
+            SurveyState::Sent
+            | SurveyState::AwaitingRating
+            | SurveyState::Expired
+            | SurveyState::Failed { .. },
             Reply::Rating { value },
         ) => {
             let employees = fx.survey.employees.clone();

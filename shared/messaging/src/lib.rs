@@ -48,6 +48,17 @@ impl SendError {
     }
 }
 
+/// What an SES error says about the mail. A refusal (a 4xx service error: rejected, throttled,
+/// not verified) or SES "unavailable" (503) took nothing, so the mail may be sent again; a 500
+/// may come after SES took it, and a transport failure or timeout says nothing, so neither may.
+/// (Every service error once counted as a refusal, and a 500 after the send sent it twice.)
+fn ses_error(service_error: bool, status: Option<u16>, msg: String) -> SendError {
+    match status {
+        Some(s) if service_error && (s < 500 || s == 503) => SendError::NotSent(msg),
+        _ => SendError::Unknown(msg),
+    }
+}
+
 /// Sends a request and reads its JSON answer: a transport failure or a non-2xx status becomes
 /// the `SendError` that says whether the provider may have acted; a 2xx that is not JSON is
 /// `Unknown` (the provider answered, so it may have acted).
@@ -311,8 +322,18 @@ pub struct SesMailer {
 }
 
 impl SesMailer {
+    /// Without the SDK's own retries: a retried `SendEmail` after SES took the mail (a 500, a
+    /// timeout) would send it again. What may be retried (`SendError::NotSent`) is retried by
+    /// our callers, under the send claim.
     pub fn new(client: aws_sdk_sesv2::Client) -> Self {
-        SesMailer { client }
+        let config = client
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
+            .build();
+        SesMailer {
+            client: aws_sdk_sesv2::Client::from_conf(config),
+        }
     }
 
     pub async fn send_raw(&self, from: &str, to: &str, mime: &str) -> Result<String, SendError> {
@@ -332,15 +353,32 @@ impl SesMailer {
             .await
             .map_err(|e| {
                 let msg = aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string();
-                // A service error is an answer: SES refused, so nothing went out.
-                if e.as_service_error().is_some() {
-                    SendError::NotSent(msg)
-                } else {
-                    SendError::Unknown(msg)
-                }
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                ses_error(e.as_service_error().is_some(), status, msg)
             })?;
         out.message_id()
             .map(str::to_string)
             .ok_or_else(|| SendError::Unknown("SES answered without a message id".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ses_error_may_be_retried_only_when_ses_took_nothing() {
+        let kind = |service, status| match ses_error(service, status, "x".into()) {
+            SendError::NotSent(_) => "not sent",
+            SendError::Unknown(_) => "unknown",
+        };
+        // Refused (MessageRejected 400, throttled 429) or unavailable: nothing went out.
+        assert_eq!(kind(true, Some(400)), "not sent");
+        assert_eq!(kind(true, Some(429)), "not sent");
+        assert_eq!(kind(true, Some(503)), "not sent");
+        // A 500 may come after the mail went out: sending again could send it twice.
+        assert_eq!(kind(true, Some(500)), "unknown");
+        // No answer at all (timeout, connection lost mid-call).
+        assert_eq!(kind(false, None), "unknown");
     }
 }

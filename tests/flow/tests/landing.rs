@@ -445,6 +445,74 @@ async fn the_sms_link_shows_five_ratings_and_records_only_the_tap() {
 }
 
 #[tokio::test]
+async fn a_tap_again_after_a_crash_sends_what_the_first_one_saved() {
+    let s = stack("sms-tap-crash").await;
+    let (survey, url) = s.texted(Duration::hours(2), Duration::days(14)).await;
+    // The first tap's save landed with its effects in the outbox, then the function died before
+    // queueing them (the person saw an error page).
+    let cfg = otklik_core::machine::MachineConfig::from(&*s.config);
+    let d = otklik_core::machine::decide(
+        &survey,
+        &otklik_core::machine::Input::page_answer(
+            otklik_core::reply::Reply::Rating {
+                value: Rating::new(4).unwrap(),
+            },
+            Channel::Sms,
+        ),
+        &cfg,
+        Utc::now(),
+    );
+    let mut crashed = d.survey.clone();
+    crashed.pending.extend(d.effects.iter().cloned());
+    s.store.save(&crashed).await.unwrap();
+    assert!(commands(&s.crm_writes).await.is_empty());
+    // The person taps 4 again: "recorded", and the rating goes to the CRM after all.
+    let (status, html) = s.tap(&url, "4").await;
+    assert_eq!(status, 200, "{html}");
+    let writes = commands(&s.crm_writes).await;
+    assert!(
+        writes
+            .iter()
+            .any(|c| matches!(c, Command::WriteRating { rating } if rating.value() == 4)),
+        "{writes:?}"
+    );
+    assert!(s.survey(&survey).await.pending.is_empty());
+}
+
+#[tokio::test]
+async fn a_tap_before_the_sms_send_is_saved_counts_as_the_rating() {
+    // SMS.ru took the SMS but its answer is late (or the save after it has not landed): the
+    // survey is still `Scheduled` with its SMS send claimed, and the customer already taps. The
+    // tap was once taken as unprompted and remembered, so it and every later tap of the same
+    // rating were ignored and the rating was lost (found in the fault run).
+    let s = stack("sms-tap-overtakes-send").await;
+    let (asked, url) = s.texted(Duration::seconds(5), Duration::days(14)).await;
+    let mut scheduled = asked.clone();
+    scheduled.state = SurveyState::Scheduled;
+    scheduled.channel = None;
+    scheduled.sent_at = None;
+    scheduled.asked = Vec::new();
+    s.store.save(&scheduled).await.unwrap();
+    s.store
+        .claim_send(&asked.id, "sms", Utc::now())
+        .await
+        .unwrap();
+
+    let (status, html) = s.tap(&url, "4").await;
+    assert_eq!(status, 200, "{html}");
+    let after = s.survey(&asked).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(4), "{after:?}");
+    assert_eq!(after.asked, vec![Channel::Sms]);
+    let writes = commands(&s.crm_writes).await;
+    assert!(
+        writes
+            .iter()
+            .any(|c| matches!(c, Command::WriteRating { rating } if rating.value() == 4)),
+        "{writes:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_sms_page_has_the_email_pages_follow_ups() {
     let s = stack("sms-followups").await;
     let (three, url3) = s.texted(Duration::hours(3), Duration::days(14)).await;

@@ -306,6 +306,50 @@ async fn an_answer_that_overtakes_the_saved_send_still_counts_as_the_rating() {
 }
 
 #[tokio::test]
+async fn a_max_answer_that_overtakes_the_saved_max_send_still_counts() {
+    // As above, on MAX: the claim is MAX's, and the answer comes in a MAX chat. (The catch-up
+    // once looked at the WhatsApp claim only, so this answer was taken as unprompted and the
+    // rating lost; found while taking the fault run to MAX.)
+    let s = stack("overtake-max").await;
+    let phone = "+7 900 500-20-02";
+    let asked = s.asked(phone).await;
+    let mut scheduled = asked.clone();
+    scheduled.state = SurveyState::Scheduled;
+    scheduled.channel = None;
+    scheduled.sent_at = None;
+    scheduled.asked = Vec::new();
+    s.store.save(&scheduled).await.unwrap();
+    s.store
+        .claim_send(&asked.id, "max", Utc::now())
+        .await
+        .unwrap();
+
+    let worker = InboundWorker::from_parts(&s.parts()).await.unwrap();
+    let item = otklik_messaging::inbound::Inbound::Message {
+        from: Phone::parse(phone, "RU").unwrap(),
+        id: otklik_core::machine::InputId::new("max:10000001/answer-1").unwrap(),
+        event: otklik_core::machine::Event::Text {
+            text: "4".into(),
+            via: Channel::Max,
+        },
+        context_message_id: None,
+        chat_id: Some("10000001".into()),
+        edits: None,
+    };
+    worker.process_one(&item, Utc::now()).await.unwrap();
+    let after = s.survey(&asked).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(4), "{after:?}");
+    assert_eq!(after.asked, vec![Channel::Max]);
+    let writes = s.commands(0).await;
+    assert!(
+        !writes
+            .iter()
+            .any(|c| matches!(c, Command::NotifyInspector { .. })),
+        "not an unprompted message: {writes:?}"
+    );
+}
+
+#[tokio::test]
 async fn low_and_middle_ratings_take_their_paths() {
     let s = stack("paths").await;
     // "2" → a complaint.

@@ -119,6 +119,13 @@ impl AwsFaults {
         self.state.lock().unwrap().injected.clone()
     }
 
+    /// Whether `invocation` was picked to lose its answer: every attempt of it is then answered
+    /// as one that reached AWS (500), the SDK's retries included.
+    fn loses_answer(&self, invocation: Option<&str>) -> bool {
+        let st = self.state.lock().unwrap();
+        invocation.is_some_and(|i| matches!(st.decided.get(i), Some((Some(Fault::LoseAnswer), _))))
+    }
+
     /// What to do with one attempt: forward it, and whether to answer with a failure.
     fn decide(&self, action: &str, body: &[u8], invocation: Option<&str>) -> (bool, bool) {
         if !self.enabled.load(Ordering::SeqCst) {
@@ -181,16 +188,24 @@ fn next_unit(state: &mut u64) -> f64 {
     (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// What the SDK sees for an injected fault: a 500 it classifies as a transient server error
-/// (JSON protocols read `__type`, REST ones the error-type header).
-fn injected_failure() -> axum::response::Response {
+/// What the SDK sees for an injected fault: an error it classifies as transient (JSON protocols
+/// read `__type`, REST ones the error-type header). A call that never reached AWS is answered
+/// 503 `ServiceUnavailable` (the service took nothing); one whose answer is lost, 500
+/// `InternalFailure` (it may have acted) — the difference a sender of mail needs to tell whether
+/// it may send again.
+fn injected_failure(reached_aws: bool) -> axum::response::Response {
+    let (status, kind) = if reached_aws {
+        (500, "InternalFailure")
+    } else {
+        (503, "ServiceUnavailable")
+    };
     axum::http::Response::builder()
-        .status(500)
+        .status(status)
         .header("content-type", "application/x-amz-json-1.0")
-        .header("x-amzn-errortype", "InternalFailure")
-        .body(axum::body::Body::from(
-            r#"{"__type":"InternalFailure","message":"fault injected by the local proxy"}"#,
-        ))
+        .header("x-amzn-errortype", kind)
+        .body(axum::body::Body::from(format!(
+            r#"{{"__type":"{kind}","message":"fault injected by the local proxy"}}"#
+        )))
         .unwrap_or_else(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
@@ -230,7 +245,8 @@ pub async fn proxy(
                 .map_or((true, false), |f| f.decide(&action, &bytes, invocation));
             *c.0.lock().unwrap().entry(action).or_default() += 1;
             if !forward {
-                return injected_failure();
+                let reached = faults.as_ref().is_some_and(|f| f.loses_answer(invocation));
+                return injected_failure(reached);
             }
             let method = reqwest::Method::from_bytes(parts.method.as_str().as_bytes())
                 .unwrap_or(reqwest::Method::GET);
@@ -260,7 +276,7 @@ pub async fn proxy(
                 Err(_) => axum::http::StatusCode::BAD_GATEWAY.into_response(),
             };
             if fail {
-                return injected_failure();
+                return injected_failure(true);
             }
             answer
         }
@@ -307,13 +323,20 @@ mod tests {
             assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (false, true));
         }
         assert_eq!(f.injected()[&("sqs SendMessage".to_string(), "drop")], 1);
+        assert!(
+            !f.loses_answer(Some("i-1")),
+            "answered as never reaching AWS"
+        );
     }
 
     #[test]
     fn a_lost_answer_reaches_aws_once_and_fails_every_attempt() {
         let f = faults(0.0, 1.0);
         f.enable(true);
+        assert!(!f.loses_answer(Some("i-1")));
         assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (true, true));
+        // Its retries are answered as the first was: it reached AWS.
+        assert!(f.loses_answer(Some("i-1")));
         assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (false, true));
         assert_eq!(f.decide("sqs SendMessage", b"", Some("i-1")), (false, true));
         assert_eq!(

@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::faults::ProviderFaults;
 use crate::max;
 use crate::model::{self, MaxBook, NumberBook, Provider, Reply, SimError, SmsBook, StatusUpdate};
 use crate::sim::{ConfigPatch, Sim};
@@ -32,6 +33,33 @@ pub(crate) fn routes() -> Router<Sim> {
         .route("/sim/sms/inbox", get(sms_inbox))
         .route("/sim/sms/numbers", put(set_sms_numbers).get(sms_numbers))
         .route("/sim/sms/status", post(sms_status))
+        .route(
+            "/sim/faults",
+            put(set_faults).get(faults).delete(clear_faults),
+        )
+}
+
+async fn faults(State(sim): State<Sim>) -> Json<ProviderFaults> {
+    Json(sim.faults())
+}
+
+async fn set_faults(
+    State(sim): State<Sim>,
+    faults: Result<Json<ProviderFaults>, JsonRejection>,
+) -> Response {
+    let faults = match body(faults) {
+        Ok(f) => f,
+        Err(e) => return sim_error(e),
+    };
+    match sim.set_faults(faults.clone()) {
+        Ok(()) => Json(faults).into_response(),
+        Err(e) => sim_error(e),
+    }
+}
+
+async fn clear_faults(State(sim): State<Sim>) -> StatusCode {
+    let _ = sim.set_faults(ProviderFaults::default());
+    StatusCode::NO_CONTENT
 }
 
 fn bad_request(message: &str) -> Response {

@@ -17,6 +17,7 @@
 //! ```
 
 mod admin;
+pub mod faults;
 mod green_api;
 pub mod max;
 mod meta;
@@ -158,7 +159,7 @@ pub fn router(sim: Sim) -> Router {
     Router::new()
         .merge(admin::routes())
         // SMS.ru takes GET and POST alike.
-        .route("/sms/send", any(smsru::send))
+        .route("/sms/send", any(sms_send))
         .route("/sms/status", any(smsru::status))
         .route("/v3/{instance}/{method}/{token}", any(max_call))
         // Meta, Green-API and the MAX instance without its optional `v3` prefix all use three
@@ -169,6 +170,11 @@ pub fn router(sim: Sim) -> Router {
         .with_state(sim)
 }
 
+async fn sms_send(State(sim): State<Sim>, query: axum::extract::RawQuery, body: Bytes) -> Response {
+    let send = smsru::send(State(sim.clone()), query, body);
+    faults::send_with_faults(&sim, send).await
+}
+
 async fn max_call(
     State(sim): State<Sim>,
     Path((instance, method, token)): Path<(String, String, String)>,
@@ -176,9 +182,26 @@ async fn max_call(
     body: Bytes,
 ) -> Response {
     if instance.starts_with("waInstance") {
-        max::handle(&sim, &instance, &method, &token, &http_method, &body)
+        max_method(&sim, &instance, &method, &token, &http_method, &body).await
     } else {
         not_found().await
+    }
+}
+
+/// A MAX instance's method; `sendMessage` under the injected faults (`faults`).
+async fn max_method(
+    sim: &Sim,
+    instance: &str,
+    method: &str,
+    token: &str,
+    http_method: &Method,
+    body: &[u8],
+) -> Response {
+    let call = async { max::handle(sim, instance, method, token, http_method, body) };
+    if method.eq_ignore_ascii_case("sendMessage") {
+        faults::send_with_faults(sim, call).await
+    } else {
+        call.await
     }
 }
 
@@ -191,7 +214,7 @@ async fn provider_call(
 ) -> Response {
     let is_max = first.strip_prefix("waInstance") == Some(sim.config().max_instance.as_str());
     if is_max {
-        max::handle(&sim, &first, &second, &third, &http_method, &body)
+        max_method(&sim, &first, &second, &third, &http_method, &body).await
     } else if http_method != Method::POST {
         // Every WhatsApp method simulated here is a POST.
         (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").into_response()

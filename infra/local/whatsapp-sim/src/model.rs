@@ -133,6 +133,9 @@ pub struct MaxBook {
     /// Numbers whose account exists (`checkAccount` says so) but whose messages do not get
     /// through: each send is accepted, then reported `failed`, as when MAX drops a message.
     pub failing: Vec<String>,
+    /// The same as `failing`, under the name the fault run uses (the account deleted or the chat
+    /// blocked since the check).
+    pub undeliverable: Vec<String>,
 }
 
 impl Default for MaxBook {
@@ -142,6 +145,7 @@ impl Default for MaxBook {
             without_max: Vec::new(),
             default: true,
             failing: Vec::new(),
+            undeliverable: Vec::new(),
         }
     }
 }
@@ -161,10 +165,15 @@ impl MaxBook {
     }
 
     /// Whether a message to this number reaches the person: they have an account and it is not
-    /// one of the `failing` ones.
+    /// one of the `failing` (or `undeliverable`) ones.
     pub fn delivers_to(&self, number: &str) -> bool {
         let digits = digits(number);
-        self.has_max(&digits) && !self.failing.iter().any(|n| digits_eq(n, &digits))
+        self.has_max(&digits)
+            && !self
+                .failing
+                .iter()
+                .chain(&self.undeliverable)
+                .any(|n| digits_eq(n, &digits))
     }
 }
 
@@ -509,6 +518,9 @@ pub struct Stats {
     pub pending_statuses: u64,
     /// The latest webhook calls, oldest first (at most 500).
     pub deliveries: Vec<WebhookDelivery>,
+    /// MAX and SMS.ru sends that met an injected failure (`PUT /sim/faults`).
+    #[serde(default)]
+    pub provider_faults: crate::faults::FaultStats,
 }
 
 /// Why a control operation was refused.

@@ -11,6 +11,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::faults::{self, Fault, ProviderFaults};
 use crate::model::{
     self, Answer, ChatLine, Delivered, MaxBook, NumberBook, Provider, Reply, SentMessage, SimError,
     SmsBook, SmsRecord, Stats, StatusUpdate, WebhookDelivery,
@@ -180,6 +181,9 @@ pub(crate) struct State {
     pub sms_numbers: SmsBook,
     /// The next SMS.ru `sms_id` number.
     pub sms_seq: u64,
+    /// Injected failures of MAX and SMS.ru sends, and the draws deciding them.
+    pub faults: ProviderFaults,
+    pub fault_rng: fastrand::Rng,
 }
 
 impl State {
@@ -198,6 +202,8 @@ impl State {
             sms: Vec::new(),
             sms_numbers: SmsBook::default(),
             sms_seq: 1_000_001,
+            faults: ProviderFaults::default(),
+            fault_rng: fastrand::Rng::with_seed(0),
         }
     }
 }
@@ -297,6 +303,36 @@ impl Sim {
     /// the simulator started with. Status webhooks already scheduled still go out.
     pub fn reset(&self) {
         *self.lock() = State::new(self.inner.initial.clone());
+    }
+
+    /// The injected failures of MAX and SMS.ru sends now.
+    pub fn faults(&self) -> ProviderFaults {
+        self.lock().faults.clone()
+    }
+
+    /// Replaces the injected failures of MAX and SMS.ru sends (the default: none) and reseeds
+    /// their draws.
+    pub fn set_faults(&self, faults: ProviderFaults) -> Result<(), SimError> {
+        faults.check().map_err(SimError::bad)?;
+        let mut st = self.lock();
+        st.fault_rng = fastrand::Rng::with_seed(faults.seed);
+        st.faults = faults;
+        Ok(())
+    }
+
+    /// The fault for the next MAX or SMS.ru send, counted.
+    pub(crate) fn draw_fault(&self) -> Fault {
+        let mut st = self.lock();
+        let st = &mut *st;
+        let fault = faults::draw(&st.faults, &mut st.fault_rng);
+        let counts = &mut st.stats.provider_faults;
+        match fault {
+            Fault::None => {}
+            Fault::Refuse => counts.refused += 1,
+            Fault::AcceptThenError => counts.accepted_then_error += 1,
+            Fault::AcceptThenHold(_) => counts.accepted_then_held += 1,
+        }
+        fault
     }
 
     /// Where MAX webhooks go and the bearer token they carry (`""`: no `Authorization` header).

@@ -21,6 +21,7 @@ fn book(with: &[&str]) -> MaxBook {
         without_max: Vec::new(),
         default: false,
         failing: Vec::new(),
+        undeliverable: Vec::new(),
     }
 }
 

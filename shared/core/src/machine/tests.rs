@@ -573,6 +573,38 @@ fn a_send_of_unknown_outcome_fails_the_survey_and_is_never_retried() {
 }
 
 #[test]
+fn a_rating_after_a_send_of_unknown_outcome_counts() {
+    // The provider took the question and its answer was lost (a 500 after the send, a timeout):
+    // the survey failed, yet the customer got the question and rates.
+    let failed = decide(
+        &survey_in(SurveyState::Sent),
+        &Input::send_unknown(Channel::Max, "HTTP 500"),
+        &cfg(),
+        now(),
+    )
+    .survey;
+    assert!(matches!(failed.state, SurveyState::Failed { .. }));
+    let d = decide(&failed, &text("m1", "5"), &cfg(), now());
+    assert_eq!(d.survey.rating, Some(r(5)));
+    assert_eq!(
+        d.survey.state,
+        SurveyState::Closed {
+            outcome: Outcome::Rated
+        }
+    );
+    let c = commands(&d);
+    assert!(c.contains(&Command::WriteRating { rating: r(5) }), "{c:?}");
+    // A low one opens its complaint, as on any asked survey.
+    let d = decide(&failed, &text("m2", "1"), &cfg(), now());
+    assert!(
+        commands(&d)
+            .iter()
+            .any(|c| matches!(c, Command::OpenComplaint { .. })),
+        "{d:?}"
+    );
+}
+
+#[test]
 fn a_fallback_is_pending_only_while_open_on_another_channel() {
     let s = survey_in(SurveyState::Sent);
     assert!(!s.fallback_pending(Channel::Email));
