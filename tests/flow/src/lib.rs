@@ -212,6 +212,34 @@ impl TestStack {
         }
     }
 
+    /// `GET {path}` of the messaging simulator (its `/sim/…` control routes) as JSON.
+    pub async fn sim_get(&self, path: &str) -> Value {
+        self.driver
+            .http
+            .get(format!("{}{path}", self.wa_sim().url()))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Sets up the messaging simulator (`/sim/max/numbers`, `/sim/sms/numbers`, `/sim/max/state`).
+    pub async fn sim_put(&self, path: &str, body: Value) {
+        self.driver
+            .http
+            .put(format!("{}{path}", self.wa_sim().url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+
     pub fn wa_sim(&self) -> &otklik_whatsapp_sim::SimHandle {
         match &self.world {
             World::Running(local) => &local.wa_sim,

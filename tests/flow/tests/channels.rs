@@ -28,29 +28,6 @@ async fn russian_shop(test: &str) -> TestStack {
     .await
 }
 
-async fn sim_get(s: &TestStack, path: &str) -> Value {
-    reqwest::get(format!("{}{path}", s.wa_sim().url()))
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Sets up the provider simulator (`/sim/max/numbers`, `/sim/sms/numbers`, `/sim/max/state`).
-async fn sim_put(s: &TestStack, path: &str, body: Value) {
-    reqwest::Client::new()
-        .put(format!("{}{path}", s.wa_sim().url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-}
-
 /// The order's survey, once intake has made it.
 async fn survey_of(s: &TestStack, order: u64) -> Option<Survey> {
     let id = SurveyId::for_order(&OrderRef::new("main-shop", order).unwrap());
@@ -62,8 +39,7 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
     let s = russian_shop("chain-ru").await;
     let with_max = "+79005550701";
     let without_max = "+79005550702";
-    sim_put(
-        &s,
+    s.sim_put(
         "/sim/max/numbers",
         json!({"withMax": [digits(with_max)], "withoutMax": [digits(without_max)]}),
     )
@@ -81,7 +57,9 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
 
     // The MAX customer gets the question in their MAX chat, and nothing by SMS.
     let chat = eventually("the question reaches MAX", WAIT, || async {
-        let chat = sim_get(&s, &format!("/sim/max/chat?phone={}", digits(with_max))).await;
+        let chat = s
+            .sim_get(&format!("/sim/max/chat?phone={}", digits(with_max)))
+            .await;
         let lines = chat["lines"].clone();
         Ok((lines.as_array().is_some_and(|c| !c.is_empty())).then_some(lines))
     })
@@ -106,7 +84,7 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
     );
     // Before its first MAX send, dispatch had the instance pace its sends (`max.send_interval`,
     // 10 s by default; the simulator's instance started at 5 s), with one setSettings.
-    let settings = sim_get(&s, "/sim/max/settings").await;
+    let settings = s.sim_get("/sim/max/settings").await;
     assert_eq!(
         settings["delaySendMessagesMilliseconds"], 10_000,
         "{settings}"
@@ -115,7 +93,9 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
 
     // The other one gets one SMS: our words, then a short link of its own, in one segment.
     let inbox = eventually("the SMS reaches the phone", WAIT, || async {
-        let inbox = sim_get(&s, &format!("/sim/sms/inbox?phone={}", digits(without_max))).await;
+        let inbox = s
+            .sim_get(&format!("/sim/sms/inbox?phone={}", digits(without_max)))
+            .await;
         Ok((inbox.as_array().is_some_and(|i| !i.is_empty())).then_some(inbox))
     })
     .await
@@ -142,10 +122,14 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
     assert_eq!(survey, sms_survey.id);
     assert!(!link.contains(&digits(without_max)));
     // Nobody without MAX got a MAX message, nobody on MAX an SMS.
-    let no_chat = sim_get(&s, &format!("/sim/max/chat?phone={}", digits(without_max))).await;
+    let no_chat = s
+        .sim_get(&format!("/sim/max/chat?phone={}", digits(without_max)))
+        .await;
     assert_eq!(no_chat["lines"], json!([]));
     assert_eq!(no_chat["hasMax"], false);
-    let no_sms = sim_get(&s, &format!("/sim/sms/inbox?phone={}", digits(with_max))).await;
+    let no_sms = s
+        .sim_get(&format!("/sim/sms/inbox?phone={}", digits(with_max)))
+        .await;
     assert_eq!(no_sms, json!([]));
 }
 
@@ -153,14 +137,16 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
 async fn a_max_answer_is_rated_and_thanked_in_the_same_chat() {
     let s = russian_shop("chain-max-reply").await;
     let phone = "+79005550711";
-    sim_put(&s, "/sim/max/numbers", json!({"withMax": [digits(phone)]})).await;
+    s.sim_put("/sim/max/numbers", json!({"withMax": [digits(phone)]}))
+        .await;
     let order = s
         .complete_order(json!({"phone": phone, "customer": {"id": 971}}), &[11, 12])
         .await;
     let chat_of = |p: &'static str| {
         let s = &s;
         async move {
-            sim_get(s, &format!("/sim/max/chat?phone={}", digits(p))).await["lines"]
+            s.sim_get(&format!("/sim/max/chat?phone={}", digits(p)))
+                .await["lines"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default()
@@ -206,14 +192,9 @@ async fn an_sms_that_is_not_delivered_falls_back_to_email() {
     let s = russian_shop("chain-sms-fails").await;
     let phone = "+79005550721";
     // No MAX, and the operator reports the SMS undelivered (SMS.ru code 104) by callback.
-    sim_put(
-        &s,
-        "/sim/max/numbers",
-        json!({"withoutMax": [digits(phone)]}),
-    )
-    .await;
-    sim_put(
-        &s,
+    s.sim_put("/sim/max/numbers", json!({"withoutMax": [digits(phone)]}))
+        .await;
+    s.sim_put(
         "/sim/sms/numbers",
         json!({"undeliverable": [digits(phone)], "failCode": 104}),
     )
@@ -229,7 +210,7 @@ async fn an_sms_that_is_not_delivered_falls_back_to_email() {
     .unwrap();
     assert_eq!(sv.asked, vec![Channel::Sms, Channel::Email]);
     // One SMS only: the fallback did not send it again.
-    let sent = sim_get(&s, "/sim/sms").await;
+    let sent = s.sim_get("/sim/sms").await;
     let to_phone: Vec<&Value> = sent
         .as_array()
         .unwrap()
@@ -243,13 +224,10 @@ async fn an_sms_that_is_not_delivered_falls_back_to_email() {
 async fn while_the_max_instance_is_logged_out_even_max_customers_get_the_sms() {
     let s = russian_shop("chain-max-down").await;
     let phone = "+79005550731";
-    sim_put(&s, "/sim/max/numbers", json!({"withMax": [digits(phone)]})).await;
-    sim_put(
-        &s,
-        "/sim/max/state",
-        json!({"stateInstance": "notAuthorized"}),
-    )
-    .await;
+    s.sim_put("/sim/max/numbers", json!({"withMax": [digits(phone)]}))
+        .await;
+    s.sim_put("/sim/max/state", json!({"stateInstance": "notAuthorized"}))
+        .await;
     let order = s
         .complete_order(json!({"phone": phone, "customer": {"id": 973}}), &[11])
         .await;
@@ -261,6 +239,8 @@ async fn while_the_max_instance_is_logged_out_even_max_customers_get_the_sms() {
     .unwrap();
     // MAX was not even among the candidates, and nothing went to the MAX chat.
     assert_eq!(sv.chain, vec![Channel::Sms]);
-    let chat = sim_get(&s, &format!("/sim/max/chat?phone={}", digits(phone))).await;
+    let chat = s
+        .sim_get(&format!("/sim/max/chat?phone={}", digits(phone)))
+        .await;
     assert_eq!(chat["lines"], json!([]));
 }

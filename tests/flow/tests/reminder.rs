@@ -28,35 +28,13 @@ async fn reminding_shop(test: &str) -> TestStack {
     .await
 }
 
-async fn sim(s: &TestStack, path: &str) -> Value {
-    reqwest::get(format!("{}{path}", s.wa_sim().url()))
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn sim_put(s: &TestStack, path: &str, body: Value) {
-    reqwest::Client::new()
-        .put(format!("{}{path}", s.wa_sim().url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
-}
-
 async fn survey_of(s: &TestStack, order: u64) -> Option<Survey> {
     let id = SurveyId::for_order(&OrderRef::new("main-shop", order).unwrap());
     s.store.get(&id).await.unwrap()
 }
 
 async fn sms_to(s: &TestStack, phone: &str) -> Vec<String> {
-    sim(s, &format!("/sim/sms/inbox?phone={}", digits(phone)))
+    s.sim_get(&format!("/sim/sms/inbox?phone={}", digits(phone)))
         .await
         .as_array()
         .cloned()
@@ -98,12 +76,8 @@ async fn a_silent_sms_customer_is_reminded_once_by_email_and_that_answer_counts(
             .unwrap()
             .as_nanos()
     );
-    sim_put(
-        &s,
-        "/sim/max/numbers",
-        json!({"withoutMax": [digits(phone)]}),
-    )
-    .await;
+    s.sim_put("/sim/max/numbers", json!({"withoutMax": [digits(phone)]}))
+        .await;
     let order = s
         .complete_order(json!({"phone": phone, "email": email}), &[11, 12])
         .await;
@@ -181,7 +155,8 @@ async fn a_silent_sms_customer_is_reminded_once_by_email_and_that_answer_counts(
 async fn a_silent_max_customer_is_reminded_by_sms_in_the_reminders_words() {
     let s = reminding_shop("remind-sms").await;
     let phone = "+79005550802";
-    sim_put(&s, "/sim/max/numbers", json!({"withMax": [digits(phone)]})).await;
+    s.sim_put("/sim/max/numbers", json!({"withMax": [digits(phone)]}))
+        .await;
     let order = s
         .complete_order(json!({"phone": phone, "customer": {"id": 981}}), &[11])
         .await;
@@ -198,7 +173,9 @@ async fn a_silent_max_customer_is_reminded_by_sms_in_the_reminders_words() {
         sms[0]
     );
     // MAX carried the question only.
-    let chat = sim(&s, &format!("/sim/max/chat?phone={}", digits(phone))).await;
+    let chat = s
+        .sim_get(&format!("/sim/max/chat?phone={}", digits(phone)))
+        .await;
     let ours: Vec<&Value> = chat["lines"]
         .as_array()
         .unwrap()
