@@ -8,12 +8,12 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use otklik_app::batch::for_each_record;
+use otklik_app::batch::for_each_record_received;
 use otklik_app::engine::Engine;
 use otklik_core::machine::{Event, Input, InputId, Survey};
 use otklik_core::model::{Channel, Phone, SurveyId};
 use otklik_core::ports::{PortError, SurveyStore};
-use otklik_core::routing::{quote_crosses_customers, route_message};
+use otklik_core::routing::{quote_crosses_customers, route_message, wait_for_sends_record};
 use otklik_messaging::inbound::Inbound;
 
 pub struct InboundWorker {
@@ -38,16 +38,22 @@ impl InboundWorker {
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
         // A body that is not a webhook item is never ours to guess at: it stays, and after its
         // retries rests in the DLQ.
-        for_each_record(event, "inbound item", move |item: Inbound| async move {
-            self.process_one(&item, now).await
-        })
+        for_each_record_received(
+            event,
+            "inbound item",
+            move |item: Inbound, receives| async move {
+                self.process_one(&item, receives, now).await
+            },
+        )
         .await
     }
 
-    /// Routes one item to its survey and applies it, at most once per provider id.
+    /// Routes one item to its survey and applies it, at most once per provider id. `receives`:
+    /// how often the queue has handed this item out (1 the first time).
     pub async fn process_one(
         &self,
         item: &Inbound,
+        receives: u32,
         now: DateTime<Utc>,
     ) -> Result<Handled, PortError> {
         let store = &self.engine.store;
@@ -119,23 +125,40 @@ impl InboundWorker {
                     "a message from a number without a survey of ours; not routed"
                 );
                 otklik_metrics::incr(&otklik_metrics::UNROUTED_MESSAGES, &[]);
+            } else if item
+                .status_event()
+                .is_some_and(|e| wait_for_sends_record(&e, receives))
+            {
+                // Not marked done: it comes back after the queue's visibility timeout, when the
+                // dispatcher has saved the message id it may belong to.
+                return Err(PortError::Transient(
+                    "a delivery failure of a message not recorded (yet); waiting for its send to be saved"
+                        .into(),
+                ));
             } else {
                 tracing::info!("a status of a message we do not track; ignored");
             }
             store.mark_inbound_done(input_id.as_str(), now).await?;
             return Ok(Handled::Ignored("no survey"));
         };
-        if let Inbound::Message { event, .. } | Inbound::UserMessage { event, .. } = item {
-            // The channel the answer came on is the one whose send it answers.
-            let via = match event {
+        // An answer or a failure names the channel of the send it follows; if it overtook the
+        // dispatcher's save of that send, the send is recorded first, or the answer would find the
+        // survey unasked and the failure would find nothing to fall back from.
+        let via = match item {
+            Inbound::Message { event, .. } | Inbound::UserMessage { event, .. } => match event {
                 Event::Text { via, .. } | Event::Choice { via, .. } | Event::Edited { via, .. } => {
                     Some(*via)
                 }
                 _ => None,
-            };
-            if let Some(via) = via {
-                self.catch_up_on_send(&survey, via, now).await?;
-            }
+            },
+            Inbound::Status { .. } => match item.status_event() {
+                Some(Event::DeliveryFailed { channel, .. }) => Some(channel),
+                _ => None,
+            },
+            Inbound::Unusable { .. } | Inbound::ProviderError { .. } => None,
+        };
+        if let Some(via) = via {
+            self.catch_up_on_send(&survey, via, now).await?;
         }
         let (event, in_place_of) = match item {
             Inbound::Message {

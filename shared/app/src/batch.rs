@@ -21,9 +21,29 @@ where
     R: std::fmt::Debug,
     E: std::fmt::Display,
 {
+    for_each_record_received(event, what, move |item, _receives| handle(item)).await
+}
+
+/// [`for_each_record`] for a handler that also wants to know how often SQS has handed this
+/// record out (`ApproximateReceiveCount`, 1 on the first receive): one that waits for something
+/// another function is about to write gives up after a few receives instead of resting in the
+/// DLQ.
+pub async fn for_each_record_received<T, R, E, F, Fut>(
+    event: SqsEvent,
+    what: &str,
+    mut handle: F,
+) -> SqsBatchResponse
+where
+    F: FnMut(T, u32) -> Fut,
+    Fut: std::future::Future<Output = Result<R, E>>,
+    T: serde::de::DeserializeOwned,
+    R: std::fmt::Debug,
+    E: std::fmt::Display,
+{
     let mut response = SqsBatchResponse::default();
     for record in event.records {
         let mid = record.message_id.clone().unwrap_or_default();
+        let receives = receive_count(&record);
         let item = match record.body.as_deref().map(serde_json::from_str::<T>) {
             Some(Ok(item)) => item,
             Some(Err(e)) => {
@@ -37,7 +57,7 @@ where
                 continue;
             }
         };
-        match handle(item).await {
+        match handle(item, receives).await {
             Ok(outcome) => tracing::info!(message = %mid, ?outcome, "{what} handled"),
             Err(e) => {
                 tracing::warn!(message = %mid, error = %e, "{what} failed; will be redelivered");
@@ -46,6 +66,15 @@ where
         }
     }
     response
+}
+
+/// SQS's `ApproximateReceiveCount` of a record; 1 when absent (an event built by hand).
+fn receive_count(record: &aws_lambda_events::event::sqs::SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -93,5 +122,23 @@ mod tests {
             .map(|f| f.item_identifier.as_str())
             .collect();
         assert_eq!(failed, vec!["not-a-number", "empty", "refused"]);
+    }
+
+    #[tokio::test]
+    async fn the_handler_learns_how_often_a_record_was_received() {
+        let mut again = record("again", Some("7"));
+        again
+            .attributes
+            .insert("ApproximateReceiveCount".into(), "3".into());
+        let mut event = SqsEvent::default();
+        event.records = vec![record("first", Some("1")), again];
+        let mut seen = Vec::new();
+        let response = for_each_record_received(event, "test", |n: u32, receives| {
+            seen.push((n, receives));
+            async move { Ok::<_, &str>(()) }
+        })
+        .await;
+        assert_eq!(seen, vec![(1, 1), (7, 3)]);
+        assert!(response.batch_item_failures.is_empty());
     }
 }

@@ -155,7 +155,7 @@ impl Engine {
         let applied = self
             .apply_to(survey, &Input::sent(channel, ""), now)
             .await?;
-        tracing::warn!(survey = %id, %channel, "answer before the send was recorded; recorded it first");
+        tracing::warn!(survey = %id, %channel, "an answer or a failure came before the send was recorded; recorded it first");
         Ok(applied.survey)
     }
 

@@ -305,6 +305,89 @@ async fn an_answer_that_overtakes_the_saved_send_still_counts_as_the_rating() {
     );
 }
 
+/// A survey whose WhatsApp question went out and whose message id is known (or not, with
+/// `remembered` false), but whose "sent" save has not landed yet: the dispatcher's state between
+/// the provider's answer and its own save. The customer can also be mailed, the next channel.
+async fn overtaken(s: &Stack, phone: &str, message_id: &str, remembered: bool) -> Survey {
+    let mut survey = s.asked(phone).await;
+    survey.contact.email =
+        Some(otklik_core::model::Email::parse("late.status@example.ru").unwrap());
+    survey.state = SurveyState::Scheduled;
+    survey.channel = None;
+    survey.sent_at = None;
+    survey.provider_message_id = None;
+    survey.asked = Vec::new();
+    s.store.save(&survey).await.unwrap();
+    s.store
+        .claim_send(&survey.id, "whatsapp", Utc::now())
+        .await
+        .unwrap();
+    if remembered {
+        s.store
+            .remember_message(message_id, &survey.id, Utc::now())
+            .await
+            .unwrap();
+    }
+    s.store.get(&survey.id).await.unwrap().unwrap()
+}
+
+fn failed(message_id: &str) -> otklik_messaging::inbound::Inbound {
+    otklik_messaging::inbound::Inbound::Status {
+        message_id: message_id.into(),
+        id: otklik_core::machine::InputId::new(format!("{message_id}:failed")).unwrap(),
+        status: otklik_messaging::inbound::DeliveryStatus::Failed,
+        reason: Some("131026".into()),
+        via: Channel::Whatsapp,
+        recipient_user_id: None,
+    }
+}
+
+#[tokio::test]
+async fn a_failure_that_overtakes_the_saved_send_still_falls_back() {
+    // The provider reports the question failed before the dispatcher saved "sent" (GREEN-API can
+    // within milliseconds). Applied to a survey that has not asked, the failure fell back from
+    // nothing, and the customer waited on a dead channel; found by the four-channel fault run.
+    let s = stack("failure-overtakes").await;
+    let survey = overtaken(&s, "+7 900 500-20-03", "wamid.overtaken-1", true).await;
+    let worker = InboundWorker::from_parts(&s.parts()).await.unwrap();
+    worker
+        .process_one(&failed("wamid.overtaken-1"), 1, Utc::now())
+        .await
+        .unwrap();
+    let after = s.survey(&survey).await;
+    assert_eq!(after.asked, vec![Channel::Whatsapp], "{after:?}");
+    assert!(after.fallback_pending(Channel::Email), "{after:?}");
+}
+
+#[tokio::test]
+async fn a_failure_of_a_message_not_yet_recorded_comes_back_until_it_is() {
+    let s = stack("failure-before-record").await;
+    let worker = InboundWorker::from_parts(&s.parts()).await.unwrap();
+    // The status outran even the record of the message id: it is handed back, not dropped…
+    let early = worker
+        .process_one(&failed("wamid.overtaken-2"), 1, Utc::now())
+        .await;
+    assert!(
+        matches!(early, Err(otklik_core::ports::PortError::Transient(_))),
+        "{early:?}"
+    );
+    // …and on its next receive, the id now recorded, it falls back.
+    let survey = overtaken(&s, "+7 900 500-20-04", "wamid.overtaken-2", true).await;
+    worker
+        .process_one(&failed("wamid.overtaken-2"), 2, Utc::now())
+        .await
+        .unwrap();
+    assert!(s.survey(&survey).await.fallback_pending(Channel::Email));
+    // A failure of a message never recorded (a thank-you is not) is let go after a few
+    // receives, so it never rests in the dead-letter queue.
+    let last = otklik_core::routing::UNKNOWN_FAILURE_RECEIVES;
+    let gone = worker
+        .process_one(&failed("wamid.thanks-1"), last, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(gone, otklik_inbound_worker::Handled::Ignored("no survey"));
+}
+
 #[tokio::test]
 async fn a_max_answer_that_overtakes_the_saved_max_send_still_counts() {
     // As above, on MAX: the claim is MAX's, and the answer comes in a MAX chat. (The catch-up
@@ -336,7 +419,7 @@ async fn a_max_answer_that_overtakes_the_saved_max_send_still_counts() {
         chat_id: Some("10000001".into()),
         edits: None,
     };
-    worker.process_one(&item, Utc::now()).await.unwrap();
+    worker.process_one(&item, 1, Utc::now()).await.unwrap();
     let after = s.survey(&asked).await;
     assert_eq!(after.rating.map(|r| r.value()), Some(4), "{after:?}");
     assert_eq!(after.asked, vec![Channel::Max]);
