@@ -64,7 +64,7 @@ pub enum Inbound {
     },
     /// A customer's message that carries no phone number we can use, only the customer's
     /// business-scoped user id (Meta's "BSUID", `from_user_id`): a WhatsApp user who adopted a
-    /// username and whose number Meta withholds, or a number the phone library rejects. The
+    /// username and whose number Meta withholds, or a `from` that is no possible phone number. The
     /// worker routes it by the user id learned from the statuses of our own messages
     /// ([`Inbound::Status`]'s `recipient_user_id`), a quote only among that user's surveys; one
     /// it cannot route it keeps as an [`Inbound::Unusable`] made of `at`, `reason` and `raw`.
@@ -335,7 +335,7 @@ pub fn meta_handshake(
 ///   `system` messages (the customer changed number) and `revoke` (a deleted message) are not
 ///   the customer's words: skipped. An `edit` gives the new content, with `edits` naming the
 ///   original.
-/// - A sender that is not a number the phone library accepts cannot be routed: the message is
+/// - A sender that is not even a possible phone number cannot be routed: the message is
 ///   [`Inbound::Unusable`] (kept, counted), never skipped silently. Statuses other than
 ///   sent/delivered/read/failed (Meta's `deleted`, `warning`) are skipped. `value.errors` and a
 ///   failed status's `errors[]` give [`Inbound::ProviderError`]s.
@@ -514,7 +514,7 @@ fn max_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
     if !personal || chat_type.is_some_and(|t| t != "user") {
         return Ok(None);
     }
-    // A person who hides their number (MAX sends 0) or one the phone library rejects cannot be
+    // A person who hides their number (MAX sends 0) or whose number is not even a possible one cannot be
     // routed by it: kept as unusable (logged, counted, listed) rather than lost without a trace.
     let phone = id_at(root, &["senderData", "senderPhoneNumber"])
         .ok_or("senderData.senderPhoneNumber hidden (0) or absent: the sender cannot be routed")?;
@@ -569,7 +569,8 @@ fn meta_message(m: &Value, region: &str, at: &str) -> Result<Option<Inbound>, St
     let id = non_empty(m, &["id"]).ok_or("no id")?;
     // A username's holder comes without `from` but with `from_user_id` (Meta's
     // "Business-scoped user IDs" page, developers.facebook.com/documentation/business-messaging/
-    // whatsapp/business-scoped-user-ids/); the user id also routes a number the library rejects.
+    // whatsapp/business-scoped-user-ids/); the user id also routes a `from` that is no possible
+    // number.
     let user_id = non_empty(m, &["from_user_id"]).map(str::to_string);
     let from = str_at(m, &["from"]);
     if from.is_none() && user_id.is_none() {
@@ -916,13 +917,16 @@ fn placeholder_via(kind: &str, caption: Option<&str>, via: Channel) -> Event {
     }
 }
 
-/// Why a message whose sender's number the phone library rejects (a range newer than its
-/// metadata, say) is kept as unusable: it cannot be routed by number, and an answer must never
-/// vanish without a trace.
+/// Why a message whose sender is not even a possible phone number (too short or long, a country
+/// code nobody uses) is kept as unusable: it cannot be routed by number, and an answer must never
+/// vanish without a trace. A possible number the library's metadata does not know (a range newer
+/// than it) is an unvalidated [`Phone`] and is routed like any other: our survey was asked on the
+/// same digits.
 const UNROUTABLE_NUMBER: &str =
-    "the sender's number is not one the phone library accepts: it cannot be routed";
+    "the sender's number is not a possible phone number: it cannot be routed";
 
-/// Both providers give the sender as bare international digits ("79001234567").
+/// Both providers give the sender as bare international digits ("79001234567"); the key a reply is
+/// routed by is those digits, validated by the phone library or not ([`Phone::is_validated`]).
 fn phone_from_digits(digits: &str, region: &str) -> Option<Phone> {
     let digits = digits.strip_prefix('+').unwrap_or(digits);
     if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -1465,6 +1469,28 @@ mod tests {
             &parse_green_api(&body, "RU").unwrap()[..],
             [Inbound::Unusable { reason, .. }] if reason == UNROUTABLE_NUMBER
         ));
+    }
+
+    /// Issue 18, item 3: a possible number the phone library's metadata rejects (+7 600…, a range
+    /// it does not know) is routed by its digits like any other, on all three messengers: the
+    /// survey was asked on the same digits.
+    #[test]
+    fn a_number_the_library_does_not_know_is_routed_by_its_digits() {
+        let unknown = "76001234567";
+        let is_it = |got: &[Inbound]| {
+            matches!(got, [Inbound::Message { from, .. }]
+                if from.digits() == unknown && !from.is_validated())
+        };
+        let got = meta_one(&format!(
+            r#"{{"from":"{unknown}","id":"wamid.N","timestamp":"1717000000","type":"text","text":{{"body":"5"}}}}"#
+        ));
+        assert!(is_it(&got), "{got:?}");
+        let body = green_incoming(
+            &format!("{unknown}@c.us"),
+            r#"{"typeMessage":"textMessage","textMessageData":{"textMessage":"5"}}"#,
+        );
+        let got = parse_green_api(&body, "RU").unwrap();
+        assert!(is_it(&got), "{got:?}");
     }
 
     /// Meta's `edit` (the new message inside `edit.message`, the original named by
