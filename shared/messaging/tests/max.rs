@@ -409,6 +409,7 @@ fn expect_message(item: Inbound, event: Event, context: Option<&str>) {
             event,
             context_message_id: context.map(str::to_string),
             chat_id: Some("10000000".into()),
+            user_id: None,
             edits: None,
         }
     );
