@@ -304,10 +304,11 @@ impl<Q: Queue> ProviderWebhooks<Q> {
             }
             Provider::SmsRu(given) => {
                 verify_url_secret(&secret(&self.secrets.sms_callback_secret), given)?;
-                parse_smsru_callback(raw)?
+                // Per item: an entry we cannot read is kept as unusable, the others go on.
+                Ok(parse_smsru_callback(raw)?
                     .iter()
-                    .map(|u| u.to_inbound())
-                    .collect()
+                    .map(|item| item.to_inbound())
+                    .collect())
             }
         }
     }

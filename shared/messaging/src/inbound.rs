@@ -142,7 +142,7 @@ pub enum Inbound {
     /// and kept for an operator to look at (`otklik inbound unusable`), never refused: refusing
     /// would make the provider retry the whole POST and finally drop every other item with it.
     Unusable {
-        /// `meta`, `green-api` or `max`.
+        /// `meta`, `green-api`, `max` or `smsru`.
         provider: String,
         /// Where in the body: `entry[0].changes[0].value.messages[1]`, or `body` for GREEN-API's
         /// one-notification webhooks.
@@ -195,7 +195,12 @@ fn meta_error_code(e: &Value) -> Option<String> {
 /// How much of an unusable item is kept for inspection.
 pub const UNUSABLE_RAW_BYTES: usize = 4096;
 
-fn unusable(provider: &str, at: String, reason: impl Into<String>, raw: &Value) -> Inbound {
+pub(crate) fn unusable(
+    provider: &str,
+    at: String,
+    reason: impl Into<String>,
+    raw: &Value,
+) -> Inbound {
     Inbound::Unusable {
         provider: provider.to_string(),
         at,
