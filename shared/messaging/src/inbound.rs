@@ -932,8 +932,12 @@ fn green_delivery(raw: &str) -> Option<(DeliveryStatus, Option<String>)> {
         "sent" => (DeliveryStatus::Sent, None),
         "delivered" => (DeliveryStatus::Delivered, None),
         "read" => (DeliveryStatus::Read, None),
-        // noActiveSession: GREEN-API has no session with the recipient and could not encrypt
-        // for them; the message is not delivered, so the survey falls down its chain.
+        // noActiveSession is documented only on GREEN-API's WABA product page
+        // (green-api.com/en/waba/api/receiving/notifications-format/outgoing-message/OutgoingMessageStatus:
+        // "the 24-hour window for sending messages is closed"); neither the WhatsApp-instance
+        // list (which has failed, noAccount, notInGroup, yellowCard) nor the v3/MAX one
+        // (delivered, read, failed) names it. Whatever an instance means by it, the message was
+        // not delivered, so the survey falls down its chain.
         "failed" | "noAccount" | "notInGroup" | "yellowCard" | "noActiveSession" => {
             (DeliveryStatus::Failed, Some(raw.to_string()))
         }
