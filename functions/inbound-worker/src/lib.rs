@@ -31,6 +31,8 @@ pub enum Handled {
     Ignored(&'static str),
     /// An item we could not use, kept for inspection.
     Kept,
+    /// A customer's new WhatsApp user id, now known for this many of their surveys.
+    Learned { surveys: usize },
 }
 
 impl InboundWorker {
@@ -67,16 +69,35 @@ impl InboundWorker {
             // The webhook counts provider errors and never queues them; one queued by an older
             // build changes nothing here.
             Inbound::ProviderError { .. } => return Ok(Handled::Ignored("provider error")),
+            Inbound::UserIdChanged {
+                user_id,
+                previous_user_id,
+                from,
+            } => {
+                return self
+                    .learn_changed_user(user_id, previous_user_id.as_deref(), from.as_ref(), now)
+                    .await
+            }
             Inbound::Message {
                 from,
                 id,
                 context_message_id,
+                user_id,
                 ..
             } => {
                 if store.inbound_done(id.as_str()).await? {
                     return Ok(Handled::Duplicate);
                 }
-                (id, self.survey_for_message(from, context_message_id).await?)
+                let survey = self
+                    .survey_for_message(from, user_id.as_deref(), context_message_id)
+                    .await?;
+                // Meta named the sender's user id beside the number: from now on a message naming
+                // only that user id finds this survey too (as a status's recipient_user_id
+                // teaches).
+                if let (Some(user_id), Some(survey)) = (user_id, &survey) {
+                    store.remember_user(user_id, survey, now).await?;
+                }
+                (id, survey)
             }
             Inbound::UserMessage {
                 user_id,
@@ -174,7 +195,10 @@ impl InboundWorker {
             Inbound::Message { event, .. } | Inbound::UserMessage { event, .. } => {
                 (event.clone(), None)
             }
-            Inbound::Status { .. } | Inbound::Unusable { .. } | Inbound::ProviderError { .. } => {
+            Inbound::Status { .. }
+            | Inbound::UserIdChanged { .. }
+            | Inbound::Unusable { .. }
+            | Inbound::ProviderError { .. } => {
                 (item.status_event().expect("a status: checked above"), None)
             }
         };
@@ -255,13 +279,53 @@ impl InboundWorker {
         Ok(Handled::Kept)
     }
 
+    /// The sender's surveys are those of their number; when the number has none and Meta named
+    /// the sender's user id, those the user id is known for (a customer who changed number: the
+    /// system message told us the new user id is theirs, [`Self::learn_changed_user`]).
     async fn survey_for_message(
         &self,
         from: &Phone,
+        user_id: Option<&str>,
         context: &Option<String>,
     ) -> Result<Option<SurveyId>, PortError> {
         let surveys = self.engine.store.by_phone(from).await?;
-        self.route_among(&surveys, context).await
+        match user_id {
+            Some(user_id) if surveys.is_empty() => self.survey_for_user(user_id, context).await,
+            _ => self.route_among(&surveys, context).await,
+        }
+    }
+
+    /// Meta's identity change (`user_changed_user_id`, `user_changed_number`): every survey the
+    /// previous user id or the number the customer had (`from`) is known for becomes known for
+    /// the new user id, so the next answer, naming only the new id or coming from the new number
+    /// with it, finds them. Idempotent: a repeat writes the same items.
+    async fn learn_changed_user(
+        &self,
+        user_id: &str,
+        previous_user_id: Option<&str>,
+        from: Option<&Phone>,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, PortError> {
+        let store = &self.engine.store;
+        let mut surveys = match previous_user_id {
+            Some(previous) => store.surveys_of_user(previous).await?,
+            None => Vec::new(),
+        };
+        if let Some(phone) = from {
+            surveys.extend(store.by_phone(phone).await?.into_iter().map(|s| s.id));
+        }
+        surveys.sort();
+        surveys.dedup();
+        for survey in &surveys {
+            store.remember_user(user_id, survey, now).await?;
+        }
+        tracing::info!(
+            surveys = surveys.len(),
+            "a customer's WhatsApp user id changed; their surveys follow it"
+        );
+        Ok(Handled::Learned {
+            surveys: surveys.len(),
+        })
     }
 
     /// A message that names only the sender's WhatsApp user id: the sender's surveys are those

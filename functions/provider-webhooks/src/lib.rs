@@ -83,12 +83,16 @@ fn refused(e: &InboundError) -> Response<Body> {
 }
 
 /// Whether an item is worth a queue message: one that can change a survey, one we cannot use
-/// (the worker keeps it for inspection), or a status naming the WhatsApp user id our message went
-/// to. Otherwise a `sent` status adds nothing (dispatch recorded the send already).
+/// (the worker keeps it for inspection), a status naming the WhatsApp user id our message went
+/// to, or a customer's new user id. Otherwise a `sent` status adds nothing (dispatch recorded the
+/// send already).
 fn worth_queueing(item: &Inbound) -> bool {
     matches!(
         item,
-        Inbound::Message { .. } | Inbound::UserMessage { .. } | Inbound::Unusable { .. }
+        Inbound::Message { .. }
+            | Inbound::UserMessage { .. }
+            | Inbound::UserIdChanged { .. }
+            | Inbound::Unusable { .. }
     ) || item.status_event().is_some()
         // Even a `sent` status, when it names the recipient's user id: the worker learns it.
         || matches!(item, Inbound::Status { recipient_user_id: Some(_), .. })
@@ -300,10 +304,11 @@ impl<Q: Queue> ProviderWebhooks<Q> {
             }
             Provider::SmsRu(given) => {
                 verify_url_secret(&secret(&self.secrets.sms_callback_secret), given)?;
-                parse_smsru_callback(raw)?
+                // Per item: an entry we cannot read is kept as unusable, the others go on.
+                Ok(parse_smsru_callback(raw)?
                     .iter()
-                    .map(|u| u.to_inbound())
-                    .collect()
+                    .map(|item| item.to_inbound())
+                    .collect())
             }
         }
     }

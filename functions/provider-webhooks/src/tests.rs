@@ -424,6 +424,45 @@ async fn an_sms_callback_is_queued_and_answered_100() {
     assert_eq!(queued(&app).len(), 2);
 }
 
+/// Issue 18: an authentic SMS.ru callback with one `data[]` entry we cannot read is taken whole —
+/// `100`, so SMS.ru stops sending it again — with the good entries queued as statuses and the bad
+/// one as an unusable item of SMS.ru's, which the worker counts and keeps.
+#[tokio::test]
+async fn an_sms_callback_with_one_bad_entry_queues_the_others_and_keeps_it() {
+    let app = app_with_max_and_sms();
+    let form: Vec<(String, String)> = vec![
+        (
+            "data[0]".into(),
+            "sms_status\n000000-10000001\n103\n1717000000".into(),
+        ),
+        (
+            "data[1]".into(),
+            "sms_status\n000000-10000002\nok\n1717000000".into(),
+        ),
+        (
+            "data[2]".into(),
+            "sms_status\n000000-10000003\n106\n1717000000".into(),
+        ),
+        ("hash".into(), "0".repeat(64)),
+    ];
+    let body = serde_urlencoded::to_string(form).unwrap().into_bytes();
+    let (status, text) = status_and_text(app.handle(sms_post(SMS_SECRET, &body)).await);
+    assert_eq!((status, text.as_str()), (200, "100"));
+    let got = queued(&app);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(
+        matches!(&got[0], Inbound::Status { message_id, .. } if message_id == "000000-10000001")
+    );
+    assert!(matches!(
+        &got[1],
+        Inbound::Unusable { provider, at, reason, .. }
+            if provider == "smsru" && at == "data[1]" && reason == "status code not a number"
+    ));
+    assert!(
+        matches!(&got[2], Inbound::Status { message_id, .. } if message_id == "000000-10000003")
+    );
+}
+
 #[tokio::test]
 async fn an_sms_callback_to_a_wrong_secret_or_unconfigured_is_refused() {
     let app = app_with_max_and_sms();
@@ -443,11 +482,16 @@ async fn an_sms_callback_to_a_wrong_secret_or_unconfigured_is_refused() {
 }
 
 #[tokio::test]
-async fn a_malformed_sms_callback_is_a_400_and_a_queue_failure_not_100() {
+async fn a_callback_of_one_bad_entry_is_kept_and_a_queue_failure_is_not_100() {
+    // Its only entry unreadable: still taken (`100`, or SMS.ru sends it for ever), the entry kept.
     let app = app_with_max_and_sms();
     let bad = serde_urlencoded::to_string([("data[0]", "sms_status\nonly-an-id")]).unwrap();
-    let (status, answer) = status_and_json(app.handle(sms_post(SMS_SECRET, bad.as_bytes())).await);
-    assert_eq!(status, 400, "{answer}");
+    let (status, text) = status_and_text(app.handle(sms_post(SMS_SECRET, bad.as_bytes())).await);
+    assert_eq!((status, text.as_str()), (200, "100"));
+    assert!(matches!(
+        &queued(&app)[..],
+        [Inbound::Unusable { provider, .. }] if provider == "smsru"
+    ));
     let failing = ProviderWebhooks {
         queue: Sent {
             fail_from: Some(0),

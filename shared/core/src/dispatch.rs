@@ -36,10 +36,12 @@ pub fn employees_of(current_manager: Option<u64>, history: &[OrderChange]) -> Ve
 }
 
 /// Whether `contact` can be reached on `channel` at all, before any provider is asked: a
-/// messenger or an SMS needs a mobile number (MAX only +7 and +375 ones, the numbers its account
-/// check accepts), email an address.
+/// messenger or an SMS needs a number that may be a mobile — one the numbering plan calls a
+/// mobile, or one the phone library does not know yet ([`crate::model::Phone::may_be_mobile`]:
+/// the provider's own account check or delivery report then says whether it is) — and MAX only
+/// +7 and +375 ones, the numbers its account check accepts; email an address.
 pub fn reachable(channel: Channel, contact: &Contact) -> bool {
-    let mobile = contact.phone.as_ref().filter(|p| p.is_mobile());
+    let mobile = contact.phone.as_ref().filter(|p| p.may_be_mobile());
     match channel {
         Channel::Whatsapp | Channel::Sms => mobile.is_some(),
         Channel::Max => mobile.is_some_and(|p| {
@@ -138,6 +140,16 @@ mod tests {
             email: None,
         };
         assert!(channels_to_try(&fixed_line, &everything, all).is_empty());
+        // A number the library does not know may be a mobile: every phone channel is tried
+        // (MAX too, being +7), the provider's check says the rest.
+        let unknown_range = Contact {
+            phone: Some(Phone::parse("+76001234567", "RU").unwrap()),
+            email: None,
+        };
+        assert_eq!(
+            channels_to_try(&unknown_range, &everything, all),
+            vec![Channel::Max, Channel::Whatsapp, Channel::Sms]
+        );
         // MAX checks only +7 and +375 numbers; Kazakhstan's +7 counts, Germany's does not.
         let kz = Contact {
             phone: Some(kazakh),

@@ -95,7 +95,9 @@ pub enum IntakeDecision {
 }
 
 /// The customer's reachable contacts: the first phone that is a valid mobile (WhatsApp lives on
-/// mobiles), else the first valid phone; the email if it parses.
+/// mobiles), else the first one the phone library does not know but whose length is possible (a
+/// range newer than its metadata is most likely a mobile one: it may still be asked on a
+/// messenger, see [`Phone`]), else the first valid phone; the email if it parses.
 pub fn contact_of(order: &IntakeOrder, default_region: &str) -> Contact {
     let phones: Vec<Phone> = order
         .phones
@@ -105,6 +107,7 @@ pub fn contact_of(order: &IntakeOrder, default_region: &str) -> Contact {
     let phone = phones
         .iter()
         .find(|p| p.is_mobile())
+        .or_else(|| phones.iter().find(|p| !p.is_validated()))
         .or(phones.first())
         .cloned();
     let email = order.email.as_deref().and_then(|e| Email::parse(e).ok());
@@ -317,6 +320,35 @@ mod tests {
         let c = contact_of(&o, "RU");
         assert_eq!(c.phone.unwrap().e164(), "+79167654321");
         assert_eq!(c.email.unwrap().as_str(), "Buyer@example.ru");
+    }
+
+    #[test]
+    fn a_number_the_library_rejects_still_gets_a_survey() {
+        // +7 600…: a possible Russian length in a range the metadata does not know.
+        let o = order("complete", &["8 (600) 123-45-67"], None);
+        let d = decide(
+            &o,
+            &ContactHistory::default(),
+            &config(),
+            t("2026-11-23T09:05:00Z"),
+        );
+        let IntakeDecision::Plan { survey } = d else {
+            panic!("{d:?}")
+        };
+        let phone = survey.contact.phone.expect("kept");
+        assert_eq!(phone.e164(), "+76001234567");
+        assert!(!phone.is_validated());
+        // Preferred over a landline (it may be a mobile), never over a known mobile.
+        let both = order("complete", &["+7 495 123-45-67", "+7 600 123-45-67"], None);
+        assert_eq!(
+            contact_of(&both, "RU").phone.unwrap().e164(),
+            "+76001234567"
+        );
+        let three = order("complete", &["+7 600 123-45-67", "+7 916 765-43-21"], None);
+        assert_eq!(
+            contact_of(&three, "RU").phone.unwrap().e164(),
+            "+79167654321"
+        );
     }
 
     #[test]

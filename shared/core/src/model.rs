@@ -50,13 +50,24 @@ macro_rules! string_serde {
 /// A phone number in E.164 form (`+79001234567`).
 ///
 /// Built from whatever a shop typed into the order ("8 (900) 123-45-67", "+7 900 123 45 67",
-/// "79001234567"): national forms are read in the configured default region. Only numbers that the
-/// numbering plan says are valid are accepted; `is_mobile` tells whether WhatsApp is worth trying.
+/// "79001234567"): national forms are read in the configured default region. A number the
+/// numbering plan says is valid is *validated*, and `is_mobile` tells whether WhatsApp is worth
+/// trying. A number the phone library's metadata rejects but whose length the country's plan
+/// allows (libphonenumber's "possible number": a range newer than the metadata, say) is kept
+/// *unvalidated* (`is_validated() == false`): its digits are still what WhatsApp, MAX and SMS.ru
+/// address and what a provider's webhook names, so it can be asked and its answer routed; we
+/// just cannot tell whether it is a mobile ([`Phone::may_be_mobile`]). Anything shorter than 10 or
+/// longer than 15 digits, or with a country code nobody uses, is refused.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Phone {
     e164: String,
     mobile: bool,
+    validated: bool,
 }
+
+/// The digits (country code included) an unvalidated number must have: below 10 a typo is likelier
+/// than a new range; 15 is E.164's maximum.
+const UNVALIDATED_DIGITS: std::ops::RangeInclusive<usize> = 10..=15;
 
 impl Phone {
     /// Parses a phone as written in an order. `default_region` is an ISO 3166 code such as "RU",
@@ -81,15 +92,50 @@ impl Phone {
             trimmed.to_string()
         };
         let number = phonenumber::parse(Some(region), &candidate).map_err(|_| err())?;
-        if !phonenumber::is_valid(&number) {
-            return Err(err());
+        if phonenumber::is_valid(&number) {
+            let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+            let mobile = matches!(
+                number.number_type(&phonenumber::metadata::DATABASE),
+                phonenumber::Type::Mobile | phonenumber::Type::FixedLineOrMobile
+            );
+            return Ok(Phone {
+                e164,
+                mobile,
+                validated: true,
+            });
         }
-        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-        let mobile = matches!(
-            number.number_type(&phonenumber::metadata::DATABASE),
-            phonenumber::Type::Mobile | phonenumber::Type::FixedLineOrMobile
-        );
-        Ok(Phone { e164, mobile })
+        Self::possible(&number).ok_or_else(err)
+    }
+
+    /// A number the metadata rejects, kept when it is a *possible* one: its country code is
+    /// assigned and its national part has a length that country's plan allows. The E.164 form is
+    /// built by hand: the library's formatter is only for numbers it knows.
+    fn possible(number: &phonenumber::PhoneNumber) -> Option<Phone> {
+        let code = number.code().value();
+        let national = number.national().to_string();
+        let db = &*phonenumber::metadata::DATABASE;
+        // A person's number is a fixed line or a mobile: the lengths those descriptors allow (the
+        // crate leaves the general descriptor's list empty for many countries). A country with no
+        // lengths at all cannot be judged, so it is refused.
+        let len = national.len() as u16;
+        let lengths_allowed = db.by_code(&code)?.into_iter().any(|meta| {
+            let d = meta.descriptors();
+            [Some(d.general()), d.fixed_line(), d.mobile()]
+                .into_iter()
+                .flatten()
+                .any(|desc| desc.possible_length().contains(&len))
+        });
+        let e164 = format!("+{code}{national}");
+        // A national part starting with 0 is a trunk prefix typed by mistake, not a new range.
+        (lengths_allowed
+            && !national.starts_with('0')
+            && UNVALIDATED_DIGITS.contains(&(e164.len() - 1))
+            && number.extension().is_none())
+        .then_some(Phone {
+            e164,
+            mobile: false,
+            validated: false,
+        })
     }
 
     /// `+79001234567`.
@@ -103,8 +149,20 @@ impl Phone {
     }
 
     /// Whether the numbering plan says this can be a mobile number (WhatsApp lives on mobiles).
+    /// `false` for an unvalidated number: the plan does not know it.
     pub fn is_mobile(&self) -> bool {
         self.mobile
+    }
+
+    /// Whether the phone library's metadata knows this number (see [`Phone`]).
+    pub fn is_validated(&self) -> bool {
+        self.validated
+    }
+
+    /// Whether a messenger or an SMS may reach it: a mobile, or a number the plan does not know
+    /// yet (new ranges are mostly mobile ones, and asking costs one provider call that says no).
+    pub fn may_be_mobile(&self) -> bool {
+        self.mobile || !self.validated
     }
 
     /// `+7900*****67`: enough to tell numbers apart in a log, not enough to call anyone.
@@ -611,6 +669,55 @@ mod tests {
         let p = Phone::parse("+79001234567", "RU").unwrap();
         assert_eq!(p.masked(), "+7900*****67");
         assert!(!format!("{p:?}").contains("1234567"));
+    }
+
+    #[test]
+    fn a_possible_number_the_library_rejects_is_kept_unvalidated() {
+        // +7 600…: a length Russia's plan allows, in a range the metadata does not know. The
+        // premise, checked with the library itself: it does not call this number valid.
+        let lib = phonenumber::parse(None, "+76001234567").unwrap();
+        assert!(
+            !phonenumber::is_valid(&lib),
+            "pick another range: the library knows this one"
+        );
+        for raw in [
+            "+7 600 123-45-67",
+            "8 (600) 123-45-67",
+            "76001234567",
+            "+76001234567",
+        ] {
+            let p = Phone::parse(raw, "RU").unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(p.e164(), "+76001234567", "{raw}");
+            assert_eq!(p.digits(), "76001234567");
+            assert!(!p.is_validated(), "{raw}");
+            assert!(!p.is_mobile(), "the plan cannot say {raw} is a mobile");
+            assert!(p.may_be_mobile(), "{raw} may still be asked on a messenger");
+            assert_eq!(p.masked(), "+7600*****67");
+        }
+        // Stored and read back (surveys, the phone index) it is the same unvalidated phone.
+        let p = Phone::parse("+76001234567", "RU").unwrap();
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, "\"+76001234567\"");
+        assert_eq!(serde_json::from_str::<Phone>(&json).unwrap(), p);
+        // A valid number stays validated and typed.
+        let valid = Phone::parse("+79001234567", "RU").unwrap();
+        assert!(valid.is_validated() && valid.is_mobile() && valid.may_be_mobile());
+        let landline = Phone::parse("+74951234567", "RU").unwrap();
+        assert!(landline.is_validated() && !landline.may_be_mobile());
+    }
+
+    #[test]
+    fn an_impossible_number_is_still_refused() {
+        for raw in [
+            "+7 600 123 45",            // 9 digits: shorter than any Russian number
+            "+7 600 123 45 678",        // 12 digits: longer than any Russian number
+            "600 123 45",               // a national form too short for the region
+            "+999 123 456 7890",        // a country code nobody uses
+            "+7 600 123-45-67 доб. 12", // an extension is not a number we can message
+            "+7 000 000-00-00",         // a trunk zero where a range would start
+        ] {
+            assert!(Phone::parse(raw, "RU").is_err(), "{raw} accepted");
+        }
     }
 
     #[test]

@@ -61,10 +61,17 @@ pub enum Inbound {
         /// acted on yet, else as `Event::Edited`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         edits: Option<InputId>,
+        /// The sender's business-scoped user id when Meta names it beside the number (the
+        /// message's `from_user_id`, else `contacts[].user_id` of the contact whose `wa_id` is
+        /// `from`): the worker learns it for the survey the message is routed to, as it does from
+        /// a status's `recipient_user_id`, and routes by it when the number has no survey (a
+        /// customer who changed number). `None` for GREEN-API and MAX.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
     },
     /// A customer's message that carries no phone number we can use, only the customer's
     /// business-scoped user id (Meta's "BSUID", `from_user_id`): a WhatsApp user who adopted a
-    /// username and whose number Meta withholds, or a number the phone library rejects. The
+    /// username and whose number Meta withholds, or a `from` that is no possible phone number. The
     /// worker routes it by the user id learned from the statuses of our own messages
     /// ([`Inbound::Status`]'s `recipient_user_id`), a quote only among that user's surveys; one
     /// it cannot route it keeps as an [`Inbound::Unusable`] made of `at`, `reason` and `raw`.
@@ -111,12 +118,31 @@ pub enum Inbound {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recipient_user_id: Option<String>,
     },
+    /// Meta's word that a customer's business-scoped user id changed: a `system` message of type
+    /// `user_changed_user_id` (only the user id changed) or `user_changed_number` (a new number,
+    /// which also makes a new user id), with the new id in `system.user_id` and the old one in
+    /// `system.previous_user_id` — the "System messages webhook reference"
+    /// (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/system/)
+    /// and the changelog of Aug 11, 2026, which also says `user_id_update` is not a webhook field
+    /// one can subscribe to: such changes come only as these system messages. The worker lets the
+    /// new id find every survey the old id or the old number (`from`) had, so an answer after the
+    /// change still finds its survey. Not the customer's words: nothing is rated.
+    UserIdChanged {
+        /// The new business-scoped user id.
+        user_id: String,
+        /// The one it replaces, when Meta gives it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_user_id: Option<String>,
+        /// The number the customer had (`from`), when Meta gives it and it is a possible one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<Phone>,
+    },
     /// An item of an authentic webhook that we cannot use (a message without a sender, a shape
     /// we do not understand). The rest of the webhook is processed; this one is logged, counted
     /// and kept for an operator to look at (`otklik inbound unusable`), never refused: refusing
     /// would make the provider retry the whole POST and finally drop every other item with it.
     Unusable {
-        /// `meta`, `green-api` or `max`.
+        /// `meta`, `green-api`, `max` or `smsru`.
         provider: String,
         /// Where in the body: `entry[0].changes[0].value.messages[1]`, or `body` for GREEN-API's
         /// one-notification webhooks.
@@ -169,7 +195,12 @@ fn meta_error_code(e: &Value) -> Option<String> {
 /// How much of an unusable item is kept for inspection.
 pub const UNUSABLE_RAW_BYTES: usize = 4096;
 
-fn unusable(provider: &str, at: String, reason: impl Into<String>, raw: &Value) -> Inbound {
+pub(crate) fn unusable(
+    provider: &str,
+    at: String,
+    reason: impl Into<String>,
+    raw: &Value,
+) -> Inbound {
     Inbound::Unusable {
         provider: provider.to_string(),
         at,
@@ -216,6 +247,7 @@ impl Inbound {
             },
             Inbound::Message { .. }
             | Inbound::UserMessage { .. }
+            | Inbound::UserIdChanged { .. }
             | Inbound::Unusable { .. }
             | Inbound::ProviderError { .. } => None,
         }
@@ -335,7 +367,7 @@ pub fn meta_handshake(
 ///   `system` messages (the customer changed number) and `revoke` (a deleted message) are not
 ///   the customer's words: skipped. An `edit` gives the new content, with `edits` naming the
 ///   original.
-/// - A sender that is not a number the phone library accepts cannot be routed: the message is
+/// - A sender that is not even a possible phone number cannot be routed: the message is
 ///   [`Inbound::Unusable`] (kept, counted), never skipped silently. Statuses other than
 ///   sent/delivered/read/failed (Meta's `deleted`, `warning`) are skipped. `value.errors` and a
 ///   failed status's `errors[]` give [`Inbound::ProviderError`]s.
@@ -388,7 +420,7 @@ pub fn parse_meta(raw_body: &[u8], default_region: &str) -> Result<Vec<Inbound>,
                 for (i, item) in items.iter().enumerate() {
                     let item_at = format!("{at}.value.{key}[{i}]");
                     let parsed = if key == "messages" {
-                        meta_message(item, default_region, &item_at).map(Vec::from_iter)
+                        meta_message(item, value, default_region, &item_at).map(Vec::from_iter)
                     } else {
                         meta_status(item)
                     };
@@ -514,7 +546,7 @@ fn max_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
     if !personal || chat_type.is_some_and(|t| t != "user") {
         return Ok(None);
     }
-    // A person who hides their number (MAX sends 0) or one the phone library rejects cannot be
+    // A person who hides their number (MAX sends 0) or whose number is not even a possible one cannot be
     // routed by it: kept as unusable (logged, counted, listed) rather than lost without a trace.
     let phone = id_at(root, &["senderData", "senderPhoneNumber"])
         .ok_or("senderData.senderPhoneNumber hidden (0) or absent: the sender cannot be routed")?;
@@ -543,6 +575,7 @@ fn max_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> {
         context_message_id: context,
         chat_id: Some(chat),
         edits,
+        user_id: None,
     }))
 }
 
@@ -560,29 +593,46 @@ fn id_at(v: &Value, path: &[&str]) -> Option<String> {
 
 /// Who sent a Meta message: a number we can route by, or only the business-scoped user id.
 enum MetaSender {
-    Phone(Phone),
+    /// The number, and the user id Meta names beside it, if any.
+    Phone(Phone, Option<String>),
     /// The user id, and why the phone could not be used.
     User(String, &'static str),
 }
 
-fn meta_message(m: &Value, region: &str, at: &str) -> Result<Option<Inbound>, String> {
+/// `value`: the change's `value`, whose `contacts[]` may name the sender's user id.
+fn meta_message(
+    m: &Value,
+    value: &serde_json::Map<String, Value>,
+    region: &str,
+    at: &str,
+) -> Result<Option<Inbound>, String> {
     let id = non_empty(m, &["id"]).ok_or("no id")?;
     // A username's holder comes without `from` but with `from_user_id` (Meta's
     // "Business-scoped user IDs" page, developers.facebook.com/documentation/business-messaging/
-    // whatsapp/business-scoped-user-ids/); the user id also routes a number the library rejects.
+    // whatsapp/business-scoped-user-ids/); the user id also routes a `from` that is no possible
+    // number.
     let user_id = non_empty(m, &["from_user_id"]).map(str::to_string);
     let from = str_at(m, &["from"]);
+    let kind = str_at(m, &["type"]).ok_or("no type")?;
+    // A user id or number change: not words, but it says where the customer's next answer comes
+    // from. (It may come without `from`: a user id change of a username's holder.)
+    if kind == "system" {
+        return Ok(user_id_change(m, from, region));
+    }
     if from.is_none() && user_id.is_none() {
         return Err("no from".into());
     }
-    let kind = str_at(m, &["type"]).ok_or("no type")?;
-    // Not the customer's words: a number change (`system`), a deleted message (`revoke`: what it
-    // said is taken back, and silence says nothing).
-    if matches!(kind, "system" | "revoke") {
+    // Not the customer's words: a deleted message (`revoke`: what it said is taken back, and
+    // silence says nothing).
+    if kind == "revoke" {
         return Ok(None);
     }
+    // The sender's user id: on the message itself, else on its contact (the `contacts[]` entry
+    // whose `wa_id` is the sender's number; Meta's "Business-scoped user IDs" page: every
+    // messages webhook's contacts carry `user_id`).
+    let user_id = user_id.or_else(|| from.and_then(|f| contact_user_id(value, f)));
     let sender = match from.and_then(|f| phone_from_digits(f, region)) {
-        Some(phone) => MetaSender::Phone(phone),
+        Some(phone) => MetaSender::Phone(phone, user_id),
         None => {
             let reason = if from.is_some() {
                 UNROUTABLE_NUMBER
@@ -613,13 +663,14 @@ fn meta_message(m: &Value, region: &str, at: &str) -> Result<Option<Inbound>, St
     };
     let id = input_id(InputId::provider_message(IdSpace::Whatsapp, None, id))?;
     Ok(Some(match sender {
-        MetaSender::Phone(from) => Inbound::Message {
+        MetaSender::Phone(from, user_id) => Inbound::Message {
             from,
             id,
             event,
             context_message_id: context,
             chat_id: None,
             edits,
+            user_id,
         },
         MetaSender::User(user_id, reason) => Inbound::UserMessage {
             user_id,
@@ -632,6 +683,32 @@ fn meta_message(m: &Value, region: &str, at: &str) -> Result<Option<Inbound>, St
             raw: cut_raw(raw),
         },
     }))
+}
+
+/// The `user_id` of the `contacts[]` entry whose `wa_id` is `from`.
+fn contact_user_id(value: &serde_json::Map<String, Value>, from: &str) -> Option<String> {
+    value
+        .get("contacts")?
+        .as_array()?
+        .iter()
+        .find(|c| str_at(c, &["wa_id"]) == Some(from))
+        .and_then(|c| non_empty(c, &["user_id"]))
+        .map(str::to_string)
+}
+
+/// A `system` message → [`Inbound::UserIdChanged`] when it is one of the two identity changes and
+/// names the new user id; any other system message (or one without `system.user_id`, as before
+/// usernames) says nothing we act on.
+fn user_id_change(m: &Value, from: Option<&str>, region: &str) -> Option<Inbound> {
+    let kind = str_at(m, &["system", "type"])?;
+    if !matches!(kind, "user_changed_user_id" | "user_changed_number") {
+        return None;
+    }
+    Some(Inbound::UserIdChanged {
+        user_id: non_empty(m, &["system", "user_id"])?.to_string(),
+        previous_user_id: non_empty(m, &["system", "previous_user_id"]).map(str::to_string),
+        from: from.and_then(|f| phone_from_digits(f, region)),
+    })
 }
 
 /// A Meta message's content (or an edit's new content) → the event and the id of our message it
@@ -744,6 +821,7 @@ fn green_message(root: &Value, region: &str) -> Result<Option<Inbound>, String> 
         context_message_id: context,
         chat_id: None,
         edits,
+        user_id: None,
     }))
 }
 
@@ -854,8 +932,12 @@ fn green_delivery(raw: &str) -> Option<(DeliveryStatus, Option<String>)> {
         "sent" => (DeliveryStatus::Sent, None),
         "delivered" => (DeliveryStatus::Delivered, None),
         "read" => (DeliveryStatus::Read, None),
-        // noActiveSession: GREEN-API has no session with the recipient and could not encrypt
-        // for them; the message is not delivered, so the survey falls down its chain.
+        // noActiveSession is documented only on GREEN-API's WABA product page
+        // (green-api.com/en/waba/api/receiving/notifications-format/outgoing-message/OutgoingMessageStatus:
+        // "the 24-hour window for sending messages is closed"); neither the WhatsApp-instance
+        // list (which has failed, noAccount, notInGroup, yellowCard) nor the v3/MAX one
+        // (delivered, read, failed) names it. Whatever an instance means by it, the message was
+        // not delivered, so the survey falls down its chain.
         "failed" | "noAccount" | "notInGroup" | "yellowCard" | "noActiveSession" => {
             (DeliveryStatus::Failed, Some(raw.to_string()))
         }
@@ -916,13 +998,16 @@ fn placeholder_via(kind: &str, caption: Option<&str>, via: Channel) -> Event {
     }
 }
 
-/// Why a message whose sender's number the phone library rejects (a range newer than its
-/// metadata, say) is kept as unusable: it cannot be routed by number, and an answer must never
-/// vanish without a trace.
+/// Why a message whose sender is not even a possible phone number (too short or long, a country
+/// code nobody uses) is kept as unusable: it cannot be routed by number, and an answer must never
+/// vanish without a trace. A possible number the library's metadata does not know (a range newer
+/// than it) is an unvalidated [`Phone`] and is routed like any other: our survey was asked on the
+/// same digits.
 const UNROUTABLE_NUMBER: &str =
-    "the sender's number is not one the phone library accepts: it cannot be routed";
+    "the sender's number is not a possible phone number: it cannot be routed";
 
-/// Both providers give the sender as bare international digits ("79001234567").
+/// Both providers give the sender as bare international digits ("79001234567"); the key a reply is
+/// routed by is those digits, validated by the phone library or not ([`Phone::is_validated`]).
 fn phone_from_digits(digits: &str, region: &str) -> Option<Phone> {
     let digits = digits.strip_prefix('+').unwrap_or(digits);
     if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -1021,6 +1106,7 @@ mod tests {
             context_message_id: context.map(str::to_string),
             chat_id: None,
             edits: None,
+            user_id: None,
         }
     }
 
@@ -1467,6 +1553,104 @@ mod tests {
         ));
     }
 
+    /// Issue 18, item 2: the sender's user id is learned from the message too, not only from our
+    /// statuses. Shapes as on Meta's "Business-scoped user IDs" page and its messages webhook
+    /// reference: `contacts[]` carries `wa_id` and `user_id` (pywa's recorded text message has
+    /// `"user_id": "US.13491208655302741918"` beside `"wa_id"`), the message may carry
+    /// `from_user_id`.
+    #[test]
+    fn a_message_names_its_senders_user_id_from_its_contact_or_itself() {
+        let text = r#"{"from":"79001234567","id":"wamid.C1","timestamp":"1697043223","type":"text","text":{"body":"5"}}"#;
+        let user_of = |body: Vec<u8>| match &parse_meta(&body, "RU").unwrap()[..] {
+            [Inbound::Message { user_id, from, .. }] if from == &phone() => user_id.clone(),
+            other => panic!("{other:?}"),
+        };
+        // The contact whose wa_id is the sender's.
+        let body = meta_body(&format!(
+            r#""contacts":[{{"profile":{{"name":"Other"}},"wa_id":"79007654321","user_id":"RU.2"}},{{"profile":{{"name":"Test Name"}},"wa_id":"{CUSTOMER}","user_id":"US.13491208655302741918","parent_user_id":"US.ENT.11815799212886844830"}}],"messages":[{text}]"#
+        ));
+        assert_eq!(user_of(body).as_deref(), Some("US.13491208655302741918"));
+        // The message's own from_user_id wins; another contact's user id is never taken.
+        let own = text.replace(r#""type""#, r#""from_user_id":"RU.1","type""#);
+        let body = meta_body(&format!(
+            r#""contacts":[{{"wa_id":"{CUSTOMER}","user_id":"RU.3"}}],"messages":[{own}]"#
+        ));
+        assert_eq!(user_of(body).as_deref(), Some("RU.1"));
+        let body = meta_body(&format!(
+            r#""contacts":[{{"wa_id":"79007654321","user_id":"RU.2"}}],"messages":[{text}]"#
+        ));
+        assert_eq!(user_of(body), None);
+        // Before usernames: no user id anywhere.
+        assert!(matches!(
+            &meta_one(text)[..],
+            [Inbound::Message { user_id: None, .. }]
+        ));
+    }
+
+    /// Issue 18, item 2: Meta's identity-change system messages ("System messages webhook
+    /// reference": `system.type` `user_changed_user_id` / `user_changed_number`, the new id in
+    /// `system.user_id`, the old in `system.previous_user_id`; no contacts array).
+    #[test]
+    fn a_user_id_change_is_learned_not_read_as_words() {
+        let body = meta_body(
+            r#""messages":[{"id":"wamid.S1","timestamp":"1753851315","type":"system","system":{"body":"User A changed from US.1 to US.2","user_id":"US.2","previous_user_id":"US.1","type":"user_changed_user_id"}}]"#,
+        );
+        assert_eq!(
+            parse_meta(&body, "RU").unwrap(),
+            vec![Inbound::UserIdChanged {
+                user_id: "US.2".into(),
+                previous_user_id: Some("US.1".into()),
+                from: None,
+            }]
+        );
+        // A new number: the old one is `from`, the new one `system.wa_id`; a new user id too.
+        let body = meta_body(&format!(
+            r#""messages":[{{"from":"{CUSTOMER}","id":"wamid.S2","timestamp":"1753851315","type":"system","system":{{"body":"User A changed from {CUSTOMER} to 79007654321","wa_id":"79007654321","user_id":"RU.9","previous_user_id":"RU.8","type":"user_changed_number"}}}}]"#
+        ));
+        let got = parse_meta(&body, "RU").unwrap();
+        assert_eq!(
+            got,
+            vec![Inbound::UserIdChanged {
+                user_id: "RU.9".into(),
+                previous_user_id: Some("RU.8".into()),
+                from: Some(phone()),
+            }]
+        );
+        let json = serde_json::to_string(&got[0]).unwrap();
+        assert_eq!(serde_json::from_str::<Inbound>(&json).unwrap(), got[0]);
+        // The pre-username shape (no system.user_id) and other system types: nothing.
+        let old = meta_body(&format!(
+            r#""messages":[{{"from":"{CUSTOMER}","id":"wamid.S3","timestamp":"1","type":"system","system":{{"body":"changed","wa_id":"79007654321","type":"user_changed_number"}}}}]"#
+        ));
+        assert_eq!(parse_meta(&old, "RU").unwrap(), vec![]);
+        let other = meta_body(
+            r#""messages":[{"id":"wamid.S4","timestamp":"1","type":"system","system":{"body":"x","user_id":"US.2","type":"customer_identity_changed"}}]"#,
+        );
+        assert_eq!(parse_meta(&other, "RU").unwrap(), vec![]);
+    }
+
+    /// Issue 18, item 3: a possible number the phone library's metadata rejects (+7 600…, a range
+    /// it does not know) is routed by its digits like any other, on all three messengers: the
+    /// survey was asked on the same digits.
+    #[test]
+    fn a_number_the_library_does_not_know_is_routed_by_its_digits() {
+        let unknown = "76001234567";
+        let is_it = |got: &[Inbound]| {
+            matches!(got, [Inbound::Message { from, .. }]
+                if from.digits() == unknown && !from.is_validated())
+        };
+        let got = meta_one(&format!(
+            r#"{{"from":"{unknown}","id":"wamid.N","timestamp":"1717000000","type":"text","text":{{"body":"5"}}}}"#
+        ));
+        assert!(is_it(&got), "{got:?}");
+        let body = green_incoming(
+            &format!("{unknown}@c.us"),
+            r#"{"typeMessage":"textMessage","textMessageData":{"textMessage":"5"}}"#,
+        );
+        let got = parse_green_api(&body, "RU").unwrap();
+        assert!(is_it(&got), "{got:?}");
+    }
+
     /// Meta's `edit` (the new message inside `edit.message`, the original named by
     /// `edit.original_message_id`) is the new text, marked as an edit of the original's input id;
     /// a `revoke` (a deleted message) is not words. Shapes as in the messages webhook reference
@@ -1488,6 +1672,7 @@ mod tests {
                 context_message_id: None,
                 chat_id: None,
                 edits: Some(id("wamid.ORIG")),
+                user_id: None,
             }]
         );
         let caption = meta_one(

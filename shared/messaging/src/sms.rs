@@ -220,15 +220,61 @@ impl SmsStatusUpdate {
 /// treats the handler as failing (sms.ru/api/callback).
 pub const SMSRU_CALLBACK_ANSWER: &str = "100";
 
+/// One `data[]` entry of an SMS.ru callback: a status update, or an entry we cannot read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmsCallbackItem {
+    Status(SmsStatusUpdate),
+    /// An `sms_status` entry without its id or code, with a bad id or a code that is not a
+    /// number: kept for an operator, never a reason to refuse the others.
+    Unusable {
+        /// `data[<n>]`: which field of the form, counted from 0.
+        at: String,
+        /// Why, naming lines only, never their values.
+        reason: String,
+        /// The entry as sent (an sms id, a code and a time: no phone number, no words).
+        raw: String,
+    },
+}
+
+impl SmsCallbackItem {
+    /// The item as queued for `inbound-worker`: a status `via: Channel::Sms`, or an
+    /// [`Inbound::Unusable`] of provider `smsru` that the worker logs, counts in `UnusableItems`
+    /// and keeps.
+    pub fn to_inbound(&self) -> Inbound {
+        match self {
+            SmsCallbackItem::Status(update) => update.to_inbound().unwrap_or_else(|e| {
+                crate::inbound::unusable(
+                    "smsru",
+                    "data".into(),
+                    e.to_string(),
+                    &Value::String(update.sms_id.clone()),
+                )
+            }),
+            SmsCallbackItem::Unusable { at, reason, raw } => crate::inbound::unusable(
+                "smsru",
+                at.clone(),
+                reason.clone(),
+                &Value::String(raw.clone()),
+            ),
+        }
+    }
+}
+
 /// Parses an SMS.ru callback: a form POST whose `data[]` fields each hold lines
 /// `sms_status\n<sms_id>\n<status code>\n<unix time>` (sms.ru/api/callback). Entries of another
 /// kind are skipped, as are status codes we do not act on (-1, not found); a form without `data`
 /// (a check of the handler) gives nothing. The handler answers `SMSRU_CALLBACK_ANSWER` once the
-/// updates are safely queued.
+/// items are safely queued.
+///
+/// Per item, as for Meta's and GREEN-API's webhooks: an `sms_status` entry we cannot read is
+/// [`SmsCallbackItem::Unusable`] in its place and the others are read as usual. Refusing the
+/// whole callback would make SMS.ru send it again and again (it retries until it hears "100")
+/// and lose every good status in it with the bad one. Only a body that is not a form at all is
+/// `Malformed`.
 ///
 /// SMS.ru does not sign callbacks: the handler authenticates by a secret in the callback URL it
 /// registered. Nothing here does I/O or logs.
-pub fn parse_smsru_callback(raw_body: &[u8]) -> Result<Vec<SmsStatusUpdate>, InboundError> {
+pub fn parse_smsru_callback(raw_body: &[u8]) -> Result<Vec<SmsCallbackItem>, InboundError> {
     if raw_body.len() > MAX_BODY_BYTES {
         return Err(InboundError::TooLarge);
     }
@@ -244,31 +290,38 @@ pub fn parse_smsru_callback(raw_body: &[u8]) -> Result<Vec<SmsStatusUpdate>, Inb
         if lines.first() != Some(&"sms_status") {
             continue;
         }
-        let (Some(id), Some(code)) = (lines.get(1), lines.get(2)) else {
-            return Err(InboundError::Malformed(format!(
-                "field {i}: sms_status without an id and a code"
-            )));
-        };
-        if id.is_empty()
-            || id.len() > 64
-            || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            return Err(InboundError::Malformed(format!("field {i}: bad sms id")));
+        match sms_status_entry(&lines) {
+            Ok(Some(update)) => out.push(SmsCallbackItem::Status(update)),
+            Ok(None) => {}
+            Err(reason) => out.push(SmsCallbackItem::Unusable {
+                at: format!("data[{i}]"),
+                reason: reason.into(),
+                raw: value.clone(),
+            }),
         }
-        let code: i64 = code
-            .parse()
-            .map_err(|_| InboundError::Malformed(format!("field {i}: status code not a number")))?;
-        let delivery = match code {
-            100..=102 => SmsDelivery::InProgress,
-            103 | 110 => SmsDelivery::Delivered,
-            104..=108 | 150 => SmsDelivery::Failed,
-            _ => continue,
-        };
-        out.push(SmsStatusUpdate {
-            sms_id: id.to_string(),
-            delivery,
-            code,
-        });
     }
     Ok(out)
+}
+
+/// One `sms_status` entry's lines → its update; `Ok(None)` for a code we do not act on.
+fn sms_status_entry(lines: &[&str]) -> Result<Option<SmsStatusUpdate>, &'static str> {
+    let (Some(id), Some(code)) = (lines.get(1), lines.get(2)) else {
+        return Err("sms_status without an id and a code");
+    };
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err("bad sms id");
+    }
+    let code: i64 = code.parse().map_err(|_| "status code not a number")?;
+    let delivery = match code {
+        100..=102 => SmsDelivery::InProgress,
+        103 | 110 => SmsDelivery::Delivered,
+        104..=108 | 150 => SmsDelivery::Failed,
+        _ => return Ok(None),
+    };
+    Ok(Some(SmsStatusUpdate {
+        sms_id: id.to_string(),
+        delivery,
+        code,
+    }))
 }

@@ -409,6 +409,7 @@ fn expect_message(item: Inbound, event: Event, context: Option<&str>) {
             event,
             context_message_id: context.map(str::to_string),
             chat_id: Some("10000000".into()),
+            user_id: None,
             edits: None,
         }
     );
@@ -496,7 +497,7 @@ fn media_become_a_placeholder() {
 
 /// Webhook-IncomingMessageReceived: `senderPhoneNumber` is 0 when the number is hidden or the
 /// chat is a group; group chat ids are negative (api/chat-id). A group is not a customer:
-/// skipped. A person whose number is hidden or rejected by the phone library cannot be routed by
+/// skipped. A person whose number is hidden or not even a possible number cannot be routed by
 /// it: kept as unusable (issue 18), never dropped silently.
 #[test]
 fn groups_are_skipped_and_unroutable_senders_kept() {
@@ -528,6 +529,16 @@ fn groups_are_skipped_and_unroutable_senders_kept() {
     // A phone given as a string is the same phone.
     let as_string = incoming_from("10000000", r#""79991112233""#, data);
     expect_message(one(&as_string), text("5"), None);
+    // A possible number the phone library does not know (+7 600…) is routed by its digits, the
+    // chatId riding along as for any sender (issue 18, item 3).
+    match one(&incoming_from("10000000", "76001234567", data)) {
+        Inbound::Message { from, chat_id, .. } => {
+            assert_eq!(from.digits(), "76001234567");
+            assert!(!from.is_validated());
+            assert_eq!(chat_id.as_deref(), Some("10000000"));
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// OutgoingMessageStatus: delivered, read, failed (and GREEN-API's sent, noAccount…).

@@ -9,8 +9,8 @@ use otklik_core::machine::{Event, InputId};
 use otklik_core::model::{Channel, Phone};
 use otklik_messaging::inbound::{DeliveryStatus, Inbound, InboundError, MAX_BODY_BYTES};
 use otklik_messaging::sms::{
-    parse_smsru_callback, smsru_code_not_sent, Sms, SmsDelivery, SmsRu, SmsSender, SmsStatusUpdate,
-    SMSRU_CALLBACK_ANSWER,
+    parse_smsru_callback, smsru_code_not_sent, Sms, SmsCallbackItem, SmsDelivery, SmsRu, SmsSender,
+    SmsStatusUpdate, SMSRU_CALLBACK_ANSWER,
 };
 use otklik_messaging::SendError;
 use serde_json::json;
@@ -237,6 +237,10 @@ fn update(id: &str, delivery: SmsDelivery, code: i64) -> SmsStatusUpdate {
     }
 }
 
+fn item(id: &str, delivery: SmsDelivery, code: i64) -> SmsCallbackItem {
+    SmsCallbackItem::Status(update(id, delivery, code))
+}
+
 /// sms.ru/api/callback: a POST of `data[]` entries; sms.ru/api/status: 100–102 on the way,
 /// 103 delivered, 104–108 and 150 failed. The handler must answer "100".
 #[test]
@@ -257,12 +261,12 @@ fn a_callback_gives_typed_statuses_in_order() {
     assert_eq!(
         parse_smsru_callback(&body).unwrap(),
         vec![
-            update("000000-10000001", SmsDelivery::Delivered, 103),
-            update("000000-10000002", SmsDelivery::InProgress, 102),
-            update("000000-10000003", SmsDelivery::Failed, 104),
-            update("000000-10000005", SmsDelivery::Failed, 150),
-            update("000000-10000006", SmsDelivery::InProgress, 100),
-            update("000000-10000007", SmsDelivery::Failed, 108),
+            item("000000-10000001", SmsDelivery::Delivered, 103),
+            item("000000-10000002", SmsDelivery::InProgress, 102),
+            item("000000-10000003", SmsDelivery::Failed, 104),
+            item("000000-10000005", SmsDelivery::Failed, 150),
+            item("000000-10000006", SmsDelivery::InProgress, 100),
+            item("000000-10000007", SmsDelivery::Failed, 108),
         ]
     );
     assert_eq!(SMSRU_CALLBACK_ANSWER, "100");
@@ -276,7 +280,7 @@ fn indexed_keys_and_windows_line_ends_read_the_same() {
     );
     assert_eq!(
         parse_smsru_callback(&body).unwrap(),
-        vec![update("000000-1", SmsDelivery::Delivered, 103)]
+        vec![item("000000-1", SmsDelivery::Delivered, 103)]
     );
     // A form without data (a check of the handler) has nothing to do.
     assert_eq!(parse_smsru_callback(b"").unwrap(), vec![]);
@@ -316,18 +320,44 @@ fn callback_updates_become_statuses_via_sms() {
     assert_eq!(on_way.status_event(), None);
 }
 
+/// One bad `data[]` entry never sinks the callback (issue 18, as for Meta and GREEN-API): it is
+/// an unusable item in its place, the others are read. Only a body too large is refused.
 #[test]
-fn malformed_callbacks_are_refused() {
-    for bad in [
-        form("data[]", &["sms_status\n000000-1".into()]),
-        form("data[]", &["sms_status\n000000-1\nok\n1".into()]),
-        form("data[]", &["sms_status\n<script>\n103\n1".into()]),
+fn a_bad_entry_is_unusable_and_the_others_are_read() {
+    for (bad, why) in [
+        (
+            "sms_status\n000000-1",
+            "sms_status without an id and a code",
+        ),
+        ("sms_status\n000000-1\nok\n1", "status code not a number"),
+        ("sms_status\n<script>\n103\n1", "bad sms id"),
     ] {
-        assert!(
-            matches!(parse_smsru_callback(&bad), Err(InboundError::Malformed(_))),
-            "{}",
-            String::from_utf8_lossy(&bad)
+        let body = form(
+            "data[]",
+            &[
+                entry("000000-10000001", "103"),
+                bad.to_string(),
+                entry("000000-10000003", "104"),
+            ],
         );
+        let got = parse_smsru_callback(&body).unwrap();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0], item("000000-10000001", SmsDelivery::Delivered, 103));
+        assert_eq!(got[2], item("000000-10000003", SmsDelivery::Failed, 104));
+        assert_eq!(
+            got[1],
+            SmsCallbackItem::Unusable {
+                at: "data[1]".into(),
+                reason: why.into(),
+                raw: bad.into(),
+            }
+        );
+        // Queued as an unusable item of SMS.ru's, which the worker counts and keeps.
+        assert!(matches!(
+            got[1].to_inbound(),
+            Inbound::Unusable { provider, at, reason, raw }
+                if provider == "smsru" && at == "data[1]" && reason == why && raw.contains("sms_status")
+        ));
     }
     assert_eq!(
         parse_smsru_callback(&vec![b'a'; MAX_BODY_BYTES + 1]),
@@ -348,10 +378,14 @@ mod robustness {
         #[test]
         fn arbitrary_entries_never_panic(id in ".{0,80}", code in ".{0,8}", kind in prop::sample::select(vec!["sms_status", "", "x"])) {
             let body = form("data[]", &[format!("{kind}\n{id}\n{code}\n1")]);
-            if let Ok(updates) = parse_smsru_callback(&body) {
-                for u in updates {
-                    prop_assert!(u.to_inbound().is_ok());
+            // A form is never refused for what one entry holds; every item it gives is queueable.
+            let items = parse_smsru_callback(&body);
+            prop_assert!(items.is_ok(), "{items:?}");
+            for item in items.unwrap() {
+                if let SmsCallbackItem::Status(update) = &item {
+                    prop_assert!(update.to_inbound().is_ok());
                 }
+                let _ = item.to_inbound();
             }
         }
     }

@@ -418,6 +418,7 @@ async fn a_max_answer_that_overtakes_the_saved_max_send_still_counts() {
         context_message_id: None,
         chat_id: Some("10000001".into()),
         edits: None,
+        user_id: None,
     };
     worker.process_one(&item, 1, Utc::now()).await.unwrap();
     let after = s.survey(&asked).await;
