@@ -26,7 +26,7 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 cargo test --workspace --locked --doc
-echo "== fault injection (300 orders through faults, alone: docs/reliability.md)"
+echo "== fault injection (300 orders on WhatsApp, MAX, SMS and email through faults, alone: docs/reliability.md)"
 # --workspace, not -p: one package alone resolves features differently and would compile the AWS
 # SDK a second time (minutes, gigabytes).
 cargo test --workspace --locked --test faults -- --ignored --nocapture

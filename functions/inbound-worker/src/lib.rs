@@ -176,7 +176,9 @@ impl InboundWorker {
                 Some(Event::DeliveryFailed { channel, .. }) => Some(channel),
                 _ => None,
             },
-            Inbound::Unusable { .. } | Inbound::ProviderError { .. } => None,
+            Inbound::Unusable { .. }
+            | Inbound::ProviderError { .. }
+            | Inbound::UserIdChanged { .. } => None,
         };
         if let Some(via) = via {
             self.catch_up_on_send(&survey, via, now).await?;
