@@ -1,14 +1,28 @@
-//! `kpi-report`: `GET /reports/kpi?from=YYYY-MM-DD&to=YYYY-MM-DD` with
-//! `Authorization: Bearer <OTKLIK_REPORT_TOKEN>` → the KPI report as JSON (the same document as
-//! `otklik kpi --json`). Without a configured token the route refuses everyone.
+//! `kpi-report`: the KPI report for the shop's owner.
+//!
+//! - `GET /reports/kpi?from=YYYY-MM-DD&to=YYYY-MM-DD` with `Authorization: Bearer
+//!   <OTKLIK_REPORT_TOKEN>` → the KPI report as JSON (the same document as `otklik kpi --json`).
+//! - `GET /reports` → the dashboard page; `GET /reports/employee/{id}` → one employee's page;
+//!   `GET /reports/employees.csv`, `/reports/ratings.csv` → what the pages show, as CSV. Each takes
+//!   `period=this-month|last-month|last-7-days|last-30-days` or `from`/`to` (this month when
+//!   neither), and the main page `sort`/`dir`. Without a configured token every route refuses.
+//!
+//! The facts are gathered by `otklik_app::report`, every figure is computed and every page
+//! rendered by `otklik_core::dashboard`; this crate only routes, reads the query and answers.
 
+mod pages;
+
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use otklik_aws::http::{error, header, json};
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::ComplaintsConfig;
+use otklik_core::texts::Lang;
 use otklik_messaging::inbound::verify_bearer;
+
+pub use pages::Route;
 
 pub struct KpiApi {
     pub store: DynamoStore,
@@ -16,32 +30,56 @@ pub struct KpiApi {
     pub token: Option<String>,
     /// The shop's days.
     pub timezone: Tz,
-    /// Which complaint statuses mean resolved or failed.
+    /// Which complaint statuses mean resolved or failed; the SLA; the inspector.
     pub complaints: ComplaintsConfig,
+    /// `crm.url`: the pages link to orders there.
+    pub crm_url: String,
+    /// The shop's name on the pages.
+    pub shop: String,
+    /// The pages' language (`texts.language`).
+    pub lang: Lang,
 }
 
 impl KpiApi {
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        if !req
-            .uri()
-            .path()
-            .trim_end_matches('/')
-            .ends_with("/reports/kpi")
-        {
+        self.handle_at(req, Utc::now()).await
+    }
+
+    /// [`Self::handle`] at a given moment (tests pin "today" and the complaints' ages).
+    pub async fn handle_at(&self, req: Request, now: DateTime<Utc>) -> Response<Body> {
+        let path = req.uri().path().to_string();
+        let Some((base, route)) = pages::route(&path) else {
             return error(StatusCode::NOT_FOUND, "not_found", "no such route");
+        };
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return match route {
+                Route::Kpi => error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "use GET",
+                ),
+                _ => self.error_page(base, StatusCode::METHOD_NOT_ALLOWED, pages::not_found()),
+            };
         }
-        if req.method() != Method::GET {
-            return error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "use GET",
-            );
+        match route {
+            Route::Kpi => self.kpi_json(&req).await,
+            page => {
+                if !self.bearer_ok(&req) {
+                    return self.error_page(base, StatusCode::UNAUTHORIZED, pages::unauthorized());
+                }
+                self.page(&req, base, page, now).await
+            }
         }
-        let authorized = self
-            .token
+    }
+
+    fn bearer_ok(&self, req: &Request) -> bool {
+        self.token
             .as_deref()
-            .is_some_and(|t| verify_bearer(t, header(&req, "authorization")).is_ok());
-        if !authorized {
+            .is_some_and(|t| verify_bearer(t, header(req, "authorization")).is_ok())
+    }
+
+    async fn kpi_json(&self, req: &Request) -> Response<Body> {
+        if !self.bearer_ok(req) {
             return error(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -104,6 +142,9 @@ impl KpiApi {
             store: p.store(),
             token: p.report_token.clone(),
             timezone: config.timezone,
+            crm_url: config.crm.url.clone(),
+            shop: config.email.shop_display_name().to_string(),
+            lang: config.texts.language.unwrap_or_default(),
             complaints: config.complaints,
         })
     }

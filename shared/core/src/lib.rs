@@ -8,6 +8,7 @@ pub mod complaint;
 pub mod config;
 pub mod config_error;
 pub mod crm_texts;
+pub mod dashboard;
 pub mod delivery;
 pub mod dispatch;
 pub mod email;

@@ -1,0 +1,384 @@
+//! The dashboard (`GET /reports` and below) over real HTTP, the real handler behind the local
+//! gateway, on a month of ratings seeded into the stack's table: every figure on the page is the
+//! figure `otklik kpi` computes for the same days, the employee page and the CSV files carry
+//! theirs, and bad requests get pages, never a 500.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use otklik_core::dashboard::{Period, Preset};
+use otklik_core::kpi::Report;
+use otklik_core::machine::{Contact, Survey};
+use otklik_core::model::{Channel, EmployeeId, OrderRef, Phone, Rating, SurveyState};
+use otklik_core::ports::SurveyStore;
+use otklik_flow_tests::TestStack;
+use otklik_kpi_report::KpiApi;
+use otklik_local_runner::gateway::{handler, Route};
+use otklik_local_runner::stack::REPORT_TOKEN;
+
+/// The names retailCRM gave the CRM writer.
+const STAFF: [(u64, &str); 3] = [
+    (11, "Ирина Котова"),
+    (12, "Павел Ершов"),
+    (13, "Олег <Смирнов>"),
+];
+
+/// A month of a small shop: 36 surveys asked over the last 27 days, 33 rated, low ratings with the
+/// customer's words and complaints (two resolved, the rest open), one unread reply waiting.
+pub async fn seed_month(t: &TestStack, now: DateTime<Utc>) {
+    let store = &t.store;
+    let cfg = &t.config.complaints;
+    let ratings = [5, 4, 5, 3, 2, 5, 4, 1, 5, 4, 0, 5];
+    let crews: [&[u64]; 6] = [&[11], &[12], &[11, 13], &[13], &[12], &[11, 12]];
+    let mut complaints = 0;
+    for k in 0..36u64 {
+        let sent = now - Duration::hours(6 + 18 * k as i64);
+        let mut s = Survey::new(
+            OrderRef::new("main-shop", 5000 + k).unwrap(),
+            Contact {
+                phone: Some(Phone::parse(&format!("+7900111{:04}", k), "RU").unwrap()),
+                email: None,
+            },
+            sent,
+            sent,
+        );
+        let channel = if k % 3 == 2 {
+            Channel::Email
+        } else {
+            Channel::Whatsapp
+        };
+        s.channel = Some(channel);
+        s.asked = vec![channel];
+        s.sent_at = Some(sent);
+        s.employees = crews[k as usize % crews.len()]
+            .iter()
+            .map(|e| EmployeeId::new(*e).unwrap())
+            .collect();
+        let r = ratings[k as usize % ratings.len()];
+        if r == 0 {
+            s.state = SurveyState::AwaitingRating;
+            if k == 10 {
+                // Words we could not read: the inspector was asked to look.
+                s.last_inspector_notice_at = Some(sent + Duration::hours(1));
+            }
+        } else {
+            s.state = SurveyState::AwaitingRating;
+            s.rating = Some(Rating::new(r).unwrap());
+            s.rated_at = Some(sent + Duration::minutes(40));
+            s.replied_via = Some(channel);
+        }
+        assert!(store.create(&s).await.unwrap());
+        if (1..=3).contains(&r) {
+            store
+                .append_words(
+                    &s.id,
+                    "seed",
+                    &format!("Заказ {}: курьер опоздал, коробка мятая", 5000 + k),
+                    sent,
+                )
+                .await
+                .unwrap();
+        }
+        if r > 0 && r <= 2 {
+            let opened = sent + Duration::hours(1);
+            store
+                .record_complaint(&s.id, 9000 + k, r, opened)
+                .await
+                .unwrap();
+            if complaints < 2 {
+                otklik_app::complaints::observe_statuses(
+                    store,
+                    &s.id,
+                    &[
+                        (cfg.status_in_work.clone(), opened + Duration::hours(1)),
+                        (
+                            cfg.status_resolved.clone(),
+                            opened + Duration::hours(5 + complaints),
+                        ),
+                    ],
+                    cfg,
+                )
+                .await
+                .unwrap();
+            }
+            complaints += 1;
+        }
+    }
+    for (id, name) in STAFF {
+        store.save_employee_name(id, name).await.unwrap();
+    }
+}
+
+/// `data-figure` → `data-value`, for every figure on a page.
+pub fn figures(html: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for piece in html.split("data-figure=\"").skip(1) {
+        let (name, rest) = piece.split_once('"').unwrap();
+        let value = rest
+            .trim_start()
+            .strip_prefix("data-value=\"")
+            .and_then(|v| v.split_once('"'))
+            .map(|(v, _)| v)
+            .unwrap_or_else(|| panic!("{name} has no data-value"));
+        assert!(
+            out.insert(name.to_string(), value.to_string()).is_none(),
+            "{name} twice"
+        );
+    }
+    out
+}
+
+fn num(x: Option<f64>) -> String {
+    x.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// What the main page must show, from the KPI report of the same days.
+pub fn expected_figures(r: &Report, open_past_sla: u32) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut row = |prefix: &str, x: &otklik_core::kpi::Row, full: bool| {
+        out.insert(format!("{prefix}.ratedOrders"), x.rated_orders.to_string());
+        out.insert(format!("{prefix}.averageRating"), num(x.average_rating));
+        out.insert(format!("{prefix}.csatPercent"), num(x.csat_percent));
+        out.insert(format!("{prefix}.lowRatings"), x.low_ratings.to_string());
+        out.insert(
+            format!("{prefix}.complaintsOpened"),
+            x.complaints_opened.to_string(),
+        );
+        if full {
+            out.insert(
+                format!("{prefix}.complaintsResolved"),
+                x.complaints_resolved.to_string(),
+            );
+            out.insert(
+                format!("{prefix}.medianResolveHours"),
+                num(x.median_resolve_hours),
+            );
+            for (i, n) in x.distribution.iter().enumerate() {
+                out.insert(format!("{prefix}.distribution.{}", i + 1), n.to_string());
+            }
+        }
+    };
+    row("team", &r.team, true);
+    for e in &r.employees {
+        row(&format!("employee.{}", e.employee_id.unwrap()), e, false);
+    }
+    for (c, rate) in &r.response_rate_by_channel {
+        out.insert(format!("channel.{c}.asked"), rate.asked.to_string());
+        out.insert(format!("channel.{c}.answered"), rate.answered.to_string());
+        out.insert(format!("channel.{c}.percent"), num(rate.percent));
+    }
+    out.insert("team.awaitingHuman".into(), r.awaiting_human.to_string());
+    out.insert("team.openPastSla".into(), open_past_sla.to_string());
+    out
+}
+
+/// The dashboard's function behind the test's gateway.
+pub async fn serve_reports(t: &mut TestStack) -> Arc<KpiApi> {
+    let api = Arc::new(KpiApi::from_parts(&t.parts()).await.unwrap());
+    let served = api.clone();
+    t.serve(vec![Route::function(
+        "kpi-report",
+        handler(move |req| {
+            let api = served.clone();
+            async move { api.handle(req).await }
+        }),
+    )])
+    .await;
+    api
+}
+
+/// The KPI of `period` as `otklik kpi --from --to` computes it, and the open complaints past
+/// their SLA now, as the core counts them.
+pub async fn kpi_of(t: &TestStack, period: &Period, now: DateTime<Utc>) -> (Report, u32) {
+    let tz = t.config.timezone;
+    let (from, to) = period.instants(tz).unwrap();
+    let report =
+        otklik_app::report::gather(&t.store, &t.config.complaints, from, to, &BTreeMap::new())
+            .await
+            .unwrap();
+    let (start, _) = Period::range(period.window_start(), period.to)
+        .unwrap()
+        .instants(tz)
+        .unwrap();
+    let facts = otklik_app::report::facts_between(&t.store, &t.config.complaints, start, now)
+        .await
+        .unwrap();
+    let open = otklik_core::dashboard::open_complaints(&facts, &t.config.complaints, tz, now);
+    (report, open.iter().filter(|c| c.past_sla).count() as u32)
+}
+
+async fn get(url: &str, bearer: Option<&str>) -> (u16, String, reqwest::header::HeaderMap) {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(b) = bearer {
+        req = req.bearer_auth(b);
+    }
+    let r = req.send().await.unwrap();
+    let (status, headers) = (r.status().as_u16(), r.headers().clone());
+    (status, r.text().await.unwrap(), headers)
+}
+
+#[tokio::test]
+async fn every_figure_on_the_page_is_the_kpi_of_the_same_days() {
+    let mut t = TestStack::bare("dashpage", "meta").await;
+    let now = Utc::now();
+    seed_month(&t, now).await;
+    serve_reports(&mut t).await;
+    let base = format!("{}/reports", t.api_url());
+    let today = now.with_timezone(&t.config.timezone).date_naive();
+    let period = Period::preset(Preset::Last30, today);
+
+    let (status, html, headers) =
+        get(&format!("{base}?period=last-30-days"), Some(REPORT_TOKEN)).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+    let (report, past_sla) = kpi_of(&t, &period, Utc::now()).await;
+    assert_eq!(
+        report.team.rated_orders, 33,
+        "the seed: 36 asked, 3 unrated"
+    );
+    assert_eq!(report.awaiting_human, 1);
+    assert_eq!(report.team.complaints_resolved, 2);
+    let shown = figures(&html);
+    assert_eq!(
+        shown,
+        expected_figures(&report, past_sla),
+        "page vs otklik kpi"
+    );
+    // Names from the CRM writer's store, escaped; the inspector's id while unnamed.
+    assert!(html.contains("Олег &lt;Смирнов&gt;") && html.contains("Ирина Котова"));
+    assert!(html.contains("Разбирает: #7"));
+    assert_eq!(
+        html.matches("<tr data-complaint=").count(),
+        4,
+        "four open complaints"
+    );
+
+    // This month by default; sorting by a column keeps the figures.
+    let (status, html, _) = get(&format!("{base}?sort=average&dir=asc"), Some(REPORT_TOKEN)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("aria-sort=\"ascending\""));
+    let this_month = Period::preset(Preset::ThisMonth, today);
+    let (report, past_sla) = kpi_of(&t, &this_month, Utc::now()).await;
+    assert_eq!(figures(&html), expected_figures(&report, past_sla));
+
+    // The employee page: their figures, every 1–3 with words and a link into retailCRM.
+    let (status, page, _) = get(
+        &format!("{base}/employee/12?period=last-30-days"),
+        Some(REPORT_TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let (report, _) = kpi_of(&t, &period, Utc::now()).await;
+    let row = report
+        .employees
+        .iter()
+        .find(|r| r.employee_id == Some(12))
+        .unwrap();
+    let f = figures(&page);
+    assert_eq!(f["employee.ratedOrders"], row.rated_orders.to_string());
+    assert_eq!(f["employee.averageRating"], num(row.average_rating));
+    assert_eq!(f["employee.csatPercent"], num(row.csat_percent));
+    let low = row.distribution[..3].iter().sum::<u32>() as usize;
+    assert!(low > 0);
+    assert_eq!(page.matches("<article class=\"rating\"").count(), low);
+    assert!(page.contains("курьер опоздал, коробка мятая"));
+    assert!(page.contains(&format!(
+        "{}/orders/",
+        t.config.crm.url.trim_end_matches('/')
+    )));
+
+    // The CSV files.
+    let (status, csv, headers) = get(
+        &format!("{base}/employees.csv?period=last-30-days"),
+        Some(REPORT_TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"otklik-employees-"));
+    assert!(csv.starts_with('\u{feff}'));
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(lines.len(), 1 + report.employees.len() + 1);
+    for line in &lines[1..lines.len() - 1] {
+        let cells: Vec<&str> = line.split(';').collect();
+        let id: u64 = cells[1].parse().unwrap();
+        let row = report
+            .employees
+            .iter()
+            .find(|r| r.employee_id == Some(id))
+            .unwrap();
+        assert_eq!(cells[2], row.rated_orders.to_string());
+        assert_eq!(cells[3], num(row.average_rating).replace('.', ","));
+        assert_eq!(cells[4], num(row.csat_percent).replace('.', ","));
+    }
+    let (status, csv, _) = get(
+        &format!("{base}/ratings.csv?period=last-30-days"),
+        Some(REPORT_TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        csv.trim_end().split("\r\n").count(),
+        1 + report.team.rated_orders as usize,
+        "one line per rated order"
+    );
+}
+
+#[tokio::test]
+async fn refusals_are_pages_not_errors() {
+    let mut t = TestStack::bare("dashrefuse", "meta").await;
+    serve_reports(&mut t).await;
+    let base = format!("{}/reports", t.api_url());
+    for (path, auth, status, kind) in [
+        ("", None, 401, "unauthorized"),
+        ("", Some("not-the-token"), 401, "unauthorized"),
+        ("/employee/11", None, 401, "unauthorized"),
+        ("/employees.csv", None, 401, "unauthorized"),
+        (
+            "?from=2020-01-01&to=2026-01-01",
+            Some(REPORT_TOKEN),
+            400,
+            "bad-period",
+        ),
+        (
+            "?from=2026-02-01&to=2026-01-01",
+            Some(REPORT_TOKEN),
+            400,
+            "bad-period",
+        ),
+        (
+            "?from=someday&to=2026-01-01",
+            Some(REPORT_TOKEN),
+            400,
+            "bad-period",
+        ),
+        ("?period=forever", Some(REPORT_TOKEN), 400, "bad-period"),
+        ("?from=2026-01-01", Some(REPORT_TOKEN), 400, "bad-period"),
+    ] {
+        let (got, html, headers) = get(&format!("{base}{path}"), auth).await;
+        assert_eq!(got, status, "{path}: {html}");
+        assert_eq!(
+            headers["content-type"], "text/html; charset=utf-8",
+            "{path}"
+        );
+        assert!(
+            html.contains(&format!("data-error=\"{kind}\"")),
+            "{path}: {html}"
+        );
+    }
+    // Paths the function does not serve stay API-shaped for the gateway.
+    let (got, _, _) = get(&format!("{base}/employee/abc"), Some(REPORT_TOKEN)).await;
+    assert_eq!(got, 404);
+    // An empty stack: a page with no ratings, not an error.
+    let (got, html, _) = get(&base, Some(REPORT_TOKEN)).await;
+    assert_eq!(got, 200);
+    assert!(html.contains("За этот период оценок нет."));
+}
