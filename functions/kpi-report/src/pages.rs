@@ -19,6 +19,8 @@ pub enum Route {
     Employee(u64),
     EmployeesCsv,
     RatingsCsv,
+    /// The signed link: sets the session cookie and redirects to the main page.
+    Signin,
 }
 
 /// Splits a path into the main page's path as the browser sees it (a stage prefix kept) and the
@@ -32,6 +34,7 @@ pub fn route(path: &str) -> Option<(&str, Route)> {
         "/kpi" => Route::Kpi,
         "/employees.csv" => Route::EmployeesCsv,
         "/ratings.csv" => Route::RatingsCsv,
+        "/signin" => Route::Signin,
         _ => {
             let id = rest.strip_prefix("/employee/")?;
             // Ids as retailCRM gives them: 1 to 15 digits, nothing else.
@@ -206,7 +209,7 @@ impl KpiApi {
         let d = dashboard::dashboard(*period, &facts, &names, &self.complaints, tz, now)?;
         let frame = self.frame(base, &names);
         Ok(match route {
-            Route::Dashboard | Route::Kpi => {
+            Route::Dashboard | Route::Kpi | Route::Signin => {
                 let sort = q
                     .first("sort")
                     .and_then(SortKey::parse)

@@ -22,6 +22,7 @@ pub mod model;
 pub mod ports;
 pub mod provider_errors;
 pub mod reply;
+pub mod report_access;
 pub mod routing;
 pub mod sms;
 pub mod sms_segments;

@@ -382,3 +382,111 @@ async fn refusals_are_pages_not_errors() {
     assert_eq!(got, 200);
     assert!(html.contains("За этот период оценок нет."));
 }
+
+#[tokio::test]
+async fn a_signed_link_signs_the_browser_in_and_bad_links_or_cookies_get_the_401_page() {
+    use otklik_core::report_access::{Grant, ReportKey};
+    let mut t = TestStack::bare("dashsignin", "meta").await;
+    serve_reports(&mut t).await;
+    let reports = format!("{}/reports", t.api_url());
+    let key = ReportKey::new(REPORT_TOKEN);
+    let now = Utc::now();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let open = |url: String, cookie: Option<String>| {
+        let http = http.clone();
+        async move {
+            let mut req = http.get(url);
+            if let Some(c) = cookie {
+                req = req.header("cookie", c);
+            }
+            let r = req.send().await.unwrap();
+            let (status, headers) = (r.status().as_u16(), r.headers().clone());
+            (status, headers, r.text().await.unwrap())
+        }
+    };
+
+    // The link from `otklik report link`: a cookie and a redirect to the clean URL.
+    let link = key.link(&reports, std::time::Duration::from_secs(30 * 86_400), now);
+    let (status, headers, _) = open(link.clone(), None).await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/reports");
+    let set = headers["set-cookie"].to_str().unwrap().to_string();
+    for flag in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/reports",
+        "Max-Age=259",
+    ] {
+        assert!(set.contains(flag), "{flag} in {set}");
+    }
+    let token = link.split_once("token=").unwrap().1;
+    assert!(
+        !set.contains(token),
+        "the cookie is a session, not the link"
+    );
+    let cookie = set.split(';').next().unwrap().to_string();
+    let (status, _, html) = open(reports.clone(), Some(cookie.clone())).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("data-page=\"dashboard\""));
+    let (status, _, _) = open(format!("{reports}/employee/11"), Some(cookie.clone())).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = open(format!("{reports}/employees.csv"), Some(cookie.clone())).await;
+    assert_eq!(status, 200);
+    // The JSON route keeps its bearer token: a cookie is not enough.
+    let (status, _, body) = open(
+        format!("{reports}/kpi?from=2026-11-01&to=2026-11-30"),
+        Some(cookie.clone()),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+
+    // Tampered and expired links, and cookies: the 401 page, never a 500.
+    let mut tampered = token.to_string();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let expired = key.sign(Grant::Link, now - Duration::minutes(1));
+    let stranger = ReportKey::new("someone-else").sign(Grant::Link, now + Duration::days(1));
+    for bad in [
+        format!("{reports}/signin?token={tampered}"),
+        format!("{reports}/signin?token={expired}"),
+        format!("{reports}/signin?token={stranger}"),
+        format!("{reports}/signin?token="),
+        format!("{reports}/signin"),
+        format!("{reports}/signin?token=%00%ff{}", "x".repeat(3000)),
+    ] {
+        let (status, headers, html) = open(bad.clone(), None).await;
+        assert_eq!(status, 401, "{bad}");
+        assert!(headers.get("set-cookie").is_none(), "{bad}");
+        assert!(
+            html.contains("data-error=\"unauthorized\""),
+            "{bad}: {html}"
+        );
+        assert!(html.contains("otklik report link"));
+    }
+    let session_expired = key.sign(Grant::Session, now - Duration::seconds(1));
+    for bad in [
+        format!("otklik_report={session_expired}"),
+        format!("otklik_report={token}"),
+        format!(
+            "otklik_report={}",
+            key.sign(Grant::Session, now + Duration::days(1))
+                .replace('.', "x")
+        ),
+        "otklik_report=".to_string(),
+    ] {
+        let (status, headers, html) = open(reports.clone(), Some(bad.clone())).await;
+        assert_eq!(status, 401, "{bad}");
+        assert!(html.contains("data-error=\"unauthorized\""));
+        assert!(
+            headers["set-cookie"]
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0"),
+            "a refused cookie is cleared: {bad}"
+        );
+    }
+}
