@@ -490,3 +490,145 @@ async fn a_signed_link_signs_the_browser_in_and_bad_links_or_cookies_get_the_401
         );
     }
 }
+
+/// Where the README's screenshots live; the test writes them there only when asked
+/// (`OTKLIK_SCREENSHOTS=docs`), so an ordinary run leaves the tree clean.
+const SCREENSHOTS: &str = "docs/img";
+
+#[tokio::test]
+async fn chromium_at_phone_and_desktop_size_shows_the_kpi_and_downloads_the_csv() {
+    use otklik_core::report_access::{Grant, ReportKey};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists()
+            && root
+                .join("tests/browser/node_modules/playwright-core")
+                .exists(),
+        "the browser is not set up: run scripts/browser-setup.sh (make test does)"
+    );
+    let mut t = TestStack::bare("dashbrowser", "meta").await;
+    let now = Utc::now();
+    seed_month(&t, now).await;
+    serve_reports(&mut t).await;
+    let reports = format!("{}/reports", t.api_url());
+    let key = ReportKey::new(REPORT_TOKEN);
+    let link = key.link(&reports, std::time::Duration::from_secs(30 * 86_400), now);
+    let token = link.split_once("token=").unwrap().1.to_string();
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let expired = key.sign(Grant::Link, now - Duration::hours(1));
+    let out = root.join("target/test-output/dashboard");
+    let _ = std::fs::remove_dir_all(&out);
+    let run = tokio::process::Command::new("node")
+        .arg(root.join("tests/browser/dashboard.mjs"))
+        .arg(&link)
+        .arg(&out)
+        .arg(format!("{reports}/signin?token={tampered}"))
+        .arg(format!("{reports}/signin?token={expired}"))
+        .output()
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(
+        run.status.success(),
+        "browser: {report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(report.trim()).unwrap();
+    assert_eq!(v["consoleErrors"], serde_json::json!([]), "{v}");
+
+    // Signed in, with the link gone from the address bar; the cookie as promised.
+    assert_eq!(v["finalUrl"], format!("{reports}"), "{v}");
+    assert_eq!(
+        v["cookie"],
+        serde_json::json!({"httpOnly": true, "secure": true, "sameSite": "Lax", "path": "/reports"})
+    );
+
+    // Every figure, at both sizes (the phone without JavaScript), is otklik kpi's.
+    let today = now.with_timezone(&t.config.timezone).date_naive();
+    let (report, past_sla) =
+        kpi_of(&t, &Period::preset(Preset::ThisMonth, today), Utc::now()).await;
+    let want = expected_figures(&report, past_sla);
+    for size in ["phone", "desktop"] {
+        let shown: BTreeMap<String, String> =
+            serde_json::from_value(v[size]["figures"].clone()).unwrap();
+        assert_eq!(shown, want, "{size}");
+        assert_eq!(v[size]["page"], "dashboard");
+        assert!(
+            v[size]["scrollWidth"].as_u64() <= v[size]["innerWidth"].as_u64(),
+            "{size}: the page scrolls sideways: {}",
+            v[size]
+        );
+    }
+
+    // The first employee of the table (most rated orders first), and their 1–3s.
+    let first = {
+        let mut rows = report.employees.clone();
+        otklik_core::dashboard::sort_rows(&mut rows, otklik_core::dashboard::SortKey::Rated, true);
+        rows[0].clone()
+    };
+    let id = first.employee_id.unwrap();
+    let e = &v["employee"];
+    assert!(
+        e["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{reports}/employee/{id}?")),
+        "{e}"
+    );
+    assert_eq!(
+        e["figures"]["employee.ratedOrders"],
+        first.rated_orders.to_string()
+    );
+    assert_eq!(
+        e["figures"]["employee.averageRating"],
+        num(first.average_rating)
+    );
+    assert_eq!(
+        e["figures"]["employee.csatPercent"],
+        num(first.csat_percent)
+    );
+    assert_eq!(
+        e["ratings"].as_u64().unwrap(),
+        u64::from(first.distribution[..3].iter().sum::<u32>())
+    );
+
+    // The CSV as downloaded: BOM, `;`, the employees' figures with a decimal comma.
+    let csv = v["csv"]["text"].as_str().unwrap();
+    assert!(v["csv"]["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("otklik-employees-"));
+    assert!(csv.starts_with('\u{feff}'), "BOM");
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(lines.len(), report.employees.len() + 2);
+    for row in &report.employees {
+        let line = lines
+            .iter()
+            .find(|l| l.split(';').nth(1) == Some(&row.employee_id.unwrap().to_string()))
+            .unwrap();
+        let cells: Vec<&str> = line.split(';').collect();
+        assert_eq!(cells[2], row.rated_orders.to_string());
+        assert_eq!(cells[3], num(row.average_rating).replace('.', ","));
+        assert_eq!(cells[5], row.low_ratings.to_string());
+    }
+
+    // Tampered and expired links: the 401 page.
+    for bad in v["bad"].as_array().unwrap() {
+        assert_eq!(bad["status"], 401, "{bad}");
+        assert_eq!(bad["error"], "unauthorized", "{bad}");
+    }
+    assert_eq!(v["bad"].as_array().unwrap().len(), 2);
+
+    for shot in ["dashboard-phone.png", "dashboard-desktop.png"] {
+        let path = out.join(shot);
+        assert!(std::fs::metadata(&path).unwrap().len() > 10_000, "{shot}");
+        if std::env::var("OTKLIK_SCREENSHOTS").as_deref() == Ok("docs") {
+            let dest = root.join(SCREENSHOTS);
+            std::fs::create_dir_all(&dest).unwrap();
+            std::fs::copy(&path, dest.join(shot)).unwrap();
+        }
+        println!("screenshot: {}", path.display());
+    }
+}

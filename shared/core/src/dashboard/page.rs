@@ -69,12 +69,12 @@ form.range button{font:inherit;padding:.25rem .7rem}\
 section{background:var(--card);border:1px solid var(--line);border-radius:.6rem;padding:.75rem;margin:0 0 .9rem}\
 h2{font-size:1.1rem;margin:0 0 .6rem}\
 h3{font-size:.95rem;margin:.9rem 0 .4rem}\
-dl.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.5rem;margin:0}\
+dl.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(8.5rem,1fr));gap:.5rem;margin:0}\
 dl.cards div{border:1px solid var(--line);border-radius:.5rem;padding:.45rem .55rem}\
 dl.cards dt{color:var(--mute);font-size:.8rem}\
 dl.cards dd{margin:0;font-size:1.35rem;font-weight:600}\
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}\
-table{border-collapse:collapse;width:100%;font-size:.9rem}\
+table{border-collapse:collapse;width:100%;font-size:.88rem}\
 th,td{padding:.35rem .4rem;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}\
 th:first-child,td:first-child{text-align:left;white-space:normal;min-width:7rem}\
 th a{text-decoration:none}\
@@ -546,8 +546,8 @@ pub fn render_dashboard(f: &Frame<'_>, d: &Dashboard, sort: SortKey, desc: bool)
     } else {
         let _ = write!(
             m,
-            "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-            w.order, w.rating, w.opened, w.age_hours, w.sla_hours, w.status
+            "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            w.order, w.complaint, w.rating, w.opened, w.age_hours, w.sla_hours, w.status
         );
         for c in &d.open_complaints {
             let state = match (c.taken_into_work, c.past_sla) {
@@ -557,10 +557,12 @@ pub fn render_dashboard(f: &Frame<'_>, d: &Dashboard, sort: SortKey, desc: bool)
             };
             let _ = write!(
                 m,
-                "<tr data-complaint=\"{}\"><td><a href=\"{}\" rel=\"noreferrer\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td{}>{} / {}</td><td>{}{}</td></tr>",
+                "<tr data-complaint=\"{}\"><td><a href=\"{}\" rel=\"noreferrer\">{}</a></td><td><a href=\"{}\" rel=\"noreferrer\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td{}>{} / {}</td><td>{}{}</td></tr>",
                 c.complaint_order,
-                escape(&order_url(f.crm_url, c.complaint_order)),
+                escape(&order_url(f.crm_url, c.order.id())),
                 c.order.id(),
+                escape(&order_url(f.crm_url, c.complaint_order)),
+                c.complaint_order,
                 c.rating.map(|r| r.to_string()).unwrap_or_default(),
                 local(f, c.opened_at),
                 w.number(Some(c.age_hours)),

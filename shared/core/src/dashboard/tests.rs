@@ -427,7 +427,14 @@ fn the_page_shows_every_figure_as_computed_and_escapes_what_it_is_given() {
     );
     // Links keep the period; the employee opens their page; the complaint links to retailCRM.
     assert!(html.contains("href=\"/reports/employee/11?from=2026-11-01&amp;to=2026-11-30\""));
-    assert!(html.contains("href=\"https://demo.retailcrm.ru/orders/902/edit\""));
+    assert!(
+        html.contains("href=\"https://demo.retailcrm.ru/orders/902/edit\""),
+        "the complaint"
+    );
+    assert!(
+        html.contains("href=\"https://demo.retailcrm.ru/orders/4/edit\""),
+        "its order"
+    );
     assert!(html.contains("/reports/employees.csv?from=2026-11-01&amp;to=2026-11-30"));
     assert!(html.contains("aria-sort=\"descending\""));
     // #7 is the inspector; no name known yet.
