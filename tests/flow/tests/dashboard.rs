@@ -632,3 +632,30 @@ async fn chromium_at_phone_and_desktop_size_shows_the_kpi_and_downloads_the_csv(
         println!("screenshot: {}", path.display());
     }
 }
+
+#[tokio::test]
+async fn the_local_stack_hands_out_a_working_dashboard_link() {
+    let t = TestStack::start("dashlocal").await;
+    let local = t.local();
+    let line = local
+        .env_lines()
+        .into_iter()
+        .find_map(|l| l.strip_prefix("OTKLIK_DASHBOARD_URL=").map(str::to_string))
+        .expect("stack.env names the dashboard link");
+    assert!(line.starts_with(&format!("{}/reports/signin?token=", local.api.url())));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http.get(&line).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let page = http
+        .get(format!("{}/reports", local.api.url()))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+}
