@@ -54,6 +54,11 @@ impl KpiApi {
     pub async fn handle_at(&self, req: Request, now: DateTime<Utc>) -> Response<Body> {
         let path = req.uri().path().to_string();
         let Some((base, route)) = pages::route(&path) else {
+            // Below the dashboard a person's browser asked: a page. Elsewhere: the API's shape.
+            if let Some(at) = path.rfind("/reports/") {
+                let base = &path[..at + "/reports".len()];
+                return self.error_page(base, StatusCode::NOT_FOUND, pages::not_found());
+            }
             return error(StatusCode::NOT_FOUND, "not_found", "no such route");
         };
         if req.method() != Method::GET && req.method() != Method::HEAD {

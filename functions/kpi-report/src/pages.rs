@@ -146,16 +146,21 @@ impl KpiApi {
                 return self.error_page(base, StatusCode::BAD_REQUEST, ErrorPage::BadPeriod(e))
             }
         };
+        let bad = || self.error_page(base, StatusCode::BAD_REQUEST, ErrorPage::BadRequest);
         let employee_filter = match (route, q.first("employee")) {
             (Route::RatingsCsv, Some(e)) => match e.parse::<u64>() {
-                Ok(e) => Some(e),
-                Err(_) => {
-                    return self.error_page(base, StatusCode::BAD_REQUEST, ErrorPage::NotFound)
-                }
+                Ok(e) if e > 0 => Some(e),
+                _ => return bad(),
             },
             (Route::Employee(e), _) => Some(e),
             _ => None,
         };
+        // A sort or direction the page does not offer is refused, not silently ignored.
+        if q.first("sort").is_some_and(|s| SortKey::parse(s).is_none())
+            || q.first("dir").is_some_and(|d| d != "asc" && d != "desc")
+        {
+            return bad();
+        }
         match self
             .answer(base, route, &period, employee_filter, &q, now)
             .await

@@ -42,6 +42,8 @@ pub enum ErrorPage {
     Unauthorized,
     /// A period the page does not show: 400.
     BadPeriod(PeriodError),
+    /// Another parameter the page does not take (an unknown sort, a bad employee id): 400.
+    BadRequest,
     /// 404.
     NotFound,
     /// The store could not be read: 503.
@@ -704,12 +706,14 @@ pub fn render_error(f: &Frame<'_>, e: &ErrorPage) -> String {
     let (title, body, link) = match e {
         ErrorPage::Unauthorized => (w.unauthorized_title, w.unauthorized_body.to_string(), false),
         ErrorPage::BadPeriod(p) => (w.bad_period_title, period_problem(w, p), true),
+        ErrorPage::BadRequest => (w.bad_request_title, w.bad_request_body.to_string(), true),
         ErrorPage::NotFound => (w.not_found_title, w.not_found_body.to_string(), true),
         ErrorPage::Unavailable => (w.unavailable_title, w.unavailable_body.to_string(), true),
     };
     let kind = match e {
         ErrorPage::Unauthorized => "unauthorized",
         ErrorPage::BadPeriod(_) => "bad-period",
+        ErrorPage::BadRequest => "bad-request",
         ErrorPage::NotFound => "not-found",
         ErrorPage::Unavailable => "unavailable",
     };
