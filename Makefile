@@ -26,7 +26,8 @@ demo: venv ## A shop's day end to end on the local stack, with a report (exit 0 
 	scripts/demo.sh
 
 sandbox: local-up ## The local stack left running, with a page to play the customer by hand
-	@set -a; . .local/stack.env; set +a; echo; echo "Sandbox: open $$OTKLIK_API_URL/sandbox in a browser (make local-down stops it)"
+	@set -a; . .local/stack.env; set +a; echo; echo "Sandbox: open $$OTKLIK_API_URL/sandbox in a browser (make local-down stops it)"; \
+	  echo "Dashboard of the demo shop (signed link, valid 7 days): $$OTKLIK_DASHBOARD_URL"
 
 lint: ## cargo fmt --check and clippy
 	cargo fmt --all --check

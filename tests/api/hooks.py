@@ -11,9 +11,11 @@ def errors_are_json(ctx, response, case):
 
     The rating-link pages (/r/... from the email, /s/... from the SMS) are for people's browsers:
     their refusals are friendly HTML pages by design (docs/openapi.yaml documents them as
-    text/html).
+    text/html). So are the dashboard's (/reports and below it, but not the JSON /reports/kpi).
     """
     if not 400 <= response.status_code < 500 or case.path.startswith(("/r/", "/s/")):
+        return None
+    if case.path.startswith("/reports") and case.path != "/reports/kpi":
         return None
     try:
         body = json.loads(response.content)

@@ -5,6 +5,28 @@ pub mod kpi;
 
 use otklik_core::config::{self as cfg, Config, WhatsappProvider};
 
+/// `otklik report link`: the dashboard's sign-in link for the API at `api_url`, signed with the
+/// report token, valid for `ttl`; and when it expires.
+pub fn report_link(
+    ttl: &str,
+    api_url: Option<&str>,
+    report_token: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(String, chrono::DateTime<chrono::Utc>), String> {
+    let ttl = otklik_core::report_access::parse_ttl(ttl)?;
+    let api = api_url
+        .map(str::trim)
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .ok_or("give the API's URL with --url (the stack's ApiUrl output) or OTKLIK_API_URL")?;
+    let token = report_token
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| format!("{} is not set: it signs the link", cfg::ENV_REPORT_TOKEN))?;
+    let key = otklik_core::report_access::ReportKey::new(token);
+    let reports = format!("{}/reports", api.trim_end_matches('/'));
+    let until = now + chrono::Duration::from_std(ttl).map_err(|e| e.to_string())?;
+    Ok((key.link(&reports, ttl, now), until))
+}
+
 /// The keys the installation's secret must hold for `config`, each with what it is for.
 pub fn secret_keys(config: &Config) -> Vec<(&'static str, &'static str)> {
     let mut keys = vec![
@@ -19,7 +41,7 @@ pub fn secret_keys(config: &Config) -> Vec<(&'static str, &'static str)> {
         ),
         (
             cfg::ENV_REPORT_TOKEN,
-            "random string; bearer token of the KPI report route",
+            "random string; bearer token of the KPI report route, and the key of the dashboard's sign-in links",
         ),
     ];
     match config.whatsapp.provider {

@@ -49,6 +49,11 @@ enum Command {
         #[arg(long)]
         config: Option<String>,
     },
+    /// The dashboard (`GET /reports`).
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// The configuration file.
     Config {
         #[command(subcommand)]
@@ -72,6 +77,21 @@ enum InboundCommand {
     /// line: when, provider, where in the body, why, and the item as sent. The items may hold a
     /// customer's number and words: for the operator's eyes, not for a ticket.
     Unusable,
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Print a signed link that signs a browser in to the dashboard until it expires. Anyone with
+    /// the link can open the dashboard until then: send it like a password. Signed with
+    /// OTKLIK_REPORT_TOKEN (changing that token voids every link and signs everyone out).
+    Link {
+        /// How long the link (and the sign-in it gives) lasts: 30d, 12h, 1w; a minute to a year.
+        #[arg(long, default_value = "30d")]
+        ttl: String,
+        /// The API's base URL (the stack's ApiUrl output); default $OTKLIK_API_URL.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -129,6 +149,9 @@ fn main() -> ExitCode {
             json,
             config,
         } => kpi_command(&from, &to, csv, json, config),
+        Command::Report {
+            command: ReportCommand::Link { ttl, url },
+        } => report_link(&ttl, url),
         Command::Config {
             command: ConfigCommand::Check { config },
         } => config_check(&config),
@@ -230,6 +253,28 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool, config: Option<Strin
             ExitCode::SUCCESS
         }
         Err(e) => fail(e.to_string()),
+    }
+}
+
+fn report_link(ttl: &str, url: Option<String>) -> ExitCode {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match otklik_cli::report_link(
+        ttl,
+        url.or_else(|| env("OTKLIK_API_URL")).as_deref(),
+        env(otklik_core::config::ENV_REPORT_TOKEN).as_deref(),
+        chrono::Utc::now(),
+    ) {
+        Ok((link, until)) => {
+            println!("{link}");
+            eprintln!(
+                "valid until {until}; anyone with this link can open the dashboard until then"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("otklik report link: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

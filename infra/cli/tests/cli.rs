@@ -50,3 +50,59 @@ fn a_missing_argument_is_a_clear_usage_error() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("<TEXT>"), "{err}");
 }
+
+#[test]
+fn report_link_prints_a_signed_link_that_verifies_until_its_ttl() {
+    let out = Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args([
+            "report",
+            "link",
+            "--ttl",
+            "7d",
+            "--url",
+            "https://api.example.ru/",
+        ])
+        .env("OTKLIK_REPORT_TOKEN", "cli-test-token")
+        .env_remove("OTKLIK_API_URL")
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{err}");
+    let link = String::from_utf8(out.stdout).unwrap();
+    let token = link
+        .trim()
+        .strip_prefix("https://api.example.ru/reports/signin?token=")
+        .unwrap_or_else(|| panic!("{link}"));
+    let key = otklik_core::report_access::ReportKey::new("cli-test-token");
+    let until = key
+        .verify(
+            otklik_core::report_access::Grant::Link,
+            token,
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    let days = (until - chrono::Utc::now()).num_hours();
+    assert!((167..=168).contains(&days), "{days} h");
+    assert!(err.contains("valid until"), "{err}");
+    assert!(!err.contains(token), "the token goes to stdout only");
+}
+
+#[test]
+fn report_link_says_what_is_missing() {
+    let run = |args: &[&str], token: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_otklik"));
+        c.args(["report", "link"])
+            .args(args)
+            .env_remove("OTKLIK_API_URL");
+        match token {
+            Some(t) => c.env("OTKLIK_REPORT_TOKEN", t),
+            None => c.env_remove("OTKLIK_REPORT_TOKEN"),
+        };
+        let out = c.output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    assert!(run(&["--url", "https://a.example"], None).contains("OTKLIK_REPORT_TOKEN is not set"));
+    assert!(run(&[], Some("t")).contains("--url"));
+    assert!(run(&["--ttl", "5y", "--url", "https://a.example"], Some("t")).contains("over a year"));
+}

@@ -164,6 +164,14 @@ impl Route {
         }
         let want: Vec<&str> = self.path.trim_matches('/').split('/').collect();
         let got: Vec<&str> = path.trim_matches('/').split('/').collect();
+        // A greedy last segment (`{proxy+}`) takes one or more segments, as API Gateway's does.
+        if let Some((last, head)) = want.split_last() {
+            if last.starts_with('{') && last.ends_with("+}") {
+                return got.len() > head.len()
+                    && head.iter().zip(&got).all(|(w, g)| w == g)
+                    && got[head.len()..].iter().all(|g| !g.is_empty());
+            }
+        }
         want.len() == got.len()
             && want.iter().zip(&got).all(|(w, g)| {
                 if w.starts_with('{') && w.ends_with('}') {
@@ -435,10 +443,21 @@ pub const FUNCTIONS: &[FunctionDef] = &[
     },
     FunctionDef {
         name: "kpi-report",
-        trigger: Trigger::Http(&[Route {
-            method: "GET",
-            path: "/reports/kpi",
-        }]),
+        // The JSON route, the dashboard page, and its pages and files below it.
+        trigger: Trigger::Http(&[
+            Route {
+                method: "GET",
+                path: "/reports/kpi",
+            },
+            Route {
+                method: "GET",
+                path: "/reports",
+            },
+            Route {
+                method: "GET",
+                path: "/reports/{proxy+}",
+            },
+        ]),
         timeout_secs: 30,
         reserved_concurrency: None,
         max_concurrency: None,
@@ -593,6 +612,28 @@ mod tests {
             Some("provider-webhooks")
         );
         assert_eq!(route("DELETE", "/reports/kpi"), None);
+        for path in [
+            "/reports",
+            "/reports/",
+            "/reports/kpi",
+            "/reports/employee/11",
+            "/reports/ratings.csv",
+        ] {
+            assert_eq!(
+                route("GET", path).map(|f| f.name),
+                Some("kpi-report"),
+                "{path}"
+            );
+        }
+        assert_eq!(route("POST", "/reports"), None);
+        assert_eq!(route("GET", "/reportsx"), None);
+        let greedy = Route {
+            method: "GET",
+            path: "/reports/{proxy+}",
+        };
+        assert!(!greedy.matches("GET", "/reports"));
+        assert!(!greedy.matches("GET", "/reports//x"));
+        assert!(greedy.matches("GET", "/reports/a/b/c"));
         assert_eq!(route("GET", "/nowhere"), None);
     }
 

@@ -34,6 +34,9 @@ pub struct SurveyFacts {
     /// Everyone credited for the order (SPEC §6).
     pub employees: Vec<u64>,
     pub complaint: Option<ComplaintFacts>,
+    /// Not rated, and the customer's words are waiting for a person to read them (the inspector
+    /// was asked to look because we could not read them as an answer).
+    pub awaiting_human: bool,
 }
 
 /// One line of the report: an employee, or the team (`employee_id` = None).
@@ -53,6 +56,8 @@ pub struct Row {
     pub complaints_resolved: u32,
     /// Median hours from opening to a "resolved" status, one decimal.
     pub median_resolve_hours: Option<f64>,
+    /// How many rated orders got each rating: `[ones, twos, threes, fours, fives]`.
+    pub distribution: [u32; 5],
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,6 +75,18 @@ pub struct Report {
     pub employees: Vec<Row>,
     pub team: Row,
     pub response_rate_by_channel: BTreeMap<String, ChannelRate>,
+    /// Surveys asked in the period, not rated, whose words wait for a person to read them.
+    pub awaiting_human: u32,
+}
+
+/// Whether a survey's customer wrote words we could not read as an answer, and they still wait
+/// for a person: nothing rated yet, the inspector was asked to look, and the survey is still
+/// waiting for an answer (or expired unanswered). Closed surveys' later messages are a different
+/// matter (a new problem) and do not count here.
+pub fn awaiting_human(survey: &crate::machine::Survey) -> bool {
+    survey.rating.is_none()
+        && survey.last_inspector_notice_at.is_some()
+        && (survey.state.is_awaiting() || survey.state == crate::model::SurveyState::Expired)
 }
 
 fn round(x: f64, places: i32) -> f64 {
@@ -98,9 +115,13 @@ fn row<'a>(
     let mut ratings = Vec::new();
     let (mut opened, mut resolved) = (0, 0);
     let mut hours = Vec::new();
+    let mut distribution = [0u32; 5];
     for s in surveys {
         let Some(r) = s.rating else { continue };
         ratings.push(r);
+        if let Some(slot) = distribution.get_mut(usize::from(r).wrapping_sub(1)) {
+            *slot += 1;
+        }
         if let Some(c) = &s.complaint {
             opened += 1;
             if let Some((at, true)) = c.closed {
@@ -122,6 +143,7 @@ fn row<'a>(
         complaints_opened: opened,
         complaints_resolved: resolved,
         median_resolve_hours: median(hours).map(|h| round(h, 1)),
+        distribution,
     }
 }
 
@@ -146,6 +168,7 @@ pub fn report(surveys: &[SurveyFacts], names: &BTreeMap<u64, String>) -> Report 
         employees: rows,
         team: row(None, None, surveys.iter()),
         response_rate_by_channel: rates_by_channel(surveys),
+        awaiting_human: surveys.iter().filter(|s| s.awaiting_human).count() as u32,
     }
 }
 
@@ -300,6 +323,10 @@ impl Report {
                 cell(rate.percent)
             ));
         }
+        out.push_str(&format!(
+            "unreadable replies waiting for a person: {}\n",
+            self.awaiting_human
+        ));
         for note in NOTES {
             out.push_str(note);
             out.push('\n');
@@ -318,14 +345,19 @@ pub fn period(from: &str, to: &str, tz: Tz) -> Result<(DateTime<Utc>, DateTime<U
     if t < f {
         return Err(format!("--to ({to}) is before --from ({from})"));
     }
+    days(f, t, tz)
+}
+
+/// The days `f`..=`t` in the shop's time zone, as UTC instants (first and last second).
+pub fn days(f: NaiveDate, t: NaiveDate, tz: Tz) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
     let start = tz
         .from_local_datetime(&f.and_hms_opt(0, 0, 0).expect("midnight"))
         .earliest()
-        .ok_or("the start of --from does not exist in the time zone")?;
+        .ok_or_else(|| format!("the start of {f} does not exist in the time zone"))?;
     let end = tz
         .from_local_datetime(&t.and_hms_opt(23, 59, 59).expect("a second before midnight"))
         .latest()
-        .ok_or("the end of --to does not exist in the time zone")?;
+        .ok_or_else(|| format!("the end of {t} does not exist in the time zone"))?;
     Ok((start.with_timezone(&Utc), end.with_timezone(&Utc)))
 }
 

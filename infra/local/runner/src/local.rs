@@ -91,10 +91,23 @@ impl LocalStack {
         &self.parts.names
     }
 
+    /// How long the local dashboard link printed by `make sandbox` and `make demo` lasts.
+    pub const DASHBOARD_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
+    /// A signed link to this stack's dashboard, as `otklik report link` would print it.
+    pub fn dashboard_link(&self) -> String {
+        otklik_core::report_access::ReportKey::new(stack::REPORT_TOKEN).link(
+            &format!("{}/reports", self.api.url()),
+            Self::DASHBOARD_LINK_TTL,
+            chrono::Utc::now(),
+        )
+    }
+
     /// Every URL and local secret, as `KEY=value` lines for `.local/stack.env`.
     pub fn env_lines(&self) -> Vec<String> {
         vec![
             format!("OTKLIK_API_URL={}", self.api.url()),
+            format!("OTKLIK_DASHBOARD_URL={}", self.dashboard_link()),
             format!("RETAILCRM_SIM_URL={}", self.crm_sim.url()),
             format!("WHATSAPP_SIM_URL={}", self.wa_sim.url()),
             format!("OTKLIK_STACK={}", self.parts.names.stack),

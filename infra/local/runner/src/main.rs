@@ -238,6 +238,16 @@ async fn run_demo() -> ExitCode {
         played.push(p);
     }
     print!("{}", demo::report(&played.iter().collect::<Vec<_>>()).await);
+    // The first shop's dashboard, opened through its signed link like a browser would.
+    if let Some(main) = played.first() {
+        let (link, trouble) = demo::dashboard(main).await;
+        println!(
+            "\nDashboard of the {} shop (signed link; the stack stops when the demo ends, \
+             `make sandbox` keeps one running):\n{link}",
+            main.shop.name
+        );
+        problems.extend(trouble);
+    }
     let expected: usize = played.iter().map(|p| p.cases.len()).sum();
     if problems.is_empty() {
         println!("\n✔ all {expected} expected outcomes happened");

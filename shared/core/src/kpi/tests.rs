@@ -17,6 +17,7 @@ fn s(n: u32, rating: Option<u8>, channel: Channel, employees: &[u64]) -> SurveyF
         rating,
         employees: employees.to_vec(),
         complaint: None,
+        awaiting_human: false,
     }
 }
 
@@ -111,6 +112,10 @@ fn team_figures_and_response_rates_match_the_hand_computation() {
         (4, 2)
     );
     assert_eq!(r.team.median_resolve_hours, Some(7.0));
+    // Ratings 1: #7,#11; 2: #6,#14; 3: #5,#12; 4: #3,#4,#10,#15; 5: #1,#2,#8,#9,#13,#16.
+    assert_eq!(r.team.distribution, [2, 2, 2, 4, 6]);
+    // Employee 11: 5,5,4,2,4,1,4,5 → one 1, one 2, three 4s, three 5s.
+    assert_eq!(r.employees[0].distribution, [1, 1, 0, 3, 3]);
     // WhatsApp: 13 asked (1,2,4,5,7,9,10,13,14,16,17,18,20), 10 answered → 76.9 %.
     // Email: 7 asked (3,6,8,11,12,15,19), 6 answered → 85.7 %.
     let wa = &r.response_rate_by_channel["whatsapp"];
@@ -223,4 +228,44 @@ fn days_are_the_shops_days() {
     assert!(period("1.11.2026", "2026-11-30", chrono_tz::UTC)
         .unwrap_err()
         .contains("--from"));
+}
+
+#[test]
+fn unread_words_are_counted_once_per_survey() {
+    let mut facts = fixture();
+    // #17 and #19 were never rated; their customers wrote something we could not read.
+    facts[16].awaiting_human = true;
+    facts[18].awaiting_human = true;
+    let r = report(&facts, &names());
+    assert_eq!(r.awaiting_human, 2);
+    assert!(r.to_table().contains("waiting for a person: 2"));
+    assert_eq!(report(&fixture(), &names()).awaiting_human, 0);
+}
+
+#[test]
+fn words_wait_for_a_person_only_while_nothing_is_rated_and_the_survey_is_open() {
+    use crate::machine::{Contact, Survey};
+    use crate::model::{OrderRef, Outcome, Rating, SurveyState};
+    let mut s = Survey::new(
+        OrderRef::new("main-shop", 1).unwrap(),
+        Contact {
+            phone: None,
+            email: None,
+        },
+        at(0),
+        at(0),
+    );
+    s.state = SurveyState::AwaitingRating;
+    assert!(!awaiting_human(&s), "nobody was asked to look");
+    s.last_inspector_notice_at = Some(at(1));
+    assert!(awaiting_human(&s));
+    s.state = SurveyState::Expired;
+    assert!(awaiting_human(&s), "expired unanswered: still unread");
+    s.rating = Some(Rating::new(4).unwrap());
+    assert!(!awaiting_human(&s), "rated later: answered");
+    s.rating = None;
+    s.state = SurveyState::Closed {
+        outcome: Outcome::OptedOut,
+    };
+    assert!(!awaiting_human(&s));
 }

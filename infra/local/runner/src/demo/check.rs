@@ -169,3 +169,69 @@ async fn describe(d: &Driver, store: &DynamoStore, c: &Case, id: u64) -> String 
         survey.as_ref().and_then(|s| s.reminder.map(|r| r.channel))
     )
 }
+
+/// The dashboard of `p`'s stack opens through its signed link (cookie, redirect) and shows the
+/// same rated orders this month as the KPI table. Returns the link and what went wrong.
+pub async fn dashboard(p: &Played) -> (String, Vec<String>) {
+    let link = p.stack.dashboard_link();
+    let mut problems = Vec::new();
+    let config = p.stack.config();
+    let today = chrono::Utc::now()
+        .with_timezone(&config.timezone)
+        .date_naive();
+    let period =
+        otklik_core::dashboard::Period::preset(otklik_core::dashboard::Preset::ThisMonth, today);
+    let want = match period.instants(config.timezone) {
+        Ok((from, to)) => otklik_app::report::gather(
+            &p.stack.parts.store(),
+            &config.complaints,
+            from,
+            to,
+            &Default::default(),
+        )
+        .await
+        .map(|r| r.team.rated_orders)
+        .map_err(|e| e.to_string()),
+        Err(e) => Err(e),
+    };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build();
+    let shown = async {
+        let http = http.map_err(|e| e.to_string())?;
+        let r = http.get(&link).send().await.map_err(|e| e.to_string())?;
+        if r.status() != 303 {
+            return Err(format!("the sign-in link answered {}", r.status()));
+        }
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .ok_or("the sign-in link set no cookie")?
+            .to_string();
+        let page = http
+            .get(format!("{}/reports", p.stack.api.url()))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if page.status() != 200 {
+            return Err(format!("the dashboard answered {}", page.status()));
+        }
+        page.text().await.map_err(|e| e.to_string())
+    }
+    .await;
+    match (want, shown) {
+        (Ok(n), Ok(html)) => {
+            let needle = format!("data-figure=\"team.ratedOrders\" data-value=\"{n}\"");
+            if !html.contains(&needle) {
+                problems.push(format!(
+                    "the dashboard does not show the KPI's {n} rated orders"
+                ));
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => problems.push(format!("dashboard: {e}")),
+    }
+    (link, problems)
+}

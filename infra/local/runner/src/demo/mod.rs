@@ -18,7 +18,7 @@ mod run;
 mod russia;
 
 pub use cases::{green_day, meta_day};
-pub use check::{check, inspector_works};
+pub use check::{check, dashboard, inspector_works};
 pub use report::{per_channel, report, ChannelRate};
 pub use run::{play, Played};
 pub use russia::russia_day;

@@ -1,0 +1,332 @@
+//! The dashboard's routes: which page a path asks for, the query it brings, and the answer (HTML
+//! or CSV with their headers). Figures and markup are `otklik_core::dashboard`'s.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use otklik_core::dashboard::page::{self, ErrorPage, Frame};
+use otklik_core::dashboard::{self, csv, OrderFacts, Period, SortKey, Words};
+
+use super::KpiApi;
+
+/// A route under `/reports`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Dashboard,
+    Kpi,
+    Employee(u64),
+    EmployeesCsv,
+    RatingsCsv,
+    /// The signed link: sets the session cookie and redirects to the main page.
+    Signin,
+}
+
+/// Splits a path into the main page's path as the browser sees it (a stage prefix kept) and the
+/// route; `None` for anything else.
+pub fn route(path: &str) -> Option<(&str, Route)> {
+    let at = path.rfind("/reports")?;
+    let (base, rest) = path.split_at(at + "/reports".len());
+    let rest = rest.trim_end_matches('/');
+    let r = match rest {
+        "" => Route::Dashboard,
+        "/kpi" => Route::Kpi,
+        "/employees.csv" => Route::EmployeesCsv,
+        "/ratings.csv" => Route::RatingsCsv,
+        "/signin" => Route::Signin,
+        _ => {
+            let id = rest.strip_prefix("/employee/")?;
+            // Ids as retailCRM gives them: 1 to 15 digits, nothing else.
+            if id.is_empty() || id.len() > 15 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            Route::Employee(id.parse().ok().filter(|n| *n > 0)?)
+        }
+    };
+    Some((base, r))
+}
+
+pub fn unauthorized() -> ErrorPage {
+    ErrorPage::Unauthorized
+}
+
+pub fn not_found() -> ErrorPage {
+    ErrorPage::NotFound
+}
+
+impl KpiApi {
+    fn words(&self) -> &'static Words {
+        Words::of(self.lang)
+    }
+
+    fn frame<'a>(&'a self, base: &'a str, names: &'a BTreeMap<u64, String>) -> Frame<'a> {
+        Frame {
+            shop: &self.shop,
+            words: self.words(),
+            base,
+            crm_url: &self.crm_url,
+            names,
+            inspector: self.complaints.inspector_id.get(),
+            tz: self.timezone,
+        }
+    }
+
+    /// An HTML page with the headers every dashboard page carries.
+    pub(crate) fn html(status: StatusCode, body: String) -> Response<Body> {
+        Response::builder()
+            .status(status)
+            .header("content-type", "text/html; charset=utf-8")
+            .header("content-security-policy", page::content_security_policy())
+            .header("cache-control", "no-store")
+            .header("referrer-policy", "no-referrer")
+            .header("x-content-type-options", "nosniff")
+            .header("x-frame-options", "DENY")
+            .body(Body::Text(body))
+            .expect("a page response is valid")
+    }
+
+    pub(crate) fn error_page(
+        &self,
+        base: &str,
+        status: StatusCode,
+        e: ErrorPage,
+    ) -> Response<Body> {
+        let names = BTreeMap::new();
+        Self::html(status, page::render_error(&self.frame(base, &names), &e))
+    }
+
+    fn csv(name: &str, period: &Period, body: String) -> Response<Body> {
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", csv::CONTENT_TYPE)
+            .header(
+                "content-disposition",
+                format!(
+                    "attachment; filename=\"otklik-{name}-{}-{}.csv\"",
+                    period.from, period.to
+                ),
+            )
+            .header("cache-control", "no-store")
+            .header("x-content-type-options", "nosniff")
+            .body(Body::Text(body))
+            .expect("a CSV response is valid")
+    }
+
+    /// Facts of the page's window: the period, the trend's weeks before it, and everything since
+    /// (open complaints are about now).
+    async fn window(&self, period: &Period, now: DateTime<Utc>) -> Result<Vec<OrderFacts>, String> {
+        let start = Period::range(period.window_start(), period.to)
+            .map_err(|e| e.to_string())?
+            .instants(self.timezone)?
+            .0;
+        let end = Period::range(period.to, period.to)
+            .map_err(|e| e.to_string())?
+            .instants(self.timezone)?
+            .1
+            .max(now);
+        otklik_app::report::facts_between(&self.store, &self.complaints, start, end)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    pub(crate) async fn page(
+        &self,
+        req: &Request,
+        base: &str,
+        route: Route,
+        now: DateTime<Utc>,
+    ) -> Response<Body> {
+        let q = req.query_string_parameters();
+        let today = now.with_timezone(&self.timezone).date_naive();
+        let period = match Period::choose(q.first("period"), q.first("from"), q.first("to"), today)
+        {
+            Ok(p) => p,
+            Err(e) => {
+                return self.error_page(base, StatusCode::BAD_REQUEST, ErrorPage::BadPeriod(e))
+            }
+        };
+        let bad = || self.error_page(base, StatusCode::BAD_REQUEST, ErrorPage::BadRequest);
+        let employee_filter = match (route, q.first("employee")) {
+            (Route::RatingsCsv, Some(e)) => match e.parse::<u64>() {
+                Ok(e) if e > 0 => Some(e),
+                _ => return bad(),
+            },
+            (Route::Employee(e), _) => Some(e),
+            _ => None,
+        };
+        // A sort or direction the page does not offer is refused, not silently ignored.
+        if q.first("sort").is_some_and(|s| SortKey::parse(s).is_none())
+            || q.first("dir").is_some_and(|d| d != "asc" && d != "desc")
+        {
+            return bad();
+        }
+        match self
+            .answer(base, route, &period, employee_filter, &q, now)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "dashboard failed");
+                self.error_page(
+                    base,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorPage::Unavailable,
+                )
+            }
+        }
+    }
+
+    async fn answer(
+        &self,
+        base: &str,
+        route: Route,
+        period: &Period,
+        employee: Option<u64>,
+        q: &lambda_http::aws_lambda_events::query_map::QueryMap,
+        now: DateTime<Utc>,
+    ) -> Result<Response<Body>, String> {
+        let tz = self.timezone;
+        let mut facts = self.window(period, now).await?;
+        let (from, to) = period.instants(tz)?;
+        // Words only for what is shown: an employee's 1–3s, or every rated order of the CSV.
+        let up_to = if route == Route::RatingsCsv { 5 } else { 3 };
+        if matches!(route, Route::Employee(_) | Route::RatingsCsv) {
+            otklik_app::report::attach_words(&self.store, &mut facts, |f| {
+                f.sent_at >= from
+                    && f.sent_at <= to
+                    && f.kpi.rating.is_some_and(|r| r <= up_to)
+                    && employee.is_none_or(|e| f.kpi.employees.contains(&e))
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        }
+        let names = otklik_app::report::names_of(
+            &self.store,
+            &facts,
+            [self.complaints.inspector_id.get()]
+                .into_iter()
+                .chain(employee),
+            &BTreeMap::new(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let d = dashboard::dashboard(*period, &facts, &names, &self.complaints, tz, now)?;
+        let frame = self.frame(base, &names);
+        Ok(match route {
+            Route::Dashboard | Route::Kpi | Route::Signin => {
+                let sort = q
+                    .first("sort")
+                    .and_then(SortKey::parse)
+                    .unwrap_or(SortKey::Rated);
+                let desc = match q.first("dir") {
+                    Some("asc") => false,
+                    Some("desc") => true,
+                    _ => sort.default_desc(),
+                };
+                Self::html(
+                    StatusCode::OK,
+                    page::render_dashboard(&frame, &d, sort, desc),
+                )
+            }
+            Route::Employee(id) => {
+                let low =
+                    dashboard::rated_orders(period, &facts, Some(id), 3, &self.complaints, tz)?;
+                let row = d
+                    .report
+                    .employees
+                    .iter()
+                    .find(|r| r.employee_id == Some(id));
+                let empty = dashboard_trend_without_ratings(period);
+                let trend = d.employee_trend.get(&id).unwrap_or(&empty);
+                Self::html(
+                    StatusCode::OK,
+                    page::render_employee(&frame, period, id, row, trend, &low),
+                )
+            }
+            Route::EmployeesCsv => {
+                let mut rows = d.report.employees.clone();
+                dashboard::sort_rows(&mut rows, SortKey::Rated, true);
+                Self::csv(
+                    "employees",
+                    period,
+                    csv::employees(self.words(), &rows, &d.report.team, &names),
+                )
+            }
+            Route::RatingsCsv => {
+                let orders =
+                    dashboard::rated_orders(period, &facts, employee, 5, &self.complaints, tz)?;
+                Self::csv(
+                    "ratings",
+                    period,
+                    csv::ratings(self.words(), &orders, &names, &self.crm_url, tz),
+                )
+            }
+        })
+    }
+}
+
+/// The trend of someone with no rating in the period: empty weeks (the chart shows none).
+fn dashboard_trend_without_ratings(period: &Period) -> Vec<dashboard::WeekFigures> {
+    period
+        .trend_weeks()
+        .into_iter()
+        .map(|monday| dashboard::WeekFigures {
+            monday,
+            rated_orders: 0,
+            average_rating: None,
+            csat_percent: None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_their_page_with_or_without_a_stage() {
+        assert_eq!(route("/reports"), Some(("/reports", Route::Dashboard)));
+        assert_eq!(route("/reports/"), Some(("/reports", Route::Dashboard)));
+        assert_eq!(
+            route("/prod/reports/kpi"),
+            Some(("/prod/reports", Route::Kpi))
+        );
+        assert_eq!(
+            route("/reports/employee/11"),
+            Some(("/reports", Route::Employee(11)))
+        );
+        assert_eq!(
+            route("/reports/employees.csv").map(|r| r.1),
+            Some(Route::EmployeesCsv)
+        );
+        assert_eq!(
+            route("/reports/ratings.csv").map(|r| r.1),
+            Some(Route::RatingsCsv)
+        );
+        for bad in [
+            "/reports/employee/",
+            "/reports/employee/0",
+            "/reports/employee/-1",
+            "/reports/employee/1e3",
+            "/reports/employee/99999999999999999999",
+            "/reports/employee/11/x",
+            "/reports/nothing",
+            "/other",
+        ] {
+            assert_eq!(route(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_empty_trend_has_the_weeks_and_no_figures() {
+        let p = Period::range(
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+        )
+        .unwrap();
+        let t = dashboard_trend_without_ratings(&p);
+        assert_eq!(t.len(), dashboard::TREND_WEEKS);
+        assert!(t.iter().all(|w| w.average_rating.is_none()));
+    }
+}
