@@ -12,7 +12,6 @@ use otklik_core::intake::IntakeSignal;
 use otklik_core::model::OrderRef;
 use otklik_core::ports::Queue;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 /// Triggers send a handful of parameters; anything bigger is not from retailCRM.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -91,10 +90,9 @@ fn param<'a>(params: &'a [(String, String)], names: &[&str]) -> Option<&'a str> 
 impl<Q: Queue> Intake<Q> {
     fn secret_ok(&self, given: Option<&str>) -> bool {
         match given {
-            // Constant time: the comparison must not tell an attacker how much of a guess was right.
-            Some(g) if !self.trigger_secret.is_empty() => {
-                bool::from(g.as_bytes().ct_eq(self.trigger_secret.as_bytes()))
-            }
+            // Hashed, then constant time: the comparison must tell an attacker neither how much
+            // of a guess was right nor how long the secret is.
+            Some(g) => otklik_core::secrets::secret_eq(g, &self.trigger_secret),
             _ => false,
         }
     }

@@ -79,18 +79,29 @@ pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
 }
 
 /// Any AWS SDK error, reduced to the port's vocabulary. Throttling and service errors are
-/// transient: the queue's redelivery is the retry.
+/// transient: the queue's redelivery is the retry. A request the service refuses as invalid
+/// (`ValidationException`: an item over 400 KB, an attribute too large, an expression it cannot
+/// read) is permanent: asking again with the same request cannot succeed, and retried as
+/// transient it once cost 86 attempts and parked the whole batch in the DLQ.
 pub(crate) fn port_error<E, R>(
     e: aws_sdk_dynamodb::error::SdkError<E, R>,
 ) -> otklik_core::ports::PortError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
     use aws_sdk_dynamodb::error::SdkError;
     let msg = aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string();
-    match e {
+    match &e {
         SdkError::ConstructionFailure(_) => otklik_core::ports::PortError::Permanent(msg),
+        SdkError::ServiceError(se) if is_permanent_code(se.err().code()) => {
+            otklik_core::ports::PortError::Permanent(msg)
+        }
         _ => otklik_core::ports::PortError::Transient(msg),
     }
+}
+
+/// Error codes of AWS services that mean "this request can never succeed as it is".
+fn is_permanent_code(code: Option<&str>) -> bool {
+    matches!(code, Some("ValidationException" | "SerializationException"))
 }

@@ -422,3 +422,56 @@ async fn a_max_account_check_is_remembered_for_its_ttl_with_or_without_a_chat() 
     // Past the TTL the answer is stale: asked again.
     assert_eq!(store.max_account(&with, ttl, at + ttl).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_write_the_service_refuses_as_invalid_is_permanent_not_retried_for_hours() {
+    // An item over DynamoDB's 400 KB limit: the same request can never succeed, so the queue
+    // must not redeliver it for hours as it does a throttled one.
+    let c = clients().await;
+    let names = unique_names("too-big");
+    ensure_all(&c, &names).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let mut s = survey(1002, "2026-11-20T10:00:00Z");
+    s.done = (0..5000).map(|i| format!("{i:0>100}")).collect();
+    let err = store.create(&s).await.unwrap_err();
+    assert!(matches!(err, PortError::Permanent(_)), "{err:?}");
+    assert!(store.get(&s.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_customers_words_are_kept_bounded_the_oldest_making_room() {
+    use otklik_core::crm_texts::{MAX_KEPT_MESSAGES, MAX_KEPT_MESSAGE_CHARS};
+    let c = clients().await;
+    let names = unique_names("words");
+    ensure_all(&c, &names).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let id = survey(1003, "2026-11-20T10:00:00Z").id;
+    let now = t("2026-11-21T10:00:00Z");
+    // A customer who writes on and on, each message longer than we keep: every write succeeds
+    // (it once grew the item until DynamoDB refused every write, 400 KB).
+    let total = MAX_KEPT_MESSAGES + 10;
+    for i in 0..total {
+        let text = format!("{i:03} {}", "ж".repeat(3000));
+        let words = store
+            .append_words(&id, &format!("e-{i}"), &text, now)
+            .await
+            .unwrap();
+        assert!(words.len() <= MAX_KEPT_MESSAGES);
+    }
+    let words = store.words_of(&id).await.unwrap();
+    assert_eq!(words.len(), MAX_KEPT_MESSAGES);
+    assert!(words
+        .iter()
+        .all(|w| w.chars().count() <= MAX_KEPT_MESSAGE_CHARS));
+    assert!(words[0].starts_with("010 "), "the oldest ten made room");
+    assert!(words
+        .last()
+        .unwrap()
+        .starts_with(&format!("{:03} ", total - 1)));
+    // A redelivery of a message already kept changes nothing, full or not.
+    let again = store
+        .append_words(&id, &format!("e-{}", total - 1), "other", now)
+        .await
+        .unwrap();
+    assert_eq!(again, words);
+}

@@ -15,6 +15,25 @@ use crate::texts::{fill, CrmText, Lang, Texts};
 /// The customers' words field keeps the newest words when they get longer than this.
 pub const MAX_WORDS_CHARS: usize = 4000;
 
+/// How many of a survey's messages are kept for its words field, and how long each may be: kept
+/// together they stay far below DynamoDB's 400 KB item limit (50 × 1,000 characters of 4-byte
+/// emoji is 200 KB). A customer who writes on and on does not grow the item until every write
+/// fails; the oldest messages make room, as the field itself shows only the newest
+/// [`MAX_WORDS_CHARS`] anyway.
+pub const MAX_KEPT_MESSAGES: usize = 50;
+/// See [`MAX_KEPT_MESSAGES`].
+pub const MAX_KEPT_MESSAGE_CHARS: usize = 1000;
+
+/// One message as it is kept for the words field: cut to [`MAX_KEPT_MESSAGE_CHARS`], its start
+/// kept (what a customer says first is usually the point).
+pub fn kept_message(text: &str) -> String {
+    if text.chars().count() <= MAX_KEPT_MESSAGE_CHARS {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(MAX_KEPT_MESSAGE_CHARS - 1).collect();
+    format!("{head}…")
+}
+
 /// The value of the order's words field: every message the customer wrote, one a line, cut from
 /// the front when too long (the newest words matter most to whoever reads the order).
 pub fn words_value(words: &[String]) -> String {
@@ -364,5 +383,16 @@ mod tests {
         );
         assert_eq!(n.notification, format!("42 — {}", n.title));
         assert_eq!(n.commentary, "Покупець написав: «{title}»");
+    }
+
+    #[test]
+    fn a_long_message_is_kept_cut_to_its_start() {
+        assert_eq!(kept_message("всё хорошо"), "всё хорошо");
+        let long = "ы".repeat(MAX_KEPT_MESSAGE_CHARS + 500);
+        let kept = kept_message(&long);
+        assert_eq!(kept.chars().count(), MAX_KEPT_MESSAGE_CHARS);
+        assert!(kept.ends_with('…') && kept.starts_with("ыыы"));
+        let exact = "😀".repeat(MAX_KEPT_MESSAGE_CHARS);
+        assert_eq!(kept_message(&exact), exact);
     }
 }

@@ -24,6 +24,7 @@ pub mod provider_errors;
 pub mod reply;
 pub mod report_access;
 pub mod routing;
+pub mod secrets;
 pub mod sms;
 pub mod sms_segments;
 pub mod texts;

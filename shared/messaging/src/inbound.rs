@@ -11,9 +11,9 @@ use otklik_core::model::{Channel, DomainError, Phone};
 use otklik_core::reply::{parse_button_payload, parse_reaction};
 
 use crate::max::MaxState;
+use otklik_core::secrets::secret_eq;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use sha2::Sha256;
 
 /// Bodies larger than this are refused before parsing. Real webhooks are a few kilobytes; a batch
 /// of Meta statuses stays far below this.
@@ -1018,14 +1018,6 @@ fn phone_from_digits(digits: &str, region: &str) -> Option<Phone> {
 
 fn input_id(id: Result<InputId, DomainError>) -> Result<InputId, String> {
     id.map_err(|_| "id too long or with control characters".to_string())
-}
-
-/// Compares two secrets without revealing where they differ or how long ours is: both sides are
-/// hashed to a fixed length first, then compared in constant time.
-fn secret_eq(given: &str, expected: &str) -> bool {
-    let a = Sha256::digest(given.as_bytes());
-    let b = Sha256::digest(expected.as_bytes());
-    a.as_slice().ct_eq(b.as_slice()).into()
 }
 
 fn decode_sha256_hex(hex: &str) -> Option<[u8; 32]> {

@@ -12,6 +12,14 @@ pub struct Credit {
     pub channel: Option<String>,
 }
 
+/// The words kept in a `words#` item, oldest first.
+fn words_in(item: Option<&HashMap<String, AttributeValue>>) -> Vec<String> {
+    item.and_then(|i| i.get("words"))
+        .and_then(|w| w.as_l().ok())
+        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+        .unwrap_or_default()
+}
+
 fn credit_pk(at: DateTime<Utc>) -> String {
     format!("credits#{}", at.format("%Y-%m"))
 }
@@ -20,6 +28,9 @@ fn credit_pk(at: DateTime<Utc>) -> String {
 impl DynamoStore {
     /// Adds the words of effect `key` to the survey's collected words (once per key) and returns
     /// all of them, oldest first: the order's field always shows everything the customer wrote.
+    /// Each message is kept cut to `MAX_KEPT_MESSAGE_CHARS`, and at most `MAX_KEPT_MESSAGES` are
+    /// kept, the oldest making room (core's `crm_texts`): the item never reaches DynamoDB's size
+    /// limit, where every later write would fail.
     pub async fn append_words(
         &self,
         survey: &SurveyId,
@@ -27,6 +38,9 @@ impl DynamoStore {
         text: &str,
         now: DateTime<Utc>,
     ) -> PortResult<Vec<String>> {
+        use otklik_core::crm_texts::{kept_message, MAX_KEPT_MESSAGES};
+        let text = kept_message(text);
+        let expires = n((now + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp());
         let result = self
             .client
             .update_item()
@@ -36,18 +50,19 @@ impl DynamoStore {
             .update_expression(
                 "SET #w = list_append(if_not_exists(#w, :empty), :new), #exp = :exp ADD #k :key",
             )
-            .condition_expression("attribute_not_exists(#k) OR NOT contains(#k, :k)")
+            .condition_expression(
+                "(attribute_not_exists(#k) OR NOT contains(#k, :k)) \
+                 AND (attribute_not_exists(#w) OR size(#w) < :max)",
+            )
             .expression_attribute_names("#w", "words")
             .expression_attribute_names("#k", "keys")
             .expression_attribute_names("#exp", attr::EXPIRES_AT)
             .expression_attribute_values(":empty", AttributeValue::L(vec![]))
-            .expression_attribute_values(":new", AttributeValue::L(vec![s(text)]))
+            .expression_attribute_values(":new", AttributeValue::L(vec![s(&text)]))
             .expression_attribute_values(":key", AttributeValue::Ss(vec![key.to_string()]))
             .expression_attribute_values(":k", s(key))
-            .expression_attribute_values(
-                ":exp",
-                n((now + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp()),
-            )
+            .expression_attribute_values(":max", n(MAX_KEPT_MESSAGES))
+            .expression_attribute_values(":exp", expires.clone())
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
@@ -57,28 +72,82 @@ impl DynamoStore {
                 if e.as_service_error()
                     .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
             {
-                // Added before (a redelivery): read what is there.
-                self.get_item(format!("words#{survey}"), "words").await?
+                // Added before (a redelivery), or the list is full: read what is there.
+                let item = self.get_item(format!("words#{survey}"), "words").await?;
+                let added = item
+                    .as_ref()
+                    .and_then(|i| i.get("keys"))
+                    .and_then(|k| k.as_ss().ok())
+                    .is_some_and(|keys| keys.iter().any(|k| k == key));
+                if added {
+                    item
+                } else {
+                    self.append_to_full_words(survey, key, text, item, expires)
+                        .await?
+                }
             }
             Err(e) => return Err(port_error(e)),
         };
-        Ok(item
+        Ok(words_in(item.as_ref()))
+    }
+
+    /// [`Self::append_words`] on a full list: the oldest message makes room. Written only if
+    /// nobody changed the list since it was read (its length and the key's absence); a writer
+    /// that lost the race reads and decides again through the queue's redelivery.
+    async fn append_to_full_words(
+        &self,
+        survey: &SurveyId,
+        key: &str,
+        text: String,
+        item: Option<HashMap<String, AttributeValue>>,
+        expires: AttributeValue,
+    ) -> PortResult<Option<HashMap<String, AttributeValue>>> {
+        let old = item
             .as_ref()
             .and_then(|i| i.get("words"))
             .and_then(|w| w.as_l().ok())
-            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-            .unwrap_or_default())
+            .cloned()
+            .unwrap_or_default();
+        let len = old.len();
+        let keep = otklik_core::crm_texts::MAX_KEPT_MESSAGES.saturating_sub(1);
+        let mut words: Vec<AttributeValue> =
+            old.into_iter().skip(len.saturating_sub(keep)).collect();
+        words.push(s(&text));
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::PK, s(format!("words#{survey}")))
+            .key(attr::SK, s("words"))
+            .update_expression("SET #w = :words, #exp = :exp ADD #k :key")
+            .condition_expression("size(#w) = :len AND NOT contains(#k, :k)")
+            .expression_attribute_names("#w", "words")
+            .expression_attribute_names("#k", "keys")
+            .expression_attribute_names("#exp", attr::EXPIRES_AT)
+            .expression_attribute_values(":words", AttributeValue::L(words))
+            .expression_attribute_values(":key", AttributeValue::Ss(vec![key.to_string()]))
+            .expression_attribute_values(":k", s(key))
+            .expression_attribute_values(":len", n(len))
+            .expression_attribute_values(":exp", expires)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception())
+                {
+                    PortError::Conflict(format!("words of {survey} changed while full"))
+                } else {
+                    port_error(e)
+                }
+            })?;
+        Ok(out.attributes)
     }
 
     /// The customer's words kept for a survey so far, oldest first.
     pub async fn words_of(&self, survey: &SurveyId) -> PortResult<Vec<String>> {
         let item = self.get_item(format!("words#{survey}"), "words").await?;
-        Ok(item
-            .as_ref()
-            .and_then(|i| i.get("words"))
-            .and_then(|w| w.as_l().ok())
-            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-            .unwrap_or_default())
+        Ok(words_in(item.as_ref()))
     }
 
     /// Records one credit; `Ok(false)` if this employee was already credited for this survey.
