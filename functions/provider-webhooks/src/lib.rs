@@ -40,9 +40,88 @@ pub struct ProviderWebhooks<Q> {
     /// The `inbound` queue.
     pub queue: Q,
     pub secrets: WebhookSecrets,
+    /// Whose webhooks these are: items for another number or instance are not ours.
+    pub installation: Installation,
     /// For numbers written without a country code.
     pub default_region: String,
 }
+
+/// This installation's accounts at the providers, from the config. A webhook is authenticated by
+/// a secret that can be shared (one Meta app serves several numbers; one webhook URL and token
+/// can be set on two GREEN-API instances), so an authentic item may still be another account's:
+/// a security probe had one for another `phone_number_id` queued and applied. `None`: not
+/// configured, nothing to compare with.
+#[derive(Debug, Clone, Default)]
+pub struct Installation {
+    /// Meta's `metadata.phone_number_id` of our number.
+    pub meta_phone_number_id: Option<String>,
+    /// `instanceData.idInstance` of our GREEN-API WhatsApp instance.
+    pub green_api_instance: Option<String>,
+    /// `instanceData.idInstance` of our GREEN-API v3 (MAX) instance.
+    pub max_instance: Option<String>,
+}
+
+impl Installation {
+    /// The body with only what belongs to this installation, and how many parts were another's:
+    /// for Meta the `changes` of another `phone_number_id` are dropped (one POST can carry
+    /// several); for GREEN-API a notification of another `idInstance` is dropped whole. A body
+    /// that is not JSON is passed on as it is, for the parser to refuse.
+    fn keep_ours(&self, provider: Provider<'_>, raw: &[u8]) -> (Vec<u8>, usize) {
+        let ours = match provider {
+            Provider::Meta => self.meta_phone_number_id.as_deref(),
+            Provider::GreenApi => self.green_api_instance.as_deref(),
+            Provider::Max => self.max_instance.as_deref(),
+            Provider::SmsRu(_) => None,
+        };
+        let (Some(ours), Ok(mut root)) = (ours, serde_json::from_slice::<serde_json::Value>(raw))
+        else {
+            return (raw.to_vec(), 0);
+        };
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let mut foreign = 0;
+        if matches!(provider, Provider::Meta) {
+            for entry in root
+                .get_mut("entry")
+                .and_then(|e| e.as_array_mut())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(changes) = entry.get_mut("changes").and_then(|c| c.as_array_mut()) {
+                    let before = changes.len();
+                    changes.retain(|c| {
+                        c.pointer("/value/metadata/phone_number_id")
+                            .and_then(text)
+                            .is_none_or(|id| id == ours)
+                    });
+                    foreign += before - changes.len();
+                }
+            }
+            if foreign == 0 {
+                return (raw.to_vec(), 0);
+            }
+            return (serde_json::to_vec(&root).unwrap_or_default(), foreign);
+        }
+        match root.pointer("/instanceData/idInstance").and_then(text) {
+            Some(id) if id != ours => (Vec::new(), 1),
+            _ => (raw.to_vec(), 0),
+        }
+    }
+}
+
+/// Logs a refused or foreign webhook on the 1st, 2nd, 4th, 8th… occurrence in this process, with
+/// the count so far: a flood of bad requests must not become a flood of log lines (a probe of
+/// 10,000 forged webhooks wrote 10,000 WARN lines), yet the first one is always seen.
+fn sampled(counter: &std::sync::atomic::AtomicU64) -> Option<u64> {
+    let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    n.is_power_of_two().then_some(n)
+}
+
+static REFUSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static FOREIGN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Provider<'a> {
@@ -218,7 +297,9 @@ impl<Q: Queue> ProviderWebhooks<Q> {
                     Ok(items) => items,
                     Err(e) => {
                         // Never the path: for SMS.ru it holds the secret.
-                        tracing::warn!(error = %e, provider = provider.name(), "webhook refused");
+                        if let Some(so_far) = sampled(&REFUSED) {
+                            tracing::warn!(error = %e, provider = provider.name(), refused_so_far = so_far, "webhook refused");
+                        }
                         return refused(&e);
                     }
                 };
@@ -276,6 +357,24 @@ impl<Q: Queue> ProviderWebhooks<Q> {
         raw: &[u8],
     ) -> Result<Vec<Inbound>, InboundError> {
         let secret = |s: &Option<String>| s.as_deref().unwrap_or_default().to_string();
+        // Authentic first (below, on the raw bytes as signed); then only what is ours is read.
+        let (body, foreign) = self.installation.keep_ours(provider, raw);
+        if foreign > 0 {
+            if let Some(so_far) = sampled(&FOREIGN) {
+                tracing::warn!(
+                    provider = provider.name(),
+                    parts = foreign,
+                    foreign_so_far = so_far,
+                    "webhook parts for another number or instance; not ours, ignored"
+                );
+            }
+        }
+        let parsed = |parse: fn(&[u8], &str) -> Result<Vec<Inbound>, InboundError>| {
+            if body.is_empty() && foreign > 0 {
+                return Ok(Vec::new());
+            }
+            parse(&body, &self.default_region)
+        };
         match provider {
             Provider::Meta => {
                 verify_meta_signature(
@@ -283,24 +382,27 @@ impl<Q: Queue> ProviderWebhooks<Q> {
                     raw,
                     header(req, "x-hub-signature-256"),
                 )?;
-                parse_meta(raw, &self.default_region)
+                parsed(parse_meta)
             }
             Provider::GreenApi => {
                 verify_bearer(
                     &secret(&self.secrets.green_api_webhook_token),
                     header(req, "authorization"),
                 )?;
-                parse_green_api(raw, &self.default_region)
+                parsed(parse_green_api)
             }
             Provider::Max => {
                 verify_bearer(
                     &secret(&self.secrets.max_webhook_token),
                     header(req, "authorization"),
                 )?;
+                if foreign > 0 {
+                    return Ok(Vec::new());
+                }
                 if let Some(state) = max_instance_state(raw)? {
                     note_max_state(&state);
                 }
-                parse_max(raw, &self.default_region)
+                parsed(parse_max)
             }
             Provider::SmsRu(given) => {
                 verify_url_secret(&secret(&self.secrets.sms_callback_secret), given)?;
@@ -384,6 +486,19 @@ impl ProviderWebhooks<otklik_aws::queue::SqsQueue> {
                     .sms_callback_secret
                     .as_ref()
                     .map(|s| s.expose().to_string()),
+            },
+            installation: Installation {
+                meta_phone_number_id: config
+                    .whatsapp
+                    .meta
+                    .as_ref()
+                    .map(|m| m.phone_number_id.clone()),
+                green_api_instance: config
+                    .whatsapp
+                    .green_api
+                    .as_ref()
+                    .map(|g| g.instance_id.clone()),
+                max_instance: config.max.as_ref().map(|m| m.instance_id.clone()),
             },
             default_region: config.default_region.clone(),
         })

@@ -40,6 +40,7 @@ fn app(fail_from: Option<usize>) -> ProviderWebhooks<Sent> {
             meta_app_secret: Some(APP_SECRET.into()),
             ..Default::default()
         },
+        installation: Default::default(),
         default_region: "RU".into(),
     }
 }
@@ -152,6 +153,7 @@ fn app_with_max_and_sms() -> ProviderWebhooks<Sent> {
             sms_callback_secret: Some(SMS_SECRET.into()),
             ..Default::default()
         },
+        installation: Default::default(),
         default_region: "RU".into(),
     }
 }
@@ -787,4 +789,90 @@ fn numbers_in_provider_error_texts_are_masked() {
     );
     assert_eq!(digits_masked("Rate limit hit"), "Rate limit hit");
     assert_eq!(digits_masked("130429"), "******");
+}
+
+// ---- another installation's webhooks ----------------------------------------------------------
+
+#[tokio::test]
+async fn a_change_for_another_meta_number_is_not_ours_and_ours_still_goes_on() {
+    // One Meta app, two numbers: a POST signed with our app secret can carry another number's
+    // messages. Only ours (phone_number_id 1065, as in `body()`) is queued.
+    let app = ProviderWebhooks {
+        installation: Installation {
+            meta_phone_number_id: Some("1065".into()),
+            ..Default::default()
+        },
+        ..app(None)
+    };
+    let mut root: serde_json::Value = serde_json::from_slice(&body()).unwrap();
+    let mut theirs = root["entry"][0]["changes"][0].clone();
+    theirs["value"]["metadata"]["phone_number_id"] = "2077".into();
+    theirs["value"]["messages"][0]["id"] = "wamid.THEIRS".into();
+    root["entry"][0]["changes"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, theirs);
+    let both = serde_json::to_vec(&root).unwrap();
+    let (status, answer) = status_and_json(app.handle(post(&both, signed(&both))).await);
+    assert_eq!(status, 200, "{answer}");
+    let ids: Vec<String> = queued(&app)
+        .iter()
+        .filter_map(|i| match i {
+            Inbound::Message { id, .. } => Some(id.as_str().to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids, vec!["wamid.A".to_string()], "{answer}");
+
+    // A POST of only the other number's messages: 200 (nothing to retry), nothing queued.
+    root["entry"][0]["changes"]
+        .as_array_mut()
+        .unwrap()
+        .remove(1);
+    let theirs_only = serde_json::to_vec(&root).unwrap();
+    let before = queued(&app).len();
+    let (status, _) = status_and_json(app.handle(post(&theirs_only, signed(&theirs_only))).await);
+    assert_eq!(status, 200);
+    assert_eq!(queued(&app).len(), before);
+}
+
+#[tokio::test]
+async fn a_max_notification_of_another_instance_is_not_ours() {
+    let app = ProviderWebhooks {
+        installation: Installation {
+            max_instance: Some("3100000009".into()),
+            ..Default::default()
+        },
+        ..app_with_max_and_sms()
+    };
+    // `max_incoming` is instance 3100000000: authentic (our token) but another instance's.
+    let body = max_incoming("5");
+    let (status, _) = status_and_json(
+        app.handle(max_post(&body, Some(&format!("Bearer {MAX_TOKEN}"))))
+            .await,
+    );
+    assert_eq!(status, 200);
+    assert!(queued(&app).is_empty());
+    // Ours is read as always.
+    let ours = ProviderWebhooks {
+        installation: Installation {
+            max_instance: Some("3100000000".into()),
+            ..Default::default()
+        },
+        ..app_with_max_and_sms()
+    };
+    let (status, _) = status_and_json(
+        ours.handle(max_post(&body, Some(&format!("Bearer {MAX_TOKEN}"))))
+            .await,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(queued(&ours).len(), 1);
+}
+
+#[test]
+fn refusals_are_logged_on_powers_of_two_only() {
+    let counter = std::sync::atomic::AtomicU64::new(0);
+    let logged: Vec<u64> = (0..10_000).filter_map(|_| sampled(&counter)).collect();
+    assert_eq!(logged.len(), 14, "1, 2, 4, … 8192 of 10,000: {logged:?}");
+    assert_eq!(logged[..4], [1, 2, 4, 8]);
 }
