@@ -103,13 +103,20 @@ impl Landing {
             _ => return Ok(error(shop, ErrorPage::BadRequest)),
         };
         let reply = if yes { Reply::Yes } else { Reply::No };
-        let after = self.choose(survey, reply, via, now).await?;
         let wanted = if yes {
             Outcome::ComplaintOpened
         } else {
             Outcome::DeclinedContact
         };
-        if after.state == (SurveyState::Closed { outcome: wanted }) {
+        let answered = SurveyState::Closed { outcome: wanted };
+        // Refused unless the survey waits for this answer, and then nothing is applied: a
+        // refusal must change nothing. (The same answer again finds it answered: a repeat.)
+        let after = if survey.awaits_contact_answer() {
+            self.choose(survey, reply, via, now).await?
+        } else {
+            survey.clone()
+        };
+        if after.state == answered {
             Ok(page(
                 shop,
                 StatusCode::OK,
@@ -134,7 +141,7 @@ impl Landing {
         if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
             return Ok(error(shop, ErrorPage::BadRequest));
         }
-        if survey.rating.is_none() {
+        if !survey.takes_page_comment() {
             return Ok(error(shop, ErrorPage::BadRequest));
         }
         self.apply(survey, Input::page_comment(text, via), now)

@@ -393,6 +393,21 @@ impl Survey {
             && matches!(self.state, SurveyState::Sent | SurveyState::AwaitingRating)
             && self.channel != Some(channel)
     }
+
+    /// Whether the page's "shall we call you?" answer can mean anything now: only while the
+    /// survey waits for it (after a 3). Any other time the page refuses it *without* applying
+    /// it — an applied refusal still stored its input id, so the customer's genuine "yes" later
+    /// was taken for a repeat and dropped (found by a security probe posting `/contact` first).
+    pub fn awaits_contact_answer(&self) -> bool {
+        self.state == SurveyState::AwaitingContactConsent
+    }
+
+    /// Whether the page's comment box belongs to this survey: it is offered after a 1–2 only,
+    /// so words posted through a low-rating link to a survey rated 3–5 are refused (a probe had
+    /// them added to a 4).
+    pub fn takes_page_comment(&self) -> bool {
+        self.rating.is_some_and(|r| r.value() <= 2)
+    }
 }
 
 // The kind lives in `message_kind` so `texts` can word it without depending on the machine; its

@@ -297,6 +297,52 @@ async fn three_asks_about_a_call_and_one_takes_a_comment() {
 }
 
 #[tokio::test]
+async fn a_refused_contact_answer_or_comment_changes_nothing() {
+    // A security probe posted "yes" through a 3's link before any rating: refused, but applied,
+    // so the customer's genuine "yes" later was taken for a repeat — no complaint.
+    let s = stack("refusals").await;
+    let three = s.emailed(Duration::hours(3)).await;
+    let url3 = s.link(&three, 3);
+    let before = s.survey(&three).await;
+    let (status, body) = s
+        .post_json(&format!("{url3}/contact"), &[("answer", "yes")])
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let after = s.survey(&three).await;
+    assert_eq!(
+        (after.version, &after.seen_inputs),
+        (before.version, &before.seen_inputs),
+        "a refusal changes nothing"
+    );
+    let (status, _) = s.click(&url3).await;
+    assert_eq!(status, 200);
+    let (status, body) = s
+        .post_json(&format!("{url3}/contact"), &[("answer", "yes")])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        s.survey(&three).await.state,
+        SurveyState::Closed {
+            outcome: Outcome::ComplaintOpened
+        }
+    );
+
+    // Words through a 1's link to a survey rated 4 (its comment box is never offered there).
+    let four = s.emailed(Duration::hours(3)).await;
+    let (status, _) = s.click(&s.link(&four, 4)).await;
+    assert_eq!(status, 200);
+    let rated = s.survey(&four).await;
+    let (status, _) = s
+        .post_json(
+            &format!("{}/comment", s.link(&four, 1)),
+            &[("text", "не та оценка")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(s.survey(&four).await.version, rated.version);
+}
+
+#[tokio::test]
 async fn broken_expired_and_foreign_links_get_a_friendly_page() {
     let s = stack("errors").await;
     let survey = s.emailed(Duration::hours(2)).await;
