@@ -155,8 +155,11 @@ impl Landing {
                 let Some(nonce) = field("nonce") else {
                     return Ok(error(shop, ErrorPage::BadRequest));
                 };
-                let Ok(viewed_at) = self.signer.verify_view(token, nonce) else {
-                    return Ok(error(shop, ErrorPage::BadRequest));
+                let viewed_at = match self.signer.verify_view(token, nonce, now) {
+                    Ok(at) => at,
+                    // A page left open too long: opening the link again gives a fresh one.
+                    Err(LinkError::Expired) => return Ok(error(shop, ErrorPage::Expired)),
+                    Err(_) => return Ok(error(shop, ErrorPage::BadRequest)),
                 };
                 let confirmed = field("confirm") == Some("1");
                 self.rate(

@@ -80,6 +80,10 @@ pub enum LinkError {
     Expired,
 }
 
+/// How long a rating page's view nonce stays good: a page left open overnight asks again (a
+/// fresh open of the link gives a fresh nonce), and a captured nonce cannot be replayed later.
+pub const VIEW_NONCE_TTL: chrono::Duration = chrono::Duration::hours(12);
+
 /// Signs and verifies link tokens with the installation's link secret (`OTKLIK_LINK_SECRET`).
 #[derive(Clone)]
 pub struct LinkSigner {
@@ -178,13 +182,24 @@ impl LinkSigner {
         format!("{millis}.{}", URL_SAFE_NO_PAD.encode(&tag[..TAG_LEN]))
     }
 
-    /// When the view behind `nonce` happened, if the nonce is ours and belongs to `token`.
-    pub fn verify_view(&self, token: &str, nonce: &str) -> Result<DateTime<Utc>, LinkError> {
+    /// When the view behind `nonce` happened, if the nonce is ours, belongs to `token`, is
+    /// spelled exactly as we wrote it, and is not older than [`VIEW_NONCE_TTL`] at `now`. (A
+    /// probe re-spelled nonces — `00<millis>`, `+<millis>` verify against the same MAC — and
+    /// replayed them at will: each spelling was a new view, and none ever expired.)
+    pub fn verify_view(
+        &self,
+        token: &str,
+        nonce: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, LinkError> {
         if nonce.len() > 64 {
             return Err(LinkError::Malformed);
         }
-        let (millis, tag) = nonce.split_once('.').ok_or(LinkError::Malformed)?;
-        let millis: i64 = millis.parse().map_err(|_| LinkError::Malformed)?;
+        let (spelled, tag) = nonce.split_once('.').ok_or(LinkError::Malformed)?;
+        let millis: i64 = spelled.parse().map_err(|_| LinkError::Malformed)?;
+        if spelled != millis.to_string() {
+            return Err(LinkError::Malformed);
+        }
         let tag = URL_SAFE_NO_PAD
             .decode(tag)
             .map_err(|_| LinkError::Malformed)?;
@@ -198,7 +213,11 @@ impl LinkSigner {
         mac.update(millis.to_string().as_bytes());
         mac.verify_truncated_left(&tag)
             .map_err(|_| LinkError::BadSignature)?;
-        DateTime::from_timestamp_millis(millis).ok_or(LinkError::Malformed)
+        let viewed_at = DateTime::from_timestamp_millis(millis).ok_or(LinkError::Malformed)?;
+        if now - viewed_at > VIEW_NONCE_TTL {
+            return Err(LinkError::Expired);
+        }
+        Ok(viewed_at)
     }
 
     fn view_tag(&self, token: &str, millis: i64) -> Vec<u8> {
@@ -357,18 +376,43 @@ mod tests {
         let other = s.sign(&survey(), rate(5), later());
         let at = now() + chrono::Duration::milliseconds(1234);
         let nonce = s.sign_view(&token, at);
-        assert_eq!(s.verify_view(&token, &nonce), Ok(at));
-        assert_eq!(s.verify_view(&other, &nonce), Err(LinkError::BadSignature));
+        assert_eq!(s.verify_view(&token, &nonce, at), Ok(at));
+        assert_eq!(
+            s.verify_view(&other, &nonce, at),
+            Err(LinkError::BadSignature)
+        );
         let (millis, tag) = nonce.split_once('.').unwrap();
         let shifted = format!("{}.{tag}", millis.parse::<i64>().unwrap() - 60_000);
         assert_eq!(
-            s.verify_view(&token, &shifted),
+            s.verify_view(&token, &shifted, at),
             Err(LinkError::BadSignature)
         );
-        assert_eq!(s.verify_view(&token, "x"), Err(LinkError::Malformed));
+        assert_eq!(s.verify_view(&token, "x", at), Err(LinkError::Malformed));
         assert_eq!(
-            LinkSigner::new(b"another key, also long enough, yes").verify_view(&token, &nonce),
+            LinkSigner::new(b"another key, also long enough, yes").verify_view(&token, &nonce, at),
             Err(LinkError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_view_nonce_is_good_only_as_written_and_only_for_a_while() {
+        let s = LinkSigner::new(KEY);
+        let token = s.sign(&survey(), rate(4), later());
+        let at = now() + chrono::Duration::milliseconds(1234);
+        let nonce = s.sign_view(&token, at);
+        let (millis, tag) = nonce.split_once('.').unwrap();
+        for respelled in [format!("00{millis}.{tag}"), format!("+{millis}.{tag}")] {
+            assert_eq!(
+                s.verify_view(&token, &respelled, at),
+                Err(LinkError::Malformed),
+                "{respelled}"
+            );
+        }
+        let late = at + VIEW_NONCE_TTL;
+        assert_eq!(s.verify_view(&token, &nonce, late), Ok(at));
+        assert_eq!(
+            s.verify_view(&token, &nonce, late + chrono::Duration::seconds(1)),
+            Err(LinkError::Expired)
         );
     }
 

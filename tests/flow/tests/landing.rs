@@ -343,6 +343,30 @@ async fn a_refused_contact_answer_or_comment_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_flood_of_page_views_keeps_a_row_per_rating_and_second() {
+    let s = stack("view-flood").await;
+    let survey = s.emailed(Duration::hours(3)).await;
+    let url = s.link(&survey, 4);
+    let start = chrono::Utc::now();
+    for _ in 0..40 {
+        let (status, _) = s.open(&url).await;
+        assert_eq!(status, 200);
+    }
+    let end = chrono::Utc::now();
+    let views = s
+        .store
+        .views_between(&survey.id, start - Duration::seconds(1), end)
+        .await
+        .unwrap();
+    let seconds = (end - start).num_seconds() as usize + 2;
+    assert!(
+        !views.is_empty() && views.len() <= seconds,
+        "40 views in {seconds} s kept as {} rows",
+        views.len()
+    );
+}
+
+#[tokio::test]
 async fn broken_expired_and_foreign_links_get_a_friendly_page() {
     let s = stack("errors").await;
     let survey = s.emailed(Duration::hours(2)).await;
