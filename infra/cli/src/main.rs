@@ -69,6 +69,40 @@ enum Command {
         #[command(subcommand)]
         command: InboundCommand,
     },
+    /// One order's survey, as the stack holds it.
+    Survey {
+        #[command(subcommand)]
+        command: SurveyCommand,
+    },
+    /// The dead-letter queues: what failed for good, and putting it back once fixed.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SurveyCommand {
+    /// Where the order's survey stands: state, channels asked, rating, every input applied and
+    /// effect done, what is still to deliver. The contact is masked.
+    Show {
+        /// The order: <site>/<order id>, e.g. main-shop/1234.
+        #[arg(long)]
+        order: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Every message resting in a dead-letter queue: which queue, what it is about, how often it
+    /// was tried, since when. Looking takes nothing off the queues.
+    List,
+    /// Put a queue's dead letters back onto it (after the cause is fixed; the reason of each
+    /// failure is in the function's log at the time it was last tried).
+    Redrive {
+        /// The queue: intake, dispatch, crm-writes, complaints, inbound, replies.
+        queue: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -165,6 +199,69 @@ fn main() -> ExitCode {
         Command::Inbound {
             command: InboundCommand::Unusable,
         } => unusable_command(),
+        Command::Survey {
+            command: SurveyCommand::Show { order },
+        } => ops_command("survey show", |clients, names| async move {
+            let store = otklik_cli::ops::store(&clients.dynamodb, &names);
+            otklik_cli::ops::survey_show(&store, &order).await
+        }),
+        Command::Dlq {
+            command: DlqCommand::List,
+        } => ops_command("dlq list", |clients, names| async move {
+            let letters = otklik_cli::ops::dlq_list(&clients.sqs, &names).await?;
+            let mut out = String::new();
+            for d in &letters {
+                out.push_str(&format!(
+                    "{:<11} tried {:>2}×  since {}  {}\n",
+                    d.queue,
+                    d.receives,
+                    d.queued_at.as_deref().unwrap_or("?"),
+                    d.about
+                ));
+            }
+            out.push_str(&match letters.len() {
+                0 => "No dead letters: every queue is clear.".to_string(),
+                n => format!(
+                    "{n} dead letter(s). Find the cause in the function's log, fix it, then `otklik dlq redrive <queue>`."
+                ),
+            });
+            Ok(out)
+        }),
+        Command::Dlq {
+            command: DlqCommand::Redrive { queue },
+        } => ops_command("dlq redrive", |clients, names| async move {
+            let moved = otklik_cli::ops::dlq_redrive(&clients.sqs, &names, &queue).await?;
+            Ok(format!(
+                "Moved {moved} message(s) from {queue}'s dead-letter queue back onto {queue}."
+            ))
+        }),
+    }
+}
+
+/// Runs an operator command against the stack named by the environment and prints its text, or
+/// its error in one sentence.
+fn ops_command<F, Fut>(what: &str, run: F) -> ExitCode
+where
+    F: FnOnce(otklik_aws::Clients, otklik_aws::resources::Names) -> Fut,
+    Fut: std::future::Future<Output = Result<String, otklik_cli::ops::OpsError>>,
+{
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(async {
+        let clients = otklik_aws::Clients::from_env().await;
+        run(clients, otklik_aws::resources::Names::from_env()).await
+    });
+    match result {
+        Ok(text) => {
+            println!("{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("otklik {what}: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
