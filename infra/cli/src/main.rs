@@ -126,6 +126,16 @@ enum ReportCommand {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Fire the weekly digest once, as its hourly schedule does on AWS (the same handler): it
+    /// mails report.digest_to when this week's digest is due and was not sent yet, else nothing.
+    Digest {
+        /// The moment to fire at (RFC 3339, e.g. 2026-11-16T09:05:00+03:00); default now.
+        #[arg(long)]
+        now: Option<String>,
+        /// The API's base URL, for the dashboard links; default $OTKLIK_API_URL.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -186,6 +196,9 @@ fn main() -> ExitCode {
         Command::Report {
             command: ReportCommand::Link { ttl, url },
         } => report_link(&ttl, url),
+        Command::Report {
+            command: ReportCommand::Digest { now, url },
+        } => report_digest(now, url),
         Command::Config {
             command: ConfigCommand::Check { config },
         } => config_check(&config),
@@ -372,6 +385,38 @@ fn report_link(ttl: &str, url: Option<String>) -> ExitCode {
             eprintln!("otklik report link: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn report_digest(now: Option<String>, url: Option<String>) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("otklik report digest: {msg}");
+        ExitCode::FAILURE
+    };
+    let now = match now.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
+        None => chrono::Utc::now(),
+        Some(Ok(t)) => t.to_utc(),
+        Some(Err(e)) => return fail(format!("--now: {e} (try 2026-11-16T09:05:00+03:00)")),
+    };
+    let url = url.or_else(|| std::env::var("OTKLIK_API_URL").ok());
+    let reports = url
+        .as_deref()
+        .map(|u| format!("{}/reports", u.trim().trim_end_matches('/')));
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let fired = rt.block_on(async {
+        let parts = otklik_app::env::Parts::from_env(otklik_app::env::Reads::ReportToken).await?;
+        let digest = otklik_kpi_digest::KpiDigest::from_parts(&parts).await?;
+        Ok::<_, otklik_app::env::BoxError>(digest.fire(reports.as_deref(), now).await?)
+    });
+    match fired {
+        Ok(f) => {
+            println!("{f}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.to_string()),
     }
 }
 

@@ -248,6 +248,12 @@ impl FunctionDef {
 /// The poller's period: quick enough that a missed trigger costs minutes, not hours.
 pub const POLL_SCHEDULE: &str = "rate(5 minutes)";
 
+/// The weekly digest's schedule: every hour at five past, in UTC. The function decides whether
+/// this week's digest is due (`report.digest_day` and `digest_hour` in the shop's time zone), so
+/// the template needs nothing from the config, a changed day or hour needs no new schedule, and a
+/// firing SES refused is made up an hour later; the per-week claim keeps it to one mail.
+pub const DIGEST_SCHEDULE: &str = "cron(5 * * * ? *)";
+
 /// The queues the reply engine hands effects to.
 const ENGINE_QUEUES: [Access; 4] = [
     Access::Send(&DISPATCH_QUEUE),
@@ -463,6 +469,17 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         max_concurrency: None,
         crm_rate: None,
         access: &[Access::ReadTable, Access::Secrets],
+    },
+    FunctionDef {
+        name: "kpi-digest",
+        trigger: Trigger::Schedule(DIGEST_SCHEDULE),
+        timeout_secs: 60,
+        reserved_concurrency: None,
+        max_concurrency: None,
+        crm_rate: None,
+        // Reads the surveys and writes only the week's claim; mails through SES; the secret's
+        // report token signs the dashboard link.
+        access: &[Access::WriteTable, Access::SendEmail, Access::Secrets],
     },
 ];
 

@@ -55,6 +55,9 @@ pub struct Config {
     pub max: Option<MaxConfig>,
     /// SMS through a provider; absent: no SMS.
     pub sms: Option<SmsConfig>,
+    /// The owner's reports: who gets the weekly digest, and when (`[report]`); absent: nobody.
+    #[serde(default)]
+    pub report: ReportConfig,
 }
 
 fn default_region() -> String {
@@ -130,6 +133,44 @@ fn weekdays() -> Vec<Weekday> {
 
 fn default_sla() -> Duration {
     Duration::from_secs(4 * 3600)
+}
+
+/// `[report]`: the weekly digest by email (issue 21). The digest goes out once a week, at
+/// `digest_hour` on `digest_day` in the shop's time zone (`timezone`), to every `digest_to`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Who gets the digest; empty (the default): nobody, and the digest's schedule does nothing.
+    #[serde(default)]
+    pub digest_to: Vec<String>,
+    /// The day it goes out (Monday unless set): Monday morning is when a week is looked back on.
+    #[serde(default = "default_digest_day", deserialize_with = "de_day")]
+    pub digest_day: Weekday,
+    /// The hour it goes out, 0–23 (9 unless set).
+    #[serde(default = "default_digest_hour")]
+    pub digest_hour: u32,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            digest_to: Vec::new(),
+            digest_day: default_digest_day(),
+            digest_hour: default_digest_hour(),
+        }
+    }
+}
+
+/// The most addresses a digest goes to: SES takes at most 50 recipients a message, and a longer
+/// list is more likely a pasted mailing list than the shop's managers.
+pub const MAX_DIGEST_RECIPIENTS: usize = 20;
+
+fn default_digest_day() -> Weekday {
+    Weekday::Mon
+}
+
+fn default_digest_hour() -> u32 {
+    9
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -386,6 +427,15 @@ fn de_days<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Weekday>, D::Error> {
             })
         })
         .collect()
+}
+
+fn de_day<'de, D: Deserializer<'de>>(d: D) -> Result<Weekday, D::Error> {
+    let raw = String::deserialize(d)?;
+    raw.trim().parse::<Weekday>().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "unknown weekday {raw:?}; use mon, tue, wed, thu, fri, sat, sun"
+        ))
+    })
 }
 
 /// Key names that mean "a secret" wherever they appear, with the variable that should hold them.
@@ -657,9 +707,48 @@ impl Config {
         if !url_ok(&self.email.landing_base_url) {
             return Err(invalid("email.landing_base_url", "must be an http(s) URL"));
         }
+        self.validate_report()?;
         // Builds the texts once to check every override; functions build them again at start.
         Texts::from_config(&self.texts)?;
         self.validate_max_and_sms()?;
+        Ok(())
+    }
+
+    fn validate_report(&self) -> Result<(), ConfigError> {
+        let r = &self.report;
+        if r.digest_hour > 23 {
+            return Err(invalid(
+                "report.digest_hour",
+                format!("{} is not an hour; use 0–23", r.digest_hour),
+            ));
+        }
+        if r.digest_to.len() > MAX_DIGEST_RECIPIENTS {
+            return Err(invalid(
+                "report.digest_to",
+                format!(
+                    "{} addresses; at most {MAX_DIGEST_RECIPIENTS} (use a team mailbox instead)",
+                    r.digest_to.len()
+                ),
+            ));
+        }
+        let mut seen = Vec::new();
+        for (i, to) in r.digest_to.iter().enumerate() {
+            let Ok(email) = crate::model::Email::parse(to) else {
+                // The address itself stays out of the message: the error may end up in a log.
+                return Err(invalid(
+                    &format!("report.digest_to[{i}]"),
+                    "not an email address",
+                ));
+            };
+            let key = email.as_str().to_lowercase();
+            if seen.contains(&key) {
+                return Err(invalid(
+                    &format!("report.digest_to[{i}]"),
+                    "named twice: each address gets one digest",
+                ));
+            }
+            seen.push(key);
+        }
         Ok(())
     }
 
@@ -1000,6 +1089,53 @@ mod tests {
         let h = c.complaints.working_hours.as_ref().unwrap();
         assert_eq!(h.start, NaiveTime::from_hms_opt(9, 0, 0).unwrap());
         assert_eq!(h.days.len(), 5);
+    }
+
+    #[test]
+    fn the_digest_goes_to_nobody_unless_named_and_its_settings_are_checked() {
+        let c = Config::from_toml(EXAMPLE).unwrap();
+        assert_eq!(c.report, ReportConfig::default());
+        assert!(c.report.digest_to.is_empty());
+        assert_eq!(
+            (c.report.digest_day, c.report.digest_hour),
+            (Weekday::Mon, 9)
+        );
+        let report = |body: &str| format!("{EXAMPLE}\n[report]\n{body}\n");
+        let c = Config::from_toml(&report(
+            "digest_to = [\"owner@shop.example\", \"sales@shop.example\"]\ndigest_day = \"fri\"\ndigest_hour = 17",
+        ))
+        .unwrap();
+        assert_eq!(c.report.digest_to.len(), 2);
+        assert_eq!(
+            (c.report.digest_day, c.report.digest_hour),
+            (Weekday::Fri, 17)
+        );
+        let e = err_of(&report("digest_hour = 24"));
+        assert!(
+            e.contains("report.digest_hour") && e.contains("0–23"),
+            "{e}"
+        );
+        let e = err_of(&report("digest_day = \"someday\""));
+        assert!(
+            e.contains("report.digest_day") && e.contains("weekday"),
+            "{e}"
+        );
+        let e = err_of(&report(
+            "digest_to = [\"owner@shop.example\", \"not an address\"]",
+        ));
+        assert!(e.contains("report.digest_to[1]"), "{e}");
+        assert!(!e.contains("not an address\""), "the value stays out: {e}");
+        let e = err_of(&report(
+            "digest_to = [\"owner@shop.example\", \"Owner@Shop.example\"]",
+        ));
+        assert!(e.contains("named twice"), "{e}");
+        let many: Vec<String> = (0..=MAX_DIGEST_RECIPIENTS)
+            .map(|i| format!("\"m{i}@shop.example\""))
+            .collect();
+        let e = err_of(&report(&format!("digest_to = [{}]", many.join(", "))));
+        assert!(e.contains("at most"), "{e}");
+        let e = err_of(&report("digest_cc = []"));
+        assert!(e.contains("digest_cc"), "{e}");
     }
 
     #[test]

@@ -212,10 +212,14 @@ pub fn to_mime(draft: &EmailDraft, message_id: &str, date: DateTime<Utc>) -> Str
         "List-Unsubscribe=One-Click",
     );
     out.push_str("\r\n");
+    push_body(&mut out, &draft.body);
+    out
+}
 
+/// A plain-text body in base64 after the headers' blank line.
+fn push_body(out: &mut String, body: &str) {
     // text/plain's canonical form has CRLF line ends, so they are converted before encoding.
-    let body = draft
-        .body
+    let body = body
         .replace("\r\n", "\n")
         .replace('\r', "\n")
         .replace('\n', "\r\n");
@@ -225,6 +229,46 @@ pub fn to_mime(draft: &EmailDraft, message_id: &str, date: DateTime<Utc>) -> Str
         out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
         out.push_str("\r\n");
     }
+}
+
+/// An internal mail (the owner's weekly digest): from us to someone at the shop, so no Reply-To
+/// and no List-Unsubscribe (the shop's own config names who gets it).
+#[derive(Debug, Clone, Copy)]
+pub struct PlainMail<'a> {
+    pub from_name: &'a str,
+    pub from_address: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    /// Plain text with `\n` line ends.
+    pub body: &'a str,
+}
+
+/// [`PlainMail`] as a complete RFC 5322 message, headers written as [`to_mime`] writes them.
+pub fn plain_mime(mail: &PlainMail<'_>, message_id: &str, date: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    let from = format!(
+        "{} <{}>",
+        display_name(mail.from_name, "From: ".len()),
+        one_line(mail.from_address)
+    );
+    header(&mut out, "From", &from);
+    header(&mut out, "To", &one_line(mail.to));
+    header(
+        &mut out,
+        "Subject",
+        &unstructured(mail.subject, "Subject: ".len()),
+    );
+    header(&mut out, "Date", &date.to_rfc2822());
+    let id: String = one_line(message_id)
+        .chars()
+        .filter(|c| !matches!(c, '<' | '>' | ' '))
+        .collect();
+    header(&mut out, "Message-ID", &format!("<{id}>"));
+    header(&mut out, "MIME-Version", "1.0");
+    header(&mut out, "Content-Type", "text/plain; charset=UTF-8");
+    header(&mut out, "Content-Transfer-Encoding", "base64");
+    out.push_str("\r\n");
+    push_body(&mut out, mail.body);
     out
 }
 

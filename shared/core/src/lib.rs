@@ -10,6 +10,7 @@ pub mod config_error;
 pub mod crm_texts;
 pub mod dashboard;
 pub mod delivery;
+pub mod digest;
 pub mod dispatch;
 pub mod email;
 pub mod intake;

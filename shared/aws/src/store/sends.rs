@@ -1,4 +1,4 @@
-//! Send claims and provider message ids: how dispatch sends at most once, how a delivery status
+//! Send claims and provider message ids: how dispatch (and the weekly digest) sends at most once, how a delivery status
 //! finds its survey, and which WhatsApp user ids our messages went to (so a customer whose number
 //! Meta withholds can still be routed).
 
@@ -53,6 +53,51 @@ impl DynamoStore {
             .table_name(&self.table)
             .key(attr::PK, s(format!("send#{survey}")))
             .key(attr::SK, s(channel))
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
+    /// Claims the weekly digest of `week` (`2026-W46`) for `recipient`: only the first firing of
+    /// the week ever gets `true`, so a schedule that fires twice (or every hour) mails once.
+    pub async fn claim_digest(
+        &self,
+        week: &str,
+        recipient: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, s(format!("digest#{week}")))
+            .item(attr::SK, s(recipient.to_lowercase()))
+            .item("at", s(rfc3339(now)))
+            // Kept well past the week it is about: no firing can be that late.
+            .item(
+                attr::EXPIRES_AT,
+                n((now + chrono::Duration::days(60)).timestamp()),
+            )
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", attr::PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+
+    /// Gives a digest claim back, only when SES certainly did not take the mail (the next firing
+    /// tries again).
+    pub async fn release_digest(&self, week: &str, recipient: &str) -> PortResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(attr::PK, s(format!("digest#{week}")))
+            .key(attr::SK, s(recipient.to_lowercase()))
             .send()
             .await
             .map_err(port_error)?;

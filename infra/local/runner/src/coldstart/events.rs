@@ -198,6 +198,7 @@ pub fn event_of(name: &str) -> &'static str {
         "complaint-create" => "SQS: the complaint of that 1-star reply, as queued (opens a complaint order and links it)",
         "reply-sender" => "SQS: the message acknowledging that complaint to the customer, as queued (sent on WhatsApp through the simulator)",
         "kpi-report" => "HTTP API v2: `GET /reports/kpi?from=…&to=…` (the last 30 days) with the report token",
+        "kpi-digest" => "EventBridge Scheduler: the digest schedule's input `{\"digest\": true, \"reports_url\": …}`; no `report.digest_to`, so nothing is mailed",
         HELLO => "a small JSON object; answers `{\"hello\":\"world\"}`",
         _ => "",
     }

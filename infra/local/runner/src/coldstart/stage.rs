@@ -549,6 +549,15 @@ impl Stage {
             };
             out.insert(name, event);
         }
+        // The digest's schedule input, as the template writes it (the stage's config names no
+        // recipient: the firing loads everything, then has nobody to mail).
+        out.insert(
+            "kpi-digest",
+            Ok(
+                br#"{"digest": true, "reports_url": "https://abc.execute-api.eu-central-1.amazonaws.com/reports"}"#
+                    .to_vec(),
+            ),
+        );
         let today = Utc::now().date_naive();
         out.insert(
             "kpi-report",
