@@ -129,11 +129,12 @@ impl Stack {
     /// Posts a Meta webhook whose change's `value` has these keys.
     async fn meta_value(&self, keys: Value) -> (u16, Value) {
         // The envelope of Meta's messages webhook reference
-        // (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages).
+        // (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages),
+        // for the stack's own number: another number's changes are not ours.
         let mut value = json!({
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550783881",
-                "phone_number_id": "106540352242922"},
+                "phone_number_id": "100000000000001"},
         });
         for (k, v) in keys.as_object().unwrap() {
             value[k] = v.clone();

@@ -135,7 +135,7 @@ async fn provider_trouble(api: &str) {
         "id": "102290129340398",
         "changes": [{"field": "messages", "value": {
             "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "100000000000001"},
             "errors": [{"code": 131031, "title": "Account has been locked"}],
             "messages": [{"from_user_id": "US.13491208655302741918", "id": "wamid.metrics-no-from",
                 "timestamp": "1749416383", "type": "text", "text": {"body": "5"}}],
