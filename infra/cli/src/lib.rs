@@ -2,6 +2,7 @@
 
 pub mod crm_setup;
 pub mod kpi;
+pub mod whatsapp;
 
 use otklik_core::config::{self as cfg, Config, WhatsappProvider};
 

@@ -3,7 +3,8 @@
 //! `otklik reply "<text>"` shows how a customer's words will be read before anyone relies on it;
 //! `otklik provision` creates the stack's tables and queues on the configured AWS endpoint (the
 //! local stack uses it; on AWS the SAM template does the same); `otklik inbound unusable` lists
-//! the webhook items we could not use.
+//! the webhook items we could not use; `otklik whatsapp template` creates the Meta question
+//! template from the config.
 
 use std::process::ExitCode;
 
@@ -68,6 +69,26 @@ enum Command {
     Inbound {
         #[command(subcommand)]
         command: InboundCommand,
+    },
+    /// WhatsApp through Meta.
+    Whatsapp {
+        #[command(subcommand)]
+        command: WhatsappCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WhatsappCommand {
+    /// Create the question template (body and the five rating buttons, in the order the config
+    /// names) through Meta's message templates API; Meta then reviews it. Needs
+    /// whatsapp.meta.business_account_id and OTKLIK_META_ACCESS_TOKEN.
+    Template {
+        /// The configuration file.
+        #[arg(long, default_value = "otklik.toml")]
+        config: String,
+        /// Only print the template; create nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -165,6 +186,50 @@ fn main() -> ExitCode {
         Command::Inbound {
             command: InboundCommand::Unusable,
         } => unusable_command(),
+        Command::Whatsapp {
+            command: WhatsappCommand::Template { config, dry_run },
+        } => whatsapp_template_command(&config, dry_run),
+    }
+}
+
+fn whatsapp_template_command(path: &str, dry_run: bool) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("otklik whatsapp template: {msg}");
+        ExitCode::FAILURE
+    };
+    let config = match std::fs::read_to_string(path) {
+        Ok(text) => match Config::from_toml(&text) {
+            Ok(c) => c,
+            Err(e) => return fail(format!("{path}: {e}")),
+        },
+        Err(e) => return fail(format!("cannot read {path}: {e}")),
+    };
+    let (template, waba) = match otklik_cli::whatsapp::prepare(&config) {
+        Ok(ok) => ok,
+        Err(e) => return fail(e),
+    };
+    print!("{}", template.describe());
+    if dry_run {
+        return ExitCode::SUCCESS;
+    }
+    let token = std::env::var(otklik_core::config::ENV_META_ACCESS_TOKEN).ok();
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(otklik_cli::whatsapp::create(
+        &config,
+        &template,
+        &waba,
+        token.as_deref(),
+    )) {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 
@@ -293,6 +358,9 @@ fn config_check(path: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(template) = otklik_core::whatsapp_template::spec(&config) {
+        eprint!("{}", template.describe());
+    }
     let keys = otklik_cli::secret_keys(&config);
     eprintln!(
         "{path}: ok. The installation's secret (Secrets Manager, a JSON object) needs these keys:"
@@ -361,6 +429,10 @@ fn crm_setup_command(config_path: &str, webhook_url: &str) -> ExitCode {
             }
             println!();
             print!("{}", crm_setup::trigger_text(&config, webhook_url, &secret));
+            if let Some(template) = otklik_core::whatsapp_template::spec(&config) {
+                println!();
+                print!("{}", template.describe());
+            }
             if report.problems.is_empty() {
                 ExitCode::SUCCESS
             } else {

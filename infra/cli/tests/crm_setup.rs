@@ -122,6 +122,8 @@ async fn the_binary_prints_the_trigger_to_paste() {
         "{stdout}"
     );
     assert!(stdout.contains("orderId = {{ order.id }}"), "{stdout}");
+    // A Meta shop also hears which WhatsApp template to create, buttons in order.
+    assert!(stdout.contains("1. «5 — отлично»  → rating 5"), "{stdout}");
     assert!(stdout.contains("secret  = s3cret-trigger"), "{stdout}");
     assert!(
         stdout.contains(r#"changeSet.newValue("status").code in ["complete", "complaint-in-work""#),

@@ -269,6 +269,21 @@ pub struct MetaConfig {
     /// Whether the template carries quick-reply buttons 1–5.
     #[serde(default)]
     pub template_has_buttons: bool,
+    /// The rating each of the template's five quick-reply buttons means, first button first
+    /// (docs/channels.md, "The WhatsApp template"). Each send puts `rating_<n>` on the button
+    /// at that place, so a template laid out 1→5 needs `[1, 2, 3, 4, 5]` here; otherwise every
+    /// rating would arrive reversed. Default `[5, 4, 3, 2, 1]`: the best first, as
+    /// `otklik whatsapp template` creates it.
+    #[serde(default = "default_button_ratings")]
+    pub template_button_ratings: Vec<u8>,
+    /// The WhatsApp Business Account id (WhatsApp Manager → Account tools), under which
+    /// `otklik whatsapp template` creates the template. Only that command needs it.
+    #[serde(default)]
+    pub business_account_id: Option<String>,
+}
+
+fn default_button_ratings() -> Vec<u8> {
+    vec![5, 4, 3, 2, 1]
 }
 
 fn meta_url() -> String {
@@ -612,6 +627,11 @@ impl Config {
                     "provider is \"meta\" but the [whatsapp.meta] table is missing",
                 ))
             }
+            WhatsappProvider::Meta => {
+                if let Some(meta) = &self.whatsapp.meta {
+                    check_button_ratings(&meta.template_button_ratings)?;
+                }
+            }
             WhatsappProvider::GreenApi if self.whatsapp.green_api.is_none() => {
                 return Err(invalid(
                     "whatsapp.green_api",
@@ -697,6 +717,21 @@ impl Config {
     pub fn surveys_site(&self, site: &str) -> bool {
         site != self.complaints.site && self.sites.get(site).is_none_or(|s| s.surveys)
     }
+}
+
+/// The five buttons must name every rating once: a button missing or named twice would make one
+/// rating impossible to give by tapping.
+fn check_button_ratings(ratings: &[u8]) -> Result<(), ConfigError> {
+    let mut sorted = ratings.to_vec();
+    sorted.sort_unstable();
+    if sorted != [1, 2, 3, 4, 5] {
+        return Err(invalid(
+            "whatsapp.meta.template_button_ratings",
+            "give the rating of each of the template's five buttons, first button first, \
+             each of 1 to 5 once, e.g. [5, 4, 3, 2, 1]",
+        ));
+    }
+    Ok(())
 }
 
 // --- MAX and SMS ---
