@@ -197,12 +197,9 @@ fn whatsapp_template_command(path: &str, dry_run: bool) -> ExitCode {
         eprintln!("otklik whatsapp template: {msg}");
         ExitCode::FAILURE
     };
-    let config = match std::fs::read_to_string(path) {
-        Ok(text) => match Config::from_toml(&text) {
-            Ok(c) => c,
-            Err(e) => return fail(format!("{path}: {e}")),
-        },
-        Err(e) => return fail(format!("cannot read {path}: {e}")),
+    let config = match load_config("otklik whatsapp template", path) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let (template, waba) = match otklik_cli::whatsapp::prepare(&config) {
         Ok(ok) => ok,
@@ -259,7 +256,7 @@ fn unusable_command() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("otklik inbound unusable: {e}");
+            eprintln!("otklik inbound unusable: {}", aws_words(&e.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -271,17 +268,18 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool, config: Option<Strin
         ExitCode::FAILURE
     };
     // The config gives the shop's days (time zone) and which complaint statuses mean "resolved".
-    let loaded = match config {
-        Some(path) => std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read config file {path}: {e}"))
-            .and_then(|text| {
-                otklik_core::config::Config::from_toml(&text).map_err(|e| format!("{path}: {e}"))
-            }),
-        None => otklik_app::env::load_config(),
-    };
-    let config = match loaded {
-        Ok(c) => c,
-        Err(e) => return fail(e),
+    let config = match config {
+        Some(path) => match load_config("otklik kpi", &path) {
+            Ok(c) => c,
+            Err(code) => return code,
+        },
+        None => {
+            let path = std::env::var("OTKLIK_CONFIG").unwrap_or_else(|_| "otklik.toml".into());
+            match load_config("otklik kpi", &path) {
+                Ok(c) => c,
+                Err(code) => return code,
+            }
+        }
     };
     let tz = config.timezone;
     let (start, end) = match otklik_cli::kpi::period(from, to, tz) {
@@ -317,7 +315,7 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool, config: Option<Strin
             print!("{}", report.to_table());
             ExitCode::SUCCESS
         }
-        Err(e) => fail(e.to_string()),
+        Err(e) => fail(aws_words(&e.to_string())),
     }
 }
 
@@ -351,10 +349,16 @@ fn config_check(path: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = match Config::from_toml(&text) {
+    let config = match Config::check(&text) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("otklik config check: {path}: {e}");
+        Err(problems) => {
+            eprintln!(
+                "otklik config check: {path}: {} to fix:",
+                otklik_cli::count(problems.len(), "problem")
+            );
+            for line in otklik_cli::problem_lines(path, &text, &problems) {
+                eprintln!("  {line}");
+            }
             return ExitCode::FAILURE;
         }
     };
@@ -381,6 +385,37 @@ fn config_check(path: &str) -> ExitCode {
     }
 }
 
+/// An AWS failure in one sentence (`otklik_cli::aws_trouble`) for this stack.
+fn aws_words(message: &str) -> String {
+    let names = otklik_aws::resources::Names::from_env();
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    otklik_cli::aws_trouble(
+        message,
+        &names.table(&otklik_aws::resources::MAIN_TABLE),
+        endpoint.as_deref(),
+    )
+}
+
+/// Reads and checks a config file; on failure prints every problem (with its line) under `cmd`.
+fn load_config(cmd: &str, path: &str) -> Result<Config, ExitCode> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("{cmd}: cannot read the config file {path}: {e} (give it with --config)");
+        ExitCode::FAILURE
+    })?;
+    Config::check(&text).map_err(|problems| {
+        eprintln!(
+            "{cmd}: {path}: {} to fix (`otklik config check --config {path}` lists them too):",
+            otklik_cli::count(problems.len(), "problem")
+        );
+        for line in otklik_cli::problem_lines(path, &text, &problems) {
+            eprintln!("  {line}");
+        }
+        ExitCode::FAILURE
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -393,16 +428,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 
 fn crm_setup_command(config_path: &str, webhook_url: &str) -> ExitCode {
     let fail = |msg: String| {
-        eprintln!("otklik: {msg}");
+        eprintln!("otklik crm setup: {msg}");
         ExitCode::FAILURE
     };
-    let text = match std::fs::read_to_string(config_path) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("cannot read {config_path}: {e}")),
-    };
-    let config = match Config::from_toml(&text) {
+    let config = match load_config("otklik crm setup", config_path) {
         Ok(c) => c,
-        Err(e) => return fail(format!("{config_path}: {e}")),
+        Err(code) => return code,
     };
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let Some(api_key) = env(ENV_CRM_API_KEY) else {
@@ -443,7 +474,7 @@ fn crm_setup_command(config_path: &str, webhook_url: &str) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Err(e) => fail(format!("retailCRM: {e}")),
+        Err(e) => fail(otklik_cli::crm_trouble(&e, &config.crm.url)),
     }
 }
 
@@ -463,7 +494,7 @@ fn provision() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("otklik: {e}");
+                eprintln!("otklik provision: {}", aws_words(&e.to_string()));
                 ExitCode::FAILURE
             }
         }

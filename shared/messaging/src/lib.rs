@@ -204,7 +204,13 @@ impl MetaClient {
             .json(&template_request(spec))
             .send()
             .await
-            .map_err(|e| TemplateError::Unreachable(e.without_url().to_string()))?;
+            .map_err(|e| {
+                TemplateError::Unreachable(format!(
+                    "{} (whatsapp.meta.api_url): {}",
+                    self.config.api_url,
+                    e.without_url()
+                ))
+            })?;
         let status = resp.status().as_u16();
         let text = resp
             .text()
