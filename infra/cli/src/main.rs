@@ -1,8 +1,9 @@
 //! `otklik`: the operator's command line.
 //!
 //! `otklik reply "<text>"` shows how a customer's words will be read before anyone relies on it;
-//! `otklik provision` creates the stack's tables and queues on the configured AWS endpoint (the
-//! local stack uses it; on AWS the SAM template does the same); `otklik inbound unusable` lists
+//! `otklik provision` creates the stack's tables and queues on the configured AWS endpoint (for a
+//! bare local endpoint; the local runner and the test harness create theirs themselves, and on
+//! AWS the SAM template does); `otklik inbound unusable` lists
 //! the webhook items we could not use; `otklik whatsapp template` creates the Meta question
 //! template from the config.
 
