@@ -70,19 +70,41 @@ pub fn trigger_text(config: &Config, webhook_url: &str, trigger_secret: &str) ->
     )
 }
 
+/// Every site code the config names, once each, with where it is first named: the complaints
+/// store, the `[sites.*]` tables, and the timing rules (a rule for a site that does not exist
+/// would silently never match).
+pub fn wanted_sites(config: &Config) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut add = |code: &str, named_in: String| {
+        if !out.iter().any(|(c, _)| c == code) {
+            out.push((code.to_string(), named_in));
+        }
+    };
+    add(&config.complaints.site, "complaints.site".into());
+    for code in config.sites.keys() {
+        add(code, format!("[sites.{code}]"));
+    }
+    for (i, rule) in config.survey.rules.iter().enumerate() {
+        if let Some(site) = &rule.site {
+            add(site, format!("survey.rules[{i}]"));
+        }
+    }
+    out
+}
+
 /// Checks the account and creates what is missing.
 pub async fn run(crm: &RetailCrm, config: &Config) -> Result<SetupReport, CrmError> {
     let mut r = SetupReport::default();
 
     r.lines.push("Sites:".into());
     let sites = crm.sites().await?;
-    let mut wanted_sites: Vec<&str> = vec![config.complaints.site.as_str()];
-    wanted_sites.extend(config.sites.keys().map(String::as_str));
-    wanted_sites.dedup();
-    for code in wanted_sites {
+    for (code, named_in) in wanted_sites(config) {
         match sites.iter().find(|s| s.code == code) {
             Some(s) => r.ok(format!("site {code} ({})", s.name)),
-            None => r.problem(format!("site {code} does not exist in retailCRM")),
+            None => r.problem(format!(
+                "site {code} (named in {named_in}) does not exist in retailCRM; \
+                 fix the code in otklik.toml or create the site"
+            )),
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod crm_setup;
 pub mod kpi;
 pub mod ops;
+pub mod whatsapp;
 
 use otklik_core::config::{self as cfg, Config, WhatsappProvider};
 
@@ -26,6 +27,79 @@ pub fn report_link(
     let reports = format!("{}/reports", api.trim_end_matches('/'));
     let until = now + chrono::Duration::from_std(ttl).map_err(|e| e.to_string())?;
     Ok((key.link(&reports, ttl, now), until))
+}
+
+/// An AWS SDK failure, as `PortError`/`ProvisionError` carry it (the SDK's whole error context,
+/// debug dump included), in one sentence naming what to set or create: the person at the terminal
+/// acts on a variable or a table name, not on a `DispatchFailure { … }`. `table` is the stack's
+/// table name, `endpoint` the `AWS_ENDPOINT_URL` in effect, if any.
+pub fn aws_trouble(message: &str, table: &str, endpoint: Option<&str>) -> String {
+    let has = |needle: &str| message.contains(needle);
+    if has("ResourceNotFoundException") {
+        format!(
+            "the table {table} does not exist: check OTKLIK_STACK (the stack's name) and \
+             AWS_REGION, deploy the stack, or for the local stack run scripts/local-up.sh"
+        )
+    } else if has("loading credentials") || has("no credentials") || has("NoCredentials") {
+        "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY \
+         (for the local stack, load .local/<you>/stack.env, which sets AWS_ENDPOINT_URL too)"
+            .into()
+    } else if has("UnrecognizedClientException")
+        || has("InvalidSignatureException")
+        || has("ExpiredToken")
+        || has("AccessDenied")
+    {
+        "AWS refused the credentials (unknown, expired or without access to the stack): check \
+         AWS_PROFILE or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+            .into()
+    } else if has("dispatch failure") || has("Connect") || has("timed out") || has("timeout") {
+        match endpoint {
+            Some(url) => format!(
+                "cannot reach AWS at AWS_ENDPOINT_URL={url}: is the local stack running \
+                 (scripts/local-up.sh)?"
+            ),
+            None => "cannot reach AWS: check the network and AWS_REGION (or set \
+                     AWS_ENDPOINT_URL for the local stack)"
+                .into(),
+        }
+    } else {
+        // Something else: its first clause, without the SDK's debug dump in parentheses.
+        let head = message.split(" (").next().unwrap_or(message);
+        format!("AWS answered: {}", head.trim())
+    }
+}
+
+/// A retailCRM failure of `crm setup`, naming what to check: the account URL when it cannot be
+/// reached, the key when it is refused (the error says so itself), else the error's own words.
+pub fn crm_trouble(e: &otklik_retailcrm::CrmError, url: &str) -> String {
+    use otklik_retailcrm::CrmError;
+    match e {
+        CrmError::Network(_) | CrmError::Timeout => {
+            format!("cannot reach retailCRM at {url} (crm.url): check the address and the network")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `3 problems`, `1 problem`.
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// Each config problem on a line of its own, led by where it is (`otklik.toml:37:`, the line of
+/// its key, or of its table when the key is missing) so an editor's "go to line" finds it.
+pub fn problem_lines(path: &str, text: &str, problems: &[cfg::ConfigError]) -> Vec<String> {
+    problems
+        .iter()
+        .map(|p| match p.key().and_then(|k| cfg::line_of(text, k)) {
+            Some(line) => format!("{path}:{line}: {p}"),
+            None => format!("{path}: {p}"),
+        })
+        .collect()
 }
 
 /// The keys the installation's secret must hold for `config`, each with what it is for.

@@ -1,9 +1,11 @@
 //! `otklik`: the operator's command line.
 //!
 //! `otklik reply "<text>"` shows how a customer's words will be read before anyone relies on it;
-//! `otklik provision` creates the stack's tables and queues on the configured AWS endpoint (the
-//! local stack uses it; on AWS the SAM template does the same); `otklik inbound unusable` lists
-//! the webhook items we could not use.
+//! `otklik provision` creates the stack's tables and queues on the configured AWS endpoint (for a
+//! bare local endpoint; the local runner and the test harness create theirs themselves, and on
+//! AWS the SAM template does); `otklik inbound unusable` lists
+//! the webhook items we could not use; `otklik whatsapp template` creates the Meta question
+//! template from the config.
 
 use std::process::ExitCode;
 
@@ -79,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// WhatsApp through Meta.
+    Whatsapp {
+        #[command(subcommand)]
+        command: WhatsappCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -102,6 +109,21 @@ enum DlqCommand {
     Redrive {
         /// The queue: intake, dispatch, crm-writes, complaints, inbound, replies.
         queue: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WhatsappCommand {
+    /// Create the question template (body and the five rating buttons, in the order the config
+    /// names) through Meta's message templates API; Meta then reviews it. Needs
+    /// whatsapp.meta.business_account_id and OTKLIK_META_ACCESS_TOKEN.
+    Template {
+        /// The configuration file.
+        #[arg(long, default_value = "otklik.toml")]
+        config: String,
+        /// Only print the template; create nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -248,6 +270,9 @@ fn main() -> ExitCode {
                 "Moved {moved} message(s) from {queue}'s dead-letter queue back onto {queue}."
             ))
         }),
+        Command::Whatsapp {
+            command: WhatsappCommand::Template { config, dry_run },
+        } => whatsapp_template_command(&config, dry_run),
     }
 }
 
@@ -278,6 +303,44 @@ where
     }
 }
 
+fn whatsapp_template_command(path: &str, dry_run: bool) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("otklik whatsapp template: {msg}");
+        ExitCode::FAILURE
+    };
+    let config = match load_config("otklik whatsapp template", path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let (template, waba) = match otklik_cli::whatsapp::prepare(&config) {
+        Ok(ok) => ok,
+        Err(e) => return fail(e),
+    };
+    print!("{}", template.describe());
+    if dry_run {
+        return ExitCode::SUCCESS;
+    }
+    let token = std::env::var(otklik_core::config::ENV_META_ACCESS_TOKEN).ok();
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(otklik_cli::whatsapp::create(
+        &config,
+        &template,
+        &waba,
+        token.as_deref(),
+    )) {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
 fn unusable_command() -> ExitCode {
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -304,7 +367,7 @@ fn unusable_command() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("otklik inbound unusable: {e}");
+            eprintln!("otklik inbound unusable: {}", aws_words(&e.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -316,17 +379,18 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool, config: Option<Strin
         ExitCode::FAILURE
     };
     // The config gives the shop's days (time zone) and which complaint statuses mean "resolved".
-    let loaded = match config {
-        Some(path) => std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read config file {path}: {e}"))
-            .and_then(|text| {
-                otklik_core::config::Config::from_toml(&text).map_err(|e| format!("{path}: {e}"))
-            }),
-        None => otklik_app::env::load_config(),
-    };
-    let config = match loaded {
-        Ok(c) => c,
-        Err(e) => return fail(e),
+    let config = match config {
+        Some(path) => match load_config("otklik kpi", &path) {
+            Ok(c) => c,
+            Err(code) => return code,
+        },
+        None => {
+            let path = std::env::var("OTKLIK_CONFIG").unwrap_or_else(|_| "otklik.toml".into());
+            match load_config("otklik kpi", &path) {
+                Ok(c) => c,
+                Err(code) => return code,
+            }
+        }
     };
     let tz = config.timezone;
     let (start, end) = match otklik_cli::kpi::period(from, to, tz) {
@@ -362,7 +426,7 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool, config: Option<Strin
             print!("{}", report.to_table());
             ExitCode::SUCCESS
         }
-        Err(e) => fail(e.to_string()),
+        Err(e) => fail(aws_words(&e.to_string())),
     }
 }
 
@@ -428,13 +492,22 @@ fn config_check(path: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = match Config::from_toml(&text) {
+    let config = match Config::check(&text) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("otklik config check: {path}: {e}");
+        Err(problems) => {
+            eprintln!(
+                "otklik config check: {path}: {} to fix:",
+                otklik_cli::count(problems.len(), "problem")
+            );
+            for line in otklik_cli::problem_lines(path, &text, &problems) {
+                eprintln!("  {line}");
+            }
             return ExitCode::FAILURE;
         }
     };
+    if let Some(template) = otklik_core::whatsapp_template::spec(&config) {
+        eprint!("{}", template.describe());
+    }
     let keys = otklik_cli::secret_keys(&config);
     eprintln!(
         "{path}: ok. The installation's secret (Secrets Manager, a JSON object) needs these keys:"
@@ -455,6 +528,37 @@ fn config_check(path: &str) -> ExitCode {
     }
 }
 
+/// An AWS failure in one sentence (`otklik_cli::aws_trouble`) for this stack.
+fn aws_words(message: &str) -> String {
+    let names = otklik_aws::resources::Names::from_env();
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    otklik_cli::aws_trouble(
+        message,
+        &names.table(&otklik_aws::resources::MAIN_TABLE),
+        endpoint.as_deref(),
+    )
+}
+
+/// Reads and checks a config file; on failure prints every problem (with its line) under `cmd`.
+fn load_config(cmd: &str, path: &str) -> Result<Config, ExitCode> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("{cmd}: cannot read the config file {path}: {e} (give it with --config)");
+        ExitCode::FAILURE
+    })?;
+    Config::check(&text).map_err(|problems| {
+        eprintln!(
+            "{cmd}: {path}: {} to fix (`otklik config check --config {path}` lists them too):",
+            otklik_cli::count(problems.len(), "problem")
+        );
+        for line in otklik_cli::problem_lines(path, &text, &problems) {
+            eprintln!("  {line}");
+        }
+        ExitCode::FAILURE
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -467,16 +571,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 
 fn crm_setup_command(config_path: &str, webhook_url: &str) -> ExitCode {
     let fail = |msg: String| {
-        eprintln!("otklik: {msg}");
+        eprintln!("otklik crm setup: {msg}");
         ExitCode::FAILURE
     };
-    let text = match std::fs::read_to_string(config_path) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("cannot read {config_path}: {e}")),
-    };
-    let config = match Config::from_toml(&text) {
+    let config = match load_config("otklik crm setup", config_path) {
         Ok(c) => c,
-        Err(e) => return fail(format!("{config_path}: {e}")),
+        Err(code) => return code,
     };
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let Some(api_key) = env(ENV_CRM_API_KEY) else {
@@ -503,6 +603,10 @@ fn crm_setup_command(config_path: &str, webhook_url: &str) -> ExitCode {
             }
             println!();
             print!("{}", crm_setup::trigger_text(&config, webhook_url, &secret));
+            if let Some(template) = otklik_core::whatsapp_template::spec(&config) {
+                println!();
+                print!("{}", template.describe());
+            }
             if report.problems.is_empty() {
                 ExitCode::SUCCESS
             } else {
@@ -513,7 +617,7 @@ fn crm_setup_command(config_path: &str, webhook_url: &str) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Err(e) => fail(format!("retailCRM: {e}")),
+        Err(e) => fail(otklik_cli::crm_trouble(&e, &config.crm.url)),
     }
 }
 
@@ -533,7 +637,7 @@ fn provision() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("otklik: {e}");
+                eprintln!("otklik provision: {}", aws_words(&e.to_string()));
                 ExitCode::FAILURE
             }
         }

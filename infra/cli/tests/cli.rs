@@ -106,3 +106,47 @@ fn report_link_says_what_is_missing() {
     assert!(run(&[], Some("t")).contains("--url"));
     assert!(run(&["--ttl", "5y", "--url", "https://a.example"], Some("t")).contains("over a year"));
 }
+
+#[test]
+fn config_check_lists_every_problem_with_its_line() {
+    let text = include_str!("../../../otklik.example.toml")
+        .replace(
+            "rate_limit_per_second = 10",
+            "rate_limit_per_second = \"ten\"\nfoo = 1",
+        )
+        .replacen("start = \"10:00\"", "start = \"22:00\"", 1);
+    let dir = std::env::temp_dir().join(format!("otklik-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("otklik.toml");
+    std::fs::write(&path, &text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("3 problems to fix"), "{err}");
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let p = path.display();
+    assert!(
+        err.contains(&format!(
+            "{p}:{}: config key `crm.rate_limit_per_second`: must be a whole number",
+            line_of("rate_limit_per_second")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{p}:{}: config key `crm.foo`", line_of("foo = 1"))),
+        "{err}"
+    );
+    assert!(
+        err.contains("config key `survey.window`: start 22:00"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("invalid type") && !err.contains("expected u32"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}

@@ -7,11 +7,15 @@ use otklik_core::config::Config;
 use otklik_retailcrm::{ClientConfig, RetailCrm};
 use otklik_retailcrm_sim::{spawn, SimConfig};
 
+/// The example config pointed at the simulator; its wholesale rule's site (`opt-shop`, which the
+/// demo account does not have) becomes the demo's main shop.
 fn config_for(url: &str) -> String {
-    include_str!("../../../otklik.example.toml").replace(
-        "url = \"https://demo.retailcrm.ru\"",
-        &format!("url = \"{url}\""),
-    )
+    include_str!("../../../otklik.example.toml")
+        .replace(
+            "url = \"https://demo.retailcrm.ru\"",
+            &format!("url = \"{url}\""),
+        )
+        .replace("site = \"opt-shop\"", "site = \"main-shop\"")
 }
 
 async fn seeded_sim() -> otklik_retailcrm_sim::SimHandle {
@@ -82,6 +86,26 @@ async fn setup_names_what_is_missing() {
 }
 
 #[tokio::test]
+async fn setup_checks_the_sites_of_the_timing_rules() {
+    let sim = seeded_sim().await;
+    let text = config_for(&sim.url()).replace("site = \"main-shop\"", "site = \"no-such-shop\"");
+    let config = Config::from_toml(&text).unwrap();
+    let crm = RetailCrm::new(ClientConfig::for_otklik(
+        &config,
+        &SimConfig::default().api_key,
+    ))
+    .unwrap();
+    let report = crm_setup::run(&crm, &config).await.unwrap();
+    assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+    assert!(
+        report.problems[0].contains("site no-such-shop (named in survey.rules[")
+            && report.problems[0].contains("does not exist in retailCRM"),
+        "{:#?}",
+        report.problems
+    );
+}
+
+#[tokio::test]
 async fn the_binary_prints_the_trigger_to_paste() {
     let sim = seeded_sim().await;
     let dir = std::env::temp_dir().join(format!("otklik-setup-{}", std::process::id()));
@@ -122,6 +146,8 @@ async fn the_binary_prints_the_trigger_to_paste() {
         "{stdout}"
     );
     assert!(stdout.contains("orderId = {{ order.id }}"), "{stdout}");
+    // A Meta shop also hears which WhatsApp template to create, buttons in order.
+    assert!(stdout.contains("1. «5 — отлично»  → rating 5"), "{stdout}");
     assert!(stdout.contains("secret  = s3cret-trigger"), "{stdout}");
     assert!(
         stdout.contains(r#"changeSet.newValue("status").code in ["complete", "complaint-in-work""#),

@@ -310,6 +310,21 @@ pub struct MetaConfig {
     /// Whether the template carries quick-reply buttons 1–5.
     #[serde(default)]
     pub template_has_buttons: bool,
+    /// The rating each of the template's five quick-reply buttons means, first button first
+    /// (docs/channels.md, "The WhatsApp template"). Each send puts `rating_<n>` on the button
+    /// at that place, so a template laid out 1→5 needs `[1, 2, 3, 4, 5]` here; otherwise every
+    /// rating would arrive reversed. Default `[5, 4, 3, 2, 1]`: the best first, as
+    /// `otklik whatsapp template` creates it.
+    #[serde(default = "default_button_ratings")]
+    pub template_button_ratings: Vec<u8>,
+    /// The WhatsApp Business Account id (WhatsApp Manager → Account tools), under which
+    /// `otklik whatsapp template` creates the template. Only that command needs it.
+    #[serde(default)]
+    pub business_account_id: Option<String>,
+}
+
+fn default_button_ratings() -> Vec<u8> {
+    vec![5, 4, 3, 2, 1]
 }
 
 fn meta_url() -> String {
@@ -473,9 +488,20 @@ fn find_secret(value: &toml::Value, path: &str) -> Option<ConfigError> {
 }
 
 impl Config {
-    /// Parses and validates the text of `otklik.toml`.
+    /// Parses and validates the text of `otklik.toml`; the first problem when there are several.
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        let value: toml::Value = toml::from_str(text).map_err(|e| {
+        Config::check(text).map_err(|mut problems| problems.swap_remove(0))
+    }
+
+    /// Parses and validates the text of `otklik.toml`, and says every problem at once: a person
+    /// fixing a file should not need one run per mistake. Never an empty `Err`.
+    ///
+    /// A TOML syntax error stops everything (nothing after it can be read). Otherwise every key
+    /// that looks like a secret, every key of the wrong shape (each one is set aside and the file
+    /// read again, up to [`MAX_PROBLEMS`] times; a required key missing ends that), and, when the
+    /// rest could be read, every rule the values break.
+    pub fn check(text: &str) -> Result<Config, Vec<ConfigError>> {
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| {
             // Where, in the words of an editor's status bar: a person fixes the file by line.
             let at = e.span().map(|span| {
                 let before = &text[..span.start.min(text.len())];
@@ -483,28 +509,62 @@ impl Config {
                 let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
                 format!("line {line}, column {column}: ")
             });
-            ConfigError::Syntax(format!("{}{}", at.unwrap_or_default(), e.message()))
+            // toml's message may run over lines ("invalid table header\nexpected `.`, `]`"):
+            // one line each, so a list of problems stays one problem a line.
+            let message = e.message().trim().replace('\n', "; ");
+            vec![ConfigError::Syntax(format!(
+                "{}{message}",
+                at.unwrap_or_default()
+            ))]
         })?;
-        if let Some(err) = find_secret(&value, "") {
-            return Err(err);
+        let mut problems = Vec::new();
+        // A secret's key is reported once, as a secret, not again as an unknown key.
+        while let Some(err) = find_secret(&value, "") {
+            let ConfigError::SecretInFile { key, .. } = &err else {
+                break;
+            };
+            if !remove_key(&mut value, key) {
+                problems.push(err);
+                break;
+            }
+            problems.push(err);
         }
-        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
-            let key = e.path().to_string();
-            let message = e.inner().message().to_string();
-            invalid(if key == "." { "(top level)" } else { &key }, message)
-        })?;
-        config.validate()?;
-        Ok(config)
+        let mut set_aside: Vec<String> = Vec::new();
+        let config = loop {
+            match serde_path_to_error::deserialize::<_, Config>(value.clone()) {
+                Ok(config) => break Some(config),
+                Err(e) => {
+                    let (key, message, missing) = serde_words(&e);
+                    // A key set aside for its shape is then missing: said once already.
+                    if missing && set_aside.contains(&key) {
+                        break None;
+                    }
+                    problems.push(invalid(&key, message));
+                    if missing || problems.len() >= MAX_PROBLEMS || !remove_key(&mut value, &key) {
+                        break None;
+                    }
+                    set_aside.push(key);
+                }
+            }
+        };
+        if let Some(config) = config {
+            problems.extend(config.problems());
+            if problems.is_empty() {
+                return Ok(config);
+            }
+        }
+        Err(problems)
     }
 
     /// Rules that types alone cannot say.
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn problems(&self) -> Vec<ConfigError> {
+        let mut out = Vec::new();
         if self
             .default_region
             .parse::<phonenumber::country::Id>()
             .is_err()
         {
-            return Err(invalid(
+            out.push(invalid(
                 "default_region",
                 format!(
                     "unknown region {:?}; use an ISO 3166 code such as \"RU\"",
@@ -514,10 +574,10 @@ impl Config {
         }
         let url_ok = |u: &str| u.starts_with("https://") || u.starts_with("http://");
         if !url_ok(&self.crm.url) {
-            return Err(invalid("crm.url", "must be an http(s) URL"));
+            out.push(invalid("crm.url", "must be an http(s) URL"));
         }
         if self.crm.survey_statuses.is_empty() {
-            return Err(invalid(
+            out.push(invalid(
                 "crm.survey_statuses",
                 "name at least one status (e.g. \"complete\")",
             ));
@@ -528,19 +588,19 @@ impl Config {
             .iter()
             .find(|s| self.crm.cancel_statuses.contains(s))
         {
-            return Err(invalid(
+            out.push(invalid(
                 "crm.cancel_statuses",
                 format!("status {s:?} is also a survey status"),
             ));
         }
         if self.crm.rating_field.trim().is_empty() {
-            return Err(invalid("crm.rating_field", "must not be empty"));
+            out.push(invalid("crm.rating_field", "must not be empty"));
         }
         if self.crm.words_field.trim().is_empty() {
-            return Err(invalid("crm.words_field", "must not be empty"));
+            out.push(invalid("crm.words_field", "must not be empty"));
         }
         if !(1..=10).contains(&self.crm.rate_limit_per_second) {
-            return Err(invalid(
+            out.push(invalid(
                 "crm.rate_limit_per_second",
                 "must be 1..=10 (retailCRM allows 10 requests/s per key)",
             ));
@@ -554,24 +614,24 @@ impl Config {
         ];
         for (key, s) in statuses {
             if s.trim().is_empty() {
-                return Err(invalid(key, "must not be empty"));
+                out.push(invalid(key, "must not be empty"));
             }
         }
         if c.site.trim().is_empty() {
-            return Err(invalid("complaints.site", "must not be empty"));
+            out.push(invalid("complaints.site", "must not be empty"));
         }
         let mut distinct: Vec<&String> = statuses.iter().map(|(_, s)| *s).collect();
         distinct.sort();
         distinct.dedup();
         if distinct.len() != statuses.len() {
-            return Err(invalid(
+            out.push(invalid(
                 "complaints",
                 "the four complaint statuses must be four different codes",
             ));
         }
         if let Some(h) = &c.working_hours {
             if h.start >= h.end {
-                return Err(invalid(
+                out.push(invalid(
                     "complaints.working_hours",
                     format!(
                         "start {} must be before end {}",
@@ -581,21 +641,21 @@ impl Config {
                 ));
             }
             if h.days.is_empty() {
-                return Err(invalid(
+                out.push(invalid(
                     "complaints.working_hours.days",
                     "name at least one working day",
                 ));
             }
         }
         if self.sites.get(&c.site).is_some_and(|s| s.surveys) {
-            return Err(invalid(
+            out.push(invalid(
                 format!("sites.{}.surveys", c.site).as_str(),
                 "the complaints store must not survey its own orders; set surveys = false",
             ));
         }
         let w = &self.survey.window;
         if w.start >= w.end {
-            return Err(invalid(
+            out.push(invalid(
                 "survey.window",
                 format!(
                     "start {} must be before end {} (windows over midnight are not supported)",
@@ -605,15 +665,15 @@ impl Config {
             ));
         }
         if w.days.is_empty() {
-            return Err(invalid("survey.window.days", "allow at least one day"));
+            out.push(invalid("survey.window.days", "allow at least one day"));
         }
         if self.survey.reply_window.is_zero() {
-            return Err(invalid("survey.reply_window", "must be longer than zero"));
+            out.push(invalid("survey.reply_window", "must be longer than zero"));
         }
         // Cross-field sense: a rating link must outlive the survey it answers, and the delay
         // before a click counts is about scanners (seconds), not about people (days).
         if self.email.link_ttl < self.survey.reply_window {
-            return Err(invalid(
+            out.push(invalid(
                 "email.link_ttl",
                 format!(
                     "{} is shorter than survey.reply_window ({}): the email's links would stop \
@@ -624,7 +684,7 @@ impl Config {
             ));
         }
         if self.email.min_click_delay > Duration::from_secs(600) {
-            return Err(invalid(
+            out.push(invalid(
                 "email.min_click_delay",
                 "at most 10m: it only has to outlast a mail scanner's visit (15s is typical); \
                  longer makes real customers' clicks ask for a confirmation",
@@ -633,7 +693,7 @@ impl Config {
         if let Some(after) = self.survey.reminder_after {
             // A reminder due after the survey expired, or at once, asks nobody anything useful.
             if after.is_zero() || after >= self.survey.reply_window {
-                return Err(invalid(
+                out.push(invalid(
                     "survey.reminder_after",
                     format!(
                         "must be longer than zero and shorter than survey.reply_window ({}), or \"off\"",
@@ -649,25 +709,28 @@ impl Config {
                 || rule.delivery_type.is_some()
                 || rule.product_group.is_some();
             if !matches_something {
-                return Err(invalid(
+                out.push(invalid(
                     &format!("survey.rules[{i}]"),
                     "a rule needs at least one of site, order_type, order_method, delivery_type, product_group (use survey.default_delay for everything else)",
                 ));
             }
         }
         match self.whatsapp.provider {
-            WhatsappProvider::Meta if self.whatsapp.meta.is_none() => {
-                return Err(invalid(
-                    "whatsapp.meta",
-                    "provider is \"meta\" but the [whatsapp.meta] table is missing",
-                ))
+            WhatsappProvider::Meta if self.whatsapp.meta.is_none() => out.push(invalid(
+                "whatsapp.meta",
+                "provider is \"meta\" but the [whatsapp.meta] table is missing",
+            )),
+            WhatsappProvider::Meta => {
+                if let Some(meta) = &self.whatsapp.meta {
+                    if let Err(e) = check_button_ratings(&meta.template_button_ratings) {
+                        out.push(e);
+                    }
+                }
             }
-            WhatsappProvider::GreenApi if self.whatsapp.green_api.is_none() => {
-                return Err(invalid(
-                    "whatsapp.green_api",
-                    "provider is \"green-api\" but the [whatsapp.green_api] table is missing",
-                ))
-            }
+            WhatsappProvider::GreenApi if self.whatsapp.green_api.is_none() => out.push(invalid(
+                "whatsapp.green_api",
+                "provider is \"green-api\" but the [whatsapp.green_api] table is missing",
+            )),
             _ => {}
         }
         let chains = std::iter::once(("channels.chain".to_string(), &self.channels.chain)).chain(
@@ -678,14 +741,14 @@ impl Config {
         for (key, chain) in chains {
             let Some(chain) = chain else { continue };
             if chain.is_empty() {
-                return Err(invalid(&key, "name at least one channel"));
+                out.push(invalid(&key, "name at least one channel"));
             }
             for (i, c) in chain.iter().enumerate() {
                 if chain[..i].contains(c) {
-                    return Err(invalid(&key, format!("{c} is named twice")));
+                    out.push(invalid(&key, format!("{c} is named twice")));
                 }
                 if *c == Channel::Whatsapp && self.whatsapp.provider == WhatsappProvider::None {
-                    return Err(invalid(
+                    out.push(invalid(
                         &key,
                         "whatsapp is in the chain but whatsapp.provider is \"none\"",
                     ));
@@ -693,25 +756,29 @@ impl Config {
             }
         }
         if crate::model::Email::parse(&self.email.from_address).is_err() {
-            return Err(invalid("email.from_address", "not an email address"));
+            out.push(invalid("email.from_address", "not an email address"));
         }
         if crate::model::Email::parse(&self.email.reply_to).is_err() {
-            return Err(invalid("email.reply_to", "not an email address"));
+            out.push(invalid("email.reply_to", "not an email address"));
         }
         if self.email.from_name.trim().is_empty() {
-            return Err(invalid(
+            out.push(invalid(
                 "email.from_name",
                 "give a person's name: the email must come from someone",
             ));
         }
         if !url_ok(&self.email.landing_base_url) {
-            return Err(invalid("email.landing_base_url", "must be an http(s) URL"));
+            out.push(invalid("email.landing_base_url", "must be an http(s) URL"));
         }
-        self.validate_report()?;
+        if let Err(e) = self.validate_report() {
+            out.push(e);
+        }
         // Builds the texts once to check every override; functions build them again at start.
-        Texts::from_config(&self.texts)?;
-        self.validate_max_and_sms()?;
-        Ok(())
+        if let Err(e) = Texts::from_config(&self.texts) {
+            out.push(e);
+        }
+        self.validate_max_and_sms(&mut out);
+        out
     }
 
     fn validate_report(&self) -> Result<(), ConfigError> {
@@ -788,6 +855,247 @@ impl Config {
     }
 }
 
+/// The five buttons must name every rating once: a button missing or named twice would make one
+/// rating impossible to give by tapping.
+fn check_button_ratings(ratings: &[u8]) -> Result<(), ConfigError> {
+    let mut sorted = ratings.to_vec();
+    sorted.sort_unstable();
+    if sorted != [1, 2, 3, 4, 5] {
+        return Err(invalid(
+            "whatsapp.meta.template_button_ratings",
+            "give the rating of each of the template's five buttons, first button first, \
+             each of 1 to 5 once, e.g. [5, 4, 3, 2, 1]",
+        ));
+    }
+    Ok(())
+}
+
+/// `config check` stops listing after this many problems of shape: by then the file is likely
+/// not an `otklik.toml` at all.
+pub const MAX_PROBLEMS: usize = 30;
+
+/// Removes `key` (`a.b[2].c`) from the document; false when it is not there.
+fn remove_key(value: &mut toml::Value, key: &str) -> bool {
+    let parts = key_parts(key);
+    let Some((last, head)) = parts.split_last() else {
+        return false;
+    };
+    let mut at = value;
+    for part in head {
+        let next = match (part, at) {
+            (KeyPart::Name(n), toml::Value::Table(t)) => t.get_mut(n.as_str()),
+            (KeyPart::Index(i), toml::Value::Array(a)) => a.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(v) => at = v,
+            None => return false,
+        }
+    }
+    match (last, at) {
+        (KeyPart::Name(n), toml::Value::Table(t)) => t.remove(n.as_str()).is_some(),
+        // The later elements move up one: a second bad element of the same list is then named
+        // one index early, a price worth paying for listing it at all.
+        (KeyPart::Index(i), toml::Value::Array(a)) if *i < a.len() => {
+            a.remove(*i);
+            true
+        }
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KeyPart {
+    Name(String),
+    Index(usize),
+}
+
+/// The line (1-based) of `otklik.toml` where `key` (`survey.window.start`, `survey.rules[1]`) is
+/// written, or its nearest table when the key itself is not (a missing key); `None` when neither
+/// is found. A plain reading of `[table]`, `[[array]]` and `key = ` lines: enough for the files
+/// people write, which is what an error points into.
+pub fn line_of(text: &str, key: &str) -> Option<usize> {
+    let want = key_parts(key);
+    let mut best: Option<(usize, usize)> = None; // (matched parts, line)
+    let mut table: Vec<KeyPart> = Vec::new();
+    let mut seen_arrays: BTreeMap<String, usize> = BTreeMap::new();
+    let consider = |path: &[KeyPart], line: usize, best: &mut Option<(usize, usize)>| {
+        let matched = path.iter().zip(&want).take_while(|(a, b)| a == b).count();
+        if matched == path.len() && matched > best.map_or(0, |b| b.0) {
+            *best = Some((matched, line));
+        }
+    };
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.split("]]").next()) {
+            let name = name.trim().to_string();
+            let n = seen_arrays.entry(name.clone()).or_insert(0);
+            table = key_parts(&name);
+            table.push(KeyPart::Index(*n));
+            *n += 1;
+            consider(&table, i + 1, &mut best);
+        } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.split(']').next()) {
+            table = key_parts(name.trim());
+            consider(&table, i + 1, &mut best);
+        } else if let Some((k, _)) = line.split_once('=') {
+            let mut path = table.clone();
+            path.extend(key_parts(k.trim().trim_matches('"')));
+            consider(&path, i + 1, &mut best);
+        }
+    }
+    best.map(|(_, line)| line)
+}
+
+/// `survey.rules[1].delay` → `survey`, `rules`, 1, `delay`.
+fn key_parts(key: &str) -> Vec<KeyPart> {
+    let mut out = Vec::new();
+    for piece in key.split('.').filter(|p| !p.is_empty()) {
+        let mut rest = piece;
+        if let Some(open) = rest.find('[') {
+            if open > 0 {
+                out.push(KeyPart::Name(rest[..open].to_string()));
+            }
+            rest = &rest[open..];
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let Some(close) = stripped.find(']') else {
+                    break;
+                };
+                if let Ok(i) = stripped[..close].parse() {
+                    out.push(KeyPart::Index(i));
+                }
+                rest = &stripped[close + 1..];
+            }
+        } else {
+            out.push(KeyPart::Name(rest.to_string()));
+        }
+    }
+    out
+}
+
+/// A deserialization error in our words: the key it is about (for a missing key, the key itself,
+/// not its table), what to write instead of serde's "invalid type: string, expected u32", and
+/// whether it was a missing key.
+fn serde_words(e: &serde_path_to_error::Error<toml::de::Error>) -> (String, String, bool) {
+    let path = e.path().to_string();
+    let parent = if path == "." { String::new() } else { path };
+    let raw = e.inner().message().to_string();
+    let join = |name: &str| {
+        if parent.is_empty() {
+            name.to_string()
+        } else {
+            format!("{parent}.{name}")
+        }
+    };
+    if let Some(name) = between(&raw, "missing field `", "`") {
+        return (
+            join(name),
+            "is missing; add it (otklik.example.toml shows every key with an example)".into(),
+            true,
+        );
+    }
+    if let Some(name) = between(&raw, "unknown field `", "`") {
+        // serde's path already ends at the unknown key for some shapes and at its table for others.
+        let key = if parent.ends_with(name) {
+            parent.clone()
+        } else {
+            join(name)
+        };
+        let known = raw
+            .split_once("expected one of ")
+            .map(|(_, list)| format!("; the keys here are {}", list.replace('`', "")))
+            .or_else(|| {
+                raw.split_once("expected ")
+                    .map(|(_, one)| format!("; the key here is {}", one.replace('`', "")))
+            })
+            .unwrap_or_default();
+        return (key, format!("unknown key (a typo?){known}"), false);
+    }
+    let key = if parent.is_empty() {
+        "(top level)".to_string()
+    } else {
+        parent
+    };
+    if let Some(got) = between(&raw, "unknown variant `", "`") {
+        let choices = raw
+            .split_once("expected one of ")
+            .or_else(|| raw.split_once("expected "))
+            .map(|(_, l)| format!("; write one of {}", l.replace('`', "\"")))
+            .unwrap_or_default();
+        return (key, format!("unknown value \"{got}\"{choices}"), false);
+    }
+    if let Some(rest) = raw.strip_prefix("invalid type: ") {
+        let (got, wanted) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return (
+            key,
+            format!("{}, not {}", wanted_words(wanted), got_words(got)),
+            false,
+        );
+    }
+    if let Some(rest) = raw.strip_prefix("invalid value: ") {
+        let (got, wanted) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return (
+            key,
+            format!("{}, not {}", wanted_words(wanted), got_words(got)),
+            false,
+        );
+    }
+    if let Some(rest) = raw.strip_prefix("invalid length ") {
+        let (got, wanted) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return (key, format!("must have {wanted} items, not {got}"), false);
+    }
+    // Our own parsers' words (durations, times, zones) are already meant for people.
+    (key, raw, false)
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = s.find(start)? + start.len();
+    let len = s[from..].find(end)?;
+    Some(&s[from..from + len])
+}
+
+/// serde's name of what it wanted, as an integrator writes it in TOML.
+fn wanted_words(wanted: &str) -> String {
+    let w = wanted.trim();
+    if matches!(w, "u8" | "u16" | "u32" | "u64" | "usize") {
+        "must be a whole number of 0 or more, without quotes (e.g. 10)".into()
+    } else if matches!(w, "i8" | "i16" | "i32" | "i64" | "isize") {
+        "must be a whole number, without quotes".into()
+    } else if w.contains("bool") {
+        "must be true or false, without quotes".into()
+    } else if w.contains("string") || w.contains("str") {
+        "must be text in double quotes (e.g. \"10:00\")".into()
+    } else if w.contains("sequence") || w.contains("array") {
+        "must be a list in brackets (e.g. [\"complete\"])".into()
+    } else if w.starts_with("struct") || w.contains("map") {
+        "must be a table of keys".into()
+    } else if w.is_empty() {
+        "has the wrong kind of value".into()
+    } else {
+        format!("must be {w}")
+    }
+}
+
+/// serde's description of what it found (`string "10"`, `integer `5``), as the file shows it.
+fn got_words(got: &str) -> String {
+    let g = got.trim().replace('`', "");
+    if let Some(s) = g.strip_prefix("string ") {
+        format!("the text {s}")
+    } else if let Some(n) = g.strip_prefix("integer ") {
+        format!("the number {n}")
+    } else if let Some(n) = g.strip_prefix("floating point ") {
+        format!("the number {n}")
+    } else if g.starts_with("sequence") {
+        "a list".into()
+    } else if g.starts_with("map") {
+        "a table".into()
+    } else {
+        g
+    }
+}
+
 // --- MAX and SMS ---
 
 /// `[max]`: a MAX account of a real person, reached through a GREEN-API v3 instance
@@ -845,21 +1153,21 @@ fn smsru_url() -> String {
 const MAX_SENDER_CHARS: usize = 11;
 
 impl Config {
-    fn validate_max_and_sms(&self) -> Result<(), ConfigError> {
+    fn validate_max_and_sms(&self, out: &mut Vec<ConfigError>) {
         let url_ok = |u: &str| u.starts_with("https://") || u.starts_with("http://");
         if let Some(max) = &self.max {
             if !url_ok(&max.api_url) {
-                return Err(invalid("max.api_url", "must be an http(s) URL"));
+                out.push(invalid("max.api_url", "must be an http(s) URL"));
             }
             if max.instance_id.is_empty() || !max.instance_id.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid(
+                out.push(invalid(
                     "max.instance_id",
                     "the idInstance of the GREEN-API console: digits only",
                 ));
             }
             let (least, most) = MAX_SEND_INTERVAL_RANGE;
             if max.send_interval < least || max.send_interval > most {
-                return Err(invalid(
+                out.push(invalid(
                     "max.send_interval",
                     "GREEN-API paces an instance between 0.5s and 10m; write e.g. \"10s\"",
                 ));
@@ -867,11 +1175,11 @@ impl Config {
         }
         if let Some(sms) = &self.sms {
             if !url_ok(&sms.api_url) {
-                return Err(invalid("sms.api_url", "must be an http(s) URL"));
+                out.push(invalid("sms.api_url", "must be an http(s) URL"));
             }
             let sender = sms.sender.trim();
             if sender.is_empty() || sender.chars().count() > MAX_SENDER_CHARS {
-                return Err(invalid(
+                out.push(invalid(
                     "sms.sender",
                     format!(
                         "give the sender name registered with the provider (1 to {MAX_SENDER_CHARS} characters)"
@@ -879,7 +1187,6 @@ impl Config {
                 ));
             }
         }
-        Ok(())
     }
 }
 
@@ -1066,6 +1373,88 @@ mod tests {
 
     fn err_of(text: &str) -> String {
         Config::from_toml(text).unwrap_err().to_string()
+    }
+
+    fn problems_of(text: &str) -> Vec<String> {
+        Config::check(text)
+            .expect_err("problems")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn check_reports_every_problem_at_once_in_our_words() {
+        let text = with(
+            "rate_limit_per_second = 10",
+            "rate_limit_per_second = \"ten\"\nfoo = 1",
+        )
+        .replacen("start = \"10:00\"", "start = \"22:00\"", 1)
+        .replace("min_click_delay = \"15s\"", "min_click_delay = \"2d\"");
+        let problems = problems_of(&text);
+        let all = problems.join("\n");
+        for key in [
+            "crm.rate_limit_per_second",
+            "crm.foo",
+            "survey.window",
+            "email.min_click_delay",
+        ] {
+            assert!(
+                all.contains(&format!("`{key}`")),
+                "{key} missing from:\n{all}"
+            );
+        }
+        assert!(all.contains("whole number"), "{all}");
+        assert!(all.contains("unknown key (a typo?)"), "{all}");
+        for serde in [
+            "invalid type",
+            "expected u32",
+            "unknown field",
+            "expected one of",
+        ] {
+            assert!(!all.contains(serde), "{serde} in:\n{all}");
+        }
+        // from_toml still fails on the first.
+        assert_eq!(err_of(&text), problems[0]);
+    }
+
+    #[test]
+    fn a_wrong_required_value_is_said_once_and_a_secret_once() {
+        let text = with("provider = \"meta\"", "provider = \"viber\"")
+            .replace("[crm]\n", "[crm]\napi_key = \"abc\"\n");
+        let problems = problems_of(&text);
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(problems[0].contains("crm.api_key") && problems[0].contains(ENV_CRM_API_KEY));
+        assert!(
+            problems[1].contains("whatsapp.provider")
+                && problems[1].contains("unknown value \"viber\"")
+                && problems[1].contains("\"meta\""),
+            "{problems:#?}"
+        );
+        let missing = problems_of(&EXAMPLE.replace("reply_window =", "# reply_window ="));
+        assert_eq!(missing.len(), 1);
+        assert!(
+            missing[0].contains("`survey.reply_window`: is missing"),
+            "{missing:?}"
+        );
+    }
+
+    #[test]
+    fn a_key_is_found_on_its_line() {
+        let line = |key: &str| {
+            line_of(EXAMPLE, key).map(|n| EXAMPLE.lines().nth(n - 1).unwrap().trim().to_string())
+        };
+        assert!(line("survey.window.start").unwrap().starts_with("start = "));
+        assert_eq!(line("whatsapp.meta").unwrap(), "[whatsapp.meta]");
+        assert!(line("crm.rate_limit_per_second")
+            .unwrap()
+            .starts_with("rate_limit_per_second"));
+        // A key not written points at its table.
+        assert_eq!(line("email.no_such_key").unwrap(), "[email]");
+        assert!(line("survey.rules[1]")
+            .unwrap()
+            .starts_with("[[survey.rules]]"));
+        assert_eq!(line_of(EXAMPLE, "nowhere.at.all"), None);
     }
 
     #[test]
@@ -1290,7 +1679,7 @@ mod tests {
 
         let e = err_of(&with("rating_field =", "ratng_field ="));
         assert!(e.contains("ratng_field") || e.contains("crm"), "{e}");
-        assert!(e.contains("unknown field"), "{e}");
+        assert!(e.contains("unknown key"), "{e}");
 
         let e = err_of(&with("provider = \"meta\"", "provider = \"viber\""));
         assert!(

@@ -4,7 +4,7 @@
 /// A configuration error, always naming the key it is about.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("otklik.toml is not valid TOML: {0}")]
+    #[error("not valid TOML: {0}")]
     Syntax(String),
     #[error("config key `{key}`: {message}")]
     Invalid { key: String, message: String },
@@ -15,4 +15,14 @@ pub enum ConfigError {
         env: &'static str,
         why: &'static str,
     },
+}
+
+impl ConfigError {
+    /// The key the error is about, when it names one (a syntax error names a line instead).
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { key, .. } | ConfigError::SecretInFile { key, .. } => Some(key),
+            ConfigError::Syntax(_) | ConfigError::MissingSecret { .. } => None,
+        }
+    }
 }

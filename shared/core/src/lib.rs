@@ -30,3 +30,4 @@ pub mod sms;
 pub mod sms_segments;
 pub mod texts;
 pub mod timing;
+pub mod whatsapp_template;

@@ -9,6 +9,7 @@ use hmac::{Hmac, Mac};
 use otklik_core::machine::{Event, IdSpace, InputId};
 use otklik_core::model::{Channel, DomainError, Phone};
 use otklik_core::reply::{parse_button_payload, parse_reaction};
+use otklik_core::whatsapp_template::rating_of_button_text;
 
 use crate::max::MaxState;
 use otklik_core::secrets::secret_eq;
@@ -963,6 +964,15 @@ fn choice_or_text(payload: Option<&str>, label: Option<&str>) -> Option<Event> {
             via: Channel::Whatsapp,
         });
     }
+    // A template sent without our payloads (`template_has_buttons = false` on a template that has
+    // buttons after all) comes back with the button's own text: ours ("5 — отлично") still names
+    // the rating, whatever place the button had.
+    if let Some(rating) = label.and_then(rating_of_button_text) {
+        return Some(Event::Choice {
+            reply: otklik_core::reply::Reply::Rating { value: rating },
+            via: Channel::Whatsapp,
+        });
+    }
     label.or(payload).map(text)
 }
 
@@ -1384,6 +1394,15 @@ mod tests {
             got,
             vec![message("wamid.C", choice(rating(5)), Some("wamid.OURS"))]
         );
+    }
+
+    #[test]
+    fn a_button_sent_without_our_payload_is_read_by_its_text() {
+        // Meta gives the button's text as the payload when the send attached none.
+        let got = meta_one(
+            r#"{"from":"79001234567","id":"wamid.G","timestamp":"1717000000","type":"button","button":{"payload":"1 — очень плохо","text":"1 — очень плохо"}}"#,
+        );
+        assert_eq!(got, vec![message("wamid.G", choice(rating(1)), None)]);
     }
 
     #[test]

@@ -11,7 +11,8 @@ pub mod sms;
 use std::time::Duration;
 
 use otklik_core::config::{Config, GreenApiConfig, MetaConfig, Secrets, WhatsappProvider};
-use otklik_core::model::Phone;
+use otklik_core::model::{Phone, Rating};
+use otklik_core::whatsapp_template::{button_payload, TemplateSpec};
 use serde_json::{json, Value};
 
 /// Why a send failed, and whether the message may have gone out anyway.
@@ -143,20 +144,27 @@ impl MetaClient {
     }
 
     /// The approved template: the only thing Meta lets a business send outside the customer's
-    /// 24-hour window. With quick-reply buttons, each carries `rating_<n>` as its payload.
+    /// 24-hour window. With quick-reply buttons, the button at each place carries `rating_<n>` as
+    /// its payload, `n` being the rating the config says that place means
+    /// (`template_button_ratings`): the payload, not the place, is what the webhook gives back.
     pub async fn send_template(&self, phone: &Phone) -> Result<String, SendError> {
         let mut template = json!({
             "name": self.config.template_name,
             "language": {"code": self.config.template_language},
         });
         if self.config.template_has_buttons {
-            let buttons: Vec<Value> = (0..5)
-                .map(|i| {
+            let buttons: Vec<Value> = self
+                .config
+                .template_button_ratings
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &n)| Some((i, Rating::new(n).ok()?)))
+                .map(|(i, rating)| {
                     json!({
                         "type": "button",
                         "sub_type": "quick_reply",
                         "index": i.to_string(),
-                        "parameters": [{"type": "payload", "payload": format!("rating_{}", 5 - i)}],
+                        "parameters": [{"type": "payload", "payload": button_payload(rating)}],
                     })
                 })
                 .collect();
@@ -172,6 +180,55 @@ impl MetaClient {
         .await
     }
 
+    /// Creates the question template under the WhatsApp Business Account `waba_id`: `POST
+    /// /{version}/{WABA-ID}/message_templates` with the name, category, language and the body and
+    /// buttons components, answered `{"id","status","category"}` (Meta's "Template fundamentals"
+    /// page, developers.facebook.com/documentation/business-messaging/whatsapp/templates/overview;
+    /// quick-reply buttons as `{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text"}]}`).
+    /// The template then waits for Meta's review: `status` is usually `PENDING`.
+    pub async fn create_template(
+        &self,
+        waba_id: &str,
+        spec: &TemplateSpec,
+    ) -> Result<CreatedTemplate, TemplateError> {
+        let url = format!(
+            "{}/{}/{}/message_templates",
+            self.config.api_url.trim_end_matches('/'),
+            self.config.api_version,
+            waba_id
+        );
+        let resp = self
+            .http
+            .post(url)
+            .bearer_auth(&self.token)
+            .json(&template_request(spec))
+            .send()
+            .await
+            .map_err(|e| {
+                TemplateError::Unreachable(format!(
+                    "{} (whatsapp.meta.api_url): {}",
+                    self.config.api_url,
+                    e.without_url()
+                ))
+            })?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| TemplateError::Unreachable(e.without_url().to_string()))?;
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if !(200..300).contains(&status) {
+            return Err(TemplateError::Refused(graph_error_words(status, &body)));
+        }
+        let field = |k: &str| body[k].as_str().map(str::to_string);
+        match (field("id"), field("status")) {
+            (Some(id), Some(status)) => Ok(CreatedTemplate { id, status }),
+            _ => Err(TemplateError::Refused(format!(
+                "HTTP {status}, but the answer names no template id and status"
+            ))),
+        }
+    }
+
     /// Free text: allowed inside the 24-hour window the customer's own message opened.
     pub async fn send_text(&self, phone: &Phone, text: &str) -> Result<String, SendError> {
         self.post(json!({
@@ -183,6 +240,61 @@ impl MetaClient {
         }))
         .await
     }
+}
+
+/// A template Meta took for review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedTemplate {
+    pub id: String,
+    /// `PENDING`, `APPROVED` or `REJECTED`.
+    pub status: String,
+}
+
+/// Why a template was not created, in words for the person who ran the command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("Meta could not be reached: {0}")]
+    Unreachable(String),
+    #[error("Meta refused the template: {0}")]
+    Refused(String),
+}
+
+/// The body of `POST /{WABA-ID}/message_templates` for `spec`.
+pub fn template_request(spec: &TemplateSpec) -> Value {
+    let mut components = vec![json!({"type": "BODY", "text": spec.body})];
+    if !spec.buttons.is_empty() {
+        let buttons: Vec<Value> = spec
+            .buttons
+            .iter()
+            .map(|b| json!({"type": "QUICK_REPLY", "text": b.text}))
+            .collect();
+        components.push(json!({"type": "BUTTONS", "buttons": buttons}));
+    }
+    json!({
+        "name": spec.name,
+        "category": spec.category,
+        "language": spec.language,
+        "components": components,
+    })
+}
+
+/// A Graph API error object (`{"error":{"message","type","code","error_subcode",
+/// "error_user_title","error_user_msg","fbtrace_id"}}`) in one line: the words Meta wrote for
+/// people when it gave them, else its message, and the code to look up.
+fn graph_error_words(status: u16, body: &Value) -> String {
+    let e = &body["error"];
+    let s = |k: &str| e[k].as_str().filter(|v| !v.trim().is_empty());
+    let words = match (s("error_user_title"), s("error_user_msg")) {
+        (Some(t), Some(m)) => format!("{t}: {m}"),
+        (None, Some(m)) => m.to_string(),
+        _ => s("message").unwrap_or("no explanation given").to_string(),
+    };
+    let code = match (e["code"].as_u64(), e["error_subcode"].as_u64()) {
+        (Some(c), Some(sub)) => format!(" (HTTP {status}, code {c}, subcode {sub})"),
+        (Some(c), None) => format!(" (HTTP {status}, code {c})"),
+        _ => format!(" (HTTP {status})"),
+    };
+    format!("{words}{code}")
 }
 
 /// Green-API: an ordinary WhatsApp account behind an HTTP gateway.

@@ -45,7 +45,7 @@ pub use model::{
     Answer, ChatLine, Delivered, MaxBook, MessageKind, NumberBook, Provider, Reply, SentMessage,
     SimError, SmsBook, SmsRecord, Stats, StatusUpdate, WebhookDelivery, WebhookStats,
 };
-pub use sim::{ConfigPatch, Sim};
+pub use sim::{ConfigPatch, Sim, Template};
 pub use webhook::meta_signature;
 
 /// How the simulated accounts are set up; `PUT /sim/config` changes it at run time and
@@ -222,6 +222,8 @@ async fn provider_call(
         green_api::handle(&sim, &first, &second, &third, &body)
     } else if third == "messages" {
         meta::send(&sim, &first, &second, &headers, &body)
+    } else if third == "message_templates" {
+        meta::create_template(&sim, &first, &second, &headers, &body)
     } else {
         not_found().await
     }

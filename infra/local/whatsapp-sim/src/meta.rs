@@ -419,6 +419,185 @@ fn validate(
     Ok((request, to_input, to, content))
 }
 
+/// Meta's limits on a template (WhatsApp Business Platform, "Template fundamentals" and the
+/// template components pages): a name of lowercase letters, digits and underscores up to 512
+/// characters, a body of at most 1024 characters, at most 10 quick-reply buttons of 25.
+const MAX_TEMPLATE_NAME: usize = 512;
+const MAX_TEMPLATE_BODY: usize = 1024;
+const MAX_QUICK_REPLIES: usize = 10;
+const MAX_QUICK_REPLY_TEXT: usize = 25;
+
+/// The error Graph API gives when a template of that name already exists in that language:
+/// code 100 with subcode 2388024 and words for people in `error_user_title`/`error_user_msg`.
+fn template_exists(name: &str, language: &str) -> GraphError {
+    graph_error(
+        StatusCode::BAD_REQUEST,
+        100,
+        "OAuthException",
+        "Invalid parameter",
+        json!({
+            "error_subcode": 2388024,
+            "is_transient": false,
+            "error_user_title": "Content in this language already exists",
+            "error_user_msg": format!(
+                "There is already {language} content for the template {name}. Choose another name or language."
+            ),
+        }),
+    )
+}
+
+/// `POST /{version}/{WABA-ID}/message_templates`: checks the request as Meta documents it, keeps
+/// the template (status `PENDING`) and answers `{"id","status","category"}`.
+pub(crate) fn create_template(
+    sim: &Sim,
+    version: &str,
+    waba_id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let config = sim.config();
+    if let Err(message) = token_ok(headers, &config.meta_token) {
+        sim.count_unauthorized();
+        return unauthorized(message).into_response();
+    }
+    match validate_template(&config, version, waba_id, body) {
+        Ok(mut template) => {
+            let mut st = sim.lock();
+            if st
+                .templates
+                .iter()
+                .any(|t| t.name == template.name && t.language == template.language)
+            {
+                drop(st);
+                sim.count_bad_request();
+                return template_exists(&template.name, &template.language).into_response();
+            }
+            template.id = format!("{}", 1_627_019_861_106_475_u64 + st.templates.len() as u64);
+            let answer = json!({
+                "id": template.id,
+                "status": template.status,
+                "category": template.category,
+            });
+            st.templates.push(template);
+            Json(answer).into_response()
+        }
+        Err(error) => {
+            sim.count_bad_request();
+            error.into_response()
+        }
+    }
+}
+
+fn validate_template(
+    config: &SimConfig,
+    version: &str,
+    waba_id: &str,
+    body: &[u8],
+) -> Result<crate::sim::Template, GraphError> {
+    if !version_ok(version) {
+        return Err(graph_error(
+            StatusCode::BAD_REQUEST,
+            2500,
+            "OAuthException",
+            &format!("Unknown path components: /{version}/{waba_id}/message_templates"),
+            json!({}),
+        ));
+    }
+    if waba_id != config.meta_business_account_id {
+        return Err(graph_error(
+            StatusCode::BAD_REQUEST,
+            100,
+            "GraphMethodException",
+            &format!(
+                "Unsupported post request. Object with ID '{waba_id}' does not exist, \
+                 cannot be loaded due to missing permissions, or does not support this operation."
+            ),
+            json!({ "error_subcode": 33 }),
+        ));
+    }
+    let request: Value = serde_json::from_slice(body)
+        .map_err(|_| invalid("Invalid parameter: the body must be a JSON object."))?;
+    let name = str_at(&request, &["name"])
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| invalid("The parameter name is required."))?;
+    if name.len() > MAX_TEMPLATE_NAME
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(invalid(
+            "Param name must contain only lowercase letters, numbers and underscores.",
+        ));
+    }
+    let language = str_at(&request, &["language"])
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| invalid("The parameter language is required."))?;
+    let category = str_at(&request, &["category"])
+        .ok_or_else(|| invalid("The parameter category is required."))?;
+    if !matches!(category, "UTILITY" | "MARKETING" | "AUTHENTICATION") {
+        return Err(invalid(&format!(
+            "Param category must be one of {{UTILITY, MARKETING, AUTHENTICATION}} - got \"{category}\"."
+        )));
+    }
+    let components = request
+        .get("components")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("The parameter components is required."))?;
+    let mut has_body = false;
+    for component in components {
+        match str_at(component, &["type"]) {
+            Some("BODY") => {
+                let text = str_at(component, &["text"]).unwrap_or_default();
+                if text.trim().is_empty() || text.chars().count() > MAX_TEMPLATE_BODY {
+                    return Err(invalid(&format!(
+                        "Param components[BODY]['text'] must be 1 to {MAX_TEMPLATE_BODY} characters long."
+                    )));
+                }
+                has_body = true;
+            }
+            Some("BUTTONS") => {
+                let buttons = component
+                    .get("buttons")
+                    .and_then(Value::as_array)
+                    .filter(|b| !b.is_empty() && b.len() <= MAX_QUICK_REPLIES)
+                    .ok_or_else(|| {
+                        invalid(&format!(
+                            "Param components[BUTTONS]['buttons'] must have 1 to {MAX_QUICK_REPLIES} buttons."
+                        ))
+                    })?;
+                for b in buttons {
+                    let text = str_at(b, &["text"]).unwrap_or_default();
+                    if str_at(b, &["type"]) != Some("QUICK_REPLY")
+                        || text.is_empty()
+                        || text.chars().count() > MAX_QUICK_REPLY_TEXT
+                    {
+                        return Err(invalid(&format!(
+                            "Each button must be {{\"type\":\"QUICK_REPLY\",\"text\"}} with 1 to {MAX_QUICK_REPLY_TEXT} characters of text."
+                        )));
+                    }
+                }
+            }
+            Some("HEADER" | "FOOTER") => {}
+            _ => {
+                return Err(invalid(
+                    "Param components[]['type'] must be one of {HEADER, BODY, FOOTER, BUTTONS}.",
+                ))
+            }
+        }
+    }
+    if !has_body {
+        return Err(invalid("A template needs a BODY component."));
+    }
+    Ok(crate::sim::Template {
+        id: String::new(),
+        name: name.to_owned(),
+        language: language.to_owned(),
+        category: category.to_owned(),
+        status: "PENDING".into(),
+        components: Value::Array(components.clone()),
+    })
+}
+
 /// The envelope every Meta webhook shares; `value` carries `messages` or `statuses`.
 fn envelope(config: &SimConfig, value: Map<String, Value>) -> Value {
     let mut full = Map::new();

@@ -184,6 +184,22 @@ pub(crate) struct State {
     /// Injected failures of MAX and SMS.ru sends, and the draws deciding them.
     pub faults: ProviderFaults,
     pub fault_rng: fastrand::Rng,
+    /// Message templates created through `POST /{version}/{WABA-ID}/message_templates`.
+    pub templates: Vec<Template>,
+}
+
+/// A message template as the simulated account holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    pub id: String,
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    /// Always `PENDING`: the simulator reviews nothing.
+    pub status: String,
+    /// The `components` array as it was sent.
+    pub components: Value,
 }
 
 impl State {
@@ -204,6 +220,7 @@ impl State {
             sms_seq: 1_000_001,
             faults: ProviderFaults::default(),
             fault_rng: fastrand::Rng::with_seed(0),
+            templates: Vec::new(),
         }
     }
 }
@@ -293,6 +310,11 @@ impl Sim {
     /// Every accepted send, oldest first.
     pub fn messages(&self) -> Vec<SentMessage> {
         self.lock().messages.clone()
+    }
+
+    /// Every message template created, oldest first.
+    pub fn templates(&self) -> Vec<Template> {
+        self.lock().templates.clone()
     }
 
     pub fn clear_messages(&self) {
