@@ -72,7 +72,7 @@ impl Landing {
     pub async fn handle(&self, req: Request, now: DateTime<Utc>) -> Response<Body> {
         let texts = self.texts();
         let shop = Shop {
-            name: self.config.email.shop_display_name(),
+            name: self.config.shop.name.trim(),
             texts: &texts,
             lang: texts.language(),
             origin: target(req.uri().path()).map_or(Origin::Email, |(o, _)| o),
