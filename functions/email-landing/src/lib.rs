@@ -12,6 +12,9 @@
 //!   adds words after a 1–2.
 //! - The unsubscribe link: GET shows a button, POST (also RFC 8058 one-click from the mail
 //!   client) opts the customer out on every channel.
+//! - The inspector's link (`/r/{token}` of a resolve token, in the retailCRM task for an answer
+//!   we could not read): GET shows five ratings, "wants a call" and "not a rating"; the POST
+//!   (`choice=…`) runs the state machine as if the customer had said it, once.
 //! - `GET /s/{id}` looks the short link up and shows five ratings to tap; it records nothing,
 //!   because phones' link previews open the link before any human. `POST /s/{id}` (the tap,
 //!   `rating=N`) records through the same code as the email's rating, via `sms`; `/s/{id}/contact`
@@ -39,7 +42,7 @@ use otklik_core::landing::{
     Suspicion,
 };
 use otklik_core::links::{LinkAction, LinkError, LinkSigner, ShortLinkId};
-use otklik_core::machine::{Input, Survey};
+use otklik_core::machine::{awaits_resolution, Input, Resolution, Survey};
 use otklik_core::model::{Channel, Outcome, Rating, SurveyState};
 use otklik_core::ports::{PortError, SurveyStore};
 use otklik_core::reply::Reply;
@@ -194,6 +197,15 @@ impl Landing {
             (Target::Comment(_), LinkAction::Rate(r), false) if r.is_negative() => {
                 self.comment(shop, &survey, field("text"), Channel::Email, now)
                     .await
+            }
+            // The inspector's link from a retailCRM task: their page, their footer.
+            (Target::Link(_), LinkAction::Resolve, is_get) => {
+                let shop = Shop {
+                    origin: Origin::Inspector,
+                    ..*shop
+                };
+                let choice = if is_get { None } else { Some(field("choice")) };
+                self.resolve(&shop, &survey, choice, now).await
             }
             _ => Ok(error(shop, ErrorPage::NotFound)),
         }

@@ -18,6 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::machine::Resolution;
 use crate::model::Rating;
 use crate::texts::{fill, LandingText, Lang, Texts};
 
@@ -46,6 +47,8 @@ pub enum Origin {
     Email,
     /// The short link of the survey SMS (`/s/{id}`).
     Sms,
+    /// The inspector's link in a retailCRM task (`/r/{token}` of a resolve token).
+    Inspector,
 }
 
 impl Shop<'_> {
@@ -88,6 +91,13 @@ pub enum Page<'a> {
     /// GET of the SMS's short link: five large ratings to tap, one form that POSTs `rating=N` to
     /// the same URL. No script needed, and none runs: a link preview records nothing.
     Ask,
+    /// GET of the inspector's link: five ratings, "wants a call", "not a rating", each a button
+    /// of one form that POSTs `choice=…` to the same URL. The GET records nothing.
+    Resolve,
+    /// The inspector's choice was recorded.
+    Resolved(Resolution),
+    /// Nothing left to decide: the customer answered, or the inspector chose before.
+    ResolvedBefore,
     /// Something went wrong; the HTTP status is [`ErrorPage::status`].
     Error(ErrorPage),
 }
@@ -221,6 +231,7 @@ button:focus-visible,textarea:focus-visible{outline:3px solid var(--ink);outline
 form[data-sent] button{opacity:.6;cursor:progress}\
 .scale{display:grid;grid-template-columns:repeat(5,1fr);gap:8px}\
 .scale button{min-height:64px;padding:0;font-size:28px}\
+.choices{display:grid;gap:12px;margin-top:12px}\
 footer{width:100%;max-width:30rem;margin:16px 0 0;padding:0 4px;font-size:14px;color:var(--muted);\
 text-align:center;overflow-wrap:anywhere}";
 
@@ -393,6 +404,57 @@ pub fn render(page: &Page<'_>, shop: &Shop<'_>) -> String {
             main.push_str("</div></form>");
             (AskTitle, "ask", None)
         }
+        Page::Resolve => {
+            let _ = write!(
+                main,
+                "<h1>{}</h1><p>{}</p><form id=\"resolve\" method=\"post\" action=\"\"><div class=\"scale\">",
+                t(ResolveTitle),
+                t(ResolveText)
+            );
+            for rating in Rating::all() {
+                let score = fill(
+                    shop.texts.landing(RatingScore, shop.lang),
+                    &[("rating", &rating.value().to_string())],
+                );
+                let _ = write!(
+                    main,
+                    "<button type=\"submit\" name=\"choice\" value=\"{n}\" aria-label=\"{}\">{n}</button>",
+                    escape(&score),
+                    n = rating.value()
+                );
+            }
+            let _ = write!(
+                main,
+                "</div><div class=\"choices\">\
+                 <button type=\"submit\" name=\"choice\" value=\"call\">{}</button>\
+                 <button type=\"submit\" name=\"choice\" value=\"none\" class=\"alt\">{}</button>\
+                 </div></form>",
+                t(ResolveCallButton),
+                t(ResolveNoneButton)
+            );
+            (ResolveTitle, "resolve", None)
+        }
+        Page::Resolved(resolution) => {
+            let line = match resolution {
+                Resolution::Rating { value } => escape(&fill(
+                    shop.texts.landing(ResolvedRating, shop.lang),
+                    &[("rating", &value.value().to_string())],
+                )),
+                Resolution::WantsCall => t(ResolvedCall),
+                Resolution::NotARating => t(ResolvedNone),
+            };
+            let _ = write!(main, "<h1>{}</h1><p>{line}</p>", t(ResolvedTitle));
+            (ResolvedTitle, "resolved", None)
+        }
+        Page::ResolvedBefore => {
+            let _ = write!(
+                main,
+                "<h1>{}</h1><p>{}</p>",
+                t(ResolvedBeforeTitle),
+                t(ResolvedBeforeText)
+            );
+            (ResolvedBeforeTitle, "answered", None)
+        }
         Page::Error(error) => {
             let _ = write!(
                 main,
@@ -462,6 +524,7 @@ fn document(
         shop.text(match shop.origin {
             Origin::Email => LandingText::Footer,
             Origin::Sms => LandingText::SmsFooter,
+            Origin::Inspector => LandingText::InspectorFooter,
         })
     );
     out.push_str(SCRIPT);

@@ -52,6 +52,14 @@ fn all_pages() -> Vec<(Page<'static>, &'static str)> {
     pages.push((Page::OptOutConfirm, "optout"));
     pages.push((Page::OptOutDone, "done"));
     pages.push((Page::Ask, "ask"));
+    pages.push((Page::Resolve, "resolve"));
+    for value in ["1", "2", "3", "4", "5", "call", "none"] {
+        pages.push((
+            Page::Resolved(Resolution::from_form(value).unwrap()),
+            "resolved",
+        ));
+    }
+    pages.push((Page::ResolvedBefore, "answered"));
     for error in ErrorPage::ALL {
         pages.push((Page::Error(error), "error"));
     }
@@ -97,7 +105,7 @@ fn section<'a>(html: &'a str, id: &str) -> &'a str {
 #[test]
 fn every_page_is_a_small_self_contained_russian_document() {
     let pages = all_pages();
-    assert_eq!(pages.len(), 15 + 7 + 6);
+    assert_eq!(pages.len(), 15 + 7 + 6 + 9);
     for (page, state) in pages {
         let html = render(&page, &SHOP);
         assert!(html.len() < 20 * 1024, "{page:?}: {} bytes", html.len());
@@ -660,11 +668,18 @@ fn every_language_renders_every_page_in_its_own_words() {
                     ..shop
                 },
             ));
+            all_html.push_str(&render(
+                &page,
+                &Shop {
+                    origin: Origin::Inspector,
+                    ..shop
+                },
+            ));
         }
         // Every text is on some page: none was forgotten when the words moved to the core.
         for key in <LandingText as crate::texts::Wording>::ALL {
             let text = texts.landing(*key, lang);
-            let shown = if *key == LandingText::RatingScore {
+            let shown = if matches!(key, LandingText::RatingScore | LandingText::ResolvedRating) {
                 fill(text, &[("rating", "4")])
             } else {
                 escape(text)
@@ -778,4 +793,34 @@ fn the_sms_page_offers_five_large_ratings_in_one_form_and_runs_nothing() {
         ErrorPage::BadRequest.message(&sms),
         OURS.landing(LandingText::ErrorBadRequestSms, Lang::Ru)
     );
+}
+
+#[test]
+fn the_inspectors_page_offers_seven_choices_in_one_form_and_records_nothing_itself() {
+    let shop = Shop {
+        origin: Origin::Inspector,
+        ..*SHOP
+    };
+    let html = render(&Page::Resolve, &shop);
+    assert!(html.contains("data-state=\"resolve\""), "{html}");
+    assert_eq!(html.matches("<form").count(), 1, "{html}");
+    assert!(html.contains("<form id=\"resolve\" method=\"post\" action=\"\">"));
+    for value in ["1", "2", "3", "4", "5", "call", "none"] {
+        assert!(
+            html.contains(&format!("name=\"choice\" value=\"{value}\"")),
+            "{value}: {html}"
+        );
+    }
+    // The staff's footer, not the customer's "reply to our email".
+    assert!(html.contains("retailCRM"), "{html}");
+    assert!(!html.contains(OURS.landing(LandingText::Footer, Lang::Ru)));
+    // Each outcome says what happened.
+    let two = render(&Page::Resolved(Resolution::from_form("2").unwrap()), &shop);
+    assert!(two.contains("Оценка 2 записана"), "{two}");
+    let call = render(&Page::Resolved(Resolution::WantsCall), &shop);
+    assert!(call.contains("перезвонить"), "{call}");
+    let none = render(&Page::Resolved(Resolution::NotARating), &shop);
+    assert!(none.contains("не оценка"), "{none}");
+    let before = render(&Page::ResolvedBefore, &shop);
+    assert!(before.contains("Уже решено"), "{before}");
 }

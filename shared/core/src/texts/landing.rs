@@ -72,6 +72,23 @@ pub enum LandingText {
     /// Under every page reached from the SMS, instead of [`LandingText::Footer`] (an SMS cannot
     /// be answered).
     SmsFooter,
+    /// The inspector's page for an answer we could not read (the link in their retailCRM task):
+    /// headline and title, what choosing does, and the two choices besides the five ratings.
+    ResolveTitle,
+    ResolveText,
+    ResolveCallButton,
+    ResolveNoneButton,
+    /// After the inspector's choice: the headline, and one line per kind of choice.
+    ResolvedTitle,
+    ResolvedRating,
+    ResolvedCall,
+    ResolvedNone,
+    /// The inspector's link of a survey that needs no decision any more (the customer answered
+    /// themselves, or the choice was made before).
+    ResolvedBeforeTitle,
+    ResolvedBeforeText,
+    /// Under the inspector's pages, instead of the customer's footers.
+    InspectorFooter,
     /// Each error's headline and its one sentence (also the `message` of the JSON answer).
     ErrorExpiredTitle,
     ErrorExpired,
@@ -140,6 +157,17 @@ impl Wording for LandingText {
         LandingText::AskTitle,
         LandingText::AskText,
         LandingText::SmsFooter,
+        LandingText::ResolveTitle,
+        LandingText::ResolveText,
+        LandingText::ResolveCallButton,
+        LandingText::ResolveNoneButton,
+        LandingText::ResolvedTitle,
+        LandingText::ResolvedRating,
+        LandingText::ResolvedCall,
+        LandingText::ResolvedNone,
+        LandingText::ResolvedBeforeTitle,
+        LandingText::ResolvedBeforeText,
+        LandingText::InspectorFooter,
         LandingText::ErrorExpiredTitle,
         LandingText::ErrorExpired,
         LandingText::ErrorBrokenLinkTitle,
@@ -198,6 +226,17 @@ impl Wording for LandingText {
             AskTitle => "ask_title",
             AskText => "ask_text",
             SmsFooter => "sms_footer",
+            ResolveTitle => "resolve_title",
+            ResolveText => "resolve_text",
+            ResolveCallButton => "resolve_call_button",
+            ResolveNoneButton => "resolve_none_button",
+            ResolvedTitle => "resolved_title",
+            ResolvedRating => "resolved_rating",
+            ResolvedCall => "resolved_call",
+            ResolvedNone => "resolved_none",
+            ResolvedBeforeTitle => "resolved_before_title",
+            ResolvedBeforeText => "resolved_before_text",
+            InspectorFooter => "inspector_footer",
             ErrorExpiredTitle => "error_expired_title",
             ErrorExpired => "error_expired",
             ErrorBrokenLinkTitle => "error_broken_link_title",
@@ -216,7 +255,7 @@ impl Wording for LandingText {
 
     fn blanks(self) -> &'static [&'static str] {
         match self {
-            LandingText::RatingScore => &["rating"],
+            LandingText::RatingScore | LandingText::ResolvedRating => &["rating"],
             _ => &[],
         }
     }
@@ -400,6 +439,67 @@ impl Wording for LandingText {
                 "Ссылку на эту страницу мы прислали вам в SMS.",
                 "Посилання на цю сторінку ми надіслали вам в SMS.",
                 "We sent you the link to this page by text message.",
+            ],
+            ResolveTitle => [
+                "Что ответил покупатель?",
+                "Що відповів покупець?",
+                "What did the customer mean?",
+            ],
+            ResolveText => [
+                "Ответ покупателя не удалось прочитать как оценку; его слова — в задаче в \
+                 retailCRM. Выберите, что он имел в виду: дальше всё пойдёт так, как если бы он \
+                 ответил сам (оценка в заказе, рекламация при 1–2, сообщение покупателю). Выбор \
+                 записывается один раз.",
+                "Відповідь покупця не вдалося прочитати як оцінку; його слова — у задачі в \
+                 retailCRM. Виберіть, що він мав на увазі: далі все піде так, ніби він відповів \
+                 сам (оцінка в замовленні, рекламація при 1–2, повідомлення покупцеві). Вибір \
+                 записується один раз.",
+                "We couldn't read the customer's answer as a rating; their words are in the \
+                 retailCRM task. Choose what they meant: everything then runs as if they had \
+                 answered themselves (the rating on the order, a complaint for 1–2, a message to \
+                 the customer). The choice is recorded once.",
+            ],
+            ResolveCallButton => [
+                "Просит перезвонить",
+                "Просить передзвонити",
+                "Wants a call back",
+            ],
+            ResolveNoneButton => ["Это не оценка", "Це не оцінка", "Not a rating"],
+            ResolvedTitle => ["Записано", "Зафіксовано", "Recorded"],
+            ResolvedRating => [
+                "Оценка {rating} записана, как если бы покупатель поставил её сам.",
+                "Оцінку {rating} записано, ніби покупець поставив її сам.",
+                "Rating {rating} is recorded, as if the customer had given it.",
+            ],
+            ResolvedCall => [
+                "Покупатель просит перезвонить: рекламация создана, покупателю написали, что с \
+                 ним свяжутся.",
+                "Покупець просить передзвонити: рекламацію створено, покупцеві написали, що з ним \
+                 зв'яжуться.",
+                "The customer wants a call: a complaint is open, and the customer has been told \
+                 someone will get in touch.",
+            ],
+            ResolvedNone => [
+                "Отмечено, что это не оценка. Опрос ждёт ответа покупателя, как и раньше; \
+                 ответить ему можно по задаче.",
+                "Позначено, що це не оцінка. Опитування чекає на відповідь покупця, як і раніше; \
+                 відповісти йому можна за задачею.",
+                "Marked as not a rating. The survey still waits for the customer's answer; reply \
+                 to them from the task.",
+            ],
+            ResolvedBeforeTitle => ["Уже решено", "Уже вирішено", "Already settled"],
+            ResolvedBeforeText => [
+                "По этому опросу решать уже нечего: покупатель ответил сам, или выбор уже \
+                 сделан. Повторно ничего не записано.",
+                "У цьому опитуванні вирішувати вже нічого: покупець відповів сам, або вибір уже \
+                 зроблено. Повторно нічого не записано.",
+                "There is nothing left to decide for this survey: the customer answered \
+                 themselves, or the choice was already made. Nothing was recorded again.",
+            ],
+            InspectorFooter => [
+                "Страница для сотрудника магазина: ссылка из задачи в retailCRM.",
+                "Сторінка для працівника магазину: посилання із задачі в retailCRM.",
+                "A page for the shop's staff, linked from a retailCRM task.",
             ],
             ErrorExpiredTitle => ["Ссылка устарела", "Посилання застаріло", "This link has expired"],
             ErrorExpired => [
