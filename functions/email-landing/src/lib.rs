@@ -76,6 +76,7 @@ impl Landing {
         let texts = self.texts();
         let shop = Shop {
             name: self.config.shop.name.trim(),
+            contact: self.config.email.reply_to.trim(),
             texts: &texts,
             lang: texts.language(),
             origin: target(req.uri().path()).map_or(Origin::Email, |(o, _)| o),
@@ -137,6 +138,14 @@ impl Landing {
                 .map(|(_, v)| v.as_str())
         };
         match (target, claim.action, is_get) {
+            // Answered already (another link of the email, the SMS, a reply in the chat): the page
+            // tells the truth about what is recorded instead of showing the clicked rating.
+            (Target::Link(_), LinkAction::Rate(rating), true) if survey.rating.is_some() => {
+                Ok(match survey.rating {
+                    Some(r) if r == rating => recorded(shop, token, r),
+                    other => already_answered(shop, other),
+                })
+            }
             (Target::Link(_), LinkAction::Rate(rating), true) => {
                 self.engine
                     .store
@@ -247,6 +256,10 @@ impl Landing {
                 .map(|(_, v)| v.as_str())
         };
         match (target, is_get) {
+            // Rated already: what we have, not five buttons that would only meet "answered".
+            (Target::Link(_), true) if survey.rating.is_some() => {
+                Ok(already_answered(shop, survey.rating))
+            }
             // A link preview gets the page and nothing else happens.
             (Target::Link(_), true) => Ok(page(
                 shop,

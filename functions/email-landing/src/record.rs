@@ -84,7 +84,7 @@ impl Landing {
             tracing::info!(survey = %survey.id, rating = rating.value(), %via, "rating recorded from a page");
             Ok(recorded(shop, link, rating))
         } else {
-            Ok(already_answered(shop))
+            Ok(already_answered(shop, after.rating))
         }
     }
 
@@ -113,11 +113,14 @@ impl Landing {
             Ok(page(
                 shop,
                 StatusCode::OK,
-                &Page::ContactAnswered { yes },
+                &Page::ContactAnswered {
+                    yes,
+                    phone: after.contact.phone.is_some(),
+                },
                 json!({ "recorded": true, "answer": if yes { "yes" } else { "no" } }),
             ))
         } else {
-            Ok(already_answered(shop))
+            Ok(already_answered(shop, after.rating))
         }
     }
 
@@ -263,7 +266,7 @@ impl Landing {
 fn settled(shop: &Shop<'_>, survey: &Survey, link: &str, rating: Rating) -> Option<Answer> {
     match survey.rating {
         Some(r) if r == rating => Some(recorded(shop, link, rating)),
-        Some(_) => Some(already_answered(shop)),
+        Some(r) => Some(already_answered(shop, Some(r))),
         None => None,
     }
 }

@@ -62,7 +62,7 @@ pub enum TextKind {
     EmailRequest,
     /// After a 4–5: a sincere thank-you, and that it counts.
     Thanks,
-    /// After a 1–2: quality control has it, someone will get in touch.
+    /// After a 1–2: the quality team has it, someone will get in touch.
     ComplaintAcknowledged,
     /// After a 3: shall we call you? (yes/no)
     AskContactConsent,
@@ -765,10 +765,10 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
             "Очень приятно, спасибо! Передадим ребятам, ваша оценка будет учтена.",
         ],
         (Lang::Ru, ComplaintAcknowledged) => &[
-            "Очень жаль, что так получилось. Мы уже передали это в службу контроля качества, с вами обязательно свяжутся и во всём разберутся.",
-            "Простите, что подвели. Служба контроля качества получила ваше обращение, специалист скоро с вами свяжется.",
-            "Спасибо, что честно написали. Обращение уже у службы контроля качества, вам позвонят или напишут в ближайшее время.",
-            "Нам очень неприятно это слышать. Служба контроля качества взяла обращение в работу, с вами свяжутся, чтобы всё исправить.",
+            "Очень жаль, что так получилось. Мы уже передали это в службу качества, с вами обязательно свяжутся и во всём разберутся.",
+            "Простите, что подвели. Служба качества получила ваше обращение, специалист скоро с вами свяжется.",
+            "Спасибо, что честно написали. Обращение уже у службы качества, вам позвонят или напишут в ближайшее время.",
+            "Нам очень неприятно это слышать. Служба качества взяла обращение в работу, с вами свяжутся, чтобы всё исправить.",
         ],
         (Lang::Ru, AskContactConsent) => &[
             "Спасибо за честный ответ. Хотите, чтобы мы вам перезвонили и разобрались, что можно было сделать лучше? Напишите «да» или «нет».",
@@ -778,8 +778,8 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
         ],
         (Lang::Ru, ContactConfirmed) => &[
             "Хорошо, передали вашу просьбу. С вами свяжутся в ближайшее время.",
-            "Договорились! Специалист службы контроля качества скоро с вами свяжется.",
-            "Спасибо! Обращение уже у службы контроля качества, вам позвонят или напишут.",
+            "Договорились! Специалист службы качества скоро с вами свяжется.",
+            "Спасибо! Обращение уже у службы качества, вам позвонят или напишут.",
             "Принято. Скоро свяжемся с вами и обсудим, что можно исправить.",
         ],
         (Lang::Ru, Apology) => &[
@@ -813,15 +813,15 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
             "Дякуємо, що знайшли хвилинку! Нам дуже приємно, обов'язково передамо команді.",
         ],
         (Lang::Uk, ComplaintAcknowledged) => &[
-            "Дуже шкода, що так вийшло. Ми вже передали це до служби контролю якості, з вами обов'язково зв'яжуться.",
-            "Вибачте, що підвели. Служба контролю якості отримала ваше звернення, фахівець незабаром з вами зв'яжеться.",
+            "Дуже шкода, що так вийшло. Ми вже передали це до служби якості, з вами обов'язково зв'яжуться.",
+            "Вибачте, що підвели. Служба якості отримала ваше звернення, фахівець незабаром з вами зв'яжеться.",
         ],
         (Lang::Uk, AskContactConsent) => &[
             "Дякуємо за чесну відповідь. Хочете, щоб ми вам зателефонували й розібралися, що можна покращити? Напишіть «так» або «ні».",
             "Зрозуміло, дякуємо. Можливо, вам зателефонувати й обговорити, що пішло не так? Відповідайте «так» або «ні».",
         ],
         (Lang::Uk, ContactConfirmed) => &[
-            "Домовилися! Фахівець служби контролю якості незабаром з вами зв'яжеться.",
+            "Домовилися! Фахівець служби якості незабаром з вами зв'яжеться.",
             "Добре, передали ваше прохання. Вам зателефонують або напишуть найближчим часом.",
         ],
         (Lang::Uk, Apology) => &[
@@ -851,8 +851,8 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
             "Thanks for taking a moment! It means a lot, and we'll pass it on to the team.",
         ],
         (Lang::En, ComplaintAcknowledged) => &[
-            "We're really sorry it went that way. Our quality control team has registered it, and someone will get in touch with you soon.",
-            "Sorry we let you down. Quality control has your feedback now, and a specialist will contact you shortly.",
+            "We're really sorry it went that way. Our quality team has it, and someone will get in touch with you soon.",
+            "Sorry we let you down. Our quality team has your feedback now, and a specialist will contact you shortly.",
         ],
         (Lang::En, AskContactConsent) => &[
             "Thanks for being honest. Would you like us to call you back and talk about what we could do better? Just reply yes or no.",
@@ -982,6 +982,47 @@ mod tests {
         assert!(t
             .asks(TextKind::Request, Lang::Ru, &who())
             .contains(&filled));
+    }
+
+    /// The team a complaint goes to has one name wherever a customer meets it (messages and the
+    /// landing page): «служба качества», «служба якості», "quality team".
+    #[test]
+    fn the_quality_team_has_one_name() {
+        let t = Texts::defaults();
+        for lang in Lang::ALL {
+            let (word, before, after) = match lang {
+                Lang::Ru => ("качеств", "служб", ""),
+                Lang::Uk => ("якост", "служб", ""),
+                Lang::En => ("quality", "", " team"),
+            };
+            let mut texts: Vec<String> = TextKind::ALL
+                .iter()
+                .flat_map(|k| t.variants(*k, lang).to_vec())
+                .collect();
+            texts.extend(
+                LandingText::ALL
+                    .iter()
+                    .map(|k| t.landing(*k, lang).to_string()),
+            );
+            let mut seen = 0;
+            for text in &texts {
+                let lower = text.to_lowercase();
+                for (at, _) in lower.match_indices(word) {
+                    seen += 1;
+                    let head = lower[..at].trim_end();
+                    let named = head
+                        .rsplit(' ')
+                        .next()
+                        .is_some_and(|w| w.starts_with(before))
+                        && lower[at..]
+                            .split(' ')
+                            .nth(1)
+                            .is_some_and(|w| after.is_empty() || w.starts_with(after.trim()));
+                    assert!(named, "{lang:?}: another name for the team in {text}");
+                }
+            }
+            assert!(seen >= 3, "{lang:?}: the team is named only {seen} times");
+        }
     }
 
     #[test]

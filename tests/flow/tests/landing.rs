@@ -177,7 +177,9 @@ async fn a_person_opening_one_link_records_exactly_one_rating() {
     let url = s.link(&survey, 4);
     let (status, html) = s.open(&url).await;
     assert_eq!(status, 200);
-    assert!(html.contains("Спасибо за вашу оценку"));
+    // Nothing is recorded yet, so nothing thanks yet.
+    assert!(html.contains("<h1>Ваша оценка</h1>"), "{html}");
+    assert!(!html.contains("Спасибо за вашу оценку"));
     assert!(html.len() < 20 * 1024, "{} bytes", html.len());
     let nonce = nonce_of(&html);
     // The script's POST, then a replay of it (a double load, a back button).
@@ -202,10 +204,31 @@ async fn a_person_opening_one_link_records_exactly_one_rating() {
         .filter(|c| matches!(c, Command::WriteRating { .. }))
         .collect();
     assert_eq!(ratings.len(), 1, "{writes:?}");
-    // Another link afterwards: already answered, nothing changes.
+    // Another link afterwards: the page shows the rating we have (4, not the clicked 1) and
+    // where a person answers; nothing changes.
     let other = s.link(&survey, 1);
-    let (status, body) = s.click(&other).await;
-    assert_eq!(status, 409, "{body}");
+    let (status, html) = s.open(&other).await;
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("data-state=\"answered\""), "{html}");
+    assert!(html.contains("Записана ваша оценка: 4 из 5."), "{html}");
+    assert!(!html.contains("1 из 5"), "{html}");
+    assert!(html.contains(&s.config.email.reply_to), "{html}");
+    let (status, body) = s
+        .driver
+        .http
+        .get(&other)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 409);
+    let body: Value = body.json().await.unwrap();
+    assert_eq!(body["rating"], 4, "{body}");
+    // The same link again shows the recorded page, thanks and all.
+    let (status, html) = s.open(&url).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>Спасибо за вашу оценку</h1>"), "{html}");
     assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(4));
     // A nonce of another link is refused.
     let (status, _) = s.post_json(&other, &[("nonce", &nonce)]).await;
@@ -242,6 +265,30 @@ async fn a_click_right_after_sending_needs_a_confirmation() {
     let csp = r.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(5));
+}
+
+#[tokio::test]
+async fn yes_call_me_without_a_phone_promises_an_email_not_a_call() {
+    let s = stack("no-phone").await;
+    // The email survey's customer left no phone.
+    let three = s.emailed(Duration::hours(3)).await;
+    assert!(three.contact.phone.is_none());
+    let url = s.link(&three, 3);
+    let (status, _) = s.click(&url).await;
+    assert_eq!(status, 200);
+    // The page's form post (HTML back, as without script).
+    let r = s
+        .driver
+        .http
+        .post(format!("{url}/contact"))
+        .form(&[("answer", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("напишем вам на почту"), "{html}");
+    assert!(!html.contains("перезвоним"), "{html}");
 }
 
 #[tokio::test]

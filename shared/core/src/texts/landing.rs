@@ -12,8 +12,10 @@ use super::{parse_key, Wording};
 // Read through a string so that a config error names the key it is about.
 #[serde(rename_all = "snake_case", try_from = "String")]
 pub enum LandingText {
-    /// The rating pages' headline and title.
+    /// The rating pages' headline and title once the rating is recorded.
     RatingTitle,
+    /// The rating page's headline and title before anything is recorded (no thanks yet).
+    RatingYoursTitle,
     /// Under the stars: the rating in words, e.g. "4 из 5".
     RatingScore,
     /// While the page's script saves the rating.
@@ -31,13 +33,17 @@ pub enum LandingText {
     /// The survey already has an answer: headline and title.
     AnsweredTitle,
     AnsweredText,
+    /// On the "already answered" page: the rating we recorded (not the one just clicked).
+    AnsweredRating,
+    /// How to reach a person (a misclick, an expired link): `{contact}` is `email.reply_to`.
+    ContactLine,
     /// After a 4–5.
     ThanksText,
     /// After a 3: shall we call?
     ContactQuestion,
     ContactYesButton,
     ContactNoButton,
-    /// After a 1–2: sorry, quality control has it; above the comment box.
+    /// After a 1–2: sorry, the quality team has it; above the comment box.
     CommentIntro,
     CommentLabel,
     CommentButton,
@@ -45,6 +51,8 @@ pub enum LandingText {
     CallBackTitle,
     CallBackHeading,
     CallBackText,
+    /// [`LandingText::CallBackText`] for a customer we have no phone for: no call is promised.
+    CallBackTextEmail,
     CallBackNote,
     /// After "no, don't call".
     NoCallTitle,
@@ -118,6 +126,7 @@ impl Wording for LandingText {
     const TABLE: &'static str = "landing";
     const ALL: &'static [LandingText] = &[
         LandingText::RatingTitle,
+        LandingText::RatingYoursTitle,
         LandingText::RatingScore,
         LandingText::RatingSaving,
         LandingText::RatingFailed,
@@ -128,6 +137,8 @@ impl Wording for LandingText {
         LandingText::ConfirmButton,
         LandingText::AnsweredTitle,
         LandingText::AnsweredText,
+        LandingText::AnsweredRating,
+        LandingText::ContactLine,
         LandingText::ThanksText,
         LandingText::ContactQuestion,
         LandingText::ContactYesButton,
@@ -138,6 +149,7 @@ impl Wording for LandingText {
         LandingText::CallBackTitle,
         LandingText::CallBackHeading,
         LandingText::CallBackText,
+        LandingText::CallBackTextEmail,
         LandingText::CallBackNote,
         LandingText::NoCallTitle,
         LandingText::NoCallHeading,
@@ -187,6 +199,7 @@ impl Wording for LandingText {
         use LandingText::*;
         match self {
             RatingTitle => "rating_title",
+            RatingYoursTitle => "rating_yours_title",
             RatingScore => "rating_score",
             RatingSaving => "rating_saving",
             RatingFailed => "rating_failed",
@@ -197,6 +210,8 @@ impl Wording for LandingText {
             ConfirmButton => "confirm_button",
             AnsweredTitle => "answered_title",
             AnsweredText => "answered_text",
+            AnsweredRating => "answered_rating",
+            ContactLine => "contact_line",
             ThanksText => "thanks_text",
             ContactQuestion => "contact_question",
             ContactYesButton => "contact_yes_button",
@@ -207,6 +222,7 @@ impl Wording for LandingText {
             CallBackTitle => "call_back_title",
             CallBackHeading => "call_back_heading",
             CallBackText => "call_back_text",
+            CallBackTextEmail => "call_back_text_email",
             CallBackNote => "call_back_note",
             NoCallTitle => "no_call_title",
             NoCallHeading => "no_call_heading",
@@ -255,7 +271,10 @@ impl Wording for LandingText {
 
     fn blanks(self) -> &'static [&'static str] {
         match self {
-            LandingText::RatingScore | LandingText::ResolvedRating => &["rating"],
+            LandingText::RatingScore
+            | LandingText::ResolvedRating
+            | LandingText::AnsweredRating => &["rating"],
+            LandingText::ContactLine => &["contact"],
             _ => &[],
         }
     }
@@ -269,6 +288,7 @@ impl Wording for LandingText {
                 "Дякуємо за вашу оцінку",
                 "Thank you for your rating",
             ],
+            RatingYoursTitle => ["Ваша оценка", "Ваша оцінка", "Your rating"],
             RatingScore => ["{rating} из 5", "{rating} з 5", "{rating} out of 5"],
             RatingSaving => [
                 "Сохраняем вашу оценку…",
@@ -322,6 +342,19 @@ impl Wording for LandingText {
                 "We already have your answer to this survey — perhaps from another link in the \
                  email. Thank you! There's nothing more to do.",
             ],
+            AnsweredRating => [
+                "Записана ваша оценка: {rating} из 5.",
+                "Записано вашу оцінку: {rating} з 5.",
+                "The rating we have from you: {rating} out of 5.",
+            ],
+            ContactLine => [
+                "Если ошиблись с оценкой или хотите что-то добавить, напишите нам на {contact} — \
+                 ответит человек.",
+                "Якщо помилилися з оцінкою або хочете щось додати, напишіть нам на {contact} — \
+                 відповість людина.",
+                "If you picked the wrong rating or want to add something, write to us at \
+                 {contact} — a person will answer.",
+            ],
             ThanksText => [
                 "Нам очень приятно это слышать. Спасибо, что нашли минуту ответить — это правда \
                  помогает.",
@@ -342,9 +375,9 @@ impl Wording for LandingText {
             ],
             ContactNoButton => ["Нет, не нужно", "Ні, не потрібно", "No, thank you"],
             CommentIntro => [
-                "Нам очень жаль. Мы уже передали вашу оценку в отдел качества — там разберутся, \
+                "Нам очень жаль. Мы уже передали вашу оценку в службу качества — там разберутся, \
                  что пошло не так.",
-                "Нам дуже шкода. Ми вже передали вашу оцінку до відділу якості — там розберуться, \
+                "Нам дуже шкода. Ми вже передали вашу оцінку до служби якості — там розберуться, \
                  що пішло не так.",
                 "We're very sorry. Your rating is already with our quality team, and they will \
                  find out what went wrong.",
@@ -355,12 +388,24 @@ impl Wording for LandingText {
                 "If you like, tell us what happened:",
             ],
             CommentButton => ["Отправить", "Надіслати", "Send"],
-            CallBackTitle => ["Мы перезвоним", "Ми зателефонуємо", "We'll call you"],
+            CallBackTitle => [
+                "Мы свяжемся с вами",
+                "Ми зв'яжемося з вами",
+                "We'll be in touch",
+            ],
             CallBackHeading => ["Договорились", "Домовилися", "Agreed"],
             CallBackText => [
                 "Мы перезвоним вам в ближайшее время и постараемся всё исправить.",
                 "Ми зателефонуємо вам найближчим часом і постараємося все виправити.",
                 "We'll call you soon and do our best to put things right.",
+            ],
+            CallBackTextEmail => [
+                "Номера телефона у нас нет, поэтому мы напишем вам на почту и договоримся, как \
+                 удобнее связаться.",
+                "Номера телефону в нас немає, тому ми напишемо вам на пошту й домовимося, як \
+                 зручніше зв'язатися.",
+                "We don't have a phone number for you, so we'll email you to arrange the best way \
+                 to talk.",
             ],
             CallBackNote => [
                 "Спасибо, что дали нам такую возможность.",
@@ -386,8 +431,8 @@ impl Wording for LandingText {
                 "Thank you, we'll read every word",
             ],
             CommentSavedText => [
-                "Ваш комментарий получил отдел качества. Нам жаль, что заказ вас расстроил.",
-                "Ваш коментар отримав відділ якості. Нам шкода, що замовлення вас засмутило.",
+                "Ваш комментарий получила служба качества. Нам жаль, что заказ вас расстроил.",
+                "Ваш коментар отримала служба якості. Нам шкода, що замовлення вас засмутило.",
                 "Our quality team has your comment. We're sorry the order let you down.",
             ],
             OptOutTitle => [
@@ -503,9 +548,12 @@ impl Wording for LandingText {
             ],
             ErrorExpiredTitle => ["Ссылка устарела", "Посилання застаріло", "This link has expired"],
             ErrorExpired => [
-                "Срок действия этой ссылки уже истёк.",
-                "Термін дії цього посилання вже минув.",
-                "This link is no longer valid.",
+                "Срок действия этой ссылки истёк, но если хотите рассказать, как прошёл заказ, \
+                 напишите нам — мы прочитаем.",
+                "Термін дії цього посилання минув, але якщо хочете розповісти, як пройшло \
+                 замовлення, напишіть нам — ми прочитаємо.",
+                "This link has expired, but if you'd like to tell us how your order went, write \
+                 to us — we'll read it.",
             ],
             ErrorBrokenLinkTitle => [
                 "Ссылка не открылась",
