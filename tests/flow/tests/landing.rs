@@ -692,3 +692,132 @@ async fn chromium_at_phone_size_records_the_rating_and_takes_a_screenshot() {
     assert_eq!(after.state, SurveyState::AwaitingContactConsent);
     println!("screenshot: {}", shot.display());
 }
+
+/// Runs `tests/browser/landing.mjs` on `url` at `width` with `args`; the report on success.
+async fn in_chromium(name: &str, url: &str, width: u32, args: &[&str]) -> Value {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = root.join("target/test-output");
+    std::fs::create_dir_all(&out).unwrap();
+    let shot = out.join(format!("landing-{name}-{width}.png"));
+    let run = tokio::process::Command::new("node")
+        .arg(root.join("tests/browser/landing.mjs"))
+        .arg(url)
+        .arg(&shot)
+        .arg("--width")
+        .arg(width.to_string())
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(
+        run.status.success(),
+        "{name} at {width} px: {report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_str(report.trim()).unwrap()
+}
+
+/// Every state a customer can meet on the email's page, in Chromium on a phone (390 px) and a
+/// desktop (1280 px): what it says, what it must not say, and that nothing spills sideways.
+#[tokio::test]
+async fn chromium_shows_every_page_state_truthfully_at_phone_and_desktop_width() {
+    let s = stack("browser-states").await;
+    for width in [390, 1280] {
+        // A rating recorded by the page's script: thanked once recorded.
+        let survey = s.emailed(Duration::hours(2)).await;
+        let v = in_chromium(
+            "recorded",
+            &s.link(&survey, 5),
+            width,
+            &["--text", "Спасибо, что нашли минуту"],
+        )
+        .await;
+        assert_eq!(v["state"], "recorded", "{v}");
+        // Another link of the answered survey: the recorded 5, not the clicked 2, and a person.
+        let v = in_chromium(
+            "answered",
+            &s.link(&survey, 2),
+            width,
+            &[
+                "--expect",
+                "answered",
+                "--status",
+                "409",
+                "--text",
+                "Записана ваша оценка: 5 из 5.",
+                "--text",
+                &s.config.email.reply_to,
+                "--absent",
+                "2 из 5",
+            ],
+        )
+        .await;
+        assert_eq!(v["rating"], "5", "{v}");
+        // Opened seconds after sending: the script's POST is taken for a scanner's, so the page
+        // asks to confirm, under "Ваша оценка", and thanks for nothing yet.
+        let soon = s.emailed(Duration::seconds(1)).await;
+        in_chromium(
+            "confirm",
+            &s.link(&soon, 4),
+            width,
+            &[
+                "--expect",
+                "confirm",
+                "--text",
+                "Да, это моя оценка",
+                "--absent",
+                "Спасибо",
+            ],
+        )
+        .await;
+        assert_eq!(s.survey(&soon).await.rating, None);
+        // A 3, then "yes, call me" from a customer with no phone: no call is promised.
+        let three = s.emailed(Duration::hours(2)).await;
+        in_chromium(
+            "call-without-phone",
+            &s.link(&three, 3),
+            width,
+            &[
+                "--click",
+                "#followup-contact button[type=submit]",
+                "--expect",
+                "done",
+                "--text",
+                "напишем вам на почту",
+                "--absent",
+                "перезвоним",
+            ],
+        )
+        .await;
+        assert_eq!(
+            s.survey(&three).await.state,
+            SurveyState::Closed {
+                outcome: Outcome::ComplaintOpened
+            }
+        );
+        // An expired link says what to do next.
+        let old = s.emailed(Duration::days(40)).await;
+        let token = s.signer.sign(
+            &old.id,
+            LinkAction::Rate(Rating::new(4).unwrap()),
+            Utc::now() - Duration::days(1),
+        );
+        in_chromium(
+            "expired",
+            &format!("{}/r/{token}", s.api_url()),
+            width,
+            &[
+                "--expect",
+                "error",
+                "--status",
+                "410",
+                "--text",
+                "напишите нам",
+                "--text",
+                &s.config.email.reply_to,
+            ],
+        )
+        .await;
+    }
+}
