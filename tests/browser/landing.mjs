@@ -1,11 +1,19 @@
-// Opens a survey landing page (GET /r/{token}) in headless Debian Chromium as a phone would, waits for
-// the page's script to record the rating, and saves a full-page screenshot.
+// Opens a survey landing page (GET /r/{token}) in headless Debian Chromium as a phone (or a desktop)
+// would, waits for the page's script to settle, and saves a full-page screenshot.
 //
-//   node tests/browser/landing.mjs <url> <screenshot.png>
+//   node tests/browser/landing.mjs <url> <screenshot.png> [options]
 //
-// Prints one line of JSON: {"state","title","rating","bytes","consoleErrors"}. Exits 0 only when the
-// page reached data-state="recorded" with no console errors (CSP violations are console errors);
-// otherwise 1, with the JSON still printed. Needs scripts/browser-setup.sh to have run.
+//   --width N        viewport width in CSS px (390, a phone, by default; 1280 is a desktop)
+//   --expect STATE   the data-state the page must reach ("recorded" by default)
+//   --status N       the HTTP status the page is served with (a 2xx by default; 409, 410 expected)
+//   --click SEL      once settled, click the element and wait for the page it leads to
+//   --text S         the visible text must contain S (repeatable)
+//   --absent S       the visible text must not contain S (repeatable)
+//
+// Prints one line of JSON: {"state","title","rating","bytes","status","width","overflow",
+// "consoleErrors","failed"}. Exits 0 only when the page reached the expected state, with no console
+// errors (CSP violations are console errors), nothing wider than the viewport, and every text check
+// met; otherwise 1, with the JSON still printed. Needs scripts/browser-setup.sh to have run.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -14,14 +22,43 @@ const CHROMIUM = '/usr/bin/chromium';
 const STATE_TIMEOUT_MS = 20_000;
 const OVERALL_TIMEOUT_MS = 60_000;
 
-const [url, shotArg] = process.argv.slice(2);
+const [url, shotArg, ...rest] = process.argv.slice(2);
 if (!url || !shotArg) {
-  console.error('usage: node tests/browser/landing.mjs <url> <screenshot.png>');
+  console.error('usage: node tests/browser/landing.mjs <url> <screenshot.png> [options]');
   process.exit(2);
 }
 const shotPath = resolve(shotArg);
+const opts = { width: 390, expect: 'recorded', status: null, click: null, text: [], absent: [] };
+for (let i = 0; i < rest.length; i += 2) {
+  const [flag, value] = [rest[i], rest[i + 1]];
+  if (value === undefined) {
+    console.error(`${flag} needs a value`);
+    process.exit(2);
+  }
+  if (flag === '--width') opts.width = Number(value);
+  else if (flag === '--expect') opts.expect = value;
+  else if (flag === '--status') opts.status = Number(value);
+  else if (flag === '--click') opts.click = value;
+  else if (flag === '--text') opts.text.push(value);
+  else if (flag === '--absent') opts.absent.push(value);
+  else {
+    console.error(`unknown option ${flag}`);
+    process.exit(2);
+  }
+}
+const phone = opts.width < 600;
 
-const result = { state: null, title: null, rating: null, bytes: 0, consoleErrors: [] };
+const result = {
+  state: null,
+  title: null,
+  rating: null,
+  bytes: 0,
+  status: null,
+  width: opts.width,
+  overflow: false,
+  consoleErrors: [],
+  failed: [],
+};
 let printed = false;
 function finish(code) {
   if (!printed) {
@@ -59,10 +96,10 @@ async function main() {
   });
   try {
     const context = await browser.newContext({
-      viewport: { width: 390, height: 844 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
+      viewport: { width: opts.width, height: phone ? 844 : 800 },
+      deviceScaleFactor: phone ? 2 : 1,
+      isMobile: phone,
+      hasTouch: phone,
       locale: 'ru-RU',
     });
     // Chromium asks for /favicon.ico on its own when the page links no icon; that request is the
@@ -76,13 +113,16 @@ async function main() {
       if (msg.type() !== 'error') return;
       const where = msg.location()?.url;
       const text = msg.text();
+      // The expected status of the page itself (409 answered, 410 expired) is not an error.
+      if (opts.status && text.includes(`status of ${opts.status}`)) return;
       // "Failed to load resource" does not say which one: add the address.
       result.consoleErrors.push(where && !text.includes(where) ? `${text} (${where})` : text);
     });
     page.on('pageerror', (err) => result.consoleErrors.push(`pageerror: ${err.message}`));
 
     const response = await page.goto(url, { waitUntil: 'load', timeout: STATE_TIMEOUT_MS });
-    if (response && !response.ok()) {
+    result.status = response ? response.status() : null;
+    if (response && (opts.status ? response.status() !== opts.status : !response.ok())) {
       result.consoleErrors.push(`http: ${response.status()} ${response.statusText()}`.trim());
     }
     try {
@@ -93,6 +133,13 @@ async function main() {
       );
     } catch (e) {
       result.consoleErrors.push(`wait: data-state still pending after ${STATE_TIMEOUT_MS / 1000} s`);
+    }
+
+    if (opts.click) {
+      await Promise.all([
+        page.waitForNavigation({ waitUntil: 'load', timeout: STATE_TIMEOUT_MS }),
+        page.click(opts.click, { timeout: STATE_TIMEOUT_MS }),
+      ]);
     }
 
     const info = await page.evaluate(() => {
@@ -106,6 +153,16 @@ async function main() {
       };
     });
     Object.assign(result, info);
+    // What a person sees: the visible text, and nothing sticking out of the viewport sideways.
+    const seen = await page.evaluate(() => ({
+      text: document.body ? document.body.innerText : '',
+      overflow: document.documentElement.scrollWidth > window.innerWidth,
+    }));
+    result.overflow = seen.overflow;
+    if (seen.overflow) result.failed.push(`wider than ${opts.width} px`);
+    if (result.state !== opts.expect) result.failed.push(`state ${result.state}, want ${opts.expect}`);
+    for (const t of opts.text) if (!seen.text.includes(t)) result.failed.push(`no text: ${t}`);
+    for (const t of opts.absent) if (seen.text.includes(t)) result.failed.push(`text present: ${t}`);
     // The HTML as served (bytes on the wire after decoding), not the DOM the script has since changed.
     if (response) {
       try {
@@ -123,7 +180,7 @@ async function main() {
 
 try {
   await main();
-  finish(result.state === 'recorded' && result.consoleErrors.length === 0 ? 0 : 1);
+  finish(result.failed.length === 0 && result.consoleErrors.length === 0 ? 0 : 1);
 } catch (e) {
   result.consoleErrors.push(`error: ${e && e.message ? e.message.split('\n')[0] : String(e)}`);
   finish(1);

@@ -15,9 +15,10 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use otklik_aws::store::{Credit, DynamoStore};
 use otklik_core::config::{Config, ConfigError};
-use otklik_core::crm_texts::{notice, task_reference, words_value};
+use otklik_core::crm_texts::{notice, resolve_line, task_reference, words_value};
 use otklik_core::delivery::EffectMessage;
-use otklik_core::machine::{Command, Effect};
+use otklik_core::links::{resolve_link, LinkSigner};
+use otklik_core::machine::{Command, Effect, NoticeReason};
 use otklik_core::model::SurveyId;
 use otklik_core::ports::{PortError, SurveyStore};
 use otklik_core::texts::Texts;
@@ -41,6 +42,8 @@ pub struct CrmWriter {
     pub crm: RetailCrm,
     pub store: DynamoStore,
     pub config: Arc<Config>,
+    /// Signs the inspector's one-click link in the task for an answer we could not read.
+    pub signer: LinkSigner,
 }
 
 /// What one survey's batch did.
@@ -200,7 +203,24 @@ impl CrmWriter {
                     // has checked the texts, so this fails only for a config assembled in code.
                     let texts = Texts::from_config(&self.config.texts)?;
                     let order = survey.order.to_string();
-                    let notice = notice(&texts, texts.language(), *reason, text, &order);
+                    let mut notice = notice(&texts, texts.language(), *reason, text, &order);
+                    // An answer we could not read: the task carries the inspector's page, where
+                    // one click says what the customer meant. Valid as long as the customer's
+                    // own links (`email.link_ttl`).
+                    if *reason == NoticeReason::UnreadableReply {
+                        let ttl = chrono::Duration::from_std(self.config.email.link_ttl)
+                            .unwrap_or(chrono::Duration::days(30));
+                        let link = resolve_link(
+                            &self.signer,
+                            &self.config.email.landing_base_url,
+                            survey_id,
+                            now + ttl,
+                        );
+                        notice.commentary.push_str("\n\n");
+                        notice
+                            .commentary
+                            .push_str(&resolve_line(&texts, texts.language(), &link));
+                    }
                     // A crash after the task was made and before it was marked done leaves a
                     // task behind: the reference in its title finds it, and it is adopted.
                     let reference = task_reference(&e.key);
@@ -310,6 +330,7 @@ impl CrmWriter {
                 secrets.crm_api_key.expose(),
             ))?,
             store: p.store(),
+            signer: LinkSigner::new(secrets.link_secret.expose().as_bytes()),
             config: Arc::new(config),
         })
     }

@@ -12,6 +12,9 @@
 //!   adds words after a 1–2.
 //! - The unsubscribe link: GET shows a button, POST (also RFC 8058 one-click from the mail
 //!   client) opts the customer out on every channel.
+//! - The inspector's link (`/r/{token}` of a resolve token, in the retailCRM task for an answer
+//!   we could not read): GET shows five ratings, "wants a call" and "not a rating"; the POST
+//!   (`choice=…`) runs the state machine as if the customer had said it, once.
 //! - `GET /s/{id}` looks the short link up and shows five ratings to tap; it records nothing,
 //!   because phones' link previews open the link before any human. `POST /s/{id}` (the tap,
 //!   `rating=N`) records through the same code as the email's rating, via `sms`; `/s/{id}/contact`
@@ -39,7 +42,7 @@ use otklik_core::landing::{
     Suspicion,
 };
 use otklik_core::links::{LinkAction, LinkError, LinkSigner, ShortLinkId};
-use otklik_core::machine::{Input, Survey};
+use otklik_core::machine::{awaits_resolution, Input, Resolution, Survey};
 use otklik_core::model::{Channel, Outcome, Rating, SurveyState};
 use otklik_core::ports::{PortError, SurveyStore};
 use otklik_core::reply::Reply;
@@ -72,7 +75,8 @@ impl Landing {
     pub async fn handle(&self, req: Request, now: DateTime<Utc>) -> Response<Body> {
         let texts = self.texts();
         let shop = Shop {
-            name: self.config.email.shop_display_name(),
+            name: self.config.shop.name.trim(),
+            contact: self.config.email.reply_to.trim(),
             texts: &texts,
             lang: texts.language(),
             origin: target(req.uri().path()).map_or(Origin::Email, |(o, _)| o),
@@ -134,6 +138,14 @@ impl Landing {
                 .map(|(_, v)| v.as_str())
         };
         match (target, claim.action, is_get) {
+            // Answered already (another link of the email, the SMS, a reply in the chat): the page
+            // tells the truth about what is recorded instead of showing the clicked rating.
+            (Target::Link(_), LinkAction::Rate(rating), true) if survey.rating.is_some() => {
+                Ok(match survey.rating {
+                    Some(r) if r == rating => recorded(shop, token, r),
+                    other => already_answered(shop, other),
+                })
+            }
             (Target::Link(_), LinkAction::Rate(rating), true) => {
                 self.engine
                     .store
@@ -198,6 +210,15 @@ impl Landing {
                 self.comment(shop, &survey, field("text"), Channel::Email, now)
                     .await
             }
+            // The inspector's link from a retailCRM task: their page, their footer.
+            (Target::Link(_), LinkAction::Resolve, is_get) => {
+                let shop = Shop {
+                    origin: Origin::Inspector,
+                    ..*shop
+                };
+                let choice = if is_get { None } else { Some(field("choice")) };
+                self.resolve(&shop, &survey, choice, now).await
+            }
             _ => Ok(error(shop, ErrorPage::NotFound)),
         }
     }
@@ -238,6 +259,10 @@ impl Landing {
                 .map(|(_, v)| v.as_str())
         };
         match (target, is_get) {
+            // Rated already: what we have, not five buttons that would only meet "answered".
+            (Target::Link(_), true) if survey.rating.is_some() => {
+                Ok(already_answered(shop, survey.rating))
+            }
             // A link preview gets the page and nothing else happens.
             (Target::Link(_), true) => Ok(page(
                 shop,

@@ -83,12 +83,18 @@ pub(crate) fn error(shop: &Shop<'_>, e: ErrorPage) -> Answer {
     )
 }
 
-pub(crate) fn already_answered(shop: &Shop<'_>) -> Answer {
+/// The survey has its answer already: the page shows the rating we recorded (`recorded`), never
+/// the one the link or tap carried, and how to reach a person about a slip.
+pub(crate) fn already_answered(shop: &Shop<'_>, recorded: Option<Rating>) -> Answer {
     page(
         shop,
         StatusCode::CONFLICT,
-        &Page::AlreadyAnswered,
-        json!({ "recorded": false, "reason": "already_answered" }),
+        &Page::AlreadyAnswered { recorded },
+        json!({
+            "recorded": false,
+            "reason": "already_answered",
+            "rating": recorded.map(|r| r.value()),
+        }),
     )
 }
 

@@ -84,7 +84,7 @@ impl Landing {
             tracing::info!(survey = %survey.id, rating = rating.value(), %via, "rating recorded from a page");
             Ok(recorded(shop, link, rating))
         } else {
-            Ok(already_answered(shop))
+            Ok(already_answered(shop, after.rating))
         }
     }
 
@@ -120,11 +120,14 @@ impl Landing {
             Ok(page(
                 shop,
                 StatusCode::OK,
-                &Page::ContactAnswered { yes },
+                &Page::ContactAnswered {
+                    yes,
+                    phone: after.contact.phone.is_some(),
+                },
                 json!({ "recorded": true, "answer": if yes { "yes" } else { "no" } }),
             ))
         } else {
-            Ok(already_answered(shop))
+            Ok(already_answered(shop, after.rating))
         }
     }
 
@@ -191,6 +194,67 @@ impl Landing {
         Ok(answer)
     }
 
+    /// The inspector's page. A GET (`choice` is `None`) only shows the choices — or that nothing
+    /// is left to decide; a POST's `choice` (`1`–`5`, `call`, `none`) runs the machine once:
+    /// a second POST, or one after the customer answered, records nothing and says so.
+    pub(crate) async fn resolve(
+        &self,
+        shop: &Shop<'_>,
+        survey: &Survey,
+        choice: Option<Option<&str>>,
+        now: DateTime<Utc>,
+    ) -> Result<Answer, PortError> {
+        let before = || {
+            page(
+                shop,
+                StatusCode::CONFLICT,
+                &Page::ResolvedBefore,
+                json!({ "recorded": false, "reason": "already_answered" }),
+            )
+        };
+        let Some(choice) = choice else {
+            if !awaits_resolution(survey) {
+                return Ok(before());
+            }
+            return Ok(page(
+                shop,
+                StatusCode::OK,
+                &Page::Resolve,
+                json!({ "choices": ["1", "2", "3", "4", "5", "call", "none"] }),
+            ));
+        };
+        let Some(resolution) = choice.and_then(Resolution::from_form) else {
+            return Ok(error(shop, ErrorPage::BadRequest));
+        };
+        if !awaits_resolution(survey) {
+            return Ok(before());
+        }
+        let after = self.apply(survey, Input::resolved(resolution), now).await?;
+        // Recorded by this POST when the survey no longer waits and took this resolution (a
+        // concurrent one, or the customer's own answer, leaves it waiting or differently settled).
+        let took = !awaits_resolution(&after)
+            && match resolution {
+                Resolution::Rating { value } => after.rating == Some(value),
+                Resolution::WantsCall => matches!(
+                    after.state,
+                    SurveyState::Closed {
+                        outcome: Outcome::ComplaintOpened
+                    }
+                ),
+                Resolution::NotARating => after.rating.is_none(),
+            };
+        if !took {
+            return Ok(before());
+        }
+        tracing::info!(survey = %survey.id, choice = %resolution.form_value(), "inspector resolved an unreadable answer");
+        Ok(page(
+            shop,
+            StatusCode::OK,
+            &Page::Resolved(resolution),
+            json!({ "recorded": true, "choice": resolution.form_value() }),
+        ))
+    }
+
     pub(crate) async fn apply(
         &self,
         survey: &Survey,
@@ -209,7 +273,7 @@ impl Landing {
 fn settled(shop: &Shop<'_>, survey: &Survey, link: &str, rating: Rating) -> Option<Answer> {
     match survey.rating {
         Some(r) if r == rating => Some(recorded(shop, link, rating)),
-        Some(_) => Some(already_answered(shop)),
+        Some(r) => Some(already_answered(shop, Some(r))),
         None => None,
     }
 }

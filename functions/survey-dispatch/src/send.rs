@@ -190,8 +190,12 @@ impl Dispatcher {
     ) -> Result<String, SendError> {
         let lang = self.texts.language();
         let text = || {
-            self.texts
-                .pick(ask.messenger(), lang, &survey.wording_seed())
+            self.texts.ask(
+                ask.messenger(),
+                lang,
+                &survey.wording_seed(),
+                &self.config.who(),
+            )
         };
         match channel {
             Channel::Whatsapp => {
@@ -202,13 +206,13 @@ impl Dispatcher {
                     .ok_or_else(|| SendError::NotSent("no phone for WhatsApp".into()))?;
                 // On Meta this is the approved template whatever `ask` is: a business may not
                 // write first in its own words there.
-                self.whatsapp.send_question(phone, text()).await
+                self.whatsapp.send_question(phone, &text()).await
             }
             Channel::Email => self.send_email(survey, ask, now).await,
             Channel::Max => match (&self.max, max_chat) {
                 (Some(max), Some(chat)) => {
                     self.pace_max(max).await;
-                    max.send_text(chat, text()).await
+                    max.send_text(chat, &text()).await
                 }
                 _ => Err(SendError::NotSent("MAX is not configured".into())),
             },
@@ -265,6 +269,7 @@ impl Dispatcher {
             ask,
             self.texts.language(),
             &survey.wording_seed(),
+            &self.config.who(),
             &id.url(&cfg.landing_base_url),
         );
         sms.send(phone, &text).await
@@ -316,6 +321,7 @@ impl Dispatcher {
                 ask,
                 lang: self.texts.language(),
                 seed: &survey.wording_seed(),
+                who: &self.config.who(),
             },
             cfg,
             to.clone(),

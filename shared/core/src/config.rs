@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer};
 pub use crate::config_error::ConfigError;
 use crate::model::{Channel, EmployeeId};
 use crate::reply::ParserOptions;
-use crate::texts::{Texts, TextsConfig};
+use crate::texts::{Texts, TextsConfig, Who};
 
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -42,6 +42,8 @@ pub struct Config {
     pub sites: BTreeMap<String, SiteConfig>,
     #[serde(default)]
     pub parser: ParserOptions,
+    /// Who asks: the shop's name and the sender's first name, in every request.
+    pub shop: ShopConfig,
     pub whatsapp: WhatsappConfig,
     pub email: EmailConfig,
     /// The order in which channels are tried (`[channels] chain`), for every site that does not
@@ -338,6 +340,29 @@ pub struct GreenApiConfig {
     pub instance_id: String,
 }
 
+/// `[shop]`: who the customer hears from. A question from a stranger reads as spam or phishing,
+/// so every ask (messenger, SMS, email) names the person writing and the shop.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopConfig {
+    /// The shop's name as customers know it, without quotes and without the word "магазин": our
+    /// texts write «{shop}» around it.
+    pub name: String,
+    /// The first name messages are written under; the first word of `email.from_name` when
+    /// absent, so the email's From, its signature and the messages name one person.
+    #[serde(default)]
+    pub sender: Option<String>,
+}
+
+/// Signatures a phone's mail app adds: one next to an @shop address reads as a fake.
+const DEVICE_SIGNATURES: &[&str] = &[
+    "отправлено из",
+    "отправлено с",
+    "надіслано з",
+    "sent from",
+    "get outlook for",
+];
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
@@ -346,7 +371,8 @@ pub struct EmailConfig {
     pub from_address: String,
     /// A mailbox somebody reads.
     pub reply_to: String,
-    /// The phone-signature footer line ("Отправлено из Mail.ru для Android"). Empty for none.
+    /// An extra line under the sender's name and the shop (e.g. the shop's phone or site).
+    /// Empty for none.
     #[serde(default)]
     pub signature: String,
     /// Base of the rating links, e.g. `https://feedback.example.ru`.
@@ -354,7 +380,8 @@ pub struct EmailConfig {
     /// How long a rating link stays valid.
     #[serde(deserialize_with = "de_duration", default = "default_link_ttl")]
     pub link_ttl: Duration,
-    /// The shop's name as the landing page shows it; the sender's name when empty.
+    /// Moved to `[shop] name`: refused in a file. The loader fills it with `shop.name` for the
+    /// readers of [`EmailConfig::shop_display_name`].
     #[serde(default)]
     pub shop_name: String,
     /// Link scanners open every link of a mail within seconds: two different ratings of one survey
@@ -376,7 +403,7 @@ fn default_min_click_delay() -> Duration {
 }
 
 impl EmailConfig {
-    /// The name the landing page shows.
+    /// The shop's name (`[shop] name`, which the loader copies here).
     pub fn shop_display_name(&self) -> &str {
         if self.shop_name.trim().is_empty() {
             &self.from_name
@@ -547,13 +574,85 @@ impl Config {
                 }
             }
         };
-        if let Some(config) = config {
+        if let Some(mut config) = config {
+            if !config.email.shop_name.trim().is_empty() {
+                problems.push(invalid(
+                    "email.shop_name",
+                    "moved: write the shop's name as `name` in a [shop] table, it now names the \
+                     shop in every message, not only on the landing page",
+                ));
+            }
+            config.email.shop_name = config.shop.name.trim().to_string();
             problems.extend(config.problems());
             if problems.is_empty() {
                 return Ok(config);
             }
         }
         Err(problems)
+    }
+
+    /// Who asks, as every request names them.
+    pub fn who(&self) -> Who {
+        let sender = match &self.shop.sender {
+            Some(name) => name.trim(),
+            None => self.email.from_name.split_whitespace().next().unwrap_or(""),
+        };
+        Who {
+            sender: sender.to_string(),
+            shop: self.shop.name.trim().to_string(),
+        }
+    }
+
+    /// `[shop]` and the email's sender: named, consistent, and nothing that looks forged.
+    fn validate_shop(&self) -> Result<(), ConfigError> {
+        let name = self.shop.name.trim();
+        if name.is_empty() {
+            return Err(invalid(
+                "shop.name",
+                "give the shop's name as customers know it: every message says who asks",
+            ));
+        }
+        if name.chars().any(|c| "«»\"„“”{}".contains(c)) {
+            return Err(invalid(
+                "shop.name",
+                "write the name without quotes or braces: our texts put it in «» themselves",
+            ));
+        }
+        if name.to_lowercase().starts_with("магазин ") {
+            return Err(invalid(
+                "shop.name",
+                "write the name without the word \"магазин\": our texts say «магазин «…»» themselves",
+            ));
+        }
+        if let Some(sender) = &self.shop.sender {
+            let sender = sender.trim();
+            if sender.is_empty() || sender.split_whitespace().count() > 1 || sender.contains('{') {
+                return Err(invalid(
+                    "shop.sender",
+                    "one first name, or leave it out to use the first word of email.from_name",
+                ));
+            }
+            // The From line, the signature and the messages must name one person.
+            if self.email.from_name.split_whitespace().next() != Some(sender) {
+                return Err(invalid(
+                    "shop.sender",
+                    format!(
+                        "the email comes from \"{}\" but messages would be signed \"{sender}\"; \
+                         use one name (or leave shop.sender out)",
+                        self.email.from_name.trim()
+                    ),
+                ));
+            }
+        }
+        let signature = self.email.signature.to_lowercase();
+        if DEVICE_SIGNATURES.iter().any(|d| signature.contains(d)) {
+            return Err(invalid(
+                "email.signature",
+                "a phone app's signature next to the shop's address reads as a fake; leave it \
+                 empty or give a line the shop stands behind (its phone or site)",
+            ));
+        }
+        Ok(())
     }
 
     /// Rules that types alone cannot say.
@@ -773,9 +872,17 @@ impl Config {
         if let Err(e) = self.validate_report() {
             out.push(e);
         }
-        // Builds the texts once to check every override; functions build them again at start.
-        if let Err(e) = Texts::from_config(&self.texts) {
+        if let Err(e) = self.validate_shop() {
             out.push(e);
+        }
+        // Builds the texts once to check every override; functions build them again at start.
+        match Texts::from_config(&self.texts) {
+            Ok(texts) => {
+                if let Err(e) = texts.check_asks(&self.texts, &self.who()) {
+                    out.push(e);
+                }
+            }
+            Err(e) => out.push(e),
         }
         self.validate_max_and_sms(&mut out);
         out
@@ -1455,6 +1562,88 @@ mod tests {
             .unwrap()
             .starts_with("[[survey.rules]]"));
         assert_eq!(line_of(EXAMPLE, "nowhere.at.all"), None);
+    }
+
+    #[test]
+    fn the_shop_and_its_sender_are_named_consistently() {
+        let c = Config::from_toml(EXAMPLE).unwrap();
+        assert_eq!(
+            c.who(),
+            Who {
+                sender: "Анна".into(),
+                shop: "Пример".into()
+            }
+        );
+        // The old readers of the landing's shop name see the same name.
+        assert_eq!(c.email.shop_display_name(), "Пример");
+        let c = Config::from_toml(&with("# sender = \"Анна\"", "sender = \"Анна\"")).unwrap();
+        assert_eq!(c.who().sender, "Анна");
+
+        for (replace, by, key, says) in [
+            (
+                "name = \"Пример\"",
+                "name = \"  \"",
+                "shop.name",
+                "every message",
+            ),
+            (
+                "name = \"Пример\"",
+                "name = \"«Пример»\"",
+                "shop.name",
+                "quotes",
+            ),
+            (
+                "name = \"Пример\"",
+                "name = \"Магазин Пример\"",
+                "shop.name",
+                "магазин",
+            ),
+            (
+                "name = \"Пример\"",
+                "name = \"Интернет-гипермаркет товаров для дома, дачи и сада\"",
+                "shop.name",
+                "segments",
+            ),
+            (
+                "# sender = \"Анна\"",
+                "sender = \"Аня\"",
+                "shop.sender",
+                "one name",
+            ),
+            (
+                "# sender = \"Анна\"",
+                "sender = \"Анна С.\"",
+                "shop.sender",
+                "first name",
+            ),
+            (
+                "signature = \"\"",
+                "signature = \"Отправлено из Mail.ru для Android\"",
+                "email.signature",
+                "fake",
+            ),
+            (
+                "signature = \"\"",
+                "signature = \"Sent from my iPhone\"",
+                "email.signature",
+                "fake",
+            ),
+            (
+                "link_ttl = \"30d\"",
+                "link_ttl = \"30d\"\nshop_name = \"Пример\"",
+                "email.shop_name",
+                "[shop]",
+            ),
+        ] {
+            let e = err_of(&with(replace, by));
+            assert!(
+                e.contains(&format!("`{key}`")) && e.contains(says),
+                "{by}: {e}"
+            );
+        }
+        // Without [shop] the loader names the table.
+        let e = err_of(&EXAMPLE.replace("[shop]\n", "[unused]\n"));
+        assert!(e.contains("shop"), "{e}");
     }
 
     #[test]

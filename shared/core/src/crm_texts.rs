@@ -91,6 +91,15 @@ pub fn notice(texts: &Texts, lang: Lang, reason: NoticeReason, words: &str, orde
     }
 }
 
+/// The line under an unreadable answer's task commentary that hands the inspector their
+/// one-click page ([`crate::links::resolve_link`]).
+pub fn resolve_line(texts: &Texts, lang: Lang, link: &str) -> String {
+    fill(
+        texts.crm(CrmText::NoticeResolveLink, lang),
+        &[("link", link)],
+    )
+}
+
 /// The complaint order's manager comment: what the inspector reads first. `order_number` is the
 /// rated order's number; words that are only spaces count as none; `callback`: the customer said
 /// "yes" to our offer of a call.
@@ -249,6 +258,15 @@ mod tests {
             reminder_text(&texts, Lang::Ru, "77C", t("2026-11-02T10:00:00Z"), moscow());
         assert!(title.contains("77C"));
         assert!(text.contains("02.11.2026 13:00"), "{text}");
+    }
+
+    #[test]
+    fn the_resolve_line_carries_the_link() {
+        let texts = Texts::defaults();
+        for lang in Lang::ALL {
+            let line = resolve_line(&texts, lang, "https://f.example.ru/r/abc.def");
+            assert!(line.ends_with(" https://f.example.ru/r/abc.def"), "{line}");
+        }
     }
 
     /// What crm-writer, complaint-create and history-poller wrote before the texts moved here,

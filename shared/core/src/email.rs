@@ -1,8 +1,10 @@
-//! The survey email: plain text from a person, five rating links, a phone-like footer.
+//! The survey email: plain text from a named person of a named shop, five rating links, signed.
 //!
 //! Dispatch builds an [`EmailDraft`] with [`survey_email`] when the survey goes out by email (no
 //! WhatsApp, or WhatsApp failed) and the SES adapter sends [`to_mime`]'s raw message. Nothing here
 //! looks like a mailing: no HTML, no logo, no order details, just a few lines someone could type.
+//! Nothing looks forged either: the From line, the opening and the signature name one person and
+//! one shop ([`crate::texts::Who`]).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -10,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::EmailConfig;
 use crate::model::{Email, Rating};
-use crate::texts::{fnv1a64, rating_label, Ask, Lang, Texts};
+use crate::texts::{fnv1a64, rating_label, Ask, Lang, Texts, Who};
 
 /// Body lines longer than this are broken, at sentence ends first: some clients and gateways
 /// hard-wrap long lines mid-sentence, which looks broken; a break after a full stop looks typed.
@@ -36,13 +38,15 @@ pub struct EmailDraft {
 }
 
 /// Which words an email uses: our texts in `lang`, for the question or its reminder, the variant
-/// chosen by `seed` (use the same seed as for the messenger so a customer meets one voice).
+/// chosen by `seed` (use the same seed as for the messenger so a customer meets one voice), from
+/// `who`.
 #[derive(Debug, Clone, Copy)]
 pub struct Wording<'a> {
     pub texts: &'a Texts,
     pub ask: Ask,
     pub lang: Lang,
     pub seed: &'a str,
+    pub who: &'a Who,
 }
 
 /// The survey email for one customer. `links` are the five rating links from
@@ -59,10 +63,11 @@ pub fn survey_email(
         ask,
         lang,
         seed,
+        who,
     } = wording;
     let mut lines: Vec<String> = Vec::new();
     let (subject, request) = ask.email();
-    for paragraph in texts.pick(request, lang, seed).lines() {
+    for paragraph in texts.ask(request, lang, seed, who).lines() {
         lines.extend(wrap(paragraph, MAX_BODY_LINE));
     }
     lines.push(String::new());
@@ -74,22 +79,30 @@ pub fn survey_email(
     }
     lines.push(String::new());
     lines.push(sign_off(lang, seed).to_string());
-    if let Some(first_name) = cfg.from_name.split_whitespace().next() {
-        lines.push(first_name.to_string());
-    }
+    // Signed as the From line reads: the same full name, then the shop.
+    let from_name = cfg.from_name.trim();
+    lines.push(from_name.to_string());
+    lines.push(shop_line(&who.shop, lang));
     let signature = cfg.signature.trim();
     if !signature.is_empty() {
-        lines.push(String::new());
         lines.push(signature.to_string());
     }
     EmailDraft {
-        from_name: cfg.from_name.trim().to_string(),
+        from_name: format!("{from_name}, {}", who.shop),
         from_address: cfg.from_address.trim().to_string(),
         reply_to: cfg.reply_to.trim().to_string(),
         to,
-        subject: texts.pick(subject, lang, seed).to_string(),
+        subject: texts.ask(subject, lang, seed, who),
         body: lines.join("\n"),
         unsubscribe_url,
+    }
+}
+
+/// The shop under the sender's name in the signature.
+fn shop_line(shop: &str, lang: Lang) -> String {
+    match lang {
+        Lang::Ru | Lang::Uk => format!("магазин «{shop}»"),
+        Lang::En => shop.to_string(),
     }
 }
 
@@ -406,6 +419,10 @@ mod tests {
                 ask,
                 lang,
                 seed,
+                who: &Who {
+                    sender: "Анна".into(),
+                    shop: "Пример".into(),
+                },
             },
             &cfg(signature),
             Email::parse("ivan@mail.ru").unwrap(),
@@ -464,7 +481,7 @@ mod tests {
     #[test]
     fn the_body_has_five_links_best_first_and_the_footer_last() {
         for lang in Lang::ALL {
-            let d = draft_for(lang, "ivan@mail.ru", "Отправлено из Mail.ru для Android");
+            let d = draft_for(lang, "ivan@mail.ru", "example.ru, +7 800 000-00-00");
             let link_lines: Vec<&str> = d.body.lines().filter(|l| l.contains("https://")).collect();
             assert_eq!(link_lines.len(), 5, "{}", d.body);
             for (line, want) in link_lines.iter().zip(["5", "4", "3", "2", "1"]) {
@@ -475,11 +492,29 @@ mod tests {
                 .map(|l| l.split_whitespace().last().unwrap())
                 .collect();
             assert_eq!(urls.len(), 5, "links must differ");
+            assert_eq!(d.body.lines().last(), Some("example.ru, +7 800 000-00-00"));
+            // Signed as the From line reads: the person, then the shop; the opening says the
+            // same, and so does the subject's shop.
+            let lines: Vec<&str> = d.body.lines().collect();
+            let shop = if lang == Lang::En {
+                "Пример"
+            } else {
+                "магазин «Пример»"
+            };
             assert_eq!(
-                d.body.lines().last(),
-                Some("Отправлено из Mail.ru для Android")
+                lines[lines.len() - 3..lines.len() - 1],
+                ["Анна Смирнова", shop]
             );
-            assert!(d.body.lines().any(|l| l == "Анна"), "{}", d.body);
+            assert_eq!(d.from_name, "Анна Смирнова, Пример");
+            let opening = d.body.split("\n\n").next().unwrap();
+            assert!(
+                opening.contains("Анна") && opening.contains("Пример"),
+                "{opening}"
+            );
+            assert!(d.subject.contains("Пример"), "{}", d.subject);
+            for fake in ["Отправлено", "Sent from", "Надіслано"] {
+                assert!(!d.body.contains(fake), "{}", d.body);
+            }
             assert!(!d.body.contains('{') && !d.body.contains('<') && !d.body.contains('>'));
             for line in d.body.lines().filter(|l| !l.contains("https://")) {
                 assert!(line.chars().count() <= MAX_BODY_LINE, "{line}");
@@ -488,7 +523,7 @@ mod tests {
             assert_eq!(d.to.as_str(), "ivan@mail.ru");
             assert_eq!(d.from_address, "anna.smirnova@example.ru");
         }
-        let d = draft_for(Lang::Ru, "seed", "Отправлено из Mail.ru для Android");
+        let d = draft_for(Lang::Ru, "seed", "example.ru, +7 800 000-00-00");
         // The opening tells the customer a click is enough.
         let opening = d.body.split("\n\n").next().unwrap();
         assert!(
@@ -500,12 +535,16 @@ mod tests {
     #[test]
     fn the_reminder_asks_again_in_its_own_words_with_the_same_five_links() {
         let t = Texts::defaults();
+        let who = Who {
+            sender: "Анна".into(),
+            shop: "Пример".into(),
+        };
         for lang in Lang::ALL {
             let seed = "ivan@mail.ru/s-main-shop-1001";
             let first = ask_for(Ask::Question, lang, seed, "");
             let again = ask_for(Ask::Reminder, lang, seed, "");
             assert!(
-                t.variants(TextKind::EmailReminderSubject, lang)
+                t.asks(TextKind::EmailReminderSubject, lang, &who)
                     .contains(&again.subject),
                 "{lang:?}: {}",
                 again.subject
@@ -513,7 +552,8 @@ mod tests {
             assert_ne!(first.subject, again.subject);
             let opening = again.body.split("\n\n").next().unwrap().replace('\n', " ");
             assert!(
-                t.variants(TextKind::EmailReminder, lang).contains(&opening),
+                t.asks(TextKind::EmailReminder, lang, &who)
+                    .contains(&opening),
                 "{lang:?}: {opening}"
             );
             let links = |d: &EmailDraft| d.body.lines().filter(|l| l.contains("https://")).count();
@@ -522,9 +562,9 @@ mod tests {
     }
 
     #[test]
-    fn without_a_signature_the_name_ends_the_body() {
+    fn without_a_signature_the_shop_ends_the_body() {
         let d = draft_for(Lang::Ru, "ivan@mail.ru", "  ");
-        assert_eq!(d.body.lines().last(), Some("Анна"));
+        assert_eq!(d.body.lines().last(), Some("магазин «Пример»"));
     }
 
     #[test]
@@ -551,11 +591,7 @@ mod tests {
 
     #[test]
     fn mime_has_every_header_and_crlf_only() {
-        let d = draft_for(
-            Lang::Ru,
-            "ivan@mail.ru",
-            "Отправлено из Mail.ru для Android",
-        );
+        let d = draft_for(Lang::Ru, "ivan@mail.ru", "example.ru, +7 800 000-00-00");
         let mime = to_mime(&d, "s-main-shop-1001.1@example.ru", now());
         assert!(!mime.replace("\r\n", "").contains('\n'), "bare LF");
         assert!(!mime.replace("\r\n", "").contains('\r'), "bare CR");
@@ -566,7 +602,7 @@ mod tests {
         let (h, body) = parse(&mime);
         assert_eq!(
             decode_words(get(&h, "From")),
-            "Анна Смирнова <anna.smirnova@example.ru>"
+            "Анна Смирнова, Пример <anna.smirnova@example.ru>"
         );
         assert!(get(&h, "From").starts_with("=?UTF-8?B?"));
         assert_eq!(get(&h, "To"), "ivan@mail.ru");

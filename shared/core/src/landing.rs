@@ -18,6 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::machine::Resolution;
 use crate::model::Rating;
 use crate::texts::{fill, LandingText, Lang, Texts};
 
@@ -32,6 +33,9 @@ pub use scanner::{ScannerRule, Suspicion};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shop<'a> {
     pub name: &'a str,
+    /// Where a person answers (`email.reply_to`): named when a customer may need a human (a
+    /// misclick, an expired link).
+    pub contact: &'a str,
     pub texts: &'a Texts,
     pub lang: Lang,
     /// Where the customer came from: the pages' footer and advice say "the email" or "the SMS".
@@ -46,6 +50,8 @@ pub enum Origin {
     Email,
     /// The short link of the survey SMS (`/s/{id}`).
     Sms,
+    /// The inspector's link in a retailCRM task (`/r/{token}` of a resolve token).
+    Inspector,
 }
 
 impl Shop<'_> {
@@ -74,12 +80,14 @@ pub enum Page<'a> {
         token: &'a str,
         nonce: &'a str,
     },
-    /// After the contact question was answered (yes: we'll call; no: understood, sorry).
-    ContactAnswered { yes: bool },
+    /// After the contact question was answered (yes: we'll call — or write, when we have no
+    /// phone for them; no: understood, sorry).
+    ContactAnswered { yes: bool, phone: bool },
     /// After the comment of a 1–2 rating was saved.
     CommentSaved,
-    /// The survey already has an answer (e.g. another link was clicked before): polite note.
-    AlreadyAnswered,
+    /// The survey already has an answer (e.g. another link was clicked before): the rating we
+    /// recorded (when there is one), never the one just clicked, and how to reach a person.
+    AlreadyAnswered { recorded: Option<Rating> },
     /// GET of the unsubscribe link: explain, one button (form POST to same URL, field `confirm=1`).
     /// A button rather than the GET itself, for the same reason as ratings: scanners follow links.
     OptOutConfirm,
@@ -88,6 +96,13 @@ pub enum Page<'a> {
     /// GET of the SMS's short link: five large ratings to tap, one form that POSTs `rating=N` to
     /// the same URL. No script needed, and none runs: a link preview records nothing.
     Ask,
+    /// GET of the inspector's link: five ratings, "wants a call", "not a rating", each a button
+    /// of one form that POSTs `choice=…` to the same URL. The GET records nothing.
+    Resolve,
+    /// The inspector's choice was recorded.
+    Resolved(Resolution),
+    /// Nothing left to decide: the customer answered, or the inspector chose before.
+    ResolvedBefore,
     /// Something went wrong; the HTTP status is [`ErrorPage::status`].
     Error(ErrorPage),
 }
@@ -221,6 +236,7 @@ button:focus-visible,textarea:focus-visible{outline:3px solid var(--ink);outline
 form[data-sent] button{opacity:.6;cursor:progress}\
 .scale{display:grid;grid-template-columns:repeat(5,1fr);gap:8px}\
 .scale button{min-height:64px;padding:0;font-size:28px}\
+.choices{display:grid;gap:12px;margin-top:12px}\
 footer{width:100%;max-width:30rem;margin:16px 0 0;padding:0 4px;font-size:14px;color:var(--muted);\
 text-align:center;overflow-wrap:anywhere}";
 
@@ -277,7 +293,8 @@ pub fn render(page: &Page<'_>, shop: &Shop<'_>) -> String {
             token,
             nonce,
         } => {
-            rating_head(&mut main, shop, rating);
+            // Nothing is recorded yet: "your rating", not "thank you for it".
+            rating_head(&mut main, shop, rating, RatingYoursTitle);
             let _ = write!(
                 main,
                 "<p id=\"saving\" class=\"muted\" hidden>{}</p><p id=\"failed\" hidden>{}</p>",
@@ -299,10 +316,10 @@ pub fn render(page: &Page<'_>, shop: &Shop<'_>) -> String {
             confirm_section(&mut main, shop, nonce, false);
             answered_note(&mut main, shop, true);
             followups(&mut main, shop, token, None);
-            (RatingTitle, "pending", Some(rating))
+            (RatingYoursTitle, "pending", Some(rating))
         }
         Page::Recorded { rating, token } => {
-            rating_head(&mut main, shop, rating);
+            rating_head(&mut main, shop, rating, RatingTitle);
             followups(&mut main, shop, token, Some(next_for(rating)));
             (RatingTitle, "recorded", Some(rating))
         }
@@ -311,21 +328,25 @@ pub fn render(page: &Page<'_>, shop: &Shop<'_>) -> String {
             token: _,
             nonce,
         } => {
-            rating_head(&mut main, shop, rating);
+            rating_head(&mut main, shop, rating, ConfirmTitle);
             confirm_section(&mut main, shop, nonce, true);
             (ConfirmTitle, "confirm", Some(rating))
         }
-        Page::ContactAnswered { yes: true } => {
+        Page::ContactAnswered { yes: true, phone } => {
             let _ = write!(
                 main,
                 "<h1>{}</h1><p>{}</p><p class=\"muted\">{}</p>",
                 t(CallBackHeading),
-                t(CallBackText),
+                t(if phone {
+                    CallBackText
+                } else {
+                    CallBackTextEmail
+                }),
                 t(CallBackNote)
             );
             (CallBackTitle, "done", None)
         }
-        Page::ContactAnswered { yes: false } => {
+        Page::ContactAnswered { yes: false, .. } => {
             let _ = write!(
                 main,
                 "<h1>{}</h1><p>{}</p><p class=\"muted\">{}</p>",
@@ -344,10 +365,25 @@ pub fn render(page: &Page<'_>, shop: &Shop<'_>) -> String {
             );
             (CommentSavedTitle, "done", None)
         }
-        Page::AlreadyAnswered => {
+        Page::AlreadyAnswered { recorded } => {
             let _ = write!(main, "<h1>{}</h1>", t(AnsweredTitle));
+            if let Some(rating) = recorded {
+                let on = usize::from(rating.value());
+                let said = fill(
+                    shop.texts.landing(AnsweredRating, shop.lang),
+                    &[("rating", &rating.value().to_string())],
+                );
+                let _ = write!(
+                    main,
+                    "<p class=\"stars\" aria-hidden=\"true\">{}<span class=\"off\">{}</span></p>\
+                     <p class=\"score\" id=\"recorded-rating\">{}</p>",
+                    "★".repeat(on),
+                    "☆".repeat(5 - on),
+                    escape(&said)
+                );
+            }
             answered_note(&mut main, shop, false);
-            (AnsweredTitle, "answered", None)
+            (AnsweredTitle, "answered", recorded)
         }
         Page::OptOutConfirm => {
             let _ = write!(
@@ -393,6 +429,57 @@ pub fn render(page: &Page<'_>, shop: &Shop<'_>) -> String {
             main.push_str("</div></form>");
             (AskTitle, "ask", None)
         }
+        Page::Resolve => {
+            let _ = write!(
+                main,
+                "<h1>{}</h1><p>{}</p><form id=\"resolve\" method=\"post\" action=\"\"><div class=\"scale\">",
+                t(ResolveTitle),
+                t(ResolveText)
+            );
+            for rating in Rating::all() {
+                let score = fill(
+                    shop.texts.landing(RatingScore, shop.lang),
+                    &[("rating", &rating.value().to_string())],
+                );
+                let _ = write!(
+                    main,
+                    "<button type=\"submit\" name=\"choice\" value=\"{n}\" aria-label=\"{}\">{n}</button>",
+                    escape(&score),
+                    n = rating.value()
+                );
+            }
+            let _ = write!(
+                main,
+                "</div><div class=\"choices\">\
+                 <button type=\"submit\" name=\"choice\" value=\"call\">{}</button>\
+                 <button type=\"submit\" name=\"choice\" value=\"none\" class=\"alt\">{}</button>\
+                 </div></form>",
+                t(ResolveCallButton),
+                t(ResolveNoneButton)
+            );
+            (ResolveTitle, "resolve", None)
+        }
+        Page::Resolved(resolution) => {
+            let line = match resolution {
+                Resolution::Rating { value } => escape(&fill(
+                    shop.texts.landing(ResolvedRating, shop.lang),
+                    &[("rating", &value.value().to_string())],
+                )),
+                Resolution::WantsCall => t(ResolvedCall),
+                Resolution::NotARating => t(ResolvedNone),
+            };
+            let _ = write!(main, "<h1>{}</h1><p>{line}</p>", t(ResolvedTitle));
+            (ResolvedTitle, "resolved", None)
+        }
+        Page::ResolvedBefore => {
+            let _ = write!(
+                main,
+                "<h1>{}</h1><p>{}</p>",
+                t(ResolvedBeforeTitle),
+                t(ResolvedBeforeText)
+            );
+            (ResolvedBeforeTitle, "answered", None)
+        }
         Page::Error(error) => {
             let _ = write!(
                 main,
@@ -400,6 +487,10 @@ pub fn render(page: &Page<'_>, shop: &Shop<'_>) -> String {
                 t(error.headline()),
                 t(error.text_from(shop.origin))
             );
+            // An expired link leaves the customer something to do: reach a person.
+            if error == ErrorPage::Expired {
+                contact_line(&mut main, shop);
+            }
             (error.headline(), "error", None)
         }
     };
@@ -462,6 +553,7 @@ fn document(
         shop.text(match shop.origin {
             Origin::Email => LandingText::Footer,
             Origin::Sms => LandingText::SmsFooter,
+            Origin::Inspector => LandingText::InspectorFooter,
         })
     );
     out.push_str(SCRIPT);
@@ -469,8 +561,9 @@ fn document(
     out
 }
 
-/// Headline, stars and "N из 5". The stars are decoration; the text says the same for screen readers.
-fn rating_head(out: &mut String, shop: &Shop<'_>, rating: Rating) {
+/// Headline (`title`), stars and "N из 5". The stars are decoration; the text says the same for
+/// screen readers.
+fn rating_head(out: &mut String, shop: &Shop<'_>, rating: Rating, title: LandingText) {
     let on = usize::from(rating.value());
     let score = fill(
         shop.texts.landing(LandingText::RatingScore, shop.lang),
@@ -481,7 +574,7 @@ fn rating_head(out: &mut String, shop: &Shop<'_>, rating: Rating) {
         "<h1>{}</h1>\
          <p class=\"stars\" aria-hidden=\"true\">{}<span class=\"off\">{}</span></p>\
          <p class=\"score\">{}</p>",
-        shop.text(LandingText::RatingTitle),
+        shop.text(title),
         "★".repeat(on),
         "☆".repeat(5 - on),
         escape(&score)
@@ -588,14 +681,26 @@ fn confirm_section(out: &mut String, shop: &Shop<'_>, nonce: &str, open: bool) {
     );
 }
 
-/// The survey already has an answer: nothing to do, nothing lost.
+/// The survey already has an answer: nothing to do, nothing lost, and a person to write to if
+/// the answer was a slip.
 fn answered_note(out: &mut String, shop: &Shop<'_>, hidden: bool) {
     let _ = write!(
         out,
-        "<section id=\"answered\"{}><p>{}</p></section>",
+        "<section id=\"answered\"{}><p>{}</p>",
         hidden_unless(!hidden),
         shop.text(LandingText::AnsweredText)
     );
+    contact_line(out, shop);
+    out.push_str("</section>");
+}
+
+/// "Write to us at …": the one way to a person the pages give.
+fn contact_line(out: &mut String, shop: &Shop<'_>) {
+    let line = fill(
+        shop.texts.landing(LandingText::ContactLine, shop.lang),
+        &[("contact", shop.contact)],
+    );
+    let _ = write!(out, "<p class=\"muted\">{}</p>", escape(&line));
 }
 
 /// Escapes text for HTML content and double- or single-quoted attribute values.

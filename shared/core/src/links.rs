@@ -31,6 +31,8 @@ const MAX_TOKEN_LEN: usize = 256;
 /// View nonces are signed under their own context, so a nonce can never pass as a link token.
 const VIEW_CONTEXT: &[u8] = b"otklik/view/v1\x00";
 const OPT_OUT: u8 = 0;
+/// Far from the ratings' 1–5, so no off-by-one in a future action could turn one into the other.
+const RESOLVE: u8 = 9;
 
 /// What a link does when followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +41,9 @@ pub enum LinkAction {
     Rate(Rating),
     /// Unsubscribes the customer (the email's List-Unsubscribe target).
     OptOut,
+    /// The inspector's page for an answer we could not read: they say what the customer meant
+    /// (the link in their retailCRM task; never sent to a customer).
+    Resolve,
 }
 
 impl LinkAction {
@@ -46,12 +51,15 @@ impl LinkAction {
         match self {
             LinkAction::Rate(r) => r.value(),
             LinkAction::OptOut => OPT_OUT,
+            LinkAction::Resolve => RESOLVE,
         }
     }
 
     fn from_code(code: u8) -> Option<LinkAction> {
         if code == OPT_OUT {
             Some(LinkAction::OptOut)
+        } else if code == RESOLVE {
+            Some(LinkAction::Resolve)
         } else {
             Rating::new(code).ok().map(LinkAction::Rate)
         }
@@ -271,6 +279,21 @@ pub fn opt_out_link(
     )
 }
 
+/// The inspector's link for a survey whose answer we could not read (`/r/<token>`, the landing's
+/// route; the token's action tells the pages apart). Signed like the customer's links, so it
+/// cannot be made from a rating link or for another survey.
+pub fn resolve_link(
+    signer: &LinkSigner,
+    base_url: &str,
+    survey: &SurveyId,
+    expires_at: DateTime<Utc>,
+) -> String {
+    link_url(
+        base_url,
+        &signer.sign(survey, LinkAction::Resolve, expires_at),
+    )
+}
+
 /// The id of an SMS's short link (`/s/<id>`): 12 characters of `[A-Za-z0-9]`, about 71 bits of
 /// randomness. An SMS has room for no signed token, so the id is random and stored with its survey
 /// and expiry; it says nothing about the customer or the order, and guessing one is hopeless.
@@ -471,6 +494,26 @@ mod tests {
         // Another key.
         let stranger = LinkSigner::new(b"another-secret-another-secret-xx");
         assert_eq!(stranger.verify(&token, now()), Err(LinkError::BadSignature));
+    }
+
+    #[test]
+    fn the_inspector_link_is_its_own_action() {
+        let signer = LinkSigner::new(KEY);
+        let url = resolve_link(&signer, "https://f.example.ru/", &survey(), later());
+        let token = url.strip_prefix("https://f.example.ru/r/").unwrap();
+        let claim = signer.verify(token, now()).unwrap();
+        assert_eq!(claim.action, LinkAction::Resolve);
+        assert_eq!(claim.survey, survey());
+        // No rating link of the same survey is the inspector's, and none can be made one.
+        for r in 1..=5 {
+            let rating = signer.sign(&survey(), rate(r), later());
+            assert_ne!(
+                signer.verify(&rating, now()).unwrap().action,
+                LinkAction::Resolve
+            );
+        }
+        assert_eq!(LinkAction::from_code(9), Some(LinkAction::Resolve));
+        assert_eq!(LinkAction::from_code(6), None);
     }
 
     #[test]

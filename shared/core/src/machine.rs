@@ -263,6 +263,48 @@ pub enum Event {
         channel: Channel,
         message_id: String,
     },
+    /// The inspector read an answer we could not, and says what the customer meant (their page,
+    /// reached from the task's link). The survey then runs as if the customer had said it.
+    Resolved { resolution: Resolution },
+}
+
+/// What the inspector says an unreadable answer meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "meant", rename_all = "snake_case")]
+pub enum Resolution {
+    /// A rating, as if the customer had sent the digit.
+    Rating { value: Rating },
+    /// The customer asks to be called back: a complaint with the callback line.
+    WantsCall,
+    /// Not an answer to our question (a question about delivery, a greeting…): nothing is
+    /// recorded, and the survey waits for the customer as before.
+    NotARating,
+}
+
+impl Resolution {
+    /// From the inspector page's form: `1`–`5`, `call` or `none`.
+    pub fn from_form(value: &str) -> Option<Resolution> {
+        match value {
+            "call" => Some(Resolution::WantsCall),
+            "none" => Some(Resolution::NotARating),
+            // One digit, as the form sends it: "05" or "+5" is not our form.
+            digit if digit.len() == 1 => digit
+                .parse::<u8>()
+                .ok()
+                .and_then(|n| Rating::new(n).ok())
+                .map(|value| Resolution::Rating { value }),
+            _ => None,
+        }
+    }
+
+    /// The form's value for this resolution (the inverse of [`Resolution::from_form`]).
+    pub fn form_value(self) -> String {
+        match self {
+            Resolution::Rating { value } => value.value().to_string(),
+            Resolution::WantsCall => "call".into(),
+            Resolution::NotARating => "none".into(),
+        }
+    }
 }
 
 /// One input to the machine.
@@ -351,6 +393,15 @@ impl Input {
         }
     }
 
+    /// The inspector's resolution of an unreadable answer. One id whatever the choice: the first
+    /// resolution stands, and a second POST (the same choice again, or another) is its repeat.
+    pub fn resolved(resolution: Resolution) -> Input {
+        Input {
+            id: InputId(RESOLVED.into()),
+            event: Event::Resolved { resolution },
+        }
+    }
+
     /// The send on `channel` may or may not have reached the customer.
     pub fn send_unknown(channel: Channel, reason: impl Into<String>) -> Input {
         Input {
@@ -362,6 +413,9 @@ impl Input {
         }
     }
 }
+
+/// The input id and once-key of the inspector's resolution.
+const RESOLVED: &str = "inspector-resolved";
 
 /// FNV-1a, 64 bit: a stable short id for a comment's text (not a security measure).
 fn fnv1a(text: &str) -> u64 {
@@ -585,6 +639,7 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
             | Event::Choice { .. }
             | Event::Comment { .. }
             | Event::DeliveryFailed { .. }
+            | Event::Resolved { .. }
     ) {
         s.seen_inputs.push(input.id.clone());
         if s.seen_inputs.len() > SEEN_INPUTS_CAP {
@@ -658,6 +713,7 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
                 }
             }
         }
+        Event::Resolved { resolution } => on_resolved(&mut fx, *resolution, cfg, now),
         Event::Comment { text, .. } => {
             // Only about a rating we have; before that a comment box is never shown.
             if fx.survey.rating.is_some() {
@@ -667,6 +723,74 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
     }
     let effects = fx.out;
     Decision { survey: s, effects }
+}
+
+/// Whether the survey waits for an answer the inspector may give for the customer: asked (or
+/// expired, or failed with an answer proving it arrived) and not rated, or rated 3 and waiting
+/// for "shall we call you?".
+pub fn awaits_resolution(s: &Survey) -> bool {
+    if s.done.contains(RESOLVED) {
+        return false;
+    }
+    match s.state {
+        SurveyState::Sent
+        | SurveyState::AwaitingRating
+        | SurveyState::Expired
+        | SurveyState::Failed { .. } => s.rating.is_none(),
+        SurveyState::AwaitingContactConsent => true,
+        _ => false,
+    }
+}
+
+/// The inspector's word for an unreadable answer: once per survey, and only while the survey
+/// waits for an answer ([`awaits_resolution`]); the customer's own answer in between wins. It runs
+/// the customer's path — the rating written, the credits, the complaint and the customer's
+/// message (thanks, "quality control has it", "shall we call you?") — but keeps the customer's own
+/// reply time and channel, since the customer said nothing new.
+fn on_resolved(
+    fx: &mut Effects<'_>,
+    resolution: Resolution,
+    cfg: &MachineConfig,
+    now: DateTime<Utc>,
+) {
+    if !awaits_resolution(fx.survey) {
+        return;
+    }
+    fx.survey.done.insert(RESOLVED.to_string());
+    let (replied_at, replied_via) = (fx.survey.replied_at, fx.survey.replied_via);
+    let via = replied_via
+        .or(fx.survey.channel)
+        .unwrap_or(Channel::Whatsapp);
+    let awaiting_consent = fx.survey.state == SurveyState::AwaitingContactConsent;
+    match resolution {
+        Resolution::NotARating => return,
+        Resolution::Rating { value } if !awaiting_consent => {
+            on_reply(fx, Reply::Rating { value }, None, via, cfg, now);
+        }
+        // Rated 3 already: a rating now is not what was asked; the inspector's "call" or "not a
+        // rating" is.
+        Resolution::Rating { .. } => return,
+        Resolution::WantsCall if awaiting_consent => {
+            on_reply(fx, Reply::Yes, None, via, cfg, now);
+        }
+        // No rating given: the complaint still needs one to be filed under, and 3 is the one a
+        // "yes, call me" is filed under after a 3. No rating is written and nobody is credited.
+        Resolution::WantsCall => {
+            let rating = Rating::all()[2];
+            fx.once(
+                "open-complaint",
+                Command::OpenComplaint {
+                    rating,
+                    words: None,
+                    callback: true,
+                },
+            );
+            fx.message(MessageKind::ContactConfirmed, via);
+            close(fx.survey, Outcome::ComplaintOpened, now);
+        }
+    }
+    fx.survey.replied_at = replied_at;
+    fx.survey.replied_via = replied_via;
 }
 
 fn on_sent(fx: &mut Effects<'_>, channel: Channel, message_id: &str, now: DateTime<Utc>) {

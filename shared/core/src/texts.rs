@@ -16,6 +16,9 @@ use crate::config_error::ConfigError;
 use crate::message_kind::MessageKind;
 use crate::sms_segments as segments;
 
+/// The most segments an ask's SMS may cost with its link.
+pub const MAX_SMS_SEGMENTS: usize = 2;
+
 pub mod crm;
 pub mod landing;
 
@@ -59,7 +62,7 @@ pub enum TextKind {
     EmailRequest,
     /// After a 4–5: a sincere thank-you, and that it counts.
     Thanks,
-    /// After a 1–2: quality control has it, someone will get in touch.
+    /// After a 1–2: the quality team has it, someone will get in touch.
     ComplaintAcknowledged,
     /// After a 3: shall we call you? (yes/no)
     AskContactConsent,
@@ -106,6 +109,32 @@ impl TextKind {
     /// Whether the kind is an SMS text that carries a link after it (and so must stay short).
     pub fn is_sms(self) -> bool {
         matches!(self, TextKind::SmsRequest | TextKind::SmsReminder)
+    }
+
+    /// Whether the kind asks for a rating (the question or its reminder, on any channel). Those
+    /// reach someone who has not heard from us yet, so they say who writes and from which shop.
+    pub fn is_ask(self) -> bool {
+        matches!(
+            self,
+            TextKind::Request
+                | TextKind::EmailSubject
+                | TextKind::EmailRequest
+                | TextKind::SmsRequest
+                | TextKind::Reminder
+                | TextKind::SmsReminder
+                | TextKind::EmailReminderSubject
+                | TextKind::EmailReminder
+        )
+    }
+
+    /// The blanks a variant of this kind may hold: `{sender}` and `{shop}` in an ask, none in an
+    /// answer (the customer already knows who they are talking to by then).
+    pub fn blanks(self) -> &'static [&'static str] {
+        if self.is_ask() {
+            &["sender", "shop"]
+        } else {
+            &[]
+        }
     }
 
     /// The config key of the kind, as written under `[texts.<lang>]`.
@@ -176,6 +205,23 @@ impl From<MessageKind> for TextKind {
             MessageKind::OptOutConfirmed => TextKind::OptOutConfirmed,
             MessageKind::HandedToColleague => TextKind::HandedToColleague,
         }
+    }
+}
+
+/// Who asks: the sender's first name and the shop's name, filled into every ask's `{sender}` and
+/// `{shop}` (from `[shop]` of `otklik.toml`, see [`crate::config::Config::who`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Who {
+    pub sender: String,
+    pub shop: String,
+}
+
+impl Who {
+    fn values(&self) -> [(&str, &str); 2] {
+        [
+            ("sender", self.sender.as_str()),
+            ("shop", self.shop.as_str()),
+        ]
     }
 }
 
@@ -277,21 +323,10 @@ impl Texts {
                     });
                 }
                 for (i, variant) in list.iter().enumerate() {
-                    if let Some(problem) = variant_problem(variant) {
+                    if let Some(problem) = variant_problem(*kind, variant) {
                         return Err(ConfigError::Invalid {
                             key: format!("{key}[{i}]"),
-                            message: problem.into(),
-                        });
-                    }
-                    let with_link = format!("{} {}", variant.trim(), segments::TYPICAL_LINK);
-                    if kind.is_sms() && segments::segments(&with_link) > 2 {
-                        return Err(ConfigError::Invalid {
-                            key: format!("{key}[{i}]"),
-                            message: format!(
-                                "with its link this SMS takes {} segments; keep it to 2 (about \
-                                 90 Cyrillic characters before the link, 30 for one segment)",
-                                segments::segments(&with_link)
-                            ),
+                            message: problem,
                         });
                     }
                 }
@@ -331,6 +366,85 @@ impl Texts {
         // A u64 modulo a handful of variants cannot overflow usize on any target we build for.
         let index = (hash % list.len() as u64) as usize;
         &list[index]
+    }
+
+    /// An ask's words for one customer: the variant [`Texts::pick`] chooses, with `{sender}` and
+    /// `{shop}` filled in.
+    pub fn ask(&self, kind: TextKind, lang: Lang, seed: &str, who: &Who) -> String {
+        fill(self.pick(kind, lang, seed), &who.values())
+    }
+
+    /// Every variant of a kind as a customer would read it from `who` (for checks and tests that
+    /// recognise a message we sent).
+    pub fn asks(&self, kind: TextKind, lang: Lang, who: &Who) -> Vec<String> {
+        self.variants(kind, lang)
+            .iter()
+            .map(|v| fill(v, &who.values()))
+            .collect()
+    }
+
+    /// Checks the asks against the names they will carry: in the language in use, every SMS with
+    /// its link fits [`MAX_SMS_SEGMENTS`], and every ask the shop wrote itself names the shop
+    /// (`{shop}` or the name as it is). The error names the shop's variant, or `shop.name` when
+    /// only the name makes one of ours too long.
+    pub fn check_asks(&self, cfg: &TextsConfig, who: &Who) -> Result<(), ConfigError> {
+        let lang = self.language;
+        let shops = |l: Lang| match l {
+            Lang::Ru => &cfg.ru,
+            Lang::Uk => &cfg.uk,
+            Lang::En => &cfg.en,
+        };
+        for l in Lang::ALL {
+            for (kind, list) in shops(l) {
+                if !kind.is_ask() {
+                    continue;
+                }
+                for (i, v) in list.iter().enumerate() {
+                    if !v.contains("{shop}") && !v.contains(who.shop.as_str()) {
+                        return Err(ConfigError::Invalid {
+                            key: format!("texts.{}.{}[{i}]", l.code(), kind.key()),
+                            message: "say who asks: name the shop with {shop} (and the sender \
+                                      with {sender}), a stranger's question reads as spam"
+                                .into(),
+                        });
+                    }
+                }
+            }
+        }
+        for kind in TextKind::ALL.into_iter().filter(|k| k.is_sms()) {
+            let shop_wrote = shops(lang).contains_key(&kind);
+            for (i, text) in self.asks(kind, lang, who).iter().enumerate() {
+                let with_link = format!("{text} {}", segments::TYPICAL_LINK);
+                let n = segments::segments(&with_link);
+                if n <= MAX_SMS_SEGMENTS {
+                    continue;
+                }
+                let (key, message) = if shop_wrote {
+                    (
+                        format!("texts.{}.{}[{i}]", lang.code(), kind.key()),
+                        format!(
+                            "with the names and its link this SMS takes {n} segments; keep it \
+                             to {MAX_SMS_SEGMENTS} (about 90 Cyrillic characters before the link)"
+                        ),
+                    )
+                } else {
+                    (
+                        "shop.name".to_string(),
+                        format!(
+                            "with the shop's name \"{}\" and the sender \"{}\" our SMS \"{text}\" \
+                             takes {n} segments with its link; use a shorter name, or write your \
+                             own texts.{}.{}",
+                            who.shop,
+                            who.sender,
+                            lang.code(),
+                            kind.key()
+                        ),
+                    )
+                };
+                return Err(ConfigError::Invalid { key, message });
+            }
+        }
+        Ok(())
     }
 
     /// A text we write into retailCRM, its blanks (`{order}`) still open: the shop's when it gave
@@ -414,7 +528,12 @@ fn wording_problem<K: Wording>(key: K, text: &str) -> Option<String> {
     if text.trim().is_empty() {
         return Some("a text must not be blank; remove the key to use ours".into());
     }
-    let allowed = key.blanks();
+    blank_problem(text, key.blanks())
+}
+
+/// Why the braces of `text` cannot be filled, if they cannot: a blank not in `allowed`, or a
+/// brace without its pair.
+fn blank_problem(text: &str, allowed: &[&str]) -> Option<String> {
     let mut rest = text;
     loop {
         match (rest.find('{'), rest.find('}')) {
@@ -476,13 +595,19 @@ pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 /// Why a configured variant cannot be used, if it cannot.
-fn variant_problem(variant: &str) -> Option<&'static str> {
+fn variant_problem(kind: TextKind, variant: &str) -> Option<String> {
     if variant.trim().is_empty() {
-        Some("a variant must not be blank")
-    } else if variant.contains('{') {
-        // Nothing is substituted into texts: no order number, sum or name may appear, so a
-        // placeholder would reach the customer verbatim.
-        Some("texts are sent as written; placeholders like {name} are not filled in, remove the \"{\"")
+        Some("a variant must not be blank".into())
+    } else if kind.is_ask() {
+        // The sender's and the shop's names are the only things filled in: no order number, sum
+        // or customer name may appear.
+        blank_problem(variant, kind.blanks())
+    } else if variant.contains('{') || variant.contains('}') {
+        Some(
+            "this message is sent as written; placeholders like {name} are not filled in, \
+             remove the \"{\""
+                .into(),
+        )
     } else {
         None
     }
@@ -519,80 +644,83 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
         // At most 30 characters: with a space and a 39-character link, one Cyrillic SMS segment
         // (70); `sms::tests` counts them.
         (Lang::Ru, SmsRequest) => &[
-            "Как вам заказ? Оцените тут:",
-            "Всё понравилось? Оценка тут:",
-            "Как покупка? Оцените здесь:",
-            "Довольны заказом? Оцените:",
+            "{sender}, магазин «{shop}»: как вам заказ? Оцените тут:",
+            "Это {sender} из магазина «{shop}». Всё понравилось? Оценка тут:",
+            "{sender} из магазина «{shop}»: как покупка? Оцените здесь:",
+            "Магазин «{shop}», {sender}: довольны заказом? Оцените:",
         ],
         (Lang::Uk, SmsRequest) => &[
-            "Як вам замовлення? Оцініть:",
-            "Усе сподобалось? Оцінка тут:",
-            "Як покупка? Оцініть тут:",
-            "Задоволені? Оцініть тут:",
+            "{sender}, магазин «{shop}»: як вам замовлення? Оцініть:",
+            "Це {sender} з магазину «{shop}». Усе сподобалось? Оцінка тут:",
+            "{sender} з магазину «{shop}»: як покупка? Оцініть тут:",
+            "Магазин «{shop}», {sender}: чи задоволені? Оцініть тут:",
         ],
         (Lang::En, SmsRequest) => &[
-            "How was your order? One tap to rate:",
-            "Happy with your purchase? Rate it here:",
-            "How did it go? Tell us here:",
-            "Did we get it right? Rate us here:",
+            "{sender} from {shop} here: how was your order? Rate it here:",
+            "Hi, it's {sender} from {shop}. Happy with your purchase? Rate it here:",
+            "{sender} at {shop}: how did it go? Tell us here:",
+            "{sender} from {shop}: did we get it right? Rate us here:",
         ],
         // The reminders: a second, lighter ask. Also at most 30 characters for the SMS ones.
         (Lang::Ru, SmsReminder) => &[
-            "Напоминаем: оцените заказ:",
-            "Есть минутка? Оценка тут:",
-            "Ещё раз о заказе, оценка тут:",
-            "Напомним о заказе, оценка тут:",
+            "{sender}, магазин «{shop}»: напоминаем, оцените заказ:",
+            "Это {sender} из магазина «{shop}». Есть минутка? Оценка тут:",
+            "{sender}, магазин «{shop}»: ещё раз о заказе, оценка тут:",
+            "{sender} из магазина «{shop}» напоминает: оцените заказ тут:",
         ],
         (Lang::Uk, SmsReminder) => &[
-            "Нагадуємо: оцініть покупку:",
-            "Є хвилинка? Оцінка тут:",
-            "Ще раз про замовлення:",
+            "{sender}, магазин «{shop}»: нагадуємо, оцініть покупку:",
+            "Це {sender} з магазину «{shop}». Є хвилинка? Оцінка тут:",
+            "{sender}, магазин «{shop}»: ще раз про замовлення, оцінка тут:",
         ],
         (Lang::En, SmsReminder) => &[
-            "A quick reminder: rate your order here:",
-            "Got a minute? Rate your order here:",
-            "Still happy to hear from you, rate here:",
+            "{sender} from {shop}: a quick reminder to rate your order:",
+            "Hi, it's {sender} from {shop}. Got a minute? Rate your order here:",
+            "{sender} at {shop} again: still happy to hear from you, rate here:",
         ],
         (Lang::Ru, Reminder) => &[
-            "Здравствуйте ещё раз! Если найдётся минутка, оцените, пожалуйста, заказ цифрой от 1 до 5.",
-            "Добрый день! Напомню о нашем вопросе: как вам заказ? Хватит одной цифры от 1 до 5.",
-            "Простите, что пишу снова 🙂 Нам правда важно ваше мнение о покупке. Ответите цифрой от 1 до 5?",
-            "Здравствуйте! Мы писали вам насчёт заказа — если удобно, поставьте ему оценку от 1 до 5.",
+            "Здравствуйте ещё раз! Это {sender} из магазина «{shop}». Если найдётся минутка, оцените, пожалуйста, заказ цифрой от 1 до 5.",
+            "Добрый день! {sender}, магазин «{shop}», напоминаю о нашем вопросе: как вам заказ? Хватит одной цифры от 1 до 5.",
+            "Простите, что пишу снова 🙂 Это {sender} из магазина «{shop}». Нам правда важно ваше мнение о покупке — ответите цифрой от 1 до 5?",
+            "Здравствуйте! Это {sender}, магазин «{shop}». Мы писали вам насчёт заказа — если удобно, поставьте ему оценку от 1 до 5.",
         ],
         (Lang::Uk, Reminder) => &[
-            "Вітаю ще раз! Якщо знайдеться хвилинка, оцініть, будь ласка, замовлення цифрою від 1 до 5.",
-            "Добрий день! Нагадаю про наше запитання: як вам замовлення? Достатньо однієї цифри від 1 до 5.",
-            "Вибачте, що пишу знову 🙂 Нам дуже важлива ваша думка про покупку. Відповісте цифрою від 1 до 5?",
+            "Вітаю ще раз! Це {sender} з магазину «{shop}». Якщо знайдеться хвилинка, оцініть, будь ласка, замовлення цифрою від 1 до 5.",
+            "Добрий день! {sender}, магазин «{shop}», нагадую про наше запитання: як вам замовлення? Достатньо однієї цифри від 1 до 5.",
+            "Вибачте, що пишу знову 🙂 Це {sender} з магазину «{shop}». Нам дуже важлива ваша думка про покупку — відповісте цифрою від 1 до 5?",
         ],
         (Lang::En, Reminder) => &[
-            "Hello again! If you have a moment, how would you rate your order from 1 to 5?",
-            "Hi! A gentle nudge about our question: how was your order? One number from 1 to 5 is plenty.",
-            "Sorry to write again 🙂 Your opinion of the purchase really matters to us. Could you reply with a number from 1 to 5?",
+            "Hello again! It's {sender} from {shop}. If you have a moment, how would you rate your order from 1 to 5?",
+            "Hi! {sender} from {shop} here, with a gentle nudge about our question: how was your order? One number from 1 to 5 is plenty.",
+            "Sorry to write again 🙂 It's {sender} from {shop}. Your opinion of the purchase really matters to us: could you reply with a number from 1 to 5?",
         ],
         (Lang::Ru, EmailReminderSubject) => &[
-            "Напоминаем о нашем вопросе",
-            "Ещё раз о вашей покупке",
-            "Ваша оценка всё ещё важна для нас",
-            "Минутка для короткого вопроса",
+            "Магазин «{shop}»: напоминаем о нашем вопросе",
+            "Ещё раз о вашей покупке в магазине «{shop}»",
+            "Магазин «{shop}»: ваша оценка всё ещё важна для нас",
+            "Минутка для короткого вопроса от магазина «{shop}»",
         ],
-        (Lang::Uk, EmailReminderSubject) => &["Нагадуємо про наше запитання", "Ще раз про вашу покупку"],
+        (Lang::Uk, EmailReminderSubject) => &[
+            "Магазин «{shop}»: нагадуємо про наше запитання",
+            "Ще раз про вашу покупку в магазині «{shop}»",
+        ],
         (Lang::En, EmailReminderSubject) => &[
-            "A quick reminder about your order",
-            "One more try: how was your purchase?",
+            "{shop}: a quick reminder about your order",
+            "One more try from {shop}: how was your purchase?",
         ],
         (Lang::Ru, EmailReminder) => &[
-            "Пишу ещё раз: вдруг прошлое письмо затерялось. Если найдётся минутка, оцените заказ — достаточно нажать одну ссылку ниже.",
-            "Напомню о нашем вопросе: как вам покупка? Нажмите на одну из ссылок ниже, отвечать на письмо не нужно.",
-            "Возвращаюсь к нашему вопросу о заказе. Выберите оценку по ссылке ниже — это займёт пару секунд.",
-            "Если ещё не успели, расскажите, как вам заказ: нажмите на одну из ссылок ниже, писать ответ не нужно.",
+            "Здравствуйте! Это снова {sender} из магазина «{shop}». Пишу ещё раз: вдруг прошлое письмо затерялось. Если найдётся минутка, оцените заказ — достаточно нажать одну ссылку ниже.",
+            "Добрый день! {sender}, магазин «{shop}». Напомню о нашем вопросе: как вам покупка? Нажмите на одну из ссылок ниже, отвечать на письмо не нужно.",
+            "Здравствуйте! Это {sender}, магазин «{shop}». Возвращаюсь к нашему вопросу о заказе. Выберите оценку по ссылке ниже — это займёт пару секунд.",
+            "Добрый день! Пишет {sender} из магазина «{shop}». Если ещё не успели, расскажите, как вам заказ: нажмите на одну из ссылок ниже, писать ответ не нужно.",
         ],
         (Lang::Uk, EmailReminder) => &[
-            "Пишу ще раз: раптом попередній лист загубився. Якщо знайдеться хвилинка, оцініть замовлення — достатньо натиснути одне посилання нижче.",
-            "Нагадаю про наше запитання: як вам покупка? Натисніть одне з посилань нижче, відповідати на лист не потрібно.",
+            "Вітаю! Це знову {sender} з магазину «{shop}». Пишу ще раз: раптом попередній лист загубився. Якщо знайдеться хвилинка, оцініть замовлення — достатньо натиснути одне посилання нижче.",
+            "Добрий день! {sender}, магазин «{shop}». Нагадаю про наше запитання: як вам покупка? Натисніть одне з посилань нижче, відповідати на лист не потрібно.",
         ],
         (Lang::En, EmailReminder) => &[
-            "Writing once more in case our last email got lost. If you have a moment, rate your order with one of the links below.",
-            "Just a reminder of our question: how was your purchase? Click one of the links below, no need to reply.",
+            "Hello again, it's {sender} from {shop}. Writing once more in case our last email got lost. If you have a moment, rate your order with one of the links below.",
+            "Hi! {sender} from {shop} here. Just a reminder of our question: how was your purchase? Click one of the links below, no need to reply.",
         ],
         // After words we could not read: no promise of what the answer will be, only that a
         // person will give it.
@@ -611,24 +739,24 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
             "Got it, thank you! A colleague will read it and reply soon.",
         ],
         (Lang::Ru, Request) => &[
-            "Здравствуйте! Как вам заказ, всё в порядке? Оцените, пожалуйста, от 1 до 5 — достаточно одной цифры в ответ 🙂",
-            "Добрый день! Хотим узнать, как всё прошло с покупкой. Напишите цифру от 1 до 5: 5 — всё отлично, 1 — совсем плохо.",
-            "Здравствуйте 🙂 Подскажите, довольны покупкой? Если не сложно, ответьте одной цифрой от 1 до 5.",
-            "Добрый день! Как вам у нас, всё понравилось? Поставьте оценку от 1 до 5, нам правда важно.",
-            "Здравствуйте! Пишу узнать, всё ли хорошо с заказом. От 1 до 5 — на сколько оцените?",
-            "Добрый день! Заказ у вас, как впечатления? Пришлите цифру от 1 до 5, где 5 — лучше некуда.",
+            "Здравствуйте! Это {sender}, магазин «{shop}». Как вам заказ, всё в порядке? Оцените, пожалуйста, от 1 до 5 — достаточно одной цифры в ответ 🙂",
+            "Добрый день! Пишет {sender} из магазина «{shop}». Как всё прошло с покупкой? Напишите цифру от 1 до 5: 5 — всё отлично, 1 — совсем плохо.",
+            "Здравствуйте 🙂 Это {sender} из магазина «{shop}». Подскажите, довольны покупкой? Если не сложно, ответьте одной цифрой от 1 до 5.",
+            "Добрый день! {sender}, магазин «{shop}», на связи. Как вам у нас, всё понравилось? Поставьте оценку от 1 до 5, нам правда важно.",
+            "Здравствуйте! Меня зовут {sender}, пишу из магазина «{shop}» узнать, всё ли хорошо с заказом. От 1 до 5 — на сколько оцените?",
+            "Добрый день, это {sender} из магазина «{shop}». Заказ у вас, как впечатления? Пришлите цифру от 1 до 5, где 5 — лучше некуда.",
         ],
         (Lang::Ru, EmailSubject) => &[
-            "Как вам заказ?",
-            "Всё ли в порядке с покупкой?",
-            "Как всё прошло?",
-            "Один вопрос о покупке",
+            "Как вам заказ в магазине «{shop}»?",
+            "Магазин «{shop}»: всё ли в порядке с покупкой?",
+            "Магазин «{shop}»: как всё прошло?",
+            "Один вопрос о покупке в магазине «{shop}»",
         ],
         (Lang::Ru, EmailRequest) => &[
-            "Хотим узнать, как прошла ваша покупка. Отвечать на письмо не нужно: просто нажмите на одну из ссылок ниже.",
-            "Пишу спросить, всё ли понравилось в заказе. Достаточно нажать одну ссылку ниже, ответ писать не обязательно.",
-            "Подскажите, как вам заказ? Выберите оценку и нажмите на ссылку ниже, на письмо отвечать не нужно.",
-            "Нам правда важно, как всё прошло. Нажмите на одну из ссылок ниже — этого достаточно, отвечать не нужно.",
+            "Здравствуйте! Это {sender} из магазина «{shop}». Хотим узнать, как прошла ваша покупка. Отвечать на письмо не нужно: просто нажмите на одну из ссылок ниже.",
+            "Добрый день! Меня зовут {sender}, я пишу из магазина «{shop}» спросить, всё ли понравилось в заказе. Достаточно нажать одну ссылку ниже, ответ писать не обязательно.",
+            "Здравствуйте! {sender}, магазин «{shop}». Подскажите, как вам заказ? Выберите оценку и нажмите на ссылку ниже, на письмо отвечать не нужно.",
+            "Добрый день! Это {sender}, магазин «{shop}». Нам правда важно, как всё прошло. Нажмите на одну из ссылок ниже — этого достаточно, отвечать не нужно.",
         ],
         (Lang::Ru, Thanks) => &[
             "Спасибо большое! Ваша оценка обязательно будет учтена, для нас это правда важно.",
@@ -637,10 +765,10 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
             "Очень приятно, спасибо! Передадим ребятам, ваша оценка будет учтена.",
         ],
         (Lang::Ru, ComplaintAcknowledged) => &[
-            "Очень жаль, что так получилось. Мы уже передали это в службу контроля качества, с вами обязательно свяжутся и во всём разберутся.",
-            "Простите, что подвели. Служба контроля качества получила ваше обращение, специалист скоро с вами свяжется.",
-            "Спасибо, что честно написали. Обращение уже у службы контроля качества, вам позвонят или напишут в ближайшее время.",
-            "Нам очень неприятно это слышать. Служба контроля качества взяла обращение в работу, с вами свяжутся, чтобы всё исправить.",
+            "Очень жаль, что так получилось. Мы уже передали это в службу качества, с вами обязательно свяжутся и во всём разберутся.",
+            "Простите, что подвели. Служба качества получила ваше обращение, специалист скоро с вами свяжется.",
+            "Спасибо, что честно написали. Обращение уже у службы качества, вам позвонят или напишут в ближайшее время.",
+            "Нам очень неприятно это слышать. Служба качества взяла обращение в работу, с вами свяжутся, чтобы всё исправить.",
         ],
         (Lang::Ru, AskContactConsent) => &[
             "Спасибо за честный ответ. Хотите, чтобы мы вам перезвонили и разобрались, что можно было сделать лучше? Напишите «да» или «нет».",
@@ -650,8 +778,8 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
         ],
         (Lang::Ru, ContactConfirmed) => &[
             "Хорошо, передали вашу просьбу. С вами свяжутся в ближайшее время.",
-            "Договорились! Специалист службы контроля качества скоро с вами свяжется.",
-            "Спасибо! Обращение уже у службы контроля качества, вам позвонят или напишут.",
+            "Договорились! Специалист службы качества скоро с вами свяжется.",
+            "Спасибо! Обращение уже у службы качества, вам позвонят или напишут.",
             "Принято. Скоро свяжемся с вами и обсудим, что можно исправить.",
         ],
         (Lang::Ru, Apology) => &[
@@ -668,29 +796,32 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
         ],
 
         (Lang::Uk, Request) => &[
-            "Добрий день! Як вам замовлення, все гаразд? Оцініть, будь ласка, від 1 до 5 — достатньо однієї цифри у відповідь 🙂",
-            "Вітаю! Хочемо дізнатися, як усе пройшло з покупкою. Напишіть цифру від 1 до 5: 5 — усе чудово, 1 — зовсім погано.",
-            "Добрий день 🙂 Підкажіть, чи задоволені покупкою? Якщо не складно, відповідайте однією цифрою від 1 до 5.",
+            "Добрий день! Це {sender}, магазин «{shop}». Як вам замовлення, все гаразд? Оцініть, будь ласка, від 1 до 5 — достатньо однієї цифри у відповідь 🙂",
+            "Вітаю! Пише {sender} з магазину «{shop}». Як усе пройшло з покупкою? Напишіть цифру від 1 до 5: 5 — усе чудово, 1 — зовсім погано.",
+            "Добрий день 🙂 Це {sender} з магазину «{shop}». Підкажіть, чи задоволені покупкою? Якщо не складно, відповідайте однією цифрою від 1 до 5.",
         ],
-        (Lang::Uk, EmailSubject) => &["Як вам замовлення?", "Чи все гаразд із покупкою?"],
+        (Lang::Uk, EmailSubject) => &[
+            "Як вам замовлення в магазині «{shop}»?",
+            "Магазин «{shop}»: чи все гаразд із покупкою?",
+        ],
         (Lang::Uk, EmailRequest) => &[
-            "Хочемо дізнатися, як пройшла ваша покупка. Відповідати на лист не потрібно: просто натисніть одне з посилань нижче.",
-            "Пишу запитати, чи все сподобалося в замовленні. Достатньо натиснути одне посилання нижче, писати відповідь не обов'язково.",
+            "Вітаю! Це {sender} з магазину «{shop}». Хочемо дізнатися, як пройшла ваша покупка. Відповідати на лист не потрібно: просто натисніть одне з посилань нижче.",
+            "Добрий день! Мене звати {sender}, пишу з магазину «{shop}» запитати, чи все сподобалося в замовленні. Достатньо натиснути одне посилання нижче, писати відповідь не обов'язково.",
         ],
         (Lang::Uk, Thanks) => &[
             "Щиро дякуємо! Ваша оцінка обов'язково буде врахована, для нас це справді важливо.",
             "Дякуємо, що знайшли хвилинку! Нам дуже приємно, обов'язково передамо команді.",
         ],
         (Lang::Uk, ComplaintAcknowledged) => &[
-            "Дуже шкода, що так вийшло. Ми вже передали це до служби контролю якості, з вами обов'язково зв'яжуться.",
-            "Вибачте, що підвели. Служба контролю якості отримала ваше звернення, фахівець незабаром з вами зв'яжеться.",
+            "Дуже шкода, що так вийшло. Ми вже передали це до служби якості, з вами обов'язково зв'яжуться.",
+            "Вибачте, що підвели. Служба якості отримала ваше звернення, фахівець незабаром з вами зв'яжеться.",
         ],
         (Lang::Uk, AskContactConsent) => &[
             "Дякуємо за чесну відповідь. Хочете, щоб ми вам зателефонували й розібралися, що можна покращити? Напишіть «так» або «ні».",
             "Зрозуміло, дякуємо. Можливо, вам зателефонувати й обговорити, що пішло не так? Відповідайте «так» або «ні».",
         ],
         (Lang::Uk, ContactConfirmed) => &[
-            "Домовилися! Фахівець служби контролю якості незабаром з вами зв'яжеться.",
+            "Домовилися! Фахівець служби якості незабаром з вами зв'яжеться.",
             "Добре, передали ваше прохання. Вам зателефонують або напишуть найближчим часом.",
         ],
         (Lang::Uk, Apology) => &[
@@ -703,22 +834,25 @@ fn default_variants(lang: Lang, kind: TextKind) -> &'static [&'static str] {
         ],
 
         (Lang::En, Request) => &[
-            "Hi! How did your order go? Could you rate it from 1 to 5? Just one digit back is perfect 🙂",
-            "Hello! Quick question: is everything fine with your purchase? Reply with a number from 1 to 5, where 5 is great and 1 is really bad.",
-            "Hi there 🙂 Happy with your order? A quick 1 to 5 in reply would help us a lot.",
+            "Hi! It's {sender} from {shop}. How did your order go? Could you rate it from 1 to 5? Just one digit back is perfect 🙂",
+            "Hello! {sender} from {shop} here, with a quick question: is everything fine with your purchase? Reply with a number from 1 to 5, where 5 is great and 1 is really bad.",
+            "Hi there 🙂 It's {sender} at {shop}. Happy with your order? A quick 1 to 5 in reply would help us a lot.",
         ],
-        (Lang::En, EmailSubject) => &["How was your order?", "Everything fine with your purchase?"],
+        (Lang::En, EmailSubject) => &[
+            "How was your order from {shop}?",
+            "{shop}: everything fine with your purchase?",
+        ],
         (Lang::En, EmailRequest) => &[
-            "We'd love to know how your purchase went. No need to reply to this email: just tap one of the links below.",
-            "Writing to ask whether you were happy with your order. One tap on a link below is enough, no reply needed.",
+            "Hello! It's {sender} from {shop}. We'd love to know how your purchase went. No need to reply to this email: just tap one of the links below.",
+            "Hi, this is {sender} at {shop}, writing to ask whether you were happy with your order. One tap on a link below is enough, no reply needed.",
         ],
         (Lang::En, Thanks) => &[
             "Thank you so much! Your rating will definitely count, it really matters to us.",
             "Thanks for taking a moment! It means a lot, and we'll pass it on to the team.",
         ],
         (Lang::En, ComplaintAcknowledged) => &[
-            "We're really sorry it went that way. Our quality control team has registered it, and someone will get in touch with you soon.",
-            "Sorry we let you down. Quality control has your feedback now, and a specialist will contact you shortly.",
+            "We're really sorry it went that way. Our quality team has it, and someone will get in touch with you soon.",
+            "Sorry we let you down. Our quality team has your feedback now, and a specialist will contact you shortly.",
         ],
         (Lang::En, AskContactConsent) => &[
             "Thanks for being honest. Would you like us to call you back and talk about what we could do better? Just reply yes or no.",
@@ -806,13 +940,98 @@ mod tests {
         }
     }
 
+    /// A shop and a sender as an integrator might name them.
+    fn who() -> Who {
+        Who {
+            sender: "Анна".into(),
+            shop: "Пример".into(),
+        }
+    }
+
+    /// Every variant of `kind` as the customer reads it.
+    fn said(t: &Texts, kind: TextKind, lang: Lang) -> Vec<String> {
+        t.asks(kind, lang, &who())
+    }
+
+    #[test]
+    fn every_ask_says_who_writes_and_from_which_shop() {
+        let t = Texts::defaults();
+        for lang in Lang::ALL {
+            for kind in TextKind::ALL {
+                for v in t.variants(kind, lang) {
+                    if kind.is_ask() {
+                        assert!(v.contains("{shop}"), "{lang:?} {kind:?}: {v}");
+                        // A subject is the one place too short for a person's name.
+                        let subject = matches!(
+                            kind,
+                            TextKind::EmailSubject | TextKind::EmailReminderSubject
+                        );
+                        assert!(subject || v.contains("{sender}"), "{lang:?} {kind:?}: {v}");
+                    } else {
+                        assert!(!v.contains('{'), "{lang:?} {kind:?}: {v}");
+                    }
+                }
+            }
+        }
+        let filled = t.ask(TextKind::Request, Lang::Ru, "+79001234567", &who());
+        assert!(
+            filled.contains("Анна") && filled.contains("«Пример»"),
+            "{filled}"
+        );
+        assert!(!filled.contains('{'), "{filled}");
+        assert!(t
+            .asks(TextKind::Request, Lang::Ru, &who())
+            .contains(&filled));
+    }
+
+    /// The team a complaint goes to has one name wherever a customer meets it (messages and the
+    /// landing page): «служба качества», «служба якості», "quality team".
+    #[test]
+    fn the_quality_team_has_one_name() {
+        let t = Texts::defaults();
+        for lang in Lang::ALL {
+            let (word, before, after) = match lang {
+                Lang::Ru => ("качеств", "служб", ""),
+                Lang::Uk => ("якост", "служб", ""),
+                Lang::En => ("quality", "", " team"),
+            };
+            let mut texts: Vec<String> = TextKind::ALL
+                .iter()
+                .flat_map(|k| t.variants(*k, lang).to_vec())
+                .collect();
+            texts.extend(
+                LandingText::ALL
+                    .iter()
+                    .map(|k| t.landing(*k, lang).to_string()),
+            );
+            let mut seen = 0;
+            for text in &texts {
+                let lower = text.to_lowercase();
+                for (at, _) in lower.match_indices(word) {
+                    seen += 1;
+                    let head = lower[..at].trim_end();
+                    let named = head
+                        .rsplit(' ')
+                        .next()
+                        .is_some_and(|w| w.starts_with(before))
+                        && lower[at..]
+                            .split(' ')
+                            .nth(1)
+                            .is_some_and(|w| after.is_empty() || w.starts_with(after.trim()));
+                    assert!(named, "{lang:?}: another name for the team in {text}");
+                }
+            }
+            assert!(seen >= 3, "{lang:?}: the team is named only {seen} times");
+        }
+    }
+
     #[test]
     fn no_variant_looks_like_a_template() {
         let t = Texts::defaults();
         let forbidden = ["{", "}", "№", "руб", "₽", "http", "www.", "<", ">", "@"];
         for lang in Lang::ALL {
             for kind in TextKind::ALL {
-                for v in t.variants(kind, lang) {
+                for v in &said(&t, kind, lang) {
                     let lower = v.to_lowercase();
                     for f in forbidden {
                         assert!(!lower.contains(f), "{lang:?} {kind:?} has {f:?}: {v}");
@@ -836,7 +1055,7 @@ mod tests {
     fn every_question_names_the_scale() {
         let t = Texts::defaults();
         for lang in Lang::ALL {
-            for v in t.variants(TextKind::Request, lang) {
+            for v in &said(&t, TextKind::Request, lang) {
                 let n = numbers(v);
                 // Both ends of the scale, written as digits, with the low end first: that is what
                 // "from 1 to 5" looks like in any of our languages.
@@ -846,8 +1065,8 @@ mod tests {
                     matches!((one, five), (Some(a), Some(b)) if a < b),
                     "{lang:?} request does not ask for 1 to 5: {v}"
                 );
-                // Short enough to read at a glance in a chat.
-                assert!(v.chars().count() <= 160, "{lang:?} request too long: {v}");
+                // Short enough to read at a glance in a chat, names included.
+                assert!(v.chars().count() <= 180, "{lang:?} request too long: {v}");
             }
         }
     }
@@ -962,9 +1181,16 @@ mod tests {
         );
         let e = err("[uk]\nrequest = [\"Привіт, {name}! Від 1 до 5?\"]");
         assert!(
-            e.contains("`texts.uk.request[0]`") && e.contains("placeholder"),
+            e.contains("`texts.uk.request[0]`") && e.contains("{sender}, {shop}"),
             "{e}"
         );
+        let e = err("[ru]\nthanks = [\"Спасибо от {shop}!\"]");
+        assert!(
+            e.contains("`texts.ru.thanks[0]`") && e.contains("placeholder"),
+            "{e}"
+        );
+        let e = err("[ru]\nsms_request = [\"{shop: оцените\"]");
+        assert!(e.contains("without its pair"), "{e}");
         let e = err("[en]\nopt_out_confirmed = []");
         assert!(e.contains("`texts.en.opt_out_confirmed`"), "{e}");
 
@@ -1118,6 +1344,53 @@ mod tests {
             t.variants(TextKind::Thanks, Lang::En),
             Texts::defaults().variants(TextKind::Thanks, Lang::En)
         );
+    }
+
+    #[test]
+    fn asks_are_checked_against_the_names_they_carry() {
+        let t = Texts::defaults();
+        t.check_asks(&TextsConfig::default(), &who()).unwrap();
+        // A long name makes one of our SMS three segments: the error names `shop.name`.
+        let long = Who {
+            sender: "Александра".into(),
+            shop: "Интернет-гипермаркет товаров для дома и сада".into(),
+        };
+        let e = t
+            .check_asks(&TextsConfig::default(), &long)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`shop.name`") && e.contains("segments"), "{e}");
+        // The shop's own short SMS with that name is fine; its own long one is named.
+        let cfg: TextsConfig = toml::from_str(
+            "[ru]\nsms_request = [\"{shop}: оцените заказ\"]\nsms_reminder = [\"{shop}: ждём оценку\"]",
+        )
+        .unwrap();
+        let t = Texts::from_config(&cfg).unwrap();
+        t.check_asks(&cfg, &long).unwrap();
+        let cfg: TextsConfig = toml::from_str(&format!(
+            "[ru]\nsms_request = [\"{{shop}}: {}\"]",
+            "оцените ".repeat(12)
+        ))
+        .unwrap();
+        let t = Texts::from_config(&cfg).unwrap();
+        let e = t.check_asks(&cfg, &who()).unwrap_err().to_string();
+        assert!(e.contains("`texts.ru.sms_request[0]`"), "{e}");
+        // An ask that does not say who asks is refused; the name written out is as good.
+        for (text, ok) in [
+            ("Здравствуйте! От 1 до 5?", false),
+            ("Здравствуйте, это магазин Пример! От 1 до 5?", true),
+            ("Это {sender}, «{shop}». От 1 до 5?", true),
+        ] {
+            let cfg = TextsConfig {
+                uk: BTreeMap::from([(TextKind::Request, vec![text.to_string()])]),
+                ..TextsConfig::default()
+            };
+            let got = Texts::from_config(&cfg).unwrap().check_asks(&cfg, &who());
+            assert_eq!(got.is_ok(), ok, "{text}: {got:?}");
+            if let Err(e) = got {
+                assert!(e.to_string().contains("`texts.uk.request[0]`"), "{e}");
+            }
+        }
     }
 
     #[test]

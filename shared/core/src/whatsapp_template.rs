@@ -7,7 +7,7 @@
 
 use crate::config::{Config, MetaConfig, WhatsappProvider};
 use crate::model::Rating;
-use crate::texts::{rating_label, Lang};
+use crate::texts::{rating_label, Lang, Who};
 
 /// Meta's category for a message that follows up on a transaction the customer made: the
 /// category a feedback question on a delivered order belongs to (Meta's "Utility templates" page).
@@ -59,22 +59,25 @@ fn lang_of(code: &str, fallback: Lang) -> Lang {
         .unwrap_or(fallback)
 }
 
-/// The question the template asks, naming the shop: a stranger's question with no name reads as
-/// spam. No order number, sum or customer name: the same body goes to everyone.
-fn body(shop: &str, lang: Lang) -> String {
+/// The question the template asks, saying who writes and from which shop as every other request
+/// does (`[shop]`): a stranger's question with no name reads as spam. No order number, sum or
+/// customer name: the same body goes to everyone.
+fn body(who: &Who, lang: Lang) -> String {
+    let (sender, shop) = (&who.sender, &who.shop);
     match lang {
         Lang::Ru => format!(
-            "Здравствуйте! Это {shop}. Как вам заказ, который вы недавно получили? Нажмите \
-             кнопку с оценкой от 5 (отлично) до 1 (очень плохо) или ответьте парой слов."
+            "Здравствуйте! Это {sender}, магазин «{shop}». Как вам заказ, который вы недавно \
+             получили? Нажмите кнопку с оценкой от 5 (отлично) до 1 (очень плохо) или ответьте \
+             парой слов."
         ),
         Lang::Uk => format!(
-            "Доброго дня! Це {shop}. Як вам замовлення, яке ви нещодавно отримали? Натисніть \
-             кнопку з оцінкою від 5 (чудово) до 1 (дуже погано) або дайте відповідь кількома \
-             словами."
+            "Доброго дня! Це {sender}, магазин «{shop}». Як вам замовлення, яке ви нещодавно \
+             отримали? Натисніть кнопку з оцінкою від 5 (чудово) до 1 (дуже погано) або дайте \
+             відповідь кількома словами."
         ),
         Lang::En => format!(
-            "Hello, this is {shop}. How was the order you received recently? Tap a rating \
-             from 5 (great) to 1 (very bad), or reply in a few words."
+            "Hello, this is {sender} from {shop}. How was the order you received recently? Tap \
+             a rating from 5 (great) to 1 (very bad), or reply in a few words."
         ),
     }
 }
@@ -104,14 +107,14 @@ pub fn spec(config: &Config) -> Option<TemplateSpec> {
     let meta = config.whatsapp.meta.as_ref()?;
     Some(spec_for(
         meta,
-        config.email.shop_display_name(),
+        &config.who(),
         config.texts.language.unwrap_or_default(),
     ))
 }
 
-/// The template for `meta`, naming `shop`; `fallback` is the language when the template's code is
-/// none of ours.
-pub fn spec_for(meta: &MetaConfig, shop: &str, fallback: Lang) -> TemplateSpec {
+/// The template for `meta`, naming `who` asks; `fallback` is the language when the template's
+/// code is none of ours.
+pub fn spec_for(meta: &MetaConfig, who: &Who, fallback: Lang) -> TemplateSpec {
     let lang = lang_of(&meta.template_language, fallback);
     // The config was validated: five distinct ratings 1–5. An invalid one cannot reach here, but
     // is left out rather than panicking.
@@ -131,7 +134,7 @@ pub fn spec_for(meta: &MetaConfig, shop: &str, fallback: Lang) -> TemplateSpec {
         name: meta.template_name.clone(),
         language: meta.template_language.clone(),
         category: CATEGORY,
-        body: body(shop, lang),
+        body: body(who, lang),
         buttons,
     }
 }
@@ -176,6 +179,13 @@ impl TemplateSpec {
 mod tests {
     use super::*;
 
+    fn daisy() -> Who {
+        Who {
+            sender: "Anna".into(),
+            shop: "Daisy".into(),
+        }
+    }
+
     fn config(extra: &str) -> Config {
         let text = include_str!("../../../otklik.example.toml")
             .replace("template_button_ratings = [5, 4, 3, 2, 1]\n", "")
@@ -195,7 +205,8 @@ mod tests {
         assert_eq!(spec.buttons[0].payload(), "rating_5");
         assert_eq!(spec.category, "UTILITY");
         assert!(
-            spec.body.starts_with("Здравствуйте! Это Магазин «Пример»."),
+            spec.body
+                .starts_with("Здравствуйте! Это Анна, магазин «Пример»."),
             "{}",
             spec.body
         );
@@ -237,12 +248,12 @@ mod tests {
         }
         let mut meta = config("").whatsapp.meta.unwrap();
         meta.template_language = "en_US".into();
-        let spec = spec_for(&meta, "Daisy", Lang::Ru);
+        let spec = spec_for(&meta, &daisy(), Lang::Ru);
         assert_eq!(spec.buttons[0].text, "5 — great");
         assert!(spec.body.contains("Daisy"));
         meta.template_language = "kk".into();
         assert_eq!(
-            spec_for(&meta, "Daisy", Lang::Uk).buttons[4].text,
+            spec_for(&meta, &daisy(), Lang::Uk).buttons[4].text,
             "1 — дуже погано"
         );
     }

@@ -105,9 +105,9 @@ fn crm_and_landing_override_errors_name_the_key() {
 
 #[test]
 fn an_sms_wording_too_long_for_two_segments_is_refused_with_its_key() {
-    let long = "Здравствуйте! Это магазин, где вы недавно покупали. Нам очень важно знать, как всё прошло, поэтому просим оценить заказ";
+    let long = "Здравствуйте! Это {sender}, магазин «{shop}», где вы недавно покупали. Нам очень важно знать, как всё прошло, оцените";
     let e = Config::from_toml(&format!(
-        "{EXAMPLE}\n[texts.ru]\nsms_request = [\"Как вам заказ?\", \"{long}\"]\n"
+        "{EXAMPLE}\n[texts.ru]\nsms_request = [\"«{{shop}}»: как вам заказ?\", \"{long}\"]\n"
     ))
     .unwrap_err()
     .to_string();
@@ -117,12 +117,22 @@ fn an_sms_wording_too_long_for_two_segments_is_refused_with_its_key() {
     );
     // A short one is taken.
     let c = Config::from_toml(&format!(
-        "{EXAMPLE}\n[texts.ru]\nsms_request = [\"Как вам заказ?\"]\n"
+        "{EXAMPLE}\n[texts.ru]\nsms_request = [\"«{{shop}}»: как вам заказ?\"]\n"
     ))
     .unwrap();
     let t = Texts::from_config(&c.texts).unwrap();
     assert_eq!(
-        t.variants(TextKind::SmsRequest, Lang::Ru),
-        ["Как вам заказ?"]
+        t.asks(TextKind::SmsRequest, Lang::Ru, &c.who()),
+        ["«Пример»: как вам заказ?"]
+    );
+    // One that does not say who asks is refused.
+    let e = Config::from_toml(&format!(
+        "{EXAMPLE}\n[texts.ru]\nsms_request = [\"Как вам заказ?\"]\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("`texts.ru.sms_request[0]`") && e.contains("{shop}"),
+        "{e}"
     );
 }

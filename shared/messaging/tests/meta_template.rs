@@ -38,7 +38,14 @@ async fn each_button_carries_the_rating_the_config_gives_its_place() {
 async fn the_template_is_created_once_and_a_second_time_is_refused_in_words() {
     let sim = spawn(SimConfig::default()).await.unwrap();
     let config = meta(&sim.url(), &[5, 4, 3, 2, 1]);
-    let spec = spec_for(&config, "Ромашка", Default::default());
+    let spec = spec_for(
+        &config,
+        &otklik_core::texts::Who {
+            sender: "Анна".into(),
+            shop: "Ромашка".into(),
+        },
+        Default::default(),
+    );
     let client = MetaClient::new(config.clone(), "meta-token");
     let waba = config.business_account_id.clone().unwrap();
 
@@ -87,7 +94,14 @@ async fn the_template_is_created_once_and_a_second_time_is_refused_in_words() {
 async fn a_wrong_token_or_account_is_refused() {
     let sim = spawn(SimConfig::default()).await.unwrap();
     let config = meta(&sim.url(), &[5, 4, 3, 2, 1]);
-    let spec = spec_for(&config, "Ромашка", Default::default());
+    let spec = spec_for(
+        &config,
+        &otklik_core::texts::Who {
+            sender: "Анна".into(),
+            shop: "Ромашка".into(),
+        },
+        Default::default(),
+    );
     let bad_token = MetaClient::new(config.clone(), "not-the-token");
     let err = bad_token
         .create_template("100000000000002", &spec)

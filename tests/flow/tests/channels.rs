@@ -91,7 +91,8 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
     );
     assert_eq!(settings["setSettingsCalls"], 1, "{settings}");
 
-    // The other one gets one SMS: our words, then a short link of its own, in one segment.
+    // The other one gets one SMS: our words saying who asks, then a short link of its own, in
+    // two segments at most.
     let inbox = eventually("the SMS reaches the phone", WAIT, || async {
         let inbox = s
             .sim_get(&format!("/sim/sms/inbox?phone={}", digits(without_max)))
@@ -102,7 +103,13 @@ async fn max_first_then_an_sms_with_a_short_link_for_those_without_max() {
     .unwrap();
     assert_eq!(inbox.as_array().unwrap().len(), 1, "{inbox}");
     let sms = inbox[0]["text"].as_str().unwrap();
-    assert_eq!(inbox[0]["segments"], 1, "{sms}");
+    let segments = inbox[0]["segments"].as_u64().unwrap();
+    assert!((1..=2).contains(&segments), "{segments}: {sms}");
+    let who = s.config.who();
+    assert!(
+        sms.contains(&who.sender) && sms.contains(&format!("«{}»", who.shop)),
+        "{sms}"
+    );
     assert_eq!(inbox[0]["from"], "Otklik");
     let link = sms.rsplit(' ').next().unwrap();
     let prefix = format!("{}/s/", s.api_url());

@@ -259,10 +259,18 @@ async fn without_whatsapp_the_customer_gets_one_plain_email_with_five_links() {
     );
     let body = body_of(mime);
     assert!(!body.contains('<'), "plain text only: {body}");
+    // Signed as the From line reads, the shop named, and no fake "sent from my phone".
+    let lf = body.replace("\r\n", "\n");
     assert!(
-        body.trim_end()
-            .ends_with("Отправлено из Mail.ru для Android"),
+        lf.trim_end().ends_with("Анна Смирнова\nмагазин «Пример»"),
         "{body}"
+    );
+    assert!(!body.contains("Отправлено"), "{body}");
+    // The opening says who writes and from which shop.
+    let opening = lf.split("\n\n").next().unwrap();
+    assert!(
+        opening.contains("Анна") && opening.contains("«Пример»"),
+        "{opening}"
     );
     let links: Vec<&str> = body
         .split_whitespace()

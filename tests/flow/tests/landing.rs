@@ -177,7 +177,9 @@ async fn a_person_opening_one_link_records_exactly_one_rating() {
     let url = s.link(&survey, 4);
     let (status, html) = s.open(&url).await;
     assert_eq!(status, 200);
-    assert!(html.contains("Спасибо за вашу оценку"));
+    // Nothing is recorded yet, so nothing thanks yet.
+    assert!(html.contains("<h1>Ваша оценка</h1>"), "{html}");
+    assert!(!html.contains("Спасибо за вашу оценку"));
     assert!(html.len() < 20 * 1024, "{} bytes", html.len());
     let nonce = nonce_of(&html);
     // The script's POST, then a replay of it (a double load, a back button).
@@ -202,10 +204,31 @@ async fn a_person_opening_one_link_records_exactly_one_rating() {
         .filter(|c| matches!(c, Command::WriteRating { .. }))
         .collect();
     assert_eq!(ratings.len(), 1, "{writes:?}");
-    // Another link afterwards: already answered, nothing changes.
+    // Another link afterwards: the page shows the rating we have (4, not the clicked 1) and
+    // where a person answers; nothing changes.
     let other = s.link(&survey, 1);
-    let (status, body) = s.click(&other).await;
-    assert_eq!(status, 409, "{body}");
+    let (status, html) = s.open(&other).await;
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("data-state=\"answered\""), "{html}");
+    assert!(html.contains("Записана ваша оценка: 4 из 5."), "{html}");
+    assert!(!html.contains("1 из 5"), "{html}");
+    assert!(html.contains(&s.config.email.reply_to), "{html}");
+    let (status, body) = s
+        .driver
+        .http
+        .get(&other)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 409);
+    let body: Value = body.json().await.unwrap();
+    assert_eq!(body["rating"], 4, "{body}");
+    // The same link again shows the recorded page, thanks and all.
+    let (status, html) = s.open(&url).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>Спасибо за вашу оценку</h1>"), "{html}");
     assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(4));
     // A nonce of another link is refused.
     let (status, _) = s.post_json(&other, &[("nonce", &nonce)]).await;
@@ -242,6 +265,30 @@ async fn a_click_right_after_sending_needs_a_confirmation() {
     let csp = r.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(5));
+}
+
+#[tokio::test]
+async fn yes_call_me_without_a_phone_promises_an_email_not_a_call() {
+    let s = stack("no-phone").await;
+    // The email survey's customer left no phone.
+    let three = s.emailed(Duration::hours(3)).await;
+    assert!(three.contact.phone.is_none());
+    let url = s.link(&three, 3);
+    let (status, _) = s.click(&url).await;
+    assert_eq!(status, 200);
+    // The page's form post (HTML back, as without script).
+    let r = s
+        .driver
+        .http
+        .post(format!("{url}/contact"))
+        .form(&[("answer", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("напишем вам на почту"), "{html}");
+    assert!(!html.contains("перезвоним"), "{html}");
 }
 
 #[tokio::test]
@@ -714,4 +761,133 @@ async fn chromium_at_phone_size_records_the_rating_and_takes_a_screenshot() {
     assert_eq!(after.rating.map(|r| r.value()), Some(3));
     assert_eq!(after.state, SurveyState::AwaitingContactConsent);
     println!("screenshot: {}", shot.display());
+}
+
+/// Runs `tests/browser/landing.mjs` on `url` at `width` with `args`; the report on success.
+async fn in_chromium(name: &str, url: &str, width: u32, args: &[&str]) -> Value {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = root.join("target/test-output");
+    std::fs::create_dir_all(&out).unwrap();
+    let shot = out.join(format!("landing-{name}-{width}.png"));
+    let run = tokio::process::Command::new("node")
+        .arg(root.join("tests/browser/landing.mjs"))
+        .arg(url)
+        .arg(&shot)
+        .arg("--width")
+        .arg(width.to_string())
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(
+        run.status.success(),
+        "{name} at {width} px: {report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_str(report.trim()).unwrap()
+}
+
+/// Every state a customer can meet on the email's page, in Chromium on a phone (390 px) and a
+/// desktop (1280 px): what it says, what it must not say, and that nothing spills sideways.
+#[tokio::test]
+async fn chromium_shows_every_page_state_truthfully_at_phone_and_desktop_width() {
+    let s = stack("browser-states").await;
+    for width in [390, 1280] {
+        // A rating recorded by the page's script: thanked once recorded.
+        let survey = s.emailed(Duration::hours(2)).await;
+        let v = in_chromium(
+            "recorded",
+            &s.link(&survey, 5),
+            width,
+            &["--text", "Спасибо, что нашли минуту"],
+        )
+        .await;
+        assert_eq!(v["state"], "recorded", "{v}");
+        // Another link of the answered survey: the recorded 5, not the clicked 2, and a person.
+        let v = in_chromium(
+            "answered",
+            &s.link(&survey, 2),
+            width,
+            &[
+                "--expect",
+                "answered",
+                "--status",
+                "409",
+                "--text",
+                "Записана ваша оценка: 5 из 5.",
+                "--text",
+                &s.config.email.reply_to,
+                "--absent",
+                "2 из 5",
+            ],
+        )
+        .await;
+        assert_eq!(v["rating"], "5", "{v}");
+        // Opened seconds after sending: the script's POST is taken for a scanner's, so the page
+        // asks to confirm, under "Ваша оценка", and thanks for nothing yet.
+        let soon = s.emailed(Duration::seconds(1)).await;
+        in_chromium(
+            "confirm",
+            &s.link(&soon, 4),
+            width,
+            &[
+                "--expect",
+                "confirm",
+                "--text",
+                "Да, это моя оценка",
+                "--absent",
+                "Спасибо",
+            ],
+        )
+        .await;
+        assert_eq!(s.survey(&soon).await.rating, None);
+        // A 3, then "yes, call me" from a customer with no phone: no call is promised.
+        let three = s.emailed(Duration::hours(2)).await;
+        in_chromium(
+            "call-without-phone",
+            &s.link(&three, 3),
+            width,
+            &[
+                "--click",
+                "#followup-contact button[type=submit]",
+                "--expect",
+                "done",
+                "--text",
+                "напишем вам на почту",
+                "--absent",
+                "перезвоним",
+            ],
+        )
+        .await;
+        assert_eq!(
+            s.survey(&three).await.state,
+            SurveyState::Closed {
+                outcome: Outcome::ComplaintOpened
+            }
+        );
+        // An expired link says what to do next.
+        let old = s.emailed(Duration::days(40)).await;
+        let token = s.signer.sign(
+            &old.id,
+            LinkAction::Rate(Rating::new(4).unwrap()),
+            Utc::now() - Duration::days(1),
+        );
+        in_chromium(
+            "expired",
+            &format!("{}/r/{token}", s.api_url()),
+            width,
+            &[
+                "--expect",
+                "error",
+                "--status",
+                "410",
+                "--text",
+                "напишите нам",
+                "--text",
+                &s.config.email.reply_to,
+            ],
+        )
+        .await;
+    }
 }

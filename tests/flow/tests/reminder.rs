@@ -57,9 +57,10 @@ fn email_text(raw: &str) -> String {
     text.lines().collect::<Vec<_>>().join(" ")
 }
 
-fn starts_with_one_of(text: &str, kind: TextKind) -> bool {
+/// Whether `text` opens with one of our wordings of `kind`, as sent from the stack's shop.
+fn starts_with_one_of(text: &str, kind: TextKind, config: &otklik_core::config::Config) -> bool {
     Texts::defaults()
-        .variants(kind, Lang::Ru)
+        .asks(kind, Lang::Ru, &config.who())
         .iter()
         .any(|v| text.starts_with(v.as_str()))
 }
@@ -92,7 +93,10 @@ async fn a_silent_sms_customer_is_reminded_once_by_email_and_that_answer_counts(
     .unwrap();
     assert_eq!(raw.len(), 1, "one email: the reminder");
     let text = email_text(&raw[0]);
-    assert!(starts_with_one_of(&text, TextKind::EmailReminder), "{text}");
+    assert!(
+        starts_with_one_of(&text, TextKind::EmailReminder, &s.config),
+        "{text}"
+    );
     // Recorded just after the provider took it.
     let sv = eventually("the reminder is recorded", WAIT, || async {
         Ok(survey_of(&s, order)
@@ -168,7 +172,7 @@ async fn a_silent_max_customer_is_reminded_by_sms_in_the_reminders_words() {
     .unwrap();
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert!(
-        starts_with_one_of(&sms[0], TextKind::SmsReminder),
+        starts_with_one_of(&sms[0], TextKind::SmsReminder, &s.config),
         "{}",
         sms[0]
     );

@@ -63,20 +63,35 @@ async fn stack(test: &str) -> Stack {
         stats: Default::default(),
         redeliver_percent: 0,
     };
+    // The landing, for the inspector's one-click page behind the task's link.
+    let landing = Arc::new(
+        otklik_email_landing::Landing::from_parts(&parts)
+            .await
+            .unwrap(),
+    );
     stack
-        .serve(vec![Route::new(
-            "/webhooks/whatsapp/",
-            handler(move |req| {
-                let (inbound, consumer) = (inbound.clone(), consumer.clone());
-                async move {
-                    let answer = inbound.handle(req).await;
-                    while consumer.poll_once(0, "inbound").await.unwrap() > 0 {}
-                    let failed = consumer.stats.failed.load(Ordering::Relaxed);
-                    assert_eq!(failed, 0, "inbound-worker failed {failed} items");
-                    answer
-                }
-            }),
-        )])
+        .serve(vec![
+            Route::new(
+                "/webhooks/whatsapp/",
+                handler(move |req| {
+                    let (inbound, consumer) = (inbound.clone(), consumer.clone());
+                    async move {
+                        let answer = inbound.handle(req).await;
+                        while consumer.poll_once(0, "inbound").await.unwrap() > 0 {}
+                        let failed = consumer.stats.failed.load(Ordering::Relaxed);
+                        assert_eq!(failed, 0, "inbound-worker failed {failed} items");
+                        answer
+                    }
+                }),
+            ),
+            Route::new(
+                "/r/",
+                handler(move |req| {
+                    let landing = landing.clone();
+                    async move { landing.handle(req, Utc::now()).await }
+                }),
+            ),
+        ])
         .await;
     let queues = [
         stack.queue(&CRM_WRITES_QUEUE).await,
@@ -554,6 +569,113 @@ async fn an_unreadable_question_makes_one_inspector_task_and_keeps_the_survey_op
 }
 
 #[tokio::test]
+async fn the_inspector_settles_an_unreadable_answer_in_one_click_once() {
+    let s = stack("resolve").await;
+    let phone = "+7 900 400-00-07";
+    let survey = s.asked(phone).await;
+    // A 1 with a reason, but two numbers: rightly not read as a rating.
+    s.say(phone, "1 курьер опоздал на 3 часа, коробка мятая")
+        .await;
+    assert_eq!(s.survey(&survey).await.rating, None);
+    s.run_crm_writer().await;
+    let tasks = s.crm("tasks").await;
+    let tasks = tasks.as_array().unwrap();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    let commentary = tasks[0]["commentary"].as_str().unwrap();
+    // The task's last line carries the inspector's signed link to the landing.
+    let at = commentary.find("/r/").expect("a link in the task");
+    let token = commentary[at + 3..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        commentary[..at].ends_with(&s.config.email.landing_base_url),
+        "{commentary}"
+    );
+    let url = format!("{}/r/{token}", s.api_url());
+
+    // A GET (a link preview, the inspector opening it) shows the choices and records nothing.
+    for _ in 0..2 {
+        let (status, html) = s.open(&url).await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("data-state=\"resolve\""), "{html}");
+        assert!(html.contains("name=\"choice\" value=\"call\""));
+    }
+    assert_eq!(s.survey(&survey).await.rating, None);
+    // A choice that is not one is refused.
+    let (status, _) = s.post_json(&url, &[("choice", "6")]).await;
+    assert_eq!(status, 400);
+
+    // "2": as if the customer had sent it.
+    let (status, answer) = s.post_json(&url, &[("choice", "2")]).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["recorded"], true);
+    let after = s.survey(&survey).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(2));
+    assert_eq!(
+        after.state,
+        SurveyState::Closed {
+            outcome: Outcome::ComplaintOpened
+        }
+    );
+    // A second POST, the same choice or another, changes nothing.
+    for again in ["2", "5", "none"] {
+        let (status, answer) = s.post_json(&url, &[("choice", again)]).await;
+        assert_eq!(status, 409, "{again}: {answer}");
+        assert_eq!(answer["recorded"], false);
+    }
+    assert_eq!(s.survey(&survey).await, after);
+    let (_, html) = s.open(&url).await;
+    assert!(html.contains("data-state=\"answered\""), "{html}");
+
+    // One complaint on its way to complaint-create.
+    let complaints = s.commands(1).await;
+    assert!(
+        matches!(&complaints[..], [Command::OpenComplaint { rating, callback: false, .. }] if rating.value() == 2),
+        "{complaints:?}"
+    );
+    // The rating written and both employees credited, once.
+    s.run_crm_writer().await;
+    let order = s
+        .crm(&format!("orders/main-shop/{}", survey.order.id()))
+        .await;
+    assert_eq!(order["customFields"]["otklik_rating"], json!(2), "{order}");
+    let now = Utc::now();
+    let credits: Vec<_> = s
+        .store
+        .credits_between(now - Duration::hours(2), now + Duration::hours(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.survey == survey.id)
+        .collect();
+    let mut employees: Vec<u64> = credits.iter().map(|c| c.employee).collect();
+    employees.sort();
+    assert_eq!(employees, vec![11, 12], "{credits:?}");
+    assert!(credits.iter().all(|c| c.rating == 2));
+    // The customer heard once that the quality team has it.
+    s.run_replies(2).await;
+    let said: Vec<String> = s
+        .sent_to(phone)
+        .await
+        .iter()
+        .filter_map(|m| m["text"].as_str().map(str::to_string))
+        .collect();
+    let ack = otklik_core::texts::Texts::defaults()
+        .variants(
+            otklik_core::texts::TextKind::ComplaintAcknowledged,
+            otklik_core::texts::Lang::Ru,
+        )
+        .to_vec();
+    assert_eq!(
+        said.iter().filter(|t| ack.contains(t)).count(),
+        1,
+        "{said:?}"
+    );
+}
+
+#[tokio::test]
 async fn bad_signatures_and_tokens_are_refused_and_change_nothing() {
     let s = stack("auth").await;
     let survey = s.asked("+7 900 600-00-01").await;
@@ -888,6 +1010,7 @@ async fn ratings_received_during_a_crm_outage_reach_their_orders_afterwards_once
         crm: otklik_retailcrm::RetailCrm::new(cfg).unwrap(),
         store: s.store.clone(),
         config: s.config.clone(),
+        signer: otklik_core::links::LinkSigner::new(stack::LINK_SECRET.as_bytes()),
     };
     let event = s.event_of(0, 1).await;
     let total = event.records.len();

@@ -8,6 +8,7 @@ const NONCE: &str = "bm9uY2U.c2lnbmF0dXJl";
 static OURS: LazyLock<Texts> = LazyLock::new(Texts::defaults);
 static SHOP: LazyLock<Shop<'static>> = LazyLock::new(|| Shop {
     name: "Цветы у дома",
+    contact: "quality@example.ru",
     texts: &OURS,
     lang: Lang::Ru,
     origin: Origin::Email,
@@ -45,13 +46,46 @@ fn all_pages() -> Vec<(Page<'static>, &'static str)> {
             "confirm",
         ));
     }
-    pages.push((Page::ContactAnswered { yes: true }, "done"));
-    pages.push((Page::ContactAnswered { yes: false }, "done"));
+    pages.push((
+        Page::ContactAnswered {
+            yes: true,
+            phone: true,
+        },
+        "done",
+    ));
+    pages.push((
+        Page::ContactAnswered {
+            yes: true,
+            phone: false,
+        },
+        "done",
+    ));
+    pages.push((
+        Page::ContactAnswered {
+            yes: false,
+            phone: true,
+        },
+        "done",
+    ));
     pages.push((Page::CommentSaved, "done"));
-    pages.push((Page::AlreadyAnswered, "answered"));
+    pages.push((Page::AlreadyAnswered { recorded: None }, "answered"));
+    pages.push((
+        Page::AlreadyAnswered {
+            recorded: Some(r(4)),
+        },
+        "answered",
+    ));
     pages.push((Page::OptOutConfirm, "optout"));
     pages.push((Page::OptOutDone, "done"));
     pages.push((Page::Ask, "ask"));
+    pages.push((Page::Resolve, "resolve"));
+    for value in ["1", "2", "3", "4", "5", "call", "none"] {
+        pages.push((
+            Page::Resolved(Resolution::from_form(value).unwrap()),
+            "resolved",
+        ));
+    }
+    pages.push((Page::ResolvedBefore, "answered"));
     for error in ErrorPage::ALL {
         pages.push((Page::Error(error), "error"));
     }
@@ -97,7 +131,7 @@ fn section<'a>(html: &'a str, id: &str) -> &'a str {
 #[test]
 fn every_page_is_a_small_self_contained_russian_document() {
     let pages = all_pages();
-    assert_eq!(pages.len(), 15 + 7 + 6);
+    assert_eq!(pages.len(), 15 + 9 + 6 + 9);
     for (page, state) in pages {
         let html = render(&page, &SHOP);
         assert!(html.len() < 20 * 1024, "{page:?}: {} bytes", html.len());
@@ -172,7 +206,7 @@ fn every_rating_page_carries_its_rating_and_stars() {
         },
         &SHOP,
     );
-    assert!(html.contains("Спасибо за вашу оценку"));
+    assert!(html.contains("<h1>Ваша оценка</h1>"));
     assert!(html.contains("★★★★<span class=\"off\">☆</span>"));
 }
 
@@ -281,7 +315,7 @@ fn the_rating_page_holds_everything_the_script_may_reveal() {
         )));
         assert!(comment.contains("<textarea") && comment.contains("name=\"text\""));
         assert!(comment.contains("maxlength=\"2000\""));
-        assert!(comment.contains("отдел качества"));
+        assert!(comment.contains("службу качества"));
         // Every id is unique, or getElementById would reveal the wrong one.
         for id in [
             "record",
@@ -350,10 +384,18 @@ fn the_confirm_page_shows_the_confirm_form_open() {
 #[test]
 fn the_other_pages_say_what_happened() {
     let text = |page: Page<'_>| render(&page, &SHOP);
-    assert!(text(Page::ContactAnswered { yes: true }).contains("перезвоним"));
-    assert!(text(Page::ContactAnswered { yes: false }).contains("Звонить не будем"));
+    assert!(text(Page::ContactAnswered {
+        yes: true,
+        phone: true
+    })
+    .contains("перезвоним"));
+    assert!(text(Page::ContactAnswered {
+        yes: false,
+        phone: true
+    })
+    .contains("Звонить не будем"));
     assert!(text(Page::CommentSaved).contains("комментарий"));
-    assert!(text(Page::AlreadyAnswered).contains("уже получили ваш ответ"));
+    assert!(text(Page::AlreadyAnswered { recorded: None }).contains("уже получили ваш ответ"));
     let optout = text(Page::OptOutConfirm);
     let form = between(&optout, "<form method=\"post\" action=\"\">", "</form>");
     assert!(form.contains("name=\"confirm\" value=\"1\""));
@@ -484,6 +526,7 @@ fn error_pages_map_to_status_code_and_a_russian_message() {
 fn shop_in(texts: &Texts, lang: Lang) -> Shop<'_> {
     Shop {
         name: "Flowers",
+        contact: "quality@example.ru",
         texts,
         lang,
         origin: Origin::Email,
@@ -514,11 +557,11 @@ fn russian_pages_keep_their_wording() {
         token: TOKEN,
         nonce: NONCE,
     });
-    assert_eq!(title, "Спасибо за вашу оценку — Цветы у дома");
+    assert_eq!(title, "Ваша оценка — Цветы у дома");
     assert_eq!(
         rating,
         format!(
-            "<h1>Спасибо за вашу оценку</h1><p class=\"stars\" aria-hidden=\"true\">★★★<span \
+            "<h1>Ваша оценка</h1><p class=\"stars\" aria-hidden=\"true\">★★★<span \
              class=\"off\">☆☆</span></p><p class=\"score\">3 из 5</p><p id=\"saving\" \
              class=\"muted\" hidden>Сохраняем вашу оценку…</p><p id=\"failed\" hidden>Не \
              получилось сохранить оценку — попробуйте, пожалуйста, ещё раз.</p><form \
@@ -532,7 +575,9 @@ fn russian_pages_keep_their_wording() {
              value=\"{NONCE}\"><input type=\"hidden\" name=\"confirm\" value=\"1\"><button \
              type=\"submit\">Да, это моя оценка</button></form></section><section \
              id=\"answered\" hidden><p>Мы уже получили ваш ответ на этот опрос — например, по \
-             другой ссылке из письма. Спасибо! Больше ничего делать не нужно.</p></section>\
+             другой ссылке из письма. Спасибо! Больше ничего делать не нужно.</p><p \
+             class=\"muted\">Если ошиблись с оценкой или хотите что-то добавить, напишите нам \
+             на quality@example.ru — ответит человек.</p></section>\
              <section id=\"followup-thanks\" hidden><p>Нам очень приятно это слышать. Спасибо, \
              что нашли минуту ответить — это правда помогает.</p></section><section \
              id=\"followup-contact\" hidden><p>Похоже, что-то было не так. Хотите, мы вам \
@@ -542,7 +587,7 @@ fn russian_pages_keep_their_wording() {
              action=\"{TOKEN}/contact\"><input type=\"hidden\" name=\"answer\" \
              value=\"no\"><button type=\"submit\" class=\"alt\">Нет, не нужно</button></form>\
              </section><section id=\"followup-comment\" hidden><p>Нам очень жаль. Мы уже \
-             передали вашу оценку в отдел качества — там разберутся, что пошло не так.</p><form \
+             передали вашу оценку в службу качества — там разберутся, что пошло не так.</p><form \
              method=\"post\" action=\"{TOKEN}/comment\"><label for=\"comment-text\">Если \
              хотите, расскажите, что случилось:</label><textarea id=\"comment-text\" \
              name=\"text\" maxlength=\"2000\" rows=\"5\"></textarea><button \
@@ -557,13 +602,19 @@ fn russian_pages_keep_their_wording() {
     assert_eq!(confirm.0, "Подтвердите оценку — Цветы у дома");
     let expected = [
         (
-            Page::ContactAnswered { yes: true },
-            "Мы перезвоним",
+            Page::ContactAnswered {
+                yes: true,
+                phone: true,
+            },
+            "Мы свяжемся с вами",
             "<h1>Договорились</h1><p>Мы перезвоним вам в ближайшее время и постараемся всё \
              исправить.</p><p class=\"muted\">Спасибо, что дали нам такую возможность.</p>",
         ),
         (
-            Page::ContactAnswered { yes: false },
+            Page::ContactAnswered {
+                yes: false,
+                phone: true,
+            },
             "Спасибо за ответ",
             "<h1>Понятно, спасибо</h1><p>Звонить не будем. Простите, что в этот раз не всё \
              получилось так, как хотелось.</p><p class=\"muted\">Спасибо, что нашли время \
@@ -572,7 +623,7 @@ fn russian_pages_keep_their_wording() {
         (
             Page::CommentSaved,
             "Комментарий отправлен",
-            "<h1>Спасибо, мы всё прочитаем</h1><p>Ваш комментарий получил отдел качества. Нам \
+            "<h1>Спасибо, мы всё прочитаем</h1><p>Ваш комментарий получила служба качества. Нам \
              жаль, что заказ вас расстроил.</p>",
         ),
         (
@@ -592,7 +643,10 @@ fn russian_pages_keep_their_wording() {
         (
             Page::Error(ErrorPage::Expired),
             "Ссылка устарела",
-            "<h1>Ссылка устарела</h1><p>Срок действия этой ссылки уже истёк.</p>",
+            "<h1>Ссылка устарела</h1><p>Срок действия этой ссылки истёк, но если хотите \
+             рассказать, как прошёл заказ, напишите нам — мы прочитаем.</p><p class=\"muted\">Если \
+             ошиблись с оценкой или хотите что-то добавить, напишите нам на quality@example.ru — \
+             ответит человек.</p>",
         ),
         (
             Page::Error(ErrorPage::ServerError),
@@ -660,12 +714,26 @@ fn every_language_renders_every_page_in_its_own_words() {
                     ..shop
                 },
             ));
+            all_html.push_str(&render(
+                &page,
+                &Shop {
+                    origin: Origin::Inspector,
+                    ..shop
+                },
+            ));
         }
         // Every text is on some page: none was forgotten when the words moved to the core.
         for key in <LandingText as crate::texts::Wording>::ALL {
             let text = texts.landing(*key, lang);
-            let shown = if *key == LandingText::RatingScore {
+            let shown = if matches!(
+                key,
+                LandingText::RatingScore
+                    | LandingText::ResolvedRating
+                    | LandingText::AnsweredRating
+            ) {
                 fill(text, &[("rating", "4")])
+            } else if *key == LandingText::ContactLine {
+                escape(&fill(text, &[("contact", shop.contact)]))
             } else {
                 escape(text)
             };
@@ -712,10 +780,7 @@ fn the_shops_landing_words_are_used_and_escaped() {
     assert!(html.contains("<button type=\"submit\">Yes, &lt;b&gt;that&lt;/b&gt; was me</button>"));
     assert!(!html.contains("<b>"));
     assert!(html.contains("<p class=\"score\">5/5</p>"));
-    assert!(
-        html.contains("<h1>Thank you for your rating</h1>"),
-        "the rest stays ours"
-    );
+    assert!(html.contains("<h1>Your rating</h1>"), "the rest stays ours");
     assert_eq!(ErrorPage::Expired.message(&shop), "Old link, sorry.");
     assert!(render(&Page::Error(ErrorPage::Expired), &shop).contains("<p>Old link, sorry.</p>"));
 }
@@ -778,4 +843,97 @@ fn the_sms_page_offers_five_large_ratings_in_one_form_and_runs_nothing() {
         ErrorPage::BadRequest.message(&sms),
         OURS.landing(LandingText::ErrorBadRequestSms, Lang::Ru)
     );
+}
+
+#[test]
+fn the_inspectors_page_offers_seven_choices_in_one_form_and_records_nothing_itself() {
+    let shop = Shop {
+        origin: Origin::Inspector,
+        ..*SHOP
+    };
+    let html = render(&Page::Resolve, &shop);
+    assert!(html.contains("data-state=\"resolve\""), "{html}");
+    assert_eq!(html.matches("<form").count(), 1, "{html}");
+    assert!(html.contains("<form id=\"resolve\" method=\"post\" action=\"\">"));
+    for value in ["1", "2", "3", "4", "5", "call", "none"] {
+        assert!(
+            html.contains(&format!("name=\"choice\" value=\"{value}\"")),
+            "{value}: {html}"
+        );
+    }
+    // The staff's footer, not the customer's "reply to our email".
+    assert!(html.contains("retailCRM"), "{html}");
+    assert!(!html.contains(OURS.landing(LandingText::Footer, Lang::Ru)));
+    // Each outcome says what happened.
+    let two = render(&Page::Resolved(Resolution::from_form("2").unwrap()), &shop);
+    assert!(two.contains("Оценка 2 записана"), "{two}");
+    let call = render(&Page::Resolved(Resolution::WantsCall), &shop);
+    assert!(call.contains("перезвонить"), "{call}");
+    let none = render(&Page::Resolved(Resolution::NotARating), &shop);
+    assert!(none.contains("не оценка"), "{none}");
+    let before = render(&Page::ResolvedBefore, &shop);
+    assert!(before.contains("Уже решено"), "{before}");
+}
+
+/// The pages tell the truth: nothing thanks before a rating is recorded; another link of an
+/// answered survey shows the rating we have and where a person answers; "call me" without a phone
+/// promises no call; an expired link says what to do next.
+#[test]
+fn the_pages_say_only_what_is_true() {
+    let h1 = |html: &str| between(html, "<h1>", "</h1>").to_string();
+    for rating in Rating::all() {
+        let pending = render(
+            &Page::Rating {
+                rating,
+                token: TOKEN,
+                nonce: NONCE,
+            },
+            &SHOP,
+        );
+        assert_eq!(h1(&pending), "Ваша оценка");
+        assert!(!between(&pending, "<title>", "</title>").contains("Спасибо"));
+        let confirm = render(
+            &Page::Confirm {
+                rating,
+                token: TOKEN,
+                nonce: NONCE,
+            },
+            &SHOP,
+        );
+        assert_eq!(h1(&confirm), "Подтвердите оценку");
+        assert!(!confirm.contains("Спасибо за вашу оценку"), "{confirm}");
+        let recorded = render(
+            &Page::Recorded {
+                rating,
+                token: TOKEN,
+            },
+            &SHOP,
+        );
+        assert_eq!(h1(&recorded), "Спасибо за вашу оценку");
+    }
+    let answered = render(
+        &Page::AlreadyAnswered {
+            recorded: Some(r(4)),
+        },
+        &SHOP,
+    );
+    assert!(answered.contains("data-rating=\"4\""), "{answered}");
+    assert!(
+        answered.contains("Записана ваша оценка: 4 из 5."),
+        "{answered}"
+    );
+    assert!(answered.contains("★★★★<span class=\"off\">☆</span>"));
+    assert!(answered.contains("quality@example.ru"), "{answered}");
+    let by_email = render(
+        &Page::ContactAnswered {
+            yes: true,
+            phone: false,
+        },
+        &SHOP,
+    );
+    assert!(!by_email.contains("перезвоним"), "{by_email}");
+    assert!(by_email.contains("напишем вам на почту"), "{by_email}");
+    let expired = render(&Page::Error(ErrorPage::Expired), &SHOP);
+    assert!(expired.contains("напишите нам"), "{expired}");
+    assert!(expired.contains("quality@example.ru"), "{expired}");
 }

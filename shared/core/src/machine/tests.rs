@@ -976,6 +976,9 @@ fn arb_input() -> impl Strategy<Value = Input> {
         }),
         1 => Just(Event::Tick),
         1 => Just(Event::Skip { reason: SkipReason::OrderCancelled }),
+        1 => prop::sample::select(vec!["1", "2", "3", "5", "call", "none"]).prop_map(|v| Event::Resolved {
+            resolution: Resolution::from_form(v).unwrap(),
+        }),
     ];
     (0u8..12, event).prop_map(|(id, event)| Input {
         id: InputId::new(format!("in-{id}")).unwrap(),
@@ -1169,4 +1172,154 @@ fn provider_ids_keep_their_stored_forms_and_never_collide_across_providers() {
     assert_eq!(st(SmsRu, "000000-1", "104").as_str(), "smsru:000000-1:104");
     assert_ne!(st(Whatsapp, "77", "read"), st(Max, "77", "read"));
     assert!(InputId::provider_message(Whatsapp, None, &"x".repeat(300)).is_err());
+}
+
+fn resolved(value: &str) -> Input {
+    Input::resolved(Resolution::from_form(value).unwrap())
+}
+
+/// The survey after an answer we could not read: the inspector has a task, the customer waits.
+fn unreadable() -> Survey {
+    let s = survey_in(SurveyState::AwaitingRating);
+    let d = decide(&s, &text("m1", "1 курьер опоздал на 3 часа"), &cfg(), now());
+    assert!(commands(&d)
+        .iter()
+        .any(|c| matches!(c, Command::NotifyInspector { .. })));
+    d.survey
+}
+
+#[test]
+fn the_inspectors_two_runs_as_if_the_customer_had_sent_it_once() {
+    let s = unreadable();
+    let later = now() + chrono::Duration::hours(2);
+    let d = decide(&s, &resolved("2"), &cfg(), later);
+    assert_eq!(
+        commands(&d),
+        vec![
+            Command::WriteRating { rating: r(2) },
+            Command::CreditEmployees {
+                rating: r(2),
+                employees: s.employees.clone()
+            },
+            Command::OpenComplaint {
+                rating: r(2),
+                words: None,
+                callback: false
+            },
+            msg(MessageKind::ComplaintAcknowledged),
+        ]
+    );
+    assert_eq!(d.survey.rating, Some(r(2)));
+    assert_eq!(
+        d.survey.state,
+        SurveyState::Closed {
+            outcome: Outcome::ComplaintOpened
+        }
+    );
+    // The customer said nothing new: their reply time stays theirs.
+    assert_eq!(d.survey.replied_at, s.replied_at);
+    assert_eq!(d.survey.rated_at, Some(later));
+    // A second POST, of the same choice or another, changes nothing.
+    for again in ["2", "5", "call", "none"] {
+        let d2 = decide(&d.survey, &resolved(again), &cfg(), later);
+        assert!(d2.effects.is_empty(), "{again}: {:?}", d2.effects);
+        assert_eq!(d2.survey, d.survey);
+    }
+    // Even once the id has left the survey's memory of inputs.
+    let mut forgot = d.survey.clone();
+    forgot.seen_inputs.clear();
+    assert!(decide(&forgot, &resolved("4"), &cfg(), later)
+        .effects
+        .is_empty());
+}
+
+#[test]
+fn the_inspectors_five_thanks_and_closes_and_an_expired_survey_still_counts() {
+    let mut s = unreadable();
+    s.state = SurveyState::Expired;
+    let d = decide(&s, &resolved("5"), &cfg(), now());
+    assert!(commands(&d).contains(&Command::WriteRating { rating: r(5) }));
+    assert!(commands(&d).contains(&msg(MessageKind::Thanks)));
+    assert_eq!(
+        d.survey.state,
+        SurveyState::Closed {
+            outcome: Outcome::Rated
+        }
+    );
+}
+
+#[test]
+fn wants_a_call_opens_a_callback_complaint_without_a_rating() {
+    let s = unreadable();
+    let d = decide(&s, &resolved("call"), &cfg(), now());
+    assert_eq!(
+        commands(&d),
+        vec![
+            Command::OpenComplaint {
+                rating: r(3),
+                words: None,
+                callback: true
+            },
+            msg(MessageKind::ContactConfirmed),
+        ]
+    );
+    // Nothing is written as the customer's rating and nobody is credited.
+    assert_eq!(d.survey.rating, None);
+    assert_eq!(
+        d.survey.state,
+        SurveyState::Closed {
+            outcome: Outcome::ComplaintOpened
+        }
+    );
+    // After a 3, "call" is the customer's "yes"; a rating is not what we asked and does nothing.
+    let three = survey_in(SurveyState::AwaitingContactConsent);
+    let d = decide(&three, &resolved("call"), &cfg(), now());
+    assert!(commands(&d).contains(&Command::OpenComplaint {
+        rating: r(3),
+        words: None,
+        callback: true
+    }));
+    assert!(decide(&three, &resolved("1"), &cfg(), now())
+        .effects
+        .is_empty());
+}
+
+#[test]
+fn not_a_rating_records_nothing_and_the_customer_can_still_answer() {
+    let s = unreadable();
+    let d = decide(&s, &resolved("none"), &cfg(), now());
+    assert!(d.effects.is_empty());
+    assert_eq!(d.survey.state, SurveyState::AwaitingRating);
+    assert!(!awaits_resolution(&d.survey));
+    let answer = decide(&d.survey, &text("m9", "4"), &cfg(), now());
+    assert!(commands(&answer).contains(&Command::WriteRating { rating: r(4) }));
+}
+
+#[test]
+fn the_customers_own_answer_first_wins_over_the_inspector() {
+    let s = unreadable();
+    let rated = decide(&s, &text("m2", "4"), &cfg(), now()).survey;
+    assert!(!awaits_resolution(&rated));
+    let d = decide(&rated, &resolved("1"), &cfg(), now());
+    assert!(d.effects.is_empty());
+    assert_eq!(d.survey.rating, Some(r(4)));
+    // Nothing to resolve before the question went out, or after an opt-out.
+    let scheduled = survey_in(SurveyState::Scheduled);
+    assert!(decide(&scheduled, &resolved("5"), &cfg(), now())
+        .effects
+        .is_empty());
+    let out = decide(&s, &text("m3", "стоп"), &cfg(), now()).survey;
+    assert!(decide(&out, &resolved("5"), &cfg(), now())
+        .effects
+        .is_empty());
+}
+
+#[test]
+fn resolutions_read_the_form_and_nothing_else() {
+    for v in ["1", "2", "3", "4", "5", "call", "none"] {
+        assert_eq!(Resolution::from_form(v).unwrap().form_value(), v);
+    }
+    for bad in ["", "0", "6", "05", "Call", "yes", "1 "] {
+        assert_eq!(Resolution::from_form(bad), None, "{bad}");
+    }
 }

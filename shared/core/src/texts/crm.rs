@@ -24,6 +24,8 @@ pub enum CrmText {
     NoticeCommentary,
     /// The notification that points the inspector at the task.
     NoticeNotification,
+    /// The task's last line for an answer we could not read: the inspector's one-click page.
+    NoticeResolveLink,
     /// The complaint order's manager comment, first line: the rating and the original order.
     ComplaintComment,
     /// The manager comment's second line when the customer wrote something.
@@ -61,6 +63,7 @@ impl Wording for CrmText {
         CrmText::NoticeEditedAfterRating,
         CrmText::NoticeCommentary,
         CrmText::NoticeNotification,
+        CrmText::NoticeResolveLink,
         CrmText::ComplaintComment,
         CrmText::ComplaintWords,
         CrmText::ComplaintNoWords,
@@ -80,6 +83,7 @@ impl Wording for CrmText {
             CrmText::NoticeEditedAfterRating => "notice_edited_after_rating",
             CrmText::NoticeCommentary => "notice_commentary",
             CrmText::NoticeNotification => "notice_notification",
+            CrmText::NoticeResolveLink => "notice_resolve_link",
             CrmText::ComplaintComment => "complaint_comment",
             CrmText::ComplaintWords => "complaint_words",
             CrmText::ComplaintNoWords => "complaint_no_words",
@@ -104,6 +108,7 @@ impl Wording for CrmText {
             | CrmText::WordsFieldName => &[],
             CrmText::NoticeCommentary | CrmText::ComplaintWords => &["words"],
             CrmText::NoticeNotification => &["title", "order"],
+            CrmText::NoticeResolveLink => &["link"],
             CrmText::ComplaintComment => &["rating", "order"],
             CrmText::ComplaintLink => &["rating"],
             CrmText::ReminderTitle => &["order"],
@@ -134,6 +139,14 @@ impl Wording for CrmText {
                 "Отклик: покупатель исправил ответ после оценки — проверьте оценку",
                 "Otklik: покупець виправив відповідь після оцінки — перевірте оцінку",
                 "Otklik: the customer edited their answer after it was rated — please check the rating",
+            ],
+            CrmText::NoticeResolveLink => [
+                "Что имел в виду покупатель? Отметьте в один клик — оценку, «просит перезвонить» \
+                 или «это не оценка», дальше всё пойдёт как при его ответе: {link}",
+                "Що мав на увазі покупець? Позначте в один клік — оцінку, «просить передзвонити» \
+                 або «це не оцінка», далі все піде як за його відповіді: {link}",
+                "What did the customer mean? Mark it in one click — a rating, \"wants a call\" or \
+                 \"not a rating\" — and everything runs as if they had answered: {link}",
             ],
             CrmText::NoticeCommentary => [
                 "Покупатель написал: «{words}»",

@@ -12,8 +12,10 @@ use super::{parse_key, Wording};
 // Read through a string so that a config error names the key it is about.
 #[serde(rename_all = "snake_case", try_from = "String")]
 pub enum LandingText {
-    /// The rating pages' headline and title.
+    /// The rating pages' headline and title once the rating is recorded.
     RatingTitle,
+    /// The rating page's headline and title before anything is recorded (no thanks yet).
+    RatingYoursTitle,
     /// Under the stars: the rating in words, e.g. "4 из 5".
     RatingScore,
     /// While the page's script saves the rating.
@@ -31,13 +33,17 @@ pub enum LandingText {
     /// The survey already has an answer: headline and title.
     AnsweredTitle,
     AnsweredText,
+    /// On the "already answered" page: the rating we recorded (not the one just clicked).
+    AnsweredRating,
+    /// How to reach a person (a misclick, an expired link): `{contact}` is `email.reply_to`.
+    ContactLine,
     /// After a 4–5.
     ThanksText,
     /// After a 3: shall we call?
     ContactQuestion,
     ContactYesButton,
     ContactNoButton,
-    /// After a 1–2: sorry, quality control has it; above the comment box.
+    /// After a 1–2: sorry, the quality team has it; above the comment box.
     CommentIntro,
     CommentLabel,
     CommentButton,
@@ -45,6 +51,8 @@ pub enum LandingText {
     CallBackTitle,
     CallBackHeading,
     CallBackText,
+    /// [`LandingText::CallBackText`] for a customer we have no phone for: no call is promised.
+    CallBackTextEmail,
     CallBackNote,
     /// After "no, don't call".
     NoCallTitle,
@@ -72,6 +80,23 @@ pub enum LandingText {
     /// Under every page reached from the SMS, instead of [`LandingText::Footer`] (an SMS cannot
     /// be answered).
     SmsFooter,
+    /// The inspector's page for an answer we could not read (the link in their retailCRM task):
+    /// headline and title, what choosing does, and the two choices besides the five ratings.
+    ResolveTitle,
+    ResolveText,
+    ResolveCallButton,
+    ResolveNoneButton,
+    /// After the inspector's choice: the headline, and one line per kind of choice.
+    ResolvedTitle,
+    ResolvedRating,
+    ResolvedCall,
+    ResolvedNone,
+    /// The inspector's link of a survey that needs no decision any more (the customer answered
+    /// themselves, or the choice was made before).
+    ResolvedBeforeTitle,
+    ResolvedBeforeText,
+    /// Under the inspector's pages, instead of the customer's footers.
+    InspectorFooter,
     /// Each error's headline and its one sentence (also the `message` of the JSON answer).
     ErrorExpiredTitle,
     ErrorExpired,
@@ -101,6 +126,7 @@ impl Wording for LandingText {
     const TABLE: &'static str = "landing";
     const ALL: &'static [LandingText] = &[
         LandingText::RatingTitle,
+        LandingText::RatingYoursTitle,
         LandingText::RatingScore,
         LandingText::RatingSaving,
         LandingText::RatingFailed,
@@ -111,6 +137,8 @@ impl Wording for LandingText {
         LandingText::ConfirmButton,
         LandingText::AnsweredTitle,
         LandingText::AnsweredText,
+        LandingText::AnsweredRating,
+        LandingText::ContactLine,
         LandingText::ThanksText,
         LandingText::ContactQuestion,
         LandingText::ContactYesButton,
@@ -121,6 +149,7 @@ impl Wording for LandingText {
         LandingText::CallBackTitle,
         LandingText::CallBackHeading,
         LandingText::CallBackText,
+        LandingText::CallBackTextEmail,
         LandingText::CallBackNote,
         LandingText::NoCallTitle,
         LandingText::NoCallHeading,
@@ -140,6 +169,17 @@ impl Wording for LandingText {
         LandingText::AskTitle,
         LandingText::AskText,
         LandingText::SmsFooter,
+        LandingText::ResolveTitle,
+        LandingText::ResolveText,
+        LandingText::ResolveCallButton,
+        LandingText::ResolveNoneButton,
+        LandingText::ResolvedTitle,
+        LandingText::ResolvedRating,
+        LandingText::ResolvedCall,
+        LandingText::ResolvedNone,
+        LandingText::ResolvedBeforeTitle,
+        LandingText::ResolvedBeforeText,
+        LandingText::InspectorFooter,
         LandingText::ErrorExpiredTitle,
         LandingText::ErrorExpired,
         LandingText::ErrorBrokenLinkTitle,
@@ -159,6 +199,7 @@ impl Wording for LandingText {
         use LandingText::*;
         match self {
             RatingTitle => "rating_title",
+            RatingYoursTitle => "rating_yours_title",
             RatingScore => "rating_score",
             RatingSaving => "rating_saving",
             RatingFailed => "rating_failed",
@@ -169,6 +210,8 @@ impl Wording for LandingText {
             ConfirmButton => "confirm_button",
             AnsweredTitle => "answered_title",
             AnsweredText => "answered_text",
+            AnsweredRating => "answered_rating",
+            ContactLine => "contact_line",
             ThanksText => "thanks_text",
             ContactQuestion => "contact_question",
             ContactYesButton => "contact_yes_button",
@@ -179,6 +222,7 @@ impl Wording for LandingText {
             CallBackTitle => "call_back_title",
             CallBackHeading => "call_back_heading",
             CallBackText => "call_back_text",
+            CallBackTextEmail => "call_back_text_email",
             CallBackNote => "call_back_note",
             NoCallTitle => "no_call_title",
             NoCallHeading => "no_call_heading",
@@ -198,6 +242,17 @@ impl Wording for LandingText {
             AskTitle => "ask_title",
             AskText => "ask_text",
             SmsFooter => "sms_footer",
+            ResolveTitle => "resolve_title",
+            ResolveText => "resolve_text",
+            ResolveCallButton => "resolve_call_button",
+            ResolveNoneButton => "resolve_none_button",
+            ResolvedTitle => "resolved_title",
+            ResolvedRating => "resolved_rating",
+            ResolvedCall => "resolved_call",
+            ResolvedNone => "resolved_none",
+            ResolvedBeforeTitle => "resolved_before_title",
+            ResolvedBeforeText => "resolved_before_text",
+            InspectorFooter => "inspector_footer",
             ErrorExpiredTitle => "error_expired_title",
             ErrorExpired => "error_expired",
             ErrorBrokenLinkTitle => "error_broken_link_title",
@@ -216,7 +271,10 @@ impl Wording for LandingText {
 
     fn blanks(self) -> &'static [&'static str] {
         match self {
-            LandingText::RatingScore => &["rating"],
+            LandingText::RatingScore
+            | LandingText::ResolvedRating
+            | LandingText::AnsweredRating => &["rating"],
+            LandingText::ContactLine => &["contact"],
             _ => &[],
         }
     }
@@ -230,6 +288,7 @@ impl Wording for LandingText {
                 "Дякуємо за вашу оцінку",
                 "Thank you for your rating",
             ],
+            RatingYoursTitle => ["Ваша оценка", "Ваша оцінка", "Your rating"],
             RatingScore => ["{rating} из 5", "{rating} з 5", "{rating} out of 5"],
             RatingSaving => [
                 "Сохраняем вашу оценку…",
@@ -283,6 +342,19 @@ impl Wording for LandingText {
                 "We already have your answer to this survey — perhaps from another link in the \
                  email. Thank you! There's nothing more to do.",
             ],
+            AnsweredRating => [
+                "Записана ваша оценка: {rating} из 5.",
+                "Записано вашу оцінку: {rating} з 5.",
+                "The rating we have from you: {rating} out of 5.",
+            ],
+            ContactLine => [
+                "Если ошиблись с оценкой или хотите что-то добавить, напишите нам на {contact} — \
+                 ответит человек.",
+                "Якщо помилилися з оцінкою або хочете щось додати, напишіть нам на {contact} — \
+                 відповість людина.",
+                "If you picked the wrong rating or want to add something, write to us at \
+                 {contact} — a person will answer.",
+            ],
             ThanksText => [
                 "Нам очень приятно это слышать. Спасибо, что нашли минуту ответить — это правда \
                  помогает.",
@@ -303,9 +375,9 @@ impl Wording for LandingText {
             ],
             ContactNoButton => ["Нет, не нужно", "Ні, не потрібно", "No, thank you"],
             CommentIntro => [
-                "Нам очень жаль. Мы уже передали вашу оценку в отдел качества — там разберутся, \
+                "Нам очень жаль. Мы уже передали вашу оценку в службу качества — там разберутся, \
                  что пошло не так.",
-                "Нам дуже шкода. Ми вже передали вашу оцінку до відділу якості — там розберуться, \
+                "Нам дуже шкода. Ми вже передали вашу оцінку до служби якості — там розберуться, \
                  що пішло не так.",
                 "We're very sorry. Your rating is already with our quality team, and they will \
                  find out what went wrong.",
@@ -316,12 +388,24 @@ impl Wording for LandingText {
                 "If you like, tell us what happened:",
             ],
             CommentButton => ["Отправить", "Надіслати", "Send"],
-            CallBackTitle => ["Мы перезвоним", "Ми зателефонуємо", "We'll call you"],
+            CallBackTitle => [
+                "Мы свяжемся с вами",
+                "Ми зв'яжемося з вами",
+                "We'll be in touch",
+            ],
             CallBackHeading => ["Договорились", "Домовилися", "Agreed"],
             CallBackText => [
                 "Мы перезвоним вам в ближайшее время и постараемся всё исправить.",
                 "Ми зателефонуємо вам найближчим часом і постараємося все виправити.",
                 "We'll call you soon and do our best to put things right.",
+            ],
+            CallBackTextEmail => [
+                "Номера телефона у нас нет, поэтому мы напишем вам на почту и договоримся, как \
+                 удобнее связаться.",
+                "Номера телефону в нас немає, тому ми напишемо вам на пошту й домовимося, як \
+                 зручніше зв'язатися.",
+                "We don't have a phone number for you, so we'll email you to arrange the best way \
+                 to talk.",
             ],
             CallBackNote => [
                 "Спасибо, что дали нам такую возможность.",
@@ -347,8 +431,8 @@ impl Wording for LandingText {
                 "Thank you, we'll read every word",
             ],
             CommentSavedText => [
-                "Ваш комментарий получил отдел качества. Нам жаль, что заказ вас расстроил.",
-                "Ваш коментар отримав відділ якості. Нам шкода, що замовлення вас засмутило.",
+                "Ваш комментарий получила служба качества. Нам жаль, что заказ вас расстроил.",
+                "Ваш коментар отримала служба якості. Нам шкода, що замовлення вас засмутило.",
                 "Our quality team has your comment. We're sorry the order let you down.",
             ],
             OptOutTitle => [
@@ -401,11 +485,75 @@ impl Wording for LandingText {
                 "Посилання на цю сторінку ми надіслали вам в SMS.",
                 "We sent you the link to this page by text message.",
             ],
+            ResolveTitle => [
+                "Что ответил покупатель?",
+                "Що відповів покупець?",
+                "What did the customer mean?",
+            ],
+            ResolveText => [
+                "Ответ покупателя не удалось прочитать как оценку; его слова — в задаче в \
+                 retailCRM. Выберите, что он имел в виду: дальше всё пойдёт так, как если бы он \
+                 ответил сам (оценка в заказе, рекламация при 1–2, сообщение покупателю). Выбор \
+                 записывается один раз.",
+                "Відповідь покупця не вдалося прочитати як оцінку; його слова — у задачі в \
+                 retailCRM. Виберіть, що він мав на увазі: далі все піде так, ніби він відповів \
+                 сам (оцінка в замовленні, рекламація при 1–2, повідомлення покупцеві). Вибір \
+                 записується один раз.",
+                "We couldn't read the customer's answer as a rating; their words are in the \
+                 retailCRM task. Choose what they meant: everything then runs as if they had \
+                 answered themselves (the rating on the order, a complaint for 1–2, a message to \
+                 the customer). The choice is recorded once.",
+            ],
+            ResolveCallButton => [
+                "Просит перезвонить",
+                "Просить передзвонити",
+                "Wants a call back",
+            ],
+            ResolveNoneButton => ["Это не оценка", "Це не оцінка", "Not a rating"],
+            ResolvedTitle => ["Записано", "Зафіксовано", "Recorded"],
+            ResolvedRating => [
+                "Оценка {rating} записана, как если бы покупатель поставил её сам.",
+                "Оцінку {rating} записано, ніби покупець поставив її сам.",
+                "Rating {rating} is recorded, as if the customer had given it.",
+            ],
+            ResolvedCall => [
+                "Покупатель просит перезвонить: рекламация создана, покупателю написали, что с \
+                 ним свяжутся.",
+                "Покупець просить передзвонити: рекламацію створено, покупцеві написали, що з ним \
+                 зв'яжуться.",
+                "The customer wants a call: a complaint is open, and the customer has been told \
+                 someone will get in touch.",
+            ],
+            ResolvedNone => [
+                "Отмечено, что это не оценка. Опрос ждёт ответа покупателя, как и раньше; \
+                 ответить ему можно по задаче.",
+                "Позначено, що це не оцінка. Опитування чекає на відповідь покупця, як і раніше; \
+                 відповісти йому можна за задачею.",
+                "Marked as not a rating. The survey still waits for the customer's answer; reply \
+                 to them from the task.",
+            ],
+            ResolvedBeforeTitle => ["Уже решено", "Уже вирішено", "Already settled"],
+            ResolvedBeforeText => [
+                "По этому опросу решать уже нечего: покупатель ответил сам, или выбор уже \
+                 сделан. Повторно ничего не записано.",
+                "У цьому опитуванні вирішувати вже нічого: покупець відповів сам, або вибір уже \
+                 зроблено. Повторно нічого не записано.",
+                "There is nothing left to decide for this survey: the customer answered \
+                 themselves, or the choice was already made. Nothing was recorded again.",
+            ],
+            InspectorFooter => [
+                "Страница для сотрудника магазина: ссылка из задачи в retailCRM.",
+                "Сторінка для працівника магазину: посилання із задачі в retailCRM.",
+                "A page for the shop's staff, linked from a retailCRM task.",
+            ],
             ErrorExpiredTitle => ["Ссылка устарела", "Посилання застаріло", "This link has expired"],
             ErrorExpired => [
-                "Срок действия этой ссылки уже истёк.",
-                "Термін дії цього посилання вже минув.",
-                "This link is no longer valid.",
+                "Срок действия этой ссылки истёк, но если хотите рассказать, как прошёл заказ, \
+                 напишите нам — мы прочитаем.",
+                "Термін дії цього посилання минув, але якщо хочете розповісти, як пройшло \
+                 замовлення, напишіть нам — ми прочитаємо.",
+                "This link has expired, but if you'd like to tell us how your order went, write \
+                 to us — we'll read it.",
             ],
             ErrorBrokenLinkTitle => [
                 "Ссылка не открылась",
