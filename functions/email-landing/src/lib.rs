@@ -141,6 +141,7 @@ impl Landing {
             // Answered already (another link of the email, the SMS, a reply in the chat): the page
             // tells the truth about what is recorded instead of showing the clicked rating.
             (Target::Link(_), LinkAction::Rate(rating), true) if survey.rating.is_some() => {
+                self.flush_left_over(&survey).await?;
                 Ok(match survey.rating {
                     Some(r) if r == rating => recorded(shop, token, r),
                     other => already_answered(shop, other),
@@ -261,6 +262,7 @@ impl Landing {
         match (target, is_get) {
             // Rated already: what we have, not five buttons that would only meet "answered".
             (Target::Link(_), true) if survey.rating.is_some() => {
+                self.flush_left_over(&survey).await?;
                 Ok(already_answered(shop, survey.rating))
             }
             // A link preview gets the page and nothing else happens.

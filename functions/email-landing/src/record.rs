@@ -194,6 +194,18 @@ impl Landing {
         Ok(answer)
     }
 
+    /// Sends what a crash left in the outbox of an answered survey. A person who comes back to
+    /// an answered survey is its next touch: the page only shows what is recorded, but the
+    /// rating's effects (the CRM write, the credit, the complaint) saved with it and never queued
+    /// would otherwise wait for ever — the fault run caught a GET of an answered survey that no
+    /// longer led to the POST that used to send them.
+    pub(crate) async fn flush_left_over(&self, survey: &Survey) -> Result<(), PortError> {
+        if !survey.pending.is_empty() {
+            self.engine.flush(survey.clone()).await?;
+        }
+        Ok(())
+    }
+
     /// The inspector's page. A GET (`choice` is `None`) only shows the choices — or that nothing
     /// is left to decide; a POST's `choice` (`1`–`5`, `call`, `none`) runs the machine once:
     /// a second POST, or one after the customer answered, records nothing and says so.

@@ -90,9 +90,7 @@ impl Dispatcher {
                 return Ok(Dispatched::Failed(e));
             }
         };
-        self.store
-            .remember_message(&message_id, &survey.id, now)
-            .await?;
+        self.remember_sent(&message_id, &survey.id, now).await?;
         self.apply(&survey, Input::reminded(channel, message_id.as_str()), now)
             .await?;
         tracing::info!(survey = %survey.id, %channel, "reminder sent");

@@ -166,9 +166,7 @@ impl Dispatcher {
                 return Ok(Dispatched::Failed(e));
             }
         };
-        self.store
-            .remember_message(&message_id, &survey.id, now)
-            .await?;
+        self.remember_sent(&message_id, &survey.id, now).await?;
         self.apply(&survey, Input::sent(channel, message_id.as_str()), now)
             .await?;
         tracing::info!(survey = %survey.id, %channel, employees = survey.employees.len(), "survey sent");
@@ -176,6 +174,31 @@ impl Dispatcher {
             channel,
             message_id,
         })
+    }
+
+    /// Remembers which survey the provider's `message_id` belongs to, trying a failed write a
+    /// few times in place. After the provider took the message this record is all that ties its
+    /// later statuses to the survey — a failure status it misses cannot fall back to the next
+    /// channel — and the queue's redelivery cannot make it again: the send's claim is taken, and
+    /// the id is known only here.
+    pub(crate) async fn remember_sent(
+        &self,
+        message_id: &str,
+        survey: &otklik_core::model::SurveyId,
+        now: DateTime<Utc>,
+    ) -> Result<(), DispatchError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.store.remember_message(message_id, survey, now).await {
+                Ok(()) => return Ok(()),
+                Err(otklik_core::ports::PortError::Transient(e)) if tries < REMEMBER_TRIES => {
+                    tracing::warn!(%survey, error = %e, "recording the sent message's id failed; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Calls the provider of `channel` with the question or the reminder; the provider's message
@@ -355,3 +378,6 @@ impl Dispatcher {
         self.send(survey, channel, now).await
     }
 }
+
+/// Writes of a sent message's id before the dispatch gives up on it (see `remember_sent`).
+const REMEMBER_TRIES: u64 = 3;

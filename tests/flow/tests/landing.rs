@@ -597,6 +597,43 @@ async fn a_tap_again_after_a_crash_sends_what_the_first_one_saved() {
 }
 
 #[tokio::test]
+async fn opening_a_link_of_an_answered_survey_sends_what_a_crash_left() {
+    // The rating's save landed with its effects in the outbox and the function died before
+    // queueing them. Opening a link again (a GET, which now shows what is recorded instead of a
+    // rating form) is the survey's next touch and must send them: the four-channel fault run
+    // caught two email ratings that never reached the CRM when it did not.
+    let s = stack("email-open-after-crash").await;
+    let survey = s.emailed(Duration::hours(3)).await;
+    let cfg = otklik_core::machine::MachineConfig::from(&*s.config);
+    let d = otklik_core::machine::decide(
+        &survey,
+        &otklik_core::machine::Input::page_answer(
+            otklik_core::reply::Reply::Rating {
+                value: Rating::new(2).unwrap(),
+            },
+            Channel::Email,
+        ),
+        &cfg,
+        Utc::now(),
+    );
+    let mut crashed = d.survey.clone();
+    crashed.pending.extend(d.effects.iter().cloned());
+    s.store.save(&crashed).await.unwrap();
+    assert!(commands(&s.crm_writes).await.is_empty());
+    let (status, _) = s.open(&s.link(&survey, 2)).await;
+    assert_eq!(status, 200);
+    let writes = commands(&s.crm_writes).await;
+    assert!(
+        writes
+            .iter()
+            .any(|c| matches!(c, Command::WriteRating { rating } if rating.value() == 2)),
+        "{writes:?}"
+    );
+    assert_eq!(commands(&s.complaints).await.len(), 1);
+    assert!(s.survey(&survey).await.pending.is_empty());
+}
+
+#[tokio::test]
 async fn a_tap_before_the_sms_send_is_saved_counts_as_the_rating() {
     // SMS.ru took the SMS but its answer is late (or the save after it has not landed): the
     // survey is still `Scheduled` with its SMS send claimed, and the customer already taps. The
