@@ -336,7 +336,7 @@ async fn three_asks_about_a_call_and_one_takes_a_comment() {
         .await
         .into_iter()
         .filter_map(|c| match c {
-            Command::SaveWords { text } => Some(text),
+            Command::SaveWords { text, .. } => Some(text),
             _ => None,
         })
         .collect();
@@ -680,7 +680,7 @@ async fn the_sms_page_has_the_email_pages_follow_ups() {
         .await
         .into_iter()
         .filter_map(|c| match c {
-            Command::SaveWords { text } => Some(text),
+            Command::SaveWords { text, .. } => Some(text),
             _ => None,
         })
         .collect();
