@@ -15,7 +15,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use otklik_aws::store::{Credit, DynamoStore};
 use otklik_core::config::{Config, ConfigError};
-use otklik_core::crm_texts::{notice, resolve_line, task_reference, words_value};
+use otklik_core::crm_texts::{notice, resolve_line, task_reference, words_line, words_value};
 use otklik_core::delivery::EffectMessage;
 use otklik_core::links::{resolve_link, LinkSigner};
 use otklik_core::machine::{Command, Effect, NoticeReason};
@@ -132,10 +132,14 @@ impl CrmWriter {
                     fields.insert(crm.rating_field.clone(), json!(rating.value()));
                     edit_keys.push(e.key.clone());
                 }
-                Command::SaveWords { text } => {
+                Command::SaveWords { text, via, at } => {
+                    // Kept as the line the field shows (time, channel, text): the time and
+                    // channel come from the effect, so a redelivery keeps the same line.
+                    let lang = self.config.texts.language.unwrap_or_default();
+                    let line = words_line(lang, self.config.timezone, *at, *via, text);
                     let words = self
                         .store
-                        .append_words(survey_id, &e.key, text, now)
+                        .append_words(survey_id, &e.key, &line, now)
                         .await?;
                     let value = words_value(&words);
                     fields.insert(crm.words_field.clone(), json!(value));

@@ -365,6 +365,25 @@ pub const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "email-landing",
         trigger: Trigger::Http(&[
+            // A link cut short (`/r/`, `/s/`, as a mail client or a person may leave it) gets the
+            // friendly "link not found" page rather than API Gateway's own JSON. A route path
+            // may not end in `/`, and `/r` takes `/r/` too, on AWS as in `Route::matches`.
+            Route {
+                method: "GET",
+                path: "/r",
+            },
+            Route {
+                method: "HEAD",
+                path: "/r",
+            },
+            Route {
+                method: "GET",
+                path: "/s",
+            },
+            Route {
+                method: "HEAD",
+                path: "/s",
+            },
             Route {
                 method: "GET",
                 path: "/r/{token}",
@@ -604,6 +623,16 @@ mod tests {
             route("GET", "/r/t0k").map(|f| f.name),
             Some("email-landing")
         );
+        // A link cut short reaches the landing (its friendly page), not API Gateway's JSON.
+        for path in ["/r", "/r/", "/s", "/s/"] {
+            for method in ["GET", "HEAD"] {
+                assert_eq!(
+                    route(method, path).map(|f| f.name),
+                    Some("email-landing"),
+                    "{method} {path}"
+                );
+            }
+        }
         for (method, path, function) in [
             ("POST", "/webhooks/max", "provider-webhooks"),
             ("POST", "/webhooks/sms/s3cret", "provider-webhooks"),

@@ -1478,6 +1478,17 @@ mod tests {
         EXAMPLE.replacen(&at, &format!("\n{by}"), 1)
     }
 
+    /// The config fuzzer starts from this seed: a config the loader refuses would only ever
+    /// exercise the first error path, so it must stay one the loader takes whole.
+    #[test]
+    fn the_config_fuzzers_seed_is_a_config_we_accept() {
+        let seed = include_str!("../../../fuzz/corpus/config/example.toml");
+        if let Err(e) = Config::from_toml(seed) {
+            panic!("fuzz/corpus/config/example.toml is refused: {e}");
+        }
+        assert!(Config::check(seed).is_ok(), "config check finds problems");
+    }
+
     fn err_of(text: &str) -> String {
         Config::from_toml(text).unwrap_err().to_string()
     }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::machine::NoticeReason;
-use crate::model::Rating;
+use crate::model::{Channel, Rating};
 use crate::texts::{fill, CrmText, Lang, Texts};
 
 /// The customers' words field keeps the newest words when they get longer than this.
@@ -32,6 +32,55 @@ pub fn kept_message(text: &str) -> String {
     }
     let head: String = text.chars().take(MAX_KEPT_MESSAGE_CHARS - 1).collect();
     format!("{head}…")
+}
+
+/// One message as a line of the order's words field, so the field reads as a conversation:
+/// «06.12 14:03 · MAX · курьер опоздал». `at` is when the machine took the message (the reply
+/// time), shown in the shop's time zone `tz`; `via` the channel it came on. Both come from the
+/// effect, so a redelivery writes the same line. The year is left out (a survey lives for days);
+/// English shows the month by name, as «06.12» would read as June 12th. The brand names are
+/// written as their owners write them in every language; email gets the language's own word.
+/// Line breaks inside a message become « / », keeping one message a line. Either part missing
+/// (an effect queued before they were carried) is left out; the text is kept as
+/// [`kept_message`] keeps it, its prefix never cut.
+pub fn words_line(
+    lang: Lang,
+    tz: Tz,
+    at: Option<DateTime<Utc>>,
+    via: Option<Channel>,
+    text: &str,
+) -> String {
+    let mut parts = Vec::with_capacity(3);
+    if let Some(at) = at {
+        let format = match lang {
+            Lang::Ru | Lang::Uk => "%d.%m %H:%M",
+            Lang::En => "%-d %b %H:%M",
+        };
+        parts.push(at.with_timezone(&tz).format(format).to_string());
+    }
+    if let Some(via) = via {
+        parts.push(channel_name(lang, via).to_string());
+    }
+    let one_line = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ");
+    parts.push(kept_message(&one_line));
+    parts.join(" · ")
+}
+
+/// How a channel is named in the words field (see [`words_line`]).
+fn channel_name(lang: Lang, channel: Channel) -> &'static str {
+    match (channel, lang) {
+        (Channel::Max, _) => "MAX",
+        (Channel::Whatsapp, _) => "WhatsApp",
+        (Channel::Sms, _) => "SMS",
+        (Channel::Email, Lang::Ru) => "почта",
+        (Channel::Email, Lang::Uk) => "пошта",
+        (Channel::Email, Lang::En) => "email",
+    }
 }
 
 /// The value of the order's words field: every message the customer wrote, one a line, cut from
@@ -401,6 +450,70 @@ mod tests {
         );
         assert_eq!(n.notification, format!("42 — {}", n.title));
         assert_eq!(n.commentary, "Покупець написав: «{title}»");
+    }
+
+    #[test]
+    fn a_words_line_has_the_local_time_the_channel_and_the_text() {
+        // 11:03 UTC is 14:03 in Moscow and 13:03 in Kyiv (winter).
+        let at = Some(t("2026-12-06T11:03:00Z"));
+        let kyiv: Tz = "Europe/Kyiv".parse().unwrap();
+        assert_eq!(
+            words_line(Lang::Ru, moscow(), at, Some(Channel::Max), "курьер опоздал"),
+            "06.12 14:03 · MAX · курьер опоздал"
+        );
+        assert_eq!(
+            words_line(Lang::Uk, kyiv, at, Some(Channel::Email), "дякую"),
+            "06.12 13:03 · пошта · дякую"
+        );
+        assert_eq!(
+            words_line(Lang::En, moscow(), at, Some(Channel::Whatsapp), "late"),
+            "6 Dec 14:03 · WhatsApp · late"
+        );
+        assert_eq!(
+            words_line(Lang::Ru, moscow(), at, Some(Channel::Sms), "да"),
+            "06.12 14:03 · SMS · да"
+        );
+        assert_eq!(
+            words_line(Lang::Ru, moscow(), at, Some(Channel::Email), "да"),
+            "06.12 14:03 · почта · да"
+        );
+        // The day changes with the zone, not with UTC.
+        let late = Some(t("2026-12-06T22:30:00Z"));
+        assert!(words_line(Lang::Ru, moscow(), late, None, "x").starts_with("07.12 01:30 · "));
+    }
+
+    #[test]
+    fn a_words_line_is_one_line_and_keeps_its_prefix() {
+        let at = Some(t("2026-12-06T11:03:00Z"));
+        assert_eq!(
+            words_line(
+                Lang::Ru,
+                moscow(),
+                at,
+                Some(Channel::Max),
+                "коробка\r\n\nмятая \n"
+            ),
+            "06.12 14:03 · MAX · коробка / мятая"
+        );
+        // Effects queued before the time and channel were carried: the bare text, as before.
+        assert_eq!(words_line(Lang::Ru, moscow(), None, None, "3"), "3");
+        let long = words_line(Lang::Ru, moscow(), at, None, &"ы".repeat(5000));
+        assert!(long.starts_with("06.12 14:03 · ыыы") && long.ends_with('…'));
+        assert!(long.chars().count() <= MAX_KEPT_MESSAGE_CHARS + "06.12 14:03 · ".len());
+    }
+
+    #[test]
+    fn lines_make_a_conversation_in_the_field() {
+        let tz = moscow();
+        let said = [
+            ("2026-12-06T11:03:00Z", Channel::Max, "3"),
+            ("2026-12-06T11:04:00Z", Channel::Max, "да"),
+        ]
+        .map(|(at, via, text)| words_line(Lang::Ru, tz, Some(t(at)), Some(via), text));
+        assert_eq!(
+            words_value(&said),
+            "06.12 14:03 · MAX · 3\n06.12 14:04 · MAX · да"
+        );
     }
 
     #[test]

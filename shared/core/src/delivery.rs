@@ -86,7 +86,11 @@ mod tests {
             ),
             (Command::WriteRating { rating: r }, Destination::CrmWrites),
             (
-                Command::SaveWords { text: "x".into() },
+                Command::SaveWords {
+                    text: "x".into(),
+                    via: None,
+                    at: None,
+                },
                 Destination::CrmWrites,
             ),
             (
@@ -148,7 +152,11 @@ mod tests {
     fn a_grouped_message_carries_every_effect_in_order() {
         let words = Effect {
             key: "s-main-shop-7/words/in-1".into(),
-            command: Command::SaveWords { text: "5".into() },
+            command: Command::SaveWords {
+                text: "5".into(),
+                via: Some(Channel::Max),
+                at: None,
+            },
         };
         let rating = Effect {
             key: "s-main-shop-7/write-rating".into(),

@@ -503,8 +503,17 @@ pub enum Command {
     SendSurvey { channel: Channel },
     /// Put the rating into the order's read-only field.
     WriteRating { rating: Rating },
-    /// Keep the customer's own words on the order.
-    SaveWords { text: String },
+    /// Keep the customer's own words on the order: `via` the channel they came on, `at` when
+    /// the machine took them (the reply time). Both are carried in the effect, not read at write
+    /// time, so every delivery of it writes the same line (`crm_texts::words_line`); `None` only
+    /// in effects queued before they were carried.
+    SaveWords {
+        text: String,
+        #[serde(default)]
+        via: Option<Channel>,
+        #[serde(default)]
+        at: Option<DateTime<Utc>>,
+    },
     /// One KPI credit per employee who worked the order.
     CreditEmployees {
         rating: Rating,
@@ -566,12 +575,14 @@ impl Effects<'_> {
         });
     }
 
-    fn words(&mut self, text: Option<&str>) {
+    fn words(&mut self, text: Option<&str>, via: Channel, at: DateTime<Utc>) {
         if let Some(t) = text.filter(|t| !t.trim().is_empty()) {
             self.per_input(
                 "words",
                 Command::SaveWords {
                     text: t.to_string(),
+                    via: Some(via),
+                    at: Some(at),
                 },
             );
         }
@@ -706,7 +717,7 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
                 // Rated: the new words reach the order; if they would read as anything but the
                 // same rating, a human decides — the rating is never changed by an edit.
                 Some(rating) => {
-                    fx.words(Some(text));
+                    fx.words(Some(text), *via, now);
                     if reply != (Reply::Rating { value: rating }) {
                         fx.notify(NoticeReason::EditedAfterRating, text, cfg, now);
                     }
@@ -714,10 +725,10 @@ pub fn decide(survey: &Survey, input: &Input, cfg: &MachineConfig, now: DateTime
             }
         }
         Event::Resolved { resolution } => on_resolved(&mut fx, *resolution, cfg, now),
-        Event::Comment { text, .. } => {
+        Event::Comment { text, via } => {
             // Only about a rating we have; before that a comment box is never shown.
             if fx.survey.rating.is_some() {
-                fx.words(Some(text.as_str()));
+                fx.words(Some(text.as_str()), *via, now);
             }
         }
     }
@@ -891,7 +902,7 @@ fn on_reply(
     fx.survey.replied_at = Some(now);
     fx.survey.replied_via = Some(via);
     if reply == Reply::OptOut {
-        fx.words(text);
+        fx.words(text, via, now);
         fx.once("do-not-contact", Command::AddToDoNotContact);
         fx.message(MessageKind::OptOutConfirmed, via);
         if !matches!(fx.survey.state, SurveyState::Closed { .. }) {
@@ -914,7 +925,7 @@ fn on_reply(
             let employees = fx.survey.employees.clone();
             fx.survey.rating = Some(value);
             fx.survey.rated_at = Some(now);
-            fx.words(text);
+            fx.words(text, via, now);
             fx.once("write-rating", Command::WriteRating { rating: value });
             fx.once(
                 "credit",
@@ -943,7 +954,7 @@ fn on_reply(
             }
         }
         (SurveyState::AwaitingContactConsent, Reply::Yes) => {
-            fx.words(text);
+            fx.words(text, via, now);
             let rating = fx.survey.rating.unwrap_or(Rating::all()[2]);
             fx.once(
                 "open-complaint",
@@ -957,7 +968,7 @@ fn on_reply(
             close(fx.survey, Outcome::ComplaintOpened, now);
         }
         (SurveyState::AwaitingContactConsent, Reply::No) => {
-            fx.words(text);
+            fx.words(text, via, now);
             fx.message(MessageKind::Apology, via);
             close(fx.survey, Outcome::DeclinedContact, now);
         }
@@ -969,7 +980,7 @@ fn on_reply(
             | SurveyState::Expired,
             _,
         ) => {
-            fx.words(text);
+            fx.words(text, via, now);
             if let Some(t) = text {
                 // The customer hears that a person will read it, once per burst (the batch
                 // window of the inspector's notice), so five confused messages get one answer.
@@ -982,7 +993,7 @@ fn on_reply(
         // Closed, skipped, failed, or not asked yet: effects never run again; the words are kept
         // and a human looks only when it reads like a new problem.
         (state, reply) => {
-            fx.words(text);
+            fx.words(text, via, now);
             let Some(t) = text else { return };
             let worrying = match &reply {
                 Reply::Rating { value } => value.is_negative(),

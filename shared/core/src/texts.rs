@@ -354,9 +354,12 @@ impl Texts {
             .unwrap_or(&[])
     }
 
-    /// One variant, chosen by `seed` (e.g. the customer's phone or email key): the same customer
-    /// always gets the same wording of a kind, so a retry or a second message never switches
-    /// voice, while different customers are spread over all variants.
+    /// One variant, chosen by `seed` and the kind: the same seed always gets the same wording of
+    /// a kind, so a retry or a redelivery never switches voice. The callers pass
+    /// [`Survey::wording_seed`](crate::machine::Survey::wording_seed) (the customer and the
+    /// survey): every message of one survey is worded the same way, while a repeat customer's
+    /// next survey usually gets other words, and different customers are spread over all
+    /// variants.
     pub fn pick(&self, kind: TextKind, lang: Lang, seed: &str) -> &str {
         let list = self.variants(kind, lang);
         if list.is_empty() {

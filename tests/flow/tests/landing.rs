@@ -336,7 +336,7 @@ async fn three_asks_about_a_call_and_one_takes_a_comment() {
         .await
         .into_iter()
         .filter_map(|c| match c {
-            Command::SaveWords { text } => Some(text),
+            Command::SaveWords { text, .. } => Some(text),
             _ => None,
         })
         .collect();
@@ -717,7 +717,7 @@ async fn the_sms_page_has_the_email_pages_follow_ups() {
         .await
         .into_iter()
         .filter_map(|c| match c {
-            Command::SaveWords { text } => Some(text),
+            Command::SaveWords { text, .. } => Some(text),
             _ => None,
         })
         .collect();
@@ -927,4 +927,62 @@ async fn chromium_shows_every_page_state_truthfully_at_phone_and_desktop_width()
         )
         .await;
     }
+}
+
+/// A link cut short (`/r/`, `/s/`) through the gateway with the template's own routes
+/// (`resources::FUNCTIONS`, as on AWS): the landing's friendly page, not the gateway's JSON.
+#[tokio::test]
+async fn a_link_cut_short_gets_the_friendly_page_through_the_real_routes() {
+    let mut t = TestStack::bare("cut-short", "meta").await;
+    let landing = Arc::new(Landing::from_parts(&t.parts()).await.unwrap());
+    t.serve(vec![Route::function(
+        "email-landing",
+        handler(move |req| {
+            let landing = landing.clone();
+            async move { landing.handle(req, Utc::now()).await }
+        }),
+    )])
+    .await;
+    let http = reqwest::Client::new();
+    for path in ["/r/", "/r", "/s/", "/s"] {
+        let url = format!("{}{path}", t.api_url());
+        let r = http.get(&url).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{path}");
+        let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("lang=\"ru\"") && html.contains("data-state=\"error\""),
+            "{path}: {html}"
+        );
+        let head = http.head(&url).send().await.unwrap();
+        assert_eq!(head.status().as_u16(), 404, "HEAD {path}");
+        assert!(head.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        // The page's JSON, for a client that asks for it: the landing's own words.
+        let v: Value = http
+            .get(&url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["error"], "not_found", "{path}: {v}");
+        assert_ne!(v["message"], "no such route", "{path}: {v}");
+    }
+    // A path no function serves is still the gateway's: the routes above are real ones.
+    let other = http
+        .get(format!("{}/x/", t.api_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 404);
+    assert_eq!(
+        other.text().await.unwrap(),
+        r#"{"error":"not_found","message":"no such route"}"#
+    );
 }

@@ -509,6 +509,87 @@ async fn low_and_middle_ratings_take_their_paths() {
     }
 }
 
+/// The order's words field as the inspector reads it: one line a message, each with the time in
+/// the shop's time zone and the channel, «06.12 14:03 · WhatsApp · 3».
+fn conversation_lines(
+    words: &str,
+    tz: chrono_tz::Tz,
+) -> Vec<(chrono::DateTime<chrono_tz::Tz>, String, String)> {
+    use chrono::{Datelike, NaiveDateTime, TimeZone};
+    let now = Utc::now().with_timezone(&tz);
+    words
+        .lines()
+        .map(|line| {
+            let mut parts = line.splitn(3, " · ");
+            let (time, channel, text) = (parts.next(), parts.next(), parts.next());
+            let (Some(time), Some(channel), Some(text)) = (time, channel, text) else {
+                panic!("not «time · channel · text»: {line:?}");
+            };
+            let naive =
+                NaiveDateTime::parse_from_str(&format!("{}.{time}", now.year()), "%Y.%d.%m %H:%M")
+                    .unwrap_or_else(|e| panic!("{time:?}: {e}"));
+            let at = tz.from_local_datetime(&naive).single().unwrap();
+            (at, channel.to_string(), text.to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_orders_words_read_as_a_conversation_and_a_redelivery_writes_the_same() {
+    let s = stack("conversation").await;
+    let phone = "+7 900 400-00-09";
+    let survey = s.asked(phone).await;
+    let before = Utc::now();
+    s.say(phone, "3").await;
+    s.say(phone, "да, позвоните").await;
+    let event = s.event_of(0, 1).await;
+    let writer = CrmWriter::from_parts(&s.parts()).await.unwrap();
+    let r = writer.handle_batch(event.clone(), Utc::now()).await;
+    assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    let field = |order: Value| {
+        order["customFields"]["otklik_words"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let path = format!("orders/main-shop/{}", survey.order.id());
+    let words = field(s.crm(&path).await);
+    let tz = s.config.timezone;
+    let lines = conversation_lines(&words, tz);
+    assert_eq!(lines.len(), 2, "{words}");
+    let said: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|(_, c, t)| (c.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(said, [("WhatsApp", "3"), ("WhatsApp", "да, позвоните")]);
+    for (at, _, _) in &lines {
+        // The reply time, to the minute, in the shop's zone (not UTC unless the shop is there).
+        let at = at.with_timezone(&Utc);
+        assert!(
+            at >= before - Duration::minutes(1) && at <= Utc::now(),
+            "{at} not when the customer wrote: {words}"
+        );
+    }
+    // The complaint for the 3 + "yes" carries the same conversation.
+    s.run_complaints(1).await;
+    let complaints = s.crm("orders?site=reklamacii").await;
+    let complaint = &complaints.as_array().unwrap()[0];
+    assert_eq!(field(complaint.clone()), words, "{complaint}");
+    // Delivered again hours later after a crash lost the done markers: the same value is written,
+    // not lines with the later time.
+    for record in &event.records {
+        let m: EffectMessage = serde_json::from_str(record.body.as_deref().unwrap()).unwrap();
+        for e in m.effects() {
+            s.forget_done(&e.key).await;
+        }
+    }
+    let r = writer
+        .handle_batch(event, Utc::now() + Duration::hours(3))
+        .await;
+    assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    assert_eq!(field(s.crm(&path).await), words);
+}
+
 #[tokio::test]
 async fn an_unreadable_question_makes_one_inspector_task_and_keeps_the_survey_open() {
     let s = stack("unreadable").await;

@@ -70,6 +70,15 @@ fn r(n: u8) -> Rating {
     Rating::new(n).unwrap()
 }
 
+/// The words effect of a WhatsApp message taken at [`now`].
+fn words(text: &str) -> Command {
+    Command::SaveWords {
+        text: text.into(),
+        via: Some(Channel::Whatsapp),
+        at: Some(now()),
+    }
+}
+
 fn msg(kind: MessageKind) -> Command {
     Command::Message {
         kind,
@@ -84,7 +93,7 @@ fn five_writes_credits_thanks_and_closes() {
     assert_eq!(
         commands(&d),
         vec![
-            Command::SaveWords { text: "5".into() },
+            words("5"),
             Command::WriteRating { rating: r(5) },
             Command::CreditEmployees {
                 rating: r(5),
@@ -182,15 +191,7 @@ fn three_asks_about_contact_then_yes_opens_a_complaint() {
 fn three_then_no_apologises_and_ends() {
     let s = survey_in(SurveyState::AwaitingContactConsent);
     let d = decide(&s, &text("m2", "нет"), &cfg(), now());
-    assert_eq!(
-        commands(&d),
-        vec![
-            Command::SaveWords {
-                text: "нет".into()
-            },
-            msg(MessageKind::Apology)
-        ]
-    );
+    assert_eq!(commands(&d), vec![words("нет"), msg(MessageKind::Apology)]);
     assert_eq!(
         d.survey.state,
         SurveyState::Closed {
@@ -206,9 +207,7 @@ fn unreadable_keeps_the_words_and_asks_the_inspector_once_per_batch() {
     assert_eq!(
         commands(&d),
         vec![
-            Command::SaveWords {
-                text: "3 или 4".into()
-            },
+            words("3 или 4"),
             Command::NotifyInspector {
                 reason: NoticeReason::UnreadableReply,
                 text: "3 или 4".into()
@@ -225,10 +224,13 @@ fn unreadable_keeps_the_words_and_asks_the_inspector_once_per_batch() {
     // A second confused message five minutes later: words kept, no second task.
     let later = now() + chrono::Duration::minutes(5);
     let d2 = decide(&d.survey, &text("m2", "а где заказ?"), &cfg(), later);
+    // Taken at its own time: the order's field shows when each message came.
     assert_eq!(
         commands(&d2),
         vec![Command::SaveWords {
-            text: "а где заказ?".into()
+            text: "а где заказ?".into(),
+            via: Some(Channel::Whatsapp),
+            at: Some(later),
         }]
     );
     // After the batch window, a new task.
@@ -329,12 +331,7 @@ fn closed_surveys_never_rerun_effects() {
     let s = survey_in(closed.clone());
     // A thank-you: kept on the order, nobody paged.
     let d = decide(&s, &text("m9", "спасибо!"), &cfg(), now());
-    assert_eq!(
-        commands(&d),
-        vec![Command::SaveWords {
-            text: "спасибо!".into()
-        }]
-    );
+    assert_eq!(commands(&d), vec![words("спасибо!")]);
     // A new problem: the inspector hears of it, but no rating, credit or complaint.
     let d = decide(
         &s,
@@ -861,12 +858,7 @@ fn an_edit_after_the_rating_never_changes_it_and_a_different_reading_goes_to_the
 
     // Reads the same: the words reach the order, nobody is bothered.
     let same = decide(&rated, &edited("w2", "5, спасибо"), &cfg(), now());
-    assert_eq!(
-        commands(&same),
-        vec![Command::SaveWords {
-            text: "5, спасибо".into()
-        }]
-    );
+    assert_eq!(commands(&same), vec![words("5, спасибо")]);
     assert_eq!(same.survey.rating, Some(r(5)));
 
     // Reads as a 1 now: no complaint, no new rating — a human looks.
@@ -874,9 +866,7 @@ fn an_edit_after_the_rating_never_changes_it_and_a_different_reading_goes_to_the
     assert_eq!(
         commands(&worse),
         vec![
-            Command::SaveWords {
-                text: "1, всё плохо".into()
-            },
+            words("1, всё плохо"),
             Command::NotifyInspector {
                 reason: NoticeReason::EditedAfterRating,
                 text: "1, всё плохо".into()
@@ -1143,7 +1133,9 @@ fn a_comment_after_a_low_rating_only_reaches_the_order() {
     assert_eq!(
         d.effects.iter().map(|e| &e.command).collect::<Vec<_>>(),
         vec![&Command::SaveWords {
-            text: "курьер опоздал на 5 часов".into()
+            text: "курьер опоздал на 5 часов".into(),
+            via: Some(Channel::Email),
+            at: Some(t("2026-11-22T12:01:00Z")),
         }]
     );
     assert_eq!(d.survey.rating, Some(Rating::new(1).unwrap()));
@@ -1322,4 +1314,20 @@ fn resolutions_read_the_form_and_nothing_else() {
     for bad in ["", "0", "6", "05", "Call", "yes", "1 "] {
         assert_eq!(Resolution::from_form(bad), None, "{bad}");
     }
+}
+
+/// A words effect queued before the time and channel were carried still reads (as bare words).
+#[test]
+fn a_words_effect_from_before_reads_without_time_and_channel() {
+    let old: Command = serde_json::from_str(r#"{"command":"save_words","text":"да"}"#).unwrap();
+    assert_eq!(
+        old,
+        Command::SaveWords {
+            text: "да".into(),
+            via: None,
+            at: None
+        }
+    );
+    let new = serde_json::to_string(&words("да")).unwrap();
+    assert_eq!(serde_json::from_str::<Command>(&new).unwrap(), words("да"));
 }
