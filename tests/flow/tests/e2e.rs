@@ -218,7 +218,7 @@ async fn the_sandbox_page_lets_a_person_play_the_customer() {
         let s = state().await?;
         Ok(s["whatsapp"]
             .as_array()
-            .is_some_and(|m| m.iter().any(|m| m["to"] == "79005550201"))
+            .is_some_and(|c| c.iter().any(|c| c["phone"] == "+79005550201"))
             .then_some(()))
     })
     .await
@@ -248,4 +248,14 @@ async fn the_sandbox_page_lets_a_person_play_the_customer() {
         .unwrap();
     assert_eq!(order["rating"], 5, "{order}");
     assert_eq!(s["kpi"]["employees"].as_array().unwrap().len(), 2, "{s}");
+    // The chat shows both sides: our question with its buttons, the customer's 5, then our reply.
+    let chat = &s["whatsapp"][0]["lines"];
+    assert_eq!(chat[0]["direction"], "out", "{chat}");
+    assert_eq!(chat[0]["buttons"][0]["payload"], "rating_5", "{chat}");
+    assert_eq!(
+        chat[1],
+        json!({"direction": "in", "text": "5", "at": chat[1]["at"]}),
+        "{chat}"
+    );
+    assert_eq!(chat[2]["direction"], "out", "{chat}");
 }

@@ -1,7 +1,8 @@
 //! The sandbox page (`make sandbox`) in headless Chromium, on the configuration `make local-up`
-//! runs (the `russia-2026` site asks on MAX, then by SMS): a person answers the MAX question in the
-//! page's chat box and sees our reply appear, then opens the SMS's short link from the page's SMS
-//! inbox and taps a rating. Both ratings must reach the orders in retailCRM.
+//! runs (the `russia-2026` site asks on MAX, then by SMS; `main-shop` on WhatsApp): a person types
+//! the MAX answer at human speed (at 1280 px and at 390 px) and sees both sides of the chat, opens
+//! the SMS's short link from the page's SMS inbox and taps a rating, and taps a button of the
+//! WhatsApp question. Every rating must reach its order in retailCRM.
 
 use std::time::Duration;
 
@@ -32,12 +33,19 @@ async fn the_sandbox_page_answers_on_max_and_rates_through_the_sms_link() {
         },
     )
     .await;
-    let (with_max, without_max) = ("+79005580001", "+79005580002");
+    let (with_max, without_max, on_whatsapp, on_phone) = (
+        "+79005580001",
+        "+79005580002",
+        "+79005580003",
+        "+79005580004",
+    );
     let run = tokio::process::Command::new("node")
         .arg(root.join("tests/browser/sandbox.mjs"))
         .arg(format!("{}/sandbox", s.api_url()))
         .arg(with_max)
         .arg(without_max)
+        .arg(on_whatsapp)
+        .arg(on_phone)
         .output()
         .await
         .unwrap();
@@ -56,18 +64,40 @@ async fn the_sandbox_page_answers_on_max_and_rates_through_the_sms_link() {
     let sms = v["sms"].as_str().unwrap();
     assert!(sms.contains(&format!("{}/s/", s.api_url())), "{sms}");
     assert_eq!(v["landing"]["rating"], "4", "{v}");
+    // The WhatsApp question's quick replies were buttons, the tap showed as the customer's
+    // message, and our reply followed it.
+    assert_eq!(
+        v["whatsapp"]["buttons"],
+        serde_json::json!(["5", "4", "3", "2", "1"]),
+        "{v}"
+    );
+    assert_eq!(v["whatsapp"]["answer"], "4", "{v}");
+    assert!(!v["whatsapp"]["reply"].as_str().unwrap().is_empty(), "{v}");
+    assert_ne!(v["phone"]["reply"], v["phone"]["question"], "{v}");
 
-    // Both ratings reached retailCRM, each from its own channel.
+    // Every rating reached retailCRM, each from its own channel.
     let orders = s.driver.orders(RUSSIA_SITE).await.unwrap();
-    assert_eq!(orders.len(), 2, "{orders:?}");
-    for (phone, rating, channel) in [(with_max, 5, Channel::Max), (without_max, 4, Channel::Sms)] {
+    assert_eq!(orders.len(), 3, "{orders:?}");
+    let main_orders = s.driver.orders("main-shop").await.unwrap();
+    assert_eq!(main_orders.len(), 1, "{main_orders:?}");
+    for (site, phone, rating, channel) in [
+        (RUSSIA_SITE, with_max, 5, Channel::Max),
+        (RUSSIA_SITE, without_max, 4, Channel::Sms),
+        (RUSSIA_SITE, on_phone, 4, Channel::Max),
+        ("main-shop", on_whatsapp, 4, Channel::Whatsapp),
+    ] {
+        let orders = if site == RUSSIA_SITE {
+            &orders
+        } else {
+            &main_orders
+        };
         let order = orders
             .iter()
             .find(|o| o["phone"].as_str().map(digits) == Some(digits(phone)))
             .unwrap_or_else(|| panic!("no order for {phone}: {orders:?}"));
         let id = order["id"].as_u64().unwrap();
         let got = eventually("the rating reaches the order", WAIT, || async {
-            let v = s.driver.order(RUSSIA_SITE, id).await?["customFields"]["otklik_rating"].clone();
+            let v = s.driver.order(site, id).await?["customFields"]["otklik_rating"].clone();
             Ok((!v.is_null()).then_some(v))
         })
         .await
@@ -75,9 +105,7 @@ async fn the_sandbox_page_answers_on_max_and_rates_through_the_sms_link() {
         assert_eq!(got, rating, "{phone}");
         let survey = s
             .store
-            .get(&SurveyId::for_order(
-                &OrderRef::new(RUSSIA_SITE, id).unwrap(),
-            ))
+            .get(&SurveyId::for_order(&OrderRef::new(site, id).unwrap()))
             .await
             .unwrap()
             .unwrap();

@@ -20,6 +20,38 @@ use serde_json::{json, Value};
 use crate::drive::{emails_to, rating_links, Driver};
 use crate::stack::RUSSIA_SITE;
 
+fn digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// The buttons of a message we sent, as the customer's phone shows them: `{payload, title,
+/// interactive}`. A template's quick reply carries only its payload in the send (the caption is
+/// in the approved template), so the caption shown is the rating the payload names
+/// (`rating_4` → «4»); an interactive message's reply buttons carry their own titles.
+fn buttons(m: &Value) -> Vec<Value> {
+    if m["kind"] == "interactive" {
+        return m["request"]["interactive"]["action"]["buttons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|b| {
+                json!({"payload": b["reply"]["id"], "title": b["reply"]["title"],
+                       "interactive": true})
+            })
+            .collect();
+    }
+    m["buttons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|p| {
+            let title = p.strip_prefix("rating_").unwrap_or(p);
+            json!({"payload": p, "title": title, "interactive": false})
+        })
+        .collect()
+}
+
 /// The shops the page completes orders in: the installation's chain, and the Russian site's own.
 const SHOPS: [&str; 2] = ["main-shop", RUSSIA_SITE];
 
@@ -29,6 +61,9 @@ pub struct Sandbox {
     pub store: DynamoStore,
     pub config: Arc<otklik_core::config::Config>,
     pub provider: String,
+    /// What the person, as the customer, said on WhatsApp through this page: the provider
+    /// simulator keeps only what we sent, and a chat shows both sides. `{phone, text, at}`.
+    pub said: std::sync::Mutex<Vec<Value>>,
 }
 
 #[derive(Deserialize)]
@@ -68,10 +103,25 @@ fn first() -> u64 {
 #[derive(Deserialize)]
 struct Say {
     phone: String,
+    /// What the customer typed; empty when they tapped a button.
+    #[serde(default)]
     text: String,
     /// `max` for the MAX chat; the stack's WhatsApp provider otherwise.
     #[serde(default)]
     channel: Option<String>,
+    /// A tapped button of one of our messages: its payload (a template's quick reply) or reply
+    /// id (an interactive message), its caption, and the message it belongs to.
+    #[serde(default)]
+    button: Option<Tap>,
+}
+
+#[derive(Deserialize)]
+struct Tap {
+    payload: String,
+    title: String,
+    #[serde(default)]
+    interactive: bool,
+    message: String,
 }
 
 #[derive(Deserialize)]
@@ -116,16 +166,10 @@ impl Sandbox {
                 Err(r) => return *r,
             },
             (Method::POST, "/sandbox/api/say") => match parse::<Say>(&req) {
-                Ok(s) => {
-                    let provider = match s.channel.as_deref() {
-                        Some("max") => "max",
-                        _ => self.provider.as_str(),
-                    };
-                    self.driver
-                        .say(provider, &s.phone, &s.text)
-                        .await
-                        .map(|_| json!({"sent": true}))
+                Ok(s) if s.text.trim().is_empty() && s.button.is_none() => {
+                    return error(StatusCode::BAD_REQUEST, "bad_request", "nothing to send")
                 }
+                Ok(s) => self.say(s).await.map(|_| json!({"sent": true})),
                 Err(r) => return *r,
             },
             (Method::POST, "/sandbox/api/complaint") => match parse::<Move>(&req) {
@@ -142,6 +186,62 @@ impl Sandbox {
             Ok(v) => json(StatusCode::OK, &v),
             Err(e) => error(StatusCode::BAD_GATEWAY, "simulator", &e),
         }
+    }
+
+    /// The customer answers: typed text, or a tapped button delivered as the provider delivers a
+    /// tap (Meta: `type: button` with the quick reply's payload, or `type: interactive` with the
+    /// reply button's id; the simulator's `/sim/reply` builds the webhook).
+    async fn say(&self, s: Say) -> Result<(), String> {
+        let provider = match s.channel.as_deref() {
+            Some("max") => "max",
+            _ => self.provider.as_str(),
+        };
+        let shown = match &s.button {
+            None => {
+                self.driver.say(provider, &s.phone, &s.text).await?;
+                s.text.clone()
+            }
+            Some(tap) => {
+                let mut reply =
+                    json!({"provider": provider, "from": s.phone, "replyTo": tap.message});
+                if tap.interactive {
+                    reply["interactiveReplyId"] = json!(tap.payload);
+                    reply["interactiveTitle"] = json!(tap.title);
+                } else {
+                    reply["buttonPayload"] = json!(tap.payload);
+                    reply["buttonText"] = json!(tap.title);
+                }
+                let r = self
+                    .driver
+                    .http
+                    .post(format!("{}/sim/reply", self.driver.wa))
+                    .json(&reply)
+                    .send()
+                    .await
+                    .map_err(|e| format!("reply: {e}"))?;
+                let v: Value = r.json().await.unwrap_or(Value::Null);
+                if let Some(a) = v["answers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|a| a["status"] != 200)
+                {
+                    return Err(format!("our webhook answered {a}"));
+                }
+                if v["answers"].is_null() {
+                    return Err(format!("the simulator refused the tap: {v}"));
+                }
+                tap.title.clone()
+            }
+        };
+        // MAX keeps its own chat with both sides; only WhatsApp needs the page's record.
+        if provider != "max" {
+            self.said
+                .lock()
+                .map_err(|_| "the chat record is poisoned".to_string())?
+                .push(json!({"phone": digits(&s.phone), "text": shown, "at": Utc::now()}));
+        }
+        Ok(())
     }
 
     async fn order(&self, o: NewOrder) -> Result<Value, String> {
@@ -219,6 +319,54 @@ impl Sandbox {
         Ok((chats, texts))
     }
 
+    /// Each customer's WhatsApp chat, both sides, oldest first: what we sent (with its
+    /// buttons) and what the person said through this page.
+    async fn whatsapp(&self) -> Result<Vec<Value>, String> {
+        let mut chats: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for m in self.driver.messages_all().await? {
+            if m["provider"] == "max" {
+                continue;
+            }
+            let text = match m["text"].as_str() {
+                Some(t) => t.to_string(),
+                None => m["params"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+            };
+            let phone = digits(m["to"].as_str().unwrap_or_default());
+            chats.entry(phone).or_default().push(json!({
+                "direction": "out", "id": m["id"], "text": text, "template": m["template"],
+                "buttons": buttons(&m), "at": m["at"],
+            }));
+        }
+        let said = self
+            .said
+            .lock()
+            .map_err(|_| "the chat record is poisoned".to_string())?
+            .clone();
+        for l in said {
+            let phone = l["phone"].as_str().unwrap_or_default().to_string();
+            chats.entry(phone).or_default().push(json!({
+                "direction": "in", "text": l["text"], "at": l["at"],
+            }));
+        }
+        Ok(chats
+            .into_iter()
+            .map(|(phone, mut lines)| {
+                lines.sort_by_key(|l| {
+                    l["at"]
+                        .as_str()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                });
+                json!({"phone": format!("+{phone}"), "lines": lines})
+            })
+            .collect())
+    }
+
     async fn state(&self) -> Result<Value, String> {
         let mut all = Vec::new();
         for shop in SHOPS {
@@ -275,13 +423,7 @@ impl Sandbox {
         .await
         .map_err(|e| e.to_string())?;
         let (max, sms) = self.max_and_sms(&orders).await?;
-        let whatsapp: Vec<Value> = self
-            .driver
-            .messages_all()
-            .await?
-            .into_iter()
-            .filter(|m| m["provider"] != "max")
-            .collect();
+        let whatsapp = self.whatsapp().await?;
         Ok(json!({
             "orders": orders,
             "whatsapp": whatsapp,
