@@ -7,9 +7,12 @@
 // answer and our reply in the chat. At 390×800 (a phone): another MAX customer types and sends the
 // same way.
 //
-//   node tests/browser/sandbox.mjs <sandbox-url> <max-phone> <sms-phone> <whatsapp-phone> <max-phone-390>
+//   node tests/browser/sandbox.mjs <sandbox-url> <max-phone> <sms-phone> <whatsapp-phone> <max-phone-390> <email>
 //
-// Prints one line of JSON: {"maxQuestion","maxReply","sms","landing","whatsapp","phone",
+// Also at 1280 px, a main-shop customer with only an email finds the whole letter (sender,
+// subject, text) in the page's mailbox and opens one of its links.
+//
+// Prints one line of JSON: {"maxQuestion","maxReply","sms","landing","whatsapp","mail","phone",
 // "consoleErrors"}. Exits 0 only when every step happened with no console errors on any page;
 // otherwise 1, with the JSON still printed. Needs scripts/browser-setup.sh to have run.
 import { chromium } from 'playwright-core';
@@ -22,10 +25,10 @@ const OVERALL_TIMEOUT_MS = 180_000;
 // twenty takes longer than the page's two-second refresh.
 const TYPING_DELAY_MS = 140;
 
-const [url, withMax, withoutMax, onWhatsapp, onPhone] = process.argv.slice(2);
-if (!url || !withMax || !withoutMax || !onWhatsapp || !onPhone) {
+const [url, withMax, withoutMax, onWhatsapp, onPhone, mailbox] = process.argv.slice(2);
+if (!url || !withMax || !withoutMax || !onWhatsapp || !onPhone || !mailbox) {
   console.error(
-    'usage: node tests/browser/sandbox.mjs <sandbox-url> <max-phone> <sms-phone> <whatsapp-phone> <max-phone-390>',
+    'usage: node tests/browser/sandbox.mjs <sandbox-url> <max-phone> <sms-phone> <whatsapp-phone> <max-phone-390> <email>',
   );
   process.exit(2);
 }
@@ -36,6 +39,7 @@ const result = {
   sms: null,
   landing: null,
   whatsapp: null,
+  mail: null,
   phone: null,
   consoleErrors: [],
 };
@@ -67,9 +71,10 @@ function watch(page, name) {
 }
 
 // The shop completes an order on the Russian site, as a person fills the page's form.
-async function completeOrder(page, name, phone, noMax, shop = 'russia-2026') {
+async function completeOrder(page, name, phone, noMax, shop = 'russia-2026', email = '') {
   await page.fill('#new input[name=name]', name);
   await page.fill('#new input[name=phone]', phone);
+  await page.fill('#new input[name=email]', email);
   await page.selectOption('#new select[name=shop]', shop);
   await page.setChecked('#new input[name=no_max]', noMax);
   await page.evaluate(() => (document.getElementById('newres').textContent = ''));
@@ -148,6 +153,23 @@ async function main() {
       answer: (await wa.locator('.msg.in').first().textContent()).trim(),
       reply: (await wa.locator('.msg.in ~ .msg.out').first().textContent()).trim(),
     };
+
+    // A main-shop customer with only an email: the whole letter is in the mailbox, its links open
+    // our page.
+    await completeOrder(page, 'Ольга', '', false, 'main-shop', mailbox);
+    const mail = page.locator(`.mail[data-to="${mailbox}"]`);
+    await mail.locator('.text a').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    result.mail = {
+      from: (await mail.locator('.from').textContent()).trim(),
+      subject: (await mail.locator('.subject').textContent()).trim(),
+      text: (await mail.locator('.text').textContent()).trim(),
+      links: await mail.locator('.text a').evaluateAll((as) => as.map((a) => a.href)),
+    };
+    const [opened] = await Promise.all([context.waitForEvent('page'), mail.locator('.text a[href*="/r/"]').first().click()]);
+    watch(opened, 'letter-link');
+    await opened.waitForLoadState('load');
+    result.mail.opened = opened.url();
+    await opened.close();
     await context.close();
 
     // On a phone: another MAX customer types and sends the same way.
@@ -166,7 +188,7 @@ async function main() {
 
 try {
   await main();
-  const ok = result.maxReply && result.landing && result.whatsapp && result.phone && result.consoleErrors.length === 0;
+  const ok = result.maxReply && result.landing && result.whatsapp && result.mail && result.phone && result.consoleErrors.length === 0;
   finish(ok ? 0 : 1);
 } catch (e) {
   result.consoleErrors.push(`error: ${e && e.message ? e.message.split('\n')[0] : String(e)}`);

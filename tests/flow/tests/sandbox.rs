@@ -39,6 +39,7 @@ async fn the_sandbox_page_answers_on_max_and_rates_through_the_sms_link() {
         "+79005580003",
         "+79005580004",
     );
+    let mailbox = "olga@example.ru";
     let run = tokio::process::Command::new("node")
         .arg(root.join("tests/browser/sandbox.mjs"))
         .arg(format!("{}/sandbox", s.api_url()))
@@ -46,6 +47,7 @@ async fn the_sandbox_page_answers_on_max_and_rates_through_the_sms_link() {
         .arg(without_max)
         .arg(on_whatsapp)
         .arg(on_phone)
+        .arg(mailbox)
         .output()
         .await
         .unwrap();
@@ -74,12 +76,36 @@ async fn the_sandbox_page_answers_on_max_and_rates_through_the_sms_link() {
     assert_eq!(v["whatsapp"]["answer"], "4", "{v}");
     assert!(!v["whatsapp"]["reply"].as_str().unwrap().is_empty(), "{v}");
     assert_ne!(v["phone"]["reply"], v["phone"]["question"], "{v}");
+    // The mailbox showed the whole letter: who sent it (a name and an address), its subject, its
+    // text with every rating link, and a link opened our landing page.
+    let mail = &v["mail"];
+    let from = mail["from"].as_str().unwrap();
+    assert!(from.contains('@') && from.contains('<'), "{mail}");
+    assert!(!mail["subject"].as_str().unwrap().is_empty(), "{mail}");
+    let links: Vec<&str> = mail["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|l| l.starts_with(&format!("{}/r/", s.api_url())))
+        .collect();
+    assert!(links.len() >= 5, "{mail}");
+    for l in &links {
+        assert!(mail["text"].as_str().unwrap().contains(l), "{mail}");
+    }
+    assert!(
+        mail["opened"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/r/", s.api_url())),
+        "{mail}"
+    );
 
     // Every rating reached retailCRM, each from its own channel.
     let orders = s.driver.orders(RUSSIA_SITE).await.unwrap();
     assert_eq!(orders.len(), 3, "{orders:?}");
     let main_orders = s.driver.orders("main-shop").await.unwrap();
-    assert_eq!(main_orders.len(), 1, "{main_orders:?}");
+    assert_eq!(main_orders.len(), 2, "{main_orders:?}");
     for (site, phone, rating, channel) in [
         (RUSSIA_SITE, with_max, 5, Channel::Max),
         (RUSSIA_SITE, without_max, 4, Channel::Sms),

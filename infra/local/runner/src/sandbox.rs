@@ -20,6 +20,113 @@ use serde_json::{json, Value};
 use crate::drive::{emails_to, rating_links, Driver};
 use crate::stack::RUSSIA_SITE;
 
+/// A letter as a mail client shows it: `{from, replyTo, to, subject, date, text, links}`. Reads
+/// the raw message the local SES endpoint took, as our mailer writes it (RFC 5322 with folded
+/// headers, RFC 2047 "B" encoded-words in the sender's name and the subject, a text/plain body
+/// in base64: `otklik_core::email::to_mime`); any other encoding is shown as it is.
+fn read_letter(raw: &str) -> Value {
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").unwrap_or((raw.as_str(), ""));
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in head.lines() {
+        match (line.starts_with([' ', '\t']), headers.last_mut()) {
+            (true, Some((_, value))) => value.push_str(line),
+            _ => {
+                let (name, value) = line.split_once(':').unwrap_or((line, ""));
+                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+            }
+        }
+    }
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| decode_words(v))
+            .unwrap_or_default()
+    };
+    let text = if get("content-transfer-encoding").eq_ignore_ascii_case("base64") {
+        use base64::Engine as _;
+        let joined: String = body.split_whitespace().collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(joined)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(|t| t.replace("\r\n", "\n"))
+            .unwrap_or_else(|| body.to_string())
+    } else {
+        body.to_string()
+    };
+    let links: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| w.starts_with("https://") || w.starts_with("http://"))
+        .collect();
+    json!({
+        "from": get("from"), "replyTo": get("reply-to"), "to": get("to"),
+        "subject": get("subject"), "date": get("date"), "text": text, "links": links,
+    })
+}
+
+/// A header value with its RFC 2047 encoded-words (`=?UTF-8?B?…?=`, `=?UTF-8?Q?…?=`) decoded;
+/// whitespace between two encoded-words is dropped, as RFC 2047 §6.2 says.
+fn decode_words(value: &str) -> String {
+    use base64::Engine as _;
+    let mut out = String::new();
+    let mut rest = value;
+    let mut after_word = false;
+    while let Some(start) = rest.find("=?") {
+        let word = &rest[start + 2..];
+        let parts: Vec<&str> = word.splitn(4, '?').collect();
+        let [_charset, enc, data, tail] = parts[..] else {
+            break;
+        };
+        let Some(tail) = tail.strip_prefix('=') else {
+            break;
+        };
+        let between = &rest[..start];
+        if !(after_word && between.trim().is_empty()) {
+            out.push_str(between);
+        }
+        let bytes = if enc.eq_ignore_ascii_case("b") {
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .unwrap_or_default()
+        } else {
+            quoted(data)
+        };
+        out.push_str(&String::from_utf8_lossy(&bytes));
+        rest = tail;
+        after_word = true;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// RFC 2047 "Q" data: `_` is a space, `=XX` a byte.
+fn quoted(data: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let b = data.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'_' => out.push(b' '),
+            b'=' => match b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                Some(v) => {
+                    out.push(v);
+                    i += 2;
+                }
+                None => out.push(b'='),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
 fn digits(phone: &str) -> String {
     phone.chars().filter(char::is_ascii_digit).collect()
 }
@@ -384,19 +491,20 @@ impl Sandbox {
             })
             .collect();
         let mut emails = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for o in &orders {
             let Some(address) = o["email"].as_str() else {
                 continue;
             };
+            // One mailbox per address, however many orders it placed.
+            if !seen.insert(address.to_ascii_lowercase()) {
+                continue;
+            }
             for raw in emails_to(&self.aws, address).await? {
-                let links = rating_links(&raw);
-                if links
-                    .values()
-                    .all(|u| u.starts_with(&format!("{}/r/", self.driver.api)))
-                    && !links.is_empty()
-                {
-                    emails.push(json!({"to": address, "order": o["id"], "links": links}));
-                }
+                let mut letter = read_letter(&raw);
+                letter["order"] = o["id"].clone();
+                letter["ratings"] = json!(rating_links(&raw));
+                emails.push(letter);
             }
         }
         let complaints: Vec<Value> = self
@@ -434,5 +542,52 @@ impl Sandbox {
             "tasks": self.driver.crm_list("tasks").await?,
             "kpi": kpi,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otklik_core::email::{plain_mime, PlainMail};
+
+    #[test]
+    fn a_letter_reads_as_a_mail_client_shows_it() {
+        let body = "Здравствуйте!\nОцените заказ:\n5 — отлично https://api.test/r/abc5\n1 — плохо https://api.test/r/abc1\n";
+        let raw = plain_mime(
+            &PlainMail {
+                from_name: "Анна из «Цветочной лавки»",
+                from_address: "anna@shop.test",
+                to: "olga@example.ru",
+                subject: "Как вам заказ? Ответьте одним нажатием — это займёт пару секунд, честно",
+                body,
+            },
+            "m1@shop.test",
+            Utc::now(),
+        );
+        let letter = read_letter(&raw);
+        assert_eq!(
+            letter["from"], "Анна из «Цветочной лавки» <anna@shop.test>",
+            "{raw}"
+        );
+        assert_eq!(letter["to"], "olga@example.ru");
+        assert_eq!(
+            letter["subject"],
+            "Как вам заказ? Ответьте одним нажатием — это займёт пару секунд, честно",
+            "{raw}"
+        );
+        assert_eq!(letter["text"], body);
+        assert_eq!(
+            letter["links"],
+            json!(["https://api.test/r/abc5", "https://api.test/r/abc1"])
+        );
+    }
+
+    #[test]
+    fn encoded_words_decode_in_both_encodings() {
+        assert_eq!(
+            decode_words("=?UTF-8?B?0J7RgtC60LvQuNC6?= =?UTF-8?Q?_=D0=B4=D0=B0?= <a@b.c>"),
+            "Отклик да <a@b.c>"
+        );
+        assert_eq!(decode_words("plain text"), "plain text");
     }
 }
