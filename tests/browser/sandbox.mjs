@@ -5,7 +5,8 @@
 // customer without MAX, opens the short link in the SMS inbox and taps a rating on the page it
 // opens; completes a main-shop order, taps a button of the WhatsApp question and sees its own
 // answer and our reply in the chat. At 390×800 (a phone): another MAX customer types and sends the
-// same way.
+// same way, a 2, and the inspector fails the complaint it opened; managers and the KPI read as
+// names.
 //
 //   node tests/browser/sandbox.mjs <sandbox-url> <max-phone> <sms-phone> <whatsapp-phone> <max-phone-390> <email>
 //
@@ -157,7 +158,7 @@ async function main() {
     // A main-shop customer with only an email: the whole letter is in the mailbox, its links open
     // our page.
     await completeOrder(page, 'Ольга', '', false, 'main-shop', mailbox);
-    const mail = page.locator(`.mail[data-to="${mailbox}"]`);
+    const mail = page.locator(`.mail[data-to="${mailbox}"]`).first();
     await mail.locator('.text a').first().waitFor({ timeout: STEP_TIMEOUT_MS });
     result.mail = {
       from: (await mail.locator('.from').textContent()).trim(),
@@ -179,7 +180,17 @@ async function main() {
     watch(phonePage, 'sandbox-390');
     await phonePage.goto(url, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
     await completeOrder(phonePage, 'Лиля', onPhone, false);
-    result.phone = await answerOnMax(phonePage, onPhone, '4 — спасибо, всё хорошо');
+    result.phone = await answerOnMax(phonePage, onPhone, '2 — курьер опоздал');
+    // The 2 opened a complaint; the inspector fails it from the page.
+    const complaint = phonePage.locator('.complaint').first();
+    await complaint.waitFor({ timeout: STEP_TIMEOUT_MS });
+    await complaint.locator('button[data-to=failed]').click();
+    await phonePage.locator('.complaint[data-stage=failed]').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    result.phone.complaint = (await phonePage.locator('.complaint .stage').first().textContent()).trim();
+    // People are named: the orders' managers and the KPI's employees.
+    result.phone.managers = await phonePage.locator('.order .manager').allTextContents();
+    await phonePage.locator('#kpi td.name').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    result.phone.kpi = await phonePage.locator('#kpi td.name').allTextContents();
     await small.close();
   } finally {
     await browser.close();

@@ -14,6 +14,8 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use otklik_aws::http::{body_bytes, error, json};
 use otklik_aws::store::DynamoStore;
+use otklik_core::model::{OrderRef, SkipReason, SurveyId, SurveyState};
+use otklik_core::ports::SurveyStore;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -127,6 +129,18 @@ fn quoted(data: &str) -> Vec<u8> {
     out
 }
 
+/// A skip reason as the page says it.
+fn skip_words(reason: &SkipReason) -> &'static str {
+    match reason {
+        SkipReason::StatusNotSurveyed => "после этого статуса не спрашиваем",
+        SkipReason::NoContact => "в заказе нет ни телефона, ни почты",
+        SkipReason::DoNotContact => "покупатель отказался от вопросов",
+        SkipReason::FrequencyCap => "этого покупателя уже спрашивали недавно",
+        SkipReason::OrderCancelled => "заказ отменили или вернули до отправки вопроса",
+        SkipReason::SiteExcluded => "в этом магазине вопросы выключены",
+    }
+}
+
 fn digits(phone: &str) -> String {
     phone.chars().filter(char::is_ascii_digit).collect()
 }
@@ -231,10 +245,12 @@ struct Tap {
     message: String,
 }
 
+/// The inspector moves a complaint: `in_work`, `resolved` or `failed`, mapped to the statuses the
+/// configuration names (`[complaints] status_*`), so the page never spells a status code itself.
 #[derive(Deserialize)]
 struct Move {
     id: u64,
-    status: String,
+    to: String,
 }
 
 const PAGE: &str = include_str!("sandbox.html");
@@ -280,11 +296,25 @@ impl Sandbox {
                 Err(r) => return *r,
             },
             (Method::POST, "/sandbox/api/complaint") => match parse::<Move>(&req) {
-                Ok(m) => self
-                    .driver
-                    .set_status(&self.config.complaints.site, m.id, &m.status, 7)
-                    .await
-                    .map(|_| json!({"moved": true})),
+                Ok(m) => {
+                    let c = &self.config.complaints;
+                    let status = match m.to.as_str() {
+                        "in_work" => &c.status_in_work,
+                        "resolved" => &c.status_resolved,
+                        "failed" => &c.status_failed,
+                        _ => {
+                            return error(
+                                StatusCode::BAD_REQUEST,
+                                "bad_request",
+                                "a complaint moves to in_work, resolved or failed",
+                            )
+                        }
+                    };
+                    self.driver
+                        .set_status(&c.site, m.id, status, c.inspector_id.get())
+                        .await
+                        .map(|_| json!({"moved": true}))
+                }
                 Err(r) => return *r,
             },
             _ => return error(StatusCode::NOT_FOUND, "not_found", "no such sandbox route"),
@@ -474,22 +504,87 @@ impl Sandbox {
             .collect())
     }
 
+    /// Why an order got no question, in a person's words: the reason kept on its skipped survey
+    /// record, or the intake note of an order whose status is not one we ask after
+    /// (`DynamoStore::intake_note`). `None` while it is asked, or not looked at yet.
+    async fn why_not_asked(&self, site: &str, id: u64) -> Result<Option<String>, String> {
+        let Ok(order) = OrderRef::new(site, id) else {
+            return Ok(None);
+        };
+        let survey = self
+            .store
+            .get(&SurveyId::for_order(&order))
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(survey) = survey {
+            return Ok(match survey.state {
+                SurveyState::Skipped { reason } => Some(skip_words(&reason).to_string()),
+                SurveyState::Failed { reason } => {
+                    Some(format!("не дошло ни по одному каналу ({reason})"))
+                }
+                _ => None,
+            });
+        }
+        let note = self
+            .store
+            .intake_note(&order)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(note.map(|(decision, status)| match decision.as_str() {
+            "status_not_surveyed" => {
+                format!("после статуса «{status}» не спрашиваем")
+            }
+            other => format!("{other} (статус «{status}»)"),
+        }))
+    }
+
+    /// The shop's people as the retailCRM simulator has them (`GET /api/v5/users`, retailCRM API
+    /// v5 "Получение списка пользователей"): `{id, name, isManager}`, for the managers' names on
+    /// orders and complaints and the page's form.
+    async fn people(&self) -> Result<Vec<Value>, String> {
+        let r = self
+            .driver
+            .http
+            .get(format!("{}/api/v5/users", self.driver.crm))
+            .query(&[("limit", "100")])
+            .header("X-API-KEY", crate::stack::CRM_API_KEY)
+            .send()
+            .await
+            .map_err(|e| format!("users: {e}"))?;
+        let v: Value = r.json().await.map_err(|e| format!("users: {e}"))?;
+        Ok(v["users"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|u| {
+                let name = format!(
+                    "{} {}",
+                    u["firstName"].as_str().unwrap_or_default(),
+                    u["lastName"].as_str().unwrap_or_default()
+                );
+                json!({"id": u["id"], "name": name.trim(), "isManager": u["isManager"]})
+            })
+            .collect())
+    }
+
     async fn state(&self) -> Result<Value, String> {
         let mut all = Vec::new();
         for shop in SHOPS {
             all.extend(self.driver.orders(shop).await?);
         }
-        let orders: Vec<Value> = all
-            .into_iter()
-            .map(|o| {
-                json!({
-                    "id": o["id"], "shop": o["site"], "name": o["firstName"], "phone": o["phone"],
-                    "email": o["email"], "status": o["status"], "managerId": o["managerId"],
-                    "rating": o["customFields"]["otklik_rating"],
-                    "words": o["customFields"]["otklik_words"],
-                })
-            })
-            .collect();
+        let mut orders: Vec<Value> = Vec::new();
+        for o in all {
+            let why = match (o["site"].as_str(), o["id"].as_u64()) {
+                (Some(site), Some(id)) => self.why_not_asked(site, id).await?,
+                _ => None,
+            };
+            orders.push(json!({
+                "id": o["id"], "shop": o["site"], "name": o["firstName"], "phone": o["phone"],
+                "email": o["email"], "status": o["status"], "managerId": o["managerId"],
+                "rating": o["customFields"]["otklik_rating"],
+                "words": o["customFields"]["otklik_words"], "notAsked": why,
+            }));
+        }
         let mut emails = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for o in &orders {
@@ -502,6 +597,16 @@ impl Sandbox {
             }
             for raw in emails_to(&self.aws, address).await? {
                 let mut letter = read_letter(&raw);
+                // The local AWS endpoint keeps every stack's mail: a letter linking to another
+                // local API is another stack's (a test's), not this customer's here.
+                let elsewhere = letter["links"].as_array().into_iter().flatten().any(|l| {
+                    l.as_str().is_some_and(|l| {
+                        l.starts_with("http://127.0.0.1") && !l.starts_with(&self.driver.api)
+                    })
+                });
+                if elsewhere {
+                    continue;
+                }
                 letter["order"] = o["id"].clone();
                 letter["ratings"] = json!(rating_links(&raw));
                 emails.push(letter);
@@ -513,8 +618,18 @@ impl Sandbox {
             .await?
             .into_iter()
             .map(|c| {
-                json!({"id": c["id"], "status": c["status"], "managerId": c["managerId"],
-                       "comment": c["managerComment"]})
+                let cfg = &self.config.complaints;
+                let stage = [
+                    (&cfg.status_created, "created"),
+                    (&cfg.status_in_work, "in_work"),
+                    (&cfg.status_resolved, "resolved"),
+                    (&cfg.status_failed, "failed"),
+                ]
+                .into_iter()
+                .find(|(code, _)| c["status"] == code.as_str())
+                .map(|(_, stage)| stage);
+                json!({"id": c["id"], "status": c["status"], "stage": stage,
+                       "managerId": c["managerId"], "comment": c["managerComment"]})
             })
             .collect();
         let today = Utc::now().with_timezone(&self.config.timezone).date_naive();
@@ -541,6 +656,7 @@ impl Sandbox {
             "complaints": complaints,
             "tasks": self.driver.crm_list("tasks").await?,
             "kpi": kpi,
+            "people": self.people().await?,
         }))
     }
 }
