@@ -6,14 +6,14 @@
 // opens; completes a main-shop order, taps a button of the WhatsApp question and sees its own
 // answer and our reply in the chat. At 390×800 (a phone): another MAX customer types and sends the
 // same way, a 2, and the inspector fails the complaint it opened; managers and the KPI read as
-// names.
+// names. At both widths, once the page is full: no sideways scroll, and all of it in Russian.
 //
 //   node tests/browser/sandbox.mjs <sandbox-url> <max-phone> <sms-phone> <whatsapp-phone> <max-phone-390> <email>
 //
 // Also at 1280 px, a main-shop customer with only an email finds the whole letter (sender,
 // subject, text) in the page's mailbox and opens one of its links.
 //
-// Prints one line of JSON: {"maxQuestion","maxReply","sms","landing","whatsapp","mail","phone",
+// Prints one line of JSON: {"maxQuestion","maxReply","sms","landing","whatsapp","mail","phone","layout",
 // "consoleErrors"}. Exits 0 only when every step happened with no console errors on any page;
 // otherwise 1, with the JSON still printed. Needs scripts/browser-setup.sh to have run.
 import { chromium } from 'playwright-core';
@@ -42,6 +42,7 @@ const result = {
   whatsapp: null,
   mail: null,
   phone: null,
+  layout: [],
   consoleErrors: [],
 };
 let printed = false;
@@ -105,6 +106,35 @@ async function answerOnMax(page, phone, text) {
   const reply = (await chat.locator('.msg.in ~ .msg.out').first().textContent()).trim();
   if ((await box.inputValue()) !== '') throw new Error('the chat box kept the sent text');
   return { question, reply };
+}
+
+// Names the page may show in Latin letters: the messengers', the CRM's and the metrics' own
+// names, and the SMS sender name the provider records. Everything else a person reads is Russian.
+const LATIN_NAMES = new Set(['WhatsApp', 'MAX', 'retailCRM', 'KPI', 'CSAT', 'Otklik']);
+
+// The page at this width: no sideways scroll (the document is no wider than the window) and one
+// language (Latin words other than the names above, once links, addresses and emails are taken
+// out of the visible text).
+async function layout(page, width) {
+  const seen = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+    text: document.body.innerText,
+  }));
+  const stripped = seen.text.replace(/https?:\/\/\S+/g, ' ').replace(/\S+@\S+/g, ' ');
+  // Words only: an order number such as «1005A» is retailCRM's, not a language.
+  const words = stripped.match(/(?<![0-9A-Za-z])[A-Za-z][A-Za-z'-]*/g) || [];
+  const foreign = [...new Set(words.filter((w) => !LATIN_NAMES.has(w)))];
+  const checked = { width, scrollWidth: seen.scrollWidth, clientWidth: seen.clientWidth, foreign };
+  result.layout.push(checked);
+  if (seen.scrollWidth > seen.clientWidth) throw new Error(`sideways scroll at ${width} px: ${JSON.stringify(checked)}`);
+  if (foreign.length) {
+    const where = foreign.map((w) => {
+      const i = stripped.search(new RegExp(`(^|[^A-Za-z])${w}([^A-Za-z]|$)`));
+      return JSON.stringify(stripped.slice(Math.max(0, i - 40), i + 40));
+    });
+    throw new Error(`not in Russian at ${width} px: ${where.join('; ')}`);
+  }
 }
 
 async function main() {
@@ -171,6 +201,7 @@ async function main() {
     await opened.waitForLoadState('load');
     result.mail.opened = opened.url();
     await opened.close();
+    await layout(page, 1280);
     await context.close();
 
     // On a phone: another MAX customer types and sends the same way.
@@ -191,6 +222,7 @@ async function main() {
     result.phone.managers = await phonePage.locator('.order .manager').allTextContents();
     await phonePage.locator('#kpi td.name').first().waitFor({ timeout: STEP_TIMEOUT_MS });
     result.phone.kpi = await phonePage.locator('#kpi td.name').allTextContents();
+    await layout(phonePage, 390);
     await small.close();
   } finally {
     await browser.close();
@@ -199,7 +231,7 @@ async function main() {
 
 try {
   await main();
-  const ok = result.maxReply && result.landing && result.whatsapp && result.mail && result.phone && result.consoleErrors.length === 0;
+  const ok = result.maxReply && result.landing && result.whatsapp && result.mail && result.phone && result.layout.length === 2 && result.consoleErrors.length === 0;
   finish(ok ? 0 : 1);
 } catch (e) {
   result.consoleErrors.push(`error: ${e && e.message ? e.message.split('\n')[0] : String(e)}`);

@@ -76,6 +76,15 @@ async fn the_sandbox_page_answers_on_max_and_rates_through_the_sms_link() {
     assert_eq!(v["whatsapp"]["answer"], "4", "{v}");
     assert!(!v["whatsapp"]["reply"].as_str().unwrap().is_empty(), "{v}");
     assert_ne!(v["phone"]["reply"], v["phone"]["question"], "{v}");
+    // The full page fit 1280 px and a 390 px phone, in Russian.
+    assert_eq!(v["layout"].as_array().map(Vec::len), Some(2), "{v}");
+    for l in v["layout"].as_array().unwrap() {
+        assert!(
+            l["scrollWidth"].as_u64() <= l["clientWidth"].as_u64(),
+            "{l}"
+        );
+        assert_eq!(l["foreign"], serde_json::json!([]), "{l}");
+    }
     // The inspector failed the 2's complaint from the page; people read as names, not numbers.
     assert_eq!(v["phone"]["complaint"], "не устранена", "{v}");
     let complaints = s.driver.orders("reklamacii").await.unwrap();

@@ -1,10 +1,18 @@
 //! `make sandbox`: a page where a person plays everyone around the product by hand, on the
 //! running local stack. The shop completes an order (on `main-shop`: WhatsApp, then email; on
 //! `russia-2026`: MAX, then SMS, then email); the person, as the customer, reads the WhatsApp or
-//! MAX question and types an answer, opens the SMS's short link or the email's rating link (the
-//! real landing page); as the inspector, moves a complaint along; and watches the order's rating
-//! field, the complaint and the KPI change. The page only drives the simulators over HTTP (like the demo)
-//! and reads what the product wrote; it has no logic of its own.
+//! MAX question and types an answer or taps one of its buttons, opens the SMS's short link or a
+//! link of the whole letter in the mailbox (the real landing page); as the inspector, moves a
+//! complaint to work, resolved or failed; and watches the order's rating field (or why it was
+//! not asked), the complaint and the KPI change, people by name. The page only drives the
+//! simulators over HTTP (like the demo) and reads what the product wrote; it has no logic of its
+//! own.
+//!
+//! Choices: the WhatsApp simulator keeps only what we sent, so the page records what the person
+//! said there itself (in memory, for as long as the stack runs); a template's quick reply is shown
+//! with the rating its payload names (the caption lives in the approved template, not the send);
+//! names come from the retailCRM simulator's users, the KPI's from what the CRM writer stored;
+//! the page is in Russian, like the shops it plays.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -567,6 +575,27 @@ impl Sandbox {
             .collect())
     }
 
+    /// Status code → the name the shop gave it (`GET /api/v5/reference/statuses`, retailCRM API
+    /// v5 "Получение списка статусов заказа"), so the page shows «Выполнен», not `complete`.
+    async fn statuses(&self) -> Result<Value, String> {
+        let r = self
+            .driver
+            .http
+            .get(format!("{}/api/v5/reference/statuses", self.driver.crm))
+            .header("X-API-KEY", crate::stack::CRM_API_KEY)
+            .send()
+            .await
+            .map_err(|e| format!("statuses: {e}"))?;
+        let v: Value = r.json().await.map_err(|e| format!("statuses: {e}"))?;
+        Ok(v["statuses"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(code, s)| (code.clone(), s["name"].clone()))
+            .collect::<serde_json::Map<_, _>>()
+            .into())
+    }
+
     async fn state(&self) -> Result<Value, String> {
         let mut all = Vec::new();
         for shop in SHOPS {
@@ -657,6 +686,7 @@ impl Sandbox {
             "tasks": self.driver.crm_list("tasks").await?,
             "kpi": kpi,
             "people": self.people().await?,
+            "statuses": self.statuses().await?,
         }))
     }
 }
