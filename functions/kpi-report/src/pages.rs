@@ -8,6 +8,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use otklik_core::dashboard::page::{self, ErrorPage, Frame};
 use otklik_core::dashboard::{self, csv, OrderFacts, Period, SortKey, Words};
+use otklik_core::kpi;
 
 use super::KpiApi;
 
@@ -116,15 +117,12 @@ impl KpiApi {
     /// Facts of the page's window: the period, the trend's weeks before it, and everything since
     /// (open complaints are about now).
     async fn window(&self, period: &Period, now: DateTime<Utc>) -> Result<Vec<OrderFacts>, String> {
-        let start = Period::range(period.window_start(), period.to)
-            .map_err(|e| e.to_string())?
-            .instants(self.timezone)?
-            .0;
-        let end = Period::range(period.to, period.to)
-            .map_err(|e| e.to_string())?
-            .instants(self.timezone)?
-            .1
-            .max(now);
+        // The window is ours, not the person's choice: it may start before the first year a
+        // period may name and be longer than a period may be (a year's range plus the trend's
+        // twelve weeks before it), so it is not checked as one. It once was, and a period of
+        // 1 Jan 2000 or a whole year answered 503.
+        let start = kpi::days(period.window_start(), period.to, self.timezone)?.0;
+        let end = kpi::days(period.to, period.to, self.timezone)?.1.max(now);
         otklik_app::report::facts_between(&self.store, &self.complaints, start, end)
             .await
             .map_err(|e| e.to_string())

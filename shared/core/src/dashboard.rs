@@ -189,8 +189,10 @@ impl Period {
     }
 }
 
+/// An empty parameter is an absent one (the page's form sends its date fields empty when a
+/// preset is chosen); anything else, whitespace included, is read as given.
 fn blank(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
+    s.filter(|s| !s.is_empty())
 }
 
 /// Everything known about one survey asked in the page's window.

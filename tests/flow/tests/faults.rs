@@ -49,9 +49,10 @@ use otklik_local_runner::stack;
 use serde_json::{json, Value};
 
 const ORDERS: u64 = 300;
-/// Everything must have settled by then; a run takes about ten minutes on two cores at
-/// retailCRM's 10 requests a second.
-const LIMIT: Duration = Duration::from_secs(900);
+/// Everything must have settled by then. A run settles in 9–14 minutes on two cores at
+/// retailCRM's 10 requests a second (545 s alone, 824 s with two other builds running beside
+/// it); the limit leaves room for a busy machine, and a run that fails names its stragglers.
+const LIMIT: Duration = Duration::from_secs(1200);
 
 /// The channel a customer can be reached on, and so the one their survey should take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
