@@ -183,7 +183,7 @@ async fn the_sandbox_page_lets_a_person_play_the_customer() {
     let http = reqwest::Client::new();
     let page = http.get(format!("{api}/sandbox")).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("Otklik sandbox"));
+    assert!(page.text().await.unwrap().contains("Отклик — песочница"));
 
     // Refused input changes nothing.
     let bad = http
@@ -218,7 +218,7 @@ async fn the_sandbox_page_lets_a_person_play_the_customer() {
         let s = state().await?;
         Ok(s["whatsapp"]
             .as_array()
-            .is_some_and(|m| m.iter().any(|m| m["to"] == "79005550201"))
+            .is_some_and(|c| c.iter().any(|c| c["phone"] == "+79005550201"))
             .then_some(()))
     })
     .await
@@ -248,4 +248,92 @@ async fn the_sandbox_page_lets_a_person_play_the_customer() {
         .unwrap();
     assert_eq!(order["rating"], 5, "{order}");
     assert_eq!(s["kpi"]["employees"].as_array().unwrap().len(), 2, "{s}");
+    // The chat shows both sides: our question with its buttons, the customer's 5, then our reply.
+    let chat = &s["whatsapp"][0]["lines"];
+    assert_eq!(chat[0]["direction"], "out", "{chat}");
+    assert_eq!(chat[0]["buttons"][0]["payload"], "rating_5", "{chat}");
+    assert_eq!(
+        chat[1],
+        json!({"direction": "in", "text": "5", "at": chat[1]["at"]}),
+        "{chat}"
+    );
+    assert_eq!(chat[2]["direction"], "out", "{chat}");
+    // The shop's people by name.
+    let people = s["people"].as_array().unwrap();
+    assert!(
+        people
+            .iter()
+            .any(|p| p["id"] == 13 && p["name"].as_str().is_some_and(|n| n.len() > 3)),
+        "{people:?}"
+    );
+
+    let post = |path: &'static str, body: Value| {
+        let (http, url) = (http.clone(), format!("{api}/sandbox/api/{path}"));
+        async move { http.post(url).json(&body).send().await.unwrap() }
+    };
+    // The customer asks us to stop; their next order says why nobody asks.
+    assert_eq!(
+        post("say", json!({"phone": "+79005550201", "text": "стоп"}))
+            .await
+            .status(),
+        200
+    );
+    eventually("the opt-out is answered", WAIT, || async {
+        let s = state().await?;
+        let lines = s["whatsapp"][0]["lines"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        Ok((lines.len() >= 5).then_some(()))
+    })
+    .await
+    .unwrap();
+    let again: Value = post("orders", json!({"name": "Аня", "phone": "+79005550201"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let again = again["id"].as_u64().unwrap();
+    eventually("the page says why the order is not asked", WAIT, || async {
+        let s = state().await?;
+        let why = s["orders"]
+            .as_array()
+            .and_then(|o| o.iter().find(|o| o["id"] == again))
+            .map(|o| o["notAsked"].clone());
+        Ok((why == Some(json!("покупатель отказался от вопросов"))).then_some(()))
+    })
+    .await
+    .unwrap();
+
+    // A 1 opens a complaint; the inspector fails it, and retailCRM gets the failed status.
+    post("orders", json!({"name": "Борис", "phone": "+79005550202"})).await;
+    eventually("the second question", WAIT, || async {
+        let s = state().await?;
+        Ok(s["whatsapp"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["phone"] == "+79005550202"))
+            .then_some(()))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        post("say", json!({"phone": "+79005550202", "text": "1"}))
+            .await
+            .status(),
+        200
+    );
+    let complaint = eventually("the complaint shows", WAIT, || async {
+        let s = state().await?;
+        Ok(s["complaints"].as_array().and_then(|c| c.first()).cloned())
+    })
+    .await
+    .unwrap();
+    assert_eq!(complaint["stage"], "created", "{complaint}");
+    let refused = post("complaint", json!({"id": complaint["id"], "to": "lost"})).await;
+    assert_eq!(refused.status(), 400);
+    let moved = post("complaint", json!({"id": complaint["id"], "to": "failed"})).await;
+    assert_eq!(moved.status(), 200);
+    let s = state().await.unwrap();
+    assert_eq!(s["complaints"][0]["stage"], "failed", "{s}");
+    assert_eq!(s["complaints"][0]["status"], "complaint-failed", "{s}");
 }

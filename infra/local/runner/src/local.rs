@@ -206,6 +206,7 @@ impl LocalStack {
             store: parts.store(),
             config: parts.config.clone(),
             provider: opts.provider.clone(),
+            said: Default::default(),
         });
         let routes = vec![
             Route::function(
