@@ -550,6 +550,22 @@ impl Sandbox {
     /// v5 "Получение списка пользователей"): `{id, name, isManager}`, for the managers' names on
     /// orders and complaints and the page's form.
     async fn people(&self) -> Result<Vec<Value>, String> {
+        // Fetched once per simulator: the page refreshes every second or two, and a lookup each
+        // time spent the account's 10 requests a second that the functions need (the simulator
+        // then refused them, as retailCRM does).
+        let key = format!("users {}", self.driver.crm);
+        if let Some(Value::Array(people)) = reference_cache().lock().expect("cache").get(&key) {
+            return Ok(people.clone());
+        }
+        let people = self.fetch_people().await?;
+        reference_cache()
+            .lock()
+            .expect("cache")
+            .insert(key, Value::Array(people.clone()));
+        Ok(people)
+    }
+
+    async fn fetch_people(&self) -> Result<Vec<Value>, String> {
         let r = self
             .driver
             .http
@@ -560,6 +576,9 @@ impl Sandbox {
             .await
             .map_err(|e| format!("users: {e}"))?;
         let v: Value = r.json().await.map_err(|e| format!("users: {e}"))?;
+        if !v["users"].is_array() {
+            return Err(format!("users: the simulator answered {v}"));
+        }
         Ok(v["users"]
             .as_array()
             .into_iter()
@@ -578,6 +597,19 @@ impl Sandbox {
     /// Status code → the name the shop gave it (`GET /api/v5/reference/statuses`, retailCRM API
     /// v5 "Получение списка статусов заказа"), so the page shows «Выполнен», not `complete`.
     async fn statuses(&self) -> Result<Value, String> {
+        let key = format!("statuses {}", self.driver.crm);
+        if let Some(statuses) = reference_cache().lock().expect("cache").get(&key) {
+            return Ok(statuses.clone());
+        }
+        let statuses = self.fetch_statuses().await?;
+        reference_cache()
+            .lock()
+            .expect("cache")
+            .insert(key, statuses.clone());
+        Ok(statuses)
+    }
+
+    async fn fetch_statuses(&self) -> Result<Value, String> {
         let r = self
             .driver
             .http
@@ -587,6 +619,9 @@ impl Sandbox {
             .await
             .map_err(|e| format!("statuses: {e}"))?;
         let v: Value = r.json().await.map_err(|e| format!("statuses: {e}"))?;
+        if !v["statuses"].is_object() {
+            return Err(format!("statuses: the simulator answered {v}"));
+        }
         Ok(v["statuses"]
             .as_object()
             .into_iter()
@@ -689,6 +724,14 @@ impl Sandbox {
             "statuses": self.statuses().await?,
         }))
     }
+}
+
+/// The retailCRM simulator's reference data (people, statuses) the page shows, per simulator URL:
+/// it does not change while a stack runs.
+fn reference_cache() -> &'static std::sync::Mutex<std::collections::BTreeMap<String, Value>> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::BTreeMap<String, Value>>> =
+        std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
 }
 
 #[cfg(test)]
