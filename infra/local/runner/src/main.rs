@@ -320,7 +320,8 @@ async fn run_bench(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         };
         let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
-        let section = otklik_local_runner::bench::peak_section(peak.as_ref(), &machine(), &date);
+        let section =
+            otklik_local_runner::bench::peak_section(peak.as_ref(), None, &machine(), &date);
         println!("{section}");
         let old = std::fs::read_to_string(&out).unwrap_or_default();
         let report = otklik_local_runner::bench::splice_peak(&old, &section);
