@@ -77,8 +77,8 @@ const UK: DigestWords = DigestWords {
     no_lowest: "Оцінок від 1 до 3 за тиждень не було.",
     in_crm: "Замовлення в retailCRM",
     employee_page: "сторінка у звіті",
-    past_sla: "Відкриті скарги, які чекали довше терміну",
-    sla_used: "Чекала в рахунок терміну / термін",
+    past_sla: "Відкриті скарги, які чекали довше за строк",
+    sla_used: "Чекала в рахунок строку / строк",
     hours: "год",
     dashboard: "Увесь звіт — за посиланням:",
     link_until: "Посилання діє до",
@@ -108,10 +108,10 @@ const EN: DigestWords = DigestWords {
     hours: "h",
     dashboard: "The whole report:",
     link_until: "The link works until",
-    link_warning: "It opens the report without a password: keep this mail within the team.",
+    link_warning: "It opens the report without a password: keep this email within the team.",
     no_link: "No report link this time: otklik report link makes one.",
     notes: [
         "An order counts for everyone who worked on it; complaints are ratings of 1–2 and 3s that asked for a call.",
-        "This mail comes once a week to the addresses in report.digest_to of the Otklik settings.",
+        "This email comes once a week to the addresses in report.digest_to of the Otklik settings.",
     ],
 };

@@ -569,8 +569,8 @@ fn russian_pages_keep_their_wording() {
              кнопку: так мы поймём, что оценку поставили вы, а не почтовая программа.</p><input \
              type=\"hidden\" name=\"nonce\" value=\"{NONCE}\"><button type=\"submit\">Подтвердить \
              оценку</button></form><section id=\"confirm\" hidden><p>Почтовые программы иногда \
-             сами открывают ссылки из писем, чтобы их проверить. Чтобы не засчитать такой \
-             случайный переход, подтвердите, пожалуйста, что оценку поставили вы.</p><form \
+             сами открывают ссылки из писем, чтобы их проверить. Такой случайный переход мы не \
+             хотим засчитывать, поэтому подтвердите, пожалуйста, что оценку поставили вы.</p><form \
              method=\"post\" action=\"\"><input type=\"hidden\" name=\"nonce\" \
              value=\"{NONCE}\"><input type=\"hidden\" name=\"confirm\" value=\"1\"><button \
              type=\"submit\">Да, это моя оценка</button></form></section><section \

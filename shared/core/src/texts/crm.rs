@@ -141,12 +141,12 @@ impl Wording for CrmText {
                 "Otklik: the customer edited their answer after it was rated — please check the rating",
             ],
             CrmText::NoticeResolveLink => [
-                "Что имел в виду покупатель? Отметьте в один клик — оценку, «просит перезвонить» \
-                 или «это не оценка», дальше всё пойдёт как при его ответе: {link}",
-                "Що мав на увазі покупець? Позначте в один клік — оцінку, «просить передзвонити» \
-                 або «це не оцінка», далі все піде як за його відповіді: {link}",
-                "What did the customer mean? Mark it in one click — a rating, \"wants a call\" or \
-                 \"not a rating\" — and everything runs as if they had answered: {link}",
+                "Что имел в виду покупатель? Отметьте в один клик оценку, «просит перезвонить» \
+                 или «это не оценка» — и всё пойдёт так, будто он ответил сам: {link}",
+                "Що мав на увазі покупець? Позначте одним кліком оцінку, «просить передзвонити» \
+                 або «це не оцінка» — і все піде так, ніби він відповів сам: {link}",
+                "What did the customer mean? Mark it in one click — a rating, “wants a call” or \
+                 “not a rating” — and everything runs as if they had answered: {link}",
             ],
             CrmText::NoticeCommentary => [
                 "Покупатель написал: «{words}»",
@@ -169,12 +169,12 @@ impl Wording for CrmText {
                 "Customer's words: “{words}”",
             ],
             CrmText::ComplaintNoWords => [
-                "Покупатель пока поставил только оценку; что он напишет, появится в поле слов покупателя.",
-                "Покупець поки що поставив лише оцінку; що він напише, з'явиться в полі слів покупця.",
-                "So far the customer left only a rating; anything they write will appear in the customer's words field.",
+                "Покупатель пока поставил только оценку; если он что-то напишет, это появится в поле со словами покупателя.",
+                "Покупець поки що поставив лише оцінку; якщо він щось напише, це з'явиться в полі зі словами покупця.",
+                "So far the customer has only given a rating; anything they write will appear in the customer's words field.",
             ],
             CrmText::ComplaintCallback => [
-                "Покупатель просит перезвонить ему.",
+                "Покупатель просит ему перезвонить.",
                 "Покупець просить йому зателефонувати.",
                 "The customer asks to be called back.",
             ],
@@ -192,9 +192,9 @@ impl Wording for CrmText {
                 "Рекламация открыта {opened_at} и всё ещё в статусе «создана». Покупатель ждёт \
                  звонка: возьмите её в работу.",
                 "Рекламацію відкрито {opened_at}, і вона досі в статусі «створена». Покупець чекає \
-                 дзвінка: візьміть її в роботу.",
-                "Complaint opened {opened_at} and still in the \"created\" status. The customer is \
-                 waiting for a call: please take it on.",
+                 на дзвінок: візьміть її в роботу.",
+                "This complaint was opened {opened_at} and is still in the “created” status. The \
+                 customer is waiting for a call: please take it on.",
             ],
             CrmText::RatingFieldName => [
                 "Оценка покупателя",

@@ -320,13 +320,13 @@ impl Wording for LandingText {
             ],
             ConfirmText => [
                 "Почтовые программы иногда сами открывают ссылки из писем, чтобы их проверить. \
-                 Чтобы не засчитать такой случайный переход, подтвердите, пожалуйста, что оценку \
-                 поставили вы.",
+                 Такой случайный переход мы не хотим засчитывать, поэтому подтвердите, пожалуйста, \
+                 что оценку поставили вы.",
                 "Поштові програми іноді самі відкривають посилання з листів, щоб їх перевірити. \
-                 Щоб не зарахувати такий випадковий перехід, підтвердьте, будь ласка, що оцінку \
-                 поставили ви.",
-                "Mail apps sometimes open the links in an email by themselves to check them. So \
-                 that we don't count such a visit, please confirm that the rating is yours.",
+                 Такий випадковий перехід ми не хочемо зараховувати, тож підтвердьте, будь ласка, \
+                 що оцінку поставили ви.",
+                "Mail apps sometimes open the links in an email by themselves to check them. To \
+                 make sure we don't count such a visit, please confirm that the rating is yours.",
             ],
             ConfirmButton => [
                 "Да, это моя оценка",
@@ -345,7 +345,7 @@ impl Wording for LandingText {
             AnsweredRating => [
                 "Записана ваша оценка: {rating} из 5.",
                 "Записано вашу оцінку: {rating} з 5.",
-                "The rating we have from you: {rating} out of 5.",
+                "Your recorded rating: {rating} out of 5.",
             ],
             ContactLine => [
                 "Если ошиблись с оценкой или хотите что-то добавить, напишите нам на {contact} — \
@@ -365,7 +365,7 @@ impl Wording for LandingText {
             ],
             ContactQuestion => [
                 "Похоже, что-то было не так. Хотите, мы вам перезвоним и разберёмся?",
-                "Схоже, щось було не так. Хочете, ми вам зателефонуємо і розберемося?",
+                "Схоже, щось було не так. Хочете, ми вам зателефонуємо й розберемося?",
                 "Sounds like something wasn't right. Would you like us to call you and sort it out?",
             ],
             ContactYesButton => [
@@ -495,7 +495,7 @@ impl Wording for LandingText {
                  retailCRM. Выберите, что он имел в виду: дальше всё пойдёт так, как если бы он \
                  ответил сам (оценка в заказе, рекламация при 1–2, сообщение покупателю). Выбор \
                  записывается один раз.",
-                "Відповідь покупця не вдалося прочитати як оцінку; його слова — у задачі в \
+                "Відповідь покупця не вдалося прочитати як оцінку; його слова — у завданні в \
                  retailCRM. Виберіть, що він мав на увазі: далі все піде так, ніби він відповів \
                  сам (оцінка в замовленні, рекламація при 1–2, повідомлення покупцеві). Вибір \
                  записується один раз.",
@@ -526,9 +526,9 @@ impl Wording for LandingText {
             ],
             ResolvedNone => [
                 "Отмечено, что это не оценка. Опрос ждёт ответа покупателя, как и раньше; \
-                 ответить ему можно по задаче.",
+                 ответить ему можно из задачи.",
                 "Позначено, що це не оцінка. Опитування чекає на відповідь покупця, як і раніше; \
-                 відповісти йому можна за задачею.",
+                 відповісти йому можна із завдання.",
                 "Marked as not a rating. The survey still waits for the customer's answer; reply \
                  to them from the task.",
             ],
@@ -536,14 +536,14 @@ impl Wording for LandingText {
             ResolvedBeforeText => [
                 "По этому опросу решать уже нечего: покупатель ответил сам, или выбор уже \
                  сделан. Повторно ничего не записано.",
-                "У цьому опитуванні вирішувати вже нічого: покупець відповів сам, або вибір уже \
+                "У цьому опитуванні вирішувати вже нічого: покупець відповів сам або вибір уже \
                  зроблено. Повторно нічого не записано.",
                 "There is nothing left to decide for this survey: the customer answered \
                  themselves, or the choice was already made. Nothing was recorded again.",
             ],
             InspectorFooter => [
                 "Страница для сотрудника магазина: ссылка из задачи в retailCRM.",
-                "Сторінка для працівника магазину: посилання із задачі в retailCRM.",
+                "Сторінка для працівника магазину: посилання із завдання в retailCRM.",
                 "A page for the shop's staff, linked from a retailCRM task.",
             ],
             ErrorExpiredTitle => ["Ссылка устарела", "Посилання застаріло", "This link has expired"],
