@@ -1044,7 +1044,7 @@ mod tests {
             all.extend(CrmText::ALL.iter().map(|k| ours(*k, lang).to_string()));
             all.extend(LandingText::ALL.iter().map(|k| ours(*k, lang).to_string()));
             for text in &all {
-                for bad in ["  ", " - ", " – ", "...", " ,", " .", "\""] {
+                for bad in ["  ", " - ", " – ", "...", " ,", " .", "\"", "\u{a0}"] {
                     assert!(!text.contains(bad), "{lang:?} has {bad:?}: {text}");
                 }
                 if lang == Lang::En {
@@ -1052,6 +1052,14 @@ mod tests {
                 } else {
                     assert!(!text.contains(['“', '”']), "{lang:?}: {text}");
                 }
+                // One apostrophe throughout: the plain one (Ukrainian «зв'яжуться», English "we'll").
+                assert!(!text.contains('’'), "{lang:?}: {text}");
+            }
+        }
+        // English SMS in plain ASCII: GSM-7 segments hold twice the characters of UCS-2 ones.
+        for kind in TextKind::ALL.into_iter().filter(|k| k.is_sms()) {
+            for v in t.variants(kind, Lang::En) {
+                assert!(v.is_ascii(), "{kind:?}: {v}");
             }
         }
     }
