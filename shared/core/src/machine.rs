@@ -756,7 +756,7 @@ pub fn awaits_resolution(s: &Survey) -> bool {
 /// The inspector's word for an unreadable answer: once per survey, and only while the survey
 /// waits for an answer ([`awaits_resolution`]); the customer's own answer in between wins. It runs
 /// the customer's path — the rating written, the credits, the complaint and the customer's
-/// message (thanks, "quality control has it", "shall we call you?") — but keeps the customer's own
+/// message (thanks, "the quality team has it", "shall we call you?") — but keeps the customer's own
 /// reply time and channel, since the customer said nothing new.
 fn on_resolved(
     fx: &mut Effects<'_>,

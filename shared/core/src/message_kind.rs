@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub enum MessageKind {
     /// 4–5: a sincere thank-you; it will count.
     Thanks,
-    /// 1–2: quality control has registered it; someone will be in touch.
+    /// 1–2: the quality team has it; someone will be in touch.
     ComplaintAcknowledged,
     /// 3: shall we call you?
     AskContactConsent,

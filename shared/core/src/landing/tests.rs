@@ -308,7 +308,7 @@ fn the_rating_page_holds_everything_the_script_may_reveal() {
         assert!(contact.contains(&format!("action=\"{TOKEN}/contact\"")));
         assert!(contact.contains("name=\"answer\" value=\"yes\""));
         assert!(contact.contains("name=\"answer\" value=\"no\""));
-        assert!(contact.contains("перезвоним"));
+        assert!(contact.contains("свяжемся"));
         let comment = section(&html, "followup-comment");
         assert!(comment.contains(&format!(
             "<form method=\"post\" action=\"{TOKEN}/comment\">"
@@ -580,10 +580,10 @@ fn russian_pages_keep_their_wording() {
              на quality@example.ru — ответит человек.</p></section>\
              <section id=\"followup-thanks\" hidden><p>Нам очень приятно это слышать. Спасибо, \
              что нашли минуту ответить — это правда помогает.</p></section><section \
-             id=\"followup-contact\" hidden><p>Похоже, что-то было не так. Хотите, мы вам \
-             перезвоним и разберёмся?</p><form method=\"post\" action=\"{TOKEN}/contact\"><input \
+             id=\"followup-contact\" hidden><p>Похоже, что-то было не так. Хотите, мы с вами \
+             свяжемся и во всём разберёмся?</p><form method=\"post\" action=\"{TOKEN}/contact\"><input \
              type=\"hidden\" name=\"answer\" value=\"yes\"><button type=\"submit\">Да, \
-             перезвоните мне</button></form><form method=\"post\" \
+             свяжитесь со мной</button></form><form method=\"post\" \
              action=\"{TOKEN}/contact\"><input type=\"hidden\" name=\"answer\" \
              value=\"no\"><button type=\"submit\" class=\"alt\">Нет, не нужно</button></form>\
              </section><section id=\"followup-comment\" hidden><p>Нам очень жаль. Мы уже \
@@ -910,6 +910,23 @@ fn the_pages_say_only_what_is_true() {
             &SHOP,
         );
         assert_eq!(h1(&recorded), "Спасибо за вашу оценку");
+        // The 3's question is on the page before we know whether we have a phone: it offers to
+        // get in touch, and only the page after "yes" says whether that is a call.
+        let contact = section(&recorded, "followup-contact");
+        assert!(contact.contains("свяжемся"), "{contact}");
+        assert!(!contact.contains("звон"), "{contact}");
+    }
+    let texts = crate::texts::Texts::defaults();
+    for lang in crate::texts::Lang::ALL {
+        for key in [LandingText::ContactQuestion, LandingText::ContactYesButton] {
+            let said = texts.landing(key, lang).to_lowercase();
+            for call in ["звон", "зателефон", "call"] {
+                assert!(
+                    !said.contains(call),
+                    "{lang:?} {key:?} promises a call: {said}"
+                );
+            }
+        }
     }
     let answered = render(
         &Page::AlreadyAnswered {

@@ -39,7 +39,8 @@ pub enum LandingText {
     ContactLine,
     /// After a 4–5.
     ThanksText,
-    /// After a 3: shall we call?
+    /// After a 3: shall we get in touch? (Not "call": the page does not know yet whether we have
+    /// the customer's phone.)
     ContactQuestion,
     ContactYesButton,
     ContactNoButton,
@@ -364,14 +365,17 @@ impl Wording for LandingText {
                  helps.",
             ],
             ContactQuestion => [
-                "Похоже, что-то было не так. Хотите, мы вам перезвоним и разберёмся?",
-                "Схоже, щось було не так. Хочете, ми вам зателефонуємо й розберемося?",
-                "Sounds like something wasn't right. Would you like us to call you and sort it out?",
+                "Похоже, что-то было не так. Хотите, мы с вами свяжемся и во всём разберёмся?",
+                "Схоже, щось було не так. Хочете, ми з вами зв'яжемося й у всьому розберемося?",
+                "Sounds like something wasn't right. Would you like us to get in touch and sort it \
+                 out?",
             ],
+            // Asked before we know whether we have the customer's phone: "get in touch", never a
+            // promised call; the page after "yes" says how (`CallBackText` / `CallBackTextEmail`).
             ContactYesButton => [
-                "Да, перезвоните мне",
-                "Так, зателефонуйте мені",
-                "Yes, please call me",
+                "Да, свяжитесь со мной",
+                "Так, зв'яжіться зі мною",
+                "Yes, please get in touch",
             ],
             ContactNoButton => ["Нет, не нужно", "Ні, не потрібно", "No, thank you"],
             CommentIntro => [
