@@ -296,6 +296,11 @@ where
             println!("{}", text.trim_end());
             ExitCode::SUCCESS
         }
+        // The stack unreadable: one sentence naming what to set, never the SDK's dump.
+        Err(otklik_cli::ops::OpsError::Store(e)) => {
+            eprintln!("otklik {what}: {}", aws_words(&e.to_string()));
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("otklik {what}: {e}");
             ExitCode::FAILURE

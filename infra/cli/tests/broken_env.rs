@@ -199,7 +199,33 @@ fn every_command_fails_in_words() {
             env.to_vec(),
         ));
         cases.push((format!("kpi, {what}"), kpi(&good), env.to_vec()));
+        // The operator's commands and the digest's manual firing read the stack too.
+        for args in [
+            vec!["survey", "show", "--order", "main-shop/1234"],
+            vec!["dlq", "list"],
+            vec!["dlq", "redrive", "crm-writes"],
+            vec!["report", "digest", "--url", "https://api.example.ru"],
+        ] {
+            cases.push((
+                format!("{}, {what}", args[..2].join(" ")),
+                args.iter().map(|a| a.to_string()).collect(),
+                env.to_vec(),
+            ));
+        }
     }
+    // Bad input to the operator's commands: refused before anything is read.
+    cases.push((
+        "survey show, not an order".into(),
+        ["survey", "show", "--order", "1234"]
+            .map(String::from)
+            .to_vec(),
+        dead_aws.to_vec(),
+    ));
+    cases.push((
+        "dlq redrive, no such queue".into(),
+        ["dlq", "redrive", "nonsense"].map(String::from).to_vec(),
+        dead_aws.to_vec(),
+    ));
     // Secrets missing.
     cases.push(("crm setup, no API key".into(), crm(&good), vec![]));
     cases.push((
@@ -246,7 +272,7 @@ fn every_command_fails_in_words() {
         let (ok, text) = run(&dir, &args, env);
         assert_words(case, ok, &text);
     }
-    assert!(cases.len() >= 25, "{} cases", cases.len());
+    assert!(cases.len() >= 35, "{} cases", cases.len());
 
     // And each names what to do.
     let said = |args: Vec<String>, env: &[(&str, &str)]| {
@@ -265,6 +291,23 @@ fn every_command_fails_in_words() {
         t.contains("no AWS credentials found: set AWS_PROFILE"),
         "{t}"
     );
+    for args in [
+        ["survey", "show", "--order", "main-shop/1"],
+        ["dlq", "list", "", ""],
+    ] {
+        let args: Vec<String> = args
+            .iter()
+            .filter(|a| !a.is_empty())
+            .map(|a| a.to_string())
+            .collect();
+        let t = said(args.clone(), no_aws);
+        assert!(t.contains("no AWS credentials found"), "{args:?}: {t}");
+        let t = said(args.clone(), dead_aws);
+        assert!(
+            t.contains("cannot reach AWS at AWS_ENDPOINT_URL=http://127.0.0.1:9"),
+            "{args:?}: {t}"
+        );
+    }
     let t = said(vec!["provision".into()], dead_aws);
     assert!(
         t.contains("cannot reach AWS at AWS_ENDPOINT_URL=http://127.0.0.1:9"),
