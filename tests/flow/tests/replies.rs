@@ -1132,3 +1132,23 @@ async fn ratings_received_during_a_crm_outage_reach_their_orders_afterwards_once
         .count();
     assert_eq!(rating_writes, 3, "each rating written once");
 }
+
+#[tokio::test]
+async fn a_three_then_yes_opens_a_complaint_that_asks_for_a_call() {
+    let s = stack("callback").await;
+    let phone = "+7 900 800-00-03";
+    let survey = s.asked(phone).await;
+    s.say(phone, "3").await;
+    s.say(phone, "да").await;
+    s.run_complaints(3).await;
+    let complaints = s.crm("orders?site=reklamacii").await;
+    let complaints = complaints.as_array().unwrap();
+    assert_eq!(complaints.len(), 1, "{complaints:?}");
+    let comment = complaints[0]["managerComment"].as_str().unwrap();
+    // The inspector reads that the customer wants a call, beside the rating they gave.
+    assert!(
+        comment.contains("3 из 5") && comment.contains("Покупатель просит ему перезвонить."),
+        "{comment}"
+    );
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(3));
+}
