@@ -1,5 +1,6 @@
 //! The calls Otklik makes, each in retailCRM's wire format (see `docs/retailcrm-contract.md`).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -127,6 +128,31 @@ impl RetailCrm {
             .await?;
         }
         Ok(out)
+    }
+
+    /// [`Self::orders_by_ids`] for a batch of work, answered id by id: `Ok(Some)` for an order the
+    /// list returned, `Ok(None)` for one it did not, and the error of a failed request for each id
+    /// of that request only — so a consumer retries just the messages whose orders were not read.
+    pub async fn orders_lookup(
+        &self,
+        ids: &[u64],
+    ) -> HashMap<u64, Result<Option<Order>, CrmError>> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(ORDERS_PER_LIST) {
+            match self.orders_by_ids(chunk).await {
+                Ok(orders) => {
+                    out.extend(chunk.iter().map(|id| (*id, Ok(None))));
+                    for order in orders {
+                        out.insert(order.id, Ok(Some(order)));
+                    }
+                }
+                Err(e) => out.extend(chunk.iter().map(|id| (*id, Err(e.clone())))),
+            }
+        }
+        out
     }
 
     /// `GET orders/{externalId}?by=externalId&site=`: `Ok(None)` when there is no such order.
