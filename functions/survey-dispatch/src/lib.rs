@@ -1,10 +1,9 @@
 //! `survey-dispatch`: sends the question when its schedule fires.
 //!
 //! The one-time schedule puts `{"surveyId": …}` on the dispatch queue. For each message we load
-//! the survey, re-read the order (a batch's orders in one list read; cancelled or returned since →
-//! skipped), snapshot everyone who
-//! worked on it (SPEC §6), choose WhatsApp or email, and send — at most once whatever the
-//! redeliveries, because a conditional "send claim" is taken before the provider is called.
+//! the survey, re-read the order (a batch's orders in one list read; cancelled or returned since
+//! → skipped), snapshot everyone who worked on it (SPEC §6), choose WhatsApp or email, and send —
+//! at most once whatever the redeliveries, because a conditional "send claim" is taken before the provider is called.
 //! A fallback down the chain after a failed delivery comes through the same queue with its
 //! `"channel"`, and the one reminder with `"reminder": true` from a schedule made at the first
 //! send (`remind.rs`).
@@ -283,7 +282,7 @@ impl Dispatcher {
             .collect();
         let mut read = self.crm.orders_lookup(&wanted).await;
         if let Some(Err(e)) = read.values().find(|r| r.is_err()) {
-            tracing::warn!(error = %e, "orders list read failed; its dispatches will be redelivered");
+            tracing::warn!(error = %e, "orders list read failed; its messages come back");
         }
         for (record, step) in records.iter().zip(steps) {
             let outcome = match step {
@@ -299,7 +298,7 @@ impl Dispatcher {
                         self.ask(*survey, Some(order), now).await
                     }
                     Some(Ok(_)) => {
-                        tracing::info!(survey = %survey.id, "order not in the list read; read on its own");
+                        tracing::info!(survey = %survey.id, "order not in the list; read alone");
                         match self.read_order(&survey).await {
                             Ok(order) => self.ask(*survey, order, now).await,
                             Err(e) => Err(e),
