@@ -1,9 +1,10 @@
 //! `intake-worker`: turns intake signals into surveys.
 //!
 //! For each signal (from the trigger webhook or the history poller) it re-reads the order through
-//! the retailCRM API (a batch's orders in one list read), asks the core whether and when to
-//! survey, persists the survey exactly once (conditional put keyed by the order) and creates its
-//! one-time schedule (deterministic name, so a duplicate is "already done"). Orders that get no survey keep the reason.
+//! the retailCRM API (a batch's orders in one list read), asks the core whether and when to survey,
+//! persists the survey exactly once (conditional put keyed by the order) and creates its one-time
+//! schedule (deterministic name, so a duplicate is "already done"). Orders that get no survey keep
+//! the reason.
 
 mod complaints;
 
@@ -238,11 +239,11 @@ impl Worker {
     }
 
     /// An SQS batch: the orders of every signal that still needs one are read together, one
-    /// `GET orders` per hundred ids ([`RetailCrm::orders_lookup`]), and each signal is then
-    /// decided with its own order. A signal whose order the list did not answer takes the single-signal path (its own
-    /// `GET orders/{id}`: a deleted order is `NoSuchOrder`), so none is dropped; a list read that
-    /// fails fails the signals that needed it, and only them. Failures are reported per message
-    /// so only they come back; after maxReceiveCount one rests in the DLQ for a redrive.
+    /// `GET orders` per hundred ids ([`RetailCrm::orders_lookup`]), and each signal is then decided
+    /// with its own order. A signal whose order the list did not answer takes the single-signal path
+    /// (its own `GET orders/{id}`: a deleted order is `NoSuchOrder`), so none is dropped; a list
+    /// read that fails fails the signals that needed it, and only them. Failures are reported per
+    /// message so only they come back; after maxReceiveCount one rests in the DLQ for a redrive.
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
         const WHAT: &str = "intake signal";
         let mut response = SqsBatchResponse::default();

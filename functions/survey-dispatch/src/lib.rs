@@ -1,12 +1,12 @@
 //! `survey-dispatch`: sends the question when its schedule fires.
 //!
-//! The one-time schedule puts `{"surveyId": …}` on the dispatch queue. For each message we load
-//! the survey, re-read the order (a batch's orders in one list read; cancelled or returned since
-//! → skipped), snapshot everyone who worked on it (SPEC §6), choose WhatsApp or email, and send —
-//! at most once whatever the redeliveries, because a conditional "send claim" is taken before the provider is called.
-//! A fallback down the chain after a failed delivery comes through the same queue with its
-//! `"channel"`, and the one reminder with `"reminder": true` from a schedule made at the first
-//! send (`remind.rs`).
+//! The one-time schedule puts `{"surveyId": …}` on the dispatch queue. For each message we load the
+//! survey, re-read the order (a batch's orders in one list read; cancelled or returned since →
+//! skipped), snapshot everyone who worked on it (SPEC §6), choose WhatsApp or email, and send — at
+//! most once whatever the redeliveries, because a conditional "send claim" is taken before the
+//! provider is called. A fallback down the chain after a failed delivery comes through the same
+//! queue with its `"channel"`, and the one reminder with `"reminder": true` from a schedule made at
+//! the first send (`remind.rs`).
 
 mod remind;
 mod send;

@@ -1,9 +1,10 @@
 //! SQS → function, as Lambda's event source mapping does it: receive a batch (gathered over several
 //! receives up to the batch size within the batching window, as Lambda's poller does, since one
-//! receive gives at most 10), hand it to the real handler as an `SqsEvent`, delete what succeeded, and leave what the handler reported in
-//! `batchItemFailures` on the queue. Those come back after `retry_after` (the local stand-in for
-//! the visibility timeout, shortened so a retry is seen in seconds), and after the queue's
-//! `maxReceiveCount` receives the local endpoint moves them to the DLQ by the redrive policy.
+//! receive gives at most 10), hand it to the real handler as an `SqsEvent`, delete what succeeded,
+//! and leave what the handler reported in `batchItemFailures` on the queue. Those come back after
+//! `retry_after` (the local stand-in for the visibility timeout, shortened so a retry is seen in
+//! seconds), and after the queue's `maxReceiveCount` receives the local endpoint moves them to the
+//! DLQ by the redrive policy.
 
 use std::future::Future;
 use std::pin::Pin;
