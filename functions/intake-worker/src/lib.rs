@@ -1,9 +1,10 @@
 //! `intake-worker`: turns intake signals into surveys.
 //!
 //! For each signal (from the trigger webhook or the history poller) it re-reads the order through
-//! the retailCRM API, asks the core whether and when to survey, persists the survey exactly once
-//! (conditional put keyed by the order) and creates its one-time schedule (deterministic name, so
-//! a duplicate is "already done"). Orders that get no survey keep the reason.
+//! the retailCRM API (a batch's orders in one list read), asks the core whether and when to survey,
+//! persists the survey exactly once (conditional put keyed by the order) and creates its one-time
+//! schedule (deterministic name, so a duplicate is "already done"). Orders that get no survey keep
+//! the reason.
 
 mod complaints;
 
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use otklik_app::batch::for_each_record;
+use otklik_app::batch::{decode_records, report};
 use otklik_aws::scheduler::SurveyScheduler;
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
@@ -23,7 +24,7 @@ use otklik_core::machine::{Contact, Survey};
 use otklik_core::model::{OrderRef, SkipReason, SurveyId, SurveyState};
 use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
 use otklik_core::timing::{ContactHistory, OrderFacts};
-use otklik_retailcrm::{CrmError, HistoryQuery, RetailCrm};
+use otklik_retailcrm::{CrmError, HistoryQuery, Order, RetailCrm};
 
 /// What happened to one signal (for logs, metrics and tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,10 +82,23 @@ impl Worker {
         signal: &IntakeSignal,
         now: DateTime<Utc>,
     ) -> Result<Handled, WorkerError> {
+        match self.before_read(signal, now).await? {
+            Ready::Done(handled) => Ok(handled),
+            Ready::NeedsOrder(order_ref) => self.read_and_decide(&order_ref, now).await,
+        }
+    }
+
+    /// Everything about a signal that needs no order: a complaint order's status goes onto its
+    /// track, an order that has its survey already is done (its schedule made sure of).
+    async fn before_read(
+        &self,
+        signal: &IntakeSignal,
+        now: DateTime<Utc>,
+    ) -> Result<Ready, WorkerError> {
         let order_ref = OrderRef::new(&signal.site, signal.order_id)
             .map_err(|e| WorkerError::BadSignal(e.to_string()))?;
         if signal.site == self.config.complaints.site {
-            return self.track_complaint(signal, now).await;
+            return Ok(Ready::Done(self.track_complaint(signal, now).await?));
         }
         let id = SurveyId::for_order(&order_ref);
         if let Some(existing) = self.store.get(&id).await? {
@@ -92,9 +106,19 @@ impl Worker {
             if existing.state == SurveyState::Scheduled {
                 self.ensure_schedule(&existing).await?;
             }
-            return Ok(Handled::AlreadyKnown(existing.state));
+            return Ok(Ready::Done(Handled::AlreadyKnown(existing.state)));
         }
-        let order = match self.crm.get_order(&signal.site, signal.order_id).await {
+        Ok(Ready::NeedsOrder(order_ref))
+    }
+
+    /// One order read on its own (`GET orders/{id}`), then decided: a single signal's path, and a
+    /// batch's for an order its list read did not answer.
+    async fn read_and_decide(
+        &self,
+        order_ref: &OrderRef,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, WorkerError> {
+        let order = match self.crm.get_order(order_ref.site(), order_ref.id()).await {
             Ok(o) => o,
             Err(CrmError::NotFound(_)) => {
                 tracing::warn!(order = %order_ref, "order not found in retailCRM; signal dropped");
@@ -102,6 +126,18 @@ impl Worker {
             }
             Err(e) => return Err(e.into()),
         };
+        self.decide_order(order_ref, order, now).await
+    }
+
+    /// Decides a signal with its order in hand: a survey planned and scheduled, a reason kept for
+    /// none, or "not now".
+    async fn decide_order(
+        &self,
+        order_ref: &OrderRef,
+        order: Order,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, WorkerError> {
+        let order_ref = order_ref.clone();
         let wants_groups = self
             .config
             .survey
@@ -202,29 +238,77 @@ impl Worker {
         Ok(Handled::Skipped(reason))
     }
 
-    /// An SQS batch: failures are reported per message so only they come back.
+    /// An SQS batch: the orders of every signal that still needs one are read together, one
+    /// `GET orders` per hundred ids ([`RetailCrm::orders_lookup`]), and each signal is then decided
+    /// with its own order. A signal whose order the list did not answer takes the single-signal path
+    /// (its own `GET orders/{id}`: a deleted order is `NoSuchOrder`), so none is dropped; a list
+    /// read that fails fails the signals that needed it, and only them. Failures are reported per
+    /// message so only they come back; after maxReceiveCount one rests in the DLQ for a redrive.
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        // A failed signal is reported, not dropped: after maxReceiveCount it rests in the DLQ for a
-        // redrive.
-        for_each_record(
-            event,
-            "intake signal",
-            move |signal: IntakeSignal| async move {
-                let handled = self.handle(&signal, now).await?;
-                match &handled {
-                    Handled::Scheduled(_) => {
-                        otklik_metrics::incr(&otklik_metrics::SURVEYS_CREATED, &[])
+        const WHAT: &str = "intake signal";
+        let mut response = SqsBatchResponse::default();
+        let records = decode_records::<IntakeSignal>(event, WHAT, &mut response);
+        let mut steps = Vec::with_capacity(records.len());
+        for record in &records {
+            steps.push(self.before_read(&record.item, now).await);
+        }
+        let wanted: Vec<u64> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Ok(Ready::NeedsOrder(order)) => Some(order.id()),
+                _ => None,
+            })
+            .collect();
+        let mut read = self.crm.orders_lookup(&wanted).await;
+        if let Some(Err(e)) = read.values().find(|r| r.is_err()) {
+            tracing::warn!(error = %e, "orders list read failed; its signals will be redelivered");
+        }
+        for (record, step) in records.iter().zip(steps) {
+            let outcome = match step {
+                Err(e) => Err(e),
+                Ok(Ready::Done(handled)) => Ok(handled),
+                Ok(Ready::NeedsOrder(order_ref)) => match read.remove(&order_ref.id()) {
+                    // A second signal of the same order in this batch (taken out of the map by
+                    // the first): it goes the single-signal way, which finds what the first did.
+                    None => self.handle(&record.item, now).await,
+                    Some(Err(e)) => Err(e.into()),
+                    // An order id is the account's, not the site's: one of another site is not
+                    // this signal's order, as `orders/{id}?site=` would have said.
+                    Some(Ok(Some(order))) if order.site == order_ref.site() => {
+                        self.decide_order(&order_ref, order, now).await
                     }
-                    Handled::Skipped(reason) => otklik_metrics::incr(
-                        &otklik_metrics::SURVEYS_SKIPPED,
-                        &[("Reason", &reason.to_string())],
-                    ),
-                    _ => {}
-                }
-                Ok::<_, WorkerError>(handled)
-            },
-        )
-        .await
+                    Some(Ok(_)) => {
+                        tracing::info!(order = %order_ref, "order not in the list; read alone");
+                        self.read_and_decide(&order_ref, now).await
+                    }
+                },
+            };
+            if let Ok(handled) = &outcome {
+                record_metrics(handled);
+            }
+            report(&mut response, WHAT, &record.id, &outcome);
+        }
+        response
+    }
+}
+
+/// Where a signal stands before its order is read.
+enum Ready {
+    /// Nothing more to do.
+    Done(Handled),
+    /// Its order is needed to decide.
+    NeedsOrder(OrderRef),
+}
+
+/// Surveys created, and skips by reason.
+fn record_metrics(handled: &Handled) {
+    match handled {
+        Handled::Scheduled(_) => otklik_metrics::incr(&otklik_metrics::SURVEYS_CREATED, &[]),
+        Handled::Skipped(reason) => otklik_metrics::incr(
+            &otklik_metrics::SURVEYS_SKIPPED,
+            &[("Reason", &reason.to_string())],
+        ),
+        _ => {}
     }
 }
 

@@ -1,12 +1,12 @@
 //! `survey-dispatch`: sends the question when its schedule fires.
 //!
-//! The one-time schedule puts `{"surveyId": …}` on the dispatch queue. For each message we load
-//! the survey, re-read the order (cancelled or returned since → skipped), snapshot everyone who
-//! worked on it (SPEC §6), choose WhatsApp or email, and send — at most once whatever the
-//! redeliveries, because a conditional "send claim" is taken before the provider is called.
-//! A fallback down the chain after a failed delivery comes through the same queue with its
-//! `"channel"`, and the one reminder with `"reminder": true` from a schedule made at the first
-//! send (`remind.rs`).
+//! The one-time schedule puts `{"surveyId": …}` on the dispatch queue. For each message we load the
+//! survey, re-read the order (a batch's orders in one list read; cancelled or returned since →
+//! skipped), snapshot everyone who worked on it (SPEC §6), choose WhatsApp or email, and send — at
+//! most once whatever the redeliveries, because a conditional "send claim" is taken before the
+//! provider is called. A fallback down the chain after a failed delivery comes through the same
+//! queue with its `"channel"`, and the one reminder with `"reminder": true` from a schedule made at
+//! the first send (`remind.rs`).
 
 mod remind;
 mod send;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use otklik_app::batch::for_each_record;
+use otklik_app::batch::{decode_records, report};
 use otklik_app::engine::Engine;
 use otklik_app::max::{chat_of, ChatError};
 use otklik_aws::store::DynamoStore;
@@ -33,7 +33,7 @@ use otklik_messaging::max::MaxClient;
 use otklik_messaging::sms::{Sms, SmsSender};
 use otklik_messaging::{SendError, SesMailer, Whatsapp};
 
-use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, RetailCrm};
+use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, Order, RetailCrm};
 
 /// A message on the dispatch queue: from a schedule, or (with a channel) an email fallback the
 /// state machine asked for after a WhatsApp failure.
@@ -155,29 +155,65 @@ impl Dispatcher {
         msg: &DispatchMessage,
         now: DateTime<Utc>,
     ) -> Result<Dispatched, DispatchError> {
+        match self.load(msg, now).await? {
+            Loaded::Done(d) => Ok(d),
+            Loaded::Ask(survey) => {
+                let order = self.read_order(&survey).await?;
+                self.ask(*survey, order, now).await
+            }
+        }
+    }
+
+    /// Everything a message needs before its order: the survey loaded, and a fallback or a
+    /// reminder sent on its own path (neither reads the order). `Ask` is a first question still
+    /// to send.
+    async fn load(
+        &self,
+        msg: &DispatchMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Loaded, DispatchError> {
         let id = SurveyId::parse(&msg.survey_id)
             .map_err(|e| DispatchError::BadMessage(e.to_string()))?;
         let Some(survey) = self.store.get(&id).await? else {
-            return Ok(Dispatched::NothingToDo("no such survey".into()));
+            return Ok(Loaded::Done(Dispatched::NothingToDo(
+                "no such survey".into(),
+            )));
         };
         if let Some(channel) = msg.channel {
-            return self.fallback(survey, channel, now).await;
+            return Ok(Loaded::Done(self.fallback(survey, channel, now).await?));
         }
         if msg.reminder {
-            return self.remind(survey, msg.due_at, now).await;
+            return Ok(Loaded::Done(self.remind(survey, msg.due_at, now).await?));
         }
         if survey.state != SurveyState::Scheduled {
-            return Ok(Dispatched::NothingToDo(survey.state.name().into()));
+            return Ok(Loaded::Done(Dispatched::NothingToDo(
+                survey.state.name().into(),
+            )));
         }
-        let order = match self
+        Ok(Loaded::Ask(Box::new(survey)))
+    }
+
+    /// The survey's order on its own (`GET orders/{id}`); `None` when retailCRM has none.
+    async fn read_order(&self, survey: &Survey) -> Result<Option<Order>, DispatchError> {
+        match self
             .crm
             .get_order(survey.order.site(), survey.order.id())
             .await
         {
-            Ok(o) => Some(o),
-            Err(CrmError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        };
+            Ok(o) => Ok(Some(o)),
+            Err(CrmError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The first question, with the order as read just now (`None`: gone from the CRM).
+    async fn ask(
+        &self,
+        survey: Survey,
+        order: Option<Order>,
+        now: DateTime<Utc>,
+    ) -> Result<Dispatched, DispatchError> {
+        let id = survey.id.clone();
         let cancelled = order
             .as_ref()
             .is_none_or(|o| self.config.crm.cancel_statuses.contains(&o.status));
@@ -223,15 +259,68 @@ impl Dispatcher {
         self.send(survey, channel, now).await
     }
 
-    /// An SQS batch with per-message failures.
+    /// An SQS batch with per-message failures. The surveys are loaded first; the orders of the
+    /// first questions among them are then read together, one `GET orders` per hundred
+    /// ([`RetailCrm::orders_lookup`]), and each question is sent with its own order. A survey
+    /// whose order the list did not answer reads it on its own (gone → skipped as cancelled), so
+    /// none is dropped; a list read that fails fails the messages that needed it, and only them.
+    /// Fallbacks and reminders need no order and keep their path.
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        for_each_record(event, "dispatch", move |msg: DispatchMessage| async move {
-            let d = self.handle(&msg, now).await?;
-            record_metrics(&d);
-            Ok::<_, DispatchError>(d)
-        })
-        .await
+        const WHAT: &str = "dispatch";
+        let mut response = SqsBatchResponse::default();
+        let records = decode_records::<DispatchMessage>(event, WHAT, &mut response);
+        let mut steps = Vec::with_capacity(records.len());
+        for record in &records {
+            steps.push(self.load(&record.item, now).await);
+        }
+        let wanted: Vec<u64> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Ok(Loaded::Ask(survey)) => Some(survey.order.id()),
+                _ => None,
+            })
+            .collect();
+        let mut read = self.crm.orders_lookup(&wanted).await;
+        if let Some(Err(e)) = read.values().find(|r| r.is_err()) {
+            tracing::warn!(error = %e, "orders list read failed; its messages come back");
+        }
+        for (record, step) in records.iter().zip(steps) {
+            let outcome = match step {
+                Err(e) => Err(e),
+                Ok(Loaded::Done(d)) => Ok(d),
+                Ok(Loaded::Ask(survey)) => match read.remove(&survey.order.id()) {
+                    // The same survey twice in one batch (the first took the order out of the
+                    // map): the single-message path reloads it and finds what the first did.
+                    None => self.handle(&record.item, now).await,
+                    Some(Err(e)) => Err(e.into()),
+                    // An order id is the account's: one of another site is not this survey's.
+                    Some(Ok(Some(order))) if order.site == survey.order.site() => {
+                        self.ask(*survey, Some(order), now).await
+                    }
+                    Some(Ok(_)) => {
+                        tracing::info!(survey = %survey.id, "order not in the list; read alone");
+                        match self.read_order(&survey).await {
+                            Ok(order) => self.ask(*survey, order, now).await,
+                            Err(e) => Err(e),
+                        }
+                    }
+                },
+            };
+            if let Ok(d) = &outcome {
+                record_metrics(d);
+            }
+            report(&mut response, WHAT, &record.id, &outcome);
+        }
+        response
     }
+}
+
+/// Where a dispatch message stands before its order is read.
+enum Loaded {
+    /// Nothing more to do: no survey, past sending, or a fallback or reminder already handled.
+    Done(Dispatched),
+    /// A first question to send, once its order is read (boxed: a survey is large).
+    Ask(Box<Survey>),
 }
 
 /// Questions sent by channel, skips by reason, and questions that could not be sent.

@@ -202,7 +202,19 @@ fn check_trigger(t: &Template, def: &FunctionDef, f: &Resource) {
                 "{}: per-item failures",
                 def.name
             );
-            assert!(p["BatchSize"].as_u64().unwrap_or(10) <= 10);
+            // Absent, Lambda's defaults: 10 a batch, no window.
+            assert_eq!(
+                p["BatchSize"].as_u64().unwrap_or(10),
+                u64::from(q.batch_size),
+                "{}: batch size",
+                def.name
+            );
+            assert_eq!(
+                p["MaximumBatchingWindowInSeconds"].as_u64().unwrap_or(0),
+                q.batching_window.as_secs(),
+                "{}: batching window",
+                def.name
+            );
             assert_eq!(
                 p["ScalingConfig"]["MaximumConcurrency"].as_u64(),
                 def.max_concurrency.map(u64::from),

@@ -1,5 +1,6 @@
 //! One SQS batch, record by record, with partial-batch failures: what every queue consumer that
-//! takes one message at a time does around its own handler.
+//! takes one message at a time does around its own handler, and the decoding and reporting halves
+//! of it for a consumer that first looks at the whole batch (one retailCRM read for all).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
@@ -41,31 +42,62 @@ where
     E: std::fmt::Display,
 {
     let mut response = SqsBatchResponse::default();
+    for record in decode_records(event, what, &mut response) {
+        let outcome = handle(record.item, record.receives).await;
+        report(&mut response, what, &record.id, &outcome);
+    }
+    response
+}
+
+/// One readable record of a batch: its message id, how often SQS has handed it out, its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record<T> {
+    pub id: String,
+    pub receives: u32,
+    pub item: T,
+}
+
+/// Decodes each record's body as `T`, in order. A record whose body is missing or not a `T` is
+/// put in `response`'s `batchItemFailures` (kept, as [`for_each_record`] does) and not returned.
+/// For a consumer that looks at the whole batch before handling its records one by one (one
+/// retailCRM read for all of them); it reports each outcome with [`report`].
+pub fn decode_records<T: serde::de::DeserializeOwned>(
+    event: SqsEvent,
+    what: &str,
+    response: &mut SqsBatchResponse,
+) -> Vec<Record<T>> {
+    let mut out = Vec::with_capacity(event.records.len());
     for record in event.records {
-        let mid = record.message_id.clone().unwrap_or_default();
+        let id = record.message_id.clone().unwrap_or_default();
         let receives = receive_count(&record);
-        let item = match record.body.as_deref().map(serde_json::from_str::<T>) {
-            Some(Ok(item)) => item,
+        match record.body.as_deref().map(serde_json::from_str::<T>) {
+            Some(Ok(item)) => out.push(Record { id, receives, item }),
             Some(Err(e)) => {
-                tracing::error!(message = %mid, error = %e, "unreadable {what} message; kept");
-                response.add_failure(mid);
-                continue;
+                tracing::error!(message = %id, error = %e, "unreadable {what} message; kept");
+                response.add_failure(id);
             }
             None => {
-                tracing::error!(message = %mid, "empty {what} message; kept");
-                response.add_failure(mid);
-                continue;
-            }
-        };
-        match handle(item, receives).await {
-            Ok(outcome) => tracing::info!(message = %mid, ?outcome, "{what} handled"),
-            Err(e) => {
-                tracing::warn!(message = %mid, error = %e, "{what} failed; will be redelivered");
-                response.add_failure(mid);
+                tracing::error!(message = %id, "empty {what} message; kept");
+                response.add_failure(id);
             }
         }
     }
-    response
+    out
+}
+
+/// Logs one record's outcome; a failed one goes into `batchItemFailures`, to come back later.
+pub fn report<R, E>(response: &mut SqsBatchResponse, what: &str, id: &str, outcome: &Result<R, E>)
+where
+    R: std::fmt::Debug,
+    E: std::fmt::Display,
+{
+    match outcome {
+        Ok(outcome) => tracing::info!(message = %id, ?outcome, "{what} handled"),
+        Err(e) => {
+            tracing::warn!(message = %id, error = %e, "{what} failed; will be redelivered");
+            response.add_failure(id.to_string());
+        }
+    }
 }
 
 /// SQS's `ApproximateReceiveCount` of a record; 1 when absent (an event built by hand).
@@ -122,6 +154,36 @@ mod tests {
             .map(|f| f.item_identifier.as_str())
             .collect();
         assert_eq!(failed, vec!["not-a-number", "empty", "refused"]);
+    }
+
+    #[test]
+    fn decoding_keeps_the_readable_records_in_order_and_fails_the_rest() {
+        let mut again = record("again", Some("7"));
+        again
+            .attributes
+            .insert("ApproximateReceiveCount".into(), "2".into());
+        let mut event = SqsEvent::default();
+        event.records = vec![
+            record("one", Some("1")),
+            record("bad", Some("\"x\"")),
+            again,
+            record("none", None),
+        ];
+        let mut response = SqsBatchResponse::default();
+        let records: Vec<Record<u32>> = decode_records(event, "test", &mut response);
+        let got: Vec<(&str, u32, u32)> = records
+            .iter()
+            .map(|r| (r.id.as_str(), r.receives, r.item))
+            .collect();
+        assert_eq!(got, vec![("one", 1, 1), ("again", 2, 7)]);
+        report(&mut response, "test", "one", &Ok::<_, &str>(()));
+        report(&mut response, "test", "again", &Err::<(), _>("refused"));
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, vec!["bad", "none", "again"]);
     }
 
     #[tokio::test]

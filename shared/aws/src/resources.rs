@@ -40,11 +40,27 @@ pub const TABLES: &[TableDef] = &[MAIN_TABLE];
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueDef {
     pub suffix: &'static str,
-    /// At least six times the consumer's timeout (AWS's advice for Lambda event sources).
+    /// At least six times the consumer's timeout plus its batching window (AWS's advice for
+    /// Lambda event sources).
     pub visibility_timeout: Duration,
     /// Receives before a message moves to the DLQ.
     pub max_receive_count: u32,
+    /// The consumer's event source mapping: at most this many messages per invocation
+    /// (`BatchSize`; up to 10,000 on a standard queue, and above 10 only with a batching window)…
+    pub batch_size: u32,
+    /// …gathered for at most this long once the first one is there
+    /// (`MaximumBatchingWindowInSeconds`; zero: invoked with whatever one receive brings).
+    /// Both: "Lambda parameters for Amazon SQS event source mappings",
+    /// https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html
+    pub batching_window: Duration,
 }
+
+/// Lambda's default batch: what one SQS receive gives, no waiting.
+const ONE_RECEIVE: (u32, Duration) = (10, Duration::ZERO);
+/// A batch big enough to fill one retailCRM orders-list read (100 ids): the consumers that read
+/// an order per message gather up to 100 for three seconds — at a peak (50 orders a second)
+/// that fills the batch, on a quiet day it delays a survey by three seconds.
+const ONE_ORDERS_READ: (u32, Duration) = (100, Duration::from_secs(3));
 
 impl QueueDef {
     pub fn dlq_suffix(&self) -> String {
@@ -64,14 +80,21 @@ impl QueueDef {
 /// Order signals from the webhook and the poller, waiting for the intake decision.
 pub const INTAKE_QUEUE: QueueDef = QueueDef {
     suffix: "intake",
-    visibility_timeout: Duration::from_secs(180),
+    // Six intake-worker timeouts (120 s) and the batching window, with room to spare.
+    visibility_timeout: Duration::from_secs(750),
     max_receive_count: 10,
+    batch_size: ONE_ORDERS_READ.0,
+    batching_window: ONE_ORDERS_READ.1,
 };
 /// Due surveys, put here by the one-time schedules.
 pub const DISPATCH_QUEUE: QueueDef = QueueDef {
     suffix: "dispatch",
-    visibility_timeout: Duration::from_secs(180),
+    // Six survey-dispatch timeouts (180 s) and the batching window, with room to spare: a failed
+    // send comes back after about 18 minutes.
+    visibility_timeout: Duration::from_secs(1110),
     max_receive_count: 10,
+    batch_size: ONE_ORDERS_READ.0,
+    batching_window: ONE_ORDERS_READ.1,
 };
 /// Effects on retailCRM (rating, words, credits, inspector tasks), drained at a paced rate.
 pub const CRM_WRITES_QUEUE: QueueDef = QueueDef {
@@ -79,12 +102,16 @@ pub const CRM_WRITES_QUEUE: QueueDef = QueueDef {
     visibility_timeout: Duration::from_secs(180),
     // retailCRM may be down for hours: many tries before a message is parked.
     max_receive_count: 50,
+    batch_size: ONE_RECEIVE.0,
+    batching_window: ONE_RECEIVE.1,
 };
 /// Complaints to open.
 pub const COMPLAINTS_QUEUE: QueueDef = QueueDef {
     suffix: "complaints",
     visibility_timeout: Duration::from_secs(180),
     max_receive_count: 50,
+    batch_size: ONE_RECEIVE.0,
+    batching_window: ONE_RECEIVE.1,
 };
 /// WhatsApp webhook items (customers' messages, delivery statuses) as `provider-webhooks` took them
 /// in, waiting for `inbound-worker` to route and apply them.
@@ -93,12 +120,16 @@ pub const INBOUND_QUEUE: QueueDef = QueueDef {
     visibility_timeout: Duration::from_secs(180),
     // A customer's answer: many tries (an hour) before it is parked for a redrive.
     max_receive_count: 20,
+    batch_size: ONE_RECEIVE.0,
+    batching_window: ONE_RECEIVE.1,
 };
 /// Messages to customers (thanks, questions, confirmations).
 pub const REPLIES_QUEUE: QueueDef = QueueDef {
     suffix: "replies",
     visibility_timeout: Duration::from_secs(180),
     max_receive_count: 10,
+    batch_size: ONE_RECEIVE.0,
+    batching_window: ONE_RECEIVE.1,
 };
 
 pub const QUEUES: &[QueueDef] = &[
@@ -279,7 +310,9 @@ pub const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "intake-worker",
         trigger: Trigger::Queue(&INTAKE_QUEUE),
-        timeout_secs: 30,
+        // A full batch: 100 signals, each a few table writes and a schedule, plus the orders'
+        // list read and any product-group reads at this instance's share of the CRM's rate.
+        timeout_secs: 120,
         reserved_concurrency: None,
         max_concurrency: Some(2),
         crm_rate: Some(1),
@@ -301,7 +334,9 @@ pub const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "survey-dispatch",
         trigger: Trigger::Queue(&DISPATCH_QUEUE),
-        timeout_secs: 30,
+        // A full batch: 100 questions, each a provider call or two and a few table writes, plus
+        // the orders' list read and the CRM reads per survey at this instance's share of the rate.
+        timeout_secs: 180,
         reserved_concurrency: None,
         max_concurrency: Some(2),
         crm_rate: Some(1),
@@ -541,11 +576,41 @@ mod tests {
     }
 
     #[test]
+    fn batches_stay_within_lambdas_limits_and_fill_an_orders_read_where_one_is_made() {
+        for q in QUEUES {
+            // Standard queues: up to 10,000 a batch, more than 10 only with a batching window;
+            // the window is at most 300 s.
+            assert!((1..=10_000).contains(&q.batch_size), "{}", q.suffix);
+            assert!(
+                q.batch_size <= 10 || q.batching_window >= Duration::from_secs(1),
+                "{}: a batch above 10 needs a window",
+                q.suffix
+            );
+            assert!(
+                q.batching_window <= Duration::from_secs(300),
+                "{}",
+                q.suffix
+            );
+            assert_eq!(
+                q.batching_window.subsec_nanos(),
+                0,
+                "{}: whole seconds",
+                q.suffix
+            );
+        }
+        // The two consumers that read an order per message take a whole orders-list page at once.
+        for q in [INTAKE_QUEUE, DISPATCH_QUEUE] {
+            assert_eq!(q.batch_size, 100, "{}", q.suffix);
+        }
+    }
+
+    #[test]
     fn visibility_covers_six_consumer_timeouts() {
         for f in FUNCTIONS {
             if let Trigger::Queue(q) = f.trigger {
                 assert!(
-                    q.visibility_timeout >= Duration::from_secs(6 * u64::from(f.timeout_secs)),
+                    q.visibility_timeout
+                        >= Duration::from_secs(6 * u64::from(f.timeout_secs)) + q.batching_window,
                     "{} is consumed by {} ({} s)",
                     q.suffix,
                     f.name,

@@ -1,5 +1,6 @@
 //! The calls Otklik makes, each in retailCRM's wire format (see `docs/retailcrm-contract.md`).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -21,6 +22,8 @@ const PAGE_LIMIT: u32 = 100;
 const MAX_PAGES: u32 = 1000;
 /// Offers per `store/products` request: keeps the URL short.
 const OFFERS_PER_REQUEST: usize = 50;
+/// Ids per `GET orders` request: the list's largest page, so one request answers for every id.
+pub const ORDERS_PER_LIST: usize = PAGE_LIMIT as usize;
 
 /// A retailCRM account. Cheap to clone; clones share the connection pool and the call counter, and
 /// every client of the same account and key in the process shares one pace.
@@ -85,6 +88,71 @@ impl RetailCrm {
             .get("order")
             .ok_or_else(|| CrmError::Decode("answer without `order`".into()))?;
         Order::from_json(order, self.inner.tz, site)
+    }
+
+    /// The orders with these ids, read through the orders list (`GET orders?filter[ids][]=…
+    /// &limit=100`), [`ORDERS_PER_LIST`] ids a request: one call where `get_order` would make a
+    /// hundred. Ids are deduplicated; an id the CRM does not know (deleted, or not visible to the
+    /// key) is simply absent from the answer, and so from the result — the caller decides what a
+    /// missing order means. An order in the answer that does not decode is left out the same way
+    /// (and logged), so the caller's own read of it reports the problem.
+    ///
+    /// The list, its `filter[ids][]`, the allowed `limit`s (20, 50, 100) and the `pagination`
+    /// object: retailCRM API v5 reference, "GET /api/v5/orders"
+    /// (https://docs.retailcrm.ru/Developers/API/APIVersions/APIv5#get--api-v5-orders), and the
+    /// official PHP client's `Orders::list` with `OrderFilter::$ids`
+    /// (retailcrm/api-client-php, src/ResourceGroup/Orders.php).
+    pub async fn orders_by_ids(&self, ids: &[u64]) -> Result<Vec<Order>, CrmError> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        let tz = self.inner.tz;
+        for chunk in ids.chunks(ORDERS_PER_LIST) {
+            let filter: Vec<(String, String)> =
+                chunk.iter().map(|id| q("filter[ids][]", id)).collect();
+            self.each_page("orders", &filter, |body| {
+                let list = body.get("orders").and_then(Value::as_array);
+                for o in list.into_iter().flatten() {
+                    // Every order in the list carries its `site`; none is assumed.
+                    match Order::from_json(o, tz, "") {
+                        Ok(order) => out.push(order),
+                        Err(e) => tracing::warn!(
+                            order = ?u64_of(o.get("id")),
+                            error = %e,
+                            "an order of the list did not decode; left out"
+                        ),
+                    }
+                }
+            })
+            .await?;
+        }
+        Ok(out)
+    }
+
+    /// [`Self::orders_by_ids`] for a batch of work, answered id by id: `Ok(Some)` for an order the
+    /// list returned, `Ok(None)` for one it did not, and the error of a failed request for each id
+    /// of that request only — so a consumer retries just the messages whose orders were not read.
+    pub async fn orders_lookup(
+        &self,
+        ids: &[u64],
+    ) -> HashMap<u64, Result<Option<Order>, CrmError>> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(ORDERS_PER_LIST) {
+            match self.orders_by_ids(chunk).await {
+                Ok(orders) => {
+                    out.extend(chunk.iter().map(|id| (*id, Ok(None))));
+                    for order in orders {
+                        out.insert(order.id, Ok(Some(order)));
+                    }
+                }
+                Err(e) => out.extend(chunk.iter().map(|id| (*id, Err(e.clone())))),
+            }
+        }
+        out
     }
 
     /// `GET orders/{externalId}?by=externalId&site=`: `Ok(None)` when there is no such order.

@@ -15,7 +15,7 @@ mod model;
 mod pacer;
 mod transport;
 
-pub use client::RetailCrm;
+pub use client::{RetailCrm, ORDERS_PER_LIST};
 pub use config::ClientConfig;
 pub use error::CrmError;
 pub use model::{

@@ -445,6 +445,90 @@ async fn product_groups_of_offers() {
 }
 
 #[tokio::test]
+async fn orders_by_ids_reads_a_hundred_a_request_and_leaves_out_the_unknown() {
+    // The CRM knows every id but the multiples of 7; an id in the 90s answers an order it cannot
+    // decode (no id), as a broken record would.
+    let mock = Mock::start(|r, _| {
+        assert_eq!(r.path, "orders");
+        let orders: Vec<_> = r
+            .query_all("filter[ids][]")
+            .iter()
+            .map(|id| id.parse::<u64>().unwrap())
+            .filter(|id| id % 7 != 0)
+            .map(|id| {
+                if id == 95 {
+                    json!({"number": "95A", "site": "main-shop"})
+                } else {
+                    order_json(id)
+                }
+            })
+            .collect();
+        let n = orders.len();
+        Reply::ok(json!({"success": true, "orders": orders,
+            "pagination": {"limit": 100, "totalCount": n, "currentPage": 1, "totalPageCount": 1}}))
+    })
+    .await;
+    let crm = client(mock.config());
+
+    // 150 distinct ids (one given twice): two requests, 100 and 50.
+    let mut ids: Vec<u64> = (1..=150).rev().collect();
+    ids.push(3);
+    let orders = crm.orders_by_ids(&ids).await.unwrap();
+
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 2, "one request per hundred ids");
+    assert_eq!(reqs[0].query_all("filter[ids][]").len(), 100);
+    assert_eq!(reqs[1].query_all("filter[ids][]").len(), 50);
+    for r in &reqs {
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.query("limit"), Some("100"));
+        assert_eq!(r.query("page"), Some("1"));
+    }
+    let got: Vec<u64> = orders.iter().map(|o| o.id).collect();
+    let want: Vec<u64> = (1..=150).filter(|id| id % 7 != 0 && *id != 95).collect();
+    assert_eq!(got, want, "unknown and undecodable orders are absent");
+    let first = &orders[0];
+    assert_eq!(first.site, "main-shop");
+    assert_eq!(first.status, "complete");
+    assert_eq!(first.phones, vec!["+79001234567"]);
+
+    assert!(crm.orders_by_ids(&[]).await.unwrap().is_empty());
+    assert_eq!(mock.count(), 2, "no request for no ids");
+}
+
+#[tokio::test]
+async fn orders_by_ids_follows_the_pagination_and_reports_a_refusal() {
+    let mock = Mock::start(|r, _| {
+        let page: u64 = r.query("page").unwrap().parse().unwrap();
+        if r.query_all("filter[ids][]") == ["13"] {
+            return Reply::json(
+                400,
+                json!({"success": false, "errorMsg": "Errors in the input parameters",
+                       "errors": {"limit": "The value you selected is not a valid choice."}}),
+            );
+        }
+        // A server that pages the answer anyway: both pages are read.
+        Reply::ok(json!({"success": true, "orders": [order_json(page)],
+            "pagination": {"limit": 100, "totalCount": 2, "currentPage": page, "totalPageCount": 2}}))
+    })
+    .await;
+    let crm = client(mock.config());
+    let got: Vec<u64> = crm
+        .orders_by_ids(&[1, 2])
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(got, vec![1, 2]);
+    assert_eq!(mock.count(), 2);
+    assert!(matches!(
+        crm.orders_by_ids(&[13]).await,
+        Err(CrmError::Rejected { status: 400, .. })
+    ));
+}
+
+#[tokio::test]
 async fn lenient_order_shapes_over_http() {
     let mock = Mock::start(|r, _| {
         let order = match r.path.as_str() {

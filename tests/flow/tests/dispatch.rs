@@ -377,3 +377,96 @@ async fn a_meta_131026_failure_delivered_twice_makes_one_email() {
     assert_eq!(stored.channel, Some(Channel::Email));
     assert_eq!(stored.state, SurveyState::Sent);
 }
+
+/// An SQS event of first-question messages, as the event source mapping hands a batch over.
+fn questions_event(surveys: &[&Survey]) -> aws_lambda_events::event::sqs::SqsEvent {
+    let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+    for (i, survey) in surveys.iter().enumerate() {
+        let mut record = aws_lambda_events::event::sqs::SqsMessage::default();
+        record.message_id = Some(format!("m{i}"));
+        record.body = Some(serde_json::to_string(&DispatchMessage::question(&survey.id)).unwrap());
+        event.records.push(record);
+    }
+    event
+}
+
+#[tokio::test]
+async fn a_batch_reads_its_orders_in_one_list_call_skips_the_cancelled_and_reads_a_missing_one_alone(
+) {
+    let s = stack("batch", "meta").await;
+    let phones: Vec<String> = (0..12)
+        .map(|i| format!("+7 900 555-{:02}-{:02}", i, i))
+        .collect();
+    let digits: Vec<String> = phones
+        .iter()
+        .map(|p| p.chars().filter(char::is_ascii_digit).collect())
+        .collect();
+    s.whatsapp_numbers(&digits.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    let mut surveys = Vec::new();
+    for p in &phones {
+        surveys.push(s.survey(Some(p), None).await);
+    }
+    // One order cancelled after its survey was scheduled.
+    let cancelled = s.survey(Some("+7 900 555-99-01"), None).await;
+    s.set_status(cancelled.order.id(), "cancel-other").await;
+    // One survey whose order retailCRM no longer has: the list does not answer it.
+    let gone = Survey::new(
+        OrderRef::new("main-shop", 9_999_999).unwrap(),
+        Contact {
+            phone: Phone::parse("+7 900 555-99-02", "RU").ok(),
+            email: None,
+        },
+        Utc::now(),
+        Utc::now(),
+    );
+    assert!(s.store.create(&gone).await.unwrap());
+
+    let mut batch: Vec<&Survey> = surveys.iter().collect();
+    batch.push(&cancelled);
+    batch.push(&gone);
+    let stats = || s.crm("stats");
+    let before = stats().await;
+    let response = s
+        .dispatcher
+        .handle_batch(questions_event(&batch), Utc::now())
+        .await;
+    let after = stats().await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        response.batch_item_failures
+    );
+    let more = |route: &str| {
+        after["byRoute"][route].as_u64().unwrap_or(0)
+            - before["byRoute"][route].as_u64().unwrap_or(0)
+    };
+    assert_eq!(more("GET /api/v5/orders"), 1, "one list read: {after}");
+    assert_eq!(
+        more("GET /api/v5/orders/{id}"),
+        1,
+        "only the order missing from the list is read on its own: {after}"
+    );
+
+    assert_eq!(s.whatsapp_sent().await.len(), 12, "one question each");
+    for survey in &surveys {
+        let now = s.store.get(&survey.id).await.unwrap().unwrap();
+        assert!(
+            now.state == SurveyState::Sent,
+            "{}: {:?}",
+            survey.id,
+            now.state
+        );
+    }
+    for survey in [&cancelled, &gone] {
+        let now = s.store.get(&survey.id).await.unwrap().unwrap();
+        assert_eq!(
+            now.state,
+            SurveyState::Skipped {
+                reason: SkipReason::OrderCancelled
+            },
+            "{}",
+            survey.id
+        );
+    }
+}

@@ -815,3 +815,137 @@ async fn an_untouched_complaint_earns_the_inspector_one_reminder() {
     );
     assert!(s.track(&worked).await.reminded_at.is_none());
 }
+
+/// An SQS event of intake signals, as the event source mapping would hand a batch over.
+fn signals_event(signals: &[(&str, u64)]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    for (i, (site, id)) in signals.iter().enumerate() {
+        let mut record = SqsMessage::default();
+        record.message_id = Some(format!("m{i}-{site}-{id}"));
+        record.body = Some(
+            json!({"site": site, "orderId": id, "source": "trigger", "receivedAt": Utc::now()})
+                .to_string(),
+        );
+        event.records.push(record);
+    }
+    event
+}
+
+/// How many more requests the simulator saw on `route` (`/sim/stats` → `byRoute`).
+fn more_on(before: &Value, after: &Value, route: &str) -> u64 {
+    let n = |v: &Value| v["byRoute"][route].as_u64().unwrap_or(0);
+    n(after) - n(before)
+}
+
+const LIST: &str = "GET /api/v5/orders";
+const ONE: &str = "GET /api/v5/orders/{id}";
+
+#[tokio::test]
+async fn a_batch_reads_its_orders_in_one_list_call_and_an_order_missing_from_it_on_its_own() {
+    let s = stack("batch-read").await;
+    let mut ids = Vec::new();
+    for i in 0..30u64 {
+        let phone = format!("+7900{:07}", 3_000_000 + i);
+        ids.push(
+            s.order("main-shop", "complete", Some(&phone), None, 20_000 + i)
+                .await,
+        );
+    }
+    // One order already has its survey: it needs no read.
+    let known = s
+        .order("main-shop", "complete", Some("+79003999999"), None, 29_999)
+        .await;
+    let first = s
+        .worker
+        .handle_batch(signals_event(&[("main-shop", known)]), Utc::now());
+    assert!(first.await.batch_item_failures.is_empty());
+
+    // The batch: the 30, the known one, an id retailCRM has never had, and a real order under
+    // the wrong site (its id is in the list's answer, but it is not that site's order).
+    let mut signals: Vec<(&str, u64)> = ids.iter().map(|id| ("main-shop", *id)).collect();
+    signals.push(("main-shop", known));
+    signals.push(("main-shop", 9_999_999));
+    signals.push(("ural-shop", ids[0]));
+    let before = s.stats().await;
+    let response = s
+        .worker
+        .handle_batch(signals_event(&signals), Utc::now())
+        .await;
+    let after = s.stats().await;
+
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        response.batch_item_failures
+    );
+    assert_eq!(more_on(&before, &after, LIST), 1, "one list read: {after}");
+    assert_eq!(
+        more_on(&before, &after, ONE),
+        2,
+        "only the two orders the list did not answer are read on their own: {after}"
+    );
+    for id in &ids {
+        assert_eq!(
+            s.survey_state("main-shop", *id).await,
+            Some(SurveyState::Scheduled),
+            "order {id}"
+        );
+    }
+    assert_eq!(s.survey_state("main-shop", 9_999_999).await, None);
+    assert_eq!(s.survey_state("ural-shop", ids[0]).await, None);
+    assert_eq!(s.schedule_names().await.len(), 31);
+}
+
+#[tokio::test]
+async fn a_failed_list_read_fails_only_the_signals_that_needed_it() {
+    let s = stack("batch-fail").await;
+    let a = s
+        .order("main-shop", "complete", Some("+79004000001"), None, 40_001)
+        .await;
+    let b = s
+        .order("main-shop", "complete", Some("+79004000002"), None, 40_002)
+        .await;
+    let known = s
+        .order("main-shop", "complete", Some("+79004000003"), None, 40_003)
+        .await;
+    let first = s
+        .worker
+        .handle_batch(signals_event(&[("main-shop", known)]), Utc::now());
+    assert!(first.await.batch_item_failures.is_empty());
+
+    let signals = [("main-shop", a), ("main-shop", known), ("main-shop", b)];
+    s.crm_sim()
+        .state()
+        .set_faults(otklik_retailcrm_sim::Faults {
+            outage_seconds: Some(600),
+            ..Default::default()
+        });
+    let response = s
+        .worker
+        .handle_batch(signals_event(&signals), Utc::now())
+        .await;
+    s.crm_sim().state().clear_faults();
+    let mut failed: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    failed.sort();
+    let mut want = vec![format!("m0-main-shop-{a}"), format!("m2-main-shop-{b}")];
+    want.sort();
+    assert_eq!(failed, want, "the known order's signal needed no read");
+    assert_eq!(s.survey_state("main-shop", a).await, None);
+
+    // Redelivered once the CRM is back: both surveys, nothing lost.
+    let again = s
+        .worker
+        .handle_batch(signals_event(&signals), Utc::now())
+        .await;
+    assert!(again.batch_item_failures.is_empty());
+    for id in [a, b, known] {
+        assert_eq!(
+            s.survey_state("main-shop", id).await,
+            Some(SurveyState::Scheduled)
+        );
+    }
+}

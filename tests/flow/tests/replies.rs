@@ -55,6 +55,7 @@ async fn stack(test: &str) -> Stack {
         name: "inbound-worker",
         queue: stack.queue(&INBOUND_QUEUE).await,
         batch_size: 10,
+        batching_window: std::time::Duration::ZERO,
         handler: batch_handler(move |e| {
             let w = worker.clone();
             async move { w.handle_batch(e, Utc::now()).await }

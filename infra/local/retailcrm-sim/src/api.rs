@@ -24,6 +24,7 @@ const MAX_BODY: usize = 4 * 1024 * 1024;
 
 pub(crate) fn routes(sim: Sim) -> Router<Sim> {
     Router::new()
+        .route("/api/v5/orders", get(list_orders))
         .route("/api/v5/orders/create", post(create_order))
         .route("/api/v5/orders/history", get(history))
         .route("/api/v5/orders/links/create", post(create_link))
@@ -350,6 +351,46 @@ async fn get_order(
         Ok(id) => success(StatusCode::OK, json!({"order": st.model.order_json(id)})),
         Err(e) => sim_error(e),
     }
+}
+
+/// `GET orders`: the orders list, with the filter Otklik uses (`filter[ids][]`, any number of
+/// ids) and retailCRM's paging (`limit` 20, 50 or 100, refused otherwise with the usual
+/// "Errors in the input parameters"; `page` from 1), newest first, with its `pagination` object
+/// (retailCRM API v5 reference, "GET /api/v5/orders",
+/// https://docs.retailcrm.ru/Developers/API/APIVersions/APIv5#get--api-v5-orders). An id that is
+/// not a number is refused like any bad filter; an unknown id is simply not in the list.
+async fn list_orders(State(sim): State<Sim>, RawQuery(q): RawQuery) -> Response {
+    let p = Params::query(q.as_deref());
+    let (limit, page) = match p.paging() {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let mut ids = Vec::new();
+    for raw in p.all("filter[ids][]") {
+        match raw.parse::<u64>() {
+            Ok(id) => ids.push(id),
+            Err(_) => {
+                return bad_params(
+                    "filter[ids]",
+                    "This value should be a list of positive integers.",
+                )
+            }
+        }
+    }
+    let st = sim.lock();
+    let list: Vec<Value> = st
+        .model
+        .orders
+        .iter()
+        .rev()
+        .filter(|(id, _)| ids.is_empty() || ids.contains(id))
+        .map(|(_, o)| crate::model::render_order(o))
+        .collect();
+    let (items, pagination) = paginate(&list, limit, page);
+    success(
+        StatusCode::OK,
+        json!({"orders": items, "pagination": pagination}),
+    )
 }
 
 async fn edit_order(

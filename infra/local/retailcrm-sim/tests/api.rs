@@ -224,6 +224,88 @@ async fn an_order_is_read_by_id_and_site_with_php_style_empty_maps() {
 }
 
 #[tokio::test]
+async fn the_orders_list_filters_by_ids_pages_and_refuses_a_bad_limit() {
+    let (sim, client) = start().await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(sim.state().create_order(shop_order(), Some(11)).unwrap());
+    }
+    let wanted = [ids[0].to_string(), ids[2].to_string(), ids[4].to_string()];
+    let before = sim.state().stats();
+
+    // Three of the five by id, plus one the CRM does not know: the unknown one is not listed.
+    let (status, body) = get(
+        &client,
+        &sim,
+        "orders",
+        &[
+            ("filter[ids][]", wanted[0].as_str()),
+            ("filter[ids][]", wanted[1].as_str()),
+            ("filter[ids][]", "999999"),
+            ("filter[ids][]", wanted[2].as_str()),
+            ("limit", "100"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["success"], json!(true));
+    let listed: Vec<u64> = body["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(listed, vec![ids[4], ids[2], ids[0]], "newest first");
+    assert_eq!(
+        body["pagination"],
+        json!({"limit": 100, "totalCount": 3, "currentPage": 1, "totalPageCount": 1})
+    );
+    // Each order as `orders/{id}` shows it, PHP-style empty maps included.
+    let order = &body["orders"][0];
+    assert_eq!(order["site"], json!("main-shop"));
+    assert_eq!(order["status"], json!("delivering"));
+    assert_eq!(order["customFields"], json!([]));
+
+    // One request, counted under its route like every API call.
+    let after = sim.state().stats();
+    assert_eq!(after.requests, before.requests + 1);
+    assert_eq!(after.by_route.get("GET /api/v5/orders"), Some(&1));
+
+    // Without a limit a page holds 20 (retailCRM's default): page 2 of three orders is empty.
+    let (status, body) = get(
+        &client,
+        &sim,
+        "orders",
+        &[("filter[ids][]", wanted[0].as_str()), ("page", "2")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["orders"], json!([]));
+    assert_eq!(body["pagination"]["limit"], json!(20), "20 is the default");
+    assert_eq!(body["pagination"]["currentPage"], json!(2));
+    assert_eq!(body["pagination"]["totalPageCount"], json!(1));
+
+    // A limit retailCRM does not offer is refused in its error shape.
+    for bad in ["10", "101", "1000", "x"] {
+        let (status, body) = get(
+            &client,
+            &sim,
+            "orders",
+            &[("filter[ids][]", wanted[0].as_str()), ("limit", bad)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "limit={bad}: {body}");
+        assert_eq!(body["success"], json!(false));
+        assert_eq!(body["errorMsg"], json!("Errors in the input parameters"));
+        assert!(body["errors"]["limit"].is_string(), "{body}");
+    }
+    // So is an id that is not a number.
+    let (status, body) = get(&client, &sim, "orders", &[("filter[ids][]", "abc")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["errors"]["filter[ids]"].is_string(), "{body}");
+}
+
+#[tokio::test]
 async fn an_edit_merges_custom_fields_and_writes_api_history() {
     let (sim, client) = start().await;
     create_rating_field(&client, &sim).await;

@@ -258,7 +258,10 @@ impl LocalStack {
             };
             let sqs = clients.sqs.clone();
             let names = names.clone();
-            async move { Ok::<_, BoxError>(SqsQueue::connect(sqs, &names, def?).await?) }
+            async move {
+                let def = def?;
+                Ok::<_, BoxError>((SqsQueue::connect(sqs, &names, def).await?, def))
+            }
         };
         let worker = Arc::new(otklik_intake_worker::Worker::from_parts(&parts).await?);
         let dispatcher = Arc::new(otklik_survey_dispatch::Dispatcher::from_parts(&parts).await?);
@@ -318,14 +321,16 @@ impl LocalStack {
                 }),
             ),
         ];
-        for (name, queue, handler) in mappings {
+        for (name, (queue, def), handler) in mappings {
             let stats = Arc::new(ConsumerStats::default());
             consumers.insert(name, stats.clone());
             tasks.push(
                 Consumer {
                     name,
                     queue,
-                    batch_size: 10,
+                    // The template's event source mapping, from the same definition.
+                    batch_size: i32::try_from(def.batch_size).unwrap_or(10),
+                    batching_window: def.batching_window,
                     handler,
                     retry_after: opts.retry_after,
                     stats,

@@ -1,8 +1,10 @@
-//! SQS → function, as Lambda's event source mapping does it: receive a batch, hand it to the real
-//! handler as an `SqsEvent`, delete what succeeded, and leave what the handler reported in
-//! `batchItemFailures` on the queue. Those come back after `retry_after` (the local stand-in for
-//! the visibility timeout, shortened so a retry is seen in seconds), and after the queue's
-//! `maxReceiveCount` receives the local endpoint moves them to the DLQ by the redrive policy.
+//! SQS → function, as Lambda's event source mapping does it: receive a batch (gathered over several
+//! receives up to the batch size within the batching window, as Lambda's poller does, since one
+//! receive gives at most 10), hand it to the real handler as an `SqsEvent`, delete what succeeded,
+//! and leave what the handler reported in `batchItemFailures` on the queue. Those come back after
+//! `retry_after` (the local stand-in for the visibility timeout, shortened so a retry is seen in
+//! seconds), and after the queue's `maxReceiveCount` receives the local endpoint moves them to the
+//! DLQ by the redrive policy.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,6 +15,9 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use otklik_aws::queue::SqsQueue;
 use otklik_core::ports::PortResult;
+
+/// The most messages one `ReceiveMessage` returns.
+const MAX_PER_RECEIVE: usize = 10;
 
 type BoxFuture = Pin<Box<dyn Future<Output = SqsBatchResponse> + Send>>;
 
@@ -44,6 +49,9 @@ pub struct Consumer {
     pub queue: SqsQueue,
     /// Lambda's `BatchSize`.
     pub batch_size: i32,
+    /// Lambda's `MaximumBatchingWindowInSeconds`: how long a batch is gathered once its first
+    /// message is in, while it is short of `batch_size`.
+    pub batching_window: Duration,
     pub handler: BatchHandler,
     /// Seconds before a failed message is visible again.
     pub retry_after: i32,
@@ -90,7 +98,7 @@ fn picked(message_id: &str, percent: u8) -> bool {
 impl Consumer {
     /// One receive → handle → delete round. Returns how many messages were received.
     pub async fn poll_once(&self, wait_secs: i32, source_arn: &str) -> PortResult<usize> {
-        let messages = self.queue.receive(self.batch_size, wait_secs).await?;
+        let messages = self.gather(wait_secs).await?;
         if messages.is_empty() {
             return Ok(0);
         }
@@ -128,6 +136,36 @@ impl Consumer {
             }
         }
         Ok(messages.len())
+    }
+
+    /// One batch as Lambda's poller makes it: the first receive (long-polling `wait_secs`), then
+    /// more receives until the batch is full or the window since the first message has passed.
+    /// SQS gives at most 10 messages a receive.
+    async fn gather(&self, wait_secs: i32) -> PortResult<Vec<aws_sdk_sqs::types::Message>> {
+        let want = usize::try_from(self.batch_size.max(1)).unwrap_or(1);
+        let per_receive = |have: usize| (want - have).min(MAX_PER_RECEIVE) as i32;
+        let mut messages = self.queue.receive(per_receive(0), wait_secs).await?;
+        if messages.is_empty() || self.batching_window.is_zero() {
+            return Ok(messages);
+        }
+        let deadline = tokio::time::Instant::now() + self.batching_window;
+        while messages.len() < want {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            // Long-poll for the rest of the window (whole seconds; the last fraction without).
+            let wait = i32::try_from(left.as_secs()).unwrap_or(i32::MAX).min(20);
+            let more = self
+                .queue
+                .receive(per_receive(messages.len()), wait)
+                .await?;
+            if more.is_empty() && wait == 0 {
+                tokio::time::sleep(left.min(Duration::from_millis(100))).await;
+            }
+            messages.extend(more);
+        }
+        Ok(messages)
     }
 
     /// Polls until the task is dropped (long polling, so an idle queue costs one call a second).

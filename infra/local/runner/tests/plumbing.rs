@@ -38,6 +38,7 @@ async fn a_redelivering_mapping_hands_every_picked_message_over_twice_then_delet
         name: "test",
         queue: queue.clone(),
         batch_size: 10,
+        batching_window: std::time::Duration::ZERO,
         handler: batch_handler(move |event| {
             let log = log.clone();
             async move {
@@ -62,6 +63,69 @@ async fn a_redelivering_mapping_hands_every_picked_message_over_twice_then_delet
 }
 
 #[tokio::test]
+async fn a_mapping_gathers_its_batch_over_several_receives_within_the_window() {
+    let (clients, names) = setup("gather").await;
+    let queue = SqsQueue::connect(clients.sqs.clone(), &names, &DISPATCH_QUEUE)
+        .await
+        .unwrap();
+    for i in 0..35 {
+        queue.send(&format!("m{i}")).await.unwrap();
+    }
+    let batches = Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
+    let log = batches.clone();
+    let consumer = |batch_size: i32, window: std::time::Duration| Consumer {
+        name: "test",
+        queue: queue.clone(),
+        batch_size,
+        batching_window: window,
+        handler: batch_handler({
+            let log = log.clone();
+            move |event| {
+                let log = log.clone();
+                async move {
+                    log.lock().unwrap().push(event.records.len());
+                    SqsBatchResponse::default()
+                }
+            }
+        }),
+        retry_after: 0,
+        stats: Arc::new(ConsumerStats::default()),
+        redeliver_percent: 0,
+    };
+    let arn = queue.arn().await.unwrap();
+
+    // A batch of 20 fills from two or more receives of at most 10, long before its 30 s window.
+    let started = std::time::Instant::now();
+    let n = consumer(20, std::time::Duration::from_secs(30))
+        .poll_once(1, &arn)
+        .await
+        .unwrap();
+    assert_eq!(n, 20);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "a full batch goes without waiting out the window: {:?}",
+        started.elapsed()
+    );
+    // A batch of 100 takes the 15 left and is handed over when its 2 s window has passed.
+    let started = std::time::Instant::now();
+    let n = consumer(100, std::time::Duration::from_secs(2))
+        .poll_once(1, &arn)
+        .await
+        .unwrap();
+    assert_eq!(n, 15);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    assert_eq!(
+        *batches.lock().unwrap(),
+        vec![20, 15],
+        "one invocation per batch"
+    );
+    assert!(
+        queue.receive(10, 0).await.unwrap().is_empty(),
+        "all deleted"
+    );
+}
+
+#[tokio::test]
 async fn failures_come_back_then_rest_in_the_dlq_until_a_redrive() {
     let (clients, names) = setup("mapping").await;
     let queue = SqsQueue::connect(clients.sqs.clone(), &names, &INTAKE_QUEUE)
@@ -80,6 +144,7 @@ async fn failures_come_back_then_rest_in_the_dlq_until_a_redrive() {
         name: "test",
         queue: queue.clone(),
         batch_size: 10,
+        batching_window: std::time::Duration::ZERO,
         handler: batch_handler(move |event| {
             let log = log.clone();
             async move {
