@@ -224,15 +224,16 @@ pub struct FunctionDef {
     /// For a queue consumer: at most this many instances polling (the event source mapping's
     /// maximum concurrency; 2 is the least SQS allows).
     pub max_concurrency: Option<u32>,
-    /// For a function that calls retailCRM: each instance's share of the account's rate limit,
-    /// in requests per second (`OTKLIK_CRM_RATE_PER_SECOND`). Every instance paces itself, so the
-    /// shares times the instances must stay within the limit ([`CRM_RATE_BUDGET`]).
+    /// For a function that calls retailCRM: the most its calls may reach, in requests per second.
+    /// Every caller books its slots in the one budget all functions and instances share
+    /// (`otklik_core::crm_budget`, an item of the main table), so this is the whole account's
+    /// limit ([`CRM_RATE_BUDGET`]) for each of them: a lone busy function may use all of it.
     pub crm_rate: Option<u32>,
     pub access: &'static [Access],
 }
 
-/// retailCRM answers 503 over 10 requests per second per account (SPEC §5): the sum of every
-/// function's instances times its [`FunctionDef::crm_rate`] stays within this.
+/// retailCRM answers 503 over 10 requests per second per account (SPEC §5): the budget every
+/// function's calls share.
 pub const CRM_RATE_BUDGET: u32 = 10;
 
 impl FunctionDef {
@@ -282,7 +283,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         timeout_secs: 30,
         reserved_concurrency: None,
         max_concurrency: Some(2),
-        crm_rate: Some(1),
+        crm_rate: Some(CRM_RATE_BUDGET),
         access: &[Access::WriteTable, Access::Schedules, Access::Secrets],
     },
     FunctionDef {
@@ -291,7 +292,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         timeout_secs: 120,
         reserved_concurrency: Some(1),
         max_concurrency: None,
-        crm_rate: Some(1),
+        crm_rate: Some(CRM_RATE_BUDGET),
         access: &[
             Access::WriteTable,
             Access::Send(&INTAKE_QUEUE),
@@ -304,7 +305,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         timeout_secs: 30,
         reserved_concurrency: None,
         max_concurrency: Some(2),
-        crm_rate: Some(1),
+        crm_rate: Some(CRM_RATE_BUDGET),
         // Schedules: the one reminder's schedule, made at the first send.
         access: &[
             Access::WriteTable,
@@ -445,7 +446,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         timeout_secs: 30,
         reserved_concurrency: Some(2),
         max_concurrency: Some(2),
-        crm_rate: Some(2),
+        crm_rate: Some(CRM_RATE_BUDGET),
         access: &[Access::WriteTable, Access::Secrets],
     },
     FunctionDef {
@@ -454,7 +455,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         timeout_secs: 30,
         reserved_concurrency: Some(1),
         max_concurrency: None,
-        crm_rate: Some(1),
+        crm_rate: Some(CRM_RATE_BUDGET),
         access: &[Access::WriteTable, Access::Secrets],
     },
     FunctionDef {
@@ -559,17 +560,20 @@ mod tests {
     }
 
     #[test]
-    fn the_crm_callers_stay_within_the_rate_limit_together() {
-        let mut total = 0;
+    fn the_crm_callers_share_the_whole_budget_through_the_table() {
         for f in FUNCTIONS {
             if let Some(rate) = f.crm_rate {
-                let n = f
-                    .instances()
-                    .unwrap_or_else(|| panic!("{} calls retailCRM unbounded", f.name));
-                total += n * rate;
+                assert_eq!(rate, CRM_RATE_BUDGET, "{}", f.name);
+                // Each call books its slot with a conditional UpdateItem on the main table.
+                assert!(f.access.contains(&Access::WriteTable), "{}", f.name);
+                // Bounded instances bound the callers waiting for slots at once.
+                assert!(
+                    f.instances().is_some(),
+                    "{} calls retailCRM unbounded",
+                    f.name
+                );
             }
         }
-        assert!(total <= CRM_RATE_BUDGET, "{total} requests per second");
         // The writer is the one with reserved concurrency (SPEC §5, §7).
         assert!(function("crm-writer")
             .unwrap()
