@@ -124,7 +124,9 @@ async fn child(spec: Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a child process of several_processes_share_one_budget, which runs it"]
 async fn budget_child() {
-    let spec: Value = serde_json::from_str(&std::env::var(ENV_CHILD).unwrap()).unwrap();
+    let spec = std::env::var(ENV_CHILD)
+        .expect("run by several_processes_share_one_budget, which sets OTKLIK_BUDGET_CHILD");
+    let spec: Value = serde_json::from_str(&spec).unwrap();
     child(spec).await;
 }
 
