@@ -262,7 +262,7 @@ pub fn markdown(cold: Option<&ColdStarts>) -> String {
          no work on the init can meet the target: the event's own round trips to the local AWS \
          endpoint and the simulators, which the hello-world does not make, are already too \
          many.\n\n\
-         | function | typical event | answered | retailCRM calls (most per second) | init \
+         | function | typical event | answered | retailCRM calls | init \
          median (ms) | init ratio to hello-world | warm repeat median (ms) | least ratio possible \
          |\n|---|---|---|---|---|---|---|---|\n",
     ));
@@ -270,7 +270,7 @@ pub fn markdown(cold: Option<&ColdStarts>) -> String {
     for m in std::iter::once(&c.hello).chain(&c.functions) {
         let pace = resources::function(&m.name)
             .and_then(|d| d.crm_rate)
-            .map_or(String::new(), |r| format!(" ({r}/s)"));
+            .map_or(String::new(), |_| " (shared budget)".to_string());
         let init_ratio = m
             .init_median_ms()
             .zip(hello_init)
