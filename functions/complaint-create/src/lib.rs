@@ -233,12 +233,9 @@ impl ComplaintCreator {
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
     pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
-        let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
+        let config = p.config.as_ref().clone();
         Ok(ComplaintCreator {
-            crm: RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-                &config,
-                secrets.crm_api_key.expose(),
-            ))?,
+            crm: p.crm()?,
             store: p.store(),
             config: Arc::new(config),
         })

@@ -329,10 +329,7 @@ impl CrmWriter {
     pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
         Ok(CrmWriter {
-            crm: RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-                &config,
-                secrets.crm_api_key.expose(),
-            ))?,
+            crm: p.crm()?,
             store: p.store(),
             signer: LinkSigner::new(secrets.link_secret.expose().as_bytes()),
             config: Arc::new(config),

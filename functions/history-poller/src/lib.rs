@@ -231,14 +231,11 @@ impl Poller<otklik_aws::queue::SqsQueue> {
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
     pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
-        let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
+        let config = p.config.as_ref().clone();
         let clients = &p.clients;
         let names = &p.names;
         Ok(Poller {
-            crm: RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-                &config,
-                secrets.crm_api_key.expose(),
-            ))?,
+            crm: p.crm()?,
             store: p.store(),
             queue: otklik_aws::queue::SqsQueue::connect(
                 clients.sqs.clone(),

@@ -322,14 +322,11 @@ impl Worker {
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
     pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
-        let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
+        let config = p.config.as_ref().clone();
         let clients = &p.clients;
         let names = &p.names;
         Ok(Worker {
-            crm: RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-                &config,
-                secrets.crm_api_key.expose(),
-            ))?,
+            crm: p.crm()?,
             store: p.store(),
             scheduler: otklik_aws::scheduler::from_env(clients, names).await?,
             config: Arc::new(config),

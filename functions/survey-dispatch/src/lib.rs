@@ -354,10 +354,7 @@ impl Dispatcher {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
         let clients = &p.clients;
         Ok(Dispatcher {
-            crm: RetailCrm::new(otklik_retailcrm::ClientConfig::for_otklik(
-                &config,
-                secrets.crm_api_key.expose(),
-            ))?,
+            crm: p.crm()?,
             store: p.store(),
             whatsapp: Whatsapp::from_config(&config, secrets),
             max: MaxClient::from_config(&config, secrets),

@@ -34,11 +34,7 @@ pub enum Reads {
 impl Parts {
     /// The config, the clients and the stack's names, plus what `reads` asks of the secret.
     pub async fn from_env(reads: Reads) -> Result<Parts, BoxError> {
-        let mut config = load_config()?;
-        if let Some(share) = crm_rate_share()? {
-            // Several instances each pace themselves: each gets its share of the account's limit.
-            config.crm.rate_limit_per_second = config.crm.rate_limit_per_second.min(share);
-        }
+        let config = load_config()?;
         let clients = otklik_aws::Clients::from_env().await;
         let source = match reads {
             Reads::Nothing => otklik_aws::secrets::SecretSource::default(),
@@ -90,26 +86,29 @@ impl Parts {
         }
     }
 
+    /// The function's retailCRM client: the configured account and the secret's key, every call
+    /// through the budget this installation shares across all its functions and instances
+    /// (`otklik_core::crm_budget`, kept in the main table), so a lone busy function may use the
+    /// account's whole `crm.rate_limit_per_second` and several share it.
+    pub fn crm(&self) -> Result<otklik_retailcrm::RetailCrm, BoxError> {
+        let cfg = otklik_retailcrm::ClientConfig::for_otklik(
+            &self.config,
+            self.secrets()?.crm_api_key.expose(),
+        );
+        let gate = otklik_retailcrm::SharedGate::new(
+            self.store(),
+            otklik_core::crm_budget::Budget::per_second(self.config.crm.rate_limit_per_second),
+        );
+        Ok(otklik_retailcrm::RetailCrm::with_gate(
+            cfg,
+            std::sync::Arc::new(gate),
+        )?)
+    }
+
     pub fn secrets(&self) -> Result<&Secrets, BoxError> {
         self.secrets
             .as_ref()
             .ok_or_else(|| "this function needs its secrets (OTKLIK_*) loaded".into())
-    }
-}
-
-/// This instance's share of the retailCRM rate limit (`OTKLIK_CRM_RATE_PER_SECOND`, set by the
-/// template from `resources::FunctionDef::crm_rate`).
-pub const ENV_CRM_RATE: &str = "OTKLIK_CRM_RATE_PER_SECOND";
-
-fn crm_rate_share() -> Result<Option<u32>, String> {
-    match std::env::var(ENV_CRM_RATE) {
-        Err(_) => Ok(None),
-        Ok(v) => match v.trim().parse::<u32>() {
-            Ok(n) if n >= 1 => Ok(Some(n)),
-            _ => Err(format!(
-                "{ENV_CRM_RATE} must be a whole number of requests per second, at least 1 (got {v:?})"
-            )),
-        },
     }
 }
 

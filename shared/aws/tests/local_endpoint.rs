@@ -475,3 +475,74 @@ async fn a_customers_words_are_kept_bounded_the_oldest_making_room() {
         .unwrap();
     assert_eq!(again, words);
 }
+
+#[tokio::test]
+async fn the_crm_budget_books_slots_with_one_conditional_write_each() {
+    use otklik_aws::provision::ensure_table;
+    use otklik_core::crm_budget::{Append, Booked, Claim, SlotBook};
+    let c = clients().await;
+    let names = unique_names("budget");
+    ensure_table(&c, &names, &MAIN_TABLE).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let (key, other) = ("crmbudget#a", "crmbudget#b");
+    let now = 1_765_000_000_000;
+    let claim = |now: u64| Claim {
+        now,
+        next_tat: now + 110,
+        reset_above: now + 60_000,
+    };
+    let append = |now: u64, ahead: u64| Append {
+        not_before: now,
+        not_after: now + ahead,
+        interval: 110,
+    };
+    // Nothing booked: an append is refused and says so; a claim takes `now`.
+    assert_eq!(
+        store.append(key, append(now, 300)).await.unwrap(),
+        Booked::Refused { tat: None }
+    );
+    assert_eq!(
+        store.claim(key, claim(now)).await.unwrap(),
+        Booked::Slot(now)
+    );
+    // Busy: a second claim is refused with the next free slot; appends take it in turn.
+    assert_eq!(
+        store.claim(key, claim(now + 5)).await.unwrap(),
+        Booked::Refused {
+            tat: Some(now + 110)
+        }
+    );
+    for k in 1..=3 {
+        assert_eq!(
+            store.append(key, append(now + 5, 10_000)).await.unwrap(),
+            Booked::Slot(now + k * 110)
+        );
+    }
+    // The next free slot (now + 440) is beyond a 300 ms horizon: refused, nothing moved.
+    assert_eq!(
+        store.append(key, append(now + 5, 300)).await.unwrap(),
+        Booked::Refused {
+            tat: Some(now + 440)
+        }
+    );
+    // Another account's book is its own.
+    assert_eq!(
+        store.claim(other, claim(now)).await.unwrap(),
+        Booked::Slot(now)
+    );
+    // Idle again once the slot has passed; a slot implausibly far ahead is claimed afresh.
+    let later = now + 1_000;
+    assert_eq!(
+        store.claim(key, claim(later)).await.unwrap(),
+        Booked::Slot(later)
+    );
+    let skewed = Claim {
+        now: later - 120_000,
+        next_tat: later - 120_000 + 110,
+        reset_above: later - 120_000 + 60_000,
+    };
+    assert_eq!(
+        store.claim(key, skewed).await.unwrap(),
+        Booked::Slot(skewed.now)
+    );
+}

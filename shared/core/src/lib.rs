@@ -7,6 +7,7 @@
 pub mod complaint;
 pub mod config;
 pub mod config_error;
+pub mod crm_budget;
 pub mod crm_texts;
 pub mod dashboard;
 pub mod delivery;

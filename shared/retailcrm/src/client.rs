@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use serde_json::{json, Value};
 
 use crate::datetime::{format_crm_datetime, format_crm_minutes};
+use crate::gate::{InProcess, RateGate};
 use crate::model::{
     custom_fields_from_json, pagination_of, product_groups_from_json, sites_from_json,
     statuses_from_json, u64_of, users_from_json, CustomField, HistoryPage, HistoryQuery,
@@ -57,10 +58,17 @@ fn q(k: &str, v: impl ToString) -> (String, String) {
 }
 
 impl RetailCrm {
+    /// A client paced by this process alone (tests, the CLI, a single process).
     pub fn new(cfg: ClientConfig) -> Result<Self, CrmError> {
+        Self::with_gate(cfg, Arc::new(InProcess))
+    }
+
+    /// A client whose every attempt first passes `gate`, the budget it shares with every other
+    /// process calling the account (the functions: `otklik_app::env::Parts::crm`).
+    pub fn with_gate(cfg: ClientConfig, gate: Arc<dyn RateGate>) -> Result<Self, CrmError> {
         Ok(RetailCrm {
             inner: Arc::new(Inner {
-                transport: Transport::new(&cfg)?,
+                transport: Transport::new(&cfg, gate)?,
                 tz: cfg.timezone,
                 base_url: cfg.base_url,
             }),

@@ -8,9 +8,11 @@ use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use serde_json::Value;
 
 use crate::error::{flatten_errors, snippet};
+use crate::gate::RateGate;
 use crate::model::bool_of;
 use crate::pacer::{pacer_for, Pacer};
 use crate::{ClientConfig, CrmError};
+use otklik_core::crm_budget::{budget_key, Priority};
 
 /// First backoff ceiling; doubles per retry.
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
@@ -89,12 +91,16 @@ pub(crate) struct Transport {
     /// `https://acct.retailcrm.ru/api/v5/`
     api_base: String,
     pacer: Arc<Pacer>,
+    /// The budget shared with other processes, passed before the pacer on every attempt.
+    gate: Arc<dyn RateGate>,
+    /// The gate's key for this account and API key (a hash: the key itself stays here).
+    gate_key: String,
     max_retries: u32,
     calls: AtomicU64,
 }
 
 impl Transport {
-    pub(crate) fn new(cfg: &ClientConfig) -> Result<Self, CrmError> {
+    pub(crate) fn new(cfg: &ClientConfig, gate: Arc<dyn RateGate>) -> Result<Self, CrmError> {
         let base = normalize_base_url(&cfg.base_url)?;
         if cfg.api_key.trim().is_empty() {
             return Err(CrmError::InvalidConfig("api_key is empty".into()));
@@ -124,6 +130,8 @@ impl Transport {
         Ok(Transport {
             http,
             pacer: pacer_for(&base, &cfg.api_key, cfg.rate_per_second),
+            gate,
+            gate_key: budget_key(&base, &cfg.api_key),
             api_base: format!("{base}/api/v5/"),
             max_retries: cfg.max_retries,
             calls: AtomicU64::new(0),
@@ -178,6 +186,15 @@ impl Transport {
             builder.query(&req.query)
         };
 
+        // Writes before reads (`otklik_core::crm_budget`): every POST changes the CRM, every GET
+        // only looks.
+        let priority = match req.method {
+            Method::Post => Priority::Write,
+            Method::Get => Priority::Read,
+        };
+        // The shared budget first, so callers of one process book and wait side by side; the
+        // pacer then guards this process's own arrivals, which it alone sees.
+        self.gate.admit(&self.gate_key, priority).await;
         let permit = self.pacer.acquire().await;
         self.calls.fetch_add(1, Ordering::Relaxed);
         let started = tokio::time::Instant::now();

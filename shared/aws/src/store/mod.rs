@@ -9,7 +9,7 @@
 //! do-not-contact list and the frequency cap (`contacts`), send claims and provider message ids
 //! (`sends`), short-lived markers (`markers`), words and KPI credits (`credits`), complaint tracks
 //! (`complaints`), SMS short links and MAX account checks (`links`), webhook items we could not
-//! use (`unusable`).
+//! use (`unusable`), the shared retailCRM budget's next free slot (`crm_budget`).
 
 use std::collections::HashMap;
 
@@ -26,6 +26,7 @@ use crate::resources::{attr, Names, MAIN_TABLE};
 mod complaints;
 mod contacts;
 mod credits;
+mod crm_budget;
 mod links;
 mod markers;
 mod sends;

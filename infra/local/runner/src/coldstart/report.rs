@@ -204,11 +204,10 @@ pub fn markdown(cold: Option<&ColdStarts>) -> String {
          simulators, so the init's network part (reading the one secret) is a local \
          round trip to a Python server, not an in-region call to AWS; on Lambda that part and the \
          smaller arm64 CPU share will differ. The ratio compares what our init and handler add \
-         to the least a Rust function does. A handler that calls retailCRM paces itself at its \
-         instance's share of the account's rate limit (`OTKLIK_CRM_RATE_PER_SECOND`, 1 or 2 \
-         requests per second as the template sets it), so each retailCRM call after its first \
-         waits for the pacer, here as on Lambda: the retailCRM column below explains most of the \
-         slowest cold starts. {build}\n\n",
+         to the least a Rust function does. A handler that calls retailCRM books each call's slot \
+         in the budget all functions share (one conditional write to the table, then a wait of \
+         at least 110 ms after the previous slot), here as on Lambda: the retailCRM column below \
+         explains most of the slowest cold starts. {build}\n\n",
         rounds = c.rounds,
         arch = std::env::consts::ARCH,
     ));
@@ -263,7 +262,7 @@ pub fn markdown(cold: Option<&ColdStarts>) -> String {
          no work on the init can meet the target: the event's own round trips to the local AWS \
          endpoint and the simulators, which the hello-world does not make, are already too \
          many.\n\n\
-         | function | typical event | answered | retailCRM calls (pace per instance) | init \
+         | function | typical event | answered | retailCRM calls | init \
          median (ms) | init ratio to hello-world | warm repeat median (ms) | least ratio possible \
          |\n|---|---|---|---|---|---|---|---|\n",
     ));
@@ -271,7 +270,7 @@ pub fn markdown(cold: Option<&ColdStarts>) -> String {
     for m in std::iter::once(&c.hello).chain(&c.functions) {
         let pace = resources::function(&m.name)
             .and_then(|d| d.crm_rate)
-            .map_or(String::new(), |r| format!(" ({r}/s)"));
+            .map_or(String::new(), |_| " (shared budget)".to_string());
         let init_ratio = m
             .init_median_ms()
             .zip(hello_init)

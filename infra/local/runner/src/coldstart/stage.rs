@@ -244,9 +244,6 @@ impl Stage {
                 uuid_like().replace('-', "")
             ),
         ));
-        if let Some(rate) = def.and_then(|d| d.crm_rate) {
-            env.push((otklik_app::env::ENV_CRM_RATE.into(), rate.to_string()));
-        }
         // As the template: the URL of each queue the function sends to.
         for access in def.map_or(&[][..], |d| d.access) {
             if let resources::Access::Send(q) = access {
