@@ -71,6 +71,9 @@ pub struct LocalStack {
     /// The configuration as a file (what `.local/otklik.toml` holds).
     pub config_text: String,
     pub consumers: BTreeMap<&'static str, Arc<ConsumerStats>>,
+    /// The history poller's retailCRM client (its calls are counted apart by `make bench`: one
+    /// pass serves every order changed since the last).
+    pub poller_crm: otklik_retailcrm::RetailCrm,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -351,6 +354,7 @@ impl LocalStack {
             }
         }));
         let poller = otklik_history_poller::Poller::from_parts(&parts).await?;
+        let poller_crm = poller.crm.clone();
         let every = opts.poll_every;
         tasks.push(tokio::spawn(async move {
             loop {
@@ -363,6 +367,7 @@ impl LocalStack {
         }));
 
         Ok(LocalStack {
+            poller_crm,
             api,
             crm_sim,
             wa_sim,

@@ -28,6 +28,9 @@ use serde_json::{json, Value};
 use crate::drive::Driver;
 use crate::local::{LocalStack, Options};
 
+/// How often the history poller runs during the peak.
+pub const POLL_EVERY: Duration = Duration::from_secs(10);
+
 /// The answering phase ends without its last effects once none has come for this long.
 const STALLED: Duration = Duration::from_secs(300);
 
@@ -274,6 +277,11 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
         // The shop's waiting time before asking is compressed away: the peak of questions comes
         // right behind the peak of completions, the harder case for the rate limit.
         speed: 1e7,
+        // Dispatch takes who worked each order from the poller's pass over the history stream,
+        // and with the waiting time compressed away a question is due before any pass: the
+        // poller's period is how long the first questions wait. On AWS it runs every 5 minutes
+        // and questions are due hours after completion, when the stream has long covered them.
+        poll_every: POLL_EVERY,
         aws_endpoint: Some(aws.to_string()),
         ..Default::default()
     })
@@ -539,13 +547,16 @@ pub fn markdown(p: &Peak, quiet_calls: Option<u64>) -> String {
          (a tenth \"1\" with words, a tenth \"3\", the rest 4–5), through the whole local stack \
          against the simulators at retailCRM's limit of {} requests per second per key. The \
          shop's waiting time before asking is compressed away, so the questions pile up right \
-         behind the completions. Times are from the first completion (reply) to the last \
-         customer asked (last effect), polled every few seconds.\n\n",
+         behind the completions; the history poller runs every {} s (on AWS every 5 minutes, \
+         while real questions are due hours after completion), so a question due before the \
+         poller's next pass waits for it. Times are from the first completion (reply) to the \
+         last customer asked (last effect), polled every few seconds.\n\n",
         p.plan_orders,
         p.completed_in.as_secs_f64(),
         p.plan_replies,
         p.replied_in.as_secs_f64(),
         p.rate_limit,
+        POLL_EVERY.as_secs(),
     ));
     let crm_total = |m: &BTreeMap<String, u64>| m.values().sum::<u64>();
     let time = |d: Option<Duration>| d.map_or_else(|| "**did not drain**".to_string(), mins);
