@@ -5,18 +5,23 @@
 //! would have. A lost trigger therefore delays a survey by one poll, never loses it. Duplicates
 //! with the trigger are harmless: intake creates one survey per order.
 //!
+//! Every page is also folded per order into the people who worked it, and the poller records how
+//! far in time it has read the stream (`otklik_core::history`): dispatch takes the employee
+//! snapshot from there instead of reading the order's history again.
+//!
 //! The same history carries the status changes of complaint orders: they go onto the complaint's
 //! track with the CRM's own time. After each poll, [`Poller::remind`] sweeps the complaints nobody
 //! has touched within the SLA and gives the inspector one reminder each.
 
 mod sweep;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::{Config, ConfigError};
 use otklik_core::crm_texts::reminder_text;
+use otklik_core::history::{covered_after_page, fold_page};
 use otklik_core::intake::IntakeSignal;
 use otklik_core::ports::{PortError, Queue};
 use otklik_core::texts::Texts;
@@ -49,6 +54,10 @@ pub struct PollReport {
     /// Status changes of complaint orders that told the track something new.
     pub complaint_updates: usize,
     pub cursor: Option<u64>,
+    /// Orders whose fold of who worked them was written (once per order and page).
+    pub orders_folded: usize,
+    /// How far in time the stream is now read, when this run moved it.
+    pub covered_until: Option<DateTime<Utc>>,
 }
 
 /// What one SLA sweep did.
@@ -68,6 +77,12 @@ pub struct Poller<Q> {
     pub store: DynamoStore,
     pub queue: Q,
     pub config: std::sync::Arc<Config>,
+}
+
+/// One page folded per order: the people each order's changes on it name
+/// (`HistoryEntry::change`, the same reading dispatch's own history read makes).
+pub fn worked_on_page(entries: &[HistoryEntry]) -> BTreeMap<u64, BTreeSet<u64>> {
+    fold_page(entries.iter().map(|e| (e.order_id, e.change())))
 }
 
 /// Whether a history entry moves an order into a survey status.
@@ -90,6 +105,11 @@ impl<Q: Queue> Poller<Q> {
     /// the cursor after each page's signals are durable.
     pub async fn poll(&self, now: DateTime<Utc>) -> Result<PollReport, PollError> {
         let mut cursor = self.store.cursor(CURSOR).await?;
+        // Where this pass reads the stream from, in time: the first pass looks back a day; a
+        // pass from a cursor left before coverage was kept knows only that it reads from now
+        // (the store keeps the first value it is given).
+        let lookback = now - chrono::Duration::hours(FIRST_RUN_LOOKBACK_HOURS);
+        let read_from = if cursor.is_none() { lookback } else { now };
         let mut report = PollReport {
             cursor,
             ..Default::default()
@@ -99,17 +119,23 @@ impl<Q: Queue> Poller<Q> {
             let query = HistoryQuery {
                 since_id: cursor,
                 order_id: None,
-                start_date: cursor
-                    .is_none()
-                    .then(|| now - chrono::Duration::hours(FIRST_RUN_LOOKBACK_HOURS)),
+                start_date: cursor.is_none().then_some(lookback),
                 limit: PAGE,
                 page: 1,
             };
             let page = self.crm.history(&query).await?;
             let Some(last) = page.entries.iter().map(|e| e.id).max() else {
+                // Nothing after the cursor: the whole stream is read.
+                self.cover(read_from, now, 0, None, &mut report).await?;
                 break;
             };
             report.entries += page.entries.len();
+            // Who worked each order, durable before anything on the page moves the cursor: a
+            // crash re-reads the page, and the set union makes the replay harmless.
+            for (order, people) in worked_on_page(&page.entries) {
+                self.store.add_worked(order, &people, now).await?;
+                report.orders_folded += 1;
+            }
             let mut entries: Vec<&HistoryEntry> = page.entries.iter().collect();
             entries.sort_by_key(|e| e.id);
             // The id of the last entry whose work is durable: on a failure the cursor still moves
@@ -133,12 +159,36 @@ impl<Q: Queue> Poller<Q> {
             }
             cursor = Some(last);
             report.cursor = cursor;
+            let last_at = page
+                .entries
+                .iter()
+                .max_by_key(|e| e.id)
+                .and_then(|e| e.created_at);
+            self.cover(read_from, now, page.entries.len(), last_at, &mut report)
+                .await?;
             if page.entries.len() < PAGE as usize {
                 break;
             }
         }
-        tracing::info!(entries = report.entries, signals = report.signals, complaint_updates = report.complaint_updates, cursor = ?report.cursor, "history polled");
+        tracing::info!(entries = report.entries, signals = report.signals, complaint_updates = report.complaint_updates, orders_folded = report.orders_folded, cursor = ?report.cursor, covered_until = ?report.covered_until, "history polled");
         Ok(report)
+    }
+
+    /// Records how far the stream is read after a page whose folds and cursor are durable.
+    async fn cover(
+        &self,
+        read_from: DateTime<Utc>,
+        pass_started: DateTime<Utc>,
+        entries: usize,
+        last_at: Option<DateTime<Utc>>,
+        report: &mut PollReport,
+    ) -> Result<(), PollError> {
+        if let Some(until) = covered_after_page(pass_started, entries, PAGE as usize, last_at) {
+            if self.store.extend_coverage(CURSOR, read_from, until).await? {
+                report.covered_until = Some(until);
+            }
+        }
+        Ok(())
     }
 
     /// One history entry: a complaint's status onto its track, a survey status into a signal.
@@ -186,6 +236,8 @@ impl<Q: Queue> Poller<Q> {
             "signals": polled.signals,
             "complaintUpdates": polled.complaint_updates,
             "cursor": polled.cursor,
+            "ordersFolded": polled.orders_folded,
+            "coveredUntil": polled.covered_until,
             "complaintsWaiting": swept.waiting,
             "reminders": swept.reminders,
         }))
