@@ -28,7 +28,7 @@ use otklik_core::texts::Texts;
 use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, NewTask, RetailCrm};
 
 /// The cursor's name in the store.
-pub const CURSOR: &str = "orders-history";
+pub const CURSOR: &str = otklik_core::history::STREAM;
 /// retailCRM's largest page.
 pub const PAGE: u32 = 100;
 /// Upper bound of pages per run, so one run fits the function's timeout; the next run continues.
@@ -131,7 +131,10 @@ impl<Q: Queue> Poller<Q> {
             };
             report.entries += page.entries.len();
             // Who worked each order, durable before anything on the page moves the cursor: a
-            // crash re-reads the page, and the set union makes the replay harmless.
+            // crash re-reads the page, and the set union makes the replay harmless. The stream is
+            // every change of every order, ids ascending from `filter[sinceId]` (API v5,
+            // `GET /api/v5/orders/history`, https://help.retailcrm.pro/api_v5_en.html), so each
+            // order's changes all pass through here once the cursor is past them.
             for (order, people) in worked_on_page(&page.entries) {
                 self.store.add_worked(order, &people, now).await?;
                 report.orders_folded += 1;

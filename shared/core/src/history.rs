@@ -10,6 +10,13 @@ use chrono::{DateTime, Duration, Utc};
 use crate::dispatch::OrderChange;
 use crate::model::EmployeeId;
 
+/// The stream's name: the poller's cursor and its coverage are kept under it.
+pub const STREAM: &str = "orders-history";
+
+/// How many times dispatch lets one question wait for the stream before it reads the order's
+/// history itself: one poll usually covers it; the second absorbs a pass that was running long.
+pub const MAX_WAITS: u8 = 2;
+
 /// How long the per-order fold is kept after the order's last change. A survey is due hours or
 /// days after completion; an order created longer ago than this is never taken from the fold
 /// (its item may have expired), see [`covers`].

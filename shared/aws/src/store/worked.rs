@@ -22,6 +22,8 @@ fn millis(item: &HashMap<String, AttributeValue>, key: &str) -> Option<DateTime<
     DateTime::from_timestamp_millis(v)
 }
 
+// `ADD` on a number set is a set union that creates the attribute (and the item) when absent:
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.UpdateExpressions.html#Expressions.UpdateExpressions.ADD
 impl DynamoStore {
     /// Adds `people` to the order's fold and pushes its expiry to [`WORKED_RETENTION_DAYS`] from
     /// `now`. One update per order; an order whose changes named nobody still gets its item (so
