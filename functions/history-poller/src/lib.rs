@@ -33,6 +33,9 @@ pub const CURSOR: &str = otklik_core::history::STREAM;
 pub const PAGE: u32 = 100;
 /// Upper bound of pages per run, so one run fits the function's timeout; the next run continues.
 pub const MAX_PAGES_PER_RUN: u32 = 30;
+/// Fold writes of one page in flight at once (DynamoDB takes them in parallel; a page names at
+/// most 100 orders).
+pub const FOLD_WRITES_AT_ONCE: usize = 25;
 /// With no cursor yet (first run), look back this far.
 pub const FIRST_RUN_LOOKBACK_HOURS: i64 = 24;
 
@@ -135,10 +138,7 @@ impl<Q: Queue> Poller<Q> {
             // every change of every order, ids ascending from `filter[sinceId]` (API v5,
             // `GET /api/v5/orders/history`, https://help.retailcrm.pro/api_v5_en.html), so each
             // order's changes all pass through here once the cursor is past them.
-            for (order, people) in worked_on_page(&page.entries) {
-                self.store.add_worked(order, &people, now).await?;
-                report.orders_folded += 1;
-            }
+            report.orders_folded += self.fold(&page.entries, now).await?;
             let mut entries: Vec<&HistoryEntry> = page.entries.iter().collect();
             entries.sort_by_key(|e| e.id);
             // The id of the last entry whose work is durable: on a failure the cursor still moves
@@ -175,6 +175,26 @@ impl<Q: Queue> Poller<Q> {
         }
         tracing::info!(entries = report.entries, signals = report.signals, complaint_updates = report.complaint_updates, orders_folded = report.orders_folded, cursor = ?report.cursor, covered_until = ?report.covered_until, "history polled");
         Ok(report)
+    }
+
+    /// Writes one page's fold, one update per order, [`FOLD_WRITES_AT_ONCE`] at a time: a page
+    /// of the December peak names up to 100 orders, and one after another they would hold the
+    /// pass (and every question waiting for it) for a hundred round trips. Returns the orders.
+    async fn fold(&self, entries: &[HistoryEntry], now: DateTime<Utc>) -> Result<usize, PollError> {
+        let folds: Vec<(u64, BTreeSet<u64>)> = worked_on_page(entries).into_iter().collect();
+        for chunk in folds.chunks(FOLD_WRITES_AT_ONCE) {
+            let mut writes = tokio::task::JoinSet::new();
+            for (order, people) in chunk.iter().cloned() {
+                let store = self.store.clone();
+                writes.spawn(async move { store.add_worked(order, &people, now).await });
+            }
+            // The first failure fails the page (the rest are dropped, aborted): nothing on it
+            // has moved the cursor yet, so the next run reads it again.
+            while let Some(done) = writes.join_next().await {
+                done.map_err(|e| PortError::Transient(format!("a fold write stopped: {e}")))??;
+            }
+        }
+        Ok(folds.len())
     }
 
     /// Records how far the stream is read after a page whose folds and cursor are durable.
