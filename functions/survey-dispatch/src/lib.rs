@@ -2,10 +2,10 @@
 //!
 //! The one-time schedule puts `{"surveyId": …}` on the dispatch queue. For each message we load
 //! the survey, re-read the order (cancelled or returned since → skipped), snapshot everyone who
-//! worked on it (SPEC §6) from the history poller's fold of the stream — or, while the stream
-//! does not cover the order yet, put the message back for about one poll, a bounded number of
-//! times, before reading the order's own history — choose WhatsApp or email, and send — at most once whatever the
-//! redeliveries, because a conditional "send claim" is taken before the provider is called.
+//! worked on it (SPEC §6) from the history poller's fold of the stream (while the stream does
+//! not cover the order yet, the message goes back for about one poll, a bounded number of times,
+//! before the order's own history is read), choose the channel, and send — at most once whatever
+//! the redeliveries, because a conditional "send claim" is taken before the provider is called.
 //! A fallback down the chain after a failed delivery comes through the same queue with its
 //! `"channel"`, and the one reminder with `"reminder": true` from a schedule made at the first
 //! send (`remind.rs`).
