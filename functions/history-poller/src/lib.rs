@@ -36,6 +36,8 @@ pub const MAX_PAGES_PER_RUN: u32 = 30;
 /// Fold writes of one page in flight at once (DynamoDB takes them in parallel; a page names at
 /// most 100 orders).
 pub const FOLD_WRITES_AT_ONCE: usize = 25;
+/// Tries of one order's fold write within a page before the page stops at that order.
+pub const FOLD_ATTEMPTS: usize = 3;
 /// With no cursor yet (first run), look back this far.
 pub const FIRST_RUN_LOOKBACK_HOURS: i64 = 24;
 
@@ -138,15 +140,24 @@ impl<Q: Queue> Poller<Q> {
             // every change of every order, ids ascending from `filter[sinceId]` (API v5,
             // `GET /api/v5/orders/history`, https://help.retailcrm.pro/api_v5_en.html), so each
             // order's changes all pass through here once the cursor is past them.
-            report.orders_folded += self.fold(&page.entries, now).await?;
+            let (folded, mut fold_failed) = self.fold(&page.entries, now).await;
+            report.orders_folded += folded;
             let mut entries: Vec<&HistoryEntry> = page.entries.iter().collect();
             entries.sort_by_key(|e| e.id);
             // The id of the last entry whose work is durable: on a failure the cursor still moves
             // that far, so a run that fails now and then (a throttled queue, a slow table) makes
-            // progress instead of re-reading the same page for ever.
+            // progress instead of re-reading the same page for ever. An order whose fold could
+            // not be written stops the page at its first entry, as a failed entry does.
             let mut done = cursor;
             for entry in entries {
-                if let Err(e) = self.entry(entry, now, &mut signalled, &mut report).await {
+                let result = match fold_failed.take() {
+                    Some((stop, e)) if entry.id >= stop => Err(e),
+                    pending => {
+                        fold_failed = pending;
+                        self.entry(entry, now, &mut signalled, &mut report).await
+                    }
+                };
+                if let Err(e) = result {
                     if let Some(upto) = done.filter(|_| done != cursor) {
                         self.store.advance_cursor(CURSOR, cursor, upto).await?;
                     }
@@ -179,22 +190,57 @@ impl<Q: Queue> Poller<Q> {
 
     /// Writes one page's fold, one update per order, [`FOLD_WRITES_AT_ONCE`] at a time: a page
     /// of the December peak names up to 100 orders, and one after another they would hold the
-    /// pass (and every question waiting for it) for a hundred round trips. Returns the orders.
-    async fn fold(&self, entries: &[HistoryEntry], now: DateTime<Utc>) -> Result<usize, PollError> {
+    /// pass (and every question waiting for it) for a hundred round trips. Each write is tried
+    /// [`FOLD_ATTEMPTS`] times (a replay is harmless): a hundred writes a page, each failing
+    /// now and then, would otherwise almost never all get through. Returns the orders written,
+    /// and for the orders that were not, the first entry of theirs on the page with the error:
+    /// the cursor must not move past it.
+    async fn fold(
+        &self,
+        entries: &[HistoryEntry],
+        now: DateTime<Utc>,
+    ) -> (usize, Option<(u64, PollError)>) {
         let folds: Vec<(u64, BTreeSet<u64>)> = worked_on_page(entries).into_iter().collect();
+        let mut failed: BTreeMap<u64, PollError> = BTreeMap::new();
         for chunk in folds.chunks(FOLD_WRITES_AT_ONCE) {
             let mut writes = tokio::task::JoinSet::new();
             for (order, people) in chunk.iter().cloned() {
                 let store = self.store.clone();
-                writes.spawn(async move { store.add_worked(order, &people, now).await });
+                writes.spawn(async move {
+                    let mut result = Ok(());
+                    for _ in 0..FOLD_ATTEMPTS {
+                        result = store.add_worked(order, &people, now).await;
+                        if result.is_ok() {
+                            break;
+                        }
+                    }
+                    (order, result)
+                });
             }
-            // The first failure fails the page (the rest are dropped, aborted): nothing on it
-            // has moved the cursor yet, so the next run reads it again.
             while let Some(done) = writes.join_next().await {
-                done.map_err(|e| PortError::Transient(format!("a fold write stopped: {e}")))??;
+                match done {
+                    Ok((_, Ok(()))) => {}
+                    Ok((order, Err(e))) => {
+                        failed.insert(order, e.into());
+                    }
+                    // A write task that panicked or was cancelled: which order is unknown, so
+                    // the whole page waits for the next run.
+                    Err(e) => {
+                        let first = entries.iter().map(|e| e.id).min().unwrap_or_default();
+                        let e = PortError::Transient(format!("a fold write stopped: {e}"));
+                        return (0, Some((first, e.into())));
+                    }
+                }
             }
         }
-        Ok(folds.len())
+        let written = folds.len() - failed.len();
+        let stop = entries
+            .iter()
+            .filter(|e| e.order_id.is_some_and(|o| failed.contains_key(&o)))
+            .map(|e| e.id)
+            .min();
+        let first_error = failed.into_values().next();
+        (written, stop.zip(first_error))
     }
 
     /// Records how far the stream is read after a page whose folds and cursor are durable.
@@ -207,8 +253,12 @@ impl<Q: Queue> Poller<Q> {
         report: &mut PollReport,
     ) -> Result<(), PollError> {
         if let Some(until) = covered_after_page(pass_started, entries, PAGE as usize, last_at) {
-            if self.store.extend_coverage(CURSOR, read_from, until).await? {
-                report.covered_until = Some(until);
+            match self.store.extend_coverage(CURSOR, read_from, until).await {
+                Ok(true) => report.covered_until = Some(until),
+                Ok(false) => {}
+                // Not worth failing the run over: the next page or pass records it, and until
+                // then dispatch waits or reads the history, as for any uncovered order.
+                Err(e) => tracing::warn!(error = %e, "coverage of the history stream not recorded"),
             }
         }
         Ok(())
