@@ -8,6 +8,8 @@
 #   BENCH_PEAK       the December peak as ORDERS:REPLIES (default 3000:1000; 0:0 skips it)
 #   BENCH_PEAK_ONLY  1: only the December peak (no release builds), its section of the report
 #                    replaced and the rest kept
+#   BENCH_COLD       0: no release builds and no cold starts (calls per path and the peak); the
+#                    report keeps the last measured cold starts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OTKLIK_STATE_DIR=.local/bench
@@ -15,6 +17,17 @@ export OTKLIK_SKIP_PROVISION=1
 trap 'scripts/local-down.sh >/dev/null' EXIT
 scripts/local-down.sh >/dev/null
 target=${CARGO_TARGET_DIR:-target}
+
+if [ "${BENCH_COLD:-1}" = 0 ]; then
+  # No release builds, no cold starts: the calls per path and the December peak; the report keeps
+  # the last measured cold starts.
+  cargo build --quiet --locked -p otklik-local-runner --bin otklik-local
+  scripts/local-up.sh --endpoint-only >/dev/null
+  set -a; . "$OTKLIK_STATE_DIR/stack.env"; set +a
+  "$target"/debug/otklik-local bench --out docs/performance.md --keep-cold \
+    ${BENCH_PEAK:+--peak "$BENCH_PEAK"}
+  exit
+fi
 
 if [ "${BENCH_PEAK_ONLY:-0}" = 1 ]; then
   # shellcheck disable=SC2086  # OTKLIK_BUILD_SCOPE: as in local-up.sh

@@ -403,6 +403,32 @@ pub fn splice_peak(old: &str, section: &str) -> String {
     s
 }
 
+/// `new` with its cold-start section replaced by `old`'s (an earlier report), marked as kept: a run
+/// without the release builds (`BENCH_COLD=0`) keeps the last measured cold starts rather than
+/// dropping them. Without such a section in `old`, `new` is returned as it is.
+pub fn keep_cold_section(new: &str, old: &str) -> String {
+    const HEAD: &str = "\n## Cold start and peak memory\n";
+    const NEXT: &str = "\n## December peak";
+    let section = |r: &str| -> Option<(usize, usize)> {
+        let a = r.find(HEAD)?;
+        let b = r[a + HEAD.len()..]
+            .find(NEXT)
+            .map_or(r.len(), |i| a + HEAD.len() + i);
+        Some((a, b))
+    };
+    let (Some((na, nb)), Some((oa, ob))) = (section(new), section(old)) else {
+        return new.to_string();
+    };
+    let kept = &old[oa + HEAD.len()..ob];
+    format!(
+        "{}{HEAD}\nKept from the previous report: this run skipped the release builds and the cold \
+         starts (`BENCH_COLD=0`); nothing in it changed them.\n{}{}",
+        &new[..na],
+        kept.trim_end_matches('\n').to_string() + "\n",
+        &new[nb..]
+    )
+}
+
 fn http_requests(p: &PathCalls) -> u64 {
     p.http
 }
@@ -477,6 +503,23 @@ mod tests {
         let new = splice_peak(older, "\n## December peak\n\nx\n");
         assert!(!new.contains("Not measured yet"), "{new}");
         assert!(new.ends_with("x\n"), "{new}");
+    }
+
+    #[test]
+    fn a_run_without_cold_starts_keeps_the_last_measured_ones() {
+        let old = "# P\n\n## Calls\n\nold calls\n\n## Cold start and peak memory\n\n| f | 23 ms |\n\n## December peak\n\nold peak\n";
+        let new = "# P\n\n## Calls\n\nnew calls\n\n## Cold start and peak memory\n\nNot measured in this run\n\n## December peak\n\nnew peak\n";
+        let r = keep_cold_section(new, old);
+        assert!(r.contains("new calls") && r.contains("new peak"), "{r}");
+        assert!(
+            r.contains("| f | 23 ms |") && r.contains("Kept from the previous report"),
+            "{r}"
+        );
+        assert!(!r.contains("Not measured in this run"), "{r}");
+        assert!(!r.contains("old calls") && !r.contains("old peak"), "{r}");
+        assert_eq!(r.matches("## Cold start").count(), 1, "{r}");
+        // Nothing to keep: the new report as it is.
+        assert_eq!(keep_cold_section(new, "# P\n"), new);
     }
 
     #[test]

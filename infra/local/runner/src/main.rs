@@ -25,7 +25,7 @@ use std::time::Duration;
 use otklik_local_runner::demo;
 use otklik_local_runner::local::{LocalStack, Options};
 
-const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]] [--peak ORDERS:REPLIES] [--peak-only]";
+const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]] [--peak ORDERS:REPLIES] [--peak-only] [--keep-cold]";
 
 fn filter(default: &str) -> tracing_subscriber::EnvFilter {
     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -276,9 +276,11 @@ async fn run_bench(args: &[String]) -> ExitCode {
     let mut plan = otklik_local_runner::peak::PeakPlan::default();
     // `--peak-only`: just the December peak, spliced into the existing report.
     let peak_only = args.iter().any(|a| a == "--peak-only");
+    // `--keep-cold`: no cold starts measured (no `--bins`); the report keeps the last ones.
+    let keep_cold = args.iter().any(|a| a == "--keep-cold");
     let args: Vec<String> = args
         .iter()
-        .filter(|a| *a != "--peak-only")
+        .filter(|a| *a != "--peak-only" && *a != "--keep-cold")
         .cloned()
         .collect();
     for pair in args.chunks(2) {
@@ -368,8 +370,12 @@ async fn run_bench(args: &[String]) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let report =
+    let mut report =
         otklik_local_runner::bench::report(&paths, cold.as_ref(), peak.as_ref(), &machine(), &date);
+    if keep_cold {
+        let old = std::fs::read_to_string(&out).unwrap_or_default();
+        report = otklik_local_runner::bench::keep_cold_section(&report, &old);
+    }
     println!("{report}");
     write_report(&out, &report)
 }
