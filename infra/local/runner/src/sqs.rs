@@ -123,16 +123,22 @@ impl Consumer {
             .iter()
             .map(|f| f.item_identifier.as_str())
             .collect();
+        // Each message is settled on its own: one lost delete or visibility change must not
+        // leave the rest of a batch of a hundred to come back only after the queue's visibility
+        // timeout (minutes), as Lambda's poller settles each message of a batch.
         for m in &messages {
             let Some(handle) = m.receipt_handle() else {
                 continue;
             };
-            if failed.contains(&m.message_id().unwrap_or_default()) {
+            let settled = if failed.contains(&m.message_id().unwrap_or_default()) {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                self.queue.retry_after(handle, self.retry_after).await?;
+                self.queue.retry_after(handle, self.retry_after).await
             } else {
                 self.stats.handled.fetch_add(1, Ordering::Relaxed);
-                self.queue.delete(handle).await?;
+                self.queue.delete(handle).await
+            };
+            if let Err(e) = settled {
+                tracing::warn!(consumer = self.name, error = %e, "a message could not be settled; it comes back after its visibility timeout");
             }
         }
         Ok(messages.len())
