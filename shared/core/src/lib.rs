@@ -14,7 +14,6 @@ pub mod delivery;
 pub mod digest;
 pub mod dispatch;
 pub mod email;
-pub mod history;
 pub mod intake;
 pub mod kpi;
 pub mod landing;
