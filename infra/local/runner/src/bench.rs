@@ -111,8 +111,8 @@ pub async fn calls_per_survey(counter: &AwsCounter, moto: &str) -> Result<Vec<Pa
     let stack = LocalStack::start(Options {
         stack: format!("bench{}", nanos % 1_000_000_000),
         speed: 1e7,
-        // Dispatch takes who worked the order from the poller's pass over the history stream, so
-        // the poller must run; its requests are counted apart (`PathCalls::poller`).
+        // The poller runs as on AWS (its reads counted apart, `PathCalls::poller`: a pass serves
+        // every order changed since the last one).
         poll_every: Duration::from_secs(POLL_EVERY_SECS),
         config_edit: Some(|t: String| {
             t.replace("min_click_delay = \"15s\"", "min_click_delay = \"1s\"")
@@ -299,10 +299,9 @@ pub fn report(
          (rating written, credits, thanks or complaint).\n\n",
     );
     s.push_str(
-        "Dispatch takes who worked the order from the history poller's pass over the order history \
-         (one `orders/history` read per pass, whatever the number of orders it covers), so the \
-         poller runs every few seconds here; its reads are counted apart in the last column, not \
-         as the survey's.\n\n",
+        "The history poller runs every few seconds here, as its schedule runs it on AWS; its \
+         reads (one `orders/history` page per pass, whatever the number of orders it covers) are \
+         counted apart in the last column, not as the survey's.\n\n",
     );
     s.push_str(
         "| path | retailCRM calls | AWS calls (own) | target | the poller's reads meanwhile (apart) |\n\

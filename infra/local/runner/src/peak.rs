@@ -277,10 +277,8 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
         // The shop's waiting time before asking is compressed away: the peak of questions comes
         // right behind the peak of completions, the harder case for the rate limit.
         speed: 1e7,
-        // Dispatch takes who worked each order from the poller's pass over the history stream,
-        // and with the waiting time compressed away a question is due before any pass: the
-        // poller's period is how long the first questions wait. On AWS it runs every 5 minutes
-        // and questions are due hours after completion, when the stream has long covered them.
+        // The poller reads the history stream as on AWS (every 5 minutes there); its pages are
+        // part of the asking phase's reads.
         poll_every: POLL_EVERY,
         aws_endpoint: Some(aws.to_string()),
         ..Default::default()
@@ -547,10 +545,9 @@ pub fn markdown(p: &Peak, quiet_calls: Option<u64>) -> String {
          (a tenth \"1\" with words, a tenth \"3\", the rest 4–5), through the whole local stack \
          against the simulators at retailCRM's limit of {} requests per second per key. The \
          shop's waiting time before asking is compressed away, so the questions pile up right \
-         behind the completions; the history poller runs every {} s (on AWS every 5 minutes, \
-         while real questions are due hours after completion), so a question due before the \
-         poller's next pass waits for it. Times are from the first completion (reply) to the \
-         last customer asked (last effect), polled every few seconds.\n\n",
+         behind the completions; the history poller runs every {} s (on AWS every 5 minutes). \
+         Times are from the first completion (reply) to the last customer asked (last effect), \
+         polled every few seconds.\n\n",
         p.plan_orders,
         p.completed_in.as_secs_f64(),
         p.plan_replies,
