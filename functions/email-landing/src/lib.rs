@@ -73,6 +73,9 @@ impl Landing {
 
     /// Handles one request from API Gateway.
     pub async fn handle(&self, req: Request, now: DateTime<Utc>) -> Response<Body> {
+        if let Some(refused) = otklik_aws::http::wrong_method(&req) {
+            return refused;
+        }
         let texts = self.texts();
         let shop = Shop {
             name: self.config.shop.name.trim(),

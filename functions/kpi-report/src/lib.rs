@@ -52,6 +52,9 @@ impl KpiApi {
 
     /// [`Self::handle`] at a given moment (tests pin "today" and the complaints' ages).
     pub async fn handle_at(&self, req: Request, now: DateTime<Utc>) -> Response<Body> {
+        if let Some(refused) = otklik_aws::http::wrong_method(&req) {
+            return refused;
+        }
         let path = req.uri().path().to_string();
         let Some((base, route)) = pages::route(&path) else {
             // Below the dashboard a person's browser asked: a page. Elsewhere: the API's shape.

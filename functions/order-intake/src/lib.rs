@@ -99,6 +99,9 @@ impl<Q: Queue> Intake<Q> {
 
     /// Handles one HTTP request from API Gateway.
     pub async fn handle(&self, req: Request) -> Response<Body> {
+        if let Some(refused) = otklik_aws::http::wrong_method(&req) {
+            return refused;
+        }
         if req.method() != Method::POST {
             return error(StatusCode::METHOD_NOT_ALLOWED, "use POST");
         }

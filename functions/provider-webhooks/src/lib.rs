@@ -283,6 +283,9 @@ fn note_provider_errors(items: &[Inbound]) {
 impl<Q: Queue> ProviderWebhooks<Q> {
     /// Handles one request from API Gateway.
     pub async fn handle(&self, req: Request) -> Response<Body> {
+        if let Some(refused) = otklik_aws::http::wrong_method(&req) {
+            return refused;
+        }
         let Some(provider) = provider(req.uri().path()) else {
             return error(StatusCode::NOT_FOUND, "not_found", "no such route");
         };

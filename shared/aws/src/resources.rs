@@ -190,9 +190,34 @@ pub struct Route {
 impl Route {
     /// Does this route take `method` on `path`, the way API Gateway matches a route key?
     pub fn matches(&self, method: &str, path: &str) -> bool {
-        if !self.method.eq_ignore_ascii_case(method) {
+        if !self.is_any() && !self.method.eq_ignore_ascii_case(method) {
             return false;
         }
+        self.matches_path(path)
+    }
+
+    /// The path's catch-all: it takes every method the path has no route of its own for.
+    pub fn is_any(&self) -> bool {
+        self.method == "ANY"
+    }
+
+    /// API Gateway's route key for this route (`POST /webhooks/max`), as the request context
+    /// carries it.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// How specifically this route takes a request, for choosing among several that match: a
+    /// literal segment beats a variable, a variable beats a greedy tail, and a route of the
+    /// method beats the path's `ANY` (API Gateway's "most specific match").
+    fn specificity(&self) -> (usize, usize, bool) {
+        let segments: Vec<&str> = self.path.trim_matches('/').split('/').collect();
+        let literal = segments.iter().filter(|s| !s.starts_with('{')).count();
+        let bounded = segments.iter().filter(|s| !s.ends_with("+}")).count();
+        (literal, bounded, !self.is_any())
+    }
+
+    fn matches_path(&self, path: &str) -> bool {
         let want: Vec<&str> = self.path.trim_matches('/').split('/').collect();
         let got: Vec<&str> = path.trim_matches('/').split('/').collect();
         // A greedy last segment (`{proxy+}`) takes one or more segments, as API Gateway's does.
@@ -301,10 +326,19 @@ const ENGINE_QUEUES: [Access; 4] = [
 pub const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "order-intake",
-        trigger: Trigger::Http(&[Route {
-            method: "POST",
-            path: "/webhooks/retailcrm",
-        }]),
+        trigger: Trigger::Http(&[
+            Route {
+                method: "POST",
+                path: "/webhooks/retailcrm",
+            },
+            // Every path also has an `ANY` route: API Gateway sends it the methods the path does
+            // not take, and the function answers 405 with `Allow` (`http::wrong_method`) rather
+            // than the gateway's 404, which would say the path does not exist.
+            Route {
+                method: "ANY",
+                path: "/webhooks/retailcrm",
+            },
+        ]),
         timeout_secs: 10,
         reserved_concurrency: None,
         max_concurrency: None,
@@ -374,6 +408,22 @@ pub const FUNCTIONS: &[FunctionDef] = &[
             // SMS.ru signs nothing: the last segment is the callback secret.
             Route {
                 method: "POST",
+                path: "/webhooks/sms/{secret}",
+            },
+            Route {
+                method: "ANY",
+                path: "/webhooks/whatsapp/meta",
+            },
+            Route {
+                method: "ANY",
+                path: "/webhooks/whatsapp/green-api",
+            },
+            Route {
+                method: "ANY",
+                path: "/webhooks/max",
+            },
+            Route {
+                method: "ANY",
                 path: "/webhooks/sms/{secret}",
             },
         ]),
@@ -464,6 +514,38 @@ pub const FUNCTIONS: &[FunctionDef] = &[
                 method: "POST",
                 path: "/s/{id}/comment",
             },
+            Route {
+                method: "ANY",
+                path: "/r",
+            },
+            Route {
+                method: "ANY",
+                path: "/s",
+            },
+            Route {
+                method: "ANY",
+                path: "/r/{token}",
+            },
+            Route {
+                method: "ANY",
+                path: "/r/{token}/contact",
+            },
+            Route {
+                method: "ANY",
+                path: "/r/{token}/comment",
+            },
+            Route {
+                method: "ANY",
+                path: "/s/{id}",
+            },
+            Route {
+                method: "ANY",
+                path: "/s/{id}/contact",
+            },
+            Route {
+                method: "ANY",
+                path: "/s/{id}/comment",
+            },
         ]),
         timeout_secs: 10,
         reserved_concurrency: None,
@@ -521,6 +603,18 @@ pub const FUNCTIONS: &[FunctionDef] = &[
                 method: "GET",
                 path: "/reports/{proxy+}",
             },
+            Route {
+                method: "ANY",
+                path: "/reports/kpi",
+            },
+            Route {
+                method: "ANY",
+                path: "/reports",
+            },
+            Route {
+                method: "ANY",
+                path: "/reports/{proxy+}",
+            },
         ]),
         timeout_secs: 30,
         reserved_concurrency: None,
@@ -548,10 +642,37 @@ pub fn function(name: &str) -> Option<&'static FunctionDef> {
 
 /// The function that serves `method` on `path`, as the HTTP API would route it.
 pub fn route(method: &str, path: &str) -> Option<&'static FunctionDef> {
-    FUNCTIONS.iter().find(|f| match f.trigger {
-        Trigger::Http(routes) => routes.iter().any(|r| r.matches(method, path)),
-        _ => false,
-    })
+    matched_route(method, path).map(|(f, _)| f)
+}
+
+/// The route API Gateway picks for `method` on `path` and its function: of the routes that take
+/// the request, the most specific ([`Route::specificity`]).
+pub fn matched_route(method: &str, path: &str) -> Option<(&'static FunctionDef, &'static Route)> {
+    FUNCTIONS
+        .iter()
+        .flat_map(|f| match f.trigger {
+            Trigger::Http(routes) => routes.iter().map(move |r| (f, r)).collect::<Vec<_>>(),
+            _ => Vec::new(),
+        })
+        .filter(|(_, r)| r.matches(method, path))
+        .max_by_key(|(_, r)| r.specificity())
+}
+
+/// The methods the route path `path` (a route's own path, `/r/{token}`) takes, for a 405's
+/// `Allow`: its routes' methods, the catch-all aside.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> = FUNCTIONS
+        .iter()
+        .flat_map(|f| match f.trigger {
+            Trigger::Http(routes) => routes.to_vec(),
+            _ => Vec::new(),
+        })
+        .filter(|r| r.path == path && !r.is_any())
+        .map(|r| r.method)
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
 }
 
 #[cfg(test)]
@@ -681,6 +802,55 @@ mod tests {
     }
 
     #[test]
+    fn every_path_has_a_catch_all_of_its_own_function() {
+        for f in FUNCTIONS {
+            let Trigger::Http(routes) = f.trigger else {
+                continue;
+            };
+            for r in routes.iter().filter(|r| !r.is_any()) {
+                assert!(
+                    routes.iter().any(|a| a.is_any() && a.path == r.path),
+                    "{}: {} has no ANY route (a wrong method would get the gateway's 404)",
+                    f.name,
+                    r.path
+                );
+            }
+            for a in routes.iter().filter(|r| r.is_any()) {
+                assert!(!allowed_methods(a.path).is_empty(), "{}", a.path);
+            }
+        }
+    }
+
+    #[test]
+    fn the_most_specific_route_is_chosen() {
+        let key = |m, p| matched_route(m, p).map(|(_, r)| r.key());
+        assert_eq!(
+            key("GET", "/reports/kpi").as_deref(),
+            Some("GET /reports/kpi")
+        );
+        assert_eq!(
+            key("POST", "/reports/kpi").as_deref(),
+            Some("ANY /reports/kpi")
+        );
+        assert_eq!(
+            key("GET", "/reports/e/11").as_deref(),
+            Some("GET /reports/{proxy+}")
+        );
+        assert_eq!(
+            key("DELETE", "/reports/e/11").as_deref(),
+            Some("ANY /reports/{proxy+}")
+        );
+        assert_eq!(key("POST", "/r/t0k").as_deref(), Some("POST /r/{token}"));
+        assert_eq!(key("PUT", "/r/t0k").as_deref(), Some("ANY /r/{token}"));
+        assert_eq!(
+            key("GET", "/r/t0k/contact").as_deref(),
+            Some("ANY /r/{token}/contact")
+        );
+        assert_eq!(key("POST", "/webhooks/nope"), None);
+        assert_eq!(allowed_methods("/webhooks/whatsapp/meta"), ["GET", "POST"]);
+    }
+
+    #[test]
     fn routes_match_like_api_gateway() {
         let r = Route {
             method: "POST",
@@ -725,12 +895,19 @@ mod tests {
             None,
             "the secret is required"
         );
-        assert_eq!(route("GET", "/webhooks/max"), None);
+        // A known path with another method reaches its function (through `ANY`), which says 405.
+        assert_eq!(
+            route("GET", "/webhooks/max").map(|f| f.name),
+            Some("provider-webhooks")
+        );
         assert_eq!(
             route("POST", "/webhooks/whatsapp/green-api").map(|f| f.name),
             Some("provider-webhooks")
         );
-        assert_eq!(route("DELETE", "/reports/kpi"), None);
+        assert_eq!(
+            route("DELETE", "/reports/kpi").map(|f| f.name),
+            Some("kpi-report")
+        );
         for path in [
             "/reports",
             "/reports/",
@@ -744,7 +921,10 @@ mod tests {
                 "{path}"
             );
         }
-        assert_eq!(route("POST", "/reports"), None);
+        assert_eq!(
+            route("POST", "/reports").map(|f| f.name),
+            Some("kpi-report")
+        );
         assert_eq!(route("GET", "/reportsx"), None);
         let greedy = Route {
             method: "GET",

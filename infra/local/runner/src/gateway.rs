@@ -208,8 +208,28 @@ async fn dispatch(routes: &[Route], req: axum::extract::Request) -> axum::respon
     for (name, value) in &parts.headers {
         builder = builder.header(name.as_str(), value.as_bytes());
     }
+    // The route key API Gateway would put in the request context: a function tells a method the
+    // path has no route for by the path's `ANY` in it (`otklik_aws::http::wrong_method`).
+    let context = match route.matcher {
+        Matcher::Function(_) => {
+            otklik_aws::resources::matched_route(&method, &path).map(|(_, r)| {
+                let mut ctx =
+                    lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default(
+                    );
+                ctx.route_key = Some(r.key());
+                lambda_http::request::RequestContext::ApiGatewayV2(ctx)
+            })
+        }
+        Matcher::Prefix(_) => None,
+    };
     let request = match builder.body(body) {
-        Ok(r) => r.with_query_string_parameters(query_map(parts.uri.query())),
+        Ok(r) => {
+            let r = r.with_query_string_parameters(query_map(parts.uri.query()));
+            match context {
+                Some(ctx) => r.with_request_context(ctx),
+                None => r,
+            }
+        }
         Err(_) => {
             return (axum::http::StatusCode::BAD_REQUEST, "bad request").into_response();
         }
