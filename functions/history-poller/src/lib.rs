@@ -5,29 +5,39 @@
 //! would have. A lost trigger therefore delays a survey by one poll, never loses it. Duplicates
 //! with the trigger are harmless: intake creates one survey per order.
 //!
+//! Every page is also folded per order into the people who worked it, and the poller records how
+//! far in time it has read the stream (`otklik_core::history`): dispatch takes the employee
+//! snapshot from there instead of reading the order's history again.
+//!
 //! The same history carries the status changes of complaint orders: they go onto the complaint's
 //! track with the CRM's own time. After each poll, [`Poller::remind`] sweeps the complaints nobody
 //! has touched within the SLA and gives the inspector one reminder each.
 
 mod sweep;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::{Config, ConfigError};
 use otklik_core::crm_texts::reminder_text;
+use otklik_core::history::{covered_after_page, fold_page};
 use otklik_core::intake::IntakeSignal;
 use otklik_core::ports::{PortError, Queue};
 use otklik_core::texts::Texts;
 use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, NewTask, RetailCrm};
 
 /// The cursor's name in the store.
-pub const CURSOR: &str = "orders-history";
+pub const CURSOR: &str = otklik_core::history::STREAM;
 /// retailCRM's largest page.
 pub const PAGE: u32 = 100;
 /// Upper bound of pages per run, so one run fits the function's timeout; the next run continues.
 pub const MAX_PAGES_PER_RUN: u32 = 30;
+/// Fold writes of one page in flight at once (DynamoDB takes them in parallel; a page names at
+/// most 100 orders).
+pub const FOLD_WRITES_AT_ONCE: usize = 25;
+/// Tries of one order's fold write within a page before the page stops at that order.
+pub const FOLD_ATTEMPTS: usize = 3;
 /// With no cursor yet (first run), look back this far.
 pub const FIRST_RUN_LOOKBACK_HOURS: i64 = 24;
 
@@ -49,6 +59,10 @@ pub struct PollReport {
     /// Status changes of complaint orders that told the track something new.
     pub complaint_updates: usize,
     pub cursor: Option<u64>,
+    /// Orders whose fold of who worked them was written (once per order and page).
+    pub orders_folded: usize,
+    /// How far in time the stream is now read, when this run moved it.
+    pub covered_until: Option<DateTime<Utc>>,
 }
 
 /// What one SLA sweep did.
@@ -68,6 +82,12 @@ pub struct Poller<Q> {
     pub store: DynamoStore,
     pub queue: Q,
     pub config: std::sync::Arc<Config>,
+}
+
+/// One page folded per order: the people each order's changes on it name
+/// (`HistoryEntry::change`, the same reading dispatch's own history read makes).
+pub fn worked_on_page(entries: &[HistoryEntry]) -> BTreeMap<u64, BTreeSet<u64>> {
+    fold_page(entries.iter().map(|e| (e.order_id, e.change())))
 }
 
 /// Whether a history entry moves an order into a survey status.
@@ -90,6 +110,11 @@ impl<Q: Queue> Poller<Q> {
     /// the cursor after each page's signals are durable.
     pub async fn poll(&self, now: DateTime<Utc>) -> Result<PollReport, PollError> {
         let mut cursor = self.store.cursor(CURSOR).await?;
+        // Where this pass reads the stream from, in time: the first pass looks back a day; a
+        // pass from a cursor left before coverage was kept knows only that it reads from now
+        // (the store keeps the first value it is given).
+        let lookback = now - chrono::Duration::hours(FIRST_RUN_LOOKBACK_HOURS);
+        let read_from = if cursor.is_none() { lookback } else { now };
         let mut report = PollReport {
             cursor,
             ..Default::default()
@@ -99,25 +124,40 @@ impl<Q: Queue> Poller<Q> {
             let query = HistoryQuery {
                 since_id: cursor,
                 order_id: None,
-                start_date: cursor
-                    .is_none()
-                    .then(|| now - chrono::Duration::hours(FIRST_RUN_LOOKBACK_HOURS)),
+                start_date: cursor.is_none().then_some(lookback),
                 limit: PAGE,
                 page: 1,
             };
             let page = self.crm.history(&query).await?;
             let Some(last) = page.entries.iter().map(|e| e.id).max() else {
+                // Nothing after the cursor: the whole stream is read.
+                self.cover(read_from, now, 0, None, &mut report).await?;
                 break;
             };
             report.entries += page.entries.len();
+            // Who worked each order, durable before anything on the page moves the cursor: a
+            // crash re-reads the page, and the set union makes the replay harmless. The stream is
+            // every change of every order, ids ascending from `filter[sinceId]` (API v5,
+            // `GET /api/v5/orders/history`, https://help.retailcrm.pro/api_v5_en.html), so each
+            // order's changes all pass through here once the cursor is past them.
+            let (folded, mut fold_failed) = self.fold(&page.entries, now).await;
+            report.orders_folded += folded;
             let mut entries: Vec<&HistoryEntry> = page.entries.iter().collect();
             entries.sort_by_key(|e| e.id);
             // The id of the last entry whose work is durable: on a failure the cursor still moves
             // that far, so a run that fails now and then (a throttled queue, a slow table) makes
-            // progress instead of re-reading the same page for ever.
+            // progress instead of re-reading the same page for ever. An order whose fold could
+            // not be written stops the page at its first entry, as a failed entry does.
             let mut done = cursor;
             for entry in entries {
-                if let Err(e) = self.entry(entry, now, &mut signalled, &mut report).await {
+                let result = match fold_failed.take() {
+                    Some((stop, e)) if entry.id >= stop => Err(e),
+                    pending => {
+                        fold_failed = pending;
+                        self.entry(entry, now, &mut signalled, &mut report).await
+                    }
+                };
+                if let Err(e) = result {
                     if let Some(upto) = done.filter(|_| done != cursor) {
                         self.store.advance_cursor(CURSOR, cursor, upto).await?;
                     }
@@ -133,12 +173,95 @@ impl<Q: Queue> Poller<Q> {
             }
             cursor = Some(last);
             report.cursor = cursor;
+            let last_at = page
+                .entries
+                .iter()
+                .max_by_key(|e| e.id)
+                .and_then(|e| e.created_at);
+            self.cover(read_from, now, page.entries.len(), last_at, &mut report)
+                .await?;
             if page.entries.len() < PAGE as usize {
                 break;
             }
         }
-        tracing::info!(entries = report.entries, signals = report.signals, complaint_updates = report.complaint_updates, cursor = ?report.cursor, "history polled");
+        tracing::info!(entries = report.entries, signals = report.signals, complaint_updates = report.complaint_updates, orders_folded = report.orders_folded, cursor = ?report.cursor, covered_until = ?report.covered_until, "history polled");
         Ok(report)
+    }
+
+    /// Writes one page's fold, one update per order, [`FOLD_WRITES_AT_ONCE`] at a time: a page
+    /// of the December peak names up to 100 orders, and one after another they would hold the
+    /// pass (and every question waiting for it) for a hundred round trips. Each write is tried
+    /// [`FOLD_ATTEMPTS`] times (a replay is harmless): a hundred writes a page, each failing
+    /// now and then, would otherwise almost never all get through. Returns the orders written,
+    /// and for the orders that were not, the first entry of theirs on the page with the error:
+    /// the cursor must not move past it.
+    async fn fold(
+        &self,
+        entries: &[HistoryEntry],
+        now: DateTime<Utc>,
+    ) -> (usize, Option<(u64, PollError)>) {
+        let folds: Vec<(u64, BTreeSet<u64>)> = worked_on_page(entries).into_iter().collect();
+        let mut failed: BTreeMap<u64, PollError> = BTreeMap::new();
+        for chunk in folds.chunks(FOLD_WRITES_AT_ONCE) {
+            let mut writes = tokio::task::JoinSet::new();
+            for (order, people) in chunk.iter().cloned() {
+                let store = self.store.clone();
+                writes.spawn(async move {
+                    let mut result = Ok(());
+                    for _ in 0..FOLD_ATTEMPTS {
+                        result = store.add_worked(order, &people, now).await;
+                        if result.is_ok() {
+                            break;
+                        }
+                    }
+                    (order, result)
+                });
+            }
+            while let Some(done) = writes.join_next().await {
+                match done {
+                    Ok((_, Ok(()))) => {}
+                    Ok((order, Err(e))) => {
+                        failed.insert(order, e.into());
+                    }
+                    // A write task that panicked or was cancelled: which order is unknown, so
+                    // the whole page waits for the next run.
+                    Err(e) => {
+                        let first = entries.iter().map(|e| e.id).min().unwrap_or_default();
+                        let e = PortError::Transient(format!("a fold write stopped: {e}"));
+                        return (0, Some((first, e.into())));
+                    }
+                }
+            }
+        }
+        let written = folds.len() - failed.len();
+        let stop = entries
+            .iter()
+            .filter(|e| e.order_id.is_some_and(|o| failed.contains_key(&o)))
+            .map(|e| e.id)
+            .min();
+        let first_error = failed.into_values().next();
+        (written, stop.zip(first_error))
+    }
+
+    /// Records how far the stream is read after a page whose folds and cursor are durable.
+    async fn cover(
+        &self,
+        read_from: DateTime<Utc>,
+        pass_started: DateTime<Utc>,
+        entries: usize,
+        last_at: Option<DateTime<Utc>>,
+        report: &mut PollReport,
+    ) -> Result<(), PollError> {
+        if let Some(until) = covered_after_page(pass_started, entries, PAGE as usize, last_at) {
+            match self.store.extend_coverage(CURSOR, read_from, until).await {
+                Ok(true) => report.covered_until = Some(until),
+                Ok(false) => {}
+                // Not worth failing the run over: the next page or pass records it, and until
+                // then dispatch waits or reads the history, as for any uncovered order.
+                Err(e) => tracing::warn!(error = %e, "coverage of the history stream not recorded"),
+            }
+        }
+        Ok(())
     }
 
     /// One history entry: a complaint's status onto its track, a survey status into a signal.
@@ -186,6 +309,8 @@ impl<Q: Queue> Poller<Q> {
             "signals": polled.signals,
             "complaintUpdates": polled.complaint_updates,
             "cursor": polled.cursor,
+            "ordersFolded": polled.orders_folded,
+            "coveredUntil": polled.covered_until,
             "complaintsWaiting": swept.waiting,
             "reminders": swept.reminders,
         }))

@@ -546,3 +546,99 @@ async fn the_crm_budget_books_slots_with_one_conditional_write_each() {
         Booked::Slot(skewed.now)
     );
 }
+
+#[tokio::test]
+async fn the_worked_fold_is_a_set_union_and_coverage_only_moves_forward() {
+    use std::collections::BTreeSet;
+    let c = clients().await;
+    let names = unique_names("worked");
+    ensure_all(&c, &names).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let now = t("2026-12-06T10:00:00Z");
+
+    assert!(store.worked_on(501).await.unwrap().is_empty());
+    store
+        .add_worked(501, &BTreeSet::from([11, 12]), now)
+        .await
+        .unwrap();
+    // The same page again (a crash before the cursor moved), then a later page.
+    store
+        .add_worked(501, &BTreeSet::from([11, 12]), now)
+        .await
+        .unwrap();
+    store
+        .add_worked(501, &BTreeSet::from([12, 30]), now)
+        .await
+        .unwrap();
+    // A page whose changes of the order named nobody adds nobody.
+    store.add_worked(501, &BTreeSet::new(), now).await.unwrap();
+    store.add_worked(502, &BTreeSet::new(), now).await.unwrap();
+    assert_eq!(
+        store.worked_on(501).await.unwrap(),
+        BTreeSet::from([11, 12, 30])
+    );
+    assert!(store.worked_on(502).await.unwrap().is_empty());
+
+    // The item expires WORKED_RETENTION_DAYS after its last change.
+    let item = c
+        .dynamodb
+        .get_item()
+        .table_name(names.table(&MAIN_TABLE))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("worked#501".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("people".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+    assert_eq!(
+        expires,
+        (now + chrono::Duration::days(otklik_core::history::WORKED_RETENTION_DAYS)).timestamp()
+    );
+
+    const STREAM: &str = "orders-history";
+    assert_eq!(store.coverage(STREAM).await.unwrap(), None);
+    let from = t("2026-12-05T10:00:00Z");
+    assert!(store.extend_coverage(STREAM, from, now).await.unwrap());
+    // A later pass moves `until` but keeps where the stream was first read from.
+    let later = now + chrono::Duration::minutes(5);
+    assert!(store.extend_coverage(STREAM, later, later).await.unwrap());
+    // An overlapping pass that started earlier never moves it back.
+    assert!(!store.extend_coverage(STREAM, from, now).await.unwrap());
+    assert!(!store.extend_coverage(STREAM, from, later).await.unwrap());
+    assert_eq!(
+        store.coverage(STREAM).await.unwrap(),
+        Some(otklik_core::history::Coverage { from, until: later })
+    );
+}
+
+#[tokio::test]
+async fn a_delayed_message_stays_hidden_until_its_delay_passes() {
+    let c = clients().await;
+    let names = unique_names("sqsdelay");
+    ensure_all(&c, &names).await.unwrap();
+    let q = SqsQueue::connect(c.sqs.clone(), &names, &DISPATCH_QUEUE)
+        .await
+        .unwrap();
+    q.send_after(r#"{"surveyId":"s-main-3"}"#, 2).await.unwrap();
+    assert!(
+        q.receive(10, 0).await.unwrap().is_empty(),
+        "visible at once"
+    );
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        got = q.receive(10, 1).await.unwrap();
+        if !got.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(got.len(), 1, "never became visible");
+    assert_eq!(got[0].body(), Some(r#"{"surveyId":"s-main-3"}"#));
+}

@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod digest;
 pub mod dispatch;
 pub mod email;
+pub mod history;
 pub mod intake;
 pub mod kpi;
 pub mod landing;

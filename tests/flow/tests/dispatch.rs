@@ -41,10 +41,17 @@ async fn stack(test: &str, provider: &str) -> Stack {
     stack.set_up_shop().await;
     Stack {
         queue: stack.queue(&DISPATCH_QUEUE).await,
-        dispatcher: Dispatcher::from_parts(&stack.parts()).await.unwrap(),
+        dispatcher: no_poller(Dispatcher::from_parts(&stack.parts()).await.unwrap()),
         tag: stack.names.stack.clone(),
         stack,
     }
+}
+
+/// No poller reads the history stream in these stacks unless a test runs one: dispatch reads
+/// the order's own history at once rather than wait for a pass that never comes.
+fn no_poller(mut d: Dispatcher) -> Dispatcher {
+    d.history_wait = None;
+    d
 }
 
 impl Stack {
@@ -468,5 +475,195 @@ async fn a_batch_reads_its_orders_in_one_list_call_skips_the_cancelled_and_reads
             "{}",
             survey.id
         );
+    }
+}
+
+/// The history stream, read once (issue 19): a bare stack whose poller and waiting dispatcher the
+/// test steps by hand.
+mod history_stream {
+    use super::*;
+    use otklik_core::dispatch::employees_of;
+    use otklik_retailcrm::{HistoryEntry, HistoryQuery};
+
+    /// Per-order history reads at the simulator (the poller's stream reads share the route, so
+    /// the count is taken around dispatch only).
+    async fn history_reads(s: &Stack) -> u64 {
+        s.crm("stats").await["byRoute"]["GET /api/v5/orders/history"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// The employees a per-order history read gives (what dispatch did before the fold).
+    async fn employees_by_own_history(s: &Stack, order: u64) -> Vec<u64> {
+        let crm = &s.dispatcher.crm;
+        let page = crm
+            .history(&HistoryQuery {
+                order_id: Some(order),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let changes: Vec<_> = page.entries.iter().map(HistoryEntry::change).collect();
+        let manager = crm.get_order("main-shop", order).await.unwrap().manager_id;
+        employees_of(manager, &changes)
+            .iter()
+            .map(|e| e.get())
+            .collect()
+    }
+
+    /// A completed order worked by 11, 12 and 13 (13 manages it now) and its scheduled survey.
+    async fn worked_by_three(s: &Stack, phone: &str) -> Survey {
+        let order = json!({
+            "firstName": "Ольга", "customer": {"id": 900}, "phone": phone,
+            "items": [{"offer": {"id": 10}, "quantity": 1, "initialPrice": 4990}],
+        });
+        let id = s.complete_order(order, &[11, 12, 13]).await;
+        let contact = Contact {
+            phone: Phone::parse(phone, "RU").ok(),
+            email: None,
+        };
+        let survey = Survey::new(
+            OrderRef::new("main-shop", id).unwrap(),
+            contact,
+            Utc::now(),
+            Utc::now(),
+        );
+        assert!(s.store.create(&survey).await.unwrap());
+        survey
+    }
+
+    /// A pass covers only changes made [`COVERAGE_SLACK`] before it starts.
+    async fn past_the_slack() {
+        let slack = otklik_core::history::COVERAGE_SLACK.num_milliseconds() as u64;
+        tokio::time::sleep(std::time::Duration::from_millis(slack + 1200)).await;
+    }
+
+    async fn poll(s: &Stack) {
+        let poller = otklik_history_poller::Poller::from_parts(&s.parts())
+            .await
+            .unwrap();
+        let report = poller.poll(Utc::now()).await.unwrap();
+        assert!(report.covered_until.is_some(), "{report:?}");
+    }
+
+    fn employees(survey: &Survey) -> Vec<u64> {
+        survey.employees.iter().map(|e| e.get()).collect()
+    }
+
+    #[tokio::test]
+    async fn after_a_poll_dispatch_reads_no_order_history_and_credits_the_same_people() {
+        let s = stack("hist-fold", "green-api").await;
+        s.whatsapp_numbers(&["79001230011"]).await;
+        let dispatcher = Dispatcher::from_parts(&s.parts())
+            .await
+            .unwrap()
+            .polled_every(std::time::Duration::from_secs(1));
+        let survey = worked_by_three(&s, "+7 900 123-00-11").await;
+        past_the_slack().await;
+        poll(&s).await;
+
+        let before = history_reads(&s).await;
+        let d = dispatcher
+            .handle(&DispatchMessage::question(&survey.id), Utc::now())
+            .await
+            .unwrap();
+        assert!(matches!(d, Dispatched::Sent { .. }), "{d:?}");
+        assert_eq!(
+            history_reads(&s).await,
+            before,
+            "dispatch read the order's history although the stream covers it"
+        );
+        let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+        assert_eq!(employees(&stored), vec![11, 12, 13]);
+        assert_eq!(
+            employees(&stored),
+            employees_by_own_history(&s, survey.order.id()).await
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dispatch_before_the_stream_covers_the_order_waits_then_sends_once() {
+        let s = stack("hist-wait", "green-api").await;
+        s.whatsapp_numbers(&["79001230012"]).await;
+        let dispatcher = Dispatcher::from_parts(&s.parts())
+            .await
+            .unwrap()
+            .polled_every(std::time::Duration::from_secs(1));
+        let wait = dispatcher.history_wait.clone().unwrap();
+        let survey = worked_by_three(&s, "+7 900 123-00-12").await;
+
+        // Due at once, before any pass: back on the queue, nothing read, nothing sent.
+        let before = history_reads(&s).await;
+        let d = dispatcher
+            .handle(&DispatchMessage::question(&survey.id), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(d, Dispatched::WaitingForHistory);
+        assert_eq!(history_reads(&s).await, before);
+        assert!(s.whatsapp_sent().await.is_empty());
+        assert_eq!(
+            s.store.get(&survey.id).await.unwrap().unwrap().state,
+            SurveyState::Scheduled
+        );
+        assert!(
+            s.queue.receive(10, 0).await.unwrap().is_empty(),
+            "the waiting message shows before its delay"
+        );
+
+        past_the_slack().await;
+        poll(&s).await;
+        // The message comes back after about one poll, counted once.
+        let mut back = Vec::new();
+        for _ in 0..(wait.delay_secs + 10) {
+            back = s.queue.receive(10, 1).await.unwrap();
+            if !back.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(back.len(), 1, "{back:?}");
+        let msg: DispatchMessage = serde_json::from_str(back[0].body().unwrap()).unwrap();
+        assert_eq!(msg.waited, 1);
+        assert_eq!(msg.survey_id, survey.id.to_string());
+        s.queue
+            .delete(back[0].receipt_handle().unwrap())
+            .await
+            .unwrap();
+
+        // The poll read the stream; the dispatch after it reads nothing of the history.
+        let before = history_reads(&s).await;
+        let d = dispatcher.handle(&msg, Utc::now()).await.unwrap();
+        assert!(matches!(d, Dispatched::Sent { .. }), "{d:?}");
+        assert_eq!(history_reads(&s).await, before, "waited, so never read");
+        assert_eq!(s.whatsapp_sent().await.len(), 1);
+        let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+        assert_eq!(employees(&stored), vec![11, 12, 13]);
+        // A redelivery of the waiting message sends nothing more.
+        let again = dispatcher.handle(&msg, Utc::now()).await.unwrap();
+        assert!(matches!(again, Dispatched::NothingToDo(_)), "{again:?}");
+        assert_eq!(s.whatsapp_sent().await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn having_waited_enough_dispatch_reads_the_history_itself() {
+        let s = stack("hist-read", "green-api").await;
+        s.whatsapp_numbers(&["79001230013"]).await;
+        let dispatcher = Dispatcher::from_parts(&s.parts())
+            .await
+            .unwrap()
+            .polled_every(std::time::Duration::from_secs(1));
+        let max = dispatcher.history_wait.as_ref().unwrap().max_waits;
+        let survey = worked_by_three(&s, "+7 900 123-00-13").await;
+        // No pass ever ran, and the message has waited its last.
+        let msg = DispatchMessage {
+            waited: max,
+            ..DispatchMessage::question(&survey.id)
+        };
+        let before = history_reads(&s).await;
+        let d = dispatcher.handle(&msg, Utc::now()).await.unwrap();
+        assert!(matches!(d, Dispatched::Sent { .. }), "{d:?}");
+        assert_eq!(history_reads(&s).await, before + 1, "one per-order read");
+        assert!(s.queue.receive(10, 2).await.unwrap().is_empty(), "no wait");
+        let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+        assert_eq!(employees(&stored), vec![11, 12, 13]);
     }
 }

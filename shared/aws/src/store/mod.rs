@@ -9,7 +9,8 @@
 //! do-not-contact list and the frequency cap (`contacts`), send claims and provider message ids
 //! (`sends`), short-lived markers (`markers`), words and KPI credits (`credits`), complaint tracks
 //! (`complaints`), SMS short links and MAX account checks (`links`), webhook items we could not
-//! use (`unusable`), the shared retailCRM budget's next free slot (`crm_budget`).
+//! use (`unusable`), the shared retailCRM budget's next free slot (`crm_budget`), the order history
+//! folded per order and how far it is read (`worked`).
 
 use std::collections::HashMap;
 
@@ -32,6 +33,7 @@ mod markers;
 mod sends;
 mod surveys;
 mod unusable;
+mod worked;
 
 pub use credits::Credit;
 pub use links::{MaxAccount, ShortLink};
