@@ -24,7 +24,7 @@ use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
 use otklik_core::dispatch::{channels_to_try, employees_of, OrderChange};
 use otklik_core::email::{survey_email, to_mime};
-use otklik_core::history::{covers, employees_among, worked_source, WorkedSource};
+use otklik_core::history::{covers, employees_among};
 use otklik_core::links::ShortLinkId;
 use otklik_core::links::{opt_out_link, rating_links, LinkSigner};
 use otklik_core::machine::{Input, MachineConfig, Survey};
@@ -55,9 +55,6 @@ pub enum Dispatched {
     Failed(String),
     /// Another delivery of this message holds the send claim: we send nothing.
     AlreadyClaimed,
-    /// The history stream does not cover the order yet: the message went back on the queue
-    /// for about one poll (its `waited` count one higher).
-    WaitingForHistory,
     /// The one reminder went out.
     Reminded {
         channel: Channel,
@@ -104,39 +101,6 @@ pub struct Dispatcher {
     pub texts: Texts,
     pub signer: LinkSigner,
     pub config: Arc<Config>,
-    /// How a question waits for the history stream; `None` reads the order's own history at
-    /// once whenever the stream does not cover it (no poller running, or one too slow to wait
-    /// for).
-    pub history_wait: Option<HistoryWait>,
-}
-
-/// Where and how long a question waits for the next pass over the history stream.
-#[derive(Debug, Clone)]
-pub struct HistoryWait {
-    /// The dispatch queue: the message goes back onto it.
-    pub queue: otklik_aws::queue::SqsQueue,
-    /// How long it stays out of sight (SQS `DelaySeconds`).
-    pub delay_secs: i32,
-    /// Waits per question before reading the order's history instead.
-    pub max_waits: u8,
-}
-
-impl HistoryWait {
-    /// Waiting sized to a poller that starts a pass every `poll_every`: one period plus the
-    /// coverage slack (a pass covers only changes made that much before it started). `None` when
-    /// that is beyond SQS's longest delay (15 minutes): reading the history then is quicker.
-    pub fn for_poll(
-        queue: otklik_aws::queue::SqsQueue,
-        poll_every: std::time::Duration,
-    ) -> Option<HistoryWait> {
-        let slack = otklik_core::history::COVERAGE_SLACK.num_seconds().max(0) as u64;
-        let delay = poll_every.as_secs_f64().ceil() as u64 + slack;
-        (delay <= 900).then_some(HistoryWait {
-            queue,
-            delay_secs: delay as i32,
-            max_waits: otklik_core::history::MAX_WAITS,
-        })
-    }
 }
 
 impl Dispatcher {
@@ -164,16 +128,15 @@ impl Dispatcher {
     }
 
     /// Everyone who worked the order (SPEC §6). From the poller's fold when the stream covers the
-    /// order's move into its status; otherwise the question waits for the next pass (`None`:
-    /// the message is back on the queue) or, having waited enough, reads the order's history —
-    /// never both. Either way the same set: `employees_among` over the fold is `employees_of`
-    /// over the history.
+    /// order's move into its status; otherwise from the order's own history, read now — never
+    /// both, and never a wait: a question is not held back for the poller (a survey is usually
+    /// due hours after the change, long after a pass has covered it). Either way the same set:
+    /// `employees_among` over the fold is `employees_of` over the history.
     async fn employees(
         &self,
         order: &Order,
-        msg: &DispatchMessage,
         now: DateTime<Utc>,
-    ) -> Result<Option<Vec<EmployeeId>>, DispatchError> {
+    ) -> Result<Vec<EmployeeId>, DispatchError> {
         let coverage = self.store.coverage(otklik_core::history::STREAM).await?;
         let covered = covers(
             coverage.as_ref(),
@@ -181,38 +144,13 @@ impl Dispatcher {
             order.status_updated_at,
             now,
         );
-        let wait = self.history_wait.as_ref();
-        match worked_source(covered, msg.waited, wait.map_or(0, |w| w.max_waits)) {
-            WorkedSource::Fold => {
-                let worked = self.store.worked_on(order.id).await?;
-                Ok(Some(employees_among(order.manager_id, &worked)))
-            }
-            WorkedSource::Wait => {
-                let wait = wait.expect("waits only with a wait configured");
-                let again = DispatchMessage {
-                    waited: msg.waited + 1,
-                    ..msg.clone()
-                };
-                let body = serde_json::to_string(&again).expect("a dispatch message serializes");
-                wait.queue.send_after(&body, wait.delay_secs).await?;
-                tracing::info!(survey = %msg.survey_id, waited = again.waited, delay_secs = wait.delay_secs, "history stream not read past the order yet; waiting");
-                Ok(None)
-            }
-            WorkedSource::ReadHistory => {
-                let history = self.history(order.id).await?;
-                Ok(Some(employees_of(order.manager_id, &history)))
-            }
+        if covered {
+            let worked = self.store.worked_on(order.id).await?;
+            Ok(employees_among(order.manager_id, &worked))
+        } else {
+            let history = self.history(order.id).await?;
+            Ok(employees_of(order.manager_id, &history))
         }
-    }
-
-    /// Sizes the wait for the history stream to a poller that starts a pass every `poll_every`
-    /// (the local runner's own period; on Lambda the schedule's, [`Dispatcher::from_parts`]).
-    pub fn polled_every(mut self, poll_every: std::time::Duration) -> Self {
-        self.history_wait = self
-            .history_wait
-            .take()
-            .and_then(|w| HistoryWait::for_poll(w.queue, poll_every));
-        self
     }
 
     async fn history(&self, order_id: u64) -> Result<Vec<OrderChange>, CrmError> {
@@ -250,7 +188,7 @@ impl Dispatcher {
             Loaded::Done(d) => Ok(d),
             Loaded::Ask(survey) => {
                 let order = self.read_order(&survey).await?;
-                self.ask(msg, *survey, order, now).await
+                self.ask(*survey, order, now).await
             }
         }
     }
@@ -300,7 +238,6 @@ impl Dispatcher {
     /// The first question, with the order as read just now (`None`: gone from the CRM).
     async fn ask(
         &self,
-        msg: &DispatchMessage,
         survey: Survey,
         order: Option<Order>,
         now: DateTime<Utc>,
@@ -323,9 +260,7 @@ impl Dispatcher {
             return Ok(Dispatched::Skipped(reason));
         }
         let order = order.expect("checked above");
-        let Some(employees) = self.employees(&order, msg, now).await? else {
-            return Ok(Dispatched::WaitingForHistory);
-        };
+        let employees = self.employees(&order, now).await?;
         // Saved before the send: if this delivery dies after the provider took the question,
         // whoever records the send later (the redelivery, or the customer's answer overtaking it)
         // finds the people to credit already on the survey. Another delivery of the same dispatch
@@ -388,12 +323,12 @@ impl Dispatcher {
                     Some(Err(e)) => Err(e.into()),
                     // An order id is the account's: one of another site is not this survey's.
                     Some(Ok(Some(order))) if order.site == survey.order.site() => {
-                        self.ask(&record.item, *survey, Some(order), now).await
+                        self.ask(*survey, Some(order), now).await
                     }
                     Some(Ok(_)) => {
                         tracing::info!(survey = %survey.id, "order not in the list; read alone");
                         match self.read_order(&survey).await {
-                            Ok(order) => self.ask(&record.item, *survey, order, now).await,
+                            Ok(order) => self.ask(*survey, order, now).await,
                             Err(e) => Err(e),
                         }
                     }
@@ -430,10 +365,7 @@ fn record_metrics(d: &Dispatched) {
             m::incr(&m::REMINDERS_SENT, &[("Channel", &channel.to_string())])
         }
         // Counted by the engine, when the survey's save turns it `failed`.
-        Dispatched::Failed(_)
-        | Dispatched::NothingToDo(_)
-        | Dispatched::AlreadyClaimed
-        | Dispatched::WaitingForHistory => {}
+        Dispatched::Failed(_) | Dispatched::NothingToDo(_) | Dispatched::AlreadyClaimed => {}
     }
 }
 
@@ -465,15 +397,6 @@ impl Dispatcher {
             texts: Texts::from_config(&config.texts)?,
             signer: LinkSigner::new(secrets.link_secret.expose().as_bytes()),
             config: Arc::new(config),
-            history_wait: HistoryWait::for_poll(
-                otklik_aws::queue::SqsQueue::connect(
-                    clients.sqs.clone(),
-                    &p.names,
-                    &otklik_aws::resources::DISPATCH_QUEUE,
-                )
-                .await?,
-                std::time::Duration::from_secs(otklik_aws::resources::POLL_EVERY_SECS),
-            ),
         })
     }
 }

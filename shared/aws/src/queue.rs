@@ -132,21 +132,6 @@ impl SqsQueue {
         }
     }
 
-    /// Sends `body` to become visible only after `delay_secs` (SQS `DelaySeconds`, 0–900: longer
-    /// is cut to 900), for a message that must wait before it is worth handling again
-    /// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-timers.html).
-    pub async fn send_after(&self, body: &str, delay_secs: i32) -> PortResult<()> {
-        self.client
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .delay_seconds(delay_secs.clamp(0, 900))
-            .send()
-            .await
-            .map_err(sqs_error)?;
-        Ok(())
-    }
-
     pub async fn delete(&self, receipt_handle: &str) -> PortResult<()> {
         self.client
             .delete_message()

@@ -307,9 +307,6 @@ impl FunctionDef {
 
 /// The poller's period: quick enough that a missed trigger costs minutes, not hours.
 pub const POLL_SCHEDULE: &str = "rate(5 minutes)";
-/// [`POLL_SCHEDULE`] in seconds: how long dispatch lets a question wait for the next pass over
-/// the history stream.
-pub const POLL_EVERY_SECS: u64 = 300;
 
 /// The weekly digest's schedule: every hour at five past, in UTC. The function decides whether
 /// this week's digest is due (`report.digest_day` and `digest_hour` in the shop's time zone), so
@@ -381,11 +378,9 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: Some(2),
         crm_rate: Some(1),
-        // Schedules: the one reminder's schedule, made at the first send. Its own queue: a
-        // question put back to wait for the history stream (docs/dispatch.md).
+        // Schedules: the one reminder's schedule, made at the first send.
         access: &[
             Access::WriteTable,
-            Access::Send(&DISPATCH_QUEUE),
             Access::SendEmail,
             Access::Schedules,
             Access::Secrets,
@@ -792,14 +787,6 @@ mod tests {
                 f.name
             );
         }
-    }
-
-    #[test]
-    fn the_poll_period_in_seconds_is_the_schedules() {
-        assert_eq!(
-            POLL_SCHEDULE,
-            format!("rate({} minutes)", POLL_EVERY_SECS / 60)
-        );
     }
 
     #[test]

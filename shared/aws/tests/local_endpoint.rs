@@ -618,27 +618,3 @@ async fn the_worked_fold_is_a_set_union_and_coverage_only_moves_forward() {
         Some(otklik_core::history::Coverage { from, until: later })
     );
 }
-
-#[tokio::test]
-async fn a_delayed_message_stays_hidden_until_its_delay_passes() {
-    let c = clients().await;
-    let names = unique_names("sqsdelay");
-    ensure_all(&c, &names).await.unwrap();
-    let q = SqsQueue::connect(c.sqs.clone(), &names, &DISPATCH_QUEUE)
-        .await
-        .unwrap();
-    q.send_after(r#"{"surveyId":"s-main-3"}"#, 2).await.unwrap();
-    assert!(
-        q.receive(10, 0).await.unwrap().is_empty(),
-        "visible at once"
-    );
-    let mut got = Vec::new();
-    for _ in 0..10 {
-        got = q.receive(10, 1).await.unwrap();
-        if !got.is_empty() {
-            break;
-        }
-    }
-    assert_eq!(got.len(), 1, "never became visible");
-    assert_eq!(got[0].body(), Some(r#"{"surveyId":"s-main-3"}"#));
-}

@@ -13,10 +13,6 @@ use crate::model::EmployeeId;
 /// The stream's name: the poller's cursor and its coverage are kept under it.
 pub const STREAM: &str = "orders-history";
 
-/// How many times dispatch lets one question wait for the stream before it reads the order's
-/// history itself: one poll usually covers it; the second absorbs a pass that was running long.
-pub const MAX_WAITS: u8 = 2;
-
 /// How long the per-order fold is kept after the order's last change. A survey is due hours or
 /// days after completion; an order created longer ago than this is never taken from the fold
 /// (its item may have expired), see [`covers`].
@@ -113,28 +109,6 @@ pub fn covers(
     // order created within it cannot have lost its item.
     let young = created > now - Duration::days(WORKED_RETENTION_DAYS - 1);
     created >= c.from + COVERAGE_SLACK && young && status_at + COVERAGE_SLACK <= c.until
-}
-
-/// Where dispatch takes the people who worked the order from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkedSource {
-    /// The poller's fold: the stream covers the order.
-    Fold,
-    /// Not covered yet: put the message back for about one poll and look again.
-    Wait,
-    /// Waited enough (or waiting is off): read the order's own history, as before the fold.
-    ReadHistory,
-}
-
-/// Waits for the stream a bounded number of times, then reads — never both for one dispatch.
-pub fn worked_source(covered: bool, waited: u8, max_waits: u8) -> WorkedSource {
-    if covered {
-        WorkedSource::Fold
-    } else if waited < max_waits {
-        WorkedSource::Wait
-    } else {
-        WorkedSource::ReadHistory
-    }
 }
 
 #[cfg(test)]
@@ -261,15 +235,5 @@ mod tests {
         assert!(!covers(None, created, done, now));
         assert!(!covers(Some(&c), None, done, now));
         assert!(!covers(Some(&c), created, None, now));
-    }
-
-    #[test]
-    fn dispatch_waits_a_bounded_number_of_times_then_reads() {
-        assert_eq!(worked_source(true, 0, 2), WorkedSource::Fold);
-        assert_eq!(worked_source(true, 5, 2), WorkedSource::Fold);
-        assert_eq!(worked_source(false, 0, 2), WorkedSource::Wait);
-        assert_eq!(worked_source(false, 1, 2), WorkedSource::Wait);
-        assert_eq!(worked_source(false, 2, 2), WorkedSource::ReadHistory);
-        assert_eq!(worked_source(false, 0, 0), WorkedSource::ReadHistory);
     }
 }

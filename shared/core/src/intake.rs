@@ -38,14 +38,6 @@ pub struct DispatchRequest {
     /// redelivery can tell it is late.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<DateTime<Utc>>,
-    /// How many times dispatch already put this question back to wait for the history stream
-    /// (`crate::history::worked_source`): bounds the waiting.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub waited: u8,
-}
-
-fn is_zero(n: &u8) -> bool {
-    *n == 0
 }
 
 impl DispatchRequest {
@@ -56,7 +48,6 @@ impl DispatchRequest {
             channel: None,
             reminder: false,
             due_at: None,
-            waited: 0,
         }
     }
 

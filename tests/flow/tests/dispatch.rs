@@ -41,17 +41,10 @@ async fn stack(test: &str, provider: &str) -> Stack {
     stack.set_up_shop().await;
     Stack {
         queue: stack.queue(&DISPATCH_QUEUE).await,
-        dispatcher: no_poller(Dispatcher::from_parts(&stack.parts()).await.unwrap()),
+        dispatcher: Dispatcher::from_parts(&stack.parts()).await.unwrap(),
         tag: stack.names.stack.clone(),
         stack,
     }
-}
-
-/// No poller reads the history stream in these stacks unless a test runs one: dispatch reads
-/// the order's own history at once rather than wait for a pass that never comes.
-fn no_poller(mut d: Dispatcher) -> Dispatcher {
-    d.history_wait = None;
-    d
 }
 
 impl Stack {
@@ -554,10 +547,7 @@ mod history_stream {
     async fn after_a_poll_dispatch_reads_no_order_history_and_credits_the_same_people() {
         let s = stack("hist-fold", "green-api").await;
         s.whatsapp_numbers(&["79001230011"]).await;
-        let dispatcher = Dispatcher::from_parts(&s.parts())
-            .await
-            .unwrap()
-            .polled_every(std::time::Duration::from_secs(1));
+        let dispatcher = Dispatcher::from_parts(&s.parts()).await.unwrap();
         let survey = worked_by_three(&s, "+7 900 123-00-11").await;
         past_the_slack().await;
         poll(&s).await;
@@ -582,88 +572,32 @@ mod history_stream {
     }
 
     #[tokio::test]
-    async fn a_dispatch_before_the_stream_covers_the_order_waits_then_sends_once() {
-        let s = stack("hist-wait", "green-api").await;
-        s.whatsapp_numbers(&["79001230012"]).await;
-        let dispatcher = Dispatcher::from_parts(&s.parts())
-            .await
-            .unwrap()
-            .polled_every(std::time::Duration::from_secs(1));
-        let wait = dispatcher.history_wait.clone().unwrap();
-        let survey = worked_by_three(&s, "+7 900 123-00-12").await;
-
-        // Due at once, before any pass: back on the queue, nothing read, nothing sent.
+    async fn before_the_stream_covers_the_order_dispatch_reads_its_history_at_once() {
+        let s = stack("hist-read", "green-api").await;
+        s.whatsapp_numbers(&["79001230013"]).await;
+        let dispatcher = Dispatcher::from_parts(&s.parts()).await.unwrap();
+        let survey = worked_by_three(&s, "+7 900 123-00-13").await;
+        // Due at once, before any pass over the stream: no waiting, one per-order read.
         let before = history_reads(&s).await;
         let d = dispatcher
             .handle(&DispatchMessage::question(&survey.id), Utc::now())
             .await
             .unwrap();
-        assert_eq!(d, Dispatched::WaitingForHistory);
-        assert_eq!(history_reads(&s).await, before);
-        assert!(s.whatsapp_sent().await.is_empty());
-        assert_eq!(
-            s.store.get(&survey.id).await.unwrap().unwrap().state,
-            SurveyState::Scheduled
-        );
-        assert!(
-            s.queue.receive(10, 0).await.unwrap().is_empty(),
-            "the waiting message shows before its delay"
-        );
-
-        past_the_slack().await;
-        poll(&s).await;
-        // The message comes back after about one poll, counted once.
-        let mut back = Vec::new();
-        for _ in 0..(wait.delay_secs + 10) {
-            back = s.queue.receive(10, 1).await.unwrap();
-            if !back.is_empty() {
-                break;
-            }
-        }
-        assert_eq!(back.len(), 1, "{back:?}");
-        let msg: DispatchMessage = serde_json::from_str(back[0].body().unwrap()).unwrap();
-        assert_eq!(msg.waited, 1);
-        assert_eq!(msg.survey_id, survey.id.to_string());
-        s.queue
-            .delete(back[0].receipt_handle().unwrap())
-            .await
-            .unwrap();
-
-        // The poll read the stream; the dispatch after it reads nothing of the history.
-        let before = history_reads(&s).await;
-        let d = dispatcher.handle(&msg, Utc::now()).await.unwrap();
-        assert!(matches!(d, Dispatched::Sent { .. }), "{d:?}");
-        assert_eq!(history_reads(&s).await, before, "waited, so never read");
-        assert_eq!(s.whatsapp_sent().await.len(), 1);
-        let stored = s.store.get(&survey.id).await.unwrap().unwrap();
-        assert_eq!(employees(&stored), vec![11, 12, 13]);
-        // A redelivery of the waiting message sends nothing more.
-        let again = dispatcher.handle(&msg, Utc::now()).await.unwrap();
-        assert!(matches!(again, Dispatched::NothingToDo(_)), "{again:?}");
-        assert_eq!(s.whatsapp_sent().await.len(), 1);
-    }
-
-    #[tokio::test]
-    async fn having_waited_enough_dispatch_reads_the_history_itself() {
-        let s = stack("hist-read", "green-api").await;
-        s.whatsapp_numbers(&["79001230013"]).await;
-        let dispatcher = Dispatcher::from_parts(&s.parts())
-            .await
-            .unwrap()
-            .polled_every(std::time::Duration::from_secs(1));
-        let max = dispatcher.history_wait.as_ref().unwrap().max_waits;
-        let survey = worked_by_three(&s, "+7 900 123-00-13").await;
-        // No pass ever ran, and the message has waited its last.
-        let msg = DispatchMessage {
-            waited: max,
-            ..DispatchMessage::question(&survey.id)
-        };
-        let before = history_reads(&s).await;
-        let d = dispatcher.handle(&msg, Utc::now()).await.unwrap();
         assert!(matches!(d, Dispatched::Sent { .. }), "{d:?}");
         assert_eq!(history_reads(&s).await, before + 1, "one per-order read");
-        assert!(s.queue.receive(10, 2).await.unwrap().is_empty(), "no wait");
+        assert!(
+            s.queue.receive(10, 1).await.unwrap().is_empty(),
+            "nothing put back"
+        );
+        assert_eq!(s.whatsapp_sent().await.len(), 1);
         let stored = s.store.get(&survey.id).await.unwrap().unwrap();
         assert_eq!(employees(&stored), vec![11, 12, 13]);
+        // A redelivery sends nothing more and reads nothing more.
+        let again = dispatcher
+            .handle(&DispatchMessage::question(&survey.id), Utc::now())
+            .await
+            .unwrap();
+        assert!(matches!(again, Dispatched::NothingToDo(_)), "{again:?}");
+        assert_eq!(s.whatsapp_sent().await.len(), 1);
     }
 }

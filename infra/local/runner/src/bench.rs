@@ -112,7 +112,8 @@ pub async fn calls_per_survey(counter: &AwsCounter, moto: &str) -> Result<Vec<Pa
         stack: format!("bench{}", nanos % 1_000_000_000),
         speed: 1e7,
         // The poller runs as on AWS (its reads counted apart, `PathCalls::poller`: a pass serves
-        // every order changed since the last one).
+        // every order changed since the last one); dispatch takes who worked an order from its
+        // fold once a pass has covered the order, and reads the order's history before that.
         poll_every: Duration::from_secs(POLL_EVERY_SECS),
         config_edit: Some(|t: String| {
             t.replace("min_click_delay = \"15s\"", "min_click_delay = \"1s\"")

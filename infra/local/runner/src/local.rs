@@ -267,12 +267,7 @@ impl LocalStack {
             }
         };
         let worker = Arc::new(otklik_intake_worker::Worker::from_parts(&parts).await?);
-        // A question waits for the history stream about as long as this runner's poll period.
-        let dispatcher = Arc::new(
-            otklik_survey_dispatch::Dispatcher::from_parts(&parts)
-                .await?
-                .polled_every(opts.poll_every),
-        );
+        let dispatcher = Arc::new(otklik_survey_dispatch::Dispatcher::from_parts(&parts).await?);
         let inbound_worker =
             Arc::new(otklik_inbound_worker::InboundWorker::from_parts(&parts).await?);
         let writer = Arc::new(otklik_crm_writer::CrmWriter::from_parts(&parts).await?);

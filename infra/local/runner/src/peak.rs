@@ -278,7 +278,8 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
         // right behind the peak of completions, the harder case for the rate limit.
         speed: 1e7,
         // The poller reads the history stream as on AWS (every 5 minutes there); its pages are
-        // part of the asking phase's reads.
+        // part of the asking phase's reads. A question dispatched after a pass covered its order
+        // takes who worked it from the fold; one dispatched before reads the order's history.
         poll_every: POLL_EVERY,
         aws_endpoint: Some(aws.to_string()),
         ..Default::default()

@@ -139,12 +139,9 @@ impl Stage {
         let worker = otklik_intake_worker::Worker::from_parts(&parts)
             .await
             .map_err(|e| e.to_string())?;
-        let mut dispatcher = otklik_survey_dispatch::Dispatcher::from_parts(&parts)
+        let dispatcher = otklik_survey_dispatch::Dispatcher::from_parts(&parts)
             .await
             .map_err(|e| e.to_string())?;
-        // No poller runs between a stage's intake and its dispatch: the order's own history is
-        // read at once instead of waiting for a pass that never comes.
-        dispatcher.history_wait = None;
         let inbound = otklik_provider_webhooks::ProviderWebhooks::from_parts(&parts)
             .await
             .map_err(|e| e.to_string())?;
