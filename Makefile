@@ -8,7 +8,7 @@ VENV := .venv
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-# The project's Python tools (moto server, cargo-lambda, cfn-lint), pinned, in ./.venv only.
+# The project's Python tools (moto server, cargo-lambda, cfn-lint, the SAM translator), pinned, in ./.venv only.
 $(VENV)/.installed: requirements-dev.lock
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
