@@ -14,6 +14,14 @@ decides nothing.
 
 The endpoint is AWS_ENDPOINT_URL (the local stack's moto server). The stack is deleted afterwards
 unless --keep. Function code is a placeholder zip: `sam build` is not rehearsed (docs/deploy.md).
+
+Built to: the translator's public entry point `samtranslator.translator.transform.transform(
+template, parameter_values, managed_policy_loader)` and its `yaml_parse`, as the project's own
+bin/sam-translate.py uses them ("cannot transform CodeUri pointing at local directory"),
+https://github.com/aws/serverless-application-model; moto's CloudFormation (create_stack,
+list_stack_resources, delete_stack: docs/docs/services/cloudformation.rst of
+https://github.com/getmoto/moto), whose supported resource types are its model map
+(moto.cloudformation.parsing.get_model_map), read at run time rather than listed here.
 """
 
 import argparse
