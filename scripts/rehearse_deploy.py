@@ -34,9 +34,15 @@ import warnings
 import zipfile
 
 import boto3
-from samtranslator.model.exceptions import InvalidDocumentException
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
+
+try:
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+except ImportError:
+    raise SystemExit(
+        f"{sys.executable} has no aws-sam-translator: run `make venv` (requirements-dev.lock pins it)"
+    )
 
 REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
 ARTIFACTS = "otklik-rehearsal-artifacts"
