@@ -666,8 +666,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: None,
         crm_rate: None,
-        // Reads the surveys and writes only the week's claim; mails through SES; the secret's
-        // report token signs the dashboard link.
+        // Reads the surveys and writes only the week's claim; mails through SES; the reports
+        // secret's token signs the dashboard link.
         access: &[
             Access::WriteTable,
             Access::SendEmail,
