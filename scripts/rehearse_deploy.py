@@ -10,10 +10,14 @@ the roles and their policies, and the template's resource types moto did not cre
 decides nothing.
 
     .venv/bin/python scripts/rehearse_deploy.py --template infra/template.yaml --stack NAME \
-        [--secrets-prefix P] [--keep]
+        [--secrets-prefix P] [--endpoint URL [--keep]]
 
-The endpoint is AWS_ENDPOINT_URL (the local stack's moto server). The stack is deleted afterwards
-unless --keep. Function code is a placeholder zip: `sam build` is not rehearsed (docs/deploy.md).
+The stack is made on a moto server of the rehearsal's own, started here on a free loopback port
+and stopped at the end (`--endpoint URL` uses a running one and deletes the stack afterwards unless
+--keep). Not the local stack's: moto keeps every object it ever made for its /moto-api/data.json
+dump, and a Lambda function there makes that dump fail (it asks Docker about each), which the
+tests that read sent mail from the dump would then trip over. Function code is a placeholder zip:
+`sam build` is not rehearsed (docs/deploy.md).
 
 Built to: the translator's public entry point `samtranslator.translator.transform.transform(
 template, parameter_values, managed_policy_loader)` and its `yaml_parse`, as the project's own
@@ -29,7 +33,11 @@ import ast
 import io
 import json
 import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 import warnings
 import zipfile
 
@@ -56,8 +64,41 @@ class NoManagedPolicies:
         return {}
 
 
+ENDPOINT = None
+
+
 def client(service):
-    return boto3.client(service, region_name=REGION, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    return boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=ENDPOINT,
+        aws_access_key_id="rehearsal",
+        aws_secret_access_key="rehearsal",
+    )
+
+
+def own_moto_server():
+    """A moto server on a free loopback port, from this interpreter's moto; (process, URL)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"moto server exited with {proc.returncode} before answering")
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"moto server did not answer on {url} within 30 s")
 
 
 def translate(template_path, parameters):
@@ -291,10 +332,31 @@ def main():
     ap.add_argument("--template", default="infra/template.yaml")
     ap.add_argument("--stack", required=True)
     ap.add_argument("--secrets-prefix", default="otklik/rehearsal")
-    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--endpoint", help="a running moto server (default: one of its own)")
+    ap.add_argument("--keep", action="store_true", help="with --endpoint: leave the stack there")
     args = ap.parse_args()
-    if not os.environ.get("AWS_ENDPOINT_URL", "").startswith("http://127.0.0.1"):
-        raise SystemExit("AWS_ENDPOINT_URL must point at the local endpoint (make local-up)")
+    global ENDPOINT
+    # The translator reads the region from a boto3 session; moto takes any credentials. Neither
+    # is ever a real account's here.
+    os.environ["AWS_DEFAULT_REGION"] = REGION
+    os.environ["AWS_ACCESS_KEY_ID"] = "rehearsal"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "rehearsal"
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    server = None
+    if args.endpoint:
+        ENDPOINT = args.endpoint
+    else:
+        server, ENDPOINT = own_moto_server()
+    try:
+        rehearse(args)
+    finally:
+        if server:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def rehearse(args):
     parameters = {
         "SecretsPrefix": args.secrets_prefix,
         "SesIdentity": "shop.example",
@@ -318,7 +380,7 @@ def main():
         json.dump(out, sys.stdout, indent=1, sort_keys=True)
         print()
     finally:
-        if not args.keep:
+        if args.endpoint and not args.keep:
             client("cloudformation").delete_stack(StackName=args.stack)
 
 
