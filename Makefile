@@ -8,7 +8,7 @@ VENV := .venv
 help: ## List the verbs
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-# The project's Python tools (moto server, cargo-lambda, cfn-lint), pinned, in ./.venv only.
+# The project's Python tools (moto server, cargo-lambda, cfn-lint, the SAM translator), pinned, in ./.venv only.
 $(VENV)/.installed: requirements-dev.lock
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
@@ -54,7 +54,7 @@ fuzz: ## Fuzz every parser of outside input (cargo-fuzz on nightly, FUZZ_RUNS pe
 bench: venv ## Benchmark (not a test): cold start, peak memory, calls per survey, AWS cost → docs/performance.md
 	scripts/bench.sh
 
-deploy: venv ## Deploy to AWS: make deploy SECRETS_ARN=… SES_IDENTITY=… ALARM_EMAIL=… [CONFIG= STACK= REGION= DRY_RUN=1]
+deploy: venv ## Deploy to AWS: make deploy SES_IDENTITY=… ALARM_EMAIL=… [SECRETS_PREFIX= CONFIG= STACK= REGION= DRY_RUN=1]
 	scripts/deploy.sh
 
 lambda-build: venv ## Build every function for Lambda (arm64, release) into target/lambda/<function>/bootstrap

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # `make deploy`: check everything first, then `sam build` + `sam deploy` the stack (docs/deploy.md).
 #
-#   make deploy SECRETS_ARN=arn:aws:secretsmanager:... SES_IDENTITY=shop.example ALARM_EMAIL=ops@shop.example
-#               [CONFIG=otklik.toml] [STACK=otklik] [REGION=eu-central-1] [DRY_RUN=1]
+#   make deploy SES_IDENTITY=shop.example ALARM_EMAIL=ops@shop.example
+#               [SECRETS_PREFIX=<STACK>] [CONFIG=otklik.toml] [STACK=otklik] [REGION=eu-central-1] [DRY_RUN=1]
+#
+# The secrets are <SECRETS_PREFIX>/crm, /links, … one per purpose (`otklik config check` lists
+# them with their keys); each function's role may read only those it uses.
 #
 # Nothing is built or changed until the parameters, the config file and the template pass their
 # checks. DRY_RUN=1 stops after the checks and prints what would run.
@@ -12,14 +15,16 @@ cd "$(dirname "$0")/.."
 CONFIG="${CONFIG:-otklik.toml}"
 STACK="${STACK:-otklik}"
 REGION="${REGION:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}"
-SECRETS_ARN="${SECRETS_ARN:-}"
+SECRETS_PREFIX="${SECRETS_PREFIX:-$STACK}"
 SES_IDENTITY="${SES_IDENTITY:-}"
 ALARM_EMAIL="${ALARM_EMAIL:-}"
 
 problems=()
-[[ -n "$SECRETS_ARN" ]] || problems+=("SECRETS_ARN is not set: the ARN of the Secrets Manager secret with the OTKLIK_* keys")
-[[ -z "$SECRETS_ARN" || "$SECRETS_ARN" =~ ^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$ ]] \
-  || problems+=("SECRETS_ARN is not a Secrets Manager secret ARN: $SECRETS_ARN")
+# The one secret of earlier versions is split per purpose (docs/deploy.md, "From one secret").
+[[ -z "${SECRETS_ARN:-}" ]] \
+  || problems+=("SECRETS_ARN is no longer used: the one secret is now one per purpose under SECRETS_PREFIX (default the stack name); split it as docs/deploy.md says, then pass SECRETS_PREFIX")
+[[ "$SECRETS_PREFIX" =~ ^[A-Za-z0-9_+=.@-]+(/[A-Za-z0-9_+=.@-]+)*$ && ${#SECRETS_PREFIX} -le 400 ]] \
+  || problems+=("SECRETS_PREFIX must be a secret name path (letters, digits, _+=.@- and single slashes, no slash at either end): $SECRETS_PREFIX")
 [[ -n "$SES_IDENTITY" ]] || problems+=("SES_IDENTITY is not set: the verified SES domain or address emails are sent from")
 [[ -n "$ALARM_EMAIL" ]] || problems+=("ALARM_EMAIL is not set: where alarms are emailed")
 [[ -z "$ALARM_EMAIL" || "$ALARM_EMAIL" =~ ^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$ ]] \
@@ -37,7 +42,7 @@ if [[ -z "${OTKLIK_BIN:-}" ]]; then
   cargo build --quiet --locked -p otklik-cli
   OTKLIK_BIN="${CARGO_TARGET_DIR:-target}/debug/otklik"
 fi
-if ! "$OTKLIK_BIN" config check --config "$CONFIG" >/dev/null; then
+if ! "$OTKLIK_BIN" config check --config "$CONFIG" --secrets-prefix "$SECRETS_PREFIX" >/dev/null; then
   echo "make deploy: fix $CONFIG first; nothing was built or changed" >&2
   exit 2
 fi
@@ -49,7 +54,7 @@ region_args=()
 [[ -n "$REGION" ]] && region_args=(--region "$REGION")
 build=(sam build --template-file infra/template.yaml --beta-features)
 deploy=(sam deploy --template-file .aws-sam/build/template.yaml --stack-name "$STACK" "${region_args[@]}"
-  --parameter-overrides "SecretsArn=$SECRETS_ARN" "SesIdentity=$SES_IDENTITY" "AlarmEmail=$ALARM_EMAIL")
+  --parameter-overrides "SecretsPrefix=$SECRETS_PREFIX" "SesIdentity=$SES_IDENTITY" "AlarmEmail=$ALARM_EMAIL")
 if [[ "${DRY_RUN:-}" == 1 ]]; then
   echo "== dry run: checks passed; would copy $CONFIG to infra/config/otklik.toml and run:"
   echo "  ${build[*]}"

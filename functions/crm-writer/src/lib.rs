@@ -321,8 +321,7 @@ impl CrmWriter {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
     pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
-        Self::from_parts(&otklik_app::env::Parts::from_env(otklik_app::env::Reads::Secrets).await?)
-            .await
+        Self::from_parts(&otklik_app::env::Parts::from_env("crm-writer").await?).await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
@@ -331,7 +330,7 @@ impl CrmWriter {
         Ok(CrmWriter {
             crm: p.crm()?,
             store: p.store(),
-            signer: LinkSigner::new(secrets.link_secret.expose().as_bytes()),
+            signer: LinkSigner::new(secrets.link_secret()?.expose().as_bytes()),
             config: Arc::new(config),
         })
     }

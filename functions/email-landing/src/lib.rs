@@ -304,8 +304,7 @@ impl Landing {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
     pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
-        Self::from_parts(&otklik_app::env::Parts::from_env(otklik_app::env::Reads::Secrets).await?)
-            .await
+        Self::from_parts(&otklik_app::env::Parts::from_env("email-landing").await?).await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
@@ -313,7 +312,7 @@ impl Landing {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
         Ok(Landing {
             engine: p.engine().await?,
-            signer: LinkSigner::new(secrets.link_secret.expose().as_bytes()),
+            signer: LinkSigner::new(secrets.link_secret()?.expose().as_bytes()),
             config: Arc::new(config),
         })
     }

@@ -390,8 +390,7 @@ impl InboundWorker {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, the stack's names from the
     /// environment; the secret is not read.
     pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
-        Self::from_parts(&otklik_app::env::Parts::from_env(otklik_app::env::Reads::Nothing).await?)
-            .await
+        Self::from_parts(&otklik_app::env::Parts::from_env("inbound-worker").await?).await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use otklik_app::digest::{DigestSender, Fired};
-use otklik_app::env::{BoxError, Parts, Reads};
+use otklik_app::env::{BoxError, Parts};
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
 use otklik_core::ports::PortError;
@@ -40,7 +40,7 @@ pub struct KpiDigest {
 impl KpiDigest {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, the report token from the secret.
     pub async fn from_env() -> Result<Self, BoxError> {
-        Self::from_parts(&Parts::from_env(Reads::ReportToken).await?).await
+        Self::from_parts(&Parts::from_env("kpi-digest").await?).await
     }
 
     /// Built from parts already at hand (the CLI, the tests): the same handler as on Lambda.

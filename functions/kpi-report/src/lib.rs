@@ -211,10 +211,7 @@ impl KpiApi {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
     pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
-        Self::from_parts(
-            &otklik_app::env::Parts::from_env(otklik_app::env::Reads::ReportToken).await?,
-        )
-        .await
+        Self::from_parts(&otklik_app::env::Parts::from_env("kpi-report").await?).await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.

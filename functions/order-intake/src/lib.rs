@@ -165,7 +165,8 @@ impl Intake<otklik_aws::queue::SqsQueue> {
     /// key): it checks the caller and queues, nothing more.
     pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
         let clients = otklik_aws::Clients::from_env().await;
-        let source = otklik_aws::secrets::SecretSource::from_env(&clients.sdk).await?;
+        let def = otklik_aws::resources::function("order-intake").expect("declared");
+        let source = otklik_aws::secrets::SecretSource::for_function(&clients.sdk, def).await?;
         let trigger_secret = source
             .get(otklik_core::config::ENV_TRIGGER_SECRET)
             .filter(|s| !s.trim().is_empty())
@@ -186,7 +187,7 @@ impl Intake<otklik_aws::queue::SqsQueue> {
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
     pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
-        let secret = p.secrets()?.trigger_secret.expose().to_string();
+        let secret = p.secrets()?.trigger_secret()?.expose().to_string();
         Self::connect(&p.clients, &p.names, secret).await
     }
 

@@ -373,8 +373,7 @@ impl Dispatcher {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, secrets and the stack's names from the
     /// environment.
     pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
-        Self::from_parts(&otklik_app::env::Parts::from_env(otklik_app::env::Reads::Secrets).await?)
-            .await
+        Self::from_parts(&otklik_app::env::Parts::from_env("survey-dispatch").await?).await
     }
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
@@ -395,7 +394,7 @@ impl Dispatcher {
                 None => None,
             },
             texts: Texts::from_config(&config.texts)?,
-            signer: LinkSigner::new(secrets.link_secret.expose().as_bytes()),
+            signer: LinkSigner::new(secrets.link_secret()?.expose().as_bytes()),
             config: Arc::new(config),
         })
     }

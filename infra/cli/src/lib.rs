@@ -102,7 +102,43 @@ pub fn problem_lines(path: &str, text: &str, problems: &[cfg::ConfigError]) -> V
         .collect()
 }
 
-/// The keys the installation's secret must hold for `config`, each with what it is for.
+/// One Secrets Manager secret an installation creates: its name, the keys `config` needs in it
+/// (each with what it is for) and the functions that read it.
+#[derive(Debug, Clone)]
+pub struct SecretToCreate {
+    pub name: String,
+    pub def: &'static otklik_aws::resources::SecretDef,
+    pub keys: Vec<(&'static str, &'static str)>,
+    pub readers: Vec<&'static str>,
+}
+
+/// The secrets to create under `prefix` for `config`, in `resources::SECRETS` order: those holding
+/// at least one key it needs (a purpose it does not use needs no secret).
+pub fn secrets_to_create(config: &Config, prefix: &str) -> Vec<SecretToCreate> {
+    let keys = secret_keys(config);
+    otklik_aws::resources::SECRETS
+        .iter()
+        .filter_map(|def| {
+            let mine: Vec<_> = keys
+                .iter()
+                .filter(|(k, _)| def.keys.contains(k))
+                .copied()
+                .collect();
+            (!mine.is_empty()).then(|| SecretToCreate {
+                name: def.name(prefix),
+                def,
+                keys: mine,
+                readers: otklik_aws::resources::FUNCTIONS
+                    .iter()
+                    .filter(|f| f.secrets().contains(&def))
+                    .map(|f| f.name)
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// The keys the installation's secrets must hold for `config`, each with what it is for.
 pub fn secret_keys(config: &Config) -> Vec<(&'static str, &'static str)> {
     let mut keys = vec![
         (cfg::ENV_CRM_API_KEY, "retailCRM API key"),

@@ -162,12 +162,15 @@ enum ReportCommand {
 
 #[derive(Subcommand)]
 enum ConfigCommand {
-    /// Read and check a config file; print the secret's keys it needs (JSON, values to fill in).
-    /// `make deploy` runs it before anything is built or changed.
+    /// Read and check a config file; print the secrets to create and the keys each needs (JSON,
+    /// values to fill in). `make deploy` runs it before anything is built or changed.
     Check {
         /// The configuration file.
         #[arg(long, default_value = "otklik.toml")]
         config: String,
+        /// The secrets' names start with this (`make deploy SECRETS_PREFIX=…`, default the stack).
+        #[arg(long, default_value = "otklik")]
+        secrets_prefix: String,
     },
 }
 
@@ -222,8 +225,12 @@ fn main() -> ExitCode {
             command: ReportCommand::Digest { now, url },
         } => report_digest(now, url),
         Command::Config {
-            command: ConfigCommand::Check { config },
-        } => config_check(&config),
+            command:
+                ConfigCommand::Check {
+                    config,
+                    secrets_prefix,
+                },
+        } => config_check(&config, &secrets_prefix),
         Command::Crm {
             command:
                 CrmCommand::Setup {
@@ -476,7 +483,8 @@ fn report_digest(now: Option<String>, url: Option<String>) -> ExitCode {
         Err(code) => return code,
     };
     let fired = rt.block_on(async {
-        let parts = otklik_app::env::Parts::from_env(otklik_app::env::Reads::ReportToken).await?;
+        // What the scheduled digest holds on AWS, from the operator's environment.
+        let parts = otklik_app::env::Parts::from_env("kpi-digest").await?;
         let digest = otklik_kpi_digest::KpiDigest::from_parts(&parts).await?;
         Ok::<_, otklik_app::env::BoxError>(digest.fire(reports.as_deref(), now).await?)
     });
@@ -489,7 +497,7 @@ fn report_digest(now: Option<String>, url: Option<String>) -> ExitCode {
     }
 }
 
-fn config_check(path: &str) -> ExitCode {
+fn config_check(path: &str, prefix: &str) -> ExitCode {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -513,13 +521,34 @@ fn config_check(path: &str) -> ExitCode {
     if let Some(template) = otklik_core::whatsapp_template::spec(&config) {
         eprint!("{}", template.describe());
     }
-    let keys = otklik_cli::secret_keys(&config);
+    let secrets = otklik_cli::secrets_to_create(&config, prefix);
     eprintln!(
-        "{path}: ok. The installation's secret (Secrets Manager, a JSON object) needs these keys:"
+        "{path}: ok. Create these Secrets Manager secrets, each a JSON object of its keys \
+         (docs/deploy.md); each function can read only those it uses:"
     );
-    let skeleton: serde_json::Map<String, serde_json::Value> = keys
+    for s in &secrets {
+        eprintln!(
+            "  {} ({}): {}; read by {}",
+            s.name,
+            s.def.purpose,
+            s.keys
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.readers.join(", ")
+        );
+    }
+    let skeleton: serde_json::Map<String, serde_json::Value> = secrets
         .iter()
-        .map(|(k, why)| (k.to_string(), serde_json::Value::String(format!("<{why}>"))))
+        .map(|s| {
+            let keys: serde_json::Map<String, serde_json::Value> = s
+                .keys
+                .iter()
+                .map(|(k, why)| (k.to_string(), serde_json::Value::String(format!("<{why}>"))))
+                .collect();
+            (s.name.clone(), serde_json::Value::Object(keys))
+        })
         .collect();
     match serde_json::to_string_pretty(&skeleton) {
         Ok(j) => {

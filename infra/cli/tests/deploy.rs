@@ -9,8 +9,6 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-const ARN: &str = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:otklik/prod-AbCdEf";
-
 fn deploy(vars: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new("bash");
     cmd.arg(root().join("scripts/deploy.sh"))
@@ -18,6 +16,7 @@ fn deploy(vars: &[(&str, &str)]) -> (i32, String, String) {
         .env("OTKLIK_BIN", env!("CARGO_BIN_EXE_otklik"));
     for k in [
         "SECRETS_ARN",
+        "SECRETS_PREFIX",
         "SES_IDENTITY",
         "ALARM_EMAIL",
         "CONFIG",
@@ -46,7 +45,7 @@ fn missing_parameters_are_all_named_and_nothing_is_built() {
     let before = staged_config().exists();
     let (code, out, err) = deploy(&[]);
     assert_eq!(code, 2, "{out}{err}");
-    for name in ["SECRETS_ARN", "SES_IDENTITY", "ALARM_EMAIL"] {
+    for name in ["SES_IDENTITY", "ALARM_EMAIL"] {
         assert!(err.contains(&format!("{name} is not set")), "{err}");
     }
     assert!(err.contains("nothing was built or changed"), "{err}");
@@ -57,14 +56,14 @@ fn missing_parameters_are_all_named_and_nothing_is_built() {
 #[test]
 fn malformed_parameters_are_refused() {
     let (code, _, err) = deploy(&[
-        ("SECRETS_ARN", "otklik/prod"),
+        ("SECRETS_PREFIX", "/otklik//prod"),
         ("SES_IDENTITY", "shop.example"),
         ("ALARM_EMAIL", "ops-at-shop"),
         ("STACK", "1 bad name"),
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("SECRETS_ARN is not a Secrets Manager secret ARN"),
+        err.contains("SECRETS_PREFIX must be a secret name path"),
         "{err}"
     );
     assert!(err.contains("ALARM_EMAIL is not an email address"), "{err}");
@@ -79,7 +78,6 @@ fn a_broken_config_stops_the_deploy() {
     let example = std::fs::read_to_string(root().join("otklik.example.toml")).unwrap();
     std::fs::write(&bad, example.replace("[crm]", "[crmm]")).unwrap();
     let (code, out, err) = deploy(&[
-        ("SECRETS_ARN", ARN),
         ("SES_IDENTITY", "shop.example"),
         ("ALARM_EMAIL", "ops@shop.example"),
         ("CONFIG", bad.to_str().unwrap()),
@@ -95,7 +93,7 @@ fn a_broken_config_stops_the_deploy() {
 #[test]
 fn good_parameters_get_to_the_sam_commands() {
     let (code, out, err) = deploy(&[
-        ("SECRETS_ARN", ARN),
+        ("SECRETS_PREFIX", "shop/prod"),
         ("SES_IDENTITY", "shop.example"),
         ("ALARM_EMAIL", "ops@shop.example"),
         (
@@ -114,11 +112,41 @@ fn good_parameters_get_to_the_sam_commands() {
         out.contains("--stack-name shop-prod --region eu-central-1"),
         "{out}"
     );
-    assert!(out.contains(&format!("SecretsArn={ARN}")), "{out}");
+    assert!(out.contains("SecretsPrefix=shop/prod"), "{out}");
     assert!(
         out.contains("SesIdentity=shop.example AlarmEmail=ops@shop.example"),
         "{out}"
     );
+    // Without SECRETS_PREFIX the secrets are named after the stack.
+    let (code, out, err) = deploy(&[
+        ("SES_IDENTITY", "shop.example"),
+        ("ALARM_EMAIL", "ops@shop.example"),
+        (
+            "CONFIG",
+            root().join("otklik.example.toml").to_str().unwrap(),
+        ),
+        ("STACK", "shop-prod"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("SecretsPrefix=shop-prod "), "{out}");
+}
+
+#[test]
+fn the_old_single_secret_is_refused_with_the_way_to_split_it() {
+    let (code, out, err) = deploy(&[
+        (
+            "SECRETS_ARN",
+            "arn:aws:secretsmanager:eu-central-1:123456789012:secret:otklik/prod-AbCdEf",
+        ),
+        ("SES_IDENTITY", "shop.example"),
+        ("ALARM_EMAIL", "ops@shop.example"),
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("SECRETS_ARN is no longer used") && err.contains("docs/deploy.md"),
+        "{err}"
+    );
+    assert!(!out.contains("sam build"), "{out}");
 }
 
 #[test]
@@ -133,18 +161,35 @@ fn config_check_prints_the_secret_keys_the_config_needs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for k in [
-        "OTKLIK_CRM_API_KEY",
-        "OTKLIK_TRIGGER_SECRET",
-        "OTKLIK_LINK_SECRET",
-        "OTKLIK_REPORT_TOKEN",
-    ] {
-        assert!(keys.get(k).is_some(), "{k} in {keys}");
-    }
-    // Neither MAX nor SMS in the example: their keys are not asked for.
-    assert!(keys.get("OTKLIK_MAX_TOKEN").is_none(), "{keys}");
-    assert!(keys.get("OTKLIK_SMSRU_API_ID").is_none(), "{keys}");
+    let secrets: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys_of = |secrets: &serde_json::Value, name: &str| -> Vec<String> {
+        let mut keys: Vec<String> = secrets[name]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name} in {secrets}"))
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    // One secret per purpose, named under the default prefix, each with only its keys.
+    assert_eq!(keys_of(&secrets, "otklik/crm"), ["OTKLIK_CRM_API_KEY"]);
+    assert_eq!(
+        keys_of(&secrets, "otklik/trigger"),
+        ["OTKLIK_TRIGGER_SECRET"]
+    );
+    assert_eq!(keys_of(&secrets, "otklik/links"), ["OTKLIK_LINK_SECRET"]);
+    assert_eq!(keys_of(&secrets, "otklik/reports"), ["OTKLIK_REPORT_TOKEN"]);
+    // Neither MAX nor SMS in the example: their keys are not asked for, and no SMS secret.
+    let all = secrets.to_string();
+    assert!(!all.contains("OTKLIK_MAX_TOKEN"), "{all}");
+    assert!(secrets.get("otklik/sms").is_none(), "{all}");
+    // Which functions read each, on stderr.
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("otklik/trigger (the shared secret of the retailCRM trigger): OTKLIK_TRIGGER_SECRET; read by order-intake"),
+        "{said}"
+    );
     let russia = std::env::temp_dir().join(format!("otklik-ru-{}.toml", std::process::id()));
     std::fs::write(
         &russia,
@@ -157,7 +202,7 @@ fn config_check_prints_the_secret_keys_the_config_needs() {
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_otklik"))
-        .args(["config", "check", "--config"])
+        .args(["config", "check", "--secrets-prefix", "ru/shop", "--config"])
         .arg(&russia)
         .output()
         .unwrap();
@@ -167,14 +212,12 @@ fn config_check_prints_the_secret_keys_the_config_needs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for k in [
-        "OTKLIK_MAX_TOKEN",
-        "OTKLIK_MAX_WEBHOOK_TOKEN",
-        "OTKLIK_SMSRU_API_ID",
-        "OTKLIK_SMS_CALLBACK_SECRET",
-    ] {
-        assert!(keys.get(k).is_some(), "{k} in {keys}");
+    let secrets: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys_of(&secrets, "ru/shop/sms"), ["OTKLIK_SMSRU_API_ID"]);
+    assert!(keys_of(&secrets, "ru/shop/messaging").contains(&"OTKLIK_MAX_TOKEN".to_string()));
+    let webhooks = keys_of(&secrets, "ru/shop/webhooks");
+    for k in ["OTKLIK_MAX_WEBHOOK_TOKEN", "OTKLIK_SMS_CALLBACK_SECRET"] {
+        assert!(webhooks.contains(&k.to_string()), "{k} in {webhooks:?}");
     }
     let missing = Command::new(env!("CARGO_BIN_EXE_otklik"))
         .args(["config", "check", "--config", "/nonexistent/otklik.toml"])

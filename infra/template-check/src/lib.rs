@@ -251,3 +251,136 @@ fn search_metrics(expr: &str, place: &str) -> Vec<MetricRef> {
         _ => panic!("{place}: a SEARCH must name its schema and its MetricName: {expr}"),
     }
 }
+
+/// The IAM resource of secret `suffix` as the template writes it: the ARN of
+/// `<SecretsPrefix>/<suffix>` with the six characters Secrets Manager appends to every name.
+pub fn secret_arn_pattern(suffix: &str) -> String {
+    format!(
+        "arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:${{SecretsPrefix}}/{suffix}-??????"
+    )
+}
+
+/// Where the template disagrees with `resources::FUNCTIONS` about secrets: a function whose role
+/// may read a secret it does not use (or misses one it reads), a grant not spelled as one
+/// secret's ARN, a secret's name handed to the wrong function, any secret in the globals. Empty
+/// when each function can read exactly the keys it uses.
+pub fn secret_problems(t: &Template) -> Vec<String> {
+    use otklik_aws::resources::{FUNCTIONS, SECRETS};
+    use std::collections::BTreeSet;
+    let mut problems = Vec::new();
+    let globals = &t.doc["Globals"]["Function"]["Environment"]["Variables"];
+    for (k, _) in globals.as_mapping().into_iter().flatten() {
+        let k = k.as_str().unwrap_or_default();
+        if k.starts_with("OTKLIK_SECRET") {
+            problems.push(format!(
+                "Globals: {k} would hand every function a secret; name it per function"
+            ));
+        }
+    }
+    if t.doc["Parameters"]["SecretsPrefix"].is_null() {
+        problems.push("no SecretsPrefix parameter".into());
+    }
+    for def in FUNCTIONS {
+        let want: BTreeSet<&str> = def.secrets().iter().map(|s| s.suffix).collect();
+        let Some(f) = t
+            .of_kind("AWS::Serverless::Function")
+            .into_iter()
+            .find(|r| r.props["CodeUri"].as_str() == Some(&format!("../functions/{}", def.name)))
+        else {
+            problems.push(format!("{}: no function in the template", def.name));
+            continue;
+        };
+        // What its role may read.
+        let mut granted = BTreeSet::new();
+        let role = get_att(&f.props["Role"]).and_then(|(id, _)| t.resource(&id));
+        let statements = role
+            .map(|r| list(&r.props["Policies"]))
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|p| list(&p["PolicyDocument"]["Statement"]))
+            .collect::<Vec<_>>();
+        for s in statements {
+            let actions: Vec<String> = list(&s["Action"])
+                .iter()
+                .filter_map(|a| a.as_str().map(String::from))
+                .collect();
+            let secret_actions: Vec<&String> = actions
+                .iter()
+                .filter(|a| a.to_ascii_lowercase().starts_with("secretsmanager:"))
+                .collect();
+            if secret_actions.is_empty() {
+                continue;
+            }
+            if secret_actions
+                .iter()
+                .any(|a| a.as_str() != "secretsmanager:GetSecretValue")
+            {
+                problems.push(format!(
+                    "{}: {secret_actions:?}; a function only reads its secrets",
+                    def.name
+                ));
+            }
+            for r in list(&s["Resource"]) {
+                let spelled = match &r {
+                    Value::Tagged(tag) if tag.tag == "!Sub" => tag.value.as_str().map(String::from),
+                    _ => None,
+                };
+                match spelled.and_then(|arn| {
+                    SECRETS
+                        .iter()
+                        .find(|s| arn == secret_arn_pattern(s.suffix))
+                        .map(|s| s.suffix)
+                }) {
+                    Some(suffix) => {
+                        granted.insert(suffix);
+                    }
+                    None => problems.push(format!(
+                        "{}: may read {r:?}, which is not one secret of resources::SECRETS \
+                         (spell it !Sub \"{}\")",
+                        def.name,
+                        secret_arn_pattern("<suffix>")
+                    )),
+                }
+            }
+        }
+        for extra in granted.difference(&want) {
+            problems.push(format!(
+                "{}: its role may read the secret {extra}, which it does not use",
+                def.name
+            ));
+        }
+        for missing in want.difference(&granted) {
+            problems.push(format!(
+                "{}: reads the secret {missing}, which its role may not",
+                def.name
+            ));
+        }
+        // The names it is handed, one variable per secret it reads.
+        let mut named = BTreeSet::new();
+        let env = &f.props["Environment"]["Variables"];
+        for (k, v) in env.as_mapping().into_iter().flatten() {
+            let k = k.as_str().unwrap_or_default();
+            if !k.starts_with("OTKLIK_SECRET") {
+                continue;
+            }
+            match SECRETS.iter().find(|s| s.id_env() == k) {
+                Some(s)
+                    if text(v).as_deref() == Some(&format!("${{SecretsPrefix}}/{}", s.suffix)) =>
+                {
+                    named.insert(s.suffix);
+                }
+                _ => problems.push(format!(
+                    "{}: {k} is not one secret's name variable, set to !Sub \"${{SecretsPrefix}}/<suffix>\"",
+                    def.name
+                )),
+            }
+        }
+        if named != want {
+            problems.push(format!(
+                "{}: is handed the names of {named:?}, reads {want:?}",
+                def.name
+            ));
+        }
+    }
+    problems
+}

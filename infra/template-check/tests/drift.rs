@@ -9,7 +9,9 @@ use otklik_aws::resources::{
     attr, Access, FunctionDef, Names, QueueDef, Trigger, FUNCTIONS, MAIN_TABLE, QUEUES,
     SCHEDULE_GROUP_SUFFIX,
 };
-use otklik_template_check::{get_att, list, reference, text, Resource, Template, STACK};
+use otklik_template_check::{
+    get_att, list, reference, secret_arn_pattern, secret_problems, text, Resource, Template, STACK,
+};
 use serde_yaml::Value;
 
 fn names() -> Names {
@@ -338,10 +340,6 @@ fn the_globals_give_every_function_the_same_runtime_and_stack() {
         Some("AWS::StackName"),
         "resource names derive from the stack name, as Names::from_env reads it"
     );
-    assert_eq!(
-        reference(&env[otklik_aws::secrets::ENV_SECRETS_ID]).as_deref(),
-        Some("SecretsArn")
-    );
     assert_eq!(env["OTKLIK_CONFIG"].as_str(), Some("/opt/otklik.toml"));
     // No secret is ever a plain parameter or an environment value.
     for (k, v) in t.doc["Parameters"].as_mapping().unwrap() {
@@ -557,17 +555,13 @@ fn each_function_has_its_own_role_with_exactly_its_access() {
             "{}: email",
             def.name
         );
+        // Which secrets: `each_function_can_read_exactly_the_secrets_it_uses`.
         assert_eq!(
             has("secretsmanager:GetSecretValue"),
-            access(Access::Secrets),
+            !def.secrets().is_empty(),
             "{}: secret",
             def.name
         );
-        if let Some(rs) = actions.get("secretsmanager:GetSecretValue") {
-            assert!(rs
-                .iter()
-                .all(|r| reference(r).as_deref() == Some("SecretsArn")));
-        }
         // Nothing else: every action is one of the above or its own logs.
         let known: BTreeSet<&str> = [
             "logs:CreateLogStream",
@@ -741,6 +735,56 @@ fn collect_rs(dir: &std::path::Path, out: &mut String) {
         } else if p.extension().is_some_and(|x| x == "rs") {
             out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
         }
+    }
+}
+
+#[test]
+fn each_function_can_read_exactly_the_secrets_it_uses() {
+    let problems = secret_problems(&Template::load());
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn a_function_granted_a_secret_it_does_not_use_fails_the_check() {
+    // The check itself can fail: the template doctored so the retailCRM trigger's webhook may also
+    // read the retailCRM key.
+    let now = std::fs::read_to_string(otklik_template_check::path()).unwrap();
+    let trigger = format!("- !Sub \"{}\"\n", secret_arn_pattern("trigger"));
+    assert_eq!(now.matches(&trigger).count(), 1, "one function reads it");
+    let doctored = now.replace(
+        &trigger,
+        &format!(
+            "{trigger}                  - !Sub \"{}\"\n",
+            secret_arn_pattern("crm")
+        ),
+    );
+    let problems = secret_problems(&Template::parse(&doctored));
+    assert_eq!(
+        problems,
+        vec!["order-intake: its role may read the secret crm, which it does not use".to_string()]
+    );
+    // A grant by wildcard, a secret in the globals, a name handed to a function that does not read
+    // it: each is named.
+    for (from, to, says) in [
+        (
+            "${SecretsPrefix}/trigger-??????",
+            "${SecretsPrefix}/*",
+            "order-intake: may read",
+        ),
+        (
+            "        RUST_LOG: info\n",
+            "        RUST_LOG: info\n        OTKLIK_SECRET_ID_CRM: !Sub \"${SecretsPrefix}/crm\"\n",
+            "Globals: OTKLIK_SECRET_ID_CRM",
+        ),
+        (
+            "          OTKLIK_SECRET_ID_TRIGGER: !Sub \"${SecretsPrefix}/trigger\"\n",
+            "          OTKLIK_SECRET_ID_TRIGGER: !Sub \"${SecretsPrefix}/trigger\"\n          OTKLIK_SECRET_ID_LINKS: !Sub \"${SecretsPrefix}/links\"\n",
+            "order-intake: is handed the names of",
+        ),
+    ] {
+        assert_eq!(now.matches(from).count(), 1, "{from}");
+        let problems = secret_problems(&Template::parse(&now.replace(from, to)));
+        assert!(problems.iter().any(|p| p.starts_with(says)), "{says}: {problems:#?}");
     }
 }
 

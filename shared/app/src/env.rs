@@ -1,5 +1,5 @@
 //! Loading a function's configuration at cold start: `otklik.toml` from `OTKLIK_CONFIG` (default
-//! `otklik.toml` beside the binary's working directory) and secrets from the environment.
+//! `otklik.toml` beside the binary's working directory) and the secrets the function is granted.
 
 use otklik_core::config::{Config, Secrets};
 
@@ -12,7 +12,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone)]
 pub struct Parts {
     pub config: std::sync::Arc<Config>,
-    /// `None` for functions that hold no secret (the KPI route).
+    /// The secrets this function holds (`None` in parts put together without any).
     pub secrets: Option<Secrets>,
     pub clients: otklik_aws::Clients,
     pub names: otklik_aws::resources::Names,
@@ -20,43 +20,49 @@ pub struct Parts {
     pub report_token: Option<String>,
 }
 
-/// What a function reads from the installation's secret at cold start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reads {
-    /// Every secret its config needs (retailCRM key, tokens, link key).
-    Secrets,
-    /// Only the KPI report's bearer token.
-    ReportToken,
-    /// Nothing: the secret is not read at all (one network call less at cold start).
-    Nothing,
-}
-
 impl Parts {
-    /// The config, the clients and the stack's names, plus what `reads` asks of the secret.
-    pub async fn from_env(reads: Reads) -> Result<Parts, BoxError> {
+    /// The config, the clients and the stack's names, plus exactly the secrets `function` is
+    /// granted in `otklik_aws::resources` (and so in the template): on AWS the Secrets Manager
+    /// secrets its role may read, locally the same keys from the environment.
+    pub async fn from_env(function: &str) -> Result<Parts, BoxError> {
+        let def = otklik_aws::resources::function(function)
+            .ok_or_else(|| format!("{function} is not a function of resources::FUNCTIONS"))?;
         let config = load_config()?;
         let clients = otklik_aws::Clients::from_env().await;
-        let source = match reads {
-            Reads::Nothing => otklik_aws::secrets::SecretSource::default(),
-            Reads::Secrets | Reads::ReportToken => {
-                otklik_aws::secrets::SecretSource::from_env(&clients.sdk).await?
-            }
+        let source = if def.secrets().is_empty() {
+            // Nothing to read: no network call at cold start.
+            otklik_aws::secrets::SecretSource::default()
+        } else {
+            otklik_aws::secrets::SecretSource::for_function(&clients.sdk, def).await?
         };
-        let secrets = match reads {
-            Reads::Secrets => Some(
-                Secrets::load(&config, |k| source.get(k))
-                    .map_err(|e| format!("{e} ({})", source.describe()))?,
-            ),
-            Reads::ReportToken | Reads::Nothing => None,
-        };
+        let secrets = Secrets::load_scoped(&config, source.scope(), |k| source.get(k))
+            .map_err(|e| format!("{function}: {e} ({})", source.describe()))?;
         Ok(Parts {
             config: std::sync::Arc::new(config),
-            secrets,
+            secrets: Some(secrets),
             clients,
             names: otklik_aws::resources::Names::from_env(),
             report_token: source
                 .get(otklik_core::config::ENV_REPORT_TOKEN)
                 .filter(|t| !t.trim().is_empty()),
+        })
+    }
+
+    /// These parts as `function` would have them on AWS: only the keys of the secrets it is
+    /// granted. The local stack builds every function in one process from parts holding all the
+    /// keys, and each through this, so a function that uses a key it is not granted fails there
+    /// as it would on AWS.
+    pub fn for_function(&self, function: &str) -> Result<Parts, BoxError> {
+        let def = otklik_aws::resources::function(function)
+            .ok_or_else(|| format!("{function} is not a function of resources::FUNCTIONS"))?;
+        let scope = def.secret_keys();
+        Ok(Parts {
+            secrets: self.secrets.as_ref().map(|s| s.restricted(&scope)),
+            report_token: self
+                .report_token
+                .clone()
+                .filter(|_| scope.contains(&otklik_core::config::ENV_REPORT_TOKEN)),
+            ..self.clone()
         })
     }
 
@@ -93,7 +99,7 @@ impl Parts {
     pub fn crm(&self) -> Result<otklik_retailcrm::RetailCrm, BoxError> {
         let cfg = otklik_retailcrm::ClientConfig::for_otklik(
             &self.config,
-            self.secrets()?.crm_api_key.expose(),
+            self.secrets()?.crm_api_key()?.expose(),
         );
         let gate = otklik_retailcrm::SharedGate::new(
             self.store(),

@@ -1,5 +1,5 @@
 //! Adapters of Otklik's ports over AWS: the DynamoDB survey store, the SQS queues, the Scheduler,
-//! the installation's secret. They do what they are told and decide nothing; the orchestration
+//! the installation's secrets. They do what they are told and decide nothing; the orchestration
 //! that uses them (the engine, the batch loop, the wiring) is `otklik-app`.
 //!
 //! The same code runs on Lambda and against the local endpoint (moto): only `AWS_ENDPOINT_URL`

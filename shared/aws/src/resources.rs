@@ -264,8 +264,109 @@ pub enum Access {
     Schedules,
     /// Send email through SES.
     SendEmail,
-    /// Read the installation's secret (retailCRM key, tokens, link key).
-    Secrets,
+    /// Read this one of the installation's secrets ([`SECRETS`]): the function holds exactly the
+    /// keys of the secrets it is granted, and no other.
+    Secret(&'static SecretDef),
+}
+
+/// One Secrets Manager secret: a JSON object holding the keys of one purpose, so a function is
+/// granted exactly the purposes it serves (least privilege, issue 22 item 3). On AWS it is named
+/// `<SecretsPrefix>/<suffix>` (the template's `SecretsPrefix` parameter); locally the environment
+/// supplies every key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretDef {
+    pub suffix: &'static str,
+    /// The `OTKLIK_*` keys this secret holds; every key lives in exactly one secret.
+    pub keys: &'static [&'static str],
+    /// What it is for, in a phrase (`otklik config check` and the template say it).
+    pub purpose: &'static str,
+}
+
+impl SecretDef {
+    /// The environment variable in which the template hands a function this secret's name
+    /// (`OTKLIK_SECRET_ID_CRM`).
+    pub fn id_env(&self) -> String {
+        format!(
+            "OTKLIK_SECRET_ID_{}",
+            self.suffix.to_ascii_uppercase().replace('-', "_")
+        )
+    }
+
+    /// Its name under `prefix` (`otklik/prod` → `otklik/prod/crm`).
+    pub fn name(&self, prefix: &str) -> String {
+        format!("{}/{}", prefix.trim_end_matches('/'), self.suffix)
+    }
+}
+
+use otklik_core::config as keys;
+
+/// The retailCRM API key: the functions that call retailCRM.
+pub const CRM_SECRET: SecretDef = SecretDef {
+    suffix: "crm",
+    keys: &[keys::ENV_CRM_API_KEY],
+    purpose: "the retailCRM API key",
+};
+/// The retailCRM trigger's shared secret: only the webhook that checks it.
+pub const TRIGGER_SECRET: SecretDef = SecretDef {
+    suffix: "trigger",
+    keys: &[keys::ENV_TRIGGER_SECRET],
+    purpose: "the shared secret of the retailCRM trigger",
+};
+/// The key that signs (and checks) the email and SMS rating links.
+pub const LINKS_SECRET: SecretDef = SecretDef {
+    suffix: "links",
+    keys: &[keys::ENV_LINK_SECRET],
+    purpose: "the key signing the rating links",
+};
+/// The tokens that send chat messages (WhatsApp by Meta or Green-API, MAX by GREEN-API v3).
+pub const MESSAGING_SECRET: SecretDef = SecretDef {
+    suffix: "messaging",
+    keys: &[
+        keys::ENV_META_ACCESS_TOKEN,
+        keys::ENV_GREEN_API_TOKEN,
+        keys::ENV_MAX_TOKEN,
+    ],
+    purpose: "the tokens that send WhatsApp and MAX messages",
+};
+/// The SMS provider's key: only the dispatcher sends SMS.
+pub const SMS_SECRET: SecretDef = SecretDef {
+    suffix: "sms",
+    keys: &[keys::ENV_SMSRU_API_ID],
+    purpose: "the SMS provider's key",
+};
+/// What authenticates the providers' webhooks (signing secret, verify and bearer tokens, the SMS
+/// callback's URL secret): only the webhook function.
+pub const WEBHOOKS_SECRET: SecretDef = SecretDef {
+    suffix: "webhooks",
+    keys: &[
+        keys::ENV_META_APP_SECRET,
+        keys::ENV_META_VERIFY_TOKEN,
+        keys::ENV_GREEN_API_WEBHOOK_TOKEN,
+        keys::ENV_MAX_WEBHOOK_TOKEN,
+        keys::ENV_SMS_CALLBACK_SECRET,
+    ],
+    purpose: "what authenticates the messaging providers' webhooks",
+};
+/// The KPI report's bearer token, which also keys the dashboard's sign-in links.
+pub const REPORTS_SECRET: SecretDef = SecretDef {
+    suffix: "reports",
+    keys: &[keys::ENV_REPORT_TOKEN],
+    purpose: "the KPI report's token and dashboard link key",
+};
+
+pub const SECRETS: &[SecretDef] = &[
+    CRM_SECRET,
+    TRIGGER_SECRET,
+    LINKS_SECRET,
+    MESSAGING_SECRET,
+    SMS_SECRET,
+    WEBHOOKS_SECRET,
+    REPORTS_SECRET,
+];
+
+/// The secret that holds `key`, if any.
+pub fn secret_of(key: &str) -> Option<&'static SecretDef> {
+    SECRETS.iter().find(|s| s.keys.contains(&key))
 }
 
 /// One Lambda function: its crate is `functions/<name>`, its binary `<name>`.
@@ -296,6 +397,22 @@ pub struct FunctionDef {
 pub const CRM_RATE_BUDGET: u32 = 10;
 
 impl FunctionDef {
+    /// The secrets it is granted, in [`SECRETS`] order.
+    pub fn secrets(&self) -> Vec<&'static SecretDef> {
+        SECRETS
+            .iter()
+            .filter(|s| self.access.contains(&Access::Secret(s)))
+            .collect()
+    }
+
+    /// The `OTKLIK_*` keys it may read: those of its secrets, nothing else.
+    pub fn secret_keys(&self) -> Vec<&'static str> {
+        self.secrets()
+            .into_iter()
+            .flat_map(|s| s.keys.iter().copied())
+            .collect()
+    }
+
     /// The most instances that can run at once, if bounded.
     pub fn instances(&self) -> Option<u32> {
         match (self.reserved_concurrency, self.max_concurrency) {
@@ -343,7 +460,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: None,
         crm_rate: None,
-        access: &[Access::Send(&INTAKE_QUEUE), Access::Secrets],
+        access: &[Access::Send(&INTAKE_QUEUE), Access::Secret(&TRIGGER_SECRET)],
     },
     FunctionDef {
         name: "intake-worker",
@@ -354,7 +471,11 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: Some(2),
         crm_rate: Some(1),
-        access: &[Access::WriteTable, Access::Schedules, Access::Secrets],
+        access: &[
+            Access::WriteTable,
+            Access::Schedules,
+            Access::Secret(&CRM_SECRET),
+        ],
     },
     FunctionDef {
         name: "history-poller",
@@ -366,7 +487,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         access: &[
             Access::WriteTable,
             Access::Send(&INTAKE_QUEUE),
-            Access::Secrets,
+            Access::Secret(&CRM_SECRET),
         ],
     },
     FunctionDef {
@@ -383,7 +504,10 @@ pub const FUNCTIONS: &[FunctionDef] = &[
             Access::WriteTable,
             Access::SendEmail,
             Access::Schedules,
-            Access::Secrets,
+            Access::Secret(&CRM_SECRET),
+            Access::Secret(&LINKS_SECRET),
+            Access::Secret(&MESSAGING_SECRET),
+            Access::Secret(&SMS_SECRET),
         ],
     },
     FunctionDef {
@@ -433,7 +557,10 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         crm_rate: None,
         // Checks the caller and queues; never waits on the table, so it answers the provider
         // in milliseconds however busy the rest is.
-        access: &[Access::Send(&INBOUND_QUEUE), Access::Secrets],
+        access: &[
+            Access::Send(&INBOUND_QUEUE),
+            Access::Secret(&WEBHOOKS_SECRET),
+        ],
     },
     FunctionDef {
         name: "inbound-worker",
@@ -557,7 +684,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
             ENGINE_QUEUES[1],
             ENGINE_QUEUES[2],
             ENGINE_QUEUES[3],
-            Access::Secrets,
+            Access::Secret(&LINKS_SECRET),
         ],
     },
     FunctionDef {
@@ -567,7 +694,11 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: Some(2),
         max_concurrency: Some(2),
         crm_rate: Some(2),
-        access: &[Access::WriteTable, Access::Secrets],
+        access: &[
+            Access::WriteTable,
+            Access::Secret(&CRM_SECRET),
+            Access::Secret(&LINKS_SECRET),
+        ],
     },
     FunctionDef {
         name: "complaint-create",
@@ -576,7 +707,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: Some(1),
         max_concurrency: None,
         crm_rate: Some(1),
-        access: &[Access::WriteTable, Access::Secrets],
+        access: &[Access::WriteTable, Access::Secret(&CRM_SECRET)],
     },
     FunctionDef {
         name: "reply-sender",
@@ -585,7 +716,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: None,
         crm_rate: None,
-        access: &[Access::WriteTable, Access::Secrets],
+        access: &[Access::WriteTable, Access::Secret(&MESSAGING_SECRET)],
     },
     FunctionDef {
         name: "kpi-report",
@@ -620,7 +751,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: None,
         crm_rate: None,
-        access: &[Access::ReadTable, Access::Secrets],
+        access: &[Access::ReadTable, Access::Secret(&REPORTS_SECRET)],
     },
     FunctionDef {
         name: "kpi-digest",
@@ -629,9 +760,13 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: None,
         crm_rate: None,
-        // Reads the surveys and writes only the week's claim; mails through SES; the secret's
-        // report token signs the dashboard link.
-        access: &[Access::WriteTable, Access::SendEmail, Access::Secrets],
+        // Reads the surveys and writes only the week's claim; mails through SES; the reports
+        // secret's token signs the dashboard link.
+        access: &[
+            Access::WriteTable,
+            Access::SendEmail,
+            Access::Secret(&REPORTS_SECRET),
+        ],
     },
 ];
 
@@ -787,6 +922,65 @@ mod tests {
                 f.name
             );
         }
+    }
+
+    #[test]
+    fn every_secret_key_lives_in_exactly_one_secret() {
+        for key in otklik_core::config::SECRET_ENV_KEYS {
+            let holders: Vec<&str> = SECRETS
+                .iter()
+                .filter(|s| s.keys.contains(key))
+                .map(|s| s.suffix)
+                .collect();
+            assert_eq!(holders.len(), 1, "{key}: {holders:?}");
+        }
+        for s in SECRETS {
+            for k in s.keys {
+                assert!(otklik_core::config::SECRET_ENV_KEYS.contains(k), "{k}");
+            }
+            // Every secret is read by someone; a secret nobody reads is one to forget to rotate.
+            assert!(
+                FUNCTIONS.iter().any(|f| f.secrets().contains(&s)),
+                "{}",
+                s.suffix
+            );
+        }
+        assert_eq!(CRM_SECRET.id_env(), "OTKLIK_SECRET_ID_CRM");
+        assert_eq!(CRM_SECRET.name("otklik/prod/"), "otklik/prod/crm");
+        assert_eq!(
+            secret_of(otklik_core::config::ENV_LINK_SECRET),
+            Some(&LINKS_SECRET)
+        );
+    }
+
+    #[test]
+    fn only_the_retailcrm_callers_hold_its_key_and_only_the_webhooks_their_checks() {
+        for f in FUNCTIONS {
+            assert_eq!(
+                f.secrets().contains(&&CRM_SECRET),
+                f.crm_rate.is_some(),
+                "{}: the retailCRM key exactly where retailCRM is called",
+                f.name
+            );
+            assert_eq!(
+                f.secrets().contains(&&TRIGGER_SECRET),
+                f.name == "order-intake",
+                "{}",
+                f.name
+            );
+            assert_eq!(
+                f.secrets().contains(&&WEBHOOKS_SECRET),
+                f.name == "provider-webhooks",
+                "{}",
+                f.name
+            );
+        }
+        // The one function that takes customers' words from the queue holds no secret at all.
+        assert!(function("inbound-worker").unwrap().secrets().is_empty());
+        assert_eq!(
+            function("kpi-report").unwrap().secret_keys(),
+            vec![otklik_core::config::ENV_REPORT_TOKEN]
+        );
     }
 
     #[test]

@@ -275,56 +275,79 @@ async fn a_one_time_schedule_is_created_once_in_the_customers_zone() {
     );
 }
 
-/// On AWS the functions read their secrets from one Secrets Manager secret at cold start; here the
-/// same SDK call reads one from the local endpoint.
+/// On AWS each function reads the secrets it is granted (one per purpose) at cold start; here the
+/// same SDK calls read them from the local endpoint.
 #[tokio::test]
-async fn secrets_come_from_one_secrets_manager_secret() {
+async fn a_function_reads_exactly_the_secrets_it_is_granted() {
+    use otklik_aws::resources::{function, CRM_SECRET, LINKS_SECRET, TRIGGER_SECRET};
     use otklik_aws::secrets::SecretSource;
     let c = clients().await;
     let sm = aws_sdk_secretsmanager::Client::new(&c.sdk);
-    let name = format!("{}/secrets", unique_names("secrets").stack);
-    sm.create_secret()
-        .name(&name)
-        .secret_string(r#"{"OTKLIK_TRIGGER_SECRET":"from-the-secret","OTKLIK_CRM_API_KEY":"k"}"#)
-        .send()
+    let prefix = format!("{}/s", unique_names("secrets").stack);
+    for (def, body) in [
+        (&CRM_SECRET, r#"{"OTKLIK_CRM_API_KEY":"from-the-secret"}"#),
+        (
+            &TRIGGER_SECRET,
+            r#"{"OTKLIK_TRIGGER_SECRET":"not-for-the-writer"}"#,
+        ),
+    ] {
+        sm.create_secret()
+            .name(def.name(&prefix))
+            .secret_string(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    // The writer holds the crm and links secrets; the links one was never created (reads empty).
+    let writer = function("crm-writer").unwrap();
+    let ids = |var: &str| {
+        otklik_aws::resources::SECRETS
+            .iter()
+            .find(|s| s.id_env() == var)
+            .map(|s| s.name(&prefix))
+    };
+    let source = SecretSource::for_function_with(&c.sdk, writer, ids)
         .await
         .unwrap();
-    let source = SecretSource::fetch(&c.sdk, &name).await.unwrap();
     assert_eq!(
-        source.get("OTKLIK_TRIGGER_SECRET").as_deref(),
+        source.get("OTKLIK_CRM_API_KEY").as_deref(),
         Some("from-the-secret")
     );
-    assert_eq!(source.get("OTKLIK_CRM_API_KEY").as_deref(), Some("k"));
-    // A key the secret lacks falls back to the environment (PATH is always set).
-    assert!(source.get("PATH").is_some());
-    assert!(source.describe().contains(&name));
-
-    // A missing secret, or one that is not a JSON object of strings: a clear error that names
-    // the secret and never echoes its value.
-    let missing = SecretSource::fetch(&c.sdk, "no/such/secret")
-        .await
-        .unwrap_err();
-    assert!(
-        missing.contains("cannot read secret no/such/secret"),
-        "{missing}"
+    assert_eq!(source.get("OTKLIK_TRIGGER_SECRET"), None, "not granted");
+    assert_eq!(
+        source.get("PATH"),
+        None,
+        "only its keys, even from the environment"
     );
+    assert!(source.describe().contains(&CRM_SECRET.name(&prefix)));
+    assert!(source.describe().contains(&LINKS_SECRET.name(&prefix)));
+
+    // A secret holding another purpose's key, or not a JSON object of strings: a clear error
+    // that names the secret and never echoes its value.
     for (suffix, body, says) in [
         ("text", "hunter2-not-json", "not a JSON object"),
         ("array", r#"["hunter2"]"#, "must be a JSON object"),
         (
             "number",
-            r#"{"OTKLIK_LINK_SECRET": 12345}"#,
+            r#"{"OTKLIK_CRM_API_KEY": 12345}"#,
             "must be a string",
         ),
+        (
+            "foreign",
+            r#"{"OTKLIK_LINK_SECRET": "hunter2"}"#,
+            "belongs in the secret …/links",
+        ),
     ] {
-        let bad = format!("{name}-{suffix}");
+        let bad = format!("{prefix}-{suffix}");
         sm.create_secret()
             .name(&bad)
             .secret_string(body)
             .send()
             .await
             .unwrap();
-        let e = SecretSource::fetch(&c.sdk, &bad).await.unwrap_err();
+        let e = SecretSource::fetch(&c.sdk, &bad, &CRM_SECRET)
+            .await
+            .unwrap_err();
         assert!(e.contains(says) && e.contains(&bad), "{e}");
         assert!(!e.contains("hunter2") && !e.contains("12345"), "{e}");
     }

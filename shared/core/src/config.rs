@@ -1318,6 +1318,23 @@ pub const ENV_SMSRU_API_ID: &str = "OTKLIK_SMSRU_API_ID";
 /// The secret that ends the SMS.ru callback URL (`/webhooks/sms/<secret>`): SMS.ru signs nothing,
 /// so the URL itself is the credential.
 pub const ENV_SMS_CALLBACK_SECRET: &str = "OTKLIK_SMS_CALLBACK_SECRET";
+/// Every secret key the product knows. Each lives in exactly one of the installation's secrets
+/// (`otklik_aws::resources::SECRETS`), and a function reads only those of the secrets it holds.
+pub const SECRET_ENV_KEYS: &[&str] = &[
+    ENV_CRM_API_KEY,
+    ENV_TRIGGER_SECRET,
+    ENV_LINK_SECRET,
+    ENV_META_ACCESS_TOKEN,
+    ENV_META_APP_SECRET,
+    ENV_META_VERIFY_TOKEN,
+    ENV_GREEN_API_TOKEN,
+    ENV_GREEN_API_WEBHOOK_TOKEN,
+    ENV_REPORT_TOKEN,
+    ENV_MAX_TOKEN,
+    ENV_MAX_WEBHOOK_TOKEN,
+    ENV_SMSRU_API_ID,
+    ENV_SMS_CALLBACK_SECRET,
+];
 /// A callback secret shorter than this could be guessed from the outside.
 pub const MIN_SMS_CALLBACK_SECRET_CHARS: usize = 24;
 
@@ -1337,13 +1354,15 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Every secret the product uses. Which ones are required depends on the WhatsApp provider and on
-/// whether `[max]` and `[sms]` are configured.
+/// The secrets one function holds. Which ones are required depends on the WhatsApp provider, on
+/// whether `[max]` and `[sms]` are configured, and on the keys the function may read at all
+/// ([`Secrets::load_scoped`]): a key outside them is `None` however it is configured, and the
+/// accessors of the three always-needed ones say so.
 #[derive(Debug, Clone)]
 pub struct Secrets {
-    pub crm_api_key: Secret,
-    pub link_secret: Secret,
-    pub trigger_secret: Secret,
+    crm_api_key: Option<Secret>,
+    link_secret: Option<Secret>,
+    trigger_secret: Option<Secret>,
     pub meta_access_token: Option<Secret>,
     pub meta_app_secret: Option<Secret>,
     pub meta_verify_token: Option<Secret>,
@@ -1359,33 +1378,56 @@ pub struct Secrets {
     pub sms_callback_secret: Option<Secret>,
 }
 
+const WHY_CRM_API_KEY: &str = "every retailCRM call needs it";
+const WHY_LINK_SECRET: &str = "signs the email rating links";
+const WHY_TRIGGER_SECRET: &str = "authenticates the retailCRM trigger";
+
 impl Secrets {
-    /// Reads secrets through `lookup` (the environment at the edge; AWS parameters are put into the
-    /// environment by the deployment). The core itself never touches the process environment.
+    /// Reads every secret through `lookup` (the environment at the edge: the CLI and the local
+    /// stack). The core itself never touches the process environment.
     pub fn load(
         config: &Config,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Secrets, ConfigError> {
+        Secrets::load_scoped(config, SECRET_ENV_KEYS, lookup)
+    }
+
+    /// Reads only the keys in `scope` (a function's, `FunctionDef::secret_keys`): one outside it
+    /// is never looked up, and only those inside it are required. A function built from these
+    /// fails at cold start if it uses a key it was not granted, rather than reading it.
+    pub fn load_scoped(
+        config: &Config,
+        scope: &[&str],
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Secrets, ConfigError> {
         let get = |env: &'static str| {
+            if !scope.contains(&env) {
+                return None;
+            }
             lookup(env)
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
                 .map(Secret)
         };
         let need = |env: &'static str, why: &'static str| {
-            get(env).ok_or(ConfigError::MissingSecret { env, why })
+            if !scope.contains(&env) {
+                return Ok(None);
+            }
+            get(env)
+                .map(Some)
+                .ok_or(ConfigError::MissingSecret { env, why })
         };
-        let link_secret = need(ENV_LINK_SECRET, "signs the email rating links")?;
-        if link_secret.0.len() < 32 {
+        let link_secret = need(ENV_LINK_SECRET, WHY_LINK_SECRET)?;
+        if link_secret.as_ref().is_some_and(|s| s.0.len() < 32) {
             return Err(ConfigError::MissingSecret {
                 env: ENV_LINK_SECRET,
                 why: "must be at least 32 characters; a short key makes links forgeable",
             });
         }
         let secrets = Secrets {
-            crm_api_key: need(ENV_CRM_API_KEY, "every retailCRM call needs it")?,
+            crm_api_key: need(ENV_CRM_API_KEY, WHY_CRM_API_KEY)?,
             link_secret,
-            trigger_secret: need(ENV_TRIGGER_SECRET, "authenticates the retailCRM trigger")?,
+            trigger_secret: need(ENV_TRIGGER_SECRET, WHY_TRIGGER_SECRET)?,
             meta_access_token: get(ENV_META_ACCESS_TOKEN),
             meta_app_secret: get(ENV_META_APP_SECRET),
             meta_verify_token: get(ENV_META_VERIFY_TOKEN),
@@ -1414,7 +1456,7 @@ impl Secrets {
                     (&secrets.meta_app_secret, ENV_META_APP_SECRET),
                     (&secrets.meta_verify_token, ENV_META_VERIFY_TOKEN),
                 ] {
-                    if v.is_none() {
+                    if v.is_none() && scope.contains(&env) {
                         return Err(ConfigError::MissingSecret { env, why });
                     }
                 }
@@ -1428,7 +1470,7 @@ impl Secrets {
                         ENV_GREEN_API_WEBHOOK_TOKEN,
                     ),
                 ] {
-                    if v.is_none() {
+                    if v.is_none() && scope.contains(&env) {
                         return Err(ConfigError::MissingSecret { env, why });
                     }
                 }
@@ -1441,7 +1483,7 @@ impl Secrets {
                 (&secrets.max_token, ENV_MAX_TOKEN),
                 (&secrets.max_webhook_token, ENV_MAX_WEBHOOK_TOKEN),
             ] {
-                if v.is_none() {
+                if v.is_none() && scope.contains(&env) {
                     return Err(ConfigError::MissingSecret { env, why });
                 }
             }
@@ -1451,7 +1493,7 @@ impl Secrets {
             ..
         }) = &config.sms
         {
-            if secrets.smsru_api_id.is_none() {
+            if secrets.smsru_api_id.is_none() && scope.contains(&ENV_SMSRU_API_ID) {
                 return Err(ConfigError::MissingSecret {
                     env: ENV_SMSRU_API_ID,
                     why: "sms.provider is \"smsru\"",
@@ -1459,6 +1501,55 @@ impl Secrets {
             }
         }
         Ok(secrets)
+    }
+
+    /// The retailCRM API key; an error names it if this function was not granted it.
+    pub fn crm_api_key(&self) -> Result<&Secret, ConfigError> {
+        self.crm_api_key.as_ref().ok_or(ConfigError::MissingSecret {
+            env: ENV_CRM_API_KEY,
+            why: WHY_CRM_API_KEY,
+        })
+    }
+
+    /// The key signing the rating links; an error names it if this function was not granted it.
+    pub fn link_secret(&self) -> Result<&Secret, ConfigError> {
+        self.link_secret.as_ref().ok_or(ConfigError::MissingSecret {
+            env: ENV_LINK_SECRET,
+            why: WHY_LINK_SECRET,
+        })
+    }
+
+    /// The trigger's shared secret; an error names it if this function was not granted it.
+    pub fn trigger_secret(&self) -> Result<&Secret, ConfigError> {
+        self.trigger_secret
+            .as_ref()
+            .ok_or(ConfigError::MissingSecret {
+                env: ENV_TRIGGER_SECRET,
+                why: WHY_TRIGGER_SECRET,
+            })
+    }
+
+    /// These secrets with every key outside `scope` dropped: what one function holds when all
+    /// of them were loaded at once (the local stack runs every function in one process).
+    pub fn restricted(&self, scope: &[&str]) -> Secrets {
+        let keep = |v: &Option<Secret>, env: &str| v.clone().filter(|_| scope.contains(&env));
+        Secrets {
+            crm_api_key: keep(&self.crm_api_key, ENV_CRM_API_KEY),
+            link_secret: keep(&self.link_secret, ENV_LINK_SECRET),
+            trigger_secret: keep(&self.trigger_secret, ENV_TRIGGER_SECRET),
+            meta_access_token: keep(&self.meta_access_token, ENV_META_ACCESS_TOKEN),
+            meta_app_secret: keep(&self.meta_app_secret, ENV_META_APP_SECRET),
+            meta_verify_token: keep(&self.meta_verify_token, ENV_META_VERIFY_TOKEN),
+            green_api_token: keep(&self.green_api_token, ENV_GREEN_API_TOKEN),
+            green_api_webhook_token: keep(
+                &self.green_api_webhook_token,
+                ENV_GREEN_API_WEBHOOK_TOKEN,
+            ),
+            max_token: keep(&self.max_token, ENV_MAX_TOKEN),
+            max_webhook_token: keep(&self.max_webhook_token, ENV_MAX_WEBHOOK_TOKEN),
+            smsru_api_id: keep(&self.smsru_api_id, ENV_SMSRU_API_ID),
+            sms_callback_secret: keep(&self.sms_callback_secret, ENV_SMS_CALLBACK_SECRET),
+        }
     }
 }
 
@@ -1952,7 +2043,7 @@ mod tests {
             }
         };
         let s = Secrets::load(&c, env).unwrap();
-        assert_eq!(s.crm_api_key.expose(), "crm-key");
+        assert_eq!(s.crm_api_key().unwrap().expose(), "crm-key");
         let printed = format!("{s:?}");
         assert!(
             !printed.contains("crm-key") && !printed.contains("app-secret"),
@@ -1983,6 +2074,41 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(short.contains("32 characters"), "{short}");
+    }
+
+    #[test]
+    fn a_scoped_load_reads_and_requires_only_its_keys() {
+        let c = Config::from_toml(EXAMPLE).unwrap();
+        let asked = std::cell::RefCell::new(Vec::new());
+        // Everything is on offer; the webhook's scope takes only the Meta app's two checks.
+        let all = |k: &str| -> Option<String> {
+            asked.borrow_mut().push(k.to_string());
+            Some("v".repeat(40))
+        };
+        let scope = [ENV_META_APP_SECRET, ENV_META_VERIFY_TOKEN];
+        let s = Secrets::load_scoped(&c, &scope, all).unwrap();
+        assert_eq!(*asked.borrow(), scope.map(String::from).to_vec());
+        assert!(s.meta_app_secret.is_some() && s.meta_access_token.is_none());
+        let e = s.crm_api_key().unwrap_err().to_string();
+        assert!(e.contains(ENV_CRM_API_KEY), "{e}");
+        assert!(s.link_secret().is_err() && s.trigger_secret().is_err());
+        // Nothing outside the scope is required, however the config is set…
+        assert!(Secrets::load_scoped(&c, &[ENV_LINK_SECRET], |k| {
+            (k == ENV_LINK_SECRET).then(|| "l".repeat(40))
+        })
+        .is_ok());
+        // …and what is inside it still is.
+        let e = Secrets::load_scoped(&c, &scope, |k| {
+            (k == ENV_META_APP_SECRET).then(|| "x".into())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(ENV_META_VERIFY_TOKEN), "{e}");
+        // Restricting what was loaded whole gives the same as loading scoped.
+        let whole = Secrets::load(&c, |_| Some("w".repeat(40))).unwrap();
+        let part = whole.restricted(&[ENV_CRM_API_KEY]);
+        assert!(part.crm_api_key().is_ok() && part.link_secret().is_err());
+        assert!(part.meta_access_token.is_none() && whole.meta_access_token.is_some());
     }
 
     #[test]

@@ -189,6 +189,8 @@ impl LocalStack {
             return Err(format!("installing the trigger: {}", trigger.status()).into());
         }
 
+        // Every key, as the environment supplies them locally; each function below is built from
+        // only the keys its secrets hold on AWS (`Parts::for_function`).
         let parts = Parts {
             config: Arc::new(config),
             secrets: Some(secrets),
@@ -198,11 +200,22 @@ impl LocalStack {
         };
 
         // HTTP functions behind one port.
-        let intake = Arc::new(otklik_order_intake::Intake::from_parts(&parts).await?);
-        let inbound =
-            Arc::new(otklik_provider_webhooks::ProviderWebhooks::from_parts(&parts).await?);
-        let landing = Arc::new(otklik_email_landing::Landing::from_parts(&parts).await?);
-        let kpi = Arc::new(otklik_kpi_report::KpiApi::from_parts(&parts).await?);
+        let intake = Arc::new(
+            otklik_order_intake::Intake::from_parts(&parts.for_function("order-intake")?).await?,
+        );
+        let inbound = Arc::new(
+            otklik_provider_webhooks::ProviderWebhooks::from_parts(
+                &parts.for_function("provider-webhooks")?,
+            )
+            .await?,
+        );
+        let landing = Arc::new(
+            otklik_email_landing::Landing::from_parts(&parts.for_function("email-landing")?)
+                .await?,
+        );
+        let kpi = Arc::new(
+            otklik_kpi_report::KpiApi::from_parts(&parts.for_function("kpi-report")?).await?,
+        );
         let sandbox = Arc::new(crate::sandbox::Sandbox {
             driver: crate::drive::Driver::new(crm_sim.url(), wa_sim.url(), api_url.clone()),
             aws: std::env::var("AWS_ENDPOINT_URL").unwrap_or_default(),
@@ -266,14 +279,32 @@ impl LocalStack {
                 Ok::<_, BoxError>((SqsQueue::connect(sqs, &names, def).await?, def))
             }
         };
-        let worker = Arc::new(otklik_intake_worker::Worker::from_parts(&parts).await?);
-        let dispatcher = Arc::new(otklik_survey_dispatch::Dispatcher::from_parts(&parts).await?);
-        let inbound_worker =
-            Arc::new(otklik_inbound_worker::InboundWorker::from_parts(&parts).await?);
-        let writer = Arc::new(otklik_crm_writer::CrmWriter::from_parts(&parts).await?);
-        let creator =
-            Arc::new(otklik_complaint_create::ComplaintCreator::from_parts(&parts).await?);
-        let sender = Arc::new(otklik_reply_sender::ReplySender::from_parts(&parts).await?);
+        let worker = Arc::new(
+            otklik_intake_worker::Worker::from_parts(&parts.for_function("intake-worker")?).await?,
+        );
+        let dispatcher = Arc::new(
+            otklik_survey_dispatch::Dispatcher::from_parts(&parts.for_function("survey-dispatch")?)
+                .await?,
+        );
+        let inbound_worker = Arc::new(
+            otklik_inbound_worker::InboundWorker::from_parts(
+                &parts.for_function("inbound-worker")?,
+            )
+            .await?,
+        );
+        let writer = Arc::new(
+            otklik_crm_writer::CrmWriter::from_parts(&parts.for_function("crm-writer")?).await?,
+        );
+        let creator = Arc::new(
+            otklik_complaint_create::ComplaintCreator::from_parts(
+                &parts.for_function("complaint-create")?,
+            )
+            .await?,
+        );
+        let sender = Arc::new(
+            otklik_reply_sender::ReplySender::from_parts(&parts.for_function("reply-sender")?)
+                .await?,
+        );
         let mappings = vec![
             (
                 "intake-worker",
@@ -353,7 +384,9 @@ impl LocalStack {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }));
-        let poller = otklik_history_poller::Poller::from_parts(&parts).await?;
+        let poller =
+            otklik_history_poller::Poller::from_parts(&parts.for_function("history-poller")?)
+                .await?;
         let poller_crm = poller.crm.clone();
         let every = opts.poll_every;
         tasks.push(tokio::spawn(async move {

@@ -188,7 +188,7 @@ pub fn markdown(cold: Option<&ColdStarts>) -> String {
          Runtime API emulator (`coldstart::RuntimeApi`) on a loopback port in \
          `AWS_LAMBDA_RUNTIME_API`, the `AWS_LAMBDA_*` variables Lambda sets (128 MB), and the \
          environment the template gives the function (`OTKLIK_CONFIG`, `OTKLIK_STACK`, \
-         `OTKLIK_SECRETS_ID` naming a Secrets Manager secret, `OTKLIK_CRM_RATE_PER_SECOND`, the \
+         the `OTKLIK_SECRET_ID_*` naming each Secrets Manager secret it reads, `OTKLIK_CRM_RATE_PER_SECOND`, the \
          `OTKLIK_QUEUE_URL_*` of each queue it sends to), \
          against the local AWS endpoint with the stack's table and queues and both simulators. \
          **Cold start** is the time from spawning the process to the emulator receiving the \

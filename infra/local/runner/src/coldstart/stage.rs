@@ -102,27 +102,28 @@ impl Stage {
         let clients = Clients::with_endpoint(moto).await;
         stack::prepare(&clients, &names, &config).await?;
 
-        // As on AWS: one Secrets Manager secret of OTKLIK_* keys, read by each function at start.
-        let secret: serde_json::Map<String, serde_json::Value> = stack::SECRETS
-            .iter()
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect();
-        let secret = serde_json::Value::Object(secret);
-        let secret_arn = aws_sdk_secretsmanager::Client::new(&clients.sdk)
-            .create_secret()
-            .name(format!("{}/secrets", names.stack))
-            .secret_string(secret.to_string())
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "creating the secret: {}",
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-                )
-            })?
-            .arn()
-            .ok_or("creating the secret: no ARN")?
-            .to_string();
+        // As on AWS: one Secrets Manager secret per purpose, each of its OTKLIK_* keys, and each
+        // function reads only those it is granted (`env_of`) at start.
+        let sm = aws_sdk_secretsmanager::Client::new(&clients.sdk);
+        for def in resources::SECRETS {
+            let keys: serde_json::Map<String, serde_json::Value> = stack::SECRETS
+                .iter()
+                .filter(|(k, _)| def.keys.contains(k))
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
+            sm.create_secret()
+                .name(def.name(&names.stack))
+                .secret_string(serde_json::Value::Object(keys).to_string())
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "creating the secret {}: {}",
+                        def.suffix,
+                        aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                    )
+                })?;
+        }
 
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let config_path = dir.join("otklik.toml");
@@ -185,7 +186,6 @@ impl Stage {
             // …and the template's Globals.
             ("OTKLIK_STACK".into(), names.stack.clone()),
             ("OTKLIK_CONFIG".into(), config_path.display().to_string()),
-            ("OTKLIK_SECRETS_ID".into(), secret_arn),
             ("RUST_LOG".into(), "info".into()),
         ];
         Ok(Stage {
@@ -244,7 +244,11 @@ impl Stage {
                 uuid_like().replace('-', "")
             ),
         ));
-        // As the template: the URL of each queue the function sends to.
+        // As the template: the name of each secret the function reads…
+        for secret in def.map(|d| d.secrets()).unwrap_or_default() {
+            env.push((secret.id_env(), secret.name(&self.names.stack)));
+        }
+        // …and the URL of each queue it sends to.
         for access in def.map_or(&[][..], |d| d.access) {
             if let resources::Access::Send(q) = access {
                 if let Some((queue, _)) = self.queues.get(q.suffix) {
