@@ -3,6 +3,7 @@
 pub mod crm_setup;
 pub mod kpi;
 pub mod ops;
+pub mod privacy;
 pub mod whatsapp;
 
 use otklik_core::config::{self as cfg, Config, WhatsappProvider};

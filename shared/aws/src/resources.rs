@@ -392,13 +392,15 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: None,
         crm_rate: None,
-        // No secret: the webhook was authenticated before its items were queued.
+        // The webhook was authenticated before its items were queued; the secret is read for
+        // the contact key alone: the markers of provider ids are keyed hashes (privacy).
         access: &[
             Access::WriteTable,
             ENGINE_QUEUES[0],
             ENGINE_QUEUES[1],
             ENGINE_QUEUES[2],
             ENGINE_QUEUES[3],
+            Access::Secrets,
         ],
     },
     FunctionDef {

@@ -60,7 +60,41 @@ pub struct Config {
     /// The owner's reports: who gets the weekly digest, and when (`[report]`); absent: nobody.
     #[serde(default)]
     pub report: ReportConfig,
+    /// How long personal data stays after a survey ends (`[privacy]`).
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
 }
+
+/// `[privacy]`: how long a customer's phone, email and words stay on a survey after it ends
+/// (SPEC §8). Ratings, credits and the KPI stay for the survey's whole life.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// After this long past its end, a survey's contact and the customer's words are erased
+    /// (30 days unless set: long enough for the inspector to call back and for a complaint to be
+    /// worked; "0" erases at the next daily sweep).
+    #[serde(
+        deserialize_with = "de_duration",
+        default = "default_contact_retention"
+    )]
+    pub contact_retention: Duration,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig {
+            contact_retention: default_contact_retention(),
+        }
+    }
+}
+
+fn default_contact_retention() -> Duration {
+    Duration::from_secs(30 * 86_400)
+}
+
+/// The longest `privacy.contact_retention` accepted: a survey item itself lives 400 days, and
+/// keeping the contact longer than the KPI's year would keep it for the item's whole life.
+pub const MAX_CONTACT_RETENTION: Duration = Duration::from_secs(365 * 86_400);
 
 fn default_region() -> String {
     "RU".to_string()
@@ -669,6 +703,12 @@ impl Config {
                     "unknown region {:?}; use an ISO 3166 code such as \"RU\"",
                     self.default_region
                 ),
+            ));
+        }
+        if self.privacy.contact_retention > MAX_CONTACT_RETENTION {
+            out.push(invalid(
+                "privacy.contact_retention",
+                "at most \"365d\": the survey's rating outlives it, its contact should not",
             ));
         }
         let url_ok = |u: &str| u.starts_with("https://") || u.starts_with("http://");
@@ -1307,6 +1347,10 @@ pub const ENV_GREEN_API_TOKEN: &str = "OTKLIK_GREEN_API_TOKEN";
 pub const ENV_GREEN_API_WEBHOOK_TOKEN: &str = "OTKLIK_GREEN_API_WEBHOOK_TOKEN";
 pub const ENV_LINK_SECRET: &str = "OTKLIK_LINK_SECRET";
 pub const ENV_TRIGGER_SECRET: &str = "OTKLIK_TRIGGER_SECRET";
+/// The key of the contact hash (`privacy::ContactHasher`): the do-not-contact list and every
+/// store key that would otherwise hold a phone, an email or a provider id. Optional: without it
+/// the key is derived from `OTKLIK_LINK_SECRET` (see docs/operations.md before rotating that).
+pub const ENV_CONTACT_KEY: &str = "OTKLIK_CONTACT_KEY";
 /// Bearer token of the KPI report route; the route refuses everyone without it.
 pub const ENV_REPORT_TOKEN: &str = "OTKLIK_REPORT_TOKEN";
 /// The GREEN-API v3 instance token of `[max]` (`apiTokenInstance`).
@@ -1343,6 +1387,8 @@ impl fmt::Debug for Secret {
 pub struct Secrets {
     pub crm_api_key: Secret,
     pub link_secret: Secret,
+    /// `OTKLIK_CONTACT_KEY`, when the installation has a dedicated contact-hash key.
+    pub contact_key: Option<Secret>,
     pub trigger_secret: Secret,
     pub meta_access_token: Option<Secret>,
     pub meta_app_secret: Option<Secret>,
@@ -1360,6 +1406,18 @@ pub struct Secrets {
 }
 
 impl Secrets {
+    /// The installation's contact hasher: the dedicated `OTKLIK_CONTACT_KEY` if set, otherwise a
+    /// key derived from the link-signing key (so an installation from before the key existed
+    /// needs nothing new, and its hashes stay the same as long as the link key does).
+    pub fn contact_hasher(&self) -> crate::privacy::ContactHasher {
+        match &self.contact_key {
+            Some(k) => crate::privacy::ContactHasher::new(k.expose().as_bytes()),
+            None => crate::privacy::ContactHasher::derived_from_link_key(
+                self.link_secret.expose().as_bytes(),
+            ),
+        }
+    }
+
     /// Reads secrets through `lookup` (the environment at the edge; AWS parameters are put into the
     /// environment by the deployment). The core itself never touches the process environment.
     pub fn load(
@@ -1385,6 +1443,7 @@ impl Secrets {
         let secrets = Secrets {
             crm_api_key: need(ENV_CRM_API_KEY, "every retailCRM call needs it")?,
             link_secret,
+            contact_key: get(ENV_CONTACT_KEY),
             trigger_secret: need(ENV_TRIGGER_SECRET, "authenticates the retailCRM trigger")?,
             meta_access_token: get(ENV_META_ACCESS_TOKEN),
             meta_app_secret: get(ENV_META_APP_SECRET),
@@ -1396,6 +1455,12 @@ impl Secrets {
             smsru_api_id: get(ENV_SMSRU_API_ID),
             sms_callback_secret: get(ENV_SMS_CALLBACK_SECRET),
         };
+        if secrets.contact_key.as_ref().is_some_and(|s| s.0.len() < 32) {
+            return Err(ConfigError::MissingSecret {
+                env: ENV_CONTACT_KEY,
+                why: "must be at least 32 characters; a short key lets a leaked table be read",
+            });
+        }
         if secrets
             .sms_callback_secret
             .as_ref()
