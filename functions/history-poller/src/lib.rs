@@ -216,6 +216,7 @@ impl<Q: Queue> Poller<Q> {
                 tracing::info!(
                     erased = report.erased,
                     dnc_hashed = report.dnc_hashed,
+                    unreadable = report.unreadable,
                     "retention sweep"
                 );
                 Ok(Some(report))

@@ -116,6 +116,10 @@ pub fn secret_keys(config: &Config) -> Vec<(&'static str, &'static str)> {
             "random string of 32+ characters; signs the email links",
         ),
         (
+            cfg::ENV_CONTACT_KEY,
+            "random string of 32+ characters, set once and never changed; keys the hashes that stand for phones and emails (do-not-contact list). Optional: without it they are keyed from the link secret",
+        ),
+        (
             cfg::ENV_REPORT_TOKEN,
             "random string; bearer token of the KPI report route, and the key of the dashboard's sign-in links",
         ),

@@ -31,8 +31,8 @@ pub async fn forget(
 ) -> Result<String, OpsError> {
     let report = store.forget(who, now).await?;
     let whom = match who {
-        Forgotten::Phone(p) => format!("{p:?}"),
-        Forgotten::Email(e) => format!("{e:?}"),
+        Forgotten::Phone(p) => p.masked(),
+        Forgotten::Email(e) => e.masked(),
     };
     let mut out = String::new();
     if report.changes.is_empty() {

@@ -138,6 +138,7 @@ fn config_check_prints_the_secret_keys_the_config_needs() {
         "OTKLIK_CRM_API_KEY",
         "OTKLIK_TRIGGER_SECRET",
         "OTKLIK_LINK_SECRET",
+        "OTKLIK_CONTACT_KEY",
         "OTKLIK_REPORT_TOKEN",
     ] {
         assert!(keys.get(k).is_some(), "{k} in {keys}");

@@ -17,6 +17,9 @@ pub struct RetentionReport {
     pub erased: usize,
     /// Plain do-not-contact entries of an older build, now kept as hashes.
     pub dnc_hashed: usize,
+    /// Survey items whose document does not parse: left as they are (and counted), so one bad
+    /// item cannot stop every day's sweep.
+    pub unreadable: usize,
 }
 
 /// Whose data `otklik forget` erases.
@@ -230,7 +233,10 @@ impl DynamoStore {
                 if text(item, attr::SK) != Some("survey") {
                     continue;
                 }
-                let survey = Self::parse(item)?;
+                let Ok(survey) = Self::parse(item) else {
+                    report.unreadable += 1;
+                    continue;
+                };
                 report.surveys_open_or_recent += 1;
                 let due = otklik_core::privacy::erase_due(&survey, retention);
                 if due.is_some_and(|at| at <= now)
