@@ -1,5 +1,9 @@
 //! Lambda entry point of `complaint-create`.
 
+// The cold start's future (config, each secret, clients, then the runtime) nests deeper than the
+// compiler's default layout depth.
+#![recursion_limit = "256"]
+
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use otklik_complaint_create::ComplaintCreator;

@@ -303,7 +303,8 @@ impl<Q: Queue> Poller<Q> {
     pub async fn run(&self, now: DateTime<Utc>) -> Result<serde_json::Value, PollError> {
         let polled = self.poll(now).await;
         let swept = self.remind(now).await;
-        let (polled, swept) = (polled?, swept?);
+        let erased = self.retention(now).await;
+        let (polled, swept, erased) = (polled?, swept?, erased?);
         Ok(serde_json::json!({
             "entries": polled.entries,
             "signals": polled.signals,
@@ -313,7 +314,43 @@ impl<Q: Queue> Poller<Q> {
             "coveredUntil": polled.covered_until,
             "complaintsWaiting": swept.waiting,
             "reminders": swept.reminders,
+            "retention": erased,
         }))
+    }
+
+    /// Once a day (the first run after midnight UTC claims the day): personal data of surveys
+    /// ended more than `privacy.contact_retention` ago is erased, and plain do-not-contact
+    /// entries of an older build become keyed hashes (the store's `retention_sweep`). On this
+    /// schedule rather than one of its own: the poller runs every few minutes anyway, holds the
+    /// secret (the contact key) and writes the table, so no new function, role or schedule.
+    /// A failed sweep gives the day back, so the next run tries again.
+    pub async fn retention(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Option<otklik_aws::store::RetentionReport>, PollError> {
+        let day = now.format("%Y-%m-%d").to_string();
+        if !self.store.claim_retention_sweep(&day, now).await? {
+            return Ok(None);
+        }
+        match self
+            .store
+            .retention_sweep(self.config.privacy.contact_retention, now)
+            .await
+        {
+            Ok(report) => {
+                tracing::info!(
+                    erased = report.erased,
+                    dnc_hashed = report.dnc_hashed,
+                    unreadable = report.unreadable,
+                    "retention sweep"
+                );
+                Ok(Some(report))
+            }
+            Err(e) => {
+                let _ = self.store.release_retention_sweep(&day).await;
+                Err(e.into())
+            }
+        }
     }
 
     /// A history entry that sets the status of a complaint order Otklik opened goes onto that

@@ -388,7 +388,7 @@ impl InboundWorker {
 
 impl InboundWorker {
     /// Built as on Lambda: the config from `OTKLIK_CONFIG`, the stack's names from the
-    /// environment; the secret is not read.
+    /// environment; the secret is read for the contact key (the markers' keyed hashes).
     pub async fn from_env() -> Result<Self, otklik_app::env::BoxError> {
         Self::from_parts(&otklik_app::env::Parts::from_env("inbound-worker").await?).await
     }

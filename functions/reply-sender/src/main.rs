@@ -1,5 +1,9 @@
 //! Lambda entry point of `reply-sender`.
 
+// The cold start's future (config, each secret, clients, then the runtime) nests deeper than the
+// compiler's default layout depth.
+#![recursion_limit = "256"]
+
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use otklik_reply_sender::ReplySender;

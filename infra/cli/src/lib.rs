@@ -3,6 +3,7 @@
 pub mod crm_setup;
 pub mod kpi;
 pub mod ops;
+pub mod privacy;
 pub mod whatsapp;
 
 use otklik_core::config::{self as cfg, Config, WhatsappProvider};
@@ -149,6 +150,10 @@ pub fn secret_keys(config: &Config) -> Vec<(&'static str, &'static str)> {
         (
             cfg::ENV_LINK_SECRET,
             "random string of 32+ characters; signs the email links",
+        ),
+        (
+            cfg::ENV_CONTACT_KEY,
+            "random string of 32+ characters, set once and never changed; keys the hashes that stand for phones and emails (do-not-contact list). Optional: without it they are keyed from the link secret",
         ),
         (
             cfg::ENV_REPORT_TOKEN,

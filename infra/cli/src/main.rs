@@ -3,7 +3,8 @@
 //! `otklik reply "<text>"` shows how a customer's words will be read before anyone relies on it;
 //! `otklik provision` creates the stack's tables and queues on the configured AWS endpoint (for a
 //! bare local endpoint; the local runner and the test harness create theirs themselves, and on
-//! AWS the SAM template does); `otklik inbound unusable` lists
+//! AWS the SAM template does); `otklik forget` erases one customer's personal data;
+//! `otklik inbound unusable` lists
 //! the webhook items we could not use; `otklik whatsapp template` creates the Meta question
 //! template from the config.
 
@@ -80,6 +81,17 @@ enum Command {
     Dlq {
         #[command(subcommand)]
         command: DlqCommand,
+    },
+    /// Erase one customer's personal data from every item (right to erasure: 152-ФЗ, GDPR).
+    /// Their ratings stay for the KPI; an opt-out stays on the do-not-contact list, hashed.
+    /// Reads the contact key from the installation's secrets, like the functions.
+    Forget {
+        /// The customer's phone (national forms read in the config's default_region).
+        #[arg(long, conflicts_with = "email", required_unless_present = "email")]
+        phone: Option<String>,
+        /// The customer's email.
+        #[arg(long)]
+        email: Option<String>,
     },
     /// WhatsApp through Meta.
     Whatsapp {
@@ -280,6 +292,44 @@ fn main() -> ExitCode {
         Command::Whatsapp {
             command: WhatsappCommand::Template { config, dry_run },
         } => whatsapp_template_command(&config, dry_run),
+        Command::Forget { phone, email } => forget_command(phone, email),
+    }
+}
+
+/// `otklik forget`: the config (for the phone's region) and the secrets (for the contact key)
+/// as the functions read them, then the erasure against the stack the environment names.
+fn forget_command(phone: Option<String>, email: Option<String>) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(async {
+        // Read as the inbound worker reads them: its one secret is the contact key, all the
+        // erasure needs (no retailCRM key, no provider token).
+        let parts = otklik_app::env::Parts::from_env("inbound-worker")
+            .await
+            .map_err(|e| e.to_string())?;
+        let who = otklik_cli::privacy::whom(
+            phone.as_deref(),
+            email.as_deref(),
+            &parts.config.default_region,
+        )?;
+        otklik_cli::privacy::forget(&parts.store(), &who, chrono::Utc::now())
+            .await
+            .map_err(|e| match e {
+                otklik_cli::ops::OpsError::Store(e) => aws_words(&e.to_string()),
+                e => e.to_string(),
+            })
+    });
+    match result {
+        Ok(text) => {
+            println!("{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("otklik forget: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

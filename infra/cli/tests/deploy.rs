@@ -179,6 +179,7 @@ fn config_check_prints_the_secret_keys_the_config_needs() {
         ["OTKLIK_TRIGGER_SECRET"]
     );
     assert_eq!(keys_of(&secrets, "otklik/links"), ["OTKLIK_LINK_SECRET"]);
+    assert_eq!(keys_of(&secrets, "otklik/contacts"), ["OTKLIK_CONTACT_KEY"]);
     assert_eq!(keys_of(&secrets, "otklik/reports"), ["OTKLIK_REPORT_TOKEN"]);
     // Neither MAX nor SMS in the example: their keys are not asked for, and no SMS secret.
     let all = secrets.to_string();

@@ -121,3 +121,71 @@ async fn dlq_list_shows_what_rests_and_redrive_puts_it_back() {
         "{err}"
     );
 }
+
+/// `otklik forget --phone …` as an operator runs it: config and secrets from the environment
+/// (locally as `.local/stack.env` gives them; on AWS from the secret), the erasure in plain words.
+#[tokio::test]
+async fn forget_erases_the_customer_says_what_it_changed_and_keeps_the_opt_out() {
+    use otklik_core::ports::DoNotContactList;
+    let (clients, names) = stack("ops-forget").await;
+    let key = "cli-test-contact-key-0123456789abcdef";
+    let store = DynamoStore::new(clients.dynamodb.clone(), &names)
+        .with_hasher(otklik_core::privacy::ContactHasher::new(key.as_bytes()));
+    let at = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
+    let contact = Contact {
+        phone: Some(Phone::parse("+7 900 765-43-21", "RU").unwrap()),
+        email: None,
+    };
+    let mut s = Survey::new(
+        OrderRef::new("main-shop", 4321).unwrap(),
+        contact.clone(),
+        at,
+        at,
+    );
+    s.state = SurveyState::Closed {
+        outcome: Outcome::OptedOut,
+    };
+    s.closed_at = Some(at);
+    s.seen_inputs = vec![InputId::new("79007654321@c.us/BAE5").unwrap()];
+    assert!(store.create(&s).await.unwrap());
+    store.add(&contact).await.unwrap();
+
+    let config = std::env::temp_dir().join(format!("otklik-forget-{}.toml", std::process::id()));
+    std::fs::write(&config, include_str!("../../../otklik.example.toml")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args(["forget", "--phone", "8 900 765-43-21"])
+        .env("OTKLIK_STACK", &names.stack)
+        .env("OTKLIK_CONFIG", &config)
+        .env_remove("OTKLIK_SECRETS_ID")
+        .env("OTKLIK_CRM_API_KEY", "k")
+        .env("OTKLIK_TRIGGER_SECRET", "t")
+        .env("OTKLIK_LINK_SECRET", "l".repeat(40))
+        .env("OTKLIK_CONTACT_KEY", key)
+        .env("OTKLIK_META_ACCESS_TOKEN", "m")
+        .env("OTKLIK_META_APP_SECRET", "m")
+        .env("OTKLIK_META_VERIFY_TOKEN", "m")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&config);
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert!(out.status.success(), "{stderr}");
+    for expected in [
+        "Forgot +7900*****21",
+        "order main-shop/4321: erased phone, 1 message id(s) from survey s-main-shop-4321",
+        "kept them on the do-not-contact list, as a keyed hash",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("7654321"), "masked:\n{stdout}");
+    let kept = store.get(&s.id).await.unwrap().unwrap();
+    assert_eq!(kept.contact, Contact::default());
+    assert!(kept.seen_inputs.is_empty());
+    assert!(store.contains(&contact).await.unwrap(), "the opt-out stays");
+
+    // Neither flag, or both: refused with a sentence, nothing read.
+    let (ok, _, err) = otklik(&names, &["forget"]);
+    assert!(!ok, "{err}");
+}

@@ -66,9 +66,15 @@ impl Parts {
         })
     }
 
-    /// The survey store on the stack's table.
+    /// The survey store on the stack's table, hashing personal keys with the installation's
+    /// contact key when the function holds it (a report-only function reads no key and looks
+    /// nothing up by a phone).
     pub fn store(&self) -> otklik_aws::store::DynamoStore {
-        otklik_aws::store::DynamoStore::new(self.clients.dynamodb.clone(), &self.names)
+        let store = otklik_aws::store::DynamoStore::new(self.clients.dynamodb.clone(), &self.names);
+        match self.secrets.as_ref().and_then(|s| s.contact_hasher()) {
+            Some(hasher) => store.with_hasher(hasher),
+            None => store,
+        }
     }
 
     /// The engine the reply functions share: the store, the effect queues, the machine's settings.

@@ -57,6 +57,7 @@ pub async fn facts_between(
             sent_at,
             rated_at: s.rated_at,
             words: Vec::new(),
+            words_erased: s.personal_data_erased(),
             complaint: track,
         });
     }

@@ -213,7 +213,9 @@ async fn several_processes_share_one_budget() {
         write_waits.iter().max().unwrap(),
         reads.len(),
     );
-    assert_eq!(stats.requests, answered.len() as u64, "{stats:?}");
+    // Every answered call reached the simulator; on a loaded machine a few attempts more do (a
+    // client timeout retried: each retry books a slot of its own, so the limits below hold).
+    assert!(stats.requests >= answered.len() as u64, "{stats:?}");
     assert_eq!(stats.rate_limited, 0, "{stats:?}");
     assert!(stats.max_per_second <= 10, "{stats:?}");
     assert!(rate >= 8.8, "{rate:.2} req/s: the budget is not used");

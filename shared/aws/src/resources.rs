@@ -347,6 +347,14 @@ pub const WEBHOOKS_SECRET: SecretDef = SecretDef {
     ],
     purpose: "what authenticates the messaging providers' webhooks",
 };
+/// The key of the hashes that stand for phones, emails and providers' ids in the table (the
+/// do-not-contact list, the markers): every function that writes or looks up such a key, with one
+/// key between them all, or their hashes would not meet.
+pub const CONTACTS_SECRET: SecretDef = SecretDef {
+    suffix: "contacts",
+    keys: &[keys::ENV_CONTACT_KEY],
+    purpose: "the key of the hashes standing for phones, emails and ids",
+};
 /// The KPI report's bearer token, which also keys the dashboard's sign-in links.
 pub const REPORTS_SECRET: SecretDef = SecretDef {
     suffix: "reports",
@@ -361,6 +369,7 @@ pub const SECRETS: &[SecretDef] = &[
     MESSAGING_SECRET,
     SMS_SECRET,
     WEBHOOKS_SECRET,
+    CONTACTS_SECRET,
     REPORTS_SECRET,
 ];
 
@@ -475,6 +484,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
             Access::WriteTable,
             Access::Schedules,
             Access::Secret(&CRM_SECRET),
+            Access::Secret(&CONTACTS_SECRET),
         ],
     },
     FunctionDef {
@@ -488,6 +498,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
             Access::WriteTable,
             Access::Send(&INTAKE_QUEUE),
             Access::Secret(&CRM_SECRET),
+            Access::Secret(&CONTACTS_SECRET),
         ],
     },
     FunctionDef {
@@ -508,6 +519,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
             Access::Secret(&LINKS_SECRET),
             Access::Secret(&MESSAGING_SECRET),
             Access::Secret(&SMS_SECRET),
+            Access::Secret(&CONTACTS_SECRET),
         ],
     },
     FunctionDef {
@@ -569,13 +581,15 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: None,
         crm_rate: None,
-        // No secret: the webhook was authenticated before its items were queued.
+        // The webhook was authenticated before its items were queued; the one secret is the
+        // contact key: the markers of provider ids are keyed hashes (privacy).
         access: &[
             Access::WriteTable,
             ENGINE_QUEUES[0],
             ENGINE_QUEUES[1],
             ENGINE_QUEUES[2],
             ENGINE_QUEUES[3],
+            Access::Secret(&CONTACTS_SECRET),
         ],
     },
     FunctionDef {
@@ -685,6 +699,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
             ENGINE_QUEUES[2],
             ENGINE_QUEUES[3],
             Access::Secret(&LINKS_SECRET),
+            Access::Secret(&CONTACTS_SECRET),
         ],
     },
     FunctionDef {
@@ -698,6 +713,7 @@ pub const FUNCTIONS: &[FunctionDef] = &[
             Access::WriteTable,
             Access::Secret(&CRM_SECRET),
             Access::Secret(&LINKS_SECRET),
+            Access::Secret(&CONTACTS_SECRET),
         ],
     },
     FunctionDef {
@@ -707,7 +723,11 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: Some(1),
         max_concurrency: None,
         crm_rate: Some(1),
-        access: &[Access::WriteTable, Access::Secret(&CRM_SECRET)],
+        access: &[
+            Access::WriteTable,
+            Access::Secret(&CRM_SECRET),
+            Access::Secret(&CONTACTS_SECRET),
+        ],
     },
     FunctionDef {
         name: "reply-sender",
@@ -716,7 +736,11 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: None,
         crm_rate: None,
-        access: &[Access::WriteTable, Access::Secret(&MESSAGING_SECRET)],
+        access: &[
+            Access::WriteTable,
+            Access::Secret(&MESSAGING_SECRET),
+            Access::Secret(&CONTACTS_SECRET),
+        ],
     },
     FunctionDef {
         name: "kpi-report",
@@ -975,8 +999,12 @@ mod tests {
                 f.name
             );
         }
-        // The one function that takes customers' words from the queue holds no secret at all.
-        assert!(function("inbound-worker").unwrap().secrets().is_empty());
+        // The one function that takes customers' words from the queue holds only the key of the
+        // hashes its markers are written under.
+        assert_eq!(
+            function("inbound-worker").unwrap().secrets(),
+            vec![&CONTACTS_SECRET]
+        );
         assert_eq!(
             function("kpi-report").unwrap().secret_keys(),
             vec![otklik_core::config::ENV_REPORT_TOKEN]

@@ -26,6 +26,61 @@ fn unique_names(test: &str) -> Names {
     Names::new(otklik_test_support::unique_stack(test))
 }
 
+/// The contact hasher of these tests (any key of 32 characters or more).
+fn hasher() -> otklik_core::privacy::ContactHasher {
+    otklik_core::privacy::ContactHasher::new(&[b'c'; 40])
+}
+
+/// Every item of the stack's table, flattened to one line per attribute
+/// (`"<pk> <sk> <name>: <value>"`; the keys are lines of their own): what the personal-data scan
+/// reads.
+async fn table_lines(c: &Clients, names: &Names) -> Vec<String> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    fn flat(v: &AttributeValue, out: &mut Vec<String>) {
+        match v {
+            AttributeValue::S(s) => out.push(s.clone()),
+            AttributeValue::N(n) => out.push(n.clone()),
+            AttributeValue::Ss(l) => out.extend(l.iter().cloned()),
+            AttributeValue::L(l) => l.iter().for_each(|v| flat(v, out)),
+            AttributeValue::M(m) => m.values().for_each(|v| flat(v, out)),
+            AttributeValue::B(b) => out.push(String::from_utf8_lossy(b.as_ref()).into_owned()),
+            _ => {}
+        }
+    }
+    let mut lines = Vec::new();
+    let mut start = None;
+    loop {
+        let page = c
+            .dynamodb
+            .scan()
+            .table_name(names.table(&MAIN_TABLE))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in page.items() {
+            let key = |k: &str| {
+                item.get(k)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let (pk, sk) = (key("pk"), key("sk"));
+            for (name, v) in item {
+                let mut values = Vec::new();
+                flat(v, &mut values);
+                for value in values {
+                    lines.push(format!("{pk} {sk} {name}: {value}"));
+                }
+            }
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return lines;
+        }
+    }
+}
+
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
@@ -109,7 +164,7 @@ async fn a_survey_is_created_once_and_saved_only_from_its_current_version() {
     let c = clients().await;
     let names = unique_names("store");
     ensure_all(&c, &names).await.unwrap();
-    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let store = DynamoStore::new(c.dynamodb.clone(), &names).with_hasher(hasher());
 
     let s = survey(1001, "2026-11-20T10:00:00Z");
     assert!(store.create(&s).await.unwrap(), "first create writes");
@@ -151,7 +206,7 @@ async fn surveys_are_found_by_phone_newest_first() {
     let c = clients().await;
     let names = unique_names("query");
     ensure_all(&c, &names).await.unwrap();
-    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let store = DynamoStore::new(c.dynamodb.clone(), &names).with_hasher(hasher());
     for (id, created) in [
         (1, "2026-09-01T10:00:00Z"),
         (3, "2026-11-01T10:00:00Z"),
@@ -174,7 +229,7 @@ async fn an_opt_out_blocks_both_phone_and_email() {
     let c = clients().await;
     let names = unique_names("dnc");
     ensure_all(&c, &names).await.unwrap();
-    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let store = DynamoStore::new(c.dynamodb.clone(), &names).with_hasher(hasher());
     let both = survey(1, "2026-11-20T10:00:00Z").contact;
     assert!(!store.contains(&both).await.unwrap());
     store.add(&both).await.unwrap();
@@ -193,6 +248,156 @@ async fn an_opt_out_blocks_both_phone_and_email() {
         email: None,
     };
     assert!(!store.contains(&stranger).await.unwrap());
+    // Kept as keyed hashes: no item names the phone or the email, readable or encoded.
+    let lines = table_lines(&c, &names).await;
+    assert!(
+        lines.iter().any(|l| l.starts_with("dnc#phone#h:")),
+        "{lines:?}"
+    );
+    let left = otklik_test_support::personal_data_in(
+        lines.iter().map(String::as_str),
+        &["9001234567", "buyer@example.ru"],
+    );
+    assert!(left.is_empty(), "{left:?}");
+    // Another key reads another list: the hash is keyed.
+    let other = DynamoStore::new(c.dynamodb.clone(), &names)
+        .with_hasher(otklik_core::privacy::ContactHasher::new(&[b'x'; 40]));
+    assert!(!other.contains(&phone_only).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_plain_opt_out_of_an_older_build_still_holds_and_the_sweep_hashes_it() {
+    let c = clients().await;
+    let names = unique_names("dnc-up");
+    ensure_all(&c, &names).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names).with_hasher(hasher());
+    // What the build before the hashes wrote for an opt-out.
+    for pk in ["dnc#phone#+79001234567", "dnc#email#buyer@example.ru"] {
+        c.dynamodb
+            .put_item()
+            .table_name(names.table(&MAIN_TABLE))
+            .item("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()))
+            .item(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("dnc".into()),
+            )
+            .item(
+                "since",
+                aws_sdk_dynamodb::types::AttributeValue::S("2026-01-02T03:04:05.000Z".into()),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let contact = survey(1, "2026-11-20T10:00:00Z").contact;
+    assert!(store.contains(&contact).await.unwrap(), "before the sweep");
+    let report = store
+        .retention_sweep(
+            std::time::Duration::from_secs(30 * 86_400),
+            t("2026-12-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.dnc_hashed, 2);
+    for (phone, email) in [(true, false), (false, true)] {
+        let one = Contact {
+            phone: contact.phone.clone().filter(|_| phone),
+            email: contact.email.clone().filter(|_| email),
+        };
+        assert!(store.contains(&one).await.unwrap(), "after the sweep");
+    }
+    let lines = table_lines(&c, &names).await;
+    let left = otklik_test_support::personal_data_in(
+        lines.iter().map(String::as_str),
+        &["9001234567", "buyer@example.ru"],
+    );
+    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("since: 2026-01-02T03:04:05.000Z")),
+        "when they opted out is kept: {lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_retention_sweep_erases_ended_surveys_past_retention_and_nothing_else() {
+    use otklik_core::model::{Outcome, Rating};
+    let c = clients().await;
+    let names = unique_names("retention");
+    ensure_all(&c, &names).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names).with_hasher(hasher());
+    let now = t("2026-12-01T00:00:00Z");
+    let retention = std::time::Duration::from_secs(30 * 86_400);
+    // Ended 31 days ago, rated 2 with words; ended 29 days ago; still open.
+    let mut old = survey(11, "2026-10-20T10:00:00Z");
+    old.state = SurveyState::Closed {
+        outcome: Outcome::ComplaintOpened,
+    };
+    old.rating = Some(Rating::new(2).unwrap());
+    old.closed_at = Some(now - chrono::Duration::days(31));
+    old.provider_message_id = Some("wamid.HBgLNzkwMDEyMzQ1NjcVAgARGBI=".into());
+    let mut recent = survey(12, "2026-10-20T10:00:00Z");
+    recent.state = old.state.clone();
+    recent.closed_at = Some(now - chrono::Duration::days(29));
+    let open = survey(13, "2026-11-25T10:00:00Z");
+    for s in [&old, &recent, &open] {
+        assert!(store.create(s).await.unwrap());
+    }
+    store
+        .append_words(
+            &old.id,
+            &format!("{}/words/79001234567@c.us/BAE5", old.id),
+            "курьер нагрубил",
+            now,
+        )
+        .await
+        .unwrap();
+    let report = store.retention_sweep(retention, now).await.unwrap();
+    assert_eq!(report.erased, 1, "{report:?}");
+    let erased = store.get(&old.id).await.unwrap().unwrap();
+    assert_eq!(erased.contact, Contact::default());
+    assert_eq!(erased.rating, old.rating, "the rating stays for the KPI");
+    assert!(store.words_of(&old.id).await.unwrap().is_empty());
+    assert!(store
+        .get(&recent.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .contact
+        .phone
+        .is_some());
+    assert!(store
+        .get(&open.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .contact
+        .phone
+        .is_some());
+    // Nothing of the erased survey's customer is left in its items (the two others, inside
+    // retention, still hold the same contact: filter them out by survey).
+    let lines: Vec<String> = table_lines(&c, &names)
+        .await
+        .into_iter()
+        .filter(|l| !l.contains(recent.id.as_str()) && !l.contains(open.id.as_str()))
+        .collect();
+    let left = otklik_test_support::personal_data_in(
+        lines.iter().map(String::as_str),
+        &["9001234567", "buyer@example.ru", "курьер нагрубил"],
+    );
+    assert!(left.is_empty(), "{left:?}");
+    // The erased survey is no longer found by the phone; the others are.
+    let by_phone = store
+        .by_phone(open.contact.phone.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_phone.len(), 2);
+    // A second sweep finds nothing more to do.
+    assert_eq!(
+        store.retention_sweep(retention, now).await.unwrap().erased,
+        0
+    );
 }
 
 #[tokio::test]
@@ -394,7 +599,7 @@ async fn a_short_link_points_at_one_survey_until_it_expires() {
     let c = clients().await;
     let names = unique_names("shortlink");
     ensure_all(&c, &names).await.unwrap();
-    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let store = DynamoStore::new(c.dynamodb.clone(), &names).with_hasher(hasher());
     let id = ShortLinkId::parse("AbCdEf123456").unwrap();
     let s1 = survey(1, "2026-11-01T10:00:00Z").id;
     let s2 = survey(2, "2026-11-01T10:00:00Z").id;
@@ -414,7 +619,7 @@ async fn a_max_account_check_is_remembered_for_its_ttl_with_or_without_a_chat() 
     let c = clients().await;
     let names = unique_names("maxcache");
     ensure_all(&c, &names).await.unwrap();
-    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let store = DynamoStore::new(c.dynamodb.clone(), &names).with_hasher(hasher());
     let ttl = chrono::Duration::days(30);
     let with = Phone::parse("+79001234567", "RU").unwrap();
     let without = Phone::parse("+79007654321", "RU").unwrap();
@@ -453,7 +658,7 @@ async fn a_write_the_service_refuses_as_invalid_is_permanent_not_retried_for_hou
     let c = clients().await;
     let names = unique_names("too-big");
     ensure_all(&c, &names).await.unwrap();
-    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let store = DynamoStore::new(c.dynamodb.clone(), &names).with_hasher(hasher());
     let mut s = survey(1002, "2026-11-20T10:00:00Z");
     s.done = (0..5000).map(|i| format!("{i:0>100}")).collect();
     let err = store.create(&s).await.unwrap_err();
@@ -467,7 +672,7 @@ async fn a_customers_words_are_kept_bounded_the_oldest_making_room() {
     let c = clients().await;
     let names = unique_names("words");
     ensure_all(&c, &names).await.unwrap();
-    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let store = DynamoStore::new(c.dynamodb.clone(), &names).with_hasher(hasher());
     let id = survey(1003, "2026-11-20T10:00:00Z").id;
     let now = t("2026-11-21T10:00:00Z");
     // A customer who writes on and on, each message longer than we keep: every write succeeds
@@ -506,7 +711,7 @@ async fn the_crm_budget_books_slots_with_one_conditional_write_each() {
     let c = clients().await;
     let names = unique_names("budget");
     ensure_table(&c, &names, &MAIN_TABLE).await.unwrap();
-    let store = DynamoStore::new(c.dynamodb.clone(), &names);
+    let store = DynamoStore::new(c.dynamodb.clone(), &names).with_hasher(hasher());
     let (key, other) = ("crmbudget#a", "crmbudget#b");
     let now = 1_765_000_000_000;
     let claim = |now: u64| Claim {

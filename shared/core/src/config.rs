@@ -60,7 +60,41 @@ pub struct Config {
     /// The owner's reports: who gets the weekly digest, and when (`[report]`); absent: nobody.
     #[serde(default)]
     pub report: ReportConfig,
+    /// How long personal data stays after a survey ends (`[privacy]`).
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
 }
+
+/// `[privacy]`: how long a customer's phone, email and words stay on a survey after it ends
+/// (SPEC §8). Ratings, credits and the KPI stay for the survey's whole life.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// After this long past its end, a survey's contact and the customer's words are erased
+    /// (30 days unless set: long enough for the inspector to call back and for a complaint to be
+    /// worked; "0" erases at the next daily sweep).
+    #[serde(
+        deserialize_with = "de_duration",
+        default = "default_contact_retention"
+    )]
+    pub contact_retention: Duration,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig {
+            contact_retention: default_contact_retention(),
+        }
+    }
+}
+
+fn default_contact_retention() -> Duration {
+    Duration::from_secs(30 * 86_400)
+}
+
+/// The longest `privacy.contact_retention` accepted: a survey item itself lives 400 days, and
+/// keeping the contact longer than the KPI's year would keep it for the item's whole life.
+pub const MAX_CONTACT_RETENTION: Duration = Duration::from_secs(365 * 86_400);
 
 fn default_region() -> String {
     "RU".to_string()
@@ -669,6 +703,12 @@ impl Config {
                     "unknown region {:?}; use an ISO 3166 code such as \"RU\"",
                     self.default_region
                 ),
+            ));
+        }
+        if self.privacy.contact_retention > MAX_CONTACT_RETENTION {
+            out.push(invalid(
+                "privacy.contact_retention",
+                "at most \"365d\": the survey's rating outlives it, its contact should not",
             ));
         }
         let url_ok = |u: &str| u.starts_with("https://") || u.starts_with("http://");
@@ -1307,6 +1347,10 @@ pub const ENV_GREEN_API_TOKEN: &str = "OTKLIK_GREEN_API_TOKEN";
 pub const ENV_GREEN_API_WEBHOOK_TOKEN: &str = "OTKLIK_GREEN_API_WEBHOOK_TOKEN";
 pub const ENV_LINK_SECRET: &str = "OTKLIK_LINK_SECRET";
 pub const ENV_TRIGGER_SECRET: &str = "OTKLIK_TRIGGER_SECRET";
+/// The key of the contact hash (`privacy::ContactHasher`): the do-not-contact list and every
+/// store key that would otherwise hold a phone, an email or a provider id. Required by every
+/// function that writes such keys; set once and never changed (docs/operations.md).
+pub const ENV_CONTACT_KEY: &str = "OTKLIK_CONTACT_KEY";
 /// Bearer token of the KPI report route; the route refuses everyone without it.
 pub const ENV_REPORT_TOKEN: &str = "OTKLIK_REPORT_TOKEN";
 /// The GREEN-API v3 instance token of `[max]` (`apiTokenInstance`).
@@ -1324,6 +1368,7 @@ pub const SECRET_ENV_KEYS: &[&str] = &[
     ENV_CRM_API_KEY,
     ENV_TRIGGER_SECRET,
     ENV_LINK_SECRET,
+    ENV_CONTACT_KEY,
     ENV_META_ACCESS_TOKEN,
     ENV_META_APP_SECRET,
     ENV_META_VERIFY_TOKEN,
@@ -1363,6 +1408,9 @@ pub struct Secrets {
     crm_api_key: Option<Secret>,
     link_secret: Option<Secret>,
     trigger_secret: Option<Secret>,
+    /// `OTKLIK_CONTACT_KEY`: keys the hashes that stand for phones, emails and providers' ids in
+    /// the table ([`Secrets::contact_hasher`]).
+    contact_key: Option<Secret>,
     pub meta_access_token: Option<Secret>,
     pub meta_app_secret: Option<Secret>,
     pub meta_verify_token: Option<Secret>,
@@ -1381,8 +1429,19 @@ pub struct Secrets {
 const WHY_CRM_API_KEY: &str = "every retailCRM call needs it";
 const WHY_LINK_SECRET: &str = "signs the email rating links";
 const WHY_TRIGGER_SECRET: &str = "authenticates the retailCRM trigger";
+const WHY_CONTACT_KEY: &str = "keys the hashes of phones, emails and providers' ids in the table";
 
 impl Secrets {
+    /// The hasher of personal keys, keyed with `OTKLIK_CONTACT_KEY`; `None` in a function not
+    /// granted the key (it looks nothing up by a phone, an email or a provider's id). One key
+    /// for every function, never derived from another secret: a function without that secret
+    /// would otherwise hash differently from the rest.
+    pub fn contact_hasher(&self) -> Option<crate::privacy::ContactHasher> {
+        self.contact_key
+            .as_ref()
+            .map(|k| crate::privacy::ContactHasher::new(k.expose().as_bytes()))
+    }
+
     /// Reads every secret through `lookup` (the environment at the edge: the CLI and the local
     /// stack). The core itself never touches the process environment.
     pub fn load(
@@ -1428,6 +1487,7 @@ impl Secrets {
             crm_api_key: need(ENV_CRM_API_KEY, WHY_CRM_API_KEY)?,
             link_secret,
             trigger_secret: need(ENV_TRIGGER_SECRET, WHY_TRIGGER_SECRET)?,
+            contact_key: need(ENV_CONTACT_KEY, WHY_CONTACT_KEY)?,
             meta_access_token: get(ENV_META_ACCESS_TOKEN),
             meta_app_secret: get(ENV_META_APP_SECRET),
             meta_verify_token: get(ENV_META_VERIFY_TOKEN),
@@ -1438,6 +1498,12 @@ impl Secrets {
             smsru_api_id: get(ENV_SMSRU_API_ID),
             sms_callback_secret: get(ENV_SMS_CALLBACK_SECRET),
         };
+        if secrets.contact_key.as_ref().is_some_and(|s| s.0.len() < 32) {
+            return Err(ConfigError::MissingSecret {
+                env: ENV_CONTACT_KEY,
+                why: "must be at least 32 characters; a short key lets a leaked table be read",
+            });
+        }
         if secrets
             .sms_callback_secret
             .as_ref()
@@ -1537,6 +1603,7 @@ impl Secrets {
             crm_api_key: keep(&self.crm_api_key, ENV_CRM_API_KEY),
             link_secret: keep(&self.link_secret, ENV_LINK_SECRET),
             trigger_secret: keep(&self.trigger_secret, ENV_TRIGGER_SECRET),
+            contact_key: keep(&self.contact_key, ENV_CONTACT_KEY),
             meta_access_token: keep(&self.meta_access_token, ENV_META_ACCESS_TOKEN),
             meta_app_secret: keep(&self.meta_app_secret, ENV_META_APP_SECRET),
             meta_verify_token: keep(&self.meta_verify_token, ENV_META_VERIFY_TOKEN),
@@ -2035,6 +2102,7 @@ mod tests {
             match k {
                 ENV_CRM_API_KEY => Some("crm-key".into()),
                 ENV_LINK_SECRET => Some("l".repeat(40)),
+                ENV_CONTACT_KEY => Some("k".repeat(40)),
                 ENV_TRIGGER_SECRET => Some("trig".into()),
                 ENV_META_ACCESS_TOKEN => Some("meta-token".into()),
                 ENV_META_APP_SECRET => Some("app-secret".into()),
@@ -2043,6 +2111,26 @@ mod tests {
             }
         };
         let s = Secrets::load(&c, env).unwrap();
+        assert!(s.contact_hasher().is_some());
+        // The contact key is required wherever it is in scope, and never short.
+        for (value, problem) in [(None, "hashes"), (Some("k".repeat(31)), "32")] {
+            let err = Secrets::load(&c, |k| {
+                if k == ENV_CONTACT_KEY {
+                    value.clone()
+                } else {
+                    env(k)
+                }
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains(ENV_CONTACT_KEY) && err.contains(problem),
+                "{err}"
+            );
+        }
+        // A function not granted it holds none, and hashes nothing.
+        let scoped = Secrets::load_scoped(&c, &[ENV_REPORT_TOKEN], env).unwrap();
+        assert!(scoped.contact_hasher().is_none());
         assert_eq!(s.crm_api_key().unwrap().expose(), "crm-key");
         let printed = format!("{s:?}");
         assert!(
@@ -2225,6 +2313,7 @@ mod tests {
             match k {
                 ENV_CRM_API_KEY => Some("crm-key".into()),
                 ENV_LINK_SECRET => Some("l".repeat(40)),
+                ENV_CONTACT_KEY => Some("k".repeat(40)),
                 ENV_TRIGGER_SECRET => Some("trig".into()),
                 ENV_META_ACCESS_TOKEN => Some("meta-token".into()),
                 ENV_META_APP_SECRET => Some("app-secret".into()),
@@ -2279,6 +2368,7 @@ mod tests {
                 match k {
                     ENV_CRM_API_KEY => Some("crm-key".into()),
                     ENV_LINK_SECRET => Some("l".repeat(40)),
+                    ENV_CONTACT_KEY => Some("k".repeat(40)),
                     ENV_TRIGGER_SECRET => Some("trig".into()),
                     ENV_META_ACCESS_TOKEN | ENV_META_APP_SECRET | ENV_META_VERIFY_TOKEN => {
                         Some("meta".into())

@@ -206,6 +206,9 @@ pub struct OrderFacts {
     /// The customer's own words (gathered for the ratings the page shows: 1–3, or all for the
     /// ratings CSV).
     pub words: Vec<String>,
+    /// The customer's personal data, words included, left the survey (`privacy`): empty words
+    /// mean "erased", not "wrote nothing".
+    pub words_erased: bool,
     /// The complaint opened for it, as tracked.
     pub complaint: Option<ComplaintTrack>,
 }
@@ -266,6 +269,8 @@ pub struct RatedOrder {
     pub channel: Channel,
     pub employees: Vec<u64>,
     pub words: Vec<String>,
+    /// See [`OrderFacts::words_erased`].
+    pub words_erased: bool,
     /// The complaint order, and whether it is resolved / failed / open.
     pub complaint: Option<(u64, ComplaintOutcome)>,
 }
@@ -417,6 +422,7 @@ pub fn rated_orders(
                 channel: f.kpi.answered_via.unwrap_or(f.kpi.channel),
                 employees: f.kpi.employees.clone(),
                 words: f.words.clone(),
+                words_erased: f.words_erased,
                 complaint: f.complaint.as_ref().map(|t| {
                     let outcome = match t.closed(cfg) {
                         None => ComplaintOutcome::Open,

@@ -290,7 +290,9 @@ pub fn render(d: &Digest, l: &Letter<'_>) -> Mail {
         let _ = writeln!(
             t,
             "   {}",
-            if said.is_empty() {
+            if said.is_empty() && o.words_erased {
+                w.words_erased.to_string()
+            } else if said.is_empty() {
                 w.no_words.to_string()
             } else {
                 format!("«{said}»")

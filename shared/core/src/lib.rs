@@ -23,6 +23,7 @@ pub mod machine;
 pub mod message_kind;
 pub mod model;
 pub mod ports;
+pub mod privacy;
 pub mod provider_errors;
 pub mod reply;
 pub mod report_access;

@@ -97,6 +97,10 @@ pub struct Survey {
     /// idempotent per [`Effect::key`], so delivering one twice is harmless; losing one is not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<Effect>,
+    /// When the customer's personal data left this survey (`privacy`): retention or `otklik
+    /// forget`. The rating, times and employees stay for the KPI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
     /// Optimistic-locking counter, owned by the store adapter.
     pub version: u64,
 }
@@ -132,6 +136,7 @@ impl Survey {
             seen_inputs: Vec::new(),
             done: BTreeSet::new(),
             pending: Vec::new(),
+            erased_at: None,
             version: 0,
         }
     }

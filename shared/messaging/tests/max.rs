@@ -332,6 +332,7 @@ fn the_client_comes_from_max_and_its_token() {
     let secrets = Secrets::load(&config, |k| {
         Some(match k {
             "OTKLIK_LINK_SECRET" => "l".repeat(40),
+            "OTKLIK_CONTACT_KEY" => "k".repeat(40),
             "OTKLIK_SMS_CALLBACK_SECRET" => "c".repeat(32),
             "OTKLIK_MAX_TOKEN" => TOKEN.to_string(),
             _ => "x".to_string(),

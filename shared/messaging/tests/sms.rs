@@ -203,6 +203,7 @@ async fn the_sender_comes_from_sms_and_its_api_id() {
     let secrets = Secrets::load(&config, |k| {
         Some(match k {
             "OTKLIK_LINK_SECRET" => "l".repeat(40),
+            "OTKLIK_CONTACT_KEY" => "k".repeat(40),
             "OTKLIK_SMS_CALLBACK_SECRET" => "c".repeat(32),
             "OTKLIK_SMSRU_API_ID" => API_ID.to_string(),
             _ => "x".to_string(),

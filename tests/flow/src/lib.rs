@@ -139,7 +139,8 @@ impl TestStack {
         })
         .unwrap();
         TestStack {
-            store: DynamoStore::new(clients.dynamodb.clone(), &names),
+            store: DynamoStore::new(clients.dynamodb.clone(), &names)
+                .with_hasher(stack::secrets(&config).unwrap().contact_hasher().unwrap()),
             names,
             clients,
             config: Arc::new(config),

@@ -107,6 +107,12 @@ impl Stack {
     /// so the next delivery runs the effect's code again.
     async fn forget_done(&self, key: &str) {
         use aws_sdk_dynamodb::types::AttributeValue;
+        // The marker's key as the store writes it: the input part of the key hashed.
+        let key = otklik_local_runner::stack::secrets(&self.config)
+            .unwrap()
+            .contact_hasher()
+            .unwrap()
+            .effect_key(key);
         self.clients
             .dynamodb
             .delete_item()

@@ -16,6 +16,7 @@ pub const EXAMPLE_CONFIG: &str = include_str!("../../../../otklik.example.toml")
 pub const CRM_API_KEY: &str = "sim-key";
 pub const TRIGGER_SECRET: &str = "local-trigger-secret";
 pub const LINK_SECRET: &str = "local-link-secret-0123456789abcdef0123456789";
+pub const CONTACT_KEY: &str = "local-contact-key-0123456789abcdef0123456789";
 pub const META_ACCESS_TOKEN: &str = "meta-token";
 pub const META_APP_SECRET: &str = "local-meta-app-secret";
 pub const META_VERIFY_TOKEN: &str = "local-meta-verify-token";
@@ -123,10 +124,11 @@ pub fn config_text(e: &Endpoints) -> String {
 
 /// Every local secret under the name the functions read it by: one list for [`secrets`],
 /// `.local/stack.env` and the cold-start bench's Secrets Manager secret.
-pub const SECRETS: [(&str, &str); 13] = [
+pub const SECRETS: [(&str, &str); 14] = [
     ("OTKLIK_CRM_API_KEY", CRM_API_KEY),
     ("OTKLIK_TRIGGER_SECRET", TRIGGER_SECRET),
     ("OTKLIK_LINK_SECRET", LINK_SECRET),
+    ("OTKLIK_CONTACT_KEY", CONTACT_KEY),
     ("OTKLIK_META_ACCESS_TOKEN", META_ACCESS_TOKEN),
     ("OTKLIK_META_APP_SECRET", META_APP_SECRET),
     ("OTKLIK_META_VERIFY_TOKEN", META_VERIFY_TOKEN),
@@ -176,7 +178,11 @@ pub async fn prepare(clients: &Clients, names: &Names, config: &Config) -> Resul
 /// The engine the reply functions share, on `names`' table and queues.
 pub async fn engine(clients: &Clients, names: &Names, config: &Config) -> Result<Engine, String> {
     Ok(Engine {
-        store: DynamoStore::new(clients.dynamodb.clone(), names),
+        store: DynamoStore::new(clients.dynamodb.clone(), names).with_hasher(
+            secrets(config)?
+                .contact_hasher()
+                .ok_or("the local secrets lack OTKLIK_CONTACT_KEY")?,
+        ),
         queues: Some(
             EffectQueues::connect(clients.sqs.clone(), names)
                 .await

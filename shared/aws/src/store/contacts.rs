@@ -4,8 +4,11 @@
 use super::*;
 
 impl DoNotContactList for DynamoStore {
+    /// Looks up the keyed hashes, then the plain entries an older build wrote (until the daily
+    /// sweep has moved them to hashes; see docs/operations.md, "Upgrading the do-not-contact list").
     async fn contains(&self, contact: &Contact) -> PortResult<bool> {
-        for key in dnc_keys(contact) {
+        let keys = dnc_keys(self.hasher()?, contact);
+        for key in keys.into_iter().chain(legacy_dnc_keys(contact)) {
             if self.get_item(key, "dnc").await?.is_some() {
                 return Ok(true);
             }
@@ -13,9 +16,10 @@ impl DoNotContactList for DynamoStore {
         Ok(false)
     }
 
-    /// Both the phone and the email are listed: an opt-out holds on every channel. No expiry.
+    /// Both the phone and the email are listed, each as its keyed hash (never the value): an
+    /// opt-out holds on every channel. No expiry.
     async fn add(&self, contact: &Contact) -> PortResult<()> {
-        for key in dnc_keys(contact) {
+        for key in dnc_keys(self.hasher()?, contact) {
             self.client
                 .put_item()
                 .table_name(&self.table)
@@ -31,7 +35,12 @@ impl DoNotContactList for DynamoStore {
 }
 
 /// The frequency cap, kept per customer: when we last planned to ask them, and for which survey.
+/// The customer key (`phone:+7…`, `email:…`, `crm:…`) is kept only as its keyed hash.
 impl DynamoStore {
+    fn customer_pk(&self, customer_key: &str) -> PortResult<String> {
+        Ok(format!("customer#h:{}", self.hasher()?.id(customer_key)))
+    }
+
     /// When this customer was last asked (planned send time), if ever.
     pub async fn last_surveyed(
         &self,
@@ -39,7 +48,7 @@ impl DynamoStore {
         except: &SurveyId,
     ) -> PortResult<Option<DateTime<Utc>>> {
         let item = self
-            .get_item(format!("customer#{customer_key}"), "last-survey")
+            .get_item(self.customer_pk(customer_key)?, "last-survey")
             .await?;
         // The slot held by `except` itself is no earlier survey: a retry after a crash between
         // the claim and the survey's save must not find the customer "surveyed recently" by the
@@ -79,7 +88,7 @@ impl DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(attr::PK, s(format!("customer#{customer_key}")))
+            .item(attr::PK, s(self.customer_pk(customer_key)?))
             .item(attr::SK, s("last-survey"))
             .item("last_send_at", n(send_at.timestamp()))
             .item("survey_id", s(survey.as_str()))

@@ -20,6 +20,10 @@ fn words_in(item: Option<&HashMap<String, AttributeValue>>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+pub(super) fn words_pk(survey: &SurveyId) -> String {
+    format!("words#{survey}")
+}
+
 fn credit_pk(at: DateTime<Utc>) -> String {
     format!("credits#{}", at.format("%Y-%m"))
 }
@@ -40,12 +44,16 @@ impl DynamoStore {
     ) -> PortResult<Vec<String>> {
         use otklik_core::crm_texts::{kept_message, MAX_KEPT_MESSAGES};
         let text = kept_message(text);
+        // The effect's key names the provider's message (the customer's number inside): the item
+        // remembers it hashed, like the effect's own marker.
+        let hashed = self.hasher()?.effect_key(key);
+        let key = hashed.as_str();
         let expires = n((now + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp());
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(attr::PK, s(format!("words#{survey}")))
+            .key(attr::PK, s(words_pk(survey)))
             .key(attr::SK, s("words"))
             .update_expression(
                 "SET #w = list_append(if_not_exists(#w, :empty), :new), #exp = :exp ADD #k :key",

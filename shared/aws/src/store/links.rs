@@ -83,7 +83,7 @@ impl DynamoStore {
         ttl: chrono::Duration,
         now: DateTime<Utc>,
     ) -> PortResult<Option<MaxAccount>> {
-        let Some(item) = self.get_item(max_key(phone), "max").await? else {
+        let Some(item) = self.get_item(self.max_key(phone)?, "max").await? else {
             return Ok(None);
         };
         let checked_at = item
@@ -115,7 +115,7 @@ impl DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(attr::PK, s(max_key(phone)))
+            .item(attr::PK, s(self.max_key(phone)?))
             .item(attr::SK, s("max"))
             .item("checked_at", s(rfc3339(account.checked_at)))
             .item(attr::EXPIRES_AT, n((account.checked_at + ttl).timestamp()));
@@ -127,6 +127,9 @@ impl DynamoStore {
     }
 }
 
-fn max_key(phone: &Phone) -> String {
-    format!("max#{}", phone.e164())
+impl DynamoStore {
+    /// The MAX check's cache is found by the phone's keyed hash, never by the number.
+    pub(super) fn max_key(&self, phone: &Phone) -> PortResult<String> {
+        Ok(format!("max#h:{}", self.hasher()?.phone(phone)))
+    }
 }

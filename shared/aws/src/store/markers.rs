@@ -1,4 +1,7 @@
-//! Short-lived markers: processed webhook items, landing page views, finished effects.
+//! Short-lived markers: processed webhook items, landing page views, finished effects. A
+//! provider's id (Meta's `wamid.` is base64 around the customer's number, GREEN-API's chat is the
+//! number) and the input part of an effect key are kept as keyed hashes, so no marker holds a
+//! phone after the customer opts out or is forgotten.
 
 use super::*;
 
@@ -30,15 +33,24 @@ impl DynamoStore {
 
     /// Whether a provider's inbound message or status was fully handled already.
     pub async fn inbound_done(&self, provider_id: &str) -> PortResult<bool> {
-        self.marker_exists(format!("inbound#{provider_id}"), "done")
+        self.marker_exists(self.inbound_pk(provider_id)?, "done")
             .await
+    }
+
+    fn inbound_pk(&self, provider_id: &str) -> PortResult<String> {
+        Ok(format!("inbound#h:{}", self.hasher()?.id(provider_id)))
+    }
+
+    /// The key of an effect's marker: `effect#<survey>/<effect>[/<hashed input>]`.
+    pub(super) fn effect_pk(&self, key: &str) -> PortResult<String> {
+        Ok(format!("effect#{}", self.hasher()?.effect_key(key)))
     }
 
     /// Marks an inbound message handled, after everything it caused is durable. Providers retry
     /// for about a day; a week of memory covers that with room to spare.
     pub async fn mark_inbound_done(&self, provider_id: &str, now: DateTime<Utc>) -> PortResult<()> {
         self.put_marker(
-            format!("inbound#{provider_id}"),
+            self.inbound_pk(provider_id)?,
             "done",
             now,
             chrono::Duration::days(7),
@@ -108,13 +120,13 @@ impl DynamoStore {
 
     /// Whether the effect with this idempotency key was carried out already.
     pub async fn effect_done(&self, key: &str) -> PortResult<bool> {
-        self.marker_exists(format!("effect#{key}"), "done").await
+        self.marker_exists(self.effect_pk(key)?, "done").await
     }
 
     /// Records that an effect was carried out, so a redelivered message does nothing.
     pub async fn mark_effect_done(&self, key: &str, now: DateTime<Utc>) -> PortResult<()> {
         self.put_marker(
-            format!("effect#{key}"),
+            self.effect_pk(key)?,
             "done",
             now,
             chrono::Duration::days(SURVEY_RETENTION_DAYS),

@@ -20,6 +20,7 @@ use otklik_core::complaint::ComplaintTrack;
 use otklik_core::machine::{Contact, Survey};
 use otklik_core::model::{Phone, SurveyId};
 use otklik_core::ports::{DoNotContactList, PortError, PortResult, SurveyStore};
+use otklik_core::privacy::ContactHasher;
 
 use crate::port_error;
 use crate::resources::{attr, Names, MAIN_TABLE};
@@ -30,6 +31,7 @@ mod credits;
 mod crm_budget;
 mod links;
 mod markers;
+mod privacy;
 mod sends;
 mod surveys;
 mod unusable;
@@ -37,6 +39,7 @@ mod worked;
 
 pub use credits::Credit;
 pub use links::{MaxAccount, ShortLink};
+pub use privacy::{ForgetReport, Forgotten, RetentionReport};
 pub use unusable::{UnusableItem, UNUSABLE_RETENTION_DAYS};
 
 /// How long a survey record is kept after it was created (SPEC §8: keep only what the flow needs).
@@ -47,6 +50,10 @@ pub const SURVEY_RETENTION_DAYS: i64 = 400;
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Turns phones, emails and provider ids into the keyed hashes the keys hold (core's
+    /// `privacy`). `None` in a store that only reads reports: every write or lookup by a personal
+    /// key then fails, rather than falling back to the plain value.
+    hasher: Option<ContactHasher>,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -65,7 +72,22 @@ fn phone_key(phone: &Phone) -> String {
     format!("phone#{}", phone.e164())
 }
 
-fn dnc_keys(contact: &Contact) -> Vec<String> {
+/// The do-not-contact keys of a contact: its keyed hashes (`dnc#phone#h:…`, `dnc#email#h:…`).
+fn dnc_keys(hasher: &ContactHasher, contact: &Contact) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Some(p) = &contact.phone {
+        keys.push(format!("dnc#phone#h:{}", hasher.phone(p)));
+    }
+    if let Some(e) = &contact.email {
+        keys.push(format!("dnc#email#h:{}", hasher.email(e)));
+    }
+    keys
+}
+
+/// The keys entries had before the list was hashed (the plain phone or email). Read as a
+/// fallback until the daily sweep has moved them ([`DynamoStore::retention_sweep`]), so no
+/// opt-out is missed between the upgrade and that first sweep.
+fn legacy_dnc_keys(contact: &Contact) -> Vec<String> {
     let mut keys = Vec::new();
     if let Some(p) = &contact.phone {
         keys.push(format!("dnc#phone#{}", p.e164()));
@@ -81,7 +103,24 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: names.table(&MAIN_TABLE),
+            hasher: None,
         }
+    }
+
+    /// The same store, hashing personal keys with `hasher` (every function that writes).
+    pub fn with_hasher(mut self, hasher: ContactHasher) -> Self {
+        self.hasher = Some(hasher);
+        self
+    }
+
+    /// The hasher, or a permanent error: a store built without one must not write or look up
+    /// anything by a personal key (it would do so by the plain value).
+    fn hasher(&self) -> PortResult<&ContactHasher> {
+        self.hasher.as_ref().ok_or_else(|| {
+            PortError::Permanent(
+                "this store has no contact key (OTKLIK_CONTACT_KEY or OTKLIK_LINK_SECRET)".into(),
+            )
+        })
     }
 
     /// One item by key, read consistently (decisions are made from it).
@@ -118,6 +157,12 @@ impl DynamoStore {
             (attr::EXPIRES_AT.to_string(), n(expires.timestamp())),
             (attr::DOC.to_string(), s(doc)),
         ]);
+        // The retention sweep looks only at surveys not erased yet (a filter on this attribute).
+        if let Some(at) = survey.erased_at {
+            item.insert(ERASED_AT.to_string(), s(rfc3339(at)));
+        }
+        // The index finds an open survey by the sender's phone; it holds the phone only as long
+        // as the survey's own document does (gone with it at erasure).
         if let Some(phone) = &survey.contact.phone {
             item.insert(attr::GSI1_PK.to_string(), s(phone_key(phone)));
             item.insert(
@@ -137,6 +182,9 @@ impl DynamoStore {
             .map_err(|e| PortError::Permanent(format!("stored survey does not parse: {e}")))
     }
 }
+
+/// The survey item's attribute saying its personal data is gone (and when).
+const ERASED_AT: &str = "erased_at";
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -114,7 +114,7 @@ impl DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item(attr::PK, s(format!("msg#{message_id}")))
+            .item(attr::PK, s(self.msg_pk(message_id)?))
             .item(attr::SK, s("msg"))
             .item("survey_id", s(survey.as_str()))
             .item(
@@ -128,8 +128,14 @@ impl DynamoStore {
     }
 
     /// The survey a provider's message id belongs to.
+    ///
+    /// A message sent before its id was kept hashed is found under its plain id (a status can
+    /// come days later); that fallback read happens only when the hashed one finds nothing.
     pub async fn survey_of_message(&self, message_id: &str) -> PortResult<Option<SurveyId>> {
-        let item = self.get_item(format!("msg#{message_id}"), "msg").await?;
+        let mut item = self.get_item(self.msg_pk(message_id)?, "msg").await?;
+        if item.is_none() {
+            item = self.get_item(format!("msg#{message_id}"), "msg").await?;
+        }
         Ok(item
             .as_ref()
             .and_then(|i| i.get("survey_id"))
@@ -191,6 +197,14 @@ impl DynamoStore {
                 return Ok(out);
             }
         }
+    }
+}
+
+impl DynamoStore {
+    /// A provider's message id is kept as its keyed hash: Meta's `wamid.` is base64 around the
+    /// customer's number.
+    fn msg_pk(&self, message_id: &str) -> PortResult<String> {
+        Ok(format!("msg#h:{}", self.hasher()?.id(message_id)))
     }
 }
 

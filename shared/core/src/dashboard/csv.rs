@@ -134,7 +134,11 @@ pub fn ratings(
                 o.rating.to_string(),
                 text(&o.channel.to_string()),
                 text(&employees.join(", ")),
-                text(&o.words.join("\n")),
+                text(&if o.words.is_empty() && o.words_erased {
+                    w.words_erased.to_string()
+                } else {
+                    o.words.join("\n")
+                }),
                 text(&complaint),
             ],
         );

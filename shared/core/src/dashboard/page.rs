@@ -662,7 +662,12 @@ pub fn render_employee(
             r = o.rating
         );
         if o.words.is_empty() {
-            let _ = write!(m, "<p class=\"hint\">{}</p>", w.no_words);
+            let none = if o.words_erased {
+                w.words_erased
+            } else {
+                w.no_words
+            };
+            let _ = write!(m, "<p class=\"hint\">{none}</p>");
         }
         for words in &o.words {
             let _ = write!(m, "<blockquote>{}</blockquote>", escape(words));

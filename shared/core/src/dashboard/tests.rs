@@ -55,6 +55,7 @@ fn fact(n: u64, sent: DateTime<Utc>, rating: Option<u8>, employees: &[u64]) -> O
         sent_at: sent,
         rated_at: rating.map(|_| sent + chrono::Duration::hours(1)),
         words: Vec::new(),
+        words_erased: false,
         complaint: None,
     }
 }
@@ -471,6 +472,28 @@ fn the_employee_page_lists_low_ratings_with_words_and_order_links() {
     assert!(
         html.contains("Покупатель ничего не написал."),
         "#5 has no words"
+    );
+    // Past the retention period the words are gone, and the page says so rather than "wrote
+    // nothing"; the rating still counts.
+    let mut erased = month();
+    erased[2].words_erased = true;
+    let low = rated_orders(&november(), &erased, Some(12), 3, &cfg(None), TZ).unwrap();
+    let html = render_employee(
+        &frame(&n, Lang::Ru),
+        &november(),
+        12,
+        row,
+        &d.employee_trend[&12],
+        &low,
+    );
+    assert_eq!(html.matches("<article class=\"rating\"").count(), 2);
+    assert!(
+        html.contains("Слова покупателя удалены: срок их хранения истёк."),
+        "{html}"
+    );
+    assert!(
+        html.contains("Покупатель ничего не написал."),
+        "#5 still wrote nothing"
     );
     // An employee without ratings in the period gets a page, not an error.
     let none = render_employee(&frame(&n, Lang::Ru), &november(), 99, None, &[], &[]);

@@ -54,6 +54,7 @@ fn fact(n: u64, sent: DateTime<Utc>, rating: Option<u8>, employees: &[u64]) -> O
         sent_at: sent,
         rated_at: rating.map(|_| sent + chrono::Duration::minutes(30)),
         words: Vec::new(),
+        words_erased: false,
         complaint: None,
     }
 }
