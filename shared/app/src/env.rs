@@ -63,6 +63,7 @@ impl Parts {
     /// The survey store on the stack's table.
     pub fn store(&self) -> otklik_aws::store::DynamoStore {
         otklik_aws::store::DynamoStore::new(self.clients.dynamodb.clone(), &self.names)
+            .folding(self.config.timezone, self.config.complaints.clone())
     }
 
     /// The engine the reply functions share: the store, the effect queues, the machine's settings.

@@ -99,6 +99,11 @@ pub struct Survey {
     pub pending: Vec<Effect>,
     /// Optimistic-locking counter, owned by the store adapter.
     pub version: u64,
+    /// What this survey adds to the per-day KPI counters, as the store last added it (`None`:
+    /// nothing yet — never sent, or saved before the counters existed). Owned by the store
+    /// adapter, like `version`: each save adds the difference (`kpi::fold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpi: Option<crate::kpi::fold::SurveyPart>,
 }
 
 impl Survey {
@@ -133,6 +138,7 @@ impl Survey {
             done: BTreeSet::new(),
             pending: Vec::new(),
             version: 0,
+            kpi: None,
         }
     }
 }

@@ -139,7 +139,8 @@ impl TestStack {
         })
         .unwrap();
         TestStack {
-            store: DynamoStore::new(clients.dynamodb.clone(), &names),
+            store: DynamoStore::new(clients.dynamodb.clone(), &names)
+                .folding(config.timezone, config.complaints.clone()),
             names,
             clients,
             config: Arc::new(config),

@@ -176,7 +176,8 @@ pub async fn prepare(clients: &Clients, names: &Names, config: &Config) -> Resul
 /// The engine the reply functions share, on `names`' table and queues.
 pub async fn engine(clients: &Clients, names: &Names, config: &Config) -> Result<Engine, String> {
     Ok(Engine {
-        store: DynamoStore::new(clients.dynamodb.clone(), names),
+        store: DynamoStore::new(clients.dynamodb.clone(), names)
+            .folding(config.timezone, config.complaints.clone()),
         queues: Some(
             EffectQueues::connect(clients.sqs.clone(), names)
                 .await

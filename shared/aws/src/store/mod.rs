@@ -27,6 +27,7 @@ mod complaints;
 mod contacts;
 mod credits;
 mod crm_budget;
+mod kpi;
 mod links;
 mod markers;
 mod sends;
@@ -45,6 +46,19 @@ pub const SURVEY_RETENTION_DAYS: i64 = 400;
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// What survey and complaint saves need to keep the per-day KPI counters (`store/kpi.rs`).
+    /// Without it saves leave the counters and the parts they record alone, so nothing is
+    /// counted twice: the next save that has it, or `otklik report rebuild`, adds what is owed.
+    fold: Option<std::sync::Arc<Folding>>,
+}
+
+/// The shop's settings the per-day KPI counters depend on.
+#[derive(Debug, Clone)]
+pub struct Folding {
+    /// Whose days the counters are (`timezone`).
+    pub tz: chrono_tz::Tz,
+    /// Which statuses close a complaint, resolved or not.
+    pub complaints: otklik_core::config::ComplaintsConfig,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -79,7 +93,24 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: names.table(&MAIN_TABLE),
+            fold: None,
         }
+    }
+
+    /// The same store, keeping the per-day KPI counters as it saves (every function and tool
+    /// that writes surveys or complaints uses this).
+    pub fn folding(
+        mut self,
+        tz: chrono_tz::Tz,
+        complaints: otklik_core::config::ComplaintsConfig,
+    ) -> Self {
+        self.fold = Some(std::sync::Arc::new(Folding { tz, complaints }));
+        self
+    }
+
+    /// The shop's time zone the counters are kept in, when this store keeps them.
+    pub fn folding_tz(&self) -> Option<chrono_tz::Tz> {
+        self.fold.as_ref().map(|f| f.tz)
     }
 
     /// One item by key, read consistently (decisions are made from it).
