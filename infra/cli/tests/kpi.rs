@@ -163,6 +163,18 @@ async fn the_report_counts_what_the_store_holds() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("before"));
+    // Longer than a report covers: refused in our words, nothing read.
+    let long = Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args(["kpi", "--from", "2000-01-01", "--to", "2026-11-01"])
+        .env(
+            "OTKLIK_CONFIG",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../otklik.example.toml"),
+        )
+        .output()
+        .unwrap();
+    assert!(!long.status.success());
+    let said = String::from_utf8_lossy(&long.stderr);
+    assert!(said.contains("at most 366 days"), "{said}");
 }
 
 trait TapMonth {
