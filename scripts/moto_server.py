@@ -13,13 +13,23 @@ though the query sorts its own matches again afterwards. With 45,000 items, a ta
 3,000-order peak, one query on the phone index took 378 ms; the 1,000 replies of the peak, each
 looking up its survey by phone, then queued up behind each other until the webhooks timed out.
 Inside a query the items are now taken unsorted: 28 ms for the same query.
+
+A query of the table itself (no index) walks every item too, though moto keeps them by partition
+key: a year of 100,000 surveys made each read of a month of KPI counters (one partition of a few
+hundred items) cost as much as a scan. Such a query now walks its own partition's items only, as
+DynamoDB does; the answer is the same (moto filters the same items by the same key). Its matches
+are no longer deep-copied before they are answered either: nothing changes them on the way out
+(a projection builds new items), and the copy cost more than the rest of the query — 400 to 600 ms
+for a month of those counters.
 """
 
+import copy
 import sys
 import threading
 
 from moto.core.utils import unix_time
 from moto.server import main
+from moto.dynamodb.models import table as table_module
 from moto.dynamodb.models.table import Table
 from moto.sqs import models
 
@@ -39,6 +49,9 @@ _query = Table.query
 
 
 def _all_items(self):
+    partition = getattr(_in_query, "partition", None)
+    if partition is not None and self.range_key_attr:
+        return list(self.items.get(partition, {}).values())
     if getattr(_in_query, "active", False):
         if self.range_key_attr:
             return [item for by_range in self.items.values() for item in by_range.values()]
@@ -48,12 +61,32 @@ def _all_items(self):
 
 def _query_unsorted_scan(self, *args, **kwargs):
     _in_query.active = True
+    # `query(hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+    # scan_index_forward, projection_expressions, index_name, ...)`, as moto's backend calls it.
+    index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
+    hash_key = args[0] if args else kwargs.get("hash_key")
+    _in_query.partition = hash_key if index_name is None else None
     try:
         return _query(self, *args, **kwargs)
     finally:
         _in_query.active = False
+        _in_query.partition = None
 
 
+class _CopyInQuery:
+    """`copy` as moto's table module sees it: a table query's matches are answered as they are."""
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(x, *args, **kwargs):
+        if getattr(_in_query, "partition", None) is not None and isinstance(x, list):
+            return list(x)
+        return copy.deepcopy(x, *args, **kwargs)
+
+
+table_module.copy = _CopyInQuery()
 Table.all_items = _all_items
 Table.query = _query_unsorted_scan
 

@@ -54,11 +54,20 @@ async fn order_facts(
     complaints: &ComplaintsConfig,
     s: Survey,
 ) -> Result<Option<OrderFacts>, PortError> {
-    let (Some(channel), Some(sent_at)) = (s.channel, s.sent_at) else {
-        return Ok(None);
-    };
     let track = store.complaint_track(&s.id).await?.map(|(track, _)| track);
-    Ok(Some(OrderFacts {
+    Ok(facts_of(complaints, s, track))
+}
+
+/// A survey's facts with its complaint's track; `None` for a survey never sent.
+fn facts_of(
+    complaints: &ComplaintsConfig,
+    s: Survey,
+    track: Option<otklik_core::complaint::ComplaintTrack>,
+) -> Option<OrderFacts> {
+    let (Some(channel), Some(sent_at)) = (s.channel, s.sent_at) else {
+        return None;
+    };
+    Some(OrderFacts {
         kpi: SurveyFacts {
             survey: s.id.to_string(),
             channel,
@@ -74,7 +83,7 @@ async fn order_facts(
         rated_at: s.rated_at,
         words: Vec::new(),
         complaint: track,
-    }))
+    })
 }
 
 /// The KPI report of the shop's days `from..=to` from the per-day counters the saves keep
@@ -101,17 +110,17 @@ pub async fn open_complaint_facts(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<OrderFacts>, PortError> {
+    let ids = store.report_open_complaints().await?;
     let mut out = Vec::new();
-    for id in store.report_open_complaints().await? {
-        let Some(s) = store.get(&id).await? else {
-            continue;
-        };
-        if let Some(f) = order_facts(store, complaints, s).await? {
+    for (s, track) in store.surveys_with_tracks(&ids).await? {
+        if let Some(f) = facts_of(complaints, s, track) {
             if f.sent_at >= from && f.sent_at <= to {
                 out.push(f);
             }
         }
     }
+    // Oldest first is the page's order; the batched reads come in any.
+    out.sort_by(|a, b| a.kpi.survey.cmp(&b.kpi.survey));
     Ok(out)
 }
 

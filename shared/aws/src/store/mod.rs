@@ -132,6 +132,55 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// Items by key, a hundred per batched read (eventually consistent: for reports), in no
+    /// particular order; a key without an item is left out.
+    async fn get_many(
+        &self,
+        keys: Vec<(String, String)>,
+    ) -> PortResult<Vec<HashMap<String, AttributeValue>>> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut out = Vec::with_capacity(keys.len());
+        let mut unique = keys;
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(
+                        chunk
+                            .iter()
+                            .map(|(pk, sk)| {
+                                HashMap::from([
+                                    (attr::PK.to_string(), s(pk.clone())),
+                                    (attr::SK.to_string(), s(sk.clone())),
+                                ])
+                            })
+                            .collect(),
+                    ))
+                    .build()
+                    .map_err(|e| PortError::Permanent(format!("batch get: {e}")))?,
+            );
+            while let Some(request) = pending.take() {
+                let got = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(port_error)?;
+                if let Some(mut r) = got.responses {
+                    out.extend(r.remove(&self.table).unwrap_or_default());
+                }
+                // What the service could not read this time is asked again.
+                pending = got
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
+            }
+        }
+        Ok(out)
+    }
+
     fn item(survey: &Survey, version: u64) -> PortResult<HashMap<String, AttributeValue>> {
         let mut stored = survey.clone();
         stored.version = version;
