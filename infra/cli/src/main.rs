@@ -33,7 +33,7 @@ enum Command {
     },
     /// Create the stack's DynamoDB table(s) and SQS queues (with DLQs) where missing.
     Provision,
-    /// The KPI report: per employee and for the team, from the surveys sent in a period.
+    /// The KPI report: per employee and for the team, for a period of the shop's days (at most 366).
     Kpi {
         /// First day, YYYY-MM-DD, in the shop's time zone.
         #[arg(long)]

@@ -119,7 +119,7 @@ pub async fn open_complaint_facts(
             }
         }
     }
-    // Oldest first is the page's order; the batched reads come in any.
+    // Batched reads answer in any order: one fixed order (the page sorts by age itself).
     out.sort_by(|a, b| a.kpi.survey.cmp(&b.kpi.survey));
     Ok(out)
 }

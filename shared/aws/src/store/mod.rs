@@ -9,7 +9,8 @@
 //! do-not-contact list and the frequency cap (`contacts`), send claims and provider message ids
 //! (`sends`), short-lived markers (`markers`), words and KPI credits (`credits`), complaint tracks
 //! (`complaints`), SMS short links and MAX account checks (`links`), webhook items we could not
-//! use (`unusable`), the shared retailCRM budget's next free slot (`crm_budget`).
+//! use (`unusable`), the shared retailCRM budget's next free slot (`crm_budget`), the per-day KPI
+//! counters that survey and complaint saves keep in the same transaction (`kpi`).
 
 use std::collections::HashMap;
 
