@@ -140,8 +140,7 @@ impl TestStack {
         .unwrap();
         TestStack {
             store: DynamoStore::new(clients.dynamodb.clone(), &names)
-                .with_hasher(stack::secrets(&config).unwrap().contact_hasher().unwrap())
-                .folding(config.timezone, config.complaints.clone()),
+                .with_hasher(stack::secrets(&config).unwrap().contact_hasher().unwrap()),
             names,
             clients,
             config: Arc::new(config),

@@ -14,4 +14,3 @@ pub mod sandbox;
 pub mod schedules;
 pub mod sqs;
 pub mod stack;
-pub mod year;
