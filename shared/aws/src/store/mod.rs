@@ -123,6 +123,35 @@ impl DynamoStore {
         })
     }
 
+    /// Writes `pk`/`sk` only if it is not there yet: `true` for the first caller, `false` for
+    /// every later one (a once-per-period claim: the weekly digest, the daily sweep). The item
+    /// says when it was claimed and expires `keep` later.
+    async fn claim_once(
+        &self,
+        pk: String,
+        sk: &str,
+        now: DateTime<Utc>,
+        keep: chrono::Duration,
+    ) -> PortResult<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(attr::PK, s(pk))
+            .item(attr::SK, s(sk))
+            .item("at", s(rfc3339(now)))
+            .item(attr::EXPIRES_AT, n((now + keep).timestamp()))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", attr::PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(port_error(e)),
+        }
+    }
+
     /// One item by key, read consistently (decisions are made from it).
     async fn get_item(
         &self,

@@ -52,26 +52,13 @@ impl DynamoStore {
     /// Claims the retention sweep of `day` (`2026-12-06`): only the first caller of the day gets
     /// `true`, so a schedule firing every few minutes sweeps once a day.
     pub async fn claim_retention_sweep(&self, day: &str, now: DateTime<Utc>) -> PortResult<bool> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(attr::PK, s("sweep#retention"))
-            .item(attr::SK, s(day))
-            .item("at", s(rfc3339(now)))
-            .item(
-                attr::EXPIRES_AT,
-                n((now + chrono::Duration::days(7)).timestamp()),
-            )
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", attr::PK)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(port_error(e)),
-        }
+        self.claim_once(
+            "sweep#retention".into(),
+            day,
+            now,
+            chrono::Duration::days(7),
+        )
+        .await
     }
 
     /// Gives the day's claim back after a failed sweep, so the next run tries again.

@@ -67,27 +67,14 @@ impl DynamoStore {
         recipient: &str,
         now: DateTime<Utc>,
     ) -> PortResult<bool> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(attr::PK, s(format!("digest#{week}")))
-            .item(attr::SK, s(recipient.to_lowercase()))
-            .item("at", s(rfc3339(now)))
-            // Kept well past the week it is about: no firing can be that late.
-            .item(
-                attr::EXPIRES_AT,
-                n((now + chrono::Duration::days(60)).timestamp()),
-            )
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", attr::PK)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(port_error(e)),
-        }
+        // Kept well past the week it is about: no firing can be that late.
+        self.claim_once(
+            format!("digest#{week}"),
+            &recipient.to_lowercase(),
+            now,
+            chrono::Duration::days(60),
+        )
+        .await
     }
 
     /// Gives a digest claim back, only when SES certainly did not take the mail (the next firing
