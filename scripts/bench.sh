@@ -10,6 +10,9 @@
 #                    replaced and the rest kept
 #   BENCH_COLD       0: no release builds and no cold starts (calls per path and the peak); the
 #                    report keeps the last measured cold starts
+#   BENCH_YEAR       rated orders in "reports at a year of data" (default 100000; 0 skips it)
+#   BENCH_YEAR_ONLY  1: only "reports at a year of data" (no release builds), its section of the
+#                    report replaced and the rest kept
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OTKLIK_STATE_DIR=.local/bench
@@ -18,6 +21,16 @@ trap 'scripts/local-down.sh >/dev/null' EXIT
 scripts/local-down.sh >/dev/null
 target=${CARGO_TARGET_DIR:-target}
 
+if [ "${BENCH_YEAR_ONLY:-0}" = 1 ]; then
+  cargo build --quiet --locked -p otklik-local-runner --bin otklik-local
+  scripts/local-up.sh --endpoint-only >/dev/null
+  set -a; . "$OTKLIK_STATE_DIR/stack.env"; set +a
+  # Not exec: the trap must still tear the endpoint down.
+  "$target"/debug/otklik-local bench --out docs/performance.md --year-only \
+    ${BENCH_YEAR:+--year "$BENCH_YEAR"}
+  exit
+fi
+
 if [ "${BENCH_COLD:-1}" = 0 ]; then
   # No release builds, no cold starts: the calls per path and the December peak; the report keeps
   # the last measured cold starts.
@@ -25,7 +38,7 @@ if [ "${BENCH_COLD:-1}" = 0 ]; then
   scripts/local-up.sh --endpoint-only >/dev/null
   set -a; . "$OTKLIK_STATE_DIR/stack.env"; set +a
   "$target"/debug/otklik-local bench --out docs/performance.md --keep-cold \
-    ${BENCH_PEAK:+--peak "$BENCH_PEAK"}
+    ${BENCH_PEAK:+--peak "$BENCH_PEAK"} ${BENCH_YEAR:+--year "$BENCH_YEAR"}
   exit
 fi
 
@@ -60,4 +73,4 @@ scripts/local-up.sh --endpoint-only >/dev/null
 set -a; . "$OTKLIK_STATE_DIR/stack.env"; set +a
 "$target"/debug/otklik-local bench --out docs/performance.md \
   --bins "$target/release" --build-secs "$build_secs" ${BENCH_RUNS:+--runs "$BENCH_RUNS"} \
-  ${BENCH_PEAK:+--peak "$BENCH_PEAK"}
+  ${BENCH_PEAK:+--peak "$BENCH_PEAK"} ${BENCH_YEAR:+--year "$BENCH_YEAR"}

@@ -29,7 +29,7 @@ impl<Q: Queue> Poller<Q> {
             track.reminded_at = Some(now);
             match self
                 .store
-                .save_complaint_track(&survey, &track, version)
+                .save_complaint_track(&survey, &mut track, version)
                 .await
             {
                 Ok(()) => {}
@@ -55,7 +55,7 @@ impl<Q: Queue> Poller<Q> {
                 track.reminded_at = None;
                 if let Err(undo) = self
                     .store
-                    .save_complaint_track(&survey, &track, version + 1)
+                    .save_complaint_track(&survey, &mut track, version + 1)
                     .await
                 {
                     tracing::error!(%survey, error = %undo, "reminder claim not given back; no reminder will follow");

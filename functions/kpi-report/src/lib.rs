@@ -176,19 +176,13 @@ impl KpiApi {
                 "from and to are required (YYYY-MM-DD)",
             );
         };
-        let (start, end) = match otklik_core::kpi::period(from, to, self.timezone) {
+        // Checked before anything is read: a reversed or over-long period is the asker's
+        // mistake, told in our words, and nothing is computed for it.
+        let (first, last) = match otklik_core::kpi::period_days(from, to) {
             Ok(p) => p,
             Err(e) => return error(StatusCode::BAD_REQUEST, "bad_period", &e),
         };
-        match otklik_app::report::gather(
-            &self.store,
-            &self.complaints,
-            start,
-            end,
-            &Default::default(),
-        )
-        .await
-        {
+        match otklik_app::report::by_days(&self.store, first, last, &Default::default()).await {
             Ok(report) => {
                 let mut body = serde_json::to_value(&report).unwrap_or_default();
                 body["from"] = from.into();

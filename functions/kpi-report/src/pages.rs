@@ -128,6 +128,51 @@ impl KpiApi {
             .map_err(|e| e.to_string())
     }
 
+    /// The main page's dashboard from the per-day counters of its window and the complaints
+    /// open now: a query per month of the window and a few reads per open complaint, however many
+    /// surveys the period holds.
+    async fn figures(
+        &self,
+        period: &Period,
+        now: DateTime<Utc>,
+    ) -> Result<(dashboard::Dashboard, BTreeMap<u64, String>), String> {
+        let tz = self.timezone;
+        let cells = self
+            .store
+            .kpi_cells(period.window_start(), period.to)
+            .await
+            .map_err(|e| e.to_string())?;
+        // Open complaints of surveys asked in the same window as the per-survey page reads.
+        let start = kpi::days(period.window_start(), period.to, tz)?.0;
+        let end = kpi::days(period.to, period.to, tz)?.1.max(now);
+        let open =
+            otklik_app::report::open_complaint_facts(&self.store, &self.complaints, start, end)
+                .await
+                .map_err(|e| e.to_string())?;
+        let ids: Vec<u64> = cells
+            .keys()
+            .filter_map(|(_, row)| match row {
+                kpi::fold::RowKey::Employee(e) => Some(*e),
+                kpi::fold::RowKey::Team => None,
+            })
+            .chain(open.iter().flat_map(|f| f.kpi.employees.iter().copied()))
+            .chain([self.complaints.inspector_id.get()])
+            .collect();
+        let names = otklik_app::report::names_for(&self.store, ids, &BTreeMap::new())
+            .await
+            .map_err(|e| e.to_string())?;
+        let d = dashboard::dashboard_from_cells(
+            *period,
+            &cells,
+            &open,
+            &names,
+            &self.complaints,
+            tz,
+            now,
+        )?;
+        Ok((d, names))
+    }
+
     pub(crate) async fn page(
         &self,
         req: &Request,
@@ -185,11 +230,14 @@ impl KpiApi {
         now: DateTime<Utc>,
     ) -> Result<Response<Body>, String> {
         let tz = self.timezone;
-        let mut facts = self.window(period, now).await?;
-        let (from, to) = period.instants(tz)?;
-        // Words only for what is shown: an employee's 1–3s, or every rated order of the CSV.
-        let up_to = if route == Route::RatingsCsv { 5 } else { 3 };
-        if matches!(route, Route::Employee(_) | Route::RatingsCsv) {
+        // The main page and its CSV need figures only: the per-day counters and the open
+        // complaints. An employee's page and the ratings CSV list rated orders: their surveys.
+        let lists = matches!(route, Route::Employee(_) | Route::RatingsCsv);
+        let (d, names, facts) = if lists {
+            let mut facts = self.window(period, now).await?;
+            let (from, to) = period.instants(tz)?;
+            // Words only for what is shown: an employee's 1–3s, or every rated order of the CSV.
+            let up_to = if route == Route::RatingsCsv { 5 } else { 3 };
             otklik_app::report::attach_words(&self.store, &mut facts, |f| {
                 f.sent_at >= from
                     && f.sent_at <= to
@@ -198,18 +246,22 @@ impl KpiApi {
             })
             .await
             .map_err(|e| e.to_string())?;
-        }
-        let names = otklik_app::report::names_of(
-            &self.store,
-            &facts,
-            [self.complaints.inspector_id.get()]
-                .into_iter()
-                .chain(employee),
-            &BTreeMap::new(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        let d = dashboard::dashboard(*period, &facts, &names, &self.complaints, tz, now)?;
+            let names = otklik_app::report::names_of(
+                &self.store,
+                &facts,
+                [self.complaints.inspector_id.get()]
+                    .into_iter()
+                    .chain(employee),
+                &BTreeMap::new(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let d = dashboard::dashboard(*period, &facts, &names, &self.complaints, tz, now)?;
+            (d, names, facts)
+        } else {
+            let (d, names) = self.figures(period, now).await?;
+            (d, names, Vec::new())
+        };
         let frame = self.frame(base, &names);
         Ok(match route {
             Route::Dashboard | Route::Kpi | Route::Signin => {

@@ -34,7 +34,7 @@ enum Command {
     },
     /// Create the stack's DynamoDB table(s) and SQS queues (with DLQs) where missing.
     Provision,
-    /// The KPI report: per employee and for the team, from the surveys sent in a period.
+    /// The KPI report: per employee and for the team, for a period of the shop's days (at most 366).
     Kpi {
         /// First day, YYYY-MM-DD, in the shop's time zone.
         #[arg(long)]
@@ -160,6 +160,10 @@ enum ReportCommand {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Add to the KPI counters every survey and complaint they do not count yet: run once after
+    /// upgrading from a version without them (surveys saved before are counted from their next
+    /// change only). Safe to run again, and while the stack runs: nothing is counted twice.
+    Rebuild,
     /// Fire the weekly digest once, as its hourly schedule does on AWS (the same handler): it
     /// mails report.digest_to when this week's digest is due and was not sent yet, else nothing.
     Digest {
@@ -236,6 +240,9 @@ fn main() -> ExitCode {
         Command::Report {
             command: ReportCommand::Digest { now, url },
         } => report_digest(now, url),
+        Command::Report {
+            command: ReportCommand::Rebuild,
+        } => report_rebuild(),
         Command::Config {
             command:
                 ConfigCommand::Check {
@@ -440,8 +447,9 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool, config: Option<Strin
         eprintln!("otklik kpi: {msg}");
         ExitCode::FAILURE
     };
-    // The config gives the shop's days (time zone) and which complaint statuses mean "resolved".
-    let config = match config {
+    // The config is still read and checked (a broken one is said so here too), though the
+    // figures no longer need it: the saves keep the counters in its days, with its statuses.
+    let _config = match config {
         Some(path) => match load_config("otklik kpi", &path) {
             Ok(c) => c,
             Err(code) => return code,
@@ -454,8 +462,7 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool, config: Option<Strin
             }
         }
     };
-    let tz = config.timezone;
-    let (start, end) = match otklik_cli::kpi::period(from, to, tz) {
+    let (first, last) = match otklik_cli::kpi::period_days(from, to) {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -469,7 +476,8 @@ fn kpi_command(from: &str, to: &str, csv: bool, json: bool, config: Option<Strin
             clients.dynamodb.clone(),
             &otklik_aws::resources::Names::from_env(),
         );
-        otklik_cli::kpi::gather(&store, &config.complaints, start, end, &Default::default()).await
+        // The per-day counters, kept in the shop's days (`config.timezone`) by every save.
+        otklik_cli::kpi::by_days(&store, first, last, &Default::default()).await
     });
     match result {
         Ok(report) if json => match serde_json::to_string_pretty(&report) {
@@ -509,6 +517,30 @@ fn report_link(ttl: &str, url: Option<String>) -> ExitCode {
         }
         Err(e) => {
             eprintln!("otklik report link: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report_rebuild() -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let done = rt.block_on(async {
+        // The functions' own store: it keeps the counters in the config's days and statuses.
+        // Read as the digest reads them: folding needs no retailCRM key and no contact key.
+        let parts = otklik_app::env::Parts::from_env("kpi-digest").await?;
+        let done = otklik_app::report::rebuild(&parts.store(), &parts.config.complaints).await?;
+        Ok::<_, otklik_app::env::BoxError>(done)
+    });
+    match done {
+        Ok(done) => {
+            println!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("otklik report rebuild: {}", aws_words(&e.to_string()));
             ExitCode::FAILURE
         }
     }

@@ -42,7 +42,10 @@ async fn the_report_counts_what_the_store_holds() {
     let clients = Clients::from_env().await;
     let names = Names::new(otklik_test_support::unique_stack("kpi"));
     ensure_all(&clients, &names).await.unwrap();
-    let store = DynamoStore::new(clients.dynamodb.clone(), &names);
+    // The shop's settings: the counters are kept in its days, with its complaint statuses.
+    let config = otklik_core::config::Config::from_toml(EXAMPLE).unwrap();
+    let store = DynamoStore::new(clients.dynamodb.clone(), &names)
+        .folding(config.timezone, config.complaints.clone());
     let low = survey(2, 10, Some(1), &[11, 12]);
     for s in [
         survey(1, 5, Some(5), &[11]),
@@ -59,7 +62,6 @@ async fn the_report_counts_what_the_store_holds() {
         .record_complaint(&low.id, 77, 1, opened)
         .await
         .unwrap();
-    let config = otklik_core::config::Config::from_toml(EXAMPLE).unwrap();
     let (mut track, version) = store.complaint_track(&low.id).await.unwrap().unwrap();
     track.observe(
         "complaint-in-work",
@@ -72,7 +74,7 @@ async fn the_report_counts_what_the_store_holds() {
         &config.complaints,
     );
     store
-        .save_complaint_track(&low.id, &track, version)
+        .save_complaint_track(&low.id, &mut track, version)
         .await
         .unwrap();
 
@@ -161,6 +163,18 @@ async fn the_report_counts_what_the_store_holds() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("before"));
+    // Longer than a report covers: refused in our words, nothing read.
+    let long = Command::new(env!("CARGO_BIN_EXE_otklik"))
+        .args(["kpi", "--from", "2000-01-01", "--to", "2026-11-01"])
+        .env(
+            "OTKLIK_CONFIG",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../otklik.example.toml"),
+        )
+        .output()
+        .unwrap();
+    assert!(!long.status.success());
+    let said = String::from_utf8_lossy(&long.stderr);
+    assert!(said.contains("at most 366 days"), "{said}");
 }
 
 trait TapMonth {

@@ -31,7 +31,9 @@ pub async fn observe_statuses(
         if !changed {
             return Ok(false);
         }
-        store.save_complaint_track(survey, &track, version).await?;
+        store
+            .save_complaint_track(survey, &mut track, version)
+            .await?;
         // Counted when the saved track turns final: a redelivered observation is no change.
         if let (false, Some((_, resolved))) = (was_closed, track.closed(cfg)) {
             let outcome = if resolved { "resolved" } else { "failed" };

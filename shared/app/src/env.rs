@@ -70,7 +70,8 @@ impl Parts {
     /// contact key when the function holds it (a report-only function reads no key and looks
     /// nothing up by a phone).
     pub fn store(&self) -> otklik_aws::store::DynamoStore {
-        let store = otklik_aws::store::DynamoStore::new(self.clients.dynamodb.clone(), &self.names);
+        let store = otklik_aws::store::DynamoStore::new(self.clients.dynamodb.clone(), &self.names)
+            .folding(self.config.timezone, self.config.complaints.clone());
         match self.secrets.as_ref().and_then(|s| s.contact_hasher()) {
             Some(hasher) => store.with_hasher(hasher),
             None => store,

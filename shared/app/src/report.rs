@@ -1,15 +1,18 @@
 //! Collecting the KPI report's facts from the store (the arithmetic is `otklik_core::kpi`, the
-//! dashboard's `otklik_core::dashboard`): one pass over the surveys asked in a window, each with
-//! its complaint's track, the employees' names, and the customers' words where a page shows them.
+//! dashboard's `otklik_core::dashboard`). The figures of a period come from the per-day counters
+//! ([`by_days`]); [`gather`] and [`facts_between`] read every survey asked in a window (the lists
+//! of rated orders, the digest, and the reference the counters are tested against).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use otklik_core::config::ComplaintsConfig;
 use otklik_core::dashboard::OrderFacts;
+use otklik_core::kpi::fold::{report_of, within};
 use otklik_core::kpi::{report, Report, SurveyFacts};
+use otklik_core::machine::Survey;
 use otklik_core::model::SurveyId;
-use otklik_core::ports::PortError;
+use otklik_core::ports::{PortError, SurveyStore};
 
 use otklik_aws::store::DynamoStore;
 
@@ -38,30 +41,102 @@ pub async fn facts_between(
 ) -> Result<Vec<OrderFacts>, PortError> {
     let mut facts = Vec::new();
     for s in store.surveys_sent_between(from, to).await? {
-        let (Some(channel), Some(sent_at)) = (s.channel, s.sent_at) else {
-            continue;
-        };
-        let track = store.complaint_track(&s.id).await?.map(|(track, _)| track);
-        facts.push(OrderFacts {
-            kpi: SurveyFacts {
-                survey: s.id.to_string(),
-                channel,
-                asked: s.asked.clone(),
-                answered_via: s.replied_via,
-                rating: s.rating.map(|r| r.value()),
-                employees: s.employees.iter().map(|e| e.get()).collect(),
-                complaint: track.as_ref().map(|t| t.facts(complaints)),
-                awaiting_human: otklik_core::kpi::awaiting_human(&s),
-            },
-            order: s.order.clone(),
-            sent_at,
-            rated_at: s.rated_at,
-            words: Vec::new(),
-            words_erased: s.personal_data_erased(),
-            complaint: track,
-        });
+        if let Some(f) = order_facts(store, complaints, s).await? {
+            facts.push(f);
+        }
     }
     Ok(facts)
+}
+
+/// One survey's facts with its complaint's track; `None` for a survey never sent.
+async fn order_facts(
+    store: &DynamoStore,
+    complaints: &ComplaintsConfig,
+    s: Survey,
+) -> Result<Option<OrderFacts>, PortError> {
+    let track = store.complaint_track(&s.id).await?.map(|(track, _)| track);
+    Ok(facts_of(complaints, s, track))
+}
+
+/// A survey's facts with its complaint's track; `None` for a survey never sent.
+fn facts_of(
+    complaints: &ComplaintsConfig,
+    s: Survey,
+    track: Option<otklik_core::complaint::ComplaintTrack>,
+) -> Option<OrderFacts> {
+    let (Some(channel), Some(sent_at)) = (s.channel, s.sent_at) else {
+        return None;
+    };
+    Some(OrderFacts {
+        kpi: SurveyFacts {
+            survey: s.id.to_string(),
+            channel,
+            asked: s.asked.clone(),
+            answered_via: s.replied_via,
+            rating: s.rating.map(|r| r.value()),
+            employees: s.employees.iter().map(|e| e.get()).collect(),
+            complaint: track.as_ref().map(|t| t.facts(complaints)),
+            awaiting_human: otklik_core::kpi::awaiting_human(&s),
+        },
+        order: s.order.clone(),
+        sent_at,
+        rated_at: s.rated_at,
+        words: Vec::new(),
+        words_erased: s.personal_data_erased(),
+        complaint: track,
+    })
+}
+
+/// The KPI report of the shop's days `from..=to` from the per-day counters the saves keep
+/// (`otklik_core::kpi::fold`): a query per month of the period, whatever the number of surveys.
+/// The same figures as [`gather`] over the same days (tested); the names as in [`gather`].
+pub async fn by_days(
+    store: &DynamoStore,
+    from: NaiveDate,
+    to: NaiveDate,
+    names: &BTreeMap<u64, String>,
+) -> Result<Report, PortError> {
+    let cells = store.kpi_cells(from, to).await?;
+    let unnamed = report_of(within(&cells, from, to), names);
+    let ids = unnamed.employees.iter().filter_map(|r| r.employee_id);
+    let names = names_for(store, ids, names).await?;
+    Ok(report_of(within(&cells, from, to), &names))
+}
+
+/// The facts of the complaints the counters list as open, of surveys asked between `from` and
+/// `to` (the dashboard's open complaints: a few reads, not the period's surveys).
+pub async fn open_complaint_facts(
+    store: &DynamoStore,
+    complaints: &ComplaintsConfig,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<OrderFacts>, PortError> {
+    let ids = store.report_open_complaints().await?;
+    let mut out = Vec::new();
+    for (s, track) in store.surveys_with_tracks(&ids).await? {
+        if let Some(f) = facts_of(complaints, s, track) {
+            if f.sent_at >= from && f.sent_at <= to {
+                out.push(f);
+            }
+        }
+    }
+    // Batched reads answer in any order: one fixed order (the page sorts by age itself).
+    out.sort_by(|a, b| a.kpi.survey.cmp(&b.kpi.survey));
+    Ok(out)
+}
+
+/// `known` names, and those of `ids` it lacks as the CRM writer stored them.
+pub async fn names_for(
+    store: &DynamoStore,
+    ids: impl IntoIterator<Item = u64>,
+    known: &BTreeMap<u64, String>,
+) -> Result<BTreeMap<u64, String>, PortError> {
+    let mut names = known.clone();
+    let unnamed: BTreeSet<u64> = ids.into_iter().filter(|e| !names.contains_key(e)).collect();
+    if !unnamed.is_empty() {
+        names.extend(store.employee_names(unnamed).await?);
+    }
+    Ok(names)
 }
 
 /// Reads the customers' words of the surveys `wanted` picks (one read each: only for what a page
@@ -96,4 +171,82 @@ pub async fn names_of(
         .collect();
     names.extend(store.employee_names(unnamed).await?);
     Ok(names)
+}
+
+/// What [`rebuild`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Surveys read, and those whose part was (re)added.
+    pub surveys: usize,
+    pub surveys_folded: usize,
+    /// Complaints read, and those whose part was (re)added.
+    pub complaints: usize,
+    pub complaints_folded: usize,
+}
+
+impl std::fmt::Display for Rebuilt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} surveys and {} of {} complaints added to the KPI counters; the rest were already counted",
+            self.surveys_folded, self.surveys, self.complaints_folded, self.complaints
+        )
+    }
+}
+
+/// Adds to the per-day counters every survey and complaint whose part is missing or stale:
+/// those saved before the counters existed (once, after the upgrade), or by a store without the
+/// shop's settings. Each goes through the store's own conditional save, so running it twice, or
+/// while the functions run, counts nothing twice. `store` must keep the counters
+/// ([`DynamoStore::folding`]).
+pub async fn rebuild(
+    store: &DynamoStore,
+    complaints: &ComplaintsConfig,
+) -> Result<Rebuilt, PortError> {
+    use otklik_core::kpi::fold::{complaint_part, survey_part};
+    let Some(tz) = store.folding_tz() else {
+        return Err(PortError::Permanent(
+            "this store does not keep the KPI counters (no shop settings)".into(),
+        ));
+    };
+    let mut done = Rebuilt::default();
+    let surveys = store
+        .surveys_sent_between(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)
+        .await?;
+    for s in &surveys {
+        done.surveys += 1;
+        if s.kpi == survey_part(s, tz) {
+            continue;
+        }
+        let folded = crate::retry::retry_on_conflict(format!("survey {}", s.id), |_| async {
+            let Some(current) = store.get(&s.id).await? else {
+                return Ok(false);
+            };
+            if current.kpi == survey_part(&current, tz) {
+                return Ok(false);
+            }
+            store.save(&current).await?;
+            Ok(true)
+        })
+        .await?;
+        done.surveys_folded += usize::from(folded);
+    }
+    for id in store.complaint_surveys().await? {
+        done.complaints += 1;
+        let folded = crate::retry::retry_on_conflict(format!("complaint {id}"), |_| async {
+            let (Some((mut track, version)), Some(s)) =
+                (store.complaint_track(&id).await?, store.get(&id).await?)
+            else {
+                return Ok(false);
+            };
+            if track.kpi == complaint_part(&s, &track, complaints, tz) {
+                return Ok(false);
+            }
+            store.save_complaint_track(&id, &mut track, version).await?;
+            Ok(true)
+        })
+        .await?;
+        done.complaints_folded += usize::from(folded);
+    }
+    Ok(done)
 }

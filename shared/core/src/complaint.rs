@@ -64,6 +64,10 @@ pub struct ComplaintTrack {
     /// When the inspector was reminded (at most once).
     #[serde(default)]
     pub reminded_at: Option<DateTime<Utc>>,
+    /// What this complaint adds to the per-day KPI counters, as the store last added it. Owned
+    /// by the store adapter (`kpi::fold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpi: Option<crate::kpi::fold::ComplaintPart>,
 }
 
 impl ComplaintTrack {
@@ -76,6 +80,7 @@ impl ComplaintTrack {
             status: None,
             status_at: None,
             reminded_at: None,
+            kpi: None,
         }
     }
 

@@ -23,9 +23,9 @@ pub use words::Words;
 
 /// Weeks in the trend chart: a quarter, enough to see a change last, short enough to read.
 pub const TREND_WEEKS: usize = 12;
-/// The longest period the page accepts: a year (a leap year's too). Longer asks are refused with
-/// a page saying so, rather than reading years of surveys for one request.
-pub const MAX_PERIOD_DAYS: i64 = 366;
+/// The longest period the page accepts: a year (a leap year's too), as every report. Longer asks
+/// are refused with a page saying so, rather than reading years of surveys for one request.
+pub const MAX_PERIOD_DAYS: i64 = kpi::MAX_PERIOD_DAYS;
 /// Dates outside these years are typing mistakes, not periods anyone has data for.
 const FIRST_YEAR: i32 = 2000;
 const LAST_YEAR: i32 = 2100;
@@ -307,7 +307,45 @@ pub fn dashboard(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<Dashboard, String> {
-    let report = period_report(&period, facts, names, tz)?;
+    assemble(
+        period,
+        |p| period_report(p, facts, names, tz),
+        open_complaints(facts, cfg, tz, now),
+    )
+}
+
+/// The same dashboard from the per-day counters of the page's window (`cells`: at least
+/// [`Period::window_start`] to the period's last day) and the facts of the complaints open now
+/// (`open`): no survey read for the figures.
+pub fn dashboard_from_cells(
+    period: Period,
+    cells: &kpi::fold::Cells,
+    open: &[OrderFacts],
+    names: &BTreeMap<u64, String>,
+    cfg: &ComplaintsConfig,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<Dashboard, String> {
+    assemble(
+        period,
+        |p| {
+            Ok(kpi::fold::report_of(
+                kpi::fold::within(cells, p.from, p.to),
+                names,
+            ))
+        },
+        open_complaints(open, cfg, tz, now),
+    )
+}
+
+/// The period's report, the trend of its weeks (each week's report by `report`), and the open
+/// complaints.
+fn assemble(
+    period: Period,
+    report_of: impl Fn(&Period) -> Result<Report, String>,
+    open_complaints: Vec<OpenComplaint>,
+) -> Result<Dashboard, String> {
+    let report = report_of(&period)?;
     let weeks = period.trend_weeks();
     let mut team_trend = Vec::with_capacity(weeks.len());
     let mut employee_trend: BTreeMap<u64, Vec<WeekFigures>> = report
@@ -322,14 +360,13 @@ pub fn dashboard(
             from: *monday,
             to: *monday + Days::new(6),
         };
-        let r = period_report(&week, facts, names, tz)?;
+        let r = report_of(&week)?;
         team_trend.push(WeekFigures::of(*monday, Some(&r.team)));
         for (e, trend) in employee_trend.iter_mut() {
             let row = r.employees.iter().find(|x| x.employee_id == Some(*e));
             trend.push(WeekFigures::of(*monday, row));
         }
     }
-    let open_complaints = open_complaints(facts, cfg, tz, now);
     Ok(Dashboard {
         period,
         report,

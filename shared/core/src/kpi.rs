@@ -89,12 +89,12 @@ pub fn awaiting_human(survey: &crate::machine::Survey) -> bool {
         && (survey.state.is_awaiting() || survey.state == crate::model::SurveyState::Expired)
 }
 
-fn round(x: f64, places: i32) -> f64 {
+pub(crate) fn round(x: f64, places: i32) -> f64 {
     let f = 10f64.powi(places);
     (x * f).round() / f
 }
 
-fn median(mut xs: Vec<f64>) -> Option<f64> {
+pub(crate) fn median(mut xs: Vec<f64>) -> Option<f64> {
     if xs.is_empty() {
         return None;
     }
@@ -337,15 +337,37 @@ impl Report {
 
 /// `from`..=`to` as whole days in the shop's time zone, as UTC instants.
 pub fn period(from: &str, to: &str, tz: Tz) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
+    let (f, t) = period_days(from, to)?;
+    days(f, t, tz)
+}
+
+/// The longest period a report covers: a year, a leap year's included (the dashboard's bound
+/// too). Surveys are kept 400 days, so a longer period could only be partly counted; and one
+/// request should not read years.
+pub const MAX_PERIOD_DAYS: i64 = 366;
+
+/// `from`..=`to` as the shop's days, checked: dates, in order, at most [`MAX_PERIOD_DAYS`].
+pub fn period_days(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), String> {
     let day = |s: &str, what: &str| {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| format!("--{what} must be a date like 2026-11-01, not {s:?}"))
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            format!(
+                "--{what} must be a date like 2026-11-01, not {:?}",
+                s.chars().take(40).collect::<String>()
+            )
+        })
     };
     let (f, t) = (day(from, "from")?, day(to, "to")?);
     if t < f {
         return Err(format!("--to ({to}) is before --from ({from})"));
     }
-    days(f, t, tz)
+    let n = (t - f).num_days() + 1;
+    if n > MAX_PERIOD_DAYS {
+        return Err(format!(
+            "the period is {n} days long; a report covers at most {MAX_PERIOD_DAYS} days (a year), \
+             ask for a shorter one"
+        ));
+    }
+    Ok((f, t))
 }
 
 /// The days `f`..=`t` in the shop's time zone, as UTC instants (first and last second).
@@ -355,11 +377,18 @@ pub fn days(f: NaiveDate, t: NaiveDate, tz: Tz) -> Result<(DateTime<Utc>, DateTi
         .earliest()
         .ok_or_else(|| format!("the start of {f} does not exist in the time zone"))?;
     let end = tz
-        .from_local_datetime(&t.and_hms_opt(23, 59, 59).expect("a second before midnight"))
+        // The day's last instant, fractions included: a survey sent at 23:59:59.5 belongs to its
+        // day (the per-day counters count it there), not to no day at all.
+        .from_local_datetime(
+            &t.and_hms_nano_opt(23, 59, 59, 999_999_999)
+                .expect("the last instant before midnight"),
+        )
         .latest()
         .ok_or_else(|| format!("the end of {t} does not exist in the time zone"))?;
     Ok((start.with_timezone(&Utc), end.with_timezone(&Utc)))
 }
+
+pub mod fold;
 
 #[cfg(test)]
 mod tests;

@@ -103,6 +103,11 @@ pub struct Survey {
     pub erased_at: Option<DateTime<Utc>>,
     /// Optimistic-locking counter, owned by the store adapter.
     pub version: u64,
+    /// What this survey adds to the per-day KPI counters, as the store last added it (`None`:
+    /// nothing yet — never sent, or saved before the counters existed). Owned by the store
+    /// adapter, like `version`: each save adds the difference (`kpi::fold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpi: Option<crate::kpi::fold::SurveyPart>,
 }
 
 impl Survey {
@@ -138,6 +143,7 @@ impl Survey {
             pending: Vec::new(),
             erased_at: None,
             version: 0,
+            kpi: None,
         }
     }
 }

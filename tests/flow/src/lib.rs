@@ -140,7 +140,8 @@ impl TestStack {
         .unwrap();
         TestStack {
             store: DynamoStore::new(clients.dynamodb.clone(), &names)
-                .with_hasher(stack::secrets(&config).unwrap().contact_hasher().unwrap()),
+                .with_hasher(stack::secrets(&config).unwrap().contact_hasher().unwrap())
+                .folding(config.timezone, config.complaints.clone()),
             names,
             clients,
             config: Arc::new(config),

@@ -170,9 +170,12 @@ fn aws_faults() -> Arc<AwsFaults> {
             rule("sqs SendMessage", None, 0.05, 0.05),
             // The survey's state: saved with nobody told, or never saved.
             rule("dynamodb PutItem", Some("\"survey#"), 0.04, 0.06),
+            // The same for a survey saved with its KPI counters in one transaction.
+            rule("dynamodb TransactWriteItems", Some("\"survey#"), 0.04, 0.06),
             // Any other write may die before it is made.
             rule("dynamodb PutItem", None, 0.03, 0.0),
             rule("dynamodb UpdateItem", None, 0.03, 0.0),
+            rule("dynamodb TransactWriteItems", None, 0.03, 0.0),
             rule("dynamodb GetItem", None, 0.02, 0.0),
             rule("scheduler CreateSchedule", None, 0.05, 0.05),
             // Mail: SES unavailable (nothing sent), or the mail sent and the answer lost.

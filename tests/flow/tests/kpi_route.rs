@@ -64,6 +64,29 @@ async fn the_report_route_answers_only_with_the_token() {
     assert_eq!(bad.status(), 400);
     let v: Value = bad.json().await.unwrap();
     assert_eq!(v["error"], "bad_period");
+    // Longer than a report covers (two years; ten thousand years): refused in our words before
+    // anything is read.
+    for (from, to) in [("2025-01-01", "2026-12-31"), ("0001-01-01", "9999-12-31")] {
+        let long = http
+            .get(format!("{gw}/reports/kpi?from={from}&to={to}"))
+            .bearer_auth(REPORT_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(long.status(), 400, "{from}..{to}");
+        let v: Value = long.json().await.unwrap();
+        assert_eq!(v["error"], "bad_period");
+        let says = v["message"].as_str().unwrap_or_default();
+        assert!(says.contains("at most 366 days"), "{v}");
+    }
+    // A whole year is still a period.
+    let year = http
+        .get(format!("{gw}/reports/kpi?from=2026-01-01&to=2026-12-31"))
+        .bearer_auth(REPORT_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(year.status(), 200);
     let ok = http
         .get(&url)
         .bearer_auth(REPORT_TOKEN)

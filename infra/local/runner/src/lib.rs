@@ -14,3 +14,4 @@ pub mod sandbox;
 pub mod schedules;
 pub mod sqs;
 pub mod stack;
+pub mod year;

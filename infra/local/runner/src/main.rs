@@ -9,11 +9,13 @@
 //!       outcome happened. The functions' metric lines and logs go to
 //!       $OTKLIK_STATE_DIR/logs/functions.log (default .local).
 //!   otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]]
-//!                      [--peak ORDERS:REPLIES] [--peak-only]
+//!                      [--peak ORDERS:REPLIES] [--peak-only] [--year ORDERS] [--year-only]
 //!       `make bench`: measures and writes the report. With --bins (the release binaries of the
 //!       functions and of hello-lambda) also each function's cold start and peak memory. The
 //!       December peak is 3000:1000 unless --peak says otherwise (0:0 skips it); --peak-only runs
-//!       just the peak and replaces only its section of the report.
+//!       just the peak and replaces only its section of the report. "Reports at a year of data"
+//!       seeds 100,000 rated orders unless --year says otherwise (0 skips it); --year-only runs
+//!       just that and replaces only its section.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -25,7 +27,7 @@ use std::time::Duration;
 use otklik_local_runner::demo;
 use otklik_local_runner::local::{LocalStack, Options};
 
-const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]] [--peak ORDERS:REPLIES] [--peak-only] [--keep-cold]";
+const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]] [--peak ORDERS:REPLIES] [--peak-only] [--keep-cold] [--year ORDERS] [--year-only]";
 
 fn filter(default: &str) -> tracing_subscriber::EnvFilter {
     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -99,6 +101,21 @@ fn copy_metrics(metrics: &otklik_metrics::Capture, to: &Mutex<(usize, File)>) {
     let new: String = lines.iter().skip(*done).map(|l| format!("{l}\n")).collect();
     if file.write_all(new.as_bytes()).is_ok() {
         *done = lines.len();
+    }
+}
+
+/// "Reports at a year of data" as a report section; `None` (said why) when it could not run.
+async fn year_section(orders: u64, aws: &str) -> Option<String> {
+    println!("reports at a year of data ({orders} rated orders)…");
+    match otklik_local_runner::year::reports_at_a_year(aws, orders).await {
+        Ok(y) => {
+            let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
+            Some(otklik_local_runner::year::markdown(&y, &machine(), &date))
+        }
+        Err(e) => {
+            eprintln!("otklik-local bench: reports at a year of data: {e}");
+            None
+        }
     }
 }
 
@@ -276,11 +293,15 @@ async fn run_bench(args: &[String]) -> ExitCode {
     let mut plan = otklik_local_runner::peak::PeakPlan::default();
     // `--peak-only`: just the December peak, spliced into the existing report.
     let peak_only = args.iter().any(|a| a == "--peak-only");
+    // `--year-only`: just "reports at a year of data", spliced into the existing report.
+    let year_only = args.iter().any(|a| a == "--year-only");
+    // `--year N`: rated orders in that year (0 skips it).
+    let mut year_orders: u64 = 100_000;
     // `--keep-cold`: no cold starts measured (no `--bins`); the report keeps the last ones.
     let keep_cold = args.iter().any(|a| a == "--keep-cold");
     let args: Vec<String> = args
         .iter()
-        .filter(|a| *a != "--peak-only" && *a != "--keep-cold")
+        .filter(|a| *a != "--peak-only" && *a != "--keep-cold" && *a != "--year-only")
         .cloned()
         .collect();
     for pair in args.chunks(2) {
@@ -294,6 +315,7 @@ async fn run_bench(args: &[String]) -> ExitCode {
                 true
             }
             [flag, v] if flag == "--runs" => v.parse().map(|n| rounds = n).is_ok() && rounds > 0,
+            [flag, v] if flag == "--year" => v.parse().map(|n| year_orders = n).is_ok(),
             [flag, v] if flag == "--build-secs" => v.parse().map(|s| build_secs = Some(s)).is_ok(),
             [flag, v] if flag == "--peak" => match v.split_once(':') {
                 Some((o, r)) => match (o.parse(), r.parse()) {
@@ -317,6 +339,14 @@ async fn run_bench(args: &[String]) -> ExitCode {
         eprintln!("otklik-local bench: AWS_ENDPOINT_URL is not set (run `make bench`)");
         return ExitCode::from(2);
     };
+    if year_only {
+        let Some(section) = year_section(year_orders, &moto).await else {
+            return ExitCode::FAILURE;
+        };
+        println!("{section}");
+        let old = std::fs::read_to_string(&out).unwrap_or_default();
+        return write_report(&out, &otklik_local_runner::year::splice(&old, &section));
+    }
     if peak_only {
         let Some(peak) = december_peak(plan, &moto).await else {
             return ExitCode::FAILURE;
@@ -375,6 +405,13 @@ async fn run_bench(args: &[String]) -> ExitCode {
     if keep_cold {
         let old = std::fs::read_to_string(&out).unwrap_or_default();
         report = otklik_local_runner::bench::keep_cold_section(&report, &old);
+    }
+    // Last of all, on a stack of its own: the reports at a year of data.
+    if year_orders > 0 {
+        let Some(section) = year_section(year_orders, &moto).await else {
+            return ExitCode::FAILURE;
+        };
+        report = otklik_local_runner::year::splice(&report, &section);
     }
     println!("{report}");
     write_report(&out, &report)

@@ -178,11 +178,13 @@ pub async fn prepare(clients: &Clients, names: &Names, config: &Config) -> Resul
 /// The engine the reply functions share, on `names`' table and queues.
 pub async fn engine(clients: &Clients, names: &Names, config: &Config) -> Result<Engine, String> {
     Ok(Engine {
-        store: DynamoStore::new(clients.dynamodb.clone(), names).with_hasher(
-            secrets(config)?
-                .contact_hasher()
-                .ok_or("the local secrets lack OTKLIK_CONTACT_KEY")?,
-        ),
+        store: DynamoStore::new(clients.dynamodb.clone(), names)
+            .with_hasher(
+                secrets(config)?
+                    .contact_hasher()
+                    .ok_or("the local secrets lack OTKLIK_CONTACT_KEY")?,
+            )
+            .folding(config.timezone, config.complaints.clone()),
         queues: Some(
             EffectQueues::connect(clients.sqs.clone(), names)
                 .await

@@ -1,5 +1,8 @@
 //! Complaints as opened and tracked, for the SLA sweep and the KPI report.
 
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use otklik_core::kpi::fold::{refold_complaint, Delta};
+
 use super::*;
 
 /// Complaints as opened and tracked, for the SLA sweep and the KPI report.
@@ -14,9 +17,10 @@ impl DynamoStore {
         rating: u8,
         now: DateTime<Utc>,
     ) -> PortResult<()> {
-        let track = ComplaintTrack::new(complaint_order_id, now);
+        let mut track = ComplaintTrack::new(complaint_order_id, now);
         let expires = n((now + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp());
-        let result = self
+        let folded = self.refold_complaint(survey, &mut track).await?;
+        let put = self
             .client
             .put_item()
             .table_name(&self.table)
@@ -29,13 +33,27 @@ impl DynamoStore {
             .item(attr::DOC, s(track_doc(&track)?))
             .item(attr::EXPIRES_AT, expires.clone())
             .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", attr::PK)
-            .send()
-            .await;
-        match result {
-            Ok(_) => {}
-            Err(e) if is_condition_failure(&e) => {}
-            Err(e) => return Err(port_error(e)),
+            .expression_attribute_names("#pk", attr::PK);
+        if let Some(extra) = folded {
+            let write = Put::builder()
+                .table_name(&self.table)
+                .set_item(put.get_item().clone())
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", attr::PK)
+                .build()
+                .map_err(|e| PortError::Permanent(format!("complaint put: {e}")))?;
+            self.save_complaint_with_counters(
+                survey,
+                TransactWriteItem::builder().put(write).build(),
+                extra,
+            )
+            .await?;
+        } else {
+            match put.send().await {
+                Ok(_) => {}
+                Err(e) if is_condition_failure(&e) => {}
+                Err(e) => return Err(port_error(e)),
+            }
         }
         self.client
             .put_item()
@@ -101,9 +119,42 @@ impl DynamoStore {
     pub async fn save_complaint_track(
         &self,
         survey: &SurveyId,
-        track: &ComplaintTrack,
+        track: &mut ComplaintTrack,
         version: u64,
     ) -> PortResult<()> {
+        let conflict = || {
+            PortError::Conflict(format!(
+                "complaint {survey} changed since version {version}"
+            ))
+        };
+        let folded = self.refold_complaint(survey, track).await?;
+        if let Some(extra) = folded {
+            let write = Update::builder()
+                .table_name(&self.table)
+                .key(attr::PK, s(complaint_pk(survey)))
+                .key(attr::SK, s("complaint"))
+                .update_expression("SET #d = :d, #v = :next")
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#d", attr::DOC)
+                .expression_attribute_names("#v", attr::VERSION)
+                .expression_attribute_values(":d", s(track_doc(track)?))
+                .expression_attribute_values(":v", n(version))
+                .expression_attribute_values(":next", n(version + 1))
+                .build()
+                .map_err(|e| PortError::Permanent(format!("complaint update: {e}")))?;
+            return match self
+                .save_complaint_with_counters(
+                    survey,
+                    TransactWriteItem::builder().update(write).build(),
+                    extra,
+                )
+                .await
+            {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(conflict()),
+                Err(e) => Err(e),
+            };
+        }
         let result = self
             .client
             .update_item()
@@ -125,11 +176,56 @@ impl DynamoStore {
                 if e.as_service_error()
                     .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
             {
-                Err(PortError::Conflict(format!(
-                    "complaint {survey} changed since version {version}"
-                )))
+                Err(conflict())
             }
             Err(e) => Err(port_error(e)),
+        }
+    }
+
+    /// Sets the part `track` now adds to the KPI counters (from its survey as stored) and returns
+    /// what else its save must write: the counters' change and the open list's entry. `None` when
+    /// nothing changes for the counters, or this store does not keep them.
+    async fn refold_complaint(
+        &self,
+        survey: &SurveyId,
+        track: &mut ComplaintTrack,
+    ) -> PortResult<Option<(Delta, Option<bool>)>> {
+        let Some(f) = self.fold.clone() else {
+            return Ok(None);
+        };
+        let Some(stored) = self.get(survey).await? else {
+            return Ok(None);
+        };
+        let (part, delta) = refold_complaint(&stored, track, &f.complaints, f.tz);
+        let was_open = track.kpi.as_ref().is_some_and(|p| p.open);
+        let open = part.as_ref().is_some_and(|p| p.open);
+        track.kpi = part;
+        // The entry is written whenever there is one to put or to take away.
+        let entry = (was_open || open).then_some(open);
+        if delta.is_empty() && was_open == open {
+            return Ok(None);
+        }
+        Ok(Some((delta, entry)))
+    }
+
+    /// The complaint's `write`, the counters' change and its open-list entry in one transaction.
+    /// `Ok(false)`: the write's condition failed (saved meanwhile, or already recorded).
+    async fn save_complaint_with_counters(
+        &self,
+        survey: &SurveyId,
+        write: TransactWriteItem,
+        (delta, entry): (Delta, Option<bool>),
+    ) -> PortResult<bool> {
+        let mut first = vec![write];
+        if let Some(open) = entry {
+            first.push(kpi::open_entry(&self.table, survey, open)?);
+        }
+        match self.save_items_with_counters(first, &delta).await? {
+            Ok(()) => Ok(true),
+            Err(kpi::Refused::Condition) => Ok(false),
+            Err(kpi::Refused::Busy) => Err(PortError::Conflict(format!(
+                "complaint {survey}: the KPI counters stayed busy"
+            ))),
         }
     }
 
@@ -160,6 +256,45 @@ impl DynamoStore {
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
                 return Ok(out);
+            }
+        }
+    }
+
+    /// Every survey with a complaint track. A scan: only `otklik report rebuild` asks, once.
+    pub async fn complaint_surveys(&self) -> PortResult<Vec<SurveyId>> {
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(#pk, :p) AND #sk = :sk")
+                .expression_attribute_names("#pk", attr::PK)
+                .expression_attribute_names("#sk", attr::SK)
+                .expression_attribute_values(":p", s("complaint#"))
+                .expression_attribute_values(":sk", s("complaint"))
+                .projection_expression("#pk")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(port_error)?;
+            for item in page.items() {
+                let Some(id) = item
+                    .get(attr::PK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|pk| pk.strip_prefix("complaint#"))
+                else {
+                    continue;
+                };
+                out.push(
+                    SurveyId::parse(id)
+                        .map_err(|e| PortError::Permanent(format!("complaint of {id:?}: {e}")))?,
+                );
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
             }
         }
     }

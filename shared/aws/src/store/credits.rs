@@ -270,15 +270,21 @@ impl DynamoStore {
         &self,
         employees: impl IntoIterator<Item = u64>,
     ) -> PortResult<std::collections::BTreeMap<u64, String>> {
+        // One batched read, not one per employee: the dashboard names a dozen people per page.
+        let keys: Vec<(String, String)> = employees
+            .into_iter()
+            .map(|e| (format!("employee#{e}"), "name".to_string()))
+            .collect();
         let mut out = std::collections::BTreeMap::new();
-        for e in employees {
-            let item = self.get_item(format!("employee#{e}"), "name").await?;
-            if let Some(name) = item
-                .as_ref()
-                .and_then(|i| i.get("name"))
+        for item in self.get_many(keys).await? {
+            let id = item
+                .get(attr::PK)
                 .and_then(|v| v.as_s().ok())
-            {
-                out.insert(e, name.clone());
+                .and_then(|pk| pk.strip_prefix("employee#"))
+                .and_then(|id| id.parse::<u64>().ok());
+            let name = item.get("name").and_then(|v| v.as_s().ok());
+            if let (Some(id), Some(name)) = (id, name) {
+                out.insert(id, name.clone());
             }
         }
         Ok(out)

@@ -10,7 +10,8 @@
 //! (`sends`), short-lived markers (`markers`), words and KPI credits (`credits`), complaint tracks
 //! (`complaints`), SMS short links and MAX account checks (`links`), webhook items we could not
 //! use (`unusable`), the shared retailCRM budget's next free slot (`crm_budget`), the order history
-//! folded per order and how far it is read (`worked`).
+//! folded per order and how far it is read (`worked`), the per-day KPI counters that survey and
+//! complaint saves keep in the same transaction (`kpi`).
 
 use std::collections::HashMap;
 
@@ -29,6 +30,7 @@ mod complaints;
 mod contacts;
 mod credits;
 mod crm_budget;
+mod kpi;
 mod links;
 mod markers;
 mod privacy;
@@ -54,6 +56,19 @@ pub struct DynamoStore {
     /// `privacy`). `None` in a store that only reads reports: every write or lookup by a personal
     /// key then fails, rather than falling back to the plain value.
     hasher: Option<ContactHasher>,
+    /// What survey and complaint saves need to keep the per-day KPI counters (`store/kpi.rs`).
+    /// Without it saves leave the counters and the parts they record alone, so nothing is
+    /// counted twice: the next save that has it, or `otklik report rebuild`, adds what is owed.
+    fold: Option<std::sync::Arc<Folding>>,
+}
+
+/// The shop's settings the per-day KPI counters depend on.
+#[derive(Debug, Clone)]
+pub struct Folding {
+    /// Whose days the counters are (`timezone`).
+    pub tz: chrono_tz::Tz,
+    /// Which statuses close a complaint, resolved or not.
+    pub complaints: otklik_core::config::ComplaintsConfig,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -104,6 +119,7 @@ impl DynamoStore {
             client,
             table: names.table(&MAIN_TABLE),
             hasher: None,
+            fold: None,
         }
     }
 
@@ -117,9 +133,7 @@ impl DynamoStore {
     /// anything by a personal key (it would do so by the plain value).
     fn hasher(&self) -> PortResult<&ContactHasher> {
         self.hasher.as_ref().ok_or_else(|| {
-            PortError::Permanent(
-                "this store has no contact key (OTKLIK_CONTACT_KEY or OTKLIK_LINK_SECRET)".into(),
-            )
+            PortError::Permanent("this store has no contact key (OTKLIK_CONTACT_KEY)".into())
         })
     }
 
@@ -152,6 +166,22 @@ impl DynamoStore {
         }
     }
 
+    /// The same store, keeping the per-day KPI counters as it saves (every function and tool
+    /// that writes surveys or complaints uses this).
+    pub fn folding(
+        mut self,
+        tz: chrono_tz::Tz,
+        complaints: otklik_core::config::ComplaintsConfig,
+    ) -> Self {
+        self.fold = Some(std::sync::Arc::new(Folding { tz, complaints }));
+        self
+    }
+
+    /// The shop's time zone the counters are kept in, when this store keeps them.
+    pub fn folding_tz(&self) -> Option<chrono_tz::Tz> {
+        self.fold.as_ref().map(|f| f.tz)
+    }
+
     /// One item by key, read consistently (decisions are made from it).
     async fn get_item(
         &self,
@@ -169,6 +199,55 @@ impl DynamoStore {
             .await
             .map_err(port_error)?;
         Ok(out.item)
+    }
+
+    /// Items by key, a hundred per batched read (eventually consistent: for reports), in no
+    /// particular order; a key without an item is left out.
+    async fn get_many(
+        &self,
+        keys: Vec<(String, String)>,
+    ) -> PortResult<Vec<HashMap<String, AttributeValue>>> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut out = Vec::with_capacity(keys.len());
+        let mut unique = keys;
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(
+                        chunk
+                            .iter()
+                            .map(|(pk, sk)| {
+                                HashMap::from([
+                                    (attr::PK.to_string(), s(pk.clone())),
+                                    (attr::SK.to_string(), s(sk.clone())),
+                                ])
+                            })
+                            .collect(),
+                    ))
+                    .build()
+                    .map_err(|e| PortError::Permanent(format!("batch get: {e}")))?,
+            );
+            while let Some(request) = pending.take() {
+                let got = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(port_error)?;
+                if let Some(mut r) = got.responses {
+                    out.extend(r.remove(&self.table).unwrap_or_default());
+                }
+                // What the service could not read this time is asked again.
+                pending = got
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
+            }
+        }
+        Ok(out)
     }
 
     fn item(survey: &Survey, version: u64) -> PortResult<HashMap<String, AttributeValue>> {

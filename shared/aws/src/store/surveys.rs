@@ -1,15 +1,39 @@
 //! Survey items: create once, read, save conditionally on the version, list by phone, and
 //! read back for reports.
 
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use otklik_core::kpi::fold::{refold_survey, Delta};
+
 use super::*;
 
 impl SurveyStore for DynamoStore {
     async fn create(&self, survey: &Survey) -> PortResult<bool> {
+        let (stored, delta) = self.refold(survey);
+        if !delta.is_empty() {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(Self::item(&stored, 1)?))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", attr::PK)
+                .build()
+                .map_err(|e| PortError::Permanent(format!("survey put: {e}")))?;
+            return match self
+                .save_with_counters(TransactWriteItem::builder().put(put).build(), &delta)
+                .await?
+            {
+                Ok(()) => Ok(true),
+                Err(kpi::Refused::Condition) => Ok(false),
+                Err(kpi::Refused::Busy) => Err(PortError::Transient(format!(
+                    "survey {}: the KPI counters stayed busy",
+                    survey.id
+                ))),
+            };
+        }
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(Self::item(survey, 1)?))
+            .set_item(Some(Self::item(&stored, 1)?))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", attr::PK)
             .send()
@@ -28,26 +52,49 @@ impl SurveyStore for DynamoStore {
 
     async fn save(&self, survey: &Survey) -> PortResult<Survey> {
         let next = survey.version + 1;
+        let (stored, delta) = self.refold(survey);
+        let conflict = || {
+            PortError::Conflict(format!(
+                "survey {} changed since version {}",
+                survey.id, survey.version
+            ))
+        };
+        let saved = || {
+            let mut saved = stored.clone();
+            saved.version = next;
+            saved
+        };
+        if !delta.is_empty() {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(Self::item(&stored, next)?))
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", attr::VERSION)
+                .expression_attribute_values(":v", n(survey.version))
+                .build()
+                .map_err(|e| PortError::Permanent(format!("survey put: {e}")))?;
+            return match self
+                .save_with_counters(TransactWriteItem::builder().put(put).build(), &delta)
+                .await?
+            {
+                Ok(()) => Ok(saved()),
+                // Busy counters: the caller reads again and decides again, as for a conflict.
+                Err(_) => Err(conflict()),
+            };
+        }
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(Self::item(survey, next)?))
+            .set_item(Some(Self::item(&stored, next)?))
             .condition_expression("#v = :v")
             .expression_attribute_names("#v", attr::VERSION)
             .expression_attribute_values(":v", n(survey.version))
             .send()
             .await;
         match result {
-            Ok(_) => {
-                let mut saved = survey.clone();
-                saved.version = next;
-                Ok(saved)
-            }
-            Err(e) if is_condition_failure(&e) => Err(PortError::Conflict(format!(
-                "survey {} changed since version {}",
-                survey.id, survey.version
-            ))),
+            Ok(_) => Ok(saved()),
+            Err(e) if is_condition_failure(&e) => Err(conflict()),
             Err(e) => Err(port_error(e)),
         }
     }
@@ -67,6 +114,54 @@ impl SurveyStore for DynamoStore {
             .await
             .map_err(port_error)?;
         out.items().iter().map(Self::parse).collect()
+    }
+}
+
+/// Keeping the per-day KPI counters with the saves.
+impl DynamoStore {
+    /// The survey as it is to be stored, with the part it now adds to the counters, and the
+    /// change to add; without [`Folding`] the survey as given and no change.
+    fn refold(&self, survey: &Survey) -> (Survey, Delta) {
+        let Some(f) = &self.fold else {
+            return (survey.clone(), Delta::new());
+        };
+        let (part, delta) = refold_survey(survey, f.tz);
+        let mut stored = survey.clone();
+        stored.kpi = part;
+        (stored, delta)
+    }
+
+    /// `write` (a conditional put or update) and the counters' change in one transaction. Another
+    /// transaction on the same day's counters at the same moment refuses ours: tried again a few
+    /// times, briefly, before giving up with [`kpi::Refused::Busy`].
+    pub(super) async fn save_with_counters(
+        &self,
+        write: TransactWriteItem,
+        delta: &Delta,
+    ) -> PortResult<Result<(), kpi::Refused>> {
+        self.save_items_with_counters(vec![write], delta).await
+    }
+
+    /// As [`Self::save_with_counters`], the first of `writes` being the one whose condition
+    /// matters.
+    pub(super) async fn save_items_with_counters(
+        &self,
+        writes: Vec<TransactWriteItem>,
+        delta: &Delta,
+    ) -> PortResult<Result<(), kpi::Refused>> {
+        let mut last = Err(kpi::Refused::Busy);
+        for attempt in 0..5u64 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(15 * attempt)).await;
+            }
+            let mut items = writes.clone();
+            items.extend(kpi::delta_writes(&self.table, delta)?);
+            last = kpi::transact(&self.client, items).await?;
+            if !matches!(last, Err(kpi::Refused::Busy)) {
+                break;
+            }
+        }
+        Ok(last)
     }
 }
 

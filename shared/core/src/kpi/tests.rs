@@ -223,7 +223,8 @@ fn an_empty_period_has_no_averages() {
 fn days_are_the_shops_days() {
     let (f, t) = period("2026-11-01", "2026-11-30", chrono_tz::Europe::Moscow).unwrap();
     assert_eq!(f.to_rfc3339(), "2026-10-31T21:00:00+00:00");
-    assert_eq!(t.to_rfc3339(), "2026-11-30T20:59:59+00:00");
+    // The last instant of the day, fractions included.
+    assert_eq!(t.to_rfc3339(), "2026-11-30T20:59:59.999999999+00:00");
     assert!(period("2026-11-30", "2026-11-01", chrono_tz::UTC).is_err());
     assert!(period("1.11.2026", "2026-11-30", chrono_tz::UTC)
         .unwrap_err()
@@ -268,4 +269,16 @@ fn words_wait_for_a_person_only_while_nothing_is_rated_and_the_survey_is_open() 
         outcome: Outcome::OptedOut,
     };
     assert!(!awaiting_human(&s));
+}
+
+#[test]
+fn a_period_longer_than_a_year_is_refused_in_words() {
+    assert!(period_days("2026-01-01", "2026-12-31").is_ok());
+    // A leap year's 366 days are a year too.
+    assert!(period_days("2028-01-01", "2028-12-31").is_ok());
+    let e = period_days("2026-01-01", "2027-01-02").unwrap_err();
+    assert!(e.contains("367 days") && e.contains("at most 366"), "{e}");
+    let e = period_days("0001-01-01", "9999-12-31").unwrap_err();
+    assert!(e.contains("at most 366"), "{e}");
+    assert!(period("2026-01-01", "2027-06-01", chrono_tz::UTC).is_err());
 }

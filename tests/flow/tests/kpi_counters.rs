@@ -1,0 +1,162 @@
+//! The per-day KPI counters against the per-survey report, on the stack's own table: surveys go
+//! through the engine (prepared, sent, rated on the email's page) with every input delivered
+//! twice, as a redelivery would; complaints are recorded and observed twice. Then the report of
+//! every period from the counters (`report::by_days`, what `GET /reports/kpi`, `otklik kpi` and
+//! the page read) equals the one computed per survey (`report::gather`). Surveys saved by a store
+//! that does not keep the counters (as before the upgrade) are missing until `report::rebuild`,
+//! which adds them once however often it runs.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use otklik_core::machine::{Contact, Input, Survey};
+use otklik_core::model::{Channel, EmployeeId, OrderRef, Rating};
+use otklik_core::ports::SurveyStore;
+use otklik_core::reply::Reply;
+use otklik_flow_tests::TestStack;
+
+#[tokio::test]
+async fn the_counters_give_the_per_survey_figures_despite_redeliveries() {
+    let t = TestStack::bare("kpicount", "meta").await;
+    let store = &t.store;
+    let cfg = &t.config.complaints;
+    let tz = t.config.timezone;
+    let engine = t.parts().engine_without_queues();
+    let base = Utc.with_ymd_and_hms(2026, 11, 1, 10, 0, 0).unwrap();
+    let ratings = [5, 1, 4, 0, 2, 5, 3, 4, 0, 1, 5, 2];
+    let (mut rated, mut complaints) = (0, 0);
+    for k in 0..30u64 {
+        // Every 17 hours: some land late in the evening, near the shop's midnight.
+        let sent = base + Duration::hours(17 * k as i64);
+        let s = Survey::new(
+            OrderRef::new("main-shop", 7000 + k).unwrap(),
+            Contact {
+                phone: None,
+                email: Some(otklik_core::model::Email::parse("buyer@example.com").unwrap()),
+            },
+            sent - Duration::hours(2),
+            sent,
+        );
+        assert!(store.create(&s).await.unwrap());
+        let crew: Vec<EmployeeId> = [11, 12, 13][..1 + (k % 3) as usize]
+            .iter()
+            .map(|e| EmployeeId::new(*e).unwrap())
+            .collect();
+        let r = ratings[k as usize % ratings.len()];
+        let mut inputs = vec![
+            (Input::prepared(crew, vec![Channel::Email]), sent),
+            (Input::sent(Channel::Email, format!("m-{k}")), sent),
+        ];
+        if r > 0 {
+            let answer = Reply::Rating {
+                value: Rating::new(r).unwrap(),
+            };
+            inputs.push((
+                Input::page_answer(answer, Channel::Email),
+                sent + Duration::minutes(25),
+            ));
+        }
+        for (input, at) in inputs {
+            // Delivered twice: the second changes nothing, and adds nothing.
+            for _ in 0..2 {
+                engine.apply(&s.id, &input, at).await.unwrap().unwrap();
+            }
+        }
+        if r > 0 {
+            rated += 1;
+        }
+        if (1..=2).contains(&r) {
+            let opened = sent + Duration::hours(1);
+            for _ in 0..2 {
+                store
+                    .record_complaint(&s.id, 9100 + k, r, opened)
+                    .await
+                    .unwrap();
+            }
+            let seen = match complaints % 3 {
+                0 => vec![],
+                1 => vec![(cfg.status_failed.clone(), opened + Duration::hours(2))],
+                _ => vec![
+                    (cfg.status_in_work.clone(), opened + Duration::minutes(30)),
+                    (cfg.status_resolved.clone(), opened + Duration::minutes(200)),
+                ],
+            };
+            for _ in 0..2 {
+                otklik_app::complaints::observe_statuses(store, &s.id, &seen, cfg)
+                    .await
+                    .unwrap();
+            }
+            complaints += 1;
+        }
+    }
+    let d = |m: u32, day: u32| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+    let periods = [
+        (d(11, 1), d(11, 30)),
+        (d(11, 3), d(11, 9)),
+        (d(11, 12), d(11, 12)),
+        (d(10, 1), d(12, 31)),
+    ];
+    let compare = |label: &'static str| async move {
+        for (from, to) in periods {
+            let (start, end) = otklik_core::kpi::days(from, to, tz).unwrap();
+            let per_survey = otklik_app::report::gather(store, cfg, start, end, &BTreeMap::new())
+                .await
+                .unwrap();
+            let counted = otklik_app::report::by_days(store, from, to, &BTreeMap::new())
+                .await
+                .unwrap();
+            assert_eq!(counted, per_survey, "{label}: {from}..{to}");
+        }
+    };
+    compare("through the engine").await;
+    let all = otklik_app::report::by_days(store, d(10, 1), d(12, 31), &BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(all.team.rated_orders, rated, "each rating counted once");
+    assert_eq!(all.team.complaints_opened, complaints);
+    assert!(all.team.complaints_resolved > 0);
+
+    // Saved as before the upgrade: a store without the shop's settings leaves the counters alone.
+    let old = otklik_aws::store::DynamoStore::new(t.clients.dynamodb.clone(), &t.names);
+    for k in 0..3u64 {
+        let sent = base + Duration::hours(5 + 40 * k as i64);
+        let mut s = Survey::new(
+            OrderRef::new("main-shop", 8000 + k).unwrap(),
+            Contact {
+                phone: None,
+                email: None,
+            },
+            sent,
+            sent,
+        );
+        s.channel = Some(Channel::Whatsapp);
+        s.sent_at = Some(sent);
+        s.rating = Some(Rating::new(4).unwrap());
+        s.employees = vec![EmployeeId::new(14).unwrap()];
+        assert!(old.create(&s).await.unwrap());
+    }
+    let before = otklik_app::report::by_days(store, d(10, 1), d(12, 31), &BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(before.team.rated_orders, rated, "not counted yet");
+    let done = otklik_app::report::rebuild(store, cfg).await.unwrap();
+    assert_eq!(done.surveys_folded, 3, "{done}");
+    assert_eq!(done.complaints_folded, 0, "{done}");
+    compare("after the rebuild").await;
+    let again = otklik_app::report::rebuild(store, cfg).await.unwrap();
+    assert_eq!(
+        (again.surveys_folded, again.complaints_folded),
+        (0, 0),
+        "{again}"
+    );
+    compare("after a second rebuild").await;
+    // The survey the counters count is the one saved: its part is kept in its document.
+    let one = store
+        .get(&otklik_core::model::SurveyId::for_order(
+            &OrderRef::new("main-shop", 8000).unwrap(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(one.kpi.is_some());
+}
