@@ -31,7 +31,6 @@ from moto.core.utils import unix_time
 from moto.server import main
 from moto.dynamodb import models as ddb_models
 from moto.dynamodb.models import table as table_module
-from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.sqs import models
 
@@ -89,62 +88,85 @@ class _CopyInQuery:
 
 
 table_module.copy = _CopyInQuery()
-# TransactWriteItems backs up every table it touches with a deep copy, once per item of the
-# transaction, before doing anything: each survey save that carries the KPI counters' change cost
-# a copy of the whole table, several times over, and a 300-order fault run slowed from ~14 to
-# ~24 minutes. The backup is now the table's own structure copied (its partitions' dicts), the
-# items shared except those the transaction names (copied deeply: an update changes its item in
-# place), and taken once per call. A failed transaction is rolled back to the same state.
-_in_transaction = threading.local()
+# A refused TransactWriteItems: moto rolls it back by putting back a deep copy of every table it
+# touches, taken when it began (once per item of the transaction). Two things follow, neither of
+# them DynamoDB's: each transaction copies the whole table (a survey save carrying the KPI
+# counters' change is a transaction, and a 300-order fault run slowed from ~14 to ~24 minutes),
+# and every write another caller made while a refused transaction ran is lost with the copy
+# (the server answers on several threads): in the fault run, a credit saved meanwhile vanished.
+# Here a transaction keeps a copy of the items it names only, and a refused one puts back just
+# those; the writes (item, batch and transaction) take one lock, so a transaction's check and
+# writes are not interleaved with another write, as DynamoDB isolates them.
+_write_lock = threading.RLock()
 _transact = ddb_models.DynamoDBBackend.transact_write_items
 
 
-class _CopyInTransaction:
-    """`copy` as moto's DynamoDB backend sees it: a transaction's table backup made cheap."""
+class _NoTableCopy:
+    """`copy` as moto's DynamoDB backend sees it: a transaction's tables are not copied (the
+    items it names are, below), so moto's own rollback puts back the very same table."""
 
     def __getattr__(self, name):
         return getattr(copy, name)
 
     @staticmethod
     def deepcopy(x, *args, **kwargs):
-        backups = getattr(_in_transaction, "backups", None)
-        if backups is not None and isinstance(x, Table):
-            if id(x) not in backups:
-                backup = copy.copy(x)
-                backup.items = copy.copy(x.items)
-                for key, value in x.items.items():
-                    if isinstance(value, dict):
-                        backup.items[key] = dict(value)
-                # The items the transaction names are copied deeply: an update changes its item
-                # in place, and a failed transaction must find them as they were.
-                for op in getattr(_in_transaction, "ops", []):
-                    key = op.get("Key") or op.get("Item") or {}
-                    h = key.get(x.hash_key_attr)
-                    r = key.get(x.range_key_attr) if x.range_key_attr else None
-                    if h is None:
-                        continue
-                    h = DynamoType(h)
-                    if r is not None and h in backup.items:
-                        r = DynamoType(r)
-                        if r in backup.items[h]:
-                            backup.items[h][r] = copy.deepcopy(backup.items[h][r])
-                backups[id(x)] = backup
-            return backups[id(x)]
+        if isinstance(x, Table):
+            return x
         return copy.deepcopy(x, *args, **kwargs)
 
 
-def _transact_with_cheap_backup(self, transact_items, *args, **kwargs):
-    _in_transaction.backups = {}
-    _in_transaction.ops = [next(iter(i.values())) for i in transact_items]
-    try:
-        return _transact(self, transact_items, *args, **kwargs)
-    finally:
-        _in_transaction.backups = None
-        _in_transaction.ops = []
+def _key_of(backend, op):
+    """The key of the item a transaction's operation names, in the wire format."""
+    if "Key" in op:
+        return op["Key"]
+    table = backend.get_table(op["TableName"])
+    attrs = op.get("Item", {})
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
 
 
-ddb_models.copy = _CopyInTransaction()
-ddb_models.DynamoDBBackend.transact_write_items = _transact_with_cheap_backup
+def _transact_items_only(self, transact_items, *args, **kwargs):
+    with _write_lock:
+        before = []
+        for item in transact_items:
+            op = next(iter(item.values()))
+            name = op.get("TableName")
+            if name not in self.tables:
+                continue
+            try:
+                key = _key_of(self, op)
+            except KeyError:
+                continue  # moto refuses the malformed operation itself, before writing
+            current = self.get_item(name, key)
+            before.append((name, key, current.to_json()["Attributes"] if current else None))
+        try:
+            return _transact(self, transact_items, *args, **kwargs)
+        except BaseException:
+            for name, key, attrs in reversed(before):
+                if attrs is None:
+                    self.delete_item(name, key)
+                else:
+                    self.put_item(name, attrs)
+            raise
+
+
+def _locked(method):
+    def run(self, *args, **kwargs):
+        with _write_lock:
+            return method(self, *args, **kwargs)
+
+    return run
+
+
+# BatchWriteItem goes through put_item and delete_item.
+for _name in ("put_item", "update_item", "delete_item"):
+    setattr(
+        ddb_models.DynamoDBBackend, _name, _locked(getattr(ddb_models.DynamoDBBackend, _name))
+    )
+ddb_models.copy = _NoTableCopy()
+ddb_models.DynamoDBBackend.transact_write_items = _transact_items_only
 Table.all_items = _all_items
 Table.query = _query_unsorted_scan
 

@@ -114,7 +114,7 @@ async fn provisioning_creates_everything_and_is_idempotent() {
         .await
         .unwrap();
     let gsis = table.table().unwrap().global_secondary_indexes();
-    assert_eq!(gsis.len(), 1);
+    assert_eq!(gsis.len(), MAIN_TABLE.indexes.len());
     let ttl = c
         .dynamodb
         .describe_time_to_live()
@@ -845,4 +845,113 @@ async fn the_worked_fold_is_a_set_union_and_coverage_only_moves_forward() {
         store.coverage(STREAM).await.unwrap(),
         Some(otklik_core::history::Coverage { from, until: later })
     );
+}
+
+/// The local endpoint keeps DynamoDB's isolation: a transaction that is refused changes nothing,
+/// and takes nothing else with it. (moto rolled a refused transaction back by putting back a copy
+/// of the whole table taken when it began, so every write other callers made meanwhile was lost:
+/// in the fault run, a credit saved while a survey's transaction was refused vanished.)
+#[tokio::test]
+async fn a_refused_transaction_loses_no_write_made_meanwhile() {
+    use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
+    let c = clients().await;
+    let names = unique_names("txiso");
+    ensure_all(&c, &names).await.unwrap();
+    let table = names.table(&MAIN_TABLE);
+    let s = |v: &str| AttributeValue::S(v.to_string());
+    // Enough items that copying the table takes a while, as after a day of surveys.
+    for k in 0..1500 {
+        c.dynamodb
+            .put_item()
+            .table_name(&table)
+            .item("pk", s(&format!("filler#{k}")))
+            .item("sk", s("x"))
+            .item("doc", s(&"y".repeat(200)))
+            .send()
+            .await
+            .unwrap();
+    }
+    let refused = {
+        let (c, table) = (c.clone(), table.clone());
+        tokio::spawn(async move {
+            for k in 0..60 {
+                // Always refused: the checked item does not exist.
+                let check = ConditionCheck::builder()
+                    .table_name(&table)
+                    .key("pk", s("absent"))
+                    .key("sk", s("x"))
+                    .condition_expression("attribute_exists(pk)")
+                    .build()
+                    .unwrap();
+                let update = Update::builder()
+                    .table_name(&table)
+                    .key("pk", s("counter"))
+                    .key("sk", s("x"))
+                    .update_expression("ADD n :one")
+                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                    .build()
+                    .unwrap();
+                let r = c
+                    .dynamodb
+                    .transact_write_items()
+                    .transact_items(TransactWriteItem::builder().update(update).build())
+                    .transact_items(TransactWriteItem::builder().condition_check(check).build())
+                    .client_request_token(format!("t{k}"))
+                    .send()
+                    .await;
+                assert!(r.is_err(), "the transaction must be refused");
+            }
+        })
+    };
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (c, table) = (c.clone(), table.clone());
+        writers.push(tokio::spawn(async move {
+            for k in 0..60 {
+                c.dynamodb
+                    .put_item()
+                    .table_name(&table)
+                    .item("pk", s(&format!("meanwhile#{w}#{k}")))
+                    .item("sk", s("x"))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    refused.await.unwrap();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let mut lost = Vec::new();
+    for w in 0..4 {
+        for k in 0..60 {
+            let got = c
+                .dynamodb
+                .get_item()
+                .table_name(&table)
+                .key("pk", s(&format!("meanwhile#{w}#{k}")))
+                .key("sk", s("x"))
+                .send()
+                .await
+                .unwrap();
+            if got.item().is_none() {
+                lost.push(format!("{w}#{k}"));
+            }
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "writes lost to a refused transaction: {lost:?}"
+    );
+    let counter = c
+        .dynamodb
+        .get_item()
+        .table_name(&table)
+        .key("pk", s("counter"))
+        .key("sk", s("x"))
+        .send()
+        .await
+        .unwrap();
+    assert!(counter.item().is_none(), "a refused transaction wrote");
 }
