@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use otklik_core::dashboard::page::{self, ErrorPage, Frame};
-use otklik_core::dashboard::{self, csv, OrderFacts, Period, SortKey, Words};
+use otklik_core::dashboard::{self, csv, Period, SortKey, Words};
 use otklik_core::kpi;
 
 use super::KpiApi;
@@ -114,20 +114,6 @@ impl KpiApi {
             .expect("a CSV response is valid")
     }
 
-    /// Facts of the page's window: the period, the trend's weeks before it, and everything since
-    /// (open complaints are about now).
-    async fn window(&self, period: &Period, now: DateTime<Utc>) -> Result<Vec<OrderFacts>, String> {
-        // The window is ours, not the person's choice: it may start before the first year a
-        // period may name and be longer than a period may be (a year's range plus the trend's
-        // twelve weeks before it), so it is not checked as one. It once was, and a period of
-        // 1 Jan 2000 or a whole year answered 503.
-        let start = kpi::days(period.window_start(), period.to, self.timezone)?.0;
-        let end = kpi::days(period.to, period.to, self.timezone)?.1.max(now);
-        otklik_app::report::facts_between(&self.store, &self.complaints, start, end)
-            .await
-            .map_err(|e| e.to_string())
-    }
-
     /// The main page's dashboard from the per-day counters of its window and the complaints
     /// open now: a query per month of the window and a few reads per open complaint, however many
     /// surveys the period holds.
@@ -135,6 +121,7 @@ impl KpiApi {
         &self,
         period: &Period,
         now: DateTime<Utc>,
+        employee: Option<u64>,
     ) -> Result<(dashboard::Dashboard, BTreeMap<u64, String>), String> {
         let tz = self.timezone;
         let cells = self
@@ -157,6 +144,7 @@ impl KpiApi {
             })
             .chain(open.iter().flat_map(|f| f.kpi.employees.iter().copied()))
             .chain([self.complaints.inspector_id.get()])
+            .chain(employee)
             .collect();
         let names = otklik_app::report::names_for(&self.store, ids, &BTreeMap::new())
             .await
@@ -230,37 +218,30 @@ impl KpiApi {
         now: DateTime<Utc>,
     ) -> Result<Response<Body>, String> {
         let tz = self.timezone;
-        // The main page and its CSV need figures only: the per-day counters and the open
-        // complaints. An employee's page and the ratings CSV list rated orders: their surveys.
-        let lists = matches!(route, Route::Employee(_) | Route::RatingsCsv);
-        let (d, names, facts) = if lists {
-            let mut facts = self.window(period, now).await?;
+        // Every page's figures (the table, the trends) come from the per-day counters. An
+        // employee's page and the ratings CSV also list rated orders: the surveys asked in the
+        // period, read through the `sent` index, nothing before it.
+        let (d, names) = self.figures(period, now, employee).await?;
+        let (names, facts) = if matches!(route, Route::Employee(_) | Route::RatingsCsv) {
             let (from, to) = period.instants(tz)?;
+            let mut facts =
+                otklik_app::report::facts_between(&self.store, &self.complaints, from, to)
+                    .await
+                    .map_err(|e| e.to_string())?;
             // Words only for what is shown: an employee's 1–3s, or every rated order of the CSV.
             let up_to = if route == Route::RatingsCsv { 5 } else { 3 };
             otklik_app::report::attach_words(&self.store, &mut facts, |f| {
-                f.sent_at >= from
-                    && f.sent_at <= to
-                    && f.kpi.rating.is_some_and(|r| r <= up_to)
+                f.kpi.rating.is_some_and(|r| r <= up_to)
                     && employee.is_none_or(|e| f.kpi.employees.contains(&e))
             })
             .await
             .map_err(|e| e.to_string())?;
-            let names = otklik_app::report::names_of(
-                &self.store,
-                &facts,
-                [self.complaints.inspector_id.get()]
-                    .into_iter()
-                    .chain(employee),
-                &BTreeMap::new(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            let d = dashboard::dashboard(*period, &facts, &names, &self.complaints, tz, now)?;
-            (d, names, facts)
+            let names = otklik_app::report::names_of(&self.store, &facts, [], &names)
+                .await
+                .map_err(|e| e.to_string())?;
+            (names, facts)
         } else {
-            let (d, names) = self.figures(period, now).await?;
-            (d, names, Vec::new())
+            (names, Vec::new())
         };
         let frame = self.frame(base, &names);
         Ok(match route {

@@ -33,29 +33,28 @@ pub async fn gather(
 
 /// Every survey asked between `from` and `to`, as the KPI and the dashboard count it (a survey
 /// never sent on any channel is not asked, and not counted). No words yet: [`attach_words`].
+/// The surveys come from the `sent` index by period; the complaint tracks in batched reads, only
+/// of the surveys that decided a complaint.
 pub async fn facts_between(
     store: &DynamoStore,
     complaints: &ComplaintsConfig,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<OrderFacts>, PortError> {
-    let mut facts = Vec::new();
-    for s in store.surveys_sent_between(from, to).await? {
-        if let Some(f) = order_facts(store, complaints, s).await? {
-            facts.push(f);
-        }
-    }
-    Ok(facts)
-}
-
-/// One survey's facts with its complaint's track; `None` for a survey never sent.
-async fn order_facts(
-    store: &DynamoStore,
-    complaints: &ComplaintsConfig,
-    s: Survey,
-) -> Result<Option<OrderFacts>, PortError> {
-    let track = store.complaint_track(&s.id).await?.map(|(track, _)| track);
-    Ok(facts_of(complaints, s, track))
+    let surveys = store.surveys_sent_between(from, to).await?;
+    let with_complaint: Vec<SurveyId> = surveys
+        .iter()
+        .filter(|s| s.complaint_decided())
+        .map(|s| s.id.clone())
+        .collect();
+    let mut tracks = store.complaint_tracks(&with_complaint).await?;
+    Ok(surveys
+        .into_iter()
+        .filter_map(|s| {
+            let track = tracks.remove(s.id.as_str());
+            facts_of(complaints, s, track)
+        })
+        .collect())
 }
 
 /// A survey's facts with its complaint's track; `None` for a survey never sent.
@@ -176,7 +175,7 @@ pub async fn names_of(
 /// What [`rebuild`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rebuilt {
-    /// Surveys read, and those whose part was (re)added.
+    /// Surveys read, and those whose part was (re)added or that the `sent` index lacked.
     pub surveys: usize,
     pub surveys_folded: usize,
     /// Complaints read, and those whose part was (re)added.
@@ -188,7 +187,7 @@ impl std::fmt::Display for Rebuilt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} of {} surveys and {} of {} complaints added to the KPI counters; the rest were already counted",
+            "{} of {} surveys and {} of {} complaints added to the KPI counters and the reports' index; the rest were already there",
             self.surveys_folded, self.surveys, self.complaints_folded, self.complaints
         )
     }
@@ -210,19 +209,18 @@ pub async fn rebuild(
         ));
     };
     let mut done = Rebuilt::default();
-    let surveys = store
-        .surveys_sent_between(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)
-        .await?;
-    for s in &surveys {
+    for (s, indexed) in &store.every_survey().await? {
         done.surveys += 1;
-        if s.kpi == survey_part(s, tz) {
+        if *indexed && s.kpi == survey_part(s, tz) {
             continue;
         }
+        // Saving again writes the counters' part and the `sent` index's keys (a survey saved
+        // before the index existed lacks them, and no report would list it).
         let folded = crate::retry::retry_on_conflict(format!("survey {}", s.id), |_| async {
             let Some(current) = store.get(&s.id).await? else {
                 return Ok(false);
             };
-            if current.kpi == survey_part(&current, tz) {
+            if *indexed && current.kpi == survey_part(&current, tz) {
                 return Ok(false);
             }
             store.save(&current).await?;

@@ -12,6 +12,8 @@ pub mod attr {
     pub const SK: &str = "sk";
     pub const GSI1_PK: &str = "gsi1pk";
     pub const GSI1_SK: &str = "gsi1sk";
+    pub const GSI2_PK: &str = "gsi2pk";
+    pub const GSI2_SK: &str = "gsi2sk";
     /// Epoch seconds after which DynamoDB may delete the item (retention, SPEC §8).
     pub const EXPIRES_AT: &str = "expires_at";
     pub const VERSION: &str = "version";
@@ -30,7 +32,12 @@ pub struct TableDef {
 /// The main table: surveys, contacts (do-not-contact, last surveyed), idempotency records, cursors.
 pub const MAIN_TABLE: TableDef = TableDef {
     suffix: "main",
-    indexes: &[("gsi1", attr::GSI1_PK, attr::GSI1_SK)],
+    // gsi1: open surveys by the customer's hashed phone; gsi2: surveys by the month and moment
+    // their question went out (the reports' periods).
+    indexes: &[
+        ("gsi1", attr::GSI1_PK, attr::GSI1_SK),
+        ("gsi2", attr::GSI2_PK, attr::GSI2_SK),
+    ],
     ttl_attribute: Some(attr::EXPIRES_AT),
 };
 

@@ -800,7 +800,7 @@ fn on_resolved(
         Resolution::WantsCall => {
             let rating = Rating::all()[2];
             fx.once(
-                "open-complaint",
+                OPEN_COMPLAINT,
                 Command::OpenComplaint {
                     rating,
                     words: None,
@@ -950,7 +950,7 @@ fn on_reply(
                 close(fx.survey, Outcome::Rated, now);
             } else if value.is_negative() {
                 fx.once(
-                    "open-complaint",
+                    OPEN_COMPLAINT,
                     Command::OpenComplaint {
                         rating: value,
                         words: text.map(str::to_string),
@@ -968,7 +968,7 @@ fn on_reply(
             fx.words(text, via, now);
             let rating = fx.survey.rating.unwrap_or(Rating::all()[2]);
             fx.once(
-                "open-complaint",
+                OPEN_COMPLAINT,
                 Command::OpenComplaint {
                     rating,
                     words: text.map(str::to_string),
@@ -1025,6 +1025,18 @@ fn on_reply(
 
 mod reminder;
 pub use reminder::Reminder;
+
+/// The once-only effect that opens a survey's complaint: a survey without it in [`Survey::done`]
+/// has no complaint (the complaint's track is written only by that effect's consumer).
+pub const OPEN_COMPLAINT: &str = "open-complaint";
+
+impl Survey {
+    /// Whether a complaint was decided for this survey (its track may exist): the reports read
+    /// complaint tracks only for these.
+    pub fn complaint_decided(&self) -> bool {
+        self.done.contains(OPEN_COMPLAINT)
+    }
+}
 
 #[cfg(test)]
 mod tests;

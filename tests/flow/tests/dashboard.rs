@@ -68,6 +68,11 @@ pub async fn seed_month(t: &TestStack, now: DateTime<Utc>) {
             s.rated_at = Some(sent + Duration::minutes(40));
             s.replied_via = Some(channel);
         }
+        // As the machine leaves a survey it opened a complaint for (seeded below).
+        if (1..=2).contains(&r) {
+            s.done
+                .insert(otklik_core::machine::OPEN_COMPLAINT.to_string());
+        }
         assert!(store.create(&s).await.unwrap());
         if (1..=3).contains(&r) {
             store

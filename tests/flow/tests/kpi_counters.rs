@@ -160,3 +160,89 @@ async fn the_counters_give_the_per_survey_figures_despite_redeliveries() {
         .unwrap();
     assert!(one.kpi.is_some());
 }
+
+/// The per-survey lists (employee pages, the rated orders' CSV, the digest) read their window
+/// through the `sent` index: exactly the surveys whose question went out inside it, across the
+/// months it touches, never the rest of the table; a survey saved before the index existed is
+/// listed once `report::rebuild` has saved it again.
+#[tokio::test]
+async fn a_window_lists_its_surveys_through_the_index_and_old_ones_after_a_rebuild() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let t = TestStack::bare("sentindex", "meta").await;
+    let store = &t.store;
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let sends = [
+        (9000, Some("2026-10-31T23:59:59.999Z")),
+        (9001, Some("2026-11-01T00:00:00.000Z")),
+        (9002, Some("2026-11-15T12:00:00.000Z")),
+        (9003, Some("2026-11-30T23:59:59.999Z")),
+        (9004, Some("2026-12-01T00:00:00.000Z")),
+        (9005, None),
+    ];
+    for (order, sent) in sends {
+        let created = at("2026-10-30T08:00:00Z");
+        let mut s = Survey::new(
+            OrderRef::new("main-shop", order).unwrap(),
+            Contact {
+                phone: None,
+                email: None,
+            },
+            created,
+            created,
+        );
+        if let Some(sent) = sent {
+            s.channel = Some(Channel::Email);
+            s.sent_at = Some(at(sent));
+        }
+        assert!(store.create(&s).await.unwrap());
+    }
+    let listed = |from: &'static str, to: &'static str| async move {
+        let mut orders: Vec<u64> = store
+            .surveys_sent_between(at(from), at(to))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.order.id())
+            .collect();
+        orders.sort_unstable();
+        orders
+    };
+    let november = ("2026-11-01T00:00:00.000Z", "2026-11-30T23:59:59.999Z");
+    assert_eq!(listed(november.0, november.1).await, [9001, 9002, 9003]);
+    assert_eq!(
+        listed("2026-10-15T00:00:00Z", "2026-12-15T00:00:00Z").await,
+        [9000, 9001, 9002, 9003, 9004]
+    );
+    assert_eq!(
+        listed("2026-11-15T12:00:00.000Z", "2026-11-15T12:00:00.000Z").await,
+        [9002]
+    );
+    let too_long = store
+        .surveys_sent_between(at("2024-01-01T00:00:00Z"), at("2026-01-31T00:00:00Z"))
+        .await;
+    assert!(too_long.is_err(), "a 25-month window is refused");
+
+    // As saved before the index existed: the item lacks its keys, so no window lists it…
+    let id = otklik_core::model::SurveyId::for_order(&OrderRef::new("main-shop", 9002).unwrap());
+    t.clients
+        .dynamodb
+        .update_item()
+        .table_name(t.names.table(&otklik_aws::resources::MAIN_TABLE))
+        .key("pk", AttributeValue::S(format!("survey#{id}")))
+        .key("sk", AttributeValue::S("survey".into()))
+        .update_expression("REMOVE gsi2pk, gsi2sk")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed(november.0, november.1).await, [9001, 9003]);
+    // …until the rebuild saves it again, once.
+    let done = otklik_app::report::rebuild(store, &t.config.complaints)
+        .await
+        .unwrap();
+    assert_eq!((done.surveys, done.surveys_folded), (6, 1), "{done}");
+    assert_eq!(listed(november.0, november.1).await, [9001, 9002, 9003]);
+    let again = otklik_app::report::rebuild(store, &t.config.complaints)
+        .await
+        .unwrap();
+    assert_eq!(again.surveys_folded, 0, "{again}");
+}

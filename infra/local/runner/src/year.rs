@@ -118,6 +118,10 @@ pub async fn reports_at_a_year(aws: &str, orders: u64) -> Result<YearOfData, Str
             .map(|_| EmployeeId::new(11 + dice.next(12)).expect("ids are positive"))
             .collect();
         if r <= 2 {
+            // As the machine leaves it when it decides the complaint (the reports read tracks
+            // only of such surveys).
+            s.done
+                .insert(otklik_core::machine::OPEN_COMPLAINT.to_string());
             let opened = sent + chrono::Duration::hours(1);
             let mut t = ComplaintTrack::new(900_000 + k, opened);
             // Older complaints were dealt with; those of the last days may still be open.
@@ -160,6 +164,8 @@ pub async fn reports_at_a_year(aws: &str, orders: u64) -> Result<YearOfData, Str
     for (route, path) in [
         ("GET /reports/kpi (JSON)", "/kpi"),
         ("GET /reports (page)", ""),
+        // An employee's page lists every 1–3 rating of theirs in the period (read by period).
+        ("GET /reports/employee/11 (page)", "/employee/11"),
     ] {
         for (name, from) in periods {
             let url = format!("{base}{path}?from={from}&to={today}");

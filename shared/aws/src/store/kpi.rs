@@ -513,6 +513,37 @@ impl DynamoStore {
             .collect())
     }
 
+    /// The complaint tracks of `ids`, by survey id, in batched reads of up to 100 (the
+    /// per-survey lists: only surveys that decided a complaint are asked for). A survey without
+    /// a track yet (its complaint not opened so far) is absent.
+    pub async fn complaint_tracks(
+        &self,
+        ids: &[SurveyId],
+    ) -> PortResult<HashMap<String, ComplaintTrack>> {
+        let keys = ids
+            .iter()
+            .map(|id| (format!("complaint#{id}"), "complaint".to_string()))
+            .collect();
+        let mut tracks = HashMap::new();
+        for item in self.get_many(keys).await? {
+            let id = item
+                .get(attr::PK)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|pk| pk.strip_prefix("complaint#"))
+                .unwrap_or_default()
+                .to_string();
+            let doc = item
+                .get(attr::DOC)
+                .and_then(|v| v.as_s().ok())
+                .ok_or_else(|| PortError::Permanent(format!("complaint {id} has no document")))?;
+            let track = serde_json::from_str::<ComplaintTrack>(doc).map_err(|e| {
+                PortError::Permanent(format!("stored complaint {id} does not parse: {e}"))
+            })?;
+            tracks.insert(id, track);
+        }
+        Ok(tracks)
+    }
+
     /// Adds counters directly, outside any survey's save: only for seeding a table nobody else
     /// writes to (the bench), whose surveys were written with their parts already set.
     pub async fn add_kpi_cells(&self, delta: &Delta) -> PortResult<()> {

@@ -278,6 +278,12 @@ impl DynamoStore {
                 s(format!("{}#{}", rfc3339(survey.created_at), survey.id)),
             );
         }
+        // The `sent` index lists a period's surveys for the reports (no personal data in it).
+        if let Some(at) = survey.sent_at {
+            let (pk, sk) = surveys::sent_keys(at, &survey.id);
+            item.insert(attr::GSI2_PK.to_string(), s(pk));
+            item.insert(attr::GSI2_SK.to_string(), s(sk));
+        }
         Ok(item)
     }
 

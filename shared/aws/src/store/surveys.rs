@@ -167,13 +167,64 @@ impl DynamoStore {
 
 /// Reading back for reports.
 impl DynamoStore {
-    /// Every survey whose question went out between `from` and `to`. A scan: reports are run by a
-    /// person now and then, and a shop's table holds a year of surveys at most (retention).
+    /// Every survey whose question went out between `from` and `to`: a query per month of the
+    /// window on the `sent` index (its partition is the month the question went out in, its sort
+    /// key the moment), so a report reads its period and nothing else, however long the table's
+    /// history. A window of more than [`MAX_WINDOW_MONTHS`] is refused (no report asks for one);
+    /// the whole table is [`Self::every_survey`]'s.
     pub async fn surveys_sent_between(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> PortResult<Vec<Survey>> {
+        if to < from {
+            return Ok(Vec::new());
+        }
+        let months = month_index(to) - month_index(from) + 1;
+        if months > MAX_WINDOW_MONTHS {
+            return Err(PortError::Permanent(format!(
+                "a window of {months} months is longer than any report reads ({MAX_WINDOW_MONTHS})"
+            )));
+        }
+        let (low, high) = (rfc3339(from), format!("{}#\u{10FFFF}", rfc3339(to)));
+        let mut out = Vec::new();
+        for month in month_index(from)..=month_index(to) {
+            let mut start: Option<HashMap<String, AttributeValue>> = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(SENT_INDEX)
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                    .expression_attribute_names("#pk", attr::GSI2_PK)
+                    .expression_attribute_names("#sk", attr::GSI2_SK)
+                    .expression_attribute_values(":pk", s(sent_partition_of(month)))
+                    .expression_attribute_values(":low", s(&low))
+                    .expression_attribute_values(":high", s(&high))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(port_error)?;
+                for item in page.items() {
+                    let survey = Self::parse(item)?;
+                    // The sort key is the moment to the millisecond; the bounds are exact.
+                    if survey.sent_at.is_some_and(|t| t >= from && t <= to) {
+                        out.push(survey);
+                    }
+                }
+                match page.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every survey in the table, each with whether the `sent` index holds it as it should (a
+    /// survey saved before the index existed does not): a scan, for `otklik report rebuild` only.
+    pub async fn every_survey(&self) -> PortResult<Vec<(Survey, bool)>> {
         let mut out = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
@@ -192,9 +243,8 @@ impl DynamoStore {
                 .map_err(port_error)?;
             for item in page.items() {
                 let survey = Self::parse(item)?;
-                if survey.sent_at.is_some_and(|t| t >= from && t <= to) {
-                    out.push(survey);
-                }
+                let indexed = survey.sent_at.is_none() || item.contains_key(attr::GSI2_PK);
+                out.push((survey, indexed));
             }
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -202,4 +252,33 @@ impl DynamoStore {
             }
         }
     }
+}
+
+/// The index of surveys by the moment their question went out.
+const SENT_INDEX: &str = MAIN_TABLE.indexes[1].0;
+
+/// The longest window [`DynamoStore::surveys_sent_between`] reads: the dashboard's longest (a
+/// period of 366 days and the trend's twelve weeks before it, up to now) with room to spare.
+pub const MAX_WINDOW_MONTHS: i64 = 24;
+
+/// Months since year 0, so a window's months are a plain range.
+fn month_index(t: DateTime<Utc>) -> i64 {
+    i64::from(t.year()) * 12 + i64::from(t.month0())
+}
+
+/// The `sent` index's partition of a month: `sent#YYYY-MM` (UTC).
+fn sent_partition_of(month: i64) -> String {
+    format!(
+        "sent#{:04}-{:02}",
+        month.div_euclid(12),
+        month.rem_euclid(12) + 1
+    )
+}
+
+/// The `sent` index's partition and sort key of a question sent at `at`.
+pub(super) fn sent_keys(at: DateTime<Utc>, id: &SurveyId) -> (String, String) {
+    (
+        sent_partition_of(month_index(at)),
+        format!("{}#{id}", rfc3339(at)),
+    )
 }
