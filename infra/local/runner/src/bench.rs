@@ -427,10 +427,16 @@ pub fn keep_cold_section(new: &str, old: &str) -> String {
     let (Some((na, nb)), Some((oa, ob))) = (section(new), section(old)) else {
         return new.to_string();
     };
-    let kept = &old[oa + HEAD.len()..ob];
+    const KEPT: &str = "Kept from the previous report: this run skipped the release builds and \
+                        the cold starts (`BENCH_COLD=0`); nothing in it changed them.";
+    // The old section may say so already (it was kept before): said once, not once per run.
+    let kept: String = old[oa + HEAD.len()..ob]
+        .trim_start_matches('\n')
+        .split_inclusive('\n')
+        .skip_while(|l| l.trim().is_empty() || l.trim() == KEPT)
+        .collect();
     format!(
-        "{}{HEAD}\nKept from the previous report: this run skipped the release builds and the cold \
-         starts (`BENCH_COLD=0`); nothing in it changed them.\n{}{}",
+        "{}{HEAD}\n{KEPT}\n\n{}{}",
         &new[..na],
         kept.trim_end_matches('\n').to_string() + "\n",
         &new[nb..]
@@ -528,6 +534,22 @@ mod tests {
         assert_eq!(r.matches("## Cold start").count(), 1, "{r}");
         // Nothing to keep: the new report as it is.
         assert_eq!(keep_cold_section(new, "# P\n"), new);
+    }
+
+    #[test]
+    fn a_kept_cold_start_section_says_it_was_kept_once_however_often_it_is_kept() {
+        let new =
+            "# P\n\n## Cold start and peak memory\n\nnot measured\n\n## December peak\n\nnew\n";
+        let old = "# P\n\n## Cold start and peak memory\n\n| table |\n\n## December peak\n\nold\n";
+        let once = keep_cold_section(new, old);
+        let twice = keep_cold_section(new, &once);
+        assert_eq!(once, twice);
+        assert_eq!(
+            twice.matches("Kept from the previous report").count(),
+            1,
+            "{twice}"
+        );
+        assert!(twice.contains("| table |") && twice.contains("new\n") && !twice.contains("old\n"));
     }
 
     #[test]

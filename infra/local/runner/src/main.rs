@@ -9,11 +9,12 @@
 //!       outcome happened. The functions' metric lines and logs go to
 //!       $OTKLIK_STATE_DIR/logs/functions.log (default .local).
 //!   otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]]
-//!                      [--peak ORDERS:REPLIES] [--peak-only]
+//!                      [--peak ORDERS:REPLIES] [--peak-only] [--peak-aws]
 //!       `make bench`: measures and writes the report. With --bins (the release binaries of the
 //!       functions and of hello-lambda) also each function's cold start and peak memory. The
 //!       December peak is 3000:1000 unless --peak says otherwise (0:0 skips it); --peak-only runs
-//!       just the peak and replaces only its section of the report.
+//!       just the peak and replaces only its section of the report. --peak-aws counts the peak's
+//!       AWS requests through a proxy and probes the local endpoint's pace (slower times).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -25,7 +26,7 @@ use std::time::Duration;
 use otklik_local_runner::demo;
 use otklik_local_runner::local::{LocalStack, Options};
 
-const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]] [--peak ORDERS:REPLIES] [--peak-only] [--keep-cold]";
+const USAGE: &str = "usage: otklik-local up [--state DIR] [--port N] [--provider meta|green-api] [--speed X]\n       otklik-local demo\n       otklik-local bench [--out FILE] [--bins DIR [--runs N] [--build-secs S]] [--peak ORDERS:REPLIES] [--peak-only] [--peak-aws] [--keep-cold]";
 
 fn filter(default: &str) -> tracing_subscriber::EnvFilter {
     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -278,9 +279,13 @@ async fn run_bench(args: &[String]) -> ExitCode {
     let peak_only = args.iter().any(|a| a == "--peak-only");
     // `--keep-cold`: no cold starts measured (no `--bins`); the report keeps the last ones.
     let keep_cold = args.iter().any(|a| a == "--keep-cold");
+    // `--peak-aws`: the peak's stack talks to the endpoint through a counting proxy (the asking
+    // phase's AWS requests and the endpoint's own pace in the report); the proxy takes CPU on the
+    // same cores, so the peak's times are slower with it.
+    plan.count_aws = args.iter().any(|a| a == "--peak-aws");
     let args: Vec<String> = args
         .iter()
-        .filter(|a| *a != "--peak-only" && *a != "--keep-cold")
+        .filter(|a| *a != "--peak-only" && *a != "--keep-cold" && *a != "--peak-aws")
         .cloned()
         .collect();
     for pair in args.chunks(2) {

@@ -44,6 +44,9 @@ pub struct PeakPlan {
     pub window: Duration,
     /// Each phase gives up after this; whatever is missing then is reported as lost.
     pub give_up_after: Duration,
+    /// Count the AWS requests through a proxy and probe the endpoint ([`Peak::aws_asking`]):
+    /// the proxy shares the cores with everything else, so the times are slower with it.
+    pub count_aws: bool,
 }
 
 impl Default for PeakPlan {
@@ -53,6 +56,7 @@ impl Default for PeakPlan {
             replies: 1_000,
             window: Duration::from_secs(60),
             give_up_after: Duration::from_secs(45 * 60),
+            count_aws: false,
         }
     }
 }
@@ -303,12 +307,18 @@ async fn endpoint_capacity(store: &otklik_aws::store::DynamoStore) -> Option<f64
     Some(total as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Runs the peak on a fresh local stack. `aws` is the AWS endpoint; the stack talks to it through
-/// a counting proxy (the asking phase's AWS requests, [`Peak::aws_asking`]).
+/// Runs the peak on a fresh local stack. `aws` is the AWS endpoint; with `plan.count_aws` the
+/// stack talks to it through a counting proxy (the asking phase's AWS requests,
+/// [`Peak::aws_asking`]).
 pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
-    let (aws_proxy, aws_counter) = crate::awsproxy::counting_proxy(aws.to_string())
-        .await
-        .map_err(|e| e.to_string())?;
+    let (aws_proxy, aws_counter) = if plan.count_aws {
+        let (url, counter) = crate::awsproxy::counting_proxy(aws.to_string())
+            .await
+            .map_err(|e| e.to_string())?;
+        (url, Some(counter))
+    } else {
+        (aws.to_string(), None)
+    };
     let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
     let stack = LocalStack::start(Options {
         stack: format!("peak{}", nanos % 1_000_000_000),
@@ -363,7 +373,9 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     // Quiet: the poller has read the history of the new orders, the counters start at zero.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before = routes(&sim_json(&http, format!("{crm}/sim/stats")).await?);
-    aws_counter.take();
+    if let Some(c) = &aws_counter {
+        c.take();
+    }
 
     // 1. The orders are completed within the window; the simulator's trigger calls our webhook.
     println!(
@@ -400,7 +412,7 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     );
     let middle = routes(&sim_json(&http, format!("{crm}/sim/stats")).await?);
     peak.crm_asking = minus(&middle, &before);
-    peak.aws_asking = aws_counter.take();
+    peak.aws_asking = aws_counter.as_ref().map(|c| c.take()).unwrap_or_default();
 
     // 2. Customers answer within the window.
     let n = peak.plan_replies;
@@ -540,7 +552,9 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
         }
     }
     // Last, with every queue drained: what the endpoint answers when it does nothing else.
-    peak.aws_capacity = endpoint_capacity(&stack.parts.store()).await;
+    if plan.count_aws {
+        peak.aws_capacity = endpoint_capacity(&stack.parts.store()).await;
+    }
     Ok(peak)
 }
 
@@ -757,8 +771,10 @@ fn aws_bound(p: &Peak) -> String {
         "Counted by a proxy in front of the endpoint, from the first completion to the last \
          customer asked: **{total}** AWS requests ({:.1} per asked order; {plumbing} of them the \
          local stand-ins' own polling for queue messages and due schedules, Lambda's and the \
-         Scheduler's work on AWS), {:.0} per second on average. Alone after the run, with \
-         {PROBE_CALLERS} callers and nothing else running, the endpoint answers {capacity:.0} \
+         Scheduler's work on AWS), {:.0} per second on average; the proxy itself shares the cores \
+         (`--peak-aws`), so this run's times are slower than a run without it. Alone after the \
+         run, with {PROBE_CALLERS} callers and nothing else running, the endpoint answers \
+         {capacity:.0} \
          `GetItem`s per second through the same proxy; at that pace these requests alone take \
          {}, {:.0} % of the {} the asking took (writes, queries and schedules cost it more than a \
          `GetItem`, so the share is a lower bound). The retailCRM floor is {} of it. \
