@@ -13,6 +13,7 @@
 //! track with the CRM's own time. After each poll, [`Poller::remind`] sweeps the complaints nobody
 //! has touched within the SLA and gives the inspector one reminder each.
 
+mod names;
 mod sweep;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,6 +64,8 @@ pub struct PollReport {
     pub orders_folded: usize,
     /// How far in time the stream is now read, when this run moved it.
     pub covered_until: Option<DateTime<Utc>>,
+    /// Employee names written after the pages named someone the table had no name for.
+    pub names_learned: usize,
 }
 
 /// What one SLA sweep did.
@@ -120,6 +123,7 @@ impl<Q: Queue> Poller<Q> {
             ..Default::default()
         };
         let mut signalled = BTreeSet::new();
+        let mut names = names::Names::default();
         for _ in 0..MAX_PAGES_PER_RUN {
             let query = HistoryQuery {
                 since_id: cursor,
@@ -142,6 +146,10 @@ impl<Q: Queue> Poller<Q> {
             // order's changes all pass through here once the cursor is past them.
             let (folded, mut fold_failed) = self.fold(&page.entries, now).await;
             report.orders_folded += folded;
+            // Before the page can cover anything: once dispatch takes an order's people from the
+            // fold, their names are known too, and no survey's credit has to read `GET users`.
+            let people = worked_on_page(&page.entries).into_values().flatten();
+            report.names_learned += self.learn_names(people, &mut names).await;
             let mut entries: Vec<&HistoryEntry> = page.entries.iter().collect();
             entries.sort_by_key(|e| e.id);
             // The id of the last entry whose work is durable: on a failure the cursor still moves
@@ -184,7 +192,7 @@ impl<Q: Queue> Poller<Q> {
                 break;
             }
         }
-        tracing::info!(entries = report.entries, signals = report.signals, complaint_updates = report.complaint_updates, orders_folded = report.orders_folded, cursor = ?report.cursor, covered_until = ?report.covered_until, "history polled");
+        tracing::info!(entries = report.entries, signals = report.signals, complaint_updates = report.complaint_updates, orders_folded = report.orders_folded, cursor = ?report.cursor, covered_until = ?report.covered_until, names_learned = report.names_learned, "history polled");
         Ok(report)
     }
 
@@ -312,6 +320,7 @@ impl<Q: Queue> Poller<Q> {
             "cursor": polled.cursor,
             "ordersFolded": polled.orders_folded,
             "coveredUntil": polled.covered_until,
+            "namesLearned": polled.names_learned,
             "complaintsWaiting": swept.waiting,
             "reminders": swept.reminders,
             "retention": erased,

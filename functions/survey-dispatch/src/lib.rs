@@ -3,8 +3,8 @@
 //! The one-time schedule puts `{"surveyId": …}` on the dispatch queue. For each message we load
 //! the survey, re-read the order (a batch's orders in one list read; cancelled or returned since →
 //! skipped), snapshot everyone who worked on it (SPEC §6) from the history poller's fold of the
-//! stream (while the stream does not cover the order yet, the message goes back for about one
-//! poll, a bounded number of times, before the order's own history is read), choose the channel,
+//! stream (while no pass covers the order yet: with the stream's tail past the poller's cursor,
+//! read once for a batch, or else from the order's own history), choose the channel,
 //! and send — at most once whatever the redeliveries, because a conditional "send claim" is taken
 //! before the provider is called. A fallback down the chain after a failed delivery comes through
 //! the same queue with its `"channel"`, and the one reminder with `"reminder": true` from a
@@ -24,7 +24,9 @@ use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
 use otklik_core::dispatch::{channels_to_try, employees_of, OrderChange};
 use otklik_core::email::{survey_email, to_mime};
-use otklik_core::history::{covers, employees_among};
+use otklik_core::history::{
+    covered_after_page, covers, employees_among, fold_page, with_tail, Coverage,
+};
 use otklik_core::links::ShortLinkId;
 use otklik_core::links::{opt_out_link, rating_links, LinkSigner};
 use otklik_core::machine::{Input, MachineConfig, Survey};
@@ -132,25 +134,94 @@ impl Dispatcher {
     /// both, and never a wait: a question is not held back for the poller (a survey is usually
     /// due hours after the change, long after a pass has covered it). Either way the same set:
     /// `employees_among` over the fold is `employees_of` over the history.
+    /// In a batch, `tail` is the stream past the poller's cursor as the batch read it
+    /// ([`Self::read_tail`]): an order the pass has not covered yet but the tail has takes the
+    /// stored fold and the tail's changes together, with no read of its own.
     async fn employees(
         &self,
         order: &Order,
+        tail: Option<&Tail>,
         now: DateTime<Utc>,
     ) -> Result<Vec<EmployeeId>, DispatchError> {
         let coverage = self.store.coverage(otklik_core::history::STREAM).await?;
-        let covered = covers(
-            coverage.as_ref(),
-            order.created_at,
-            order.status_updated_at,
-            now,
-        );
-        if covered {
+        let covered =
+            |c: Option<&Coverage>| covers(c, order.created_at, order.status_updated_at, now);
+        if covered(coverage.as_ref()) {
             let worked = self.store.worked_on(order.id).await?;
+            Ok(employees_among(order.manager_id, &worked))
+        } else if let Some(tail) = tail.filter(|t| covered(t.coverage.as_ref())) {
+            // The fold holds every change up to the cursor the tail was read from (it is written
+            // before the cursor moves, and read here after the tail), the tail everything since.
+            let mut worked = self.store.worked_on(order.id).await?;
+            worked.extend(tail.worked.get(&order.id).into_iter().flatten());
             Ok(employees_among(order.manager_id, &worked))
         } else {
             let history = self.history(order.id).await?;
             Ok(employees_of(order.manager_id, &history))
         }
+    }
+
+    /// The history stream past the poller's cursor, read once for a batch whose first questions
+    /// include orders no pass has covered yet: at most `max_pages` pages of 100, folded per order
+    /// as the poller folds them. Read only: the cursor, the stored fold and the coverage stay the
+    /// poller's (it still has to signal the changes on these pages). `None` when the stream was
+    /// never read (no cursor or coverage: nothing to add a tail to) or a read failed — the orders
+    /// then read their own history, as without a tail.
+    async fn read_tail(&self, max_pages: usize, now: DateTime<Utc>) -> Option<Tail> {
+        let stream = otklik_core::history::STREAM;
+        let (coverage, cursor) = match (
+            self.store.coverage(stream).await,
+            self.store.cursor(stream).await,
+        ) {
+            (Ok(Some(c)), Ok(Some(cursor))) => (c, cursor),
+            (Ok(_), Ok(_)) => return None,
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "history cursor not read; orders read their own history");
+                return None;
+            }
+        };
+        let mut since = cursor;
+        let mut worked: std::collections::BTreeMap<u64, std::collections::BTreeSet<u64>> =
+            Default::default();
+        let mut until = None;
+        for _ in 0..max_pages {
+            let query = HistoryQuery {
+                since_id: Some(since),
+                order_id: None,
+                start_date: None,
+                limit: TAIL_PAGE as u32,
+                page: 1,
+            };
+            let page = match self.crm.history(&query).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "history tail not read; orders read their own history");
+                    return None;
+                }
+            };
+            for (order, people) in fold_page(page.entries.iter().map(|e| (e.order_id, e.change())))
+            {
+                worked.entry(order).or_default().extend(people);
+            }
+            let last = page.entries.iter().max_by_key(|e| e.id);
+            // The batch's `now` was taken before the tail was read: a short page shows every
+            // change made before it.
+            until = covered_after_page(
+                now,
+                page.entries.len(),
+                TAIL_PAGE,
+                last.and_then(|e| e.created_at),
+            )
+            .or(until);
+            match last {
+                Some(e) if page.entries.len() >= TAIL_PAGE => since = e.id,
+                _ => break,
+            }
+        }
+        Some(Tail {
+            coverage: with_tail(Some(&coverage), until),
+            worked,
+        })
     }
 
     async fn history(&self, order_id: u64) -> Result<Vec<OrderChange>, CrmError> {
@@ -188,7 +259,7 @@ impl Dispatcher {
             Loaded::Done(d) => Ok(d),
             Loaded::Ask(survey) => {
                 let order = self.read_order(&survey).await?;
-                self.ask(*survey, order, now).await
+                self.ask(*survey, order, None, now).await
             }
         }
     }
@@ -240,6 +311,7 @@ impl Dispatcher {
         &self,
         survey: Survey,
         order: Option<Order>,
+        tail: Option<&Tail>,
         now: DateTime<Utc>,
     ) -> Result<Dispatched, DispatchError> {
         let id = survey.id.clone();
@@ -260,7 +332,7 @@ impl Dispatcher {
             return Ok(Dispatched::Skipped(reason));
         }
         let order = order.expect("checked above");
-        let employees = self.employees(&order, now).await?;
+        let employees = self.employees(&order, tail, now).await?;
         // Saved before the send: if this delivery dies after the provider took the question,
         // whoever records the send later (the redelivery, or the customer's answer overtaking it)
         // finds the people to credit already on the survey. Another delivery of the same dispatch
@@ -312,6 +384,7 @@ impl Dispatcher {
         if let Some(Err(e)) = read.values().find(|r| r.is_err()) {
             tracing::warn!(error = %e, "orders list read failed; its messages come back");
         }
+        let tail = self.tail_for(&read, now).await;
         for (record, step) in records.iter().zip(steps) {
             let outcome = match step {
                 Err(e) => Err(e),
@@ -323,12 +396,12 @@ impl Dispatcher {
                     Some(Err(e)) => Err(e.into()),
                     // An order id is the account's: one of another site is not this survey's.
                     Some(Ok(Some(order))) if order.site == survey.order.site() => {
-                        self.ask(*survey, Some(order), now).await
+                        self.ask(*survey, Some(order), tail.as_ref(), now).await
                     }
                     Some(Ok(_)) => {
                         tracing::info!(survey = %survey.id, "order not in the list; read alone");
                         match self.read_order(&survey).await {
-                            Ok(order) => self.ask(*survey, order, now).await,
+                            Ok(order) => self.ask(*survey, order, None, now).await,
                             Err(e) => Err(e),
                         }
                     }
@@ -342,6 +415,57 @@ impl Dispatcher {
         response
     }
 }
+
+impl Dispatcher {
+    /// The stream's tail for a batch, when it saves reads: at least [`TAIL_AT_LEAST`] of the
+    /// batch's orders (found, not cancelled) are not covered by the poller's passes yet, each of
+    /// which would otherwise read its own history. Read at most one page fewer than those orders
+    /// (and [`TAIL_MAX_PAGES`]), so it costs fewer reads than they would whenever it reaches the
+    /// end of the stream; when the poller is so far behind that it does not, the orders the pages
+    /// read do not cover read their own, as before.
+    async fn tail_for(
+        &self,
+        read: &std::collections::HashMap<u64, Result<Option<Order>, CrmError>>,
+        now: DateTime<Utc>,
+    ) -> Option<Tail> {
+        let coverage = match self.store.coverage(otklik_core::history::STREAM).await {
+            Ok(c) => c?,
+            Err(e) => {
+                tracing::warn!(error = %e, "history coverage not read");
+                return None;
+            }
+        };
+        let cancel = &self.config.crm.cancel_statuses;
+        let uncovered = read
+            .values()
+            .filter_map(|r| r.as_ref().ok().and_then(Option::as_ref))
+            .filter(|o| !cancel.contains(&o.status))
+            .filter(|o| !covers(Some(&coverage), o.created_at, o.status_updated_at, now))
+            .count();
+        if uncovered < TAIL_AT_LEAST {
+            return None;
+        }
+        self.read_tail((uncovered - 1).min(TAIL_MAX_PAGES), now)
+            .await
+    }
+}
+
+/// The history stream past the poller's cursor, as one batch read it.
+pub(crate) struct Tail {
+    /// The stored coverage extended by the tail ([`with_tail`]).
+    coverage: Option<Coverage>,
+    /// The tail's changes folded per order ([`fold_page`]).
+    worked: std::collections::BTreeMap<u64, std::collections::BTreeSet<u64>>,
+}
+
+/// retailCRM's largest history page.
+const TAIL_PAGE: usize = 100;
+/// Uncovered orders in a batch from which reading the tail pays: for one, its own history is one
+/// read and certain.
+pub const TAIL_AT_LEAST: usize = 2;
+/// At most this many tail pages per batch (1,000 changes: ten times what a batch of questions
+/// could need, were every change one of theirs).
+pub const TAIL_MAX_PAGES: usize = 10;
 
 /// Where a dispatch message stands before its order is read.
 enum Loaded {

@@ -92,6 +92,20 @@ pub fn covered_after_page(
     }
 }
 
+/// Coverage with the stream's tail read past the cursor as well: dispatch reads the entries after
+/// the poller's cursor itself (one read serves a whole batch, where per-order reads cost one
+/// each), so for that batch the stream is read up to `tail_until` — the tail read's start when it
+/// reached the end of the stream, else its last entry's time ([`covered_after_page`] of its last
+/// page). `from` stays the stored one: the fold behind the cursor is still what holds every
+/// change before the tail. `None` without stored coverage (the stream was never read).
+pub fn with_tail(stored: Option<&Coverage>, tail_until: Option<DateTime<Utc>>) -> Option<Coverage> {
+    let c = stored?;
+    Some(Coverage {
+        from: c.from,
+        until: tail_until.map_or(c.until, |t| t.max(c.until)),
+    })
+}
+
 /// Whether the fold can stand for the order's own history: the stream was read from before the
 /// order was created (and the order is young enough that its fold has not expired), and past the
 /// moment it moved into its survey status. Unknown times never count as covered.
@@ -171,6 +185,38 @@ mod tests {
             );
         }
         assert_eq!(employees_among(None, &BTreeSet::new()), vec![]);
+    }
+
+    #[test]
+    fn the_tail_extends_coverage_only_forward_and_only_over_a_read_stream() {
+        let c = Coverage {
+            from: t("2026-12-01T00:00:00Z"),
+            until: t("2026-12-06T11:00:00Z"),
+        };
+        let later = t("2026-12-06T11:04:00Z");
+        assert_eq!(
+            with_tail(Some(&c), Some(later)),
+            Some(Coverage { until: later, ..c })
+        );
+        // A tail that ends before the stored coverage (another pass moved it meanwhile) or no
+        // tail at all leaves it as it is; a stream never read is not covered by a tail alone.
+        assert_eq!(
+            with_tail(Some(&c), Some(t("2026-12-06T10:00:00Z"))),
+            Some(c)
+        );
+        assert_eq!(with_tail(Some(&c), None), Some(c));
+        assert_eq!(with_tail(None, Some(later)), None);
+        // An order completed after the pass and before the tail read is covered with the tail.
+        let now = t("2026-12-06T11:05:00Z");
+        let created = Some(t("2026-12-05T09:00:00Z"));
+        let done = Some(t("2026-12-06T11:02:00Z"));
+        assert!(!covers(Some(&c), created, done, now));
+        assert!(covers(
+            with_tail(Some(&c), Some(later)).as_ref(),
+            created,
+            done,
+            now
+        ));
     }
 
     #[test]

@@ -80,6 +80,12 @@ impl RetailCrm {
         self.inner.transport.calls_made()
     }
 
+    /// [`Self::calls_made`] by method and path (`"GET users"`, `"GET orders/history"`,
+    /// `"POST orders/{id}/edit"`): the path after `/api/v5/`, each numeric segment as `{id}`.
+    pub fn calls_by_route(&self) -> std::collections::BTreeMap<String, u64> {
+        self.inner.transport.calls_by_route()
+    }
+
     async fn read(&self, req: Request) -> Result<Value, CrmError> {
         self.inner.transport.call(&req, Retry::Transient).await
     }

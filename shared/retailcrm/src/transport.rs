@@ -97,6 +97,9 @@ pub(crate) struct Transport {
     gate_key: String,
     max_retries: u32,
     calls: AtomicU64,
+    /// The same attempts by method and path (`GET users`, `GET orders/history`, …): the bench
+    /// tells one function's calls apart from the survey's at the simulator's per-route count.
+    by_route: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Transport {
@@ -135,11 +138,19 @@ impl Transport {
             api_base: format!("{base}/api/v5/"),
             max_retries: cfg.max_retries,
             calls: AtomicU64::new(0),
+            by_route: Default::default(),
         })
     }
 
     pub(crate) fn calls_made(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn calls_by_route(&self) -> std::collections::BTreeMap<String, u64> {
+        self.by_route
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The call with retries: the JSON object of a successful answer.
@@ -197,6 +208,29 @@ impl Transport {
         self.gate.admit(&self.gate_key, priority).await;
         let permit = self.pacer.acquire().await;
         self.calls.fetch_add(1, Ordering::Relaxed);
+        // Ids become `{id}`, as the simulator names its routes: the map stays as small as the
+        // API's list of paths however many orders a long-lived instance touches.
+        let path: Vec<&str> = req
+            .path
+            .split('/')
+            .map(|seg| {
+                if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+                    "{id}"
+                } else {
+                    seg
+                }
+            })
+            .collect();
+        let route = match req.method {
+            Method::Get => format!("GET {}", path.join("/")),
+            Method::Post => format!("POST {}", path.join("/")),
+        };
+        *self
+            .by_route
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(route)
+            .or_default() += 1;
         let started = tokio::time::Instant::now();
         let sent = builder.send().await;
         // The answer (or the failure) is in: the server has seen the request by now.

@@ -53,6 +53,10 @@ async fn get_order_sends_key_and_query_and_decodes() {
     assert_eq!(o.offer_ids, vec![10]);
     assert_eq!(o.custom_fields["otklik_rating"], json!(5));
     assert_eq!(crm.calls_made(), 1);
+    assert_eq!(
+        crm.calls_by_route(),
+        std::collections::BTreeMap::from([("GET orders/{id}".to_string(), 1)])
+    );
 }
 
 #[tokio::test]

@@ -571,6 +571,77 @@ mod history_stream {
         );
     }
 
+    /// retailCRM calls on one route so far, at the simulator.
+    async fn route_calls(s: &Stack, route: &str) -> u64 {
+        s.crm("stats").await["byRoute"][route].as_u64().unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_orders_completed_since_the_last_pass_reads_the_stream_tail_once() {
+        let s = stack("hist-tail", "green-api").await;
+        // The stream has been read once, before these orders were completed.
+        worked_by_three(&s, "+7 900 123-00-20").await;
+        poll(&s).await;
+        let phones: Vec<String> = (21..27).map(|i| format!("+7 900 123-00-{i}")).collect();
+        let digits: Vec<String> = phones
+            .iter()
+            .map(|p| p.chars().filter(char::is_ascii_digit).collect())
+            .collect();
+        s.whatsapp_numbers(&digits.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+        let mut surveys = Vec::new();
+        for p in &phones {
+            surveys.push(worked_by_three(&s, p).await);
+        }
+        past_the_slack().await;
+
+        let before = history_reads(&s).await;
+        let response = s
+            .dispatcher
+            .handle_batch(
+                questions_event(&surveys.iter().collect::<Vec<_>>()),
+                Utc::now(),
+            )
+            .await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{:?}",
+            response.batch_item_failures
+        );
+        assert_eq!(
+            history_reads(&s).await,
+            before + 1,
+            "one read of the stream's tail, not one history read per order"
+        );
+        assert_eq!(s.whatsapp_sent().await.len(), surveys.len());
+        for survey in &surveys {
+            let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+            assert_eq!(stored.state, SurveyState::Sent, "{}", survey.id);
+            assert_eq!(employees(&stored), vec![11, 12, 13], "{}", survey.id);
+            assert_eq!(
+                employees(&stored),
+                employees_by_own_history(&s, survey.order.id()).await
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_poller_learns_the_names_of_the_people_it_folds_with_one_users_read() {
+        let s = stack("hist-names", "green-api").await;
+        worked_by_three(&s, "+7 900 123-00-30").await;
+        let users = "GET /api/v5/users";
+        let before = route_calls(&s, users).await;
+        poll(&s).await;
+        assert_eq!(route_calls(&s, users).await, before + 1);
+        let names = s.store.employee_names([11, 12, 13]).await.unwrap();
+        assert_eq!(names.get(&11).map(String::as_str), Some("Анна Смирнова"));
+        assert_eq!(names.len(), 3, "{names:?}");
+        // The same people again: their names are known, the next pass reads no users.
+        worked_by_three(&s, "+7 900 123-00-31").await;
+        poll(&s).await;
+        assert_eq!(route_calls(&s, users).await, before + 1);
+    }
+
     #[tokio::test]
     async fn before_the_stream_covers_the_order_dispatch_reads_its_history_at_once() {
         let s = stack("hist-read", "green-api").await;

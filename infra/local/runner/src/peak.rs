@@ -44,6 +44,9 @@ pub struct PeakPlan {
     pub window: Duration,
     /// Each phase gives up after this; whatever is missing then is reported as lost.
     pub give_up_after: Duration,
+    /// Count the AWS requests through a proxy and probe the endpoint ([`Peak::aws_asking`]):
+    /// the proxy shares the cores with everything else, so the times are slower with it.
+    pub count_aws: bool,
 }
 
 impl Default for PeakPlan {
@@ -53,6 +56,7 @@ impl Default for PeakPlan {
             replies: 1_000,
             window: Duration::from_secs(60),
             give_up_after: Duration::from_secs(45 * 60),
+            count_aws: false,
         }
     }
 }
@@ -97,6 +101,12 @@ pub struct Peak {
     /// (an error or no answer within the simulator's 10 s); the simulator does not retry here.
     pub webhooks_delivered: u64,
     pub webhooks_failed: u64,
+    /// AWS requests during the asking phase, by service and action, counted by a proxy in front
+    /// of the local AWS endpoint.
+    pub aws_asking: BTreeMap<String, u64>,
+    /// What the local AWS endpoint answers alone, after the run: `GetItem`s per second from
+    /// [`PROBE_CALLERS`] callers through the same proxy, with nothing else running.
+    pub aws_capacity: Option<f64>,
 }
 
 impl Peak {
@@ -269,8 +279,46 @@ fn answer_waits(
         .collect()
 }
 
-/// Runs the peak on a fresh local stack. `aws` is the AWS endpoint to use directly.
+/// Callers of the endpoint probe ([`Peak::aws_capacity`]).
+pub const PROBE_CALLERS: usize = 8;
+/// How long the endpoint probe runs.
+const PROBE_FOR: Duration = Duration::from_secs(5);
+
+/// `GetItem`s per second the stack's table answers from [`PROBE_CALLERS`] callers at once.
+async fn endpoint_capacity(store: &otklik_aws::store::DynamoStore) -> Option<f64> {
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..PROBE_CALLERS {
+        let store = store.clone();
+        set.spawn(async move {
+            let mut n = 0u64;
+            while started.elapsed() < PROBE_FOR {
+                if store.cursor("bench-probe").await.is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        });
+    }
+    let mut total = 0;
+    while let Some(n) = set.join_next().await {
+        total += n.ok()?;
+    }
+    Some(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Runs the peak on a fresh local stack. `aws` is the AWS endpoint; with `plan.count_aws` the
+/// stack talks to it through a counting proxy (the asking phase's AWS requests,
+/// [`Peak::aws_asking`]).
 pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
+    let (aws_proxy, aws_counter) = if plan.count_aws {
+        let (url, counter) = crate::awsproxy::counting_proxy(aws.to_string())
+            .await
+            .map_err(|e| e.to_string())?;
+        (url, Some(counter))
+    } else {
+        (aws.to_string(), None)
+    };
     let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
     let stack = LocalStack::start(Options {
         stack: format!("peak{}", nanos % 1_000_000_000),
@@ -281,7 +329,7 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
         // part of the asking phase's reads. A question dispatched after a pass covered its order
         // takes who worked it from the fold; one dispatched before reads the order's history.
         poll_every: POLL_EVERY,
-        aws_endpoint: Some(aws.to_string()),
+        aws_endpoint: Some(aws_proxy),
         ..Default::default()
     })
     .await
@@ -325,6 +373,9 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     // Quiet: the poller has read the history of the new orders, the counters start at zero.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before = routes(&sim_json(&http, format!("{crm}/sim/stats")).await?);
+    if let Some(c) = &aws_counter {
+        c.take();
+    }
 
     // 1. The orders are completed within the window; the simulator's trigger calls our webhook.
     println!(
@@ -361,6 +412,7 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     );
     let middle = routes(&sim_json(&http, format!("{crm}/sim/stats")).await?);
     peak.crm_asking = minus(&middle, &before);
+    peak.aws_asking = aws_counter.as_ref().map(|c| c.take()).unwrap_or_default();
 
     // 2. Customers answer within the window.
     let n = peak.plan_replies;
@@ -498,6 +550,10 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
                 break;
             }
         }
+    }
+    // Last, with every queue drained: what the endpoint answers when it does nothing else.
+    if plan.count_aws {
+        peak.aws_capacity = endpoint_capacity(&stack.parts.store()).await;
     }
     Ok(peak)
 }
@@ -683,6 +739,64 @@ pub fn markdown(p: &Peak, quiet_calls: Option<u64>) -> String {
         secs(floor(crm_total(&p.crm_asking))),
         secs(floor(crm_total(&p.crm_answering))),
     ));
+    s.push_str(&aws_bound(p));
+    s
+}
+
+/// The asking phase against the local AWS endpoint: how many requests it made there, and how long
+/// those alone take at the pace the endpoint answers by itself.
+fn aws_bound(p: &Peak) -> String {
+    let total: u64 = p.aws_asking.values().sum();
+    let (Some(asked_in), Some(capacity), true) = (p.asked_in, p.aws_capacity, total > 0) else {
+        return String::new();
+    };
+    let mut s = String::from("\n### The asking phase at the local AWS endpoint\n\n");
+    let plumbing: u64 = p
+        .aws_asking
+        .iter()
+        .filter(|(k, _)| crate::bench::is_plumbing(k))
+        .map(|(_, v)| v)
+        .sum();
+    let at_capacity = Duration::from_secs_f64(total as f64 / capacity.max(1.0));
+    let share = at_capacity.as_secs_f64() / asked_in.as_secs_f64().max(1.0);
+    let conclusion = if share >= 0.5 {
+        "So on this machine the local endpoint, not retailCRM and not the number of our reads, \
+         bounds the time until every customer is asked; that is not a figure for AWS, where each \
+         of these requests goes to a service that scales out."
+    } else {
+        "So the endpoint's pace explains less than half of it; the rest is the functions and the \
+         simulators sharing the same cores with it, or waits in the local plumbing."
+    };
+    s.push_str(&format!(
+        "Counted by a proxy in front of the endpoint, from the first completion to the last \
+         customer asked: **{total}** AWS requests ({:.1} per asked order; {plumbing} of them the \
+         local stand-ins' own polling for queue messages and due schedules, Lambda's and the \
+         Scheduler's work on AWS), {:.0} per second on average; the proxy itself shares the cores \
+         (`--peak-aws`), so this run's times are slower than a run without it. Alone after the \
+         run, with {PROBE_CALLERS} callers and nothing else running, the endpoint answers \
+         {capacity:.0} \
+         `GetItem`s per second through the same proxy; at that pace these requests alone take \
+         {}, {:.0} % of the {} the asking took (writes, queries and schedules cost it more than a \
+         `GetItem`, so the share is a lower bound). The retailCRM floor is {} of it. \
+         {conclusion}\n\n",
+        total as f64 / p.plan_orders.max(1) as f64,
+        total as f64 / asked_in.as_secs_f64().max(1.0),
+        mins(at_capacity),
+        100.0 * share,
+        mins(asked_in),
+        secs(Duration::from_secs_f64(
+            p.crm_asking.values().sum::<u64>() as f64 / p.rate_limit.max(1) as f64
+        )),
+    ));
+    s.push_str("| AWS request (asking) | count | per asked order |\n|---|---|---|\n");
+    let mut by: Vec<(&String, &u64)> = p.aws_asking.iter().collect();
+    by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (k, v) in by {
+        s.push_str(&format!(
+            "| {k} | {v} | {:.2} |\n",
+            *v as f64 / p.plan_orders.max(1) as f64
+        ));
+    }
     s
 }
 
@@ -819,5 +933,43 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("| 4 | 4 | ≤ 3 | **missed** |"), "{s}");
+    }
+
+    #[test]
+    fn the_endpoint_section_compares_the_asking_requests_with_its_own_pace() {
+        let base = Peak {
+            plan_orders: 100,
+            asked: 100,
+            asked_in: Some(Duration::from_secs(100)),
+            rate_limit: 10,
+            ..Default::default()
+        };
+        // Nothing counted or no probe: no section.
+        assert!(!markdown(&base, None).contains("local AWS endpoint\n"));
+        let counted = Peak {
+            aws_asking: BTreeMap::from([
+                ("dynamodb GetItem".to_string(), 3_000),
+                ("sqs ReceiveMessage".to_string(), 1_000),
+            ]),
+            aws_capacity: Some(50.0),
+            ..base.clone()
+        };
+        let s = markdown(&counted, None);
+        // 4,000 requests at 50 a second: 80 s of the 100 s.
+        assert!(
+            s.contains("**4000** AWS requests (40.0 per asked order; 1000 of them"),
+            "{s}"
+        );
+        assert!(s.contains("take 1 min 20 s, 80 % of the 1 min 40 s"), "{s}");
+        assert!(
+            s.contains("not retailCRM and not the number of our reads"),
+            "{s}"
+        );
+        assert!(s.contains("| dynamodb GetItem | 3000 | 30.00 |"), "{s}");
+        let fast = Peak {
+            aws_capacity: Some(400.0),
+            ..counted
+        };
+        assert!(markdown(&fast, None).contains("less than half"));
     }
 }
