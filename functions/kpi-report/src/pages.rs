@@ -224,10 +224,17 @@ impl KpiApi {
         let (d, names) = self.figures(period, now, employee).await?;
         let (names, facts) = if matches!(route, Route::Employee(_) | Route::RatingsCsv) {
             let (from, to) = period.instants(tz)?;
-            let mut facts =
-                otklik_app::report::facts_between(&self.store, &self.complaints, from, to)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            let mut facts = match employee {
+                // An employee's page: their own list of 1–3 ratings, not the period's surveys.
+                Some(e) if route != Route::RatingsCsv => {
+                    otklik_app::report::low_ratings_of(&self.store, &self.complaints, e, from, to)
+                        .await
+                }
+                _ => {
+                    otklik_app::report::facts_between(&self.store, &self.complaints, from, to).await
+                }
+            }
+            .map_err(|e| e.to_string())?;
             // Words only for what is shown: an employee's 1–3s, or every rated order of the CSV.
             let up_to = if route == Route::RatingsCsv { 5 } else { 3 };
             otklik_app::report::attach_words(&self.store, &mut facts, |f| {

@@ -57,6 +57,26 @@ pub async fn facts_between(
         .collect())
 }
 
+/// The surveys asked between `from` and `to` that `employee` worked and that were rated 1–3 (an
+/// employee's page): read through the employee's own list, not the period's surveys.
+pub async fn low_ratings_of(
+    store: &DynamoStore,
+    complaints: &ComplaintsConfig,
+    employee: u64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<OrderFacts>, PortError> {
+    let mut facts: Vec<OrderFacts> = store
+        .low_rated_of(employee, from, to)
+        .await?
+        .into_iter()
+        .filter_map(|(s, track)| facts_of(complaints, s, track))
+        .collect();
+    // Batched reads answer in any order: one fixed order (the page sorts by itself).
+    facts.sort_by(|a, b| a.kpi.survey.cmp(&b.kpi.survey));
+    Ok(facts)
+}
+
 /// A survey's facts with its complaint's track; `None` for a survey never sent.
 fn facts_of(
     complaints: &ComplaintsConfig,
@@ -181,14 +201,16 @@ pub struct Rebuilt {
     /// Complaints read, and those whose part was (re)added.
     pub complaints: usize,
     pub complaints_folded: usize,
+    /// Entries put on the employees' lists of low ratings (all of them, again).
+    pub listed: usize,
 }
 
 impl std::fmt::Display for Rebuilt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} of {} surveys and {} of {} complaints added to the KPI counters and the reports' index; the rest were already there",
-            self.surveys_folded, self.surveys, self.complaints_folded, self.complaints
+            "{} of {} surveys and {} of {} complaints added to the KPI counters and the reports' index (the rest were already there); {} entries on the employees' lists of low ratings",
+            self.surveys_folded, self.surveys, self.complaints_folded, self.complaints, self.listed
         )
     }
 }
@@ -209,7 +231,12 @@ pub async fn rebuild(
         ));
     };
     let mut done = Rebuilt::default();
-    for (s, indexed) in &store.every_survey().await? {
+    let every = store.every_survey().await?;
+    // The employees' lists of low ratings: put again for every survey (idempotent), since a
+    // survey saved before they existed has none and nothing else would add them.
+    let surveys: Vec<Survey> = every.iter().map(|(s, _)| s.clone()).collect();
+    done.listed = store.put_listings(&surveys).await?;
+    for (s, indexed) in &every {
         done.surveys += 1;
         if *indexed && s.kpi == survey_part(s, tz) {
             continue;

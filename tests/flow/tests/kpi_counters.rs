@@ -246,3 +246,93 @@ async fn a_window_lists_its_surveys_through_the_index_and_old_ones_after_a_rebui
         .unwrap();
     assert_eq!(again.surveys_folded, 0, "{again}");
 }
+
+/// An employee's page reads that employee's own list of 1–3 ratings: exactly the surveys of the
+/// window they worked that were rated 1–3, written with each survey's save; entries missing (as
+/// before the lists existed) come back with `report::rebuild`.
+#[tokio::test]
+async fn an_employees_low_ratings_come_from_their_own_list() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let t = TestStack::bare("lowlist", "meta").await;
+    let store = &t.store;
+    let cfg = &t.config.complaints;
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    // (order, sent, rating, crew)
+    let seeds: [(u64, &str, Option<u8>, &[u64]); 7] = [
+        (9100, "2026-10-31T23:00:00Z", Some(1), &[11]),
+        (9101, "2026-11-02T10:00:00Z", Some(2), &[11, 12]),
+        (9102, "2026-11-03T10:00:00Z", Some(3), &[11]),
+        (9103, "2026-11-04T10:00:00Z", Some(4), &[11]),
+        (9104, "2026-11-05T10:00:00Z", Some(1), &[12]),
+        (9105, "2026-11-06T10:00:00Z", None, &[11]),
+        (9106, "2026-12-01T00:00:00Z", Some(2), &[11]),
+    ];
+    for (order, sent, rating, crew) in seeds {
+        let mut s = Survey::new(
+            OrderRef::new("main-shop", order).unwrap(),
+            Contact {
+                phone: None,
+                email: None,
+            },
+            at(sent),
+            at(sent),
+        );
+        s.channel = Some(Channel::Email);
+        s.asked = vec![Channel::Email];
+        s.sent_at = Some(at(sent));
+        s.employees = crew.iter().map(|e| EmployeeId::new(*e).unwrap()).collect();
+        assert!(store.create(&s).await.unwrap());
+        if let Some(r) = rating {
+            // Rated by a later save, as the engine does.
+            let mut s = store.get(&s.id).await.unwrap().unwrap();
+            s.rating = Some(Rating::new(r).unwrap());
+            s.rated_at = Some(at(sent) + Duration::minutes(30));
+            store.save(&s).await.unwrap();
+        }
+    }
+    let (from, to) = (at("2026-11-01T00:00:00Z"), at("2026-11-30T23:59:59.999Z"));
+    let orders = |e: u64| async move {
+        let mut v: Vec<u64> = otklik_app::report::low_ratings_of(store, cfg, e, from, to)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|f| f.order.id())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(orders(11).await, [9101, 9102]);
+    assert_eq!(orders(12).await, [9101, 9104]);
+    assert_eq!(orders(13).await, Vec::<u64>::new());
+
+    // As before the lists existed: employee 11's entries of November are gone…
+    let table = t.names.table(&otklik_aws::resources::MAIN_TABLE);
+    let entries = t
+        .clients
+        .dynamodb
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S("low#11#2026-11".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(entries.items().len(), 2, "one entry per low rating");
+    for item in entries.items() {
+        t.clients
+            .dynamodb
+            .delete_item()
+            .table_name(&table)
+            .key("pk", item["pk"].clone())
+            .key("sk", item["sk"].clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(orders(11).await, Vec::<u64>::new());
+    // …and the rebuild puts them back.
+    let done = otklik_app::report::rebuild(store, cfg).await.unwrap();
+    assert!(done.listed >= 5, "{done}");
+    assert_eq!(orders(11).await, [9101, 9102]);
+    assert_eq!(orders(12).await, [9101, 9104]);
+}

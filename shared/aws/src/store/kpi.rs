@@ -410,6 +410,7 @@ impl DynamoStore {
             let mut stored = s.clone();
             stored.kpi = part;
             items.push(Self::item(&stored, 1)?);
+            items.extend(super::surveys::listing_items(&stored));
             by_id.insert(s.id.clone(), stored);
         }
         for (id, track) in complaints {
@@ -565,7 +566,7 @@ impl DynamoStore {
 }
 
 /// One batch of puts, its unprocessed items tried again until none is left.
-async fn batch_put(
+pub(super) async fn batch_put(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     items: Vec<HashMap<String, AttributeValue>>,

@@ -9,7 +9,8 @@ use super::*;
 impl SurveyStore for DynamoStore {
     async fn create(&self, survey: &Survey) -> PortResult<bool> {
         let (stored, delta) = self.refold(survey);
-        if !delta.is_empty() {
+        let listed = self.listing_writes(&stored)?;
+        if !delta.is_empty() || !listed.is_empty() {
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(Self::item(&stored, 1)?))
@@ -17,10 +18,9 @@ impl SurveyStore for DynamoStore {
                 .expression_attribute_names("#pk", attr::PK)
                 .build()
                 .map_err(|e| PortError::Permanent(format!("survey put: {e}")))?;
-            return match self
-                .save_with_counters(TransactWriteItem::builder().put(put).build(), &delta)
-                .await?
-            {
+            let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+            writes.extend(listed);
+            return match self.save_items_with_counters(writes, &delta).await? {
                 Ok(()) => Ok(true),
                 Err(kpi::Refused::Condition) => Ok(false),
                 Err(kpi::Refused::Busy) => Err(PortError::Transient(format!(
@@ -64,7 +64,8 @@ impl SurveyStore for DynamoStore {
             saved.version = next;
             saved
         };
-        if !delta.is_empty() {
+        let listed = self.listing_writes(&stored)?;
+        if !delta.is_empty() || !listed.is_empty() {
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(Self::item(&stored, next)?))
@@ -73,10 +74,9 @@ impl SurveyStore for DynamoStore {
                 .expression_attribute_values(":v", n(survey.version))
                 .build()
                 .map_err(|e| PortError::Permanent(format!("survey put: {e}")))?;
-            return match self
-                .save_with_counters(TransactWriteItem::builder().put(put).build(), &delta)
-                .await?
-            {
+            let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+            writes.extend(listed);
+            return match self.save_items_with_counters(writes, &delta).await? {
                 Ok(()) => Ok(saved()),
                 // Busy counters: the caller reads again and decides again, as for a conflict.
                 Err(_) => Err(conflict()),
@@ -131,19 +131,10 @@ impl DynamoStore {
         (stored, delta)
     }
 
-    /// `write` (a conditional put or update) and the counters' change in one transaction. Another
-    /// transaction on the same day's counters at the same moment refuses ours: tried again a few
-    /// times, briefly, before giving up with [`kpi::Refused::Busy`].
-    pub(super) async fn save_with_counters(
-        &self,
-        write: TransactWriteItem,
-        delta: &Delta,
-    ) -> PortResult<Result<(), kpi::Refused>> {
-        self.save_items_with_counters(vec![write], delta).await
-    }
-
-    /// As [`Self::save_with_counters`], the first of `writes` being the one whose condition
-    /// matters.
+    /// `writes` (the first a conditional put or update, the one whose condition matters; the
+    /// rest unconditional) and the counters' change in one transaction. Another transaction on
+    /// the same day's counters at the same moment refuses ours: tried again a few times, briefly,
+    /// before giving up with [`kpi::Refused::Busy`].
     pub(super) async fn save_items_with_counters(
         &self,
         writes: Vec<TransactWriteItem>,
@@ -281,4 +272,141 @@ pub(super) fn sent_keys(at: DateTime<Utc>, id: &SurveyId) -> (String, String) {
         sent_partition_of(month_index(at)),
         format!("{}#{id}", rfc3339(at)),
     )
+}
+
+/// The employees' lists of low ratings: an entry per person who worked an order whose question
+/// went out and was answered 1–3, under `low#<employee>#<YYYY-MM>` (the month the question went
+/// out, UTC) with the moment and the survey as its sort key. An employee's page reads its
+/// period's months of that one partition, then those surveys in batched reads, instead of every
+/// survey of the period. The entries are written with the survey's save, in its transaction, so
+/// a saved rating is listed or the save failed; they carry no personal data and expire with the
+/// survey. An entry that no longer holds (the crew or the rating changed since) is harmless: the
+/// reader checks every survey it reads.
+impl DynamoStore {
+    /// The entries listing `survey` on its employees' pages, as transaction puts (none for a
+    /// survey not sent, not rated, or rated 4–5). Putting one again changes nothing.
+    fn listing_writes(&self, survey: &Survey) -> PortResult<Vec<TransactWriteItem>> {
+        listing_items(survey)
+            .into_iter()
+            .map(|item| {
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .build()
+                    .map(|put| TransactWriteItem::builder().put(put).build())
+                    .map_err(|e| PortError::Permanent(format!("listing put: {e}")))
+            })
+            .collect()
+    }
+
+    /// Puts the list entries of `surveys` (the rebuild after an upgrade, and seeding): batched,
+    /// idempotent.
+    pub async fn put_listings(&self, surveys: &[Survey]) -> PortResult<usize> {
+        let items: Vec<_> = surveys.iter().flat_map(listing_items).collect();
+        let count = items.len();
+        for chunk in items.chunks(25) {
+            kpi::batch_put(&self.client, &self.table, chunk.to_vec()).await?;
+        }
+        Ok(count)
+    }
+
+    /// The surveys rated 1–3 whose question went out between `from` and `to` and whose order
+    /// `employee` worked, with their complaint tracks: the employee's list entries of the months
+    /// the window touches, then the surveys themselves in batched reads.
+    pub async fn low_rated_of(
+        &self,
+        employee: u64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> PortResult<Vec<(Survey, Option<ComplaintTrack>)>> {
+        if to < from {
+            return Ok(Vec::new());
+        }
+        let months = month_index(to) - month_index(from) + 1;
+        if months > MAX_WINDOW_MONTHS {
+            return Err(PortError::Permanent(format!(
+                "a window of {months} months is longer than any report reads ({MAX_WINDOW_MONTHS})"
+            )));
+        }
+        let (low, high) = (rfc3339(from), format!("{}#\u{10FFFF}", rfc3339(to)));
+        let mut ids = Vec::new();
+        for month in month_index(from)..=month_index(to) {
+            let mut start: Option<HashMap<String, AttributeValue>> = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                    .expression_attribute_names("#pk", attr::PK)
+                    .expression_attribute_names("#sk", attr::SK)
+                    .expression_attribute_values(":pk", s(listing_partition(employee, month)))
+                    .expression_attribute_values(":low", s(&low))
+                    .expression_attribute_values(":high", s(&high))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(port_error)?;
+                for item in page.items() {
+                    if let Some(id) = item.get("survey").and_then(|v| v.as_s().ok()) {
+                        ids.push(SurveyId::parse(id).map_err(|e| {
+                            PortError::Permanent(format!("list entry of {id:?}: {e}"))
+                        })?);
+                    }
+                }
+                match page.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => break,
+                }
+            }
+        }
+        let mut out = self.surveys_with_tracks(&ids).await?;
+        out.retain(|(s, _)| {
+            listed_low(s).is_some()
+                && s.sent_at.is_some_and(|t| t >= from && t <= to)
+                && s.employees.iter().any(|e| e.get() == employee)
+        });
+        Ok(out)
+    }
+}
+
+/// The rating that puts a sent survey on its employees' lists (1–3), and when it was sent.
+fn listed_low(survey: &Survey) -> Option<(DateTime<Utc>, u8)> {
+    let sent = survey.sent_at?;
+    let rating = survey.rating?.value();
+    (rating <= 3).then_some((sent, rating))
+}
+
+fn listing_partition(employee: u64, month: i64) -> String {
+    format!(
+        "low#{employee}#{:04}-{:02}",
+        month.div_euclid(12),
+        month.rem_euclid(12) + 1
+    )
+}
+
+/// The list entries of one survey (see [`DynamoStore::low_rated_of`]).
+pub(super) fn listing_items(survey: &Survey) -> Vec<HashMap<String, AttributeValue>> {
+    let Some((sent, _)) = listed_low(survey) else {
+        return Vec::new();
+    };
+    let expires = survey.created_at + chrono::Duration::days(SURVEY_RETENTION_DAYS);
+    survey
+        .employees
+        .iter()
+        .map(|e| {
+            HashMap::from([
+                (
+                    attr::PK.to_string(),
+                    s(listing_partition(e.get(), month_index(sent))),
+                ),
+                (
+                    attr::SK.to_string(),
+                    s(format!("{}#{}", rfc3339(sent), survey.id)),
+                ),
+                ("survey".to_string(), s(survey.id.as_str())),
+                (attr::EXPIRES_AT.to_string(), n(expires.timestamp())),
+            ])
+        })
+        .collect()
 }
