@@ -44,6 +44,9 @@ pub struct CrmWriter {
     pub config: Arc<Config>,
     /// Signs the inspector's one-click link in the task for an answer we could not read.
     pub signer: LinkSigner,
+    /// Taken while the employees' names are looked up and read: the surveys of a batch are
+    /// written at once, and without it each would read the account's users when a name is new.
+    pub names_turn: tokio::sync::Mutex<()>,
 }
 
 /// What one survey's batch did.
@@ -61,14 +64,22 @@ impl CrmWriter {
     /// a result: a failure is logged and tried again with the next credit.
     async fn learn_names(&self, employees: impl IntoIterator<Item = u64>) {
         let wanted: Vec<u64> = employees.into_iter().collect();
-        let known = match self.store.employee_names(wanted.iter().copied()).await {
-            Ok(k) => k,
-            Err(e) => {
-                tracing::warn!(error = %e, "employee names not read");
-                return;
+        let all_known = || async {
+            match self.store.employee_names(wanted.iter().copied()).await {
+                Ok(known) => wanted.iter().all(|e| known.contains_key(e)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "employee names not read");
+                    // Not read now: tried again with the next credit.
+                    true
+                }
             }
         };
-        if wanted.iter().all(|e| known.contains_key(e)) {
+        if all_known().await {
+            return;
+        }
+        // One survey of the batch reads the users; the others find the names kept meanwhile.
+        let _turn = self.names_turn.lock().await;
+        if all_known().await {
             return;
         }
         let users = match self.crm.users().await {
@@ -299,9 +310,22 @@ impl CrmWriter {
                 }
             }
         }
-        for (survey, items) in by_survey {
-            let effects: Vec<Effect> = items.iter().map(|(_, e)| e.clone()).collect();
-            match self.write(&survey, &effects, now).await {
+        // The surveys of a batch are written at once: each spends most of its time waiting for
+        // its slot in the shared retailCRM budget or on the table, and one after another a batch
+        // left the budget idle between them (7.7 of 9.1 requests a second at the December peak).
+        // A survey's own effects stay together and in order; different surveys share nothing.
+        let written = otklik_app::batch::join_all(
+            by_survey
+                .iter()
+                .map(|(survey, items)| {
+                    let effects: Vec<Effect> = items.iter().map(|(_, e)| e.clone()).collect();
+                    async move { self.write(survey, &effects, now).await }
+                })
+                .collect(),
+        )
+        .await;
+        for ((survey, items), outcome) in by_survey.into_iter().zip(written) {
+            match outcome {
                 Ok(w) => tracing::info!(survey = %survey, written = ?w, "crm writes done"),
                 Err(e) => {
                     tracing::warn!(survey = %survey, error = %e, "crm writes failed; will be redelivered");
@@ -332,6 +356,7 @@ impl CrmWriter {
             store: p.store(),
             signer: LinkSigner::new(secrets.link_secret()?.expose().as_bytes()),
             config: Arc::new(config),
+            names_turn: Default::default(),
         })
     }
 }

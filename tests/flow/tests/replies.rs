@@ -63,6 +63,7 @@ async fn stack(test: &str) -> Stack {
         retry_after: 0,
         stats: Default::default(),
         redeliver_percent: 0,
+        concurrency: 1,
     };
     // The landing, for the inspector's one-click page behind the task's link.
     let landing = Arc::new(
@@ -1099,6 +1100,7 @@ async fn ratings_received_during_a_crm_outage_reach_their_orders_afterwards_once
         store: s.store.clone(),
         config: s.config.clone(),
         signer: otklik_core::links::LinkSigner::new(stack::LINK_SECRET.as_bytes()),
+        names_turn: Default::default(),
     };
     let event = s.event_of(0, 1).await;
     let total = event.records.len();

@@ -97,6 +97,59 @@ pub struct Peak {
     /// (an error or no answer within the simulator's 10 s); the simulator does not retry here.
     pub webhooks_delivered: u64,
     pub webhooks_failed: u64,
+    /// Where the answering phase's time went, per queue consumer.
+    pub consumers: Vec<ConsumerTime>,
+}
+
+/// One queue consumer's answering phase: how long its messages waited on the queue and how long
+/// its batches took in the function (the local event source mapping's counters).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConsumerTime {
+    pub name: String,
+    pub concurrency: u32,
+    pub received: u64,
+    pub mean_wait: Duration,
+    /// The longest wait of any message received in the phase (the run's longest until then,
+    /// if that was longer: the counter is not reset between phases).
+    pub most_wait: Duration,
+    pub batches: u64,
+    pub mean_batch: Duration,
+    pub most_in_flight: u64,
+}
+
+/// What the counters of `stats` say of the time since `before` (a copy taken then).
+fn consumer_time(
+    name: &str,
+    stats: &crate::sqs::ConsumerStats,
+    before: (u64, u64, u64, u64),
+) -> ConsumerTime {
+    use std::sync::atomic::Ordering::Relaxed;
+    let received = stats.received.load(Relaxed) - before.0;
+    let waited = stats.waited_ms.load(Relaxed) - before.1;
+    let batches = stats.batches.load(Relaxed) - before.2;
+    let in_handler = stats.handler_ms.load(Relaxed) - before.3;
+    ConsumerTime {
+        name: name.to_string(),
+        concurrency: otklik_aws::resources::function(name)
+            .and_then(|f| f.instances())
+            .unwrap_or(1),
+        received,
+        mean_wait: Duration::from_millis(waited / received.max(1)),
+        most_wait: Duration::from_millis(stats.most_waited_ms.load(Relaxed)),
+        batches,
+        mean_batch: Duration::from_millis(in_handler / batches.max(1)),
+        most_in_flight: stats.most_in_flight.load(Relaxed),
+    }
+}
+
+fn counters(stats: &crate::sqs::ConsumerStats) -> (u64, u64, u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (
+        stats.received.load(Relaxed),
+        stats.waited_ms.load(Relaxed),
+        stats.batches.load(Relaxed),
+        stats.handler_ms.load(Relaxed),
+    )
 }
 
 impl Peak {
@@ -366,6 +419,11 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     let n = peak.plan_replies;
     println!("  {n} replies within {:?}…", plan.window);
     let started = Instant::now();
+    let consumers_before: BTreeMap<&str, _> = stack
+        .consumers
+        .iter()
+        .map(|(name, stats)| (*name, counters(stats)))
+        .collect();
     // retailCRM's counter, sampled every second: the requests per second while ratings wait.
     let samples: std::sync::Arc<std::sync::Mutex<Vec<(Instant, u64)>>> = Default::default();
     let sampler = {
@@ -462,6 +520,24 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     );
 
     sampler.abort();
+    peak.consumers = stack
+        .consumers
+        .iter()
+        .map(|(name, stats)| consumer_time(name, stats, consumers_before[name]))
+        .collect();
+    for c in &peak.consumers {
+        println!(
+            "  {}: {} received, waited {:?} on average (most {:?}); {} batches of {:?} on average, \
+             at most {} at once",
+            c.name,
+            c.received,
+            c.mean_wait,
+            c.most_wait,
+            c.batches,
+            c.mean_batch,
+            c.most_in_flight
+        );
+    }
     let samples = samples
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -668,6 +744,29 @@ pub fn markdown(p: &Peak, quiet_calls: Option<u64>) -> String {
     for (phase, m) in [("asking", &p.crm_asking), ("answering", &p.crm_answering)] {
         for (k, v) in m {
             s.push_str(&format!("| {phase} | `{k}` | {v} |\n"));
+        }
+    }
+    if !p.consumers.is_empty() {
+        s.push_str(
+            "\nWhere the answering phase's time went, per queue consumer (the local event source \
+             mapping's counters: a message's wait on its queue from its send to the receive that \
+             handed it out, and a batch's time in the function):\n\n\
+             | consumer | batches at once (most / allowed) | messages | wait on the queue, mean \
+             (most) | batches | time in the function per batch, mean |\n\
+             |---|---|---|---|---|---|\n",
+        );
+        for c in &p.consumers {
+            s.push_str(&format!(
+                "| {} | {} / {} | {} | {} ({}) | {} | {} |\n",
+                c.name,
+                c.most_in_flight,
+                c.concurrency,
+                c.received,
+                secs(c.mean_wait),
+                secs(c.most_wait),
+                c.batches,
+                secs(c.mean_batch),
+            ));
         }
     }
     // What bounds each time: retailCRM's floor is its requests at the limit; the rest is the local
