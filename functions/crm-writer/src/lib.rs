@@ -58,7 +58,25 @@ pub struct Written {
     pub skipped_done: usize,
 }
 
+/// How often a writer writes the words again after finding that another appended meanwhile:
+/// each round needs yet another message of the same survey arriving within one write, so a few
+/// rounds are plenty; past them the latest writer's own look settles it.
+const WORDS_ROUNDS: usize = 3;
+
 impl CrmWriter {
+    /// Writes the whole list of the customer's words into the words field of `order_id`.
+    async fn edit_words(&self, site: &str, order_id: u64, value: &str) -> Result<(), WriteError> {
+        self.crm
+            .edit_order(
+                site,
+                order_id,
+                &json!({ "customFields": { self.config.crm.words_field.clone(): value } }),
+            )
+            .await
+            .map_err(PortError::from)?;
+        Ok(())
+    }
+
     /// Makes sure the KPI report can name these employees: when one is not known yet, the
     /// account's users are read once (`GET users`) and every name is kept. Names are a label, not
     /// a result: a failure is logged and tried again with the next credit.
@@ -173,17 +191,32 @@ impl CrmWriter {
             // Words after a complaint was opened (the rating page's comment box, a message after
             // the 1) belong to the complaint too: the inspector reads the complaint order. The
             // same whole list is written, so a redelivery writes the same value again.
-            if let Some(value) = &words_now {
-                if let Some((track, _)) = self.store.complaint_track(survey_id).await? {
-                    self.crm
-                        .edit_order(
-                            &self.config.complaints.site,
-                            track.order_id,
-                            &json!({ "customFields": { crm.words_field.clone(): value } }),
-                        )
-                        .await
-                        .map_err(PortError::from)?;
+            if let Some(mut written) = words_now {
+                let track = self.store.complaint_track(survey_id).await?;
+                if let Some((track, _)) = &track {
+                    self.edit_words(&self.config.complaints.site, track.order_id, &written)
+                        .await?;
                     out.order_edits += 1;
+                }
+                // Another instance may have appended words of this survey (a later message, in
+                // another batch) and written its list before ours landed: the order would keep
+                // our shorter one. Whoever writes last sees the whole list when it looks again
+                // (every append comes before its own writer's edit), so each writer looks once
+                // more after writing and writes again while the list has moved on.
+                for _ in 0..WORDS_ROUNDS {
+                    let now_value = words_value(&self.store.words(survey_id).await?);
+                    if now_value == written {
+                        break;
+                    }
+                    self.edit_words(survey.order.site(), survey.order.id(), &now_value)
+                        .await?;
+                    out.order_edits += 1;
+                    if let Some((track, _)) = &track {
+                        self.edit_words(&self.config.complaints.site, track.order_id, &now_value)
+                            .await?;
+                        out.order_edits += 1;
+                    }
+                    written = now_value;
                 }
             }
             for k in &edit_keys {

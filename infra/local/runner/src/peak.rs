@@ -782,6 +782,27 @@ pub fn markdown(p: &Peak, quiet_calls: Option<u64>) -> String {
         secs(floor(crm_total(&p.crm_asking))),
         secs(floor(crm_total(&p.crm_answering))),
     ));
+    // While writes wait, the shared budget spaces every call `interval_ms` apart (slightly under
+    // the limit, for arrival jitter): that, not the limit itself, is the pace ratings are written
+    // at, and they share it with the complaints' writes.
+    let interval = otklik_core::crm_budget::Budget::per_second(
+        u32::try_from(p.rate_limit.max(1)).unwrap_or(u32::MAX),
+    )
+    .interval_ms;
+    let writes: u64 = p
+        .crm_answering
+        .iter()
+        .filter(|(k, _)| k.starts_with("POST "))
+        .map(|(_, v)| v)
+        .sum();
+    s.push_str(&format!(
+        "\nWhile writes wait, the shared budget books one call every {interval} ms ({:.2} a \
+         second, the most the \"requests per second\" goal can reach): the answering phase's {writes} \
+         writes (ratings and words, complaint orders and their links, tasks) take {} at that \
+         pace, and the ratings share it with the complaints' writes.\n",
+        1000.0 / interval as f64,
+        secs(Duration::from_millis(writes * interval)),
+    ));
     s
 }
 
@@ -918,5 +939,39 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("| 4 | 4 | ≤ 3 | **missed** |"), "{s}");
+    }
+
+    #[test]
+    fn the_report_says_where_the_answering_time_went_and_the_pace_of_writes() {
+        let p = Peak {
+            rate_limit: 10,
+            crm_answering: BTreeMap::from([
+                ("POST /api/v5/orders/{id}/edit".to_string(), 100),
+                ("POST /api/v5/orders/create".to_string(), 10),
+                ("GET /api/v5/orders/{id}".to_string(), 20),
+            ]),
+            consumers: vec![ConsumerTime {
+                name: "inbound-worker".into(),
+                concurrency: 10,
+                received: 2000,
+                mean_wait: Duration::from_millis(40),
+                most_wait: Duration::from_millis(900),
+                batches: 800,
+                mean_batch: Duration::from_millis(250),
+                most_in_flight: 10,
+            }],
+            ..Default::default()
+        };
+        let s = markdown(&p, None);
+        assert!(
+            s.contains("| inbound-worker | 10 / 10 | 2000 | 0.04 s (0.90 s) | 800 | 0.25 s |"),
+            "{s}"
+        );
+        // 110 writes (the reads aside), one every 110 ms: 12.1 s.
+        assert!(
+            s.contains("one call every 110 ms (9.09 a second") && s.contains("110 writes"),
+            "{s}"
+        );
+        assert!(s.contains("take 12.10 s at that pace"), "{s}");
     }
 }
