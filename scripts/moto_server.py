@@ -55,7 +55,8 @@ def _all_items(self):
         return list(self.items.get(partition, {}).values())
     if getattr(_in_query, "active", False):
         if self.range_key_attr:
-            return [item for by_range in self.items.values() for item in by_range.values()]
+            # Lists first: a write on another thread may add an item while this walks them.
+            return [item for by_range in list(self.items.values()) for item in list(by_range.values())]
         return list(self.items.values())
     return _all_items_sorted(self)
 

@@ -395,7 +395,10 @@ pub struct FunctionDef {
     /// Lambda's reserved concurrency: at most this many instances at once.
     pub reserved_concurrency: Option<u32>,
     /// For a queue consumer: at most this many instances polling (the event source mapping's
-    /// maximum concurrency; 2 is the least SQS allows).
+    /// maximum concurrency; 2 is the least SQS allows). Every queue consumer is bounded, by this
+    /// or its reserved concurrency: the local runner runs exactly that many batches at once, as
+    /// Lambda would at most ("Configuring scaling behavior for SQS event source mappings",
+    /// https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html).
     pub max_concurrency: Option<u32>,
     /// Set exactly for the functions that call retailCRM. Every such call books its slot in the
     /// one budget all functions and instances share (`otklik_core::crm_budget`, an item of the
@@ -586,7 +589,12 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         trigger: Trigger::Queue(&INBOUND_QUEUE),
         timeout_secs: 30,
         reserved_concurrency: None,
-        max_concurrency: None,
+        // The customers' answers: at a peak (a thousand replies a minute, each followed by its
+        // delivery statuses) one batch at a time falls behind by tens of seconds, and the answer
+        // to a reply waits for everything queued before it. Ten batches at once keep the wait
+        // under a second; the engine's conditional saves make concurrent items of one survey
+        // safe (the loser decides again).
+        max_concurrency: Some(10),
         crm_rate: None,
         // The webhook was authenticated before its items were queued; the one secret is the
         // contact key: the markers of provider ids are keyed hashes (privacy).
@@ -741,7 +749,10 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         trigger: Trigger::Queue(&REPLIES_QUEUE),
         timeout_secs: 30,
         reserved_concurrency: None,
-        max_concurrency: None,
+        // One provider call per message; five batches at once (Lambda's starting concurrency)
+        // keep up with a peak's answers. Each send is claimed before the call, so concurrent
+        // batches never say the same thing twice.
+        max_concurrency: Some(5),
         crm_rate: None,
         access: &[
             Access::WriteTable,
@@ -892,6 +903,32 @@ mod tests {
         // The two consumers that read an order per message take a whole orders-list page at once.
         for q in [INTAKE_QUEUE, DISPATCH_QUEUE] {
             assert_eq!(q.batch_size, 100, "{}", q.suffix);
+        }
+    }
+
+    #[test]
+    fn every_queue_consumer_runs_a_bounded_number_of_batches_at_once() {
+        for f in FUNCTIONS {
+            if let Trigger::Queue(_) = f.trigger {
+                let n = f.instances();
+                assert!(
+                    n.is_some_and(|n| n >= 1),
+                    "{}: no bound on its concurrent batches",
+                    f.name
+                );
+                // ScalingConfig.MaximumConcurrency: 2 to 1000.
+                if let Some(m) = f.max_concurrency {
+                    assert!((2..=1000).contains(&m), "{}: {m}", f.name);
+                }
+            }
+        }
+        // The customer's answer never waits for one batch at a time: both steps of it run
+        // several batches at once.
+        for name in ["inbound-worker", "reply-sender"] {
+            assert!(
+                function(name).and_then(|f| f.instances()) >= Some(5),
+                "{name}"
+            );
         }
     }
 

@@ -55,6 +55,7 @@ async fn stack(test: &str) -> Stack {
         retry_after: 0,
         stats: Default::default(),
         redeliver_percent: 0,
+        concurrency: 1,
     };
     stack
         .serve(vec![Route::new(

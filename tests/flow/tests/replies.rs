@@ -63,6 +63,7 @@ async fn stack(test: &str) -> Stack {
         retry_after: 0,
         stats: Default::default(),
         redeliver_percent: 0,
+        concurrency: 1,
     };
     // The landing, for the inspector's one-click page behind the task's link.
     let landing = Arc::new(
@@ -598,6 +599,71 @@ async fn the_orders_words_read_as_a_conversation_and_a_redelivery_writes_the_sam
 }
 
 #[tokio::test]
+async fn words_written_by_two_writers_at_once_leave_the_order_with_all_of_them() {
+    // Two messages of one customer in two batches, written by two crm-writer instances at once:
+    // the first one's edit is slow to land (retailCRM holds it), the second's lands first with
+    // both messages. The first must not leave the order with its shorter list.
+    let s = stack("words-race").await;
+    let phone = "+7 900 400-00-19";
+    let survey = s.asked(phone).await;
+    s.say(phone, "3").await;
+    let first = s.event_of(0, 1).await;
+    s.say(phone, "да, позвоните").await;
+    let second = s.event_of(0, 1).await;
+    let slow = CrmWriter::from_parts(&s.parts()).await.unwrap();
+    let fast = CrmWriter::from_parts(&s.parts()).await.unwrap();
+    let crm = s.driver.crm.clone();
+    let http = s.driver.http.clone();
+    let edits = || async {
+        let stats: Value = http
+            .get(format!("{crm}/sim/stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stats["byRoute"]["POST /api/v5/orders/{id}/edit"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let edits_before = edits().await;
+    let faults = |latency_ms: u64| {
+        let (http, crm) = (http.clone(), crm.clone());
+        async move {
+            let r = http
+                .put(format!("{crm}/sim/faults"))
+                .json(&json!({ "latencyMs": latency_ms }))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        }
+    };
+    faults(3_000).await;
+    let (slow_done, fast_done) = tokio::join!(slow.handle_batch(first, Utc::now()), async {
+        // Once the first writer's edit is at retailCRM (held for 3 s), the second goes at
+        // full speed.
+        while edits().await == edits_before {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        faults(0).await;
+        fast.handle_batch(second, Utc::now()).await
+    });
+    assert!(slow_done.batch_item_failures.is_empty(), "{slow_done:?}");
+    assert!(fast_done.batch_item_failures.is_empty(), "{fast_done:?}");
+    let words = s
+        .crm(&format!("orders/main-shop/{}", survey.order.id()))
+        .await["customFields"]["otklik_words"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let lines = conversation_lines(&words, s.config.timezone);
+    let said: Vec<&str> = lines.iter().map(|(_, _, t)| t.as_str()).collect();
+    assert_eq!(said, ["3", "да, позвоните"], "{words}");
+}
+
+#[tokio::test]
 async fn an_unreadable_question_makes_one_inspector_task_and_keeps_the_survey_open() {
     let s = stack("unreadable").await;
     let phone = "+7 900 400-00-01";
@@ -1099,6 +1165,7 @@ async fn ratings_received_during_a_crm_outage_reach_their_orders_afterwards_once
         store: s.store.clone(),
         config: s.config.clone(),
         signer: otklik_core::links::LinkSigner::new(stack::LINK_SECRET.as_bytes()),
+        names_turn: Default::default(),
     };
     let event = s.event_of(0, 1).await;
     let total = event.records.len();

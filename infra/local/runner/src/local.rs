@@ -369,6 +369,11 @@ impl LocalStack {
                     retry_after: opts.retry_after,
                     stats,
                     redeliver_percent: opts.redeliver_percent,
+                    // Lambda runs this many batches at once (the function's reserved concurrency
+                    // or the mapping's maximum concurrency); every queue consumer declares one.
+                    concurrency: otklik_aws::resources::function(name)
+                        .and_then(|f| f.instances())
+                        .unwrap_or(1),
                 }
                 .spawn(),
             );

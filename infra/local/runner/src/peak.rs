@@ -107,6 +107,59 @@ pub struct Peak {
     /// What the local AWS endpoint answers alone, after the run: `GetItem`s per second from
     /// [`PROBE_CALLERS`] callers through the same proxy, with nothing else running.
     pub aws_capacity: Option<f64>,
+    /// Where the answering phase's time went, per queue consumer.
+    pub consumers: Vec<ConsumerTime>,
+}
+
+/// One queue consumer's answering phase: how long its messages waited on the queue and how long
+/// its batches took in the function (the local event source mapping's counters).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConsumerTime {
+    pub name: String,
+    pub concurrency: u32,
+    pub received: u64,
+    pub mean_wait: Duration,
+    /// The longest wait of any message received in the phase (the run's longest until then,
+    /// if that was longer: the counter is not reset between phases).
+    pub most_wait: Duration,
+    pub batches: u64,
+    pub mean_batch: Duration,
+    pub most_in_flight: u64,
+}
+
+/// What the counters of `stats` say of the time since `before` (a copy taken then).
+fn consumer_time(
+    name: &str,
+    stats: &crate::sqs::ConsumerStats,
+    before: (u64, u64, u64, u64),
+) -> ConsumerTime {
+    use std::sync::atomic::Ordering::Relaxed;
+    let received = stats.received.load(Relaxed) - before.0;
+    let waited = stats.waited_ms.load(Relaxed) - before.1;
+    let batches = stats.batches.load(Relaxed) - before.2;
+    let in_handler = stats.handler_ms.load(Relaxed) - before.3;
+    ConsumerTime {
+        name: name.to_string(),
+        concurrency: otklik_aws::resources::function(name)
+            .and_then(|f| f.instances())
+            .unwrap_or(1),
+        received,
+        mean_wait: Duration::from_millis(waited / received.max(1)),
+        most_wait: Duration::from_millis(stats.most_waited_ms.load(Relaxed)),
+        batches,
+        mean_batch: Duration::from_millis(in_handler / batches.max(1)),
+        most_in_flight: stats.most_in_flight.load(Relaxed),
+    }
+}
+
+fn counters(stats: &crate::sqs::ConsumerStats) -> (u64, u64, u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (
+        stats.received.load(Relaxed),
+        stats.waited_ms.load(Relaxed),
+        stats.batches.load(Relaxed),
+        stats.handler_ms.load(Relaxed),
+    )
 }
 
 impl Peak {
@@ -418,6 +471,11 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     let n = peak.plan_replies;
     println!("  {n} replies within {:?}…", plan.window);
     let started = Instant::now();
+    let consumers_before: BTreeMap<&str, _> = stack
+        .consumers
+        .iter()
+        .map(|(name, stats)| (*name, counters(stats)))
+        .collect();
     // retailCRM's counter, sampled every second: the requests per second while ratings wait.
     let samples: std::sync::Arc<std::sync::Mutex<Vec<(Instant, u64)>>> = Default::default();
     let sampler = {
@@ -514,6 +572,24 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     );
 
     sampler.abort();
+    peak.consumers = stack
+        .consumers
+        .iter()
+        .map(|(name, stats)| consumer_time(name, stats, consumers_before[name]))
+        .collect();
+    for c in &peak.consumers {
+        println!(
+            "  {}: {} received, waited {:?} on average (most {:?}); {} batches of {:?} on average, \
+             at most {} at once",
+            c.name,
+            c.received,
+            c.mean_wait,
+            c.most_wait,
+            c.batches,
+            c.mean_batch,
+            c.most_in_flight
+        );
+    }
     let samples = samples
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -726,6 +802,29 @@ pub fn markdown(p: &Peak, quiet_calls: Option<u64>) -> String {
             s.push_str(&format!("| {phase} | `{k}` | {v} |\n"));
         }
     }
+    if !p.consumers.is_empty() {
+        s.push_str(
+            "\nWhere the answering phase's time went, per queue consumer (the local event source \
+             mapping's counters: a message's wait on its queue from its send to the receive that \
+             handed it out, and a batch's time in the function):\n\n\
+             | consumer | batches at once (most / allowed) | messages | wait on the queue, mean \
+             (most) | batches | time in the function per batch, mean |\n\
+             |---|---|---|---|---|---|\n",
+        );
+        for c in &p.consumers {
+            s.push_str(&format!(
+                "| {} | {} / {} | {} | {} ({}) | {} | {} |\n",
+                c.name,
+                c.most_in_flight,
+                c.concurrency,
+                c.received,
+                secs(c.mean_wait),
+                secs(c.most_wait),
+                c.batches,
+                secs(c.mean_batch),
+            ));
+        }
+    }
     // What bounds each time: retailCRM's floor is its requests at the limit; the rest is the local
     // AWS endpoint (one Python process for every table, queue and schedule) and the simulators.
     let floor = |calls: u64| Duration::from_secs_f64(calls as f64 / p.rate_limit.max(1) as f64);
@@ -738,6 +837,27 @@ pub fn markdown(p: &Peak, quiet_calls: Option<u64>) -> String {
          stays.\n",
         secs(floor(crm_total(&p.crm_asking))),
         secs(floor(crm_total(&p.crm_answering))),
+    ));
+    // While writes wait, the shared budget spaces every call `interval_ms` apart (slightly under
+    // the limit, for arrival jitter): that, not the limit itself, is the pace ratings are written
+    // at, and they share it with the complaints' writes.
+    let interval = otklik_core::crm_budget::Budget::per_second(
+        u32::try_from(p.rate_limit.max(1)).unwrap_or(u32::MAX),
+    )
+    .interval_ms;
+    let writes: u64 = p
+        .crm_answering
+        .iter()
+        .filter(|(k, _)| k.starts_with("POST "))
+        .map(|(_, v)| v)
+        .sum();
+    s.push_str(&format!(
+        "\nWhile writes wait, the shared budget books one call every {interval} ms ({:.2} a \
+         second, the most the \"requests per second\" goal can reach): the answering phase's {writes} \
+         writes (ratings and words, complaint orders and their links, tasks) take {} at that \
+         pace, and the ratings share it with the complaints' writes.\n",
+        1000.0 / interval as f64,
+        secs(Duration::from_millis(writes * interval)),
     ));
     s.push_str(&aws_bound(p));
     s
@@ -971,5 +1091,39 @@ mod tests {
             ..counted
         };
         assert!(markdown(&fast, None).contains("less than half"));
+    }
+
+    #[test]
+    fn the_report_says_where_the_answering_time_went_and_the_pace_of_writes() {
+        let p = Peak {
+            rate_limit: 10,
+            crm_answering: BTreeMap::from([
+                ("POST /api/v5/orders/{id}/edit".to_string(), 100),
+                ("POST /api/v5/orders/create".to_string(), 10),
+                ("GET /api/v5/orders/{id}".to_string(), 20),
+            ]),
+            consumers: vec![ConsumerTime {
+                name: "inbound-worker".into(),
+                concurrency: 10,
+                received: 2000,
+                mean_wait: Duration::from_millis(40),
+                most_wait: Duration::from_millis(900),
+                batches: 800,
+                mean_batch: Duration::from_millis(250),
+                most_in_flight: 10,
+            }],
+            ..Default::default()
+        };
+        let s = markdown(&p, None);
+        assert!(
+            s.contains("| inbound-worker | 10 / 10 | 2000 | 0.04 s (0.90 s) | 800 | 0.25 s |"),
+            "{s}"
+        );
+        // 110 writes (the reads aside), one every 110 ms: 12.1 s.
+        assert!(
+            s.contains("one call every 110 ms (9.09 a second") && s.contains("110 writes"),
+            "{s}"
+        );
+        assert!(s.contains("take 12.10 s at that pace"), "{s}");
     }
 }

@@ -5,6 +5,14 @@
 //! `retry_after` (the local stand-in for the visibility timeout, shortened so a retry is seen in
 //! seconds), and after the queue's `maxReceiveCount` receives the local endpoint moves them to the
 //! DLQ by the redrive policy.
+//!
+//! Like Lambda's, a mapping runs several batches at once: up to its `concurrency` (the function's
+//! reserved concurrency or the mapping's `ScalingConfig.MaximumConcurrency`, whichever is lower,
+//! as `FunctionDef::instances` gives it), each an independent receive → handle → settle loop, so
+//! a slow batch holds up only itself. "Configuring scaling behavior for SQS event source
+//! mappings", https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html: Lambda
+//! starts with five concurrent batches and adds up to 300 a minute while messages wait; maximum
+//! concurrency caps that. Locally every mapping runs its whole maximum from the start.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,13 +41,73 @@ where
     Arc::new(move |event| Box::pin(f(event)))
 }
 
-/// Counters of one consumer, for progress lines and tests.
+/// Counters of one consumer, for progress lines, tests and `make bench`'s account of where a
+/// message's time goes (waiting on the queue, or in the function).
 #[derive(Debug, Default)]
 pub struct ConsumerStats {
     pub handled: AtomicU64,
     pub failed: AtomicU64,
     /// Messages handed to the function a second time ([`Consumer::redeliver_percent`]).
     pub redelivered: AtomicU64,
+    /// Messages received, and their summed and longest wait on the queue: from `SentTimestamp`
+    /// (the queue's clock) to the receive that handed them out. A retried message counts again,
+    /// from its first send.
+    pub received: AtomicU64,
+    pub waited_ms: AtomicU64,
+    pub most_waited_ms: AtomicU64,
+    /// Batches handed to the function, and their summed time in it.
+    pub batches: AtomicU64,
+    pub handler_ms: AtomicU64,
+    /// Batches in the function right now, and the most at once: never above the mapping's
+    /// concurrency.
+    pub in_flight: AtomicU64,
+    pub most_in_flight: AtomicU64,
+}
+
+impl ConsumerStats {
+    /// The mean wait on the queue of a received message.
+    pub fn mean_wait(&self) -> Duration {
+        let n = self.received.load(Ordering::Relaxed).max(1);
+        Duration::from_millis(self.waited_ms.load(Ordering::Relaxed) / n)
+    }
+
+    /// The mean time of one batch in the function.
+    pub fn mean_batch(&self) -> Duration {
+        let n = self.batches.load(Ordering::Relaxed).max(1);
+        Duration::from_millis(self.handler_ms.load(Ordering::Relaxed) / n)
+    }
+
+    /// Counts the queue waits of `messages`, received now.
+    fn count_waits(&self, messages: &[aws_sdk_sqs::types::Message]) {
+        let now = chrono::Utc::now().timestamp_millis();
+        for m in messages {
+            let sent = m
+                .attributes()
+                .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp))
+                .and_then(|v| v.parse::<i64>().ok());
+            self.received.fetch_add(1, Ordering::Relaxed);
+            if let Some(sent) = sent {
+                let waited = u64::try_from(now - sent).unwrap_or(0);
+                self.waited_ms.fetch_add(waited, Ordering::Relaxed);
+                self.most_waited_ms.fetch_max(waited, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Runs one batch through the function, counted.
+    async fn timed(&self, handler: &BatchHandler, event: SqsEvent) -> SqsBatchResponse {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        let started = std::time::Instant::now();
+        let response = handler(event).await;
+        self.handler_ms.fetch_add(
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        response
+    }
 }
 
 /// One event source mapping.
@@ -60,6 +128,8 @@ pub struct Consumer {
     /// does when a visibility timeout runs out or a delete is lost: at-least-once, for the
     /// fault-injection test. Picked by message id, so a run is repeatable.
     pub redeliver_percent: u8,
+    /// Batches in the function at once, at most (`FunctionDef::instances`; at least 1).
+    pub concurrency: u32,
 }
 
 /// The Lambda event for received messages: id, receipt handle, body and the receive count, as
@@ -102,7 +172,11 @@ impl Consumer {
         if messages.is_empty() {
             return Ok(0);
         }
-        let mut response = (self.handler)(event_of(&messages, source_arn)).await;
+        self.stats.count_waits(&messages);
+        let mut response = self
+            .stats
+            .timed(&self.handler, event_of(&messages, source_arn))
+            .await;
         let again: Vec<aws_sdk_sqs::types::Message> = messages
             .iter()
             .filter(|m| picked(m.message_id().unwrap_or_default(), self.redeliver_percent))
@@ -112,7 +186,10 @@ impl Consumer {
             self.stats
                 .redelivered
                 .fetch_add(again.len() as u64, Ordering::Relaxed);
-            let second = (self.handler)(event_of(&again, source_arn)).await;
+            let second = self
+                .stats
+                .timed(&self.handler, event_of(&again, source_arn))
+                .await;
             // A message that failed either time is retried, as its later receive would be.
             response
                 .batch_item_failures
@@ -174,16 +251,25 @@ impl Consumer {
         Ok(messages)
     }
 
-    /// Polls until the task is dropped (long polling, so an idle queue costs one call a second).
+    /// Polls until the task is aborted, with `concurrency` loops at once (long polling, so an
+    /// idle queue costs each loop one call a second). Aborting the returned task ends them all.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let arn = self.queue.arn().await.unwrap_or_default();
-            loop {
-                if let Err(e) = self.poll_once(1, &arn).await {
-                    tracing::warn!(consumer = self.name, error = %e, "poll failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
+            let mut loops = tokio::task::JoinSet::new();
+            for _ in 0..self.concurrency.max(1) {
+                let (me, arn) = (self.clone(), arn.clone());
+                loops.spawn(async move {
+                    loop {
+                        if let Err(e) = me.poll_once(1, &arn).await {
+                            tracing::warn!(consumer = me.name, error = %e, "poll failed; retrying");
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    }
+                });
             }
+            // The loops never end; dropping the set (this task aborted) aborts them.
+            while loops.join_next().await.is_some() {}
         })
     }
 }

@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::SqsBatchResponse;
 use chrono::{Duration, Utc};
 use otklik_aws::provision::ensure_all;
 use otklik_aws::queue::SqsQueue;
-use otklik_aws::resources::{Names, DISPATCH_QUEUE, INTAKE_QUEUE};
+use otklik_aws::resources::{Names, DISPATCH_QUEUE, INBOUND_QUEUE, INTAKE_QUEUE};
 use otklik_aws::Clients;
 use otklik_core::ports::Queue;
 use otklik_local_runner::schedules::LocalScheduler;
@@ -51,6 +51,7 @@ async fn a_redelivering_mapping_hands_every_picked_message_over_twice_then_delet
         retry_after: 0,
         stats: stats.clone(),
         redeliver_percent: 100,
+        concurrency: 1,
     };
     let arn = queue.arn().await.unwrap();
     while consumer.poll_once(0, &arn).await.unwrap() > 0 {}
@@ -91,6 +92,7 @@ async fn a_mapping_gathers_its_batch_over_several_receives_within_the_window() {
         retry_after: 0,
         stats: Arc::new(ConsumerStats::default()),
         redeliver_percent: 0,
+        concurrency: 1,
     };
     let arn = queue.arn().await.unwrap();
 
@@ -123,6 +125,73 @@ async fn a_mapping_gathers_its_batch_over_several_receives_within_the_window() {
         queue.receive(10, 0).await.unwrap().is_empty(),
         "all deleted"
     );
+}
+
+#[tokio::test]
+async fn a_mapping_runs_batches_at_once_up_to_its_concurrency_and_never_more() {
+    let (clients, names) = setup("concurrent").await;
+    let queue = SqsQueue::connect(clients.sqs.clone(), &names, &INBOUND_QUEUE)
+        .await
+        .unwrap();
+    for i in 0..12 {
+        queue.send(&format!("m{i}")).await.unwrap();
+    }
+    // Batches of one that each take 400 ms: one at a time, twelve take about 5 s; three at
+    // once, about 1.6 s.
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let stats = Arc::new(ConsumerStats::default());
+    let consumer = Consumer {
+        name: "test",
+        queue: queue.clone(),
+        batch_size: 1,
+        batching_window: std::time::Duration::ZERO,
+        handler: batch_handler(move |event| {
+            let log = log.clone();
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+                for r in event.records {
+                    log.lock().unwrap().push(r.body.unwrap_or_default());
+                }
+                SqsBatchResponse::default()
+            }
+        }),
+        retry_after: 0,
+        stats: stats.clone(),
+        redeliver_percent: 0,
+        concurrency: 3,
+    };
+    let started = std::time::Instant::now();
+    let task = consumer.spawn();
+    while stats.handled.load(Ordering::Relaxed) < 12 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "not drained"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let took = started.elapsed();
+    task.abort();
+    assert_eq!(
+        stats.most_in_flight.load(Ordering::SeqCst),
+        3,
+        "three batches at once, never a fourth"
+    );
+    assert!(
+        took < std::time::Duration::from_millis(4_000),
+        "twelve batches of 400 ms overlapped: {took:?}"
+    );
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 12, "each message handled: {seen:?}");
+    assert_eq!(stats.received.load(Ordering::Relaxed), 12);
+    assert!(stats.mean_batch() >= std::time::Duration::from_millis(400));
+    // Aborting the mapping stops every loop: what is sent now stays on the queue.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    queue.send("after").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(stats.received.load(Ordering::Relaxed), 12, "stopped");
 }
 
 #[tokio::test]
@@ -162,6 +231,7 @@ async fn failures_come_back_then_rest_in_the_dlq_until_a_redrive() {
         retry_after: 0,
         stats: Arc::new(ConsumerStats::default()),
         redeliver_percent: 0,
+        concurrency: 1,
     };
     let arn = queue.arn().await.unwrap();
     for _ in 0..40 {

@@ -99,6 +99,14 @@ impl DynamoStore {
         Ok(words_in(item.as_ref()))
     }
 
+    /// The survey's collected words as they are now, oldest first (a consistent read): what a
+    /// writer that has just written them to the order checks, so the order is left with the
+    /// latest list when another writer appended meanwhile.
+    pub async fn words(&self, survey: &SurveyId) -> PortResult<Vec<String>> {
+        let item = self.get_item(words_pk(survey), "words").await?;
+        Ok(words_in(item.as_ref()))
+    }
+
     /// [`Self::append_words`] on a full list: the oldest message makes room. Written only if
     /// nobody changed the list since it was read (its length and the key's absence); a writer
     /// that lost the race reads and decides again through the queue's redelivery.
