@@ -257,13 +257,13 @@ async fn an_employees_low_ratings_come_from_their_own_list() {
     let store = &t.store;
     let cfg = &t.config.complaints;
     let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
-    // (order, sent, rating, crew)
+    // (order, sent, rating, crew; a person named twice is listed once)
     let seeds: [(u64, &str, Option<u8>, &[u64]); 7] = [
         (9100, "2026-10-31T23:00:00Z", Some(1), &[11]),
         (9101, "2026-11-02T10:00:00Z", Some(2), &[11, 12]),
         (9102, "2026-11-03T10:00:00Z", Some(3), &[11]),
         (9103, "2026-11-04T10:00:00Z", Some(4), &[11]),
-        (9104, "2026-11-05T10:00:00Z", Some(1), &[12]),
+        (9104, "2026-11-05T10:00:00Z", Some(1), &[12, 12]),
         (9105, "2026-11-06T10:00:00Z", None, &[11]),
         (9106, "2026-12-01T00:00:00Z", Some(2), &[11]),
     ];

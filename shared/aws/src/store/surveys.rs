@@ -391,14 +391,16 @@ pub(super) fn listing_items(survey: &Survey) -> Vec<HashMap<String, AttributeVal
         return Vec::new();
     };
     let expires = survey.created_at + chrono::Duration::days(SURVEY_RETENTION_DAYS);
-    survey
-        .employees
-        .iter()
+    // Each person once: a transaction (or a batch) naming one item twice is refused whole.
+    let people: std::collections::BTreeSet<u64> =
+        survey.employees.iter().map(|e| e.get()).collect();
+    people
+        .into_iter()
         .map(|e| {
             HashMap::from([
                 (
                     attr::PK.to_string(),
-                    s(listing_partition(e.get(), month_index(sent))),
+                    s(listing_partition(e, month_index(sent))),
                 ),
                 (
                     attr::SK.to_string(),
