@@ -249,6 +249,14 @@ pub fn markdown(y: &YearOfData, machine: &str, date: &str) -> String {
             GOAL.as_millis()
         ));
     }
+    // What the employee's page costs, so the figures above read right.
+    s.push_str(
+        "\nAn employee's page lists every 1–3 rating of theirs in the period, with the customer's \
+         words: its list comes from the employee's own entries and the surveys in batched reads \
+         (docs/dashboard.md), but the words are read one query per listed survey — about a \
+         quarter of the employee's orders, some 3,000 in this year — and that is most of its \
+         time. Reading the words in batches (or keeping them in the survey) is the next step.\n",
+    );
     s.push_str(&format!("\nMeasured on {date}, on {machine}.\n"));
     s
 }
