@@ -253,9 +253,9 @@ pub fn markdown(y: &YearOfData, machine: &str, date: &str) -> String {
     s.push_str(
         "\nAn employee's page lists every 1–3 rating of theirs in the period, with the customer's \
          words: its list comes from the employee's own entries and the surveys in batched reads \
-         (docs/dashboard.md), but the words are read one query per listed survey — about a \
-         quarter of the employee's orders, some 3,000 in this year — and that is most of its \
-         time. Reading the words in batches (or keeping them in the survey) is the next step.\n",
+         (docs/dashboard.md), but the words are still read one query per listed survey, so its \
+         time grows with the number of 1–3 ratings it lists (not measured apart here). Reading \
+         the words in batches, or keeping them in the survey, is the next step.\n",
     );
     s.push_str(&format!("\nMeasured on {date}, on {machine}.\n"));
     s
