@@ -20,7 +20,10 @@ import { chromium } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
 const STEP_TIMEOUT_MS = 60_000;
-const OVERALL_TIMEOUT_MS = 180_000;
+// The whole walk through (five customers, a complaint, the KPI) took 67–99 s in full test runs
+// and once passed 180 s with every step well inside its own minute: the bound is for a hang, not
+// for a slow machine.
+const OVERALL_TIMEOUT_MS = 360_000;
 
 // A person typing on a phone or a keyboard: about seven characters a second, so a message of
 // twenty takes longer than the page's two-second refresh.
