@@ -127,6 +127,14 @@ async fn budget_child() {
     let spec = std::env::var(ENV_CHILD)
         .expect("run by several_processes_share_one_budget, which sets OTKLIK_BUDGET_CHILD");
     let spec: Value = serde_json::from_str(&spec).unwrap();
+    // A booking that failed or a slot let go for a late wake-up is told on stderr, which the
+    // parent's output keeps: the first thing to read when the simulator counted 11.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "warn,otklik_retailcrm::gate=debug",
+        ))
+        .try_init();
     child(spec).await;
 }
 

@@ -149,20 +149,47 @@ impl<B: SlotBook + 'static> RateGate for SharedGate<B> {
                 Priority::Read => Some(self.read_turn.lock().await),
                 Priority::Write => None,
             };
-            let slot = loop {
-                match self.try_book(key, priority).await {
-                    Attempt::Slot(at) => break Some(at),
-                    Attempt::RetryAt(at) => sleep_ms(at.saturating_sub((self.clock)())).await,
-                    Attempt::Failed => break None,
-                }
-            };
-            drop(turn);
-            if let Some(at) = slot {
+            let mut turn = turn;
+            let mut rebooked = 0;
+            loop {
+                let slot = loop {
+                    match self.try_book(key, priority).await {
+                        Attempt::Slot(at) => break Some(at),
+                        Attempt::RetryAt(at) => sleep_ms(at.saturating_sub((self.clock)())).await,
+                        Attempt::Failed => break None,
+                    }
+                };
+                drop(turn.take());
+                let Some(at) = slot else { return };
                 sleep_ms(at.saturating_sub((self.clock)())).await;
+                // The spacing absorbs a request reaching the server up to 100 ms after its slot;
+                // a process that wakes much later (a starved CPU) would spend most of that before
+                // sending, so it lets the slot go and books another. Bounded: a machine that never
+                // keeps time still sends, and a 503 that may follow is retried after its
+                // `Retry-After`.
+                let late = (self.clock)().saturating_sub(at);
+                if late <= LATE_WAKE_MS || rebooked == MAX_REBOOKS {
+                    return;
+                }
+                rebooked += 1;
+                tracing::debug!(
+                    late_ms = late,
+                    "woke past the booked retailCRM slot; booking another"
+                );
+                turn = match priority {
+                    Priority::Read => Some(self.read_turn.lock().await),
+                    Priority::Write => None,
+                };
             }
         })
     }
 }
+
+/// How late after its slot a caller may still send (see `admit`): less than
+/// [`otklik_core::crm_budget::JITTER_ALLOWANCE_MS`], which must also cover the trip to the server.
+pub const LATE_WAKE_MS: u64 = 40;
+/// Slots let go for lateness before a request goes anyway.
+const MAX_REBOOKS: u32 = 3;
 
 async fn sleep_ms(ms: u64) {
     if ms > 0 {
@@ -188,6 +215,8 @@ mod tests {
         tat: Mutex<Option<u64>>,
         writes: AtomicUsize,
         fail: bool,
+        /// Answers this many claims with a slot this long past, as a caller that woke late sees.
+        stale: Mutex<(usize, u64)>,
     }
 
     impl SlotBook for MemBook {
@@ -195,6 +224,13 @@ mod tests {
             self.writes.fetch_add(1, Ordering::Relaxed);
             if self.fail {
                 return Err(PortError::Transient("down".into()));
+            }
+            {
+                let mut stale = self.stale.lock().unwrap();
+                if stale.0 > 0 {
+                    stale.0 -= 1;
+                    return Ok(Booked::Slot(c.now - stale.1));
+                }
             }
             let mut tat = self.tat.lock().unwrap();
             match *tat {
@@ -425,6 +461,39 @@ mod tests {
         let took = t0.elapsed();
         assert!(took >= Duration::from_millis(3 * INTERVAL - 2), "{took:?}");
         assert!(took < Duration::from_secs(2), "{took:?}");
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_wakes_past_its_slot_books_another() {
+        // The first slot is already 200 ms gone when the caller looks: it books again.
+        let book = MemBook {
+            stale: Mutex::new((1, 200)),
+            ..MemBook::default()
+        };
+        let gate = SharedGate::new(book, Budget::per_second(10));
+        gate.admit("k", Priority::Read).await;
+        assert_eq!(gate.book.writes.load(Ordering::Relaxed), 2);
+
+        // Within the allowance it keeps the slot.
+        let book = MemBook {
+            stale: Mutex::new((1, LATE_WAKE_MS / 2)),
+            ..MemBook::default()
+        };
+        let gate = SharedGate::new(book, Budget::per_second(10));
+        gate.admit("k", Priority::Write).await;
+        assert_eq!(gate.book.writes.load(Ordering::Relaxed), 1);
+
+        // A machine that never keeps time still sends, after a bounded number of tries.
+        let book = MemBook {
+            stale: Mutex::new((usize::MAX, 500)),
+            ..MemBook::default()
+        };
+        let gate = SharedGate::new(book, Budget::per_second(10));
+        gate.admit("k", Priority::Write).await;
+        assert_eq!(
+            gate.book.writes.load(Ordering::Relaxed),
+            1 + MAX_REBOOKS as usize
+        );
     }
 
     #[tokio::test]
