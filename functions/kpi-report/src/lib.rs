@@ -43,6 +43,8 @@ pub struct KpiApi {
     pub shop: String,
     /// The pages' language (`texts.language`).
     pub lang: Lang,
+    /// The most rows a ratings CSV answers at once (`dashboard::MAX_CSV_ROWS`; a test sets less).
+    pub csv_max_rows: u32,
 }
 
 impl KpiApi {
@@ -219,6 +221,7 @@ impl KpiApi {
             shop: config.email.shop_display_name().to_string(),
             lang: config.texts.language.unwrap_or_default(),
             complaints: config.complaints,
+            csv_max_rows: otklik_core::dashboard::MAX_CSV_ROWS,
         })
     }
 }

@@ -124,18 +124,15 @@ impl KpiApi {
         employee: Option<u64>,
     ) -> Result<(dashboard::Dashboard, BTreeMap<u64, String>), String> {
         let tz = self.timezone;
-        let cells = self
-            .store
-            .kpi_cells(period.window_start(), period.to)
-            .await
-            .map_err(|e| e.to_string())?;
         // Open complaints of surveys asked in the same window as the per-survey page reads.
         let start = kpi::days(period.window_start(), period.to, tz)?.0;
         let end = kpi::days(period.to, period.to, tz)?.1.max(now);
-        let open =
-            otklik_app::report::open_complaint_facts(&self.store, &self.complaints, start, end)
-                .await
-                .map_err(|e| e.to_string())?;
+        // The two reads need nothing of each other: side by side, the page waits for the longer.
+        let (cells, open) = tokio::try_join!(
+            self.store.kpi_cells(period.window_start(), period.to),
+            otklik_app::report::open_complaint_facts(&self.store, &self.complaints, start, end),
+        )
+        .map_err(|e| e.to_string())?;
         let ids: Vec<u64> = cells
             .keys()
             .filter_map(|(_, row)| match row {
@@ -222,6 +219,33 @@ impl KpiApi {
         // employee's page and the ratings CSV also list rated orders: the surveys asked in the
         // period, read through the `sent` index, nothing before it.
         let (d, names) = self.figures(period, now, employee).await?;
+        // A ratings file too large for one answer is offered in parts before anything is read
+        // for it: the counters already say how many rows it would have.
+        let too_large = |rows: u32| {
+            self.error_page(
+                base,
+                StatusCode::BAD_REQUEST,
+                ErrorPage::TooManyRows {
+                    rows,
+                    parts: period.parts(),
+                    employee,
+                },
+            )
+        };
+        let csv_rows = match employee {
+            None => d.report.team.rated_orders,
+            Some(e) => d
+                .report
+                .employees
+                .iter()
+                .find(|r| r.employee_id == Some(e))
+                .map_or(0, |r| r.rated_orders),
+        };
+        // A single day has no parts: it is answered whatever its size.
+        let one_day = period.from == period.to;
+        if route == Route::RatingsCsv && csv_rows > self.csv_max_rows && !one_day {
+            return Ok(too_large(csv_rows));
+        }
         let (names, facts) = if matches!(route, Route::Employee(_) | Route::RatingsCsv) {
             let (from, to) = period.instants(tz)?;
             let mut facts = match employee {
@@ -294,11 +318,12 @@ impl KpiApi {
             Route::RatingsCsv => {
                 let orders =
                     dashboard::rated_orders(period, &facts, employee, 5, &self.complaints, tz)?;
-                Self::csv(
-                    "ratings",
-                    period,
-                    csv::ratings(self.words(), &orders, &names, &self.crm_url, tz),
-                )
+                let body = csv::ratings(self.words(), &orders, &names, &self.crm_url, tz);
+                // Fewer rows than the limit can still be too many bytes (long words).
+                if body.len() > dashboard::MAX_CSV_BYTES && !one_day {
+                    return Ok(too_large(orders.len() as u32));
+                }
+                Self::csv("ratings", period, body)
             }
         })
     }

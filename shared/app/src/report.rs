@@ -158,17 +158,23 @@ pub async fn names_for(
     Ok(names)
 }
 
-/// Reads the customers' words of the surveys `wanted` picks (one read each: only for what a page
-/// or file shows).
+/// Reads the customers' words of the surveys `wanted` picks (only for what a page or file
+/// shows), a hundred surveys per batched read.
 pub async fn attach_words(
     store: &DynamoStore,
     facts: &mut [OrderFacts],
     wanted: impl Fn(&OrderFacts) -> bool,
 ) -> Result<(), PortError> {
+    let mut ids = Vec::new();
+    for f in facts.iter().filter(|f| wanted(f)) {
+        ids.push(
+            SurveyId::parse(&f.kpi.survey)
+                .map_err(|e| PortError::Permanent(format!("survey id {:?}: {e}", f.kpi.survey)))?,
+        );
+    }
+    let mut words = store.words_of_many(&ids).await?;
     for f in facts.iter_mut().filter(|f| wanted(f)) {
-        let id = SurveyId::parse(&f.kpi.survey)
-            .map_err(|e| PortError::Permanent(format!("survey id {:?}: {e}", f.kpi.survey)))?;
-        f.words = store.words_of(&id).await?;
+        f.words = words.remove(&f.kpi.survey).unwrap_or_default();
     }
     Ok(())
 }

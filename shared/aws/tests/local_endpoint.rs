@@ -955,3 +955,44 @@ async fn a_refused_transaction_loses_no_write_made_meanwhile() {
         .unwrap();
     assert!(counter.item().is_none(), "a refused transaction wrote");
 }
+
+#[tokio::test]
+async fn many_surveys_words_are_read_in_batches_each_to_its_own_survey() {
+    let c = clients().await;
+    let names = unique_names("wordsmany");
+    ensure_all(&c, &names).await.unwrap();
+    let store = DynamoStore::new(c.dynamodb.clone(), &names).with_hasher(hasher());
+    let now = t("2026-11-21T10:00:00Z");
+    // 130 surveys: more than one batched read holds; every third has no words.
+    let ids: Vec<_> = (0..130)
+        .map(|i| survey(5000 + i, "2026-11-20T10:00:00Z").id)
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        if i % 3 == 0 {
+            continue;
+        }
+        store
+            .append_words(id, "e-1", &format!("first of {i}"), now)
+            .await
+            .unwrap();
+        store
+            .append_words(id, "e-2", &format!("second of {i}"), now)
+            .await
+            .unwrap();
+    }
+    let words = store.words_of_many(&ids).await.unwrap();
+    assert_eq!(words.len(), 130 - 44, "{words:?}");
+    for (i, id) in ids.iter().enumerate() {
+        let got = words.get(id.as_str());
+        if i % 3 == 0 {
+            assert!(got.is_none(), "{i}: {got:?}");
+        } else {
+            assert_eq!(
+                got.unwrap(),
+                &vec![format!("first of {i}"), format!("second of {i}")]
+            );
+            assert_eq!(got.unwrap(), &store.words_of(id).await.unwrap());
+        }
+    }
+    assert!(store.words_of_many(&[]).await.unwrap().is_empty());
+}

@@ -189,6 +189,49 @@ impl Period {
     }
 }
 
+/// The most rated orders one ratings CSV carries. Lambda answers a request with at most 6 MB
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>, "Invocation
+/// payload"), and API Gateway waits 29 s for it; a busy shop's year (100,000 rows, each read with
+/// its survey and words) passes both. A longer file is offered in parts ([`Period::parts`]).
+pub const MAX_CSV_ROWS: u32 = 20_000;
+/// The largest ratings CSV body answered at once: room under the 6 MB for the response's JSON
+/// envelope, which escapes every quote of the file (long words can pass this before the rows do).
+pub const MAX_CSV_BYTES: usize = 4_500_000;
+
+impl Period {
+    /// The period cut into parts, each a file of its own: its calendar months, or, within one
+    /// month, its weeks (seven days from its first, the last one shorter), or, within a week, its
+    /// days. A single day has no parts but itself.
+    pub fn parts(&self) -> Vec<Period> {
+        let mut parts = Vec::new();
+        let mut from = self.from;
+        let one_month = (self.from.year(), self.from.month()) == (self.to.year(), self.to.month());
+        let step = if (self.to - self.from).num_days() < 7 {
+            0
+        } else {
+            6
+        };
+        while from <= self.to {
+            let end = if one_month {
+                from + Days::new(step)
+            } else {
+                from.with_day(1)
+                    .and_then(|d| d.checked_add_months(Months::new(1)))
+                    .and_then(|d| d.pred_opt())
+                    .expect("dates within the page's years")
+            };
+            let to = end.min(self.to);
+            parts.push(Period {
+                preset: Preset::Range,
+                from,
+                to,
+            });
+            from = to.succ_opt().expect("dates within the page's years");
+        }
+        parts
+    }
+}
+
 /// An empty parameter is an absent one (the page's form sends its date fields empty when a
 /// preset is chosen); anything else, whitespace included, is read as given.
 fn blank(s: Option<&str>) -> Option<&str> {

@@ -337,6 +337,101 @@ async fn every_figure_on_the_page_is_the_kpi_of_the_same_days() {
     );
 }
 
+/// The ratings of every CSV the page or its parts lead to (a part still too large leads on to
+/// its own parts), as lines without the header.
+async fn ratings_in_parts(url: String, depth: usize, files: &mut usize) -> Vec<String> {
+    let (status, body, headers) = get(&url, Some(REPORT_TOKEN)).await;
+    if status == 200 {
+        assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+        *files += 1;
+        return body
+            .trim_end()
+            .split("\r\n")
+            .skip(1)
+            .map(str::to_string)
+            .collect();
+    }
+    assert_eq!(status, 400, "{url}: {body}");
+    assert!(body.contains("data-error=\"too-many-rows\""), "{body}");
+    assert!(depth < 2, "parts of parts of parts: {url}");
+    let base = url.split("/ratings.csv").next().unwrap().to_string();
+    let hrefs: Vec<String> = body
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|h| h.split('"').next())
+        .filter(|h| h.contains("/ratings.csv?"))
+        .map(|h| h.replace("&amp;", "&"))
+        .collect();
+    assert!(hrefs.len() >= 2, "{body}");
+    let mut lines = Vec::new();
+    for href in hrefs {
+        let path = href.split("/reports").nth(1).unwrap();
+        let part = format!("{base}{path}");
+        lines.extend(Box::pin(ratings_in_parts(part, depth + 1, files)).await);
+    }
+    lines
+}
+
+#[tokio::test]
+async fn a_ratings_file_too_large_for_one_answer_comes_in_parts_that_hold_it_all() {
+    let mut t = TestStack::bare("dashparts", "meta").await;
+    let now = Utc::now();
+    seed_month(&t, now).await;
+    let api = serve_reports(&mut t).await;
+    let base = format!("{}/reports", t.api_url());
+    let url = format!("{base}/ratings.csv?period=last-30-days");
+    let (status, whole, _) = get(&url, Some(REPORT_TOKEN)).await;
+    assert_eq!(status, 200);
+    let mut expected: Vec<String> = whole
+        .trim_end()
+        .split("\r\n")
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    assert!(expected.len() > 20, "{}", expected.len());
+
+    // The same handler, answering at most ten rows a file: the 30 days come as parts, and a part
+    // still over the limit as its weeks.
+    let mut small = KpiApi::from_parts(&t.parts()).await.unwrap();
+    small.csv_max_rows = 10;
+    let small = Arc::new(small);
+    t.serve(vec![Route::function(
+        "kpi-report",
+        handler(move |req| {
+            let api = small.clone();
+            async move { api.handle(req).await }
+        }),
+    )])
+    .await;
+    drop(api);
+    // A gateway of its own: the addresses are new.
+    let base = format!("{}/reports", t.api_url());
+    let url = format!("{base}/ratings.csv?period=last-30-days");
+    let (status, page, headers) = get(&url, Some(REPORT_TOKEN)).await;
+    assert_eq!(status, 400);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    let n = expected.len();
+    assert!(
+        page.contains(&format!("{n}:")) || page.contains(&format!("{n} ")),
+        "the page says how many rows: {page}"
+    );
+    let mut files = 0;
+    let mut got = ratings_in_parts(url, 0, &mut files).await;
+    assert!(files >= 3, "{files} files");
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected, "the parts hold every rated order once");
+
+    // One employee's file keeps its filter in every part.
+    let (status, page, _) = get(
+        &format!("{base}/ratings.csv?period=last-30-days&employee=11"),
+        Some(REPORT_TOKEN),
+    )
+    .await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("employee=11"), "{page}");
+}
+
 #[tokio::test]
 async fn refusals_are_pages_not_errors() {
     let mut t = TestStack::bare("dashrefuse", "meta").await;

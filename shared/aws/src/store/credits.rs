@@ -166,6 +166,30 @@ impl DynamoStore {
         Ok(words_in(item.as_ref()))
     }
 
+    /// The words of many surveys at once, in batched reads (eventually consistent: for reports
+    /// and pages); a survey without words is left out.
+    pub async fn words_of_many(
+        &self,
+        surveys: &[SurveyId],
+    ) -> PortResult<HashMap<String, Vec<String>>> {
+        let keys = surveys
+            .iter()
+            .map(|id| (words_pk(id), "words".to_string()))
+            .collect();
+        let mut out = HashMap::new();
+        for item in self.get_many(keys).await? {
+            let Some(id) = item
+                .get(attr::PK)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|pk| pk.strip_prefix("words#"))
+            else {
+                continue;
+            };
+            out.insert(id.to_string(), words_in(Some(&item)));
+        }
+        Ok(out)
+    }
+
     /// Records one credit; `Ok(false)` if this employee was already credited for this survey.
     pub async fn credit(&self, c: &Credit) -> PortResult<bool> {
         let mut req = self

@@ -48,6 +48,13 @@ pub enum ErrorPage {
     NotFound,
     /// The store could not be read: 503.
     Unavailable,
+    /// A ratings CSV too large for one answer ([`super::MAX_CSV_ROWS`]): 400, with links to the
+    /// same file in parts.
+    TooManyRows {
+        rows: u32,
+        parts: Vec<Period>,
+        employee: Option<u64>,
+    },
 }
 
 const STYLE: &str = "\
@@ -714,6 +721,9 @@ pub fn render_error(f: &Frame<'_>, e: &ErrorPage) -> String {
         ErrorPage::BadRequest => (w.bad_request_title, w.bad_request_body.to_string(), true),
         ErrorPage::NotFound => (w.not_found_title, w.not_found_body.to_string(), true),
         ErrorPage::Unavailable => (w.unavailable_title, w.unavailable_body.to_string(), true),
+        ErrorPage::TooManyRows { rows, .. } => {
+            (w.too_many_rows_title, too_many_rows(w, *rows), true)
+        }
     };
     let kind = match e {
         ErrorPage::Unauthorized => "unauthorized",
@@ -721,16 +731,50 @@ pub fn render_error(f: &Frame<'_>, e: &ErrorPage) -> String {
         ErrorPage::BadRequest => "bad-request",
         ErrorPage::NotFound => "not-found",
         ErrorPage::Unavailable => "unavailable",
+        ErrorPage::TooManyRows { .. } => "too-many-rows",
     };
     let mut m = format!(
         "<section class=\"error\" data-error=\"{kind}\"><h1>{title}</h1><p>{}</p>",
         escape(&body)
     );
+    if let ErrorPage::TooManyRows {
+        parts, employee, ..
+    } = e
+    {
+        m.push_str("<ul class=\"parts\">");
+        for part in parts {
+            let who = employee.map_or(String::new(), |id| format!("&amp;employee={id}"));
+            let _ = write!(
+                m,
+                "<li><a href=\"{}/ratings.csv?from={}&amp;to={}{who}\" download>{} — {}</a></li>",
+                f.base, part.from, part.to, part.from, part.to
+            );
+        }
+        m.push_str("</ul>");
+    }
     if link {
         let _ = write!(m, "<p><a href=\"{}\">{}</a></p>", f.base, w.to_dashboard);
     }
     m.push_str("</section>");
     document(f, title, "error", &m)
+}
+
+/// Why a ratings file comes in parts, in the page's language.
+fn too_many_rows(w: &Words, rows: u32) -> String {
+    match w.lang {
+        "ru" => format!(
+            "Оценённых заказов в этом периоде — {rows}: для одного файла это слишком много. \
+             Скачайте его по частям:"
+        ),
+        "uk" => format!(
+            "Оцінених замовлень у цьому періоді — {rows}: для одного файлу це забагато. \
+             Завантажте його частинами:"
+        ),
+        _ => format!(
+            "This period holds {rows} rated orders, more than one file can carry. \
+             Download it in parts:"
+        ),
+    }
 }
 
 /// What is wrong with a period, in the page's language.

@@ -561,3 +561,79 @@ fn csv_files_open_in_a_russian_excel_and_carry_the_page_figures() {
         "4;\"main-shop\";\"https://demo.retailcrm.ru/orders/4/edit\";2026-11-20 09:00;2026-11-20 10:00;2;\"whatsapp\";\"Ирина\";\"'=HYPERLINK(\"\"http://evil\"\")\nвторой \"\"ответ\"\"\";\"902: открыта\""
     );
 }
+
+#[test]
+fn a_period_comes_apart_into_its_months_or_within_a_month_its_weeks() {
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let spans = |p: &Period| -> Vec<(NaiveDate, NaiveDate)> {
+        p.parts().iter().map(|q| (q.from, q.to)).collect()
+    };
+    let year = Period::range(d("2025-12-07"), d("2026-12-06")).unwrap();
+    let parts = spans(&year);
+    assert_eq!(parts.len(), 13);
+    assert_eq!(parts[0], (d("2025-12-07"), d("2025-12-31")));
+    assert_eq!(parts[2], (d("2026-02-01"), d("2026-02-28")));
+    assert_eq!(parts[12], (d("2026-12-01"), d("2026-12-06")));
+    // Back to back, nothing left out, nothing twice.
+    for w in parts.windows(2) {
+        assert_eq!(w[0].1.succ_opt().unwrap(), w[1].0);
+    }
+    let month = Period::range(d("2026-11-01"), d("2026-11-30")).unwrap();
+    assert_eq!(
+        spans(&month),
+        [
+            (d("2026-11-01"), d("2026-11-07")),
+            (d("2026-11-08"), d("2026-11-14")),
+            (d("2026-11-15"), d("2026-11-21")),
+            (d("2026-11-22"), d("2026-11-28")),
+            (d("2026-11-29"), d("2026-11-30")),
+        ]
+    );
+    let week = Period::range(d("2026-11-08"), d("2026-11-14")).unwrap();
+    assert_eq!(week.parts().len(), 7, "a week comes apart into its days");
+    assert_eq!(spans(&week)[6], (d("2026-11-14"), d("2026-11-14")));
+    let day = Period::range(d("2026-11-05"), d("2026-11-05")).unwrap();
+    assert_eq!(spans(&day), [(d("2026-11-05"), d("2026-11-05"))]);
+    assert!(year.parts().iter().all(|p| p.preset == Preset::Range));
+}
+
+#[test]
+fn a_ratings_file_too_large_is_offered_in_parts_in_the_pages_language() {
+    let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let names = BTreeMap::new();
+    let period = Period::range(d("2026-10-15"), d("2026-12-06")).unwrap();
+    for (lang, said) in [
+        (Lang::Ru, "Оценённых заказов в этом периоде — 25000"),
+        (Lang::En, "This period holds 25000 rated orders"),
+    ] {
+        let f = Frame {
+            shop: "Shop",
+            words: Words::of(lang),
+            base: "/prod/reports",
+            crm_url: "https://shop.retailcrm.ru",
+            names: &names,
+            inspector: 7,
+            tz: chrono_tz::Europe::Moscow,
+        };
+        let html = render_error(
+            &f,
+            &ErrorPage::TooManyRows {
+                rows: 25_000,
+                parts: period.parts(),
+                employee: Some(12),
+            },
+        );
+        assert!(html.contains("data-error=\"too-many-rows\""), "{html}");
+        assert!(html.contains(said), "{html}");
+        for (from, to) in [
+            ("2026-10-15", "2026-10-31"),
+            ("2026-11-01", "2026-11-30"),
+            ("2026-12-01", "2026-12-06"),
+        ] {
+            let href = format!(
+                "href=\"/prod/reports/ratings.csv?from={from}&amp;to={to}&amp;employee=12\""
+            );
+            assert!(html.contains(&href), "{href} in {html}");
+        }
+    }
+}
