@@ -168,6 +168,39 @@ impl DynamoStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> PortResult<Vec<Survey>> {
+        let mut out = Vec::new();
+        for item in self
+            .window(
+                Some(SENT_INDEX),
+                attr::GSI2_PK,
+                attr::GSI2_SK,
+                from,
+                to,
+                sent_partition_of,
+            )
+            .await?
+        {
+            let survey = Self::parse(&item)?;
+            // The sort key is the moment to the millisecond; the bounds are exact.
+            if survey.sent_at.is_some_and(|t| t >= from && t <= to) {
+                out.push(survey);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The items of a window kept by month: one partition per month from `from` to `to`
+    /// (`partition` names it), sort keys `<rfc3339>#…` between the two instants. The months are
+    /// read side by side, each page after page; the items come month by month, in key order.
+    async fn window(
+        &self,
+        index: Option<&'static str>,
+        pk: &'static str,
+        sk: &'static str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        partition: impl Fn(i64) -> String,
+    ) -> PortResult<Vec<HashMap<String, AttributeValue>>> {
         if to < from {
             return Ok(Vec::new());
         }
@@ -178,39 +211,44 @@ impl DynamoStore {
             )));
         }
         let (low, high) = (rfc3339(from), format!("{}#\u{10FFFF}", rfc3339(to)));
-        let mut out = Vec::new();
-        for month in month_index(from)..=month_index(to) {
-            let mut start: Option<HashMap<String, AttributeValue>> = None;
-            loop {
-                let page = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(SENT_INDEX)
-                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                    .expression_attribute_names("#pk", attr::GSI2_PK)
-                    .expression_attribute_names("#sk", attr::GSI2_SK)
-                    .expression_attribute_values(":pk", s(sent_partition_of(month)))
-                    .expression_attribute_values(":low", s(&low))
-                    .expression_attribute_values(":high", s(&high))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(port_error)?;
-                for item in page.items() {
-                    let survey = Self::parse(item)?;
-                    // The sort key is the moment to the millisecond; the bounds are exact.
-                    if survey.sent_at.is_some_and(|t| t >= from && t <= to) {
-                        out.push(survey);
+        let mut reads = tokio::task::JoinSet::new();
+        for (n, month) in (month_index(from)..=month_index(to)).enumerate() {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#pk", pk)
+                .expression_attribute_names("#sk", sk)
+                .expression_attribute_values(":pk", s(partition(month)))
+                .expression_attribute_values(":low", s(&low))
+                .expression_attribute_values(":high", s(&high));
+            reads.spawn(async move {
+                let mut items = Vec::new();
+                let mut start: Option<HashMap<String, AttributeValue>> = None;
+                loop {
+                    let page = query
+                        .clone()
+                        .set_exclusive_start_key(start.take())
+                        .send()
+                        .await
+                        .map_err(port_error)?;
+                    items.extend(page.items.unwrap_or_default());
+                    match page.last_evaluated_key {
+                        Some(k) if !k.is_empty() => start = Some(k),
+                        _ => break,
                     }
                 }
-                match page.last_evaluated_key {
-                    Some(k) if !k.is_empty() => start = Some(k),
-                    _ => break,
-                }
-            }
+                Ok::<_, PortError>((n, items))
+            });
         }
-        Ok(out)
+        let mut by_month = vec![Vec::new(); months as usize];
+        while let Some(read) = reads.join_next().await {
+            let (n, items) = read.map_err(|e| PortError::Transient(e.to_string()))??;
+            by_month[n] = items;
+        }
+        Ok(by_month.into_iter().flatten().collect())
     }
 
     /// Every survey in the table, each with whether the `sent` index holds it as it should (a
@@ -319,45 +357,18 @@ impl DynamoStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> PortResult<Vec<(Survey, Option<ComplaintTrack>)>> {
-        if to < from {
-            return Ok(Vec::new());
-        }
-        let months = month_index(to) - month_index(from) + 1;
-        if months > MAX_WINDOW_MONTHS {
-            return Err(PortError::Permanent(format!(
-                "a window of {months} months is longer than any report reads ({MAX_WINDOW_MONTHS})"
-            )));
-        }
-        let (low, high) = (rfc3339(from), format!("{}#\u{10FFFF}", rfc3339(to)));
         let mut ids = Vec::new();
-        for month in month_index(from)..=month_index(to) {
-            let mut start: Option<HashMap<String, AttributeValue>> = None;
-            loop {
-                let page = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                    .expression_attribute_names("#pk", attr::PK)
-                    .expression_attribute_names("#sk", attr::SK)
-                    .expression_attribute_values(":pk", s(listing_partition(employee, month)))
-                    .expression_attribute_values(":low", s(&low))
-                    .expression_attribute_values(":high", s(&high))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(port_error)?;
-                for item in page.items() {
-                    if let Some(id) = item.get("survey").and_then(|v| v.as_s().ok()) {
-                        ids.push(SurveyId::parse(id).map_err(|e| {
-                            PortError::Permanent(format!("list entry of {id:?}: {e}"))
-                        })?);
-                    }
-                }
-                match page.last_evaluated_key {
-                    Some(k) if !k.is_empty() => start = Some(k),
-                    _ => break,
-                }
+        for item in self
+            .window(None, attr::PK, attr::SK, from, to, |m| {
+                listing_partition(employee, m)
+            })
+            .await?
+        {
+            if let Some(id) = item.get("survey").and_then(|v| v.as_s().ok()) {
+                ids.push(
+                    SurveyId::parse(id)
+                        .map_err(|e| PortError::Permanent(format!("list entry of {id:?}: {e}")))?,
+                );
             }
         }
         let mut out = self.surveys_with_tracks(&ids).await?;
