@@ -45,6 +45,8 @@ pub struct KpiApi {
     pub lang: Lang,
     /// The most rows a ratings CSV answers at once (`dashboard::MAX_CSV_ROWS`; a test sets less).
     pub csv_max_rows: u32,
+    /// How many 1–3 ratings an employee's page shows at once (`dashboard::LOW_PER_PAGE`).
+    pub low_per_page: usize,
 }
 
 impl KpiApi {
@@ -222,6 +224,7 @@ impl KpiApi {
             lang: config.texts.language.unwrap_or_default(),
             complaints: config.complaints,
             csv_max_rows: otklik_core::dashboard::MAX_CSV_ROWS,
+            low_per_page: otklik_core::dashboard::LOW_PER_PAGE,
         })
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use otklik_core::dashboard::page::{self, ErrorPage, Frame};
-use otklik_core::dashboard::{self, csv, Period, SortKey, Words};
+use otklik_core::dashboard::{self, csv, Pager, Period, SortKey, Words};
 use otklik_core::kpi;
 
 use super::KpiApi;
@@ -186,6 +186,7 @@ impl KpiApi {
         // A sort or direction the page does not offer is refused, not silently ignored.
         if q.first("sort").is_some_and(|s| SortKey::parse(s).is_none())
             || q.first("dir").is_some_and(|d| d != "asc" && d != "desc")
+            || Pager::page_of(q.first("page")).is_none()
         {
             return bad();
         }
@@ -219,6 +220,8 @@ impl KpiApi {
         // employee's page and the ratings CSV also list rated orders: the surveys asked in the
         // period, read through the `sent` index, nothing before it.
         let (d, names) = self.figures(period, now, employee).await?;
+        // Checked by `page` already: a bad number never gets here.
+        let page_no = Pager::page_of(q.first("page")).unwrap_or(1);
         // A ratings file too large for one answer is offered in parts before anything is read
         // for it: the counters already say how many rows it would have.
         let too_large = |rows: u32| {
@@ -246,17 +249,27 @@ impl KpiApi {
         if route == Route::RatingsCsv && csv_rows > self.csv_max_rows && !one_day {
             return Ok(too_large(csv_rows));
         }
-        let (names, facts) = if matches!(route, Route::Employee(_) | Route::RatingsCsv) {
+        let (names, facts, listed) = if matches!(route, Route::Employee(_) | Route::RatingsCsv) {
             let (from, to) = period.instants(tz)?;
-            let mut facts = match employee {
-                // An employee's page: their own list of 1–3 ratings, not the period's surveys.
+            let (mut facts, listed) = match employee {
+                // An employee's page: one page of their own list of 1–3 ratings, not the
+                // period's surveys.
                 Some(e) if route != Route::RatingsCsv => {
-                    otklik_app::report::low_ratings_of(&self.store, &self.complaints, e, from, to)
-                        .await
+                    let skip = (page_no - 1).saturating_mul(self.low_per_page);
+                    otklik_app::report::low_ratings_of(
+                        &self.store,
+                        &self.complaints,
+                        e,
+                        from,
+                        to,
+                        skip,
+                        self.low_per_page,
+                    )
+                    .await
                 }
-                _ => {
-                    otklik_app::report::facts_between(&self.store, &self.complaints, from, to).await
-                }
+                _ => otklik_app::report::facts_between(&self.store, &self.complaints, from, to)
+                    .await
+                    .map(|f| (f, 0)),
             }
             .map_err(|e| e.to_string())?;
             // Words only for what is shown: an employee's 1–3s, or every rated order of the CSV.
@@ -270,9 +283,9 @@ impl KpiApi {
             let names = otklik_app::report::names_of(&self.store, &facts, [], &names)
                 .await
                 .map_err(|e| e.to_string())?;
-            (names, facts)
+            (names, facts, listed)
         } else {
-            (names, Vec::new())
+            (names, Vec::new(), 0)
         };
         let frame = self.frame(base, &names);
         Ok(match route {
@@ -301,9 +314,14 @@ impl KpiApi {
                     .find(|r| r.employee_id == Some(id));
                 let empty = dashboard_trend_without_ratings(period);
                 let trend = d.employee_trend.get(&id).unwrap_or(&empty);
+                let pager = Pager {
+                    page: page_no,
+                    per_page: self.low_per_page,
+                    total: listed,
+                };
                 Self::html(
                     StatusCode::OK,
-                    page::render_employee(&frame, period, id, row, trend, &low),
+                    page::render_employee(&frame, period, id, row, trend, &low, &pager),
                 )
             }
             Route::EmployeesCsv => {

@@ -232,6 +232,45 @@ impl Period {
     }
 }
 
+/// How many 1–3 ratings an employee's page shows at once: a busy employee's year holds
+/// thousands, each with the customer's words, far too long for a phone and for a quick answer.
+pub const LOW_PER_PAGE: usize = 100;
+/// The highest page number a request may name.
+pub const MAX_PAGE: usize = 100_000;
+
+/// Which part of a long list a page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pager {
+    /// From 1.
+    pub page: usize,
+    pub per_page: usize,
+    /// The whole list's length.
+    pub total: usize,
+}
+
+impl Pager {
+    /// The page a request names (`page=`, from 1; none: the first). Anything else is refused.
+    pub fn page_of(raw: Option<&str>) -> Option<usize> {
+        match blank(raw) {
+            None => Some(1),
+            Some(p) => p
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n)),
+        }
+    }
+
+    /// How many of the list come before this page.
+    pub fn skip(&self) -> usize {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+
+    /// How many pages the list fills (at least one, if empty).
+    pub fn pages(&self) -> usize {
+        self.total.div_ceil(self.per_page.max(1)).max(1)
+    }
+}
+
 /// An empty parameter is an absent one (the page's form sends its date fields empty when a
 /// preset is chosen); anything else, whitespace included, is read as given.
 fn blank(s: Option<&str>) -> Option<&str> {

@@ -432,6 +432,78 @@ async fn a_ratings_file_too_large_for_one_answer_comes_in_parts_that_hold_it_all
     assert!(page.contains("employee=11"), "{page}");
 }
 
+/// The surveys an employee page lists, in its order, and its pager's `next` link.
+fn listed(html: &str) -> (Vec<String>, Option<String>) {
+    let surveys = html
+        .split("<article class=\"rating\" data-survey=\"")
+        .skip(1)
+        .map(|a| a.split('"').next().unwrap().to_string())
+        .collect();
+    let next = html
+        .split("rel=\"next\" href=\"")
+        .nth(1)
+        .map(|h| h.split('"').next().unwrap().replace("&amp;", "&"));
+    (surveys, next)
+}
+
+#[tokio::test]
+async fn an_employees_long_list_comes_in_pages_that_hold_it_all_in_order() {
+    let mut t = TestStack::bare("dashpages", "meta").await;
+    let now = Utc::now();
+    seed_month(&t, now).await;
+    serve_reports(&mut t).await;
+    let url = |base: &str| format!("{base}/reports/employee/12?period=last-30-days");
+    let (status, whole, _) = get(&url(&t.api_url()), Some(REPORT_TOKEN)).await;
+    assert_eq!(status, 200);
+    let (all, next) = listed(&whole);
+    assert!(all.len() >= 4, "{whole}");
+    assert!(next.is_none(), "one page holds a short list");
+    assert!(!whole.contains("class=\"pager\""));
+
+    // Two a page: every rating once, in the same order, page after page.
+    let mut small = KpiApi::from_parts(&t.parts()).await.unwrap();
+    small.low_per_page = 2;
+    let small = Arc::new(small);
+    t.serve(vec![Route::function(
+        "kpi-report",
+        handler(move |req| {
+            let api = small.clone();
+            async move { api.handle(req).await }
+        }),
+    )])
+    .await;
+    let origin = t.api_url();
+    let mut here = url(&origin);
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, html, _) = get(&here, Some(REPORT_TOKEN)).await;
+        assert_eq!(status, 200, "{here}: {html}");
+        pages += 1;
+        assert!(
+            html.contains(&format!("data-page=\"{pages}\"")),
+            "{here}: {html}"
+        );
+        assert!(html.contains(&format!("data-total=\"{}\"", all.len())));
+        let (surveys, next) = listed(&html);
+        assert!(surveys.len() <= 2);
+        seen.extend(surveys);
+        match next {
+            Some(path) => here = format!("{origin}{path}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, all.len().div_ceil(2));
+    assert_eq!(seen, all, "the pages hold the list once, in its order");
+    // A page number the list does not take is refused with a page.
+    for bad in ["0", "x", "-3"] {
+        let (status, html, _) =
+            get(&format!("{}&page={bad}", url(&origin)), Some(REPORT_TOKEN)).await;
+        assert_eq!(status, 400, "{bad}");
+        assert!(html.contains("data-error=\"bad-request\""), "{html}");
+    }
+}
+
 #[tokio::test]
 async fn refusals_are_pages_not_errors() {
     let mut t = TestStack::bare("dashrefuse", "meta").await;

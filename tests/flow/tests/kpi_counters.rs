@@ -292,9 +292,10 @@ async fn an_employees_low_ratings_come_from_their_own_list() {
     }
     let (from, to) = (at("2026-11-01T00:00:00Z"), at("2026-11-30T23:59:59.999Z"));
     let orders = |e: u64| async move {
-        let mut v: Vec<u64> = otklik_app::report::low_ratings_of(store, cfg, e, from, to)
+        let mut v: Vec<u64> = otklik_app::report::low_ratings_of(store, cfg, e, from, to, 0, 100)
             .await
             .unwrap()
+            .0
             .into_iter()
             .map(|f| f.order.id())
             .collect();

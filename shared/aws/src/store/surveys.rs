@@ -349,36 +349,68 @@ impl DynamoStore {
     }
 
     /// The surveys rated 1–3 whose question went out between `from` and `to` and whose order
-    /// `employee` worked, with their complaint tracks: the employee's list entries of the months
-    /// the window touches, then the surveys themselves in batched reads.
+    /// `employee` worked, with their complaint tracks, a page at a time: the employee's list
+    /// entries of the months the window touches (small items), ordered as the employee page
+    /// shows them (lowest rating first, then newest), then only the `take` surveys after the
+    /// first `skip` in batched reads. Also says how many entries the window holds.
     pub async fn low_rated_of(
         &self,
         employee: u64,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> PortResult<Vec<(Survey, Option<ComplaintTrack>)>> {
-        let mut ids = Vec::new();
+        skip: usize,
+        take: usize,
+    ) -> PortResult<LowRated> {
+        let mut entries: Vec<(u8, String, SurveyId)> = Vec::new();
         for item in self
             .window(None, attr::PK, attr::SK, from, to, |m| {
                 listing_partition(employee, m)
             })
             .await?
         {
-            if let Some(id) = item.get("survey").and_then(|v| v.as_s().ok()) {
-                ids.push(
-                    SurveyId::parse(id)
-                        .map_err(|e| PortError::Permanent(format!("list entry of {id:?}: {e}")))?,
-                );
-            }
+            let (Some(id), Some(sk)) = (
+                item.get("survey").and_then(|v| v.as_s().ok()),
+                item.get(attr::SK).and_then(|v| v.as_s().ok()),
+            ) else {
+                continue;
+            };
+            let id = SurveyId::parse(id)
+                .map_err(|e| PortError::Permanent(format!("list entry of {id:?}: {e}")))?;
+            // An entry put before the rating was kept in it sorts after the 1s and 2s; the page
+            // orders what it shows by the surveys themselves.
+            let rating = item
+                .get("rating")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|r| r.parse::<u8>().ok())
+                .unwrap_or(3);
+            entries.push((rating, sk.clone(), id));
         }
-        let mut out = self.surveys_with_tracks(&ids).await?;
-        out.retain(|(s, _)| {
+        // Lowest first, then newest (the sort key starts with the moment).
+        entries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
+        let total = entries.len();
+        let ids: Vec<SurveyId> = entries
+            .into_iter()
+            .skip(skip)
+            .take(take)
+            .map(|e| e.2)
+            .collect();
+        let mut surveys = self.surveys_with_tracks(&ids).await?;
+        // An entry that no longer holds (a crew or a rating changed since) is left out.
+        surveys.retain(|(s, _)| {
             listed_low(s).is_some()
                 && s.sent_at.is_some_and(|t| t >= from && t <= to)
                 && s.employees.iter().any(|e| e.get() == employee)
         });
-        Ok(out)
+        Ok(LowRated { surveys, total })
     }
+}
+
+/// A page of an employee's 1–3 ratings ([`DynamoStore::low_rated_of`]).
+#[derive(Debug)]
+pub struct LowRated {
+    pub surveys: Vec<(Survey, Option<ComplaintTrack>)>,
+    /// The list's entries in the whole window (a few may no longer hold).
+    pub total: usize,
 }
 
 /// The rating that puts a sent survey on its employees' lists (1–3), and when it was sent.
@@ -398,7 +430,7 @@ fn listing_partition(employee: u64, month: i64) -> String {
 
 /// The list entries of one survey (see [`DynamoStore::low_rated_of`]).
 pub(super) fn listing_items(survey: &Survey) -> Vec<HashMap<String, AttributeValue>> {
-    let Some((sent, _)) = listed_low(survey) else {
+    let Some((sent, rating)) = listed_low(survey) else {
         return Vec::new();
     };
     let expires = survey.created_at + chrono::Duration::days(SURVEY_RETENTION_DAYS);
@@ -418,6 +450,8 @@ pub(super) fn listing_items(survey: &Survey) -> Vec<HashMap<String, AttributeVal
                     s(format!("{}#{}", rfc3339(sent), survey.id)),
                 ),
                 ("survey".to_string(), s(survey.id.as_str())),
+                // The page orders the list by it before reading a single survey.
+                ("rating".to_string(), n(rating)),
                 (attr::EXPIRES_AT.to_string(), n(expires.timestamp())),
             ])
         })

@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 
 use super::{
-    employee_label, order_url, ComplaintOutcome, Dashboard, Period, PeriodError, Preset,
+    employee_label, order_url, ComplaintOutcome, Dashboard, Pager, Period, PeriodError, Preset,
     RatedOrder, SortKey, WeekFigures, Words,
 };
 use crate::kpi::Row;
@@ -610,6 +610,7 @@ pub fn render_employee(
     row: Option<&Row>,
     trend: &[WeekFigures],
     low: &[RatedOrder],
+    pager: &Pager,
 ) -> String {
     let w = f.words;
     let q = escape(&period.query());
@@ -703,6 +704,9 @@ pub fn render_employee(
         }
         m.push_str("</article>");
     }
+    if pager.total > pager.per_page {
+        m.push_str(&pager_nav(w, &format!("{path}?{q}"), pager));
+    }
     let _ = write!(
         m,
         "<p class=\"export\">{}: <a href=\"{}/ratings.csv?{q}&amp;employee={id}\" download>{}</a></p></section>",
@@ -757,6 +761,40 @@ pub fn render_error(f: &Frame<'_>, e: &ErrorPage) -> String {
     }
     m.push_str("</section>");
     document(f, title, "error", &m)
+}
+
+/// Where a long list stands and the way to its neighbours: "101–200 of 1750", previous, next.
+/// `here` is the page's address with its query, already escaped.
+fn pager_nav(w: &Words, here: &str, p: &Pager) -> String {
+    let first = (p.skip() + 1).min(p.total);
+    let last = (p.skip() + p.per_page).min(p.total);
+    let mut m = format!(
+        "<nav class=\"pager\" data-page=\"{}\" data-pages=\"{}\" data-total=\"{}\"><span>{} {first}–{last} {} {}</span>",
+        p.page,
+        p.pages(),
+        p.total,
+        w.shown,
+        w.shown_of,
+        p.total
+    );
+    if p.page > 1 {
+        let _ = write!(
+            m,
+            " <a rel=\"prev\" href=\"{here}&amp;page={}\">{}</a>",
+            (p.page - 1).min(p.pages()),
+            w.previous
+        );
+    }
+    if p.page < p.pages() {
+        let _ = write!(
+            m,
+            " <a rel=\"next\" href=\"{here}&amp;page={}\">{}</a>",
+            p.page + 1,
+            w.next
+        );
+    }
+    m.push_str("</nav>");
+    m
 }
 
 /// Why a ratings file comes in parts, in the page's language.

@@ -467,6 +467,7 @@ fn the_employee_page_lists_low_ratings_with_words_and_order_links() {
         row,
         &d.employee_trend[&12],
         &low,
+        &one_page(low.len()),
     );
     assert!(html.contains("data-figure=\"employee.ratedOrders\" data-value=\"3\""));
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt; привезли не то"));
@@ -489,6 +490,7 @@ fn the_employee_page_lists_low_ratings_with_words_and_order_links() {
         row,
         &d.employee_trend[&12],
         &low,
+        &one_page(low.len()),
     );
     assert_eq!(html.matches("<article class=\"rating\"").count(), 2);
     assert!(
@@ -500,7 +502,19 @@ fn the_employee_page_lists_low_ratings_with_words_and_order_links() {
         "#5 still wrote nothing"
     );
     // An employee without ratings in the period gets a page, not an error.
-    let none = render_employee(&frame(&n, Lang::Ru), &november(), 99, None, &[], &[]);
+    let none = render_employee(
+        &frame(&n, Lang::Ru),
+        &november(),
+        99,
+        None,
+        &[],
+        &[],
+        &one_page(0),
+    );
+    assert!(
+        !none.contains("class=\"pager\""),
+        "a short list has no pager"
+    );
     assert!(none.contains("#99") && none.contains("Оценок от 1 до 3 за период нет."));
 }
 
@@ -635,5 +649,57 @@ fn a_ratings_file_too_large_is_offered_in_parts_in_the_pages_language() {
             );
             assert!(html.contains(&href), "{href} in {html}");
         }
+    }
+}
+
+/// The whole list on one page.
+fn one_page(total: usize) -> Pager {
+    Pager {
+        page: 1,
+        per_page: LOW_PER_PAGE,
+        total,
+    }
+}
+
+#[test]
+fn a_long_list_of_low_ratings_comes_in_pages_with_a_way_back_and_on() {
+    let n = names();
+    let path = "href=\"/reports/employee/12?from=2026-11-01&amp;to=2026-11-30&amp;page=";
+    let page = |p: usize, lang: Lang| {
+        render_employee(
+            &frame(&n, lang),
+            &november(),
+            12,
+            None,
+            &[],
+            &[],
+            &Pager {
+                page: p,
+                per_page: 100,
+                total: 250,
+            },
+        )
+    };
+    let first = page(1, Lang::Ru);
+    assert!(first.contains("data-page=\"1\" data-pages=\"3\" data-total=\"250\""));
+    assert!(first.contains("Показаны 1–100 из 250"), "{first}");
+    assert!(!first.contains("rel=\"prev\""));
+    assert!(
+        first.contains(&format!("rel=\"next\" {path}2\"")),
+        "{first}"
+    );
+    let middle = page(2, Lang::En);
+    assert!(middle.contains("Showing 101–200 of 250"), "{middle}");
+    assert!(middle.contains(&format!("rel=\"prev\" {path}1\"")));
+    assert!(middle.contains(&format!("rel=\"next\" {path}3\"")));
+    let last = page(3, Lang::Uk);
+    assert!(last.contains("Показано 201–250 з 250"), "{last}");
+    assert!(!last.contains("rel=\"next\""));
+    // Page numbers as a request names them.
+    assert_eq!(Pager::page_of(None), Some(1));
+    assert_eq!(Pager::page_of(Some("")), Some(1));
+    assert_eq!(Pager::page_of(Some("7")), Some(7));
+    for bad in ["0", "-1", "two", "100001", " 2"] {
+        assert_eq!(Pager::page_of(Some(bad)), None, "{bad}");
     }
 }
