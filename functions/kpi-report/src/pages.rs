@@ -122,17 +122,25 @@ impl KpiApi {
         period: &Period,
         now: DateTime<Utc>,
         employee: Option<u64>,
+        with_open: bool,
     ) -> Result<(dashboard::Dashboard, BTreeMap<u64, String>), String> {
         let tz = self.timezone;
         // Open complaints of surveys asked in the same window as the per-survey page reads.
         let start = kpi::days(period.window_start(), period.to, tz)?.0;
         let end = kpi::days(period.to, period.to, tz)?.1.max(now);
         // The two reads need nothing of each other: side by side, the page waits for the longer.
-        let (cells, open) = tokio::try_join!(
-            self.store.kpi_cells(period.window_start(), period.to),
-            otklik_app::report::open_complaint_facts(&self.store, &self.complaints, start, end),
-        )
-        .map_err(|e| e.to_string())?;
+        // Only the main page shows the open complaints.
+        let open = async {
+            if with_open {
+                otklik_app::report::open_complaint_facts(&self.store, &self.complaints, start, end)
+                    .await
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let (cells, open) =
+            tokio::try_join!(self.store.kpi_cells(period.window_start(), period.to), open)
+                .map_err(|e| e.to_string())?;
         let ids: Vec<u64> = cells
             .keys()
             .filter_map(|(_, row)| match row {
@@ -219,7 +227,8 @@ impl KpiApi {
         // Every page's figures (the table, the trends) come from the per-day counters. An
         // employee's page and the ratings CSV also list rated orders: the surveys asked in the
         // period, read through the `sent` index, nothing before it.
-        let (d, names) = self.figures(period, now, employee).await?;
+        let main = matches!(route, Route::Dashboard | Route::Kpi | Route::Signin);
+        let (d, names) = self.figures(period, now, employee, main).await?;
         // Checked by `page` already: a bad number never gets here.
         let page_no = Pager::page_of(q.first("page")).unwrap_or(1);
         // A ratings file too large for one answer is offered in parts before anything is read
@@ -256,6 +265,13 @@ impl KpiApi {
                 // period's surveys.
                 Some(e) if route != Route::RatingsCsv => {
                     let skip = (page_no - 1).saturating_mul(self.low_per_page);
+                    // How many the list holds: the counters know (the 1s, 2s and 3s).
+                    let listed = d
+                        .report
+                        .employees
+                        .iter()
+                        .find(|r| r.employee_id == Some(e))
+                        .map_or(0, |r| r.distribution[..3].iter().sum::<u32>() as usize);
                     otklik_app::report::low_ratings_of(
                         &self.store,
                         &self.complaints,
@@ -266,6 +282,7 @@ impl KpiApi {
                         self.low_per_page,
                     )
                     .await
+                    .map(|f| (f, listed))
                 }
                 _ => otklik_app::report::facts_between(&self.store, &self.complaints, from, to)
                     .await

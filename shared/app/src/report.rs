@@ -58,8 +58,8 @@ pub async fn facts_between(
 }
 
 /// The surveys asked between `from` and `to` that `employee` worked and that were rated 1–3 (an
-/// employee's page), `take` of them after the first `skip` in the page's order, and how many the
-/// list holds: read through the employee's own list, not the period's surveys.
+/// employee's page), `take` of them after the first `skip` in the page's order (lowest rating
+/// first, then newest): read through the employee's own list, not the period's surveys.
 pub async fn low_ratings_of(
     store: &DynamoStore,
     complaints: &ComplaintsConfig,
@@ -68,16 +68,16 @@ pub async fn low_ratings_of(
     to: DateTime<Utc>,
     skip: usize,
     take: usize,
-) -> Result<(Vec<OrderFacts>, usize), PortError> {
-    let listed = store.low_rated_of(employee, from, to, skip, take).await?;
-    let mut facts: Vec<OrderFacts> = listed
-        .surveys
+) -> Result<Vec<OrderFacts>, PortError> {
+    let mut facts: Vec<OrderFacts> = store
+        .low_rated_of(employee, from, to, skip, take)
+        .await?
         .into_iter()
         .filter_map(|(s, track)| facts_of(complaints, s, track))
         .collect();
     // Batched reads answer in any order: one fixed order (the page sorts by itself).
     facts.sort_by(|a, b| a.kpi.survey.cmp(&b.kpi.survey));
-    Ok((facts, listed.total))
+    Ok(facts)
 }
 
 /// A survey's facts with its complaint's track; `None` for a survey never sent.

@@ -295,7 +295,6 @@ async fn an_employees_low_ratings_come_from_their_own_list() {
         let mut v: Vec<u64> = otklik_app::report::low_ratings_of(store, cfg, e, from, to, 0, 100)
             .await
             .unwrap()
-            .0
             .into_iter()
             .map(|f| f.order.id())
             .collect();
@@ -336,4 +335,85 @@ async fn an_employees_low_ratings_come_from_their_own_list() {
     assert!(done.listed >= 5, "{done}");
     assert_eq!(orders(11).await, [9101, 9102]);
     assert_eq!(orders(12).await, [9101, 9104]);
+}
+
+/// The page's slice of an employee's list is the right one: lowest rating first, then newest,
+/// across the months of the period, and an entry saved before the entries were keyed by rating
+/// (`<sent>#<survey>`) is not read twice beside the one the save puts now.
+#[tokio::test]
+async fn an_employees_list_is_read_a_page_at_a_time_lowest_then_newest() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let t = TestStack::bare("lowpages", "meta").await;
+    let store = &t.store;
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    // In the page's order: 9202, 9200 (1s, newest first), 9203 (2), 9204, 9201 (3s).
+    let seeds: [(u64, &str, u8); 6] = [
+        (9200, "2026-10-05T10:00:00Z", 1),
+        (9201, "2026-10-01T10:00:00Z", 3),
+        (9202, "2026-11-20T10:00:00Z", 1),
+        (9203, "2026-10-25T10:00:00Z", 2),
+        (9204, "2026-11-28T10:00:00Z", 3),
+        (9205, "2026-11-29T10:00:00Z", 5),
+    ];
+    for (order, sent, rating) in seeds {
+        let mut s = Survey::new(
+            OrderRef::new("main-shop", order).unwrap(),
+            Contact {
+                phone: None,
+                email: None,
+            },
+            at(sent),
+            at(sent),
+        );
+        s.channel = Some(Channel::Email);
+        s.asked = vec![Channel::Email];
+        s.sent_at = Some(at(sent));
+        s.employees = vec![EmployeeId::new(11).unwrap()];
+        assert!(store.create(&s).await.unwrap());
+        let mut s = store.get(&s.id).await.unwrap().unwrap();
+        s.rating = Some(Rating::new(rating).unwrap());
+        s.rated_at = Some(at(sent) + Duration::minutes(30));
+        store.save(&s).await.unwrap();
+    }
+    // An entry of the earlier key shape for 9202, as an older build put it.
+    let table = t.names.table(&otklik_aws::resources::MAIN_TABLE);
+    let id = otklik_core::model::SurveyId::for_order(&OrderRef::new("main-shop", 9202).unwrap());
+    t.clients
+        .dynamodb
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("low#11#2026-11".into()))
+        .item(
+            "sk",
+            AttributeValue::S(format!("2026-11-20T10:00:00.000Z#{id}")),
+        )
+        .item("survey", AttributeValue::S(id.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let (from, to) = (at("2026-10-01T00:00:00Z"), at("2026-11-30T23:59:59.999Z"));
+    let page = |skip: usize, take: usize| async move {
+        let mut v: Vec<u64> = store
+            .low_rated_of(11, from, to, skip, take)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s.order.id())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(page(0, 2).await, [9200, 9202]);
+    assert_eq!(page(2, 2).await, [9203, 9204]);
+    assert_eq!(page(4, 2).await, [9201]);
+    assert_eq!(page(6, 2).await, Vec::<u64>::new());
+    assert_eq!(page(0, 100).await, [9200, 9201, 9202, 9203, 9204]);
+    assert_eq!(page(1, 1).await, [9200]);
+    // The period's bounds hold inside a month, too.
+    let late = store
+        .low_rated_of(11, at("2026-11-21T00:00:00Z"), to, 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].0.order.id(), 9204);
 }

@@ -164,7 +164,7 @@ pub async fn reports_at_a_year(aws: &str, orders: u64) -> Result<YearOfData, Str
     for (route, path) in [
         ("GET /reports/kpi (JSON)", "/kpi"),
         ("GET /reports (page)", ""),
-        // An employee's page lists every 1–3 rating of theirs in the period (read by period).
+        // An employee's page: the first hundred of their 1–3 ratings of the period.
         ("GET /reports/employee/11 (page)", "/employee/11"),
     ] {
         for (name, from) in periods {
@@ -251,11 +251,11 @@ pub fn markdown(y: &YearOfData, machine: &str, date: &str) -> String {
     }
     // What the employee's page costs, so the figures above read right.
     s.push_str(
-        "\nAn employee's page lists every 1–3 rating of theirs in the period, with the customer's \
-         words: its list comes from the employee's own entries and the surveys in batched reads \
-         (docs/dashboard.md), but the words are still read one query per listed survey, so its \
-         time grows with the number of 1–3 ratings it lists (not measured apart here). Reading \
-         the words in batches, or keeping them in the survey, is the next step.\n",
+        "\nAn employee's page shows a hundred of their 1–3 ratings at a time, with the customer's \
+         words (lowest first, then newest; the timed call is the first page). It reads the \
+         employee's own list entries of the period (small items, a query per month, side by \
+         side), orders them, and reads only that page's surveys, complaints and words in batched \
+         reads (docs/dashboard.md), so a year costs little more than a month: the entries.\n",
     );
     s.push_str(&format!("\nMeasured on {date}, on {machine}.\n"));
     s

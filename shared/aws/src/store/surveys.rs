@@ -349,10 +349,12 @@ impl DynamoStore {
     }
 
     /// The surveys rated 1–3 whose question went out between `from` and `to` and whose order
-    /// `employee` worked, with their complaint tracks, a page at a time: the employee's list
-    /// entries of the months the window touches (small items), ordered as the employee page
-    /// shows them (lowest rating first, then newest), then only the `take` surveys after the
-    /// first `skip` in batched reads. Also says how many entries the window holds.
+    /// `employee` worked, with their complaint tracks, a page at a time in the order the employee
+    /// page shows them (lowest rating first, then newest): the `take` after the first `skip`.
+    /// The list's entries are keyed rating first, so the reader walks the 1s from the newest
+    /// month back, then the 2s, then the 3s, and stops once it has the page: the first page of a
+    /// year reads about a hundred small entries, not the year's. Then only those surveys, in
+    /// batched reads.
     pub async fn low_rated_of(
         &self,
         employee: u64,
@@ -360,40 +362,60 @@ impl DynamoStore {
         to: DateTime<Utc>,
         skip: usize,
         take: usize,
-    ) -> PortResult<LowRated> {
-        let mut entries: Vec<(u8, String, SurveyId)> = Vec::new();
-        for item in self
-            .window(None, attr::PK, attr::SK, from, to, |m| {
-                listing_partition(employee, m)
-            })
-            .await?
-        {
-            let (Some(id), Some(sk)) = (
-                item.get("survey").and_then(|v| v.as_s().ok()),
-                item.get(attr::SK).and_then(|v| v.as_s().ok()),
-            ) else {
-                continue;
-            };
-            let id = SurveyId::parse(id)
-                .map_err(|e| PortError::Permanent(format!("list entry of {id:?}: {e}")))?;
-            // An entry put before the rating was kept in it sorts after the 1s and 2s; the page
-            // orders what it shows by the surveys themselves.
-            let rating = item
-                .get("rating")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|r| r.parse::<u8>().ok())
-                .unwrap_or(3);
-            entries.push((rating, sk.clone(), id));
+    ) -> PortResult<Vec<(Survey, Option<ComplaintTrack>)>> {
+        if to < from || take == 0 {
+            return Ok(Vec::new());
         }
-        // Lowest first, then newest (the sort key starts with the moment).
-        entries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
-        let total = entries.len();
-        let ids: Vec<SurveyId> = entries
-            .into_iter()
-            .skip(skip)
-            .take(take)
-            .map(|e| e.2)
-            .collect();
+        let months = month_index(to) - month_index(from) + 1;
+        if months > MAX_WINDOW_MONTHS {
+            return Err(PortError::Permanent(format!(
+                "a window of {months} months is longer than any report reads ({MAX_WINDOW_MONTHS})"
+            )));
+        }
+        let wanted = skip.saturating_add(take);
+        let mut ids: Vec<SurveyId> = Vec::new();
+        'all: for rating in 1..=3u8 {
+            let low = format!("{rating}#{}", rfc3339(from));
+            let high = format!("{rating}#{}#\u{10FFFF}", rfc3339(to));
+            for month in (month_index(from)..=month_index(to)).rev() {
+                let mut start: Option<HashMap<String, AttributeValue>> = None;
+                loop {
+                    let left = wanted - ids.len();
+                    let page = self
+                        .client
+                        .query()
+                        .table_name(&self.table)
+                        .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                        .expression_attribute_names("#pk", attr::PK)
+                        .expression_attribute_names("#sk", attr::SK)
+                        .expression_attribute_values(":pk", s(listing_partition(employee, month)))
+                        .expression_attribute_values(":low", s(&low))
+                        .expression_attribute_values(":high", s(&high))
+                        // Newest first.
+                        .scan_index_forward(false)
+                        .limit(i32::try_from(left).unwrap_or(i32::MAX))
+                        .set_exclusive_start_key(start.take())
+                        .send()
+                        .await
+                        .map_err(port_error)?;
+                    for item in page.items() {
+                        if let Some(id) = item.get("survey").and_then(|v| v.as_s().ok()) {
+                            ids.push(SurveyId::parse(id).map_err(|e| {
+                                PortError::Permanent(format!("list entry of {id:?}: {e}"))
+                            })?);
+                        }
+                    }
+                    if ids.len() >= wanted {
+                        break 'all;
+                    }
+                    match page.last_evaluated_key {
+                        Some(k) if !k.is_empty() => start = Some(k),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        let ids: Vec<SurveyId> = ids.into_iter().skip(skip).take(take).collect();
         let mut surveys = self.surveys_with_tracks(&ids).await?;
         // An entry that no longer holds (a crew or a rating changed since) is left out.
         surveys.retain(|(s, _)| {
@@ -401,16 +423,8 @@ impl DynamoStore {
                 && s.sent_at.is_some_and(|t| t >= from && t <= to)
                 && s.employees.iter().any(|e| e.get() == employee)
         });
-        Ok(LowRated { surveys, total })
+        Ok(surveys)
     }
-}
-
-/// A page of an employee's 1–3 ratings ([`DynamoStore::low_rated_of`]).
-#[derive(Debug)]
-pub struct LowRated {
-    pub surveys: Vec<(Survey, Option<ComplaintTrack>)>,
-    /// The list's entries in the whole window (a few may no longer hold).
-    pub total: usize,
 }
 
 /// The rating that puts a sent survey on its employees' lists (1–3), and when it was sent.
@@ -445,13 +459,12 @@ pub(super) fn listing_items(survey: &Survey) -> Vec<HashMap<String, AttributeVal
                     attr::PK.to_string(),
                     s(listing_partition(e, month_index(sent))),
                 ),
+                // Rating first: the page shows the 1s first, newest first among them.
                 (
                     attr::SK.to_string(),
-                    s(format!("{}#{}", rfc3339(sent), survey.id)),
+                    s(format!("{rating}#{}#{}", rfc3339(sent), survey.id)),
                 ),
                 ("survey".to_string(), s(survey.id.as_str())),
-                // The page orders the list by it before reading a single survey.
-                ("rating".to_string(), n(rating)),
                 (attr::EXPIRES_AT.to_string(), n(expires.timestamp())),
             ])
         })
