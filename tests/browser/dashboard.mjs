@@ -1,11 +1,13 @@
 // Opens the dashboard through its signed link in headless Debian Chromium, as a phone (360×800,
 // JavaScript off: the page must read without it) and as a desktop (1280×800); reads every figure
 // the page marks (data-figure / data-value), follows the first employee link, downloads the
-// employee CSV, and opens the bad links it is given. Saves full-page screenshots.
+// employee CSV, walks a paged employee list by its "next" links at phone width (`--paged`), and
+// opens the bad links it is given. Saves full-page screenshots.
 //
-//   node tests/browser/dashboard.mjs <signin-url> <out-dir> [<bad-url> ...]
+//   node tests/browser/dashboard.mjs <signin-url> <out-dir> [--paged <url>] [<bad-url> ...]
 //
-// Prints one line of JSON: {finalUrl, cookie, phone, desktop, employee, csv, bad, consoleErrors}.
+// Prints one line of JSON: {finalUrl, cookie, phone, desktop, employee, paged, csv, bad,
+// consoleErrors}.
 // Exits 0 when every page loaded with no console error (CSP violations are console errors);
 // otherwise 1, with the JSON still printed. The Rust test (tests/flow/tests/dashboard.rs) checks
 // the figures. Needs scripts/browser-setup.sh to have run.
@@ -17,7 +19,10 @@ const CHROMIUM = '/usr/bin/chromium';
 const STEP_TIMEOUT_MS = 20_000;
 const OVERALL_TIMEOUT_MS = 90_000;
 
-const [signin, outArg, ...badUrls] = process.argv.slice(2);
+const [signin, outArg, ...rest] = process.argv.slice(2);
+const pagedAt = rest.indexOf('--paged');
+const pagedUrl = pagedAt >= 0 ? rest[pagedAt + 1] : null;
+const badUrls = pagedAt >= 0 ? rest.filter((_, i) => i !== pagedAt && i !== pagedAt + 1) : rest;
 if (!signin || !outArg) {
   console.error('usage: node tests/browser/dashboard.mjs <signin-url> <out-dir> [<bad-url> ...]');
   process.exit(2);
@@ -31,6 +36,7 @@ const result = {
   phone: null,
   desktop: null,
   employee: null,
+  paged: null,
   csv: null,
   bad: [],
   consoleErrors: [],
@@ -155,6 +161,34 @@ async function main() {
     ]);
     result.employee = { url: d.url(), ...(await read(d)) };
     await d.screenshot({ path: join(out, 'dashboard-employee.png'), fullPage: true });
+
+    // A long list at phone width: page after page by the "next" link, as a person taps it.
+    if (pagedUrl) {
+      await d.setViewportSize({ width: 360, height: 800 });
+      await d.goto(pagedUrl, { waitUntil: 'load', timeout: STEP_TIMEOUT_MS });
+      result.paged = { pages: [], total: null, widest: 0, innerWidth: 360 };
+      for (let i = 0; i < 50; i++) {
+        const seen = await read(d);
+        const pager = await d.evaluate(() => {
+          const nav = document.querySelector('nav.pager');
+          const next = document.querySelector('a[rel="next"]');
+          return {
+            page: nav?.dataset.page ?? null,
+            total: nav?.dataset.total ?? null,
+            next: next ? next.href : null,
+          };
+        });
+        result.paged.pages.push({ page: pager.page, ratings: seen.ratings });
+        result.paged.total = pager.total;
+        result.paged.widest = Math.max(result.paged.widest, seen.scrollWidth);
+        if (!pager.next) break;
+        await Promise.all([
+          d.waitForURL((u) => u.href === pager.next, { timeout: STEP_TIMEOUT_MS }),
+          d.click('a[rel="next"]'),
+        ]);
+      }
+      await d.screenshot({ path: join(out, 'dashboard-employee-paged.png'), fullPage: true });
+    }
     await desk.close();
 
     // Bad links, in a browser with no cookie.

@@ -227,8 +227,10 @@ impl KpiApi {
         // Every page's figures (the table, the trends) come from the per-day counters. An
         // employee's page and the ratings CSV also list rated orders: the surveys asked in the
         // period, read through the `sent` index, nothing before it.
+        let started = std::time::Instant::now();
         let main = matches!(route, Route::Dashboard | Route::Kpi | Route::Signin);
         let (d, names) = self.figures(period, now, employee, main).await?;
+        let figured = started.elapsed();
         // Checked by `page` already: a bad number never gets here.
         let page_no = Pager::page_of(q.first("page")).unwrap_or(1);
         // A ratings file too large for one answer is offered in parts before anything is read
@@ -304,8 +306,9 @@ impl KpiApi {
         } else {
             (names, Vec::new(), 0)
         };
+        let listed_at = started.elapsed();
         let frame = self.frame(base, &names);
-        Ok(match route {
+        let mut response = match route {
             Route::Dashboard | Route::Kpi | Route::Signin => {
                 let sort = q
                     .first("sort")
@@ -360,7 +363,20 @@ impl KpiApi {
                 }
                 Self::csv("ratings", period, body)
             }
-        })
+        };
+        // Where the time went (the browser's developer tools show it; the year bench reads it):
+        // the counters and open complaints, the listed surveys and their words, the rendering.
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        let timing = format!(
+            "figures;dur={:.1}, list;dur={:.1}, render;dur={:.1}",
+            ms(figured),
+            ms(listed_at - figured),
+            ms(started.elapsed() - listed_at)
+        );
+        if let Ok(v) = lambda_http::http::HeaderValue::from_str(&timing) {
+            response.headers_mut().insert("server-timing", v);
+        }
+        Ok(response)
     }
 }
 

@@ -453,8 +453,13 @@ async fn an_employees_long_list_comes_in_pages_that_hold_it_all_in_order() {
     seed_month(&t, now).await;
     serve_reports(&mut t).await;
     let url = |base: &str| format!("{base}/reports/employee/12?period=last-30-days");
-    let (status, whole, _) = get(&url(&t.api_url()), Some(REPORT_TOKEN)).await;
+    let (status, whole, headers) = get(&url(&t.api_url()), Some(REPORT_TOKEN)).await;
     assert_eq!(status, 200);
+    // The page tells where its time went.
+    let timing = headers["server-timing"].to_str().unwrap();
+    for part in ["figures;dur=", "list;dur=", "render;dur="] {
+        assert!(timing.contains(part), "{timing}");
+    }
     let (all, next) = listed(&whole);
     assert!(all.len() >= 4, "{whole}");
     assert!(next.is_none(), "one page holds a short list");
@@ -708,7 +713,18 @@ async fn chromium_at_phone_and_desktop_size_shows_the_kpi_and_downloads_the_csv(
     let mut t = TestStack::bare("dashbrowser", "meta").await;
     let now = Utc::now();
     seed_month(&t, now).await;
-    serve_reports(&mut t).await;
+    // Two 1–3 ratings a page, so a seeded employee's list comes in pages.
+    let mut api = KpiApi::from_parts(&t.parts()).await.unwrap();
+    api.low_per_page = 2;
+    let api = Arc::new(api);
+    t.serve(vec![Route::function(
+        "kpi-report",
+        handler(move |req| {
+            let api = api.clone();
+            async move { api.handle(req).await }
+        }),
+    )])
+    .await;
     let reports = format!("{}/reports", t.api_url());
     let key = ReportKey::new(REPORT_TOKEN);
     let link = key.link(&reports, std::time::Duration::from_secs(30 * 86_400), now);
@@ -723,6 +739,8 @@ async fn chromium_at_phone_and_desktop_size_shows_the_kpi_and_downloads_the_csv(
         .arg(root.join("tests/browser/dashboard.mjs"))
         .arg(&link)
         .arg(&out)
+        .arg("--paged")
+        .arg(format!("{reports}/employee/12?period=last-30-days"))
         .arg(format!("{reports}/signin?token={tampered}"))
         .arg(format!("{reports}/signin?token={expired}"))
         .output()
@@ -788,9 +806,38 @@ async fn chromium_at_phone_and_desktop_size_shows_the_kpi_and_downloads_the_csv(
         e["figures"]["employee.csatPercent"],
         num(first.csat_percent)
     );
-    assert_eq!(
-        e["ratings"].as_u64().unwrap(),
-        u64::from(first.distribution[..3].iter().sum::<u32>())
+    let low = u64::from(first.distribution[..3].iter().sum::<u32>());
+    assert_eq!(e["ratings"].as_u64().unwrap(), low.min(2));
+
+    // Employee 12's 1–3s of 30 days, two a page, walked by the "next" link at phone width:
+    // every one of them once, pages numbered in turn, nothing wider than the phone.
+    let last30 = Period::preset(Preset::Last30, today);
+    let (report30, _) = kpi_of(&t, &last30, Utc::now()).await;
+    let twelve = report30
+        .employees
+        .iter()
+        .find(|r| r.employee_id == Some(12))
+        .unwrap();
+    let low12 = u64::from(twelve.distribution[..3].iter().sum::<u32>());
+    assert!(
+        low12 > 2,
+        "the seeded month gives employee 12 more than a page: {low12}"
+    );
+    let paged = &v["paged"];
+    assert_eq!(paged["total"], low12.to_string(), "{paged}");
+    let pages = paged["pages"].as_array().unwrap();
+    assert_eq!(pages.len() as u64, low12.div_ceil(2), "{paged}");
+    let mut shown = 0;
+    for (i, p) in pages.iter().enumerate() {
+        assert_eq!(p["page"], (i + 1).to_string(), "{paged}");
+        let n = p["ratings"].as_u64().unwrap();
+        assert!((1..=2).contains(&n), "{paged}");
+        shown += n;
+    }
+    assert_eq!(shown, low12, "{paged}");
+    assert!(
+        paged["widest"].as_u64() <= paged["innerWidth"].as_u64(),
+        "the paged list scrolls sideways: {paged}"
     );
 
     // The CSV as downloaded: BOM, `;`, the employees' figures with a decimal comma.
