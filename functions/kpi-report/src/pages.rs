@@ -132,8 +132,7 @@ impl KpiApi {
         // Only the main page shows the open complaints.
         let open = async {
             if with_open {
-                otklik_app::report::open_complaint_facts(&self.store, &self.complaints, start, end)
-                    .await
+                otklik_app::report::open_cases(&self.store, start, end).await
             } else {
                 Ok(Vec::new())
             }
@@ -147,7 +146,7 @@ impl KpiApi {
                 kpi::fold::RowKey::Employee(e) => Some(*e),
                 kpi::fold::RowKey::Team => None,
             })
-            .chain(open.iter().flat_map(|f| f.kpi.employees.iter().copied()))
+            .chain(open.iter().flat_map(|c| c.employees.iter().copied()))
             .chain([self.complaints.inspector_id.get()])
             .chain(employee)
             .collect();

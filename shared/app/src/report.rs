@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use otklik_core::config::ComplaintsConfig;
-use otklik_core::dashboard::OrderFacts;
+use otklik_core::dashboard::{OpenCase, OrderFacts};
 use otklik_core::kpi::fold::{report_of, within};
 use otklik_core::kpi::{report, Report, SurveyFacts};
 use otklik_core::machine::Survey;
@@ -125,25 +125,32 @@ pub async fn by_days(
     Ok(report_of(within(&cells, from, to), &names))
 }
 
-/// The facts of the complaints the counters list as open, of surveys asked between `from` and
-/// `to` (the dashboard's open complaints: a few reads, not the period's surveys).
-pub async fn open_complaint_facts(
+/// The complaints the counters list as open, of surveys asked between `from` and `to` (the
+/// dashboard's open complaints): the list's entries carry them; an entry an older build put is
+/// completed from its survey, in batched reads.
+pub async fn open_cases(
     store: &DynamoStore,
-    complaints: &ComplaintsConfig,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<OrderFacts>, PortError> {
-    let ids = store.report_open_complaints().await?;
+) -> Result<Vec<OpenCase>, PortError> {
     let mut out = Vec::new();
-    for (s, track) in store.surveys_with_tracks(&ids).await? {
-        if let Some(f) = facts_of(complaints, s, track) {
-            if f.sent_at >= from && f.sent_at <= to {
-                out.push(f);
+    let mut bare = Vec::new();
+    for (id, case) in store.report_open_complaints().await? {
+        match case {
+            Some(c) => out.push(c),
+            None => bare.push(id),
+        }
+    }
+    if !bare.is_empty() {
+        for (s, track) in store.surveys_with_tracks(&bare).await? {
+            if let Some(c) = track.and_then(|t| OpenCase::from_survey(&s, &t)) {
+                out.push(c);
             }
         }
     }
+    out.retain(|c| c.sent_at >= from && c.sent_at <= to);
     // Batched reads answer in any order: one fixed order (the page sorts by age itself).
-    out.sort_by(|a, b| a.kpi.survey.cmp(&b.kpi.survey));
+    out.sort_by(|a, b| a.survey.cmp(&b.survey));
     Ok(out)
 }
 

@@ -402,7 +402,7 @@ pub fn dashboard(
 pub fn dashboard_from_cells(
     period: Period,
     cells: &kpi::fold::Cells,
-    open: &[OrderFacts],
+    open: &[OpenCase],
     names: &BTreeMap<u64, String>,
     cfg: &ComplaintsConfig,
     tz: Tz,
@@ -416,7 +416,7 @@ pub fn dashboard_from_cells(
                 names,
             ))
         },
-        open_complaints(open, cfg, tz, now),
+        open_complaints_of(open, cfg, tz, now),
     )
 }
 
@@ -483,11 +483,67 @@ pub fn open_complaints(
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Vec<OpenComplaint> {
+    let cases: Vec<OpenCase> = facts.iter().filter_map(OpenCase::of).collect();
+    open_complaints_of(&cases, cfg, tz, now)
+}
+
+/// What the main page needs of one complaint besides the clock: kept with the open list's entry
+/// in the table, so the page reads no survey for it (a survey read per open complaint was most of
+/// the main page's time).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenCase {
+    pub survey: String,
+    pub site: String,
+    pub order_id: u64,
+    pub rating: Option<u8>,
+    pub employees: Vec<u64>,
+    /// When the question went out: the page's window is by it.
+    pub sent_at: DateTime<Utc>,
+    pub track: ComplaintTrack,
+}
+
+impl OpenCase {
+    /// The case of a survey's facts; `None` without a complaint.
+    pub fn of(f: &OrderFacts) -> Option<OpenCase> {
+        Some(OpenCase {
+            survey: f.kpi.survey.clone(),
+            site: f.order.site().to_string(),
+            order_id: f.order.id(),
+            rating: f.kpi.rating,
+            employees: f.kpi.employees.clone(),
+            sent_at: f.sent_at,
+            track: f.complaint.clone()?,
+        })
+    }
+
+    /// The case of a stored survey and its complaint's track; `None` for a survey never sent.
+    pub fn from_survey(s: &crate::machine::Survey, track: &ComplaintTrack) -> Option<OpenCase> {
+        Some(OpenCase {
+            survey: s.id.to_string(),
+            site: s.order.site().to_string(),
+            order_id: s.order.id(),
+            rating: s.rating.map(|r| r.value()),
+            employees: s.employees.iter().map(|e| e.get()).collect(),
+            sent_at: s.sent_at?,
+            track: track.clone(),
+        })
+    }
+}
+
+/// The open complaints among `cases`, oldest first, measured against the SLA at `now`.
+pub fn open_complaints_of(
+    cases: &[OpenCase],
+    cfg: &ComplaintsConfig,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Vec<OpenComplaint> {
     let hours = |d: std::time::Duration| (d.as_secs_f64() / 3600.0 * 10.0).round() / 10.0;
-    let mut out: Vec<OpenComplaint> = facts
+    let mut out: Vec<OpenComplaint> = cases
         .iter()
         .filter_map(|f| {
-            let track = f.complaint.as_ref()?;
+            let track = &f.track;
+            let order = OrderRef::new(&f.site, f.order_id).ok()?;
             if track.closed(cfg).is_some() {
                 return None;
             }
@@ -496,11 +552,11 @@ pub fn open_complaints(
             let until = track.first_touched_at.unwrap_or(now).min(now);
             let used = elapsed(track.opened_at, until, cfg.working_hours.as_ref(), tz);
             Some(OpenComplaint {
-                survey: f.kpi.survey.clone(),
-                order: f.order.clone(),
+                survey: f.survey.clone(),
+                order,
                 complaint_order: track.order_id,
-                rating: f.kpi.rating,
-                employees: f.kpi.employees.clone(),
+                rating: f.rating,
+                employees: f.employees.clone(),
                 opened_at: track.opened_at,
                 age_hours: hours((now - track.opened_at).to_std().unwrap_or_default()),
                 sla_hours_used: hours(used),

@@ -417,3 +417,105 @@ async fn an_employees_list_is_read_a_page_at_a_time_lowest_then_newest() {
     assert_eq!(late.len(), 1);
     assert_eq!(late[0].0.order.id(), 9204);
 }
+
+/// The main page's open complaints come from the open list's entries, which carry what the page
+/// shows (no survey read each): as the complaint's saves leave it, gone once it is closed; an
+/// entry of an older build (without the case) is completed from its survey.
+#[tokio::test]
+async fn open_complaints_come_from_their_entries_as_the_saves_leave_them() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let t = TestStack::bare("opencases", "meta").await;
+    let store = &t.store;
+    let cfg = &t.config.complaints;
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let mut ids = Vec::new();
+    for (order, crew) in [(9300u64, vec![11u64, 12]), (9301, vec![13])] {
+        let sent = at("2026-11-20T10:00:00Z");
+        let mut s = Survey::new(
+            OrderRef::new("main-shop", order).unwrap(),
+            Contact {
+                phone: None,
+                email: None,
+            },
+            sent,
+            sent,
+        );
+        s.channel = Some(Channel::Email);
+        s.asked = vec![Channel::Email];
+        s.sent_at = Some(sent);
+        s.employees = crew.iter().map(|e| EmployeeId::new(*e).unwrap()).collect();
+        assert!(store.create(&s).await.unwrap());
+        let mut s = store.get(&s.id).await.unwrap().unwrap();
+        s.rating = Some(Rating::new(1).unwrap());
+        s.rated_at = Some(sent + Duration::minutes(30));
+        s.done
+            .insert(otklik_core::machine::OPEN_COMPLAINT.to_string());
+        store.save(&s).await.unwrap();
+        store
+            .record_complaint(&s.id, order + 1000, 1, sent + Duration::hours(1))
+            .await
+            .unwrap();
+        ids.push(s.id.clone());
+    }
+    let (from, to) = (at("2026-11-01T00:00:00Z"), at("2026-11-30T23:59:59Z"));
+    let cases = otklik_app::report::open_cases(store, from, to)
+        .await
+        .unwrap();
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    let first = &cases[0];
+    assert_eq!(
+        (first.site.as_str(), first.order_id, first.rating),
+        ("main-shop", 9300, Some(1))
+    );
+    assert_eq!(first.employees, [11, 12]);
+    assert_eq!(first.track.order_id, 10300);
+    // Every entry carries its case: nothing of it came from a survey.
+    let entries = store.report_open_complaints().await.unwrap();
+    assert!(entries.iter().all(|(_, c)| c.is_some()), "{entries:?}");
+
+    // Taken into work: the entry follows the save.
+    let (mut track, version) = store.complaint_track(&ids[0]).await.unwrap().unwrap();
+    assert!(track.observe(&cfg.status_in_work, at("2026-11-20T12:00:00Z"), cfg));
+    store
+        .save_complaint_track(&ids[0], &mut track, version)
+        .await
+        .unwrap();
+    let cases = otklik_app::report::open_cases(store, from, to)
+        .await
+        .unwrap();
+    assert_eq!(cases[0].track, track, "the case as the last save left it");
+
+    // An entry without its case, as an older build put it: read from the survey instead.
+    let table = t.names.table(&otklik_aws::resources::MAIN_TABLE);
+    t.clients
+        .dynamodb
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("kpi-open".into()))
+        .item("sk", AttributeValue::S(ids[1].to_string()))
+        .send()
+        .await
+        .unwrap();
+    let again = otklik_app::report::open_cases(store, from, to)
+        .await
+        .unwrap();
+    assert_eq!(again[1], cases[1], "completed from the survey, the same");
+
+    // Resolved: gone from the list; outside the window: not shown.
+    let (mut track, version) = store.complaint_track(&ids[1]).await.unwrap().unwrap();
+    assert!(track.observe(&cfg.status_resolved, at("2026-11-21T12:00:00Z"), cfg));
+    store
+        .save_complaint_track(&ids[1], &mut track, version)
+        .await
+        .unwrap();
+    let left = otklik_app::report::open_cases(store, from, to)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].order_id, 9300);
+    let december =
+        otklik_app::report::open_cases(store, at("2026-12-01T00:00:00Z"), to + Duration::days(10))
+            .await
+            .unwrap();
+    assert!(december.is_empty());
+}

@@ -1,9 +1,14 @@
 //! Complaints as opened and tracked, for the SLA sweep and the KPI report.
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use otklik_core::dashboard::OpenCase;
 use otklik_core::kpi::fold::{refold_complaint, Delta};
 
 use super::*;
+
+/// What a complaint's save does to the open list: nothing, or put (`true`, with the case) or
+/// take away (`false`) the survey's entry.
+type OpenEntry = Option<(bool, Option<OpenCase>)>;
 
 /// Complaints as opened and tracked, for the SLA sweep and the KPI report.
 impl DynamoStore {
@@ -184,12 +189,12 @@ impl DynamoStore {
 
     /// Sets the part `track` now adds to the KPI counters (from its survey as stored) and returns
     /// what else its save must write: the counters' change and the open list's entry. `None` when
-    /// nothing changes for the counters, or this store does not keep them.
+    /// neither changes (a closed complaint whose counters stay), or this store does not keep them.
     async fn refold_complaint(
         &self,
         survey: &SurveyId,
         track: &mut ComplaintTrack,
-    ) -> PortResult<Option<(Delta, Option<bool>)>> {
+    ) -> PortResult<Option<(Delta, OpenEntry)>> {
         let Some(f) = self.fold.clone() else {
             return Ok(None);
         };
@@ -200,9 +205,12 @@ impl DynamoStore {
         let was_open = track.kpi.as_ref().is_some_and(|p| p.open);
         let open = part.as_ref().is_some_and(|p| p.open);
         track.kpi = part;
-        // The entry is written whenever there is one to put or to take away.
-        let entry = (was_open || open).then_some(open);
-        if delta.is_empty() && was_open == open {
+        // The entry is written whenever there is one to put or to take away; while open, with
+        // the case as this save leaves it.
+        let entry = (was_open || open).then(|| (open, OpenCase::from_survey(&stored, track)));
+        // While open, every save rewrites the entry: the main page reads the case from it (its
+        // status, when it was taken into work), not from the complaint.
+        if delta.is_empty() && was_open == open && !open {
             return Ok(None);
         }
         Ok(Some((delta, entry)))
@@ -214,11 +222,11 @@ impl DynamoStore {
         &self,
         survey: &SurveyId,
         write: TransactWriteItem,
-        (delta, entry): (Delta, Option<bool>),
+        (delta, entry): (Delta, OpenEntry),
     ) -> PortResult<bool> {
         let mut first = vec![write];
-        if let Some(open) = entry {
-            first.push(kpi::open_entry(&self.table, survey, open)?);
+        if let Some((open, case)) = entry {
+            first.push(kpi::open_entry(&self.table, survey, open, case.as_ref())?);
         }
         match self.save_items_with_counters(first, &delta).await? {
             Ok(()) => Ok(true),

@@ -4,6 +4,7 @@
 //! add their change to them in the same transaction as the save itself (surveys.rs,
 //! complaints.rs); this file builds those writes and reads the counters back.
 
+use otklik_core::dashboard::OpenCase;
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
@@ -163,16 +164,18 @@ fn number(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
 }
 
 /// The open-complaints entry of a survey: there while its complaint is open, gone once closed.
+/// It carries what the main page shows of the complaint (`case`), rewritten with every save of
+/// the complaint while it is open.
 pub(super) fn open_entry(
     table: &str,
     survey: &SurveyId,
     open: bool,
+    case: Option<&OpenCase>,
 ) -> PortResult<TransactWriteItem> {
     let built = if open {
         Put::builder()
             .table_name(table)
-            .item(attr::PK, s(REPORT_OPEN))
-            .item(attr::SK, s(survey.as_str()))
+            .set_item(Some(open_item(survey, case)?))
             .build()
             .map(|p| TransactWriteItem::builder().put(p).build())
     } else {
@@ -184,6 +187,24 @@ pub(super) fn open_entry(
             .map(|d| TransactWriteItem::builder().delete(d).build())
     };
     built.map_err(|e| PortError::Permanent(format!("open complaint entry: {e}")))
+}
+
+/// The item of an open complaint's entry, with its case when known.
+fn open_item(
+    survey: &SurveyId,
+    case: Option<&OpenCase>,
+) -> PortResult<HashMap<String, AttributeValue>> {
+    let mut item = HashMap::from([
+        (attr::PK.to_string(), s(REPORT_OPEN)),
+        (attr::SK.to_string(), s(survey.as_str())),
+    ]);
+    if let Some(case) = case {
+        let doc = serde_json::to_string(case).map_err(|e| {
+            PortError::Permanent(format!("open complaint {survey} does not serialize: {e}"))
+        })?;
+        item.insert(attr::DOC.to_string(), s(doc));
+    }
+    Ok(item)
 }
 
 /// Why a transaction was refused: its first item's condition (the saved item changed or exists),
@@ -357,7 +378,7 @@ impl DynamoStore {
     }
 
     /// Surveys whose complaint is open, as the counters last saw it (the dashboard's list).
-    pub async fn report_open_complaints(&self) -> PortResult<Vec<SurveyId>> {
+    pub async fn report_open_complaints(&self) -> PortResult<Vec<(SurveyId, Option<OpenCase>)>> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -374,9 +395,14 @@ impl DynamoStore {
                 .map_err(port_error)?;
             for item in page.items() {
                 if let Some(id) = item.get(attr::SK).and_then(|v| v.as_s().ok()) {
-                    out.push(SurveyId::parse(id).map_err(|e| {
-                        PortError::Permanent(format!("open complaint {id:?}: {e}"))
-                    })?);
+                    let id = SurveyId::parse(id)
+                        .map_err(|e| PortError::Permanent(format!("open complaint {id:?}: {e}")))?;
+                    // An entry an older build put has no case: the reader reads its survey.
+                    let case = item
+                        .get(attr::DOC)
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|d| serde_json::from_str::<OpenCase>(d).ok());
+                    out.push((id, case));
                 }
             }
             start = page.last_evaluated_key().cloned();
@@ -439,10 +465,10 @@ impl DynamoStore {
                 (attr::EXPIRES_AT.to_string(), expires),
             ]));
             if open {
-                items.push(HashMap::from([
-                    (attr::PK.to_string(), s(REPORT_OPEN)),
-                    (attr::SK.to_string(), s(id.as_str())),
-                ]));
+                items.push(open_item(
+                    id,
+                    OpenCase::from_survey(survey, &track).as_ref(),
+                )?);
             }
         }
         let mut batches = tokio::task::JoinSet::new();
