@@ -167,7 +167,7 @@ pub async fn reports_at_a_year(aws: &str, orders: u64) -> Result<YearOfData, Str
     for (route, path) in [
         ("GET /reports/kpi (JSON)", "/kpi"),
         ("GET /reports (page)", ""),
-        // An employee's page: the first hundred of their 1–3 ratings of the period.
+        // An employee's page: the first fifty of their 1–3 ratings of the period.
         ("GET /reports/employee/11 (page)", "/employee/11"),
     ] {
         for (name, from) in periods {
@@ -306,7 +306,7 @@ pub fn markdown(y: &YearOfData, machine: &str, date: &str) -> String {
     );
     // What the employee's page costs, so the figures above read right.
     s.push_str(
-        "\nAn employee's page shows a hundred of their 1–3 ratings at a time, with the customer's \
+        "\nAn employee's page shows fifty of their 1–3 ratings at a time, with the customer's \
          words (lowest first, then newest; the timed call is the first page). It reads the \
          employee's own list entries of the period (small items, a query per month, side by \
          side), orders them, and reads only that page's surveys, complaints and words in batched \

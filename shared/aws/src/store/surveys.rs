@@ -353,7 +353,7 @@ impl DynamoStore {
     /// page shows them (lowest rating first, then newest): the `take` after the first `skip`.
     /// The list's entries are keyed rating first, so the reader walks the 1s from the newest
     /// month back, then the 2s, then the 3s, and stops once it has the page: the first page of a
-    /// year reads about a hundred small entries, not the year's. Then only those surveys, in
+    /// year reads about a page of small entries, not the year's. Then only those surveys, in
     /// batched reads.
     pub async fn low_rated_of(
         &self,
