@@ -37,6 +37,9 @@ pub struct YearOfData {
     pub complaints: u64,
     pub seed_secs: f64,
     pub timings: Vec<Timing>,
+    /// The machine's one-minute load average when the timing began and ended (other work on the
+    /// same cores slows every figure).
+    pub load: (String, String),
 }
 
 /// A small deterministic generator: the same year every run.
@@ -164,6 +167,7 @@ pub async fn reports_at_a_year(aws: &str, orders: u64) -> Result<YearOfData, Str
         ("a year", today - Days::new(364)),
     ];
     let mut timings = Vec::new();
+    let load_before = load_average();
     for (route, path) in [
         ("GET /reports/kpi (JSON)", "/kpi"),
         ("GET /reports (page)", ""),
@@ -214,7 +218,16 @@ pub async fn reports_at_a_year(aws: &str, orders: u64) -> Result<YearOfData, Str
         complaints: complaints.len() as u64,
         seed_secs,
         timings,
+        load: (load_before, load_average()),
     })
+}
+
+/// The one-minute load average (`/proc/loadavg`), or "unknown" where there is none.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The function's `Server-Timing` parts: `figures;dur=12.5, list;dur=3.0` → (name, ms).
@@ -307,11 +320,16 @@ pub fn markdown(y: &YearOfData, machine: &str, date: &str) -> String {
     // What the employee's page costs, so the figures above read right.
     s.push_str(
         "\nAn employee's page shows fifty of their 1–3 ratings at a time, with the customer's \
-         words (lowest first, then newest; the timed call is the first page). It reads the \
-         employee's own list entries of the period (small items, a query per month, side by \
-         side), orders them, and reads only that page's surveys, complaints and words in batched \
-         reads (docs/dashboard.md), so a year costs little more than a month: the entries.\n",
+         words (lowest first, then newest; the timed call is the first page). Its list entries \
+         are keyed by rating, so it walks the 1s from the newest month back, then the 2s and the \
+         3s, and stops once it has the page; then it reads only that page's surveys, complaints \
+         and words in batched reads (docs/dashboard.md). A year costs it about what a month \
+         does; a later page also walks the entries before it.\n",
     );
+    s.push_str(&format!(
+        "\nThe machine's load average (1 min) was {} when the timing began and {} when it ended.\n",
+        y.load.0, y.load.1
+    ));
     s.push_str(&format!("\nMeasured on {date}, on {machine}.\n"));
     s
 }
