@@ -23,7 +23,9 @@ filters, sorts, pages and projects them itself, so the answer is the one it gave
 indexes; one process on a shared 2-core machine) measured the phone lookup at 56 ms (p50) before
 and 3.4 ms after; the first query of an index files the table once (~1 s at 45,000 items). A
 month's read of the `sent` index (3,000 surveys, two 1 MB pages) went only from 2.1 s to 1.9 s:
-moto's serialisation of the answer, not the walk, takes most of it.
+moto's serialisation of the answer, not the walk, takes most of it. The December peak run after it
+(`make bench`, docs/performance.md) answered the customers' replies in p50 87 s / p99 163 s, against
+95 s / 188 s before: the lookup's walk was a small part of what held them.
 
 A query of the table itself (no index) walks every item too, though moto keeps them by partition
 key: a year of 100,000 surveys made each read of a month of KPI counters (one partition of a few
