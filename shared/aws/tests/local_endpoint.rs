@@ -995,4 +995,474 @@ async fn many_surveys_words_are_read_in_batches_each_to_its_own_survey() {
         }
     }
     assert!(store.words_of_many(&[]).await.unwrap().is_empty());
+
+/// What an index query on the local endpoint must answer, kept beside it by the tests below:
+/// primary key (`pk`, `sk`) → the item's index key (hash, range), if it has one.
+type IndexModel = std::collections::BTreeMap<(String, String), Option<(String, String)>>;
+
+/// The local endpoint answers an index query from the items filed under its hash key, kept by
+/// every write (scripts/moto_server.py); these tests hold it to what a query of the whole table
+/// answers, the model kept beside it.
+mod index_queries {
+    use super::*;
+    use aws_sdk_dynamodb::types::{
+        AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem,
+        Update, WriteRequest,
+    };
+    use std::collections::HashMap;
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.to_string())
+    }
+
+    fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+    }
+
+    /// An item of the main table, on index `gsi` (1 or 2) under `hash`/`range` if given.
+    fn item(
+        gsi: u8,
+        pk: &str,
+        sk: &str,
+        index: Option<(&str, &str)>,
+    ) -> HashMap<String, AttributeValue> {
+        let mut item = key(pk, sk);
+        item.insert("doc".into(), s(&format!("{pk}/{sk}")));
+        if let Some((hash, range)) = index {
+            item.insert(format!("gsi{gsi}pk"), s(hash));
+            item.insert(format!("gsi{gsi}sk"), s(range));
+        }
+        item
+    }
+
+    /// Every item an index query for `hash` answers, page by page of `limit` (none: one page,
+    /// as the endpoint pages it), as (`pk`, `sk`) in the order answered.
+    async fn query(
+        c: &Clients,
+        table: &str,
+        gsi: u8,
+        hash: &str,
+        limit: Option<i32>,
+        forward: bool,
+    ) -> Vec<(String, String)> {
+        let mut got = Vec::new();
+        let mut start = None;
+        let mut pages = 0;
+        loop {
+            let page = c
+                .dynamodb
+                .query()
+                .table_name(table)
+                .index_name(format!("gsi{gsi}"))
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", format!("gsi{gsi}pk"))
+                .expression_attribute_values(":pk", s(hash))
+                .scan_index_forward(forward)
+                .set_limit(limit)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            pages += 1;
+            for item in page.items() {
+                let k = |n: &str| item[n].as_s().unwrap().clone();
+                got.push((k("pk"), k("sk")));
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+            assert!(pages < 100, "paging never ends");
+        }
+        got
+    }
+
+    /// What the model says a query for `hash` answers: DynamoDB's order, by the index's range
+    /// key and then the table's key.
+    fn expected(model: &IndexModel, hash: &str, forward: bool) -> Vec<(String, String)> {
+        let mut hits: Vec<_> = model
+            .iter()
+            .filter_map(|(k, v)| match v {
+                Some((h, r)) if h == hash => Some((r.clone(), k.clone())),
+                _ => None,
+            })
+            .collect();
+        hits.sort();
+        if !forward {
+            hits.reverse();
+        }
+        hits.into_iter().map(|(_, k)| k).collect()
+    }
+
+    /// Every hash key the model knows of and one it does not, queried whole, newest first, and
+    /// in pages of two: each answer the model's.
+    async fn check(c: &Clients, table: &str, gsi: u8, model: &IndexModel, when: &str) {
+        let mut hashes: Vec<String> = model.values().flatten().map(|(h, _)| h.clone()).collect();
+        hashes.extend(["A".to_string(), "B".to_string(), "never".to_string()]);
+        hashes.sort();
+        hashes.dedup();
+        for hash in &hashes {
+            for (limit, forward) in [
+                (None, true),
+                (None, false),
+                (Some(2), true),
+                (Some(1), false),
+            ] {
+                assert_eq!(
+                    query(c, table, gsi, hash, limit, forward).await,
+                    expected(model, hash, forward),
+                    "{when}: gsi{gsi} {hash:?}, limit {limit:?}, forward {forward}"
+                );
+            }
+        }
+    }
+
+    fn at(model: &mut IndexModel, pk: &str, sk: &str, index: Option<(&str, &str)>) {
+        model.insert(
+            (pk.to_string(), sk.to_string()),
+            index.map(|(h, r)| (h.to_string(), r.to_string())),
+        );
+    }
+
+    /// Every way a write reaches an item, each after the index has been queried (the endpoint
+    /// files items by index key from the index's first query on), each followed by the queries.
+    #[tokio::test]
+    async fn an_index_query_answers_the_items_as_every_kind_of_write_left_them() {
+        let c = clients().await;
+        let names = unique_names("idxwr");
+        ensure_all(&c, &names).await.unwrap();
+        let table = names.table(&MAIN_TABLE);
+        let mut model = IndexModel::new();
+        for (pk, sk, index) in [
+            ("s1", "x", Some(("A", "3"))),
+            ("s2", "x", Some(("A", "1"))),
+            ("s3", "x", Some(("A", "2"))),
+            ("s3", "y", Some(("B", "1"))),
+            ("s4", "x", None),
+            ("s5", "x", Some(("A", "2"))),
+        ] {
+            c.dynamodb
+                .put_item()
+                .table_name(&table)
+                .set_item(Some(item(1, pk, sk, index)))
+                .send()
+                .await
+                .unwrap();
+            at(&mut model, pk, sk, index);
+        }
+        check(&c, &table, 1, &model, "after the first puts").await;
+
+        // A put over an item moves it to its new hash key.
+        c.dynamodb
+            .put_item()
+            .table_name(&table)
+            .set_item(Some(item(1, "s1", "x", Some(("B", "0")))))
+            .send()
+            .await
+            .unwrap();
+        at(&mut model, "s1", "x", Some(("B", "0")));
+        check(&c, &table, 1, &model, "after a put over an item").await;
+
+        // Updates: one moves an item to another partition, one takes its index key away, one
+        // gives an item without one a key, one creates an item, one changes only the range key.
+        let update = |k: HashMap<String, AttributeValue>, expr: &str| {
+            c.dynamodb
+                .update_item()
+                .table_name(&table)
+                .set_key(Some(k))
+                .update_expression(expr)
+        };
+        update(key("s2", "x"), "SET gsi1pk = :h")
+            .expression_attribute_values(":h", s("B"))
+            .send()
+            .await
+            .unwrap();
+        at(&mut model, "s2", "x", Some(("B", "1")));
+        update(key("s3", "x"), "REMOVE gsi1pk, gsi1sk")
+            .send()
+            .await
+            .unwrap();
+        at(&mut model, "s3", "x", None);
+        update(key("s4", "x"), "SET gsi1pk = :h, gsi1sk = :r")
+            .expression_attribute_values(":h", s("A"))
+            .expression_attribute_values(":r", s("0"))
+            .send()
+            .await
+            .unwrap();
+        at(&mut model, "s4", "x", Some(("A", "0")));
+        update(key("s6", "x"), "SET gsi1pk = :h, gsi1sk = :r")
+            .expression_attribute_values(":h", s("A"))
+            .expression_attribute_values(":r", s("9"))
+            .send()
+            .await
+            .unwrap();
+        at(&mut model, "s6", "x", Some(("A", "9")));
+        update(key("s5", "x"), "SET gsi1sk = :r")
+            .expression_attribute_values(":r", s("8"))
+            .send()
+            .await
+            .unwrap();
+        at(&mut model, "s5", "x", Some(("A", "8")));
+        // A refused update (its condition fails) changes nothing.
+        let refused = update(key("s5", "x"), "SET gsi1pk = :h")
+            .expression_attribute_values(":h", s("B"))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        assert!(refused.is_err(), "the update must be refused");
+        check(&c, &table, 1, &model, "after the updates").await;
+
+        // A delete.
+        c.dynamodb
+            .delete_item()
+            .table_name(&table)
+            .set_key(Some(key("s3", "y")))
+            .send()
+            .await
+            .unwrap();
+        model.remove(&("s3".to_string(), "y".to_string()));
+        check(&c, &table, 1, &model, "after a delete").await;
+
+        // A transaction that goes through: a put, an update moving an item, a delete.
+        c.dynamodb
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&table)
+                            .set_item(Some(item(1, "s7", "x", Some(("A", "5")))))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&table)
+                            .set_key(Some(key("s4", "x")))
+                            .update_expression("SET gsi1pk = :h")
+                            .expression_attribute_values(":h", s("B"))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&table)
+                            .set_key(Some(key("s6", "x")))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        at(&mut model, "s7", "x", Some(("A", "5")));
+        at(&mut model, "s4", "x", Some(("B", "0")));
+        model.remove(&("s6".to_string(), "x".to_string()));
+        check(&c, &table, 1, &model, "after a transaction").await;
+
+        // A refused transaction: its update and delete ran before its check failed, and are
+        // rolled back; the index must show the items where they were.
+        let refused = c
+            .dynamodb
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&table)
+                            .set_key(Some(key("s5", "x")))
+                            .update_expression("REMOVE gsi1pk")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&table)
+                            .set_key(Some(key("s7", "x")))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(
+                        ConditionCheck::builder()
+                            .table_name(&table)
+                            .set_key(Some(key("absent", "x")))
+                            .condition_expression("attribute_exists(pk)")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await;
+        assert!(refused.is_err(), "the transaction must be refused");
+        check(&c, &table, 1, &model, "after a refused transaction").await;
+
+        // A batch write: puts (new, and over an item moving it) and a delete.
+        let put = |i| {
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(i)).build().unwrap())
+                .build()
+        };
+        c.dynamodb
+            .batch_write_item()
+            .request_items(
+                &table,
+                vec![
+                    put(item(1, "s8", "x", Some(("A", "4")))),
+                    put(item(1, "s2", "x", Some(("A", "7")))),
+                    WriteRequest::builder()
+                        .delete_request(
+                            DeleteRequest::builder()
+                                .set_key(Some(key("s1", "x")))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                ],
+            )
+            .send()
+            .await
+            .unwrap();
+        at(&mut model, "s8", "x", Some(("A", "4")));
+        at(&mut model, "s2", "x", Some(("A", "7")));
+        model.remove(&("s1".to_string(), "x".to_string()));
+        check(&c, &table, 1, &model, "after a batch write").await;
+        // Nothing above is vacuous: both partitions still hold items.
+        assert!(expected(&model, "A", true).len() >= 4, "{model:?}");
+        assert!(!expected(&model, "B", true).is_empty(), "{model:?}");
+    }
+
+    /// A sparse index stays sparse: items without its key are never answered, whatever else
+    /// they share with those that have one, until a write gives them the key.
+    #[tokio::test]
+    async fn a_sparse_index_answers_only_the_items_that_carry_its_key() {
+        let c = clients().await;
+        let names = unique_names("idxsp");
+        ensure_all(&c, &names).await.unwrap();
+        let table = names.table(&MAIN_TABLE);
+        let mut model = IndexModel::new();
+        for k in 0..30 {
+            let pk = format!("s{k}");
+            // Every third item on the `sent` index; every item on the phone index.
+            let sent = (k % 3 == 0).then_some(("sent#2026-12", "t"));
+            let mut i = item(2, &pk, "x", sent);
+            i.insert("gsi1pk".into(), s("A"));
+            i.insert("gsi1sk".into(), s(&pk));
+            c.dynamodb
+                .put_item()
+                .table_name(&table)
+                .set_item(Some(i))
+                .send()
+                .await
+                .unwrap();
+            at(&mut model, &pk, "x", sent);
+        }
+        check(&c, &table, 2, &model, "after the puts").await;
+        assert_eq!(expected(&model, "sent#2026-12", true).len(), 10);
+        // An item without the key is updated (not on the index still), one gets the key.
+        c.dynamodb
+            .update_item()
+            .table_name(&table)
+            .set_key(Some(key("s1", "x")))
+            .update_expression("SET doc = :d")
+            .expression_attribute_values(":d", s("changed"))
+            .send()
+            .await
+            .unwrap();
+        c.dynamodb
+            .update_item()
+            .table_name(&table)
+            .set_key(Some(key("s2", "x")))
+            .update_expression("SET gsi2pk = :h, gsi2sk = :r")
+            .expression_attribute_values(":h", s("sent#2026-12"))
+            .expression_attribute_values(":r", s("t"))
+            .send()
+            .await
+            .unwrap();
+        at(&mut model, "s2", "x", Some(("sent#2026-12", "t")));
+        // An item on the index loses its hash key (its range key stays): off the index.
+        c.dynamodb
+            .update_item()
+            .table_name(&table)
+            .set_key(Some(key("s3", "x")))
+            .update_expression("REMOVE gsi2pk")
+            .send()
+            .await
+            .unwrap();
+        at(&mut model, "s3", "x", None);
+        check(&c, &table, 2, &model, "after the updates").await;
+        assert_eq!(expected(&model, "sent#2026-12", true).len(), 10);
+    }
+
+    /// Writers moving items between partitions while readers query the index: every query is
+    /// answered (none fails inside the endpoint while a write changes what it walks), and at the
+    /// end each item is where its last write put it.
+    #[tokio::test]
+    async fn index_queries_meanwhile_writes_are_answered_and_end_where_the_writes_left_them() {
+        let c = clients().await;
+        let names = unique_names("idxcc");
+        ensure_all(&c, &names).await.unwrap();
+        let table = names.table(&MAIN_TABLE);
+        let hashes = ["A", "B", "C"];
+        // The index is queried once first, so the writes below go through its filing.
+        assert!(query(&c, &table, 1, "A", None, true).await.is_empty());
+        let mut tasks = Vec::new();
+        for w in 0..4u32 {
+            let (c, table) = (c.clone(), table.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut last = IndexModel::new();
+                for k in 0..60u32 {
+                    let pk = format!("w{w}#{}", k % 15);
+                    let hash = hashes[((k * 7 + w) % 3) as usize];
+                    c.dynamodb
+                        .update_item()
+                        .table_name(&table)
+                        .set_key(Some(key(&pk, "x")))
+                        .update_expression("SET gsi1pk = :h, gsi1sk = :r")
+                        .expression_attribute_values(":h", s(hash))
+                        .expression_attribute_values(":r", s(&pk))
+                        .send()
+                        .await
+                        .unwrap();
+                    at(&mut last, &pk, "x", Some((hash, pk.as_str())));
+                }
+                last
+            }));
+        }
+        let mut readers = Vec::new();
+        for r in 0..2 {
+            let (c, table) = (c.clone(), table.clone());
+            readers.push(tokio::spawn(async move {
+                for k in 0..40 {
+                    query(&c, &table, 1, hashes[(k + r) % 3], None, k % 2 == 0).await;
+                }
+            }));
+        }
+        let mut model = IndexModel::new();
+        for t in tasks {
+            model.extend(t.await.unwrap());
+        }
+        for r in readers {
+            r.await.unwrap();
+        }
+        assert_eq!(model.len(), 60);
+        check(&c, &table, 1, &model, "after concurrent writes").await;
+    }
 }

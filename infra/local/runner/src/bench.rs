@@ -408,6 +408,19 @@ pub fn splice_peak(old: &str, section: &str) -> String {
     let mut s = old[..cut].trim_end().to_string();
     s.push('\n');
     s.push_str(section);
+    // The sections after the old peak's stay (the year of data is written by its own run).
+    let mut later = old[cut..]
+        .split("\n## ")
+        .skip(1)
+        .filter(|sec| !sec.starts_with("December peak") && !sec.starts_with("Not measured yet"));
+    if let Some(first) = later.next() {
+        s = s.trim_end().to_string();
+        s.push('\n');
+        for sec in std::iter::once(first).chain(later) {
+            s.push_str("\n## ");
+            s.push_str(sec);
+        }
+    }
     s
 }
 
@@ -507,6 +520,14 @@ mod tests {
 
     #[test]
     fn a_peak_alone_replaces_only_its_own_section() {
+        // A section after the peak's (the year of data) is kept, after the new peak.
+        let with_year =
+            "# P\n\n## December peak\n\nold peak\n\n## Reports at a year of data\n\nyear\n";
+        let spliced = splice_peak(with_year, "\n## December peak\n\nnew peak\n");
+        assert_eq!(
+            spliced,
+            "# P\n\n## December peak\n\nnew peak\n\n## Reports at a year of data\n\nyear\n"
+        );
         let old = "# Performance\n\n## Calls\n\nkept\n\n## December peak\n\nold numbers\n";
         let new = splice_peak(old, "\n## December peak\n\nnew numbers\n");
         assert!(new.contains("kept"), "{new}");
