@@ -995,6 +995,7 @@ async fn many_surveys_words_are_read_in_batches_each_to_its_own_survey() {
         }
     }
     assert!(store.words_of_many(&[]).await.unwrap().is_empty());
+}
 
 /// What an index query on the local endpoint must answer, kept beside it by the tests below:
 /// primary key (`pk`, `sk`) → the item's index key (hash, range), if it has one.
