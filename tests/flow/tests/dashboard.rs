@@ -180,7 +180,15 @@ pub fn expected_figures(r: &Report, open_past_sla: u32) -> BTreeMap<String, Stri
 
 /// The dashboard's function behind the test's gateway.
 pub async fn serve_reports(t: &mut TestStack) -> Arc<KpiApi> {
-    let api = Arc::new(KpiApi::from_parts(&t.parts()).await.unwrap());
+    serve_reports_with(t, |_| {}).await
+}
+
+/// The same, with `edit` applied to the handler first (smaller limits, to reach them in a test).
+/// Serving again gives the stack a gateway of its own: its addresses change.
+pub async fn serve_reports_with(t: &mut TestStack, edit: impl FnOnce(&mut KpiApi)) -> Arc<KpiApi> {
+    let mut api = KpiApi::from_parts(&t.parts()).await.unwrap();
+    edit(&mut api);
+    let api = Arc::new(api);
     let served = api.clone();
     t.serve(vec![Route::function(
         "kpi-report",
@@ -377,7 +385,7 @@ async fn a_ratings_file_too_large_for_one_answer_comes_in_parts_that_hold_it_all
     let mut t = TestStack::bare("dashparts", "meta").await;
     let now = Utc::now();
     seed_month(&t, now).await;
-    let api = serve_reports(&mut t).await;
+    serve_reports(&mut t).await;
     let base = format!("{}/reports", t.api_url());
     let url = format!("{base}/ratings.csv?period=last-30-days");
     let (status, whole, _) = get(&url, Some(REPORT_TOKEN)).await;
@@ -392,18 +400,7 @@ async fn a_ratings_file_too_large_for_one_answer_comes_in_parts_that_hold_it_all
 
     // The same handler, answering at most ten rows a file: the 30 days come as parts, and a part
     // still over the limit as its weeks.
-    let mut small = KpiApi::from_parts(&t.parts()).await.unwrap();
-    small.csv_max_rows = 10;
-    let small = Arc::new(small);
-    t.serve(vec![Route::function(
-        "kpi-report",
-        handler(move |req| {
-            let api = small.clone();
-            async move { api.handle(req).await }
-        }),
-    )])
-    .await;
-    drop(api);
+    serve_reports_with(&mut t, |api| api.csv_max_rows = 10).await;
     // A gateway of its own: the addresses are new.
     let base = format!("{}/reports", t.api_url());
     let url = format!("{base}/ratings.csv?period=last-30-days");
@@ -466,17 +463,7 @@ async fn an_employees_long_list_comes_in_pages_that_hold_it_all_in_order() {
     assert!(!whole.contains("class=\"pager\""));
 
     // Two a page: every rating once, in the same order, page after page.
-    let mut small = KpiApi::from_parts(&t.parts()).await.unwrap();
-    small.low_per_page = 2;
-    let small = Arc::new(small);
-    t.serve(vec![Route::function(
-        "kpi-report",
-        handler(move |req| {
-            let api = small.clone();
-            async move { api.handle(req).await }
-        }),
-    )])
-    .await;
+    serve_reports_with(&mut t, |api| api.low_per_page = 2).await;
     let origin = t.api_url();
     let mut here = url(&origin);
     let mut seen = Vec::new();
@@ -714,17 +701,7 @@ async fn chromium_at_phone_and_desktop_size_shows_the_kpi_and_downloads_the_csv(
     let now = Utc::now();
     seed_month(&t, now).await;
     // Two 1–3 ratings a page, so a seeded employee's list comes in pages.
-    let mut api = KpiApi::from_parts(&t.parts()).await.unwrap();
-    api.low_per_page = 2;
-    let api = Arc::new(api);
-    t.serve(vec![Route::function(
-        "kpi-report",
-        handler(move |req| {
-            let api = api.clone();
-            async move { api.handle(req).await }
-        }),
-    )])
-    .await;
+    serve_reports_with(&mut t, |api| api.low_per_page = 2).await;
     let reports = format!("{}/reports", t.api_url());
     let key = ReportKey::new(REPORT_TOKEN);
     let link = key.link(&reports, std::time::Duration::from_secs(30 * 86_400), now);

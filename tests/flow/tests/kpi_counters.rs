@@ -268,23 +268,9 @@ async fn an_employees_low_ratings_come_from_their_own_list() {
         (9106, "2026-12-01T00:00:00Z", Some(2), &[11]),
     ];
     for (order, sent, rating, crew) in seeds {
-        let mut s = Survey::new(
-            OrderRef::new("main-shop", order).unwrap(),
-            Contact {
-                phone: None,
-                email: None,
-            },
-            at(sent),
-            at(sent),
-        );
-        s.channel = Some(Channel::Email);
-        s.asked = vec![Channel::Email];
-        s.sent_at = Some(at(sent));
-        s.employees = crew.iter().map(|e| EmployeeId::new(*e).unwrap()).collect();
-        assert!(store.create(&s).await.unwrap());
+        let mut s = asked_by_email(store, order, at(sent), crew).await;
         if let Some(r) = rating {
             // Rated by a later save, as the engine does.
-            let mut s = store.get(&s.id).await.unwrap().unwrap();
             s.rating = Some(Rating::new(r).unwrap());
             s.rated_at = Some(at(sent) + Duration::minutes(30));
             store.save(&s).await.unwrap();
@@ -356,21 +342,7 @@ async fn an_employees_list_is_read_a_page_at_a_time_lowest_then_newest() {
         (9205, "2026-11-29T10:00:00Z", 5),
     ];
     for (order, sent, rating) in seeds {
-        let mut s = Survey::new(
-            OrderRef::new("main-shop", order).unwrap(),
-            Contact {
-                phone: None,
-                email: None,
-            },
-            at(sent),
-            at(sent),
-        );
-        s.channel = Some(Channel::Email);
-        s.asked = vec![Channel::Email];
-        s.sent_at = Some(at(sent));
-        s.employees = vec![EmployeeId::new(11).unwrap()];
-        assert!(store.create(&s).await.unwrap());
-        let mut s = store.get(&s.id).await.unwrap().unwrap();
+        let mut s = asked_by_email(store, order, at(sent), &[11]).await;
         s.rating = Some(Rating::new(rating).unwrap());
         s.rated_at = Some(at(sent) + Duration::minutes(30));
         store.save(&s).await.unwrap();
@@ -431,21 +403,7 @@ async fn open_complaints_come_from_their_entries_as_the_saves_leave_them() {
     let mut ids = Vec::new();
     for (order, crew) in [(9300u64, vec![11u64, 12]), (9301, vec![13])] {
         let sent = at("2026-11-20T10:00:00Z");
-        let mut s = Survey::new(
-            OrderRef::new("main-shop", order).unwrap(),
-            Contact {
-                phone: None,
-                email: None,
-            },
-            sent,
-            sent,
-        );
-        s.channel = Some(Channel::Email);
-        s.asked = vec![Channel::Email];
-        s.sent_at = Some(sent);
-        s.employees = crew.iter().map(|e| EmployeeId::new(*e).unwrap()).collect();
-        assert!(store.create(&s).await.unwrap());
-        let mut s = store.get(&s.id).await.unwrap().unwrap();
+        let mut s = asked_by_email(store, order, sent, &crew).await;
         s.rating = Some(Rating::new(1).unwrap());
         s.rated_at = Some(sent + Duration::minutes(30));
         s.done
@@ -518,4 +476,29 @@ async fn open_complaints_come_from_their_entries_as_the_saves_leave_them() {
             .await
             .unwrap();
     assert!(december.is_empty());
+}
+
+/// An email survey of `order` whose question went out at `sent`, worked by `crew`: created, and
+/// read back as stored (a test then rates it by a later save, as the engine does).
+async fn asked_by_email(
+    store: &otklik_aws::store::DynamoStore,
+    order: u64,
+    sent: chrono::DateTime<Utc>,
+    crew: &[u64],
+) -> Survey {
+    let mut s = Survey::new(
+        OrderRef::new("main-shop", order).unwrap(),
+        Contact {
+            phone: None,
+            email: None,
+        },
+        sent,
+        sent,
+    );
+    s.channel = Some(Channel::Email);
+    s.asked = vec![Channel::Email];
+    s.sent_at = Some(sent);
+    s.employees = crew.iter().map(|e| EmployeeId::new(*e).unwrap()).collect();
+    assert!(store.create(&s).await.unwrap());
+    store.get(&s.id).await.unwrap().unwrap()
 }

@@ -201,18 +201,11 @@ impl DynamoStore {
         to: DateTime<Utc>,
         partition: impl Fn(i64) -> String,
     ) -> PortResult<Vec<HashMap<String, AttributeValue>>> {
-        if to < from {
-            return Ok(Vec::new());
-        }
-        let months = month_index(to) - month_index(from) + 1;
-        if months > MAX_WINDOW_MONTHS {
-            return Err(PortError::Permanent(format!(
-                "a window of {months} months is longer than any report reads ({MAX_WINDOW_MONTHS})"
-            )));
-        }
+        let months = window_months(from, to)?;
+        let count = months.clone().count();
         let (low, high) = (rfc3339(from), format!("{}#\u{10FFFF}", rfc3339(to)));
         let mut reads = tokio::task::JoinSet::new();
-        for (n, month) in (month_index(from)..=month_index(to)).enumerate() {
+        for (n, month) in months.enumerate() {
             let query = self
                 .client
                 .query()
@@ -243,7 +236,7 @@ impl DynamoStore {
                 Ok::<_, PortError>((n, items))
             });
         }
-        let mut by_month = vec![Vec::new(); months as usize];
+        let mut by_month = vec![Vec::new(); count];
         while let Some(read) = reads.join_next().await {
             let (n, items) = read.map_err(|e| PortError::Transient(e.to_string()))??;
             by_month[n] = items;
@@ -363,21 +356,16 @@ impl DynamoStore {
         skip: usize,
         take: usize,
     ) -> PortResult<Vec<(Survey, Option<ComplaintTrack>)>> {
-        if to < from || take == 0 {
+        let months = window_months(from, to)?;
+        if take == 0 {
             return Ok(Vec::new());
-        }
-        let months = month_index(to) - month_index(from) + 1;
-        if months > MAX_WINDOW_MONTHS {
-            return Err(PortError::Permanent(format!(
-                "a window of {months} months is longer than any report reads ({MAX_WINDOW_MONTHS})"
-            )));
         }
         let wanted = skip.saturating_add(take);
         let mut ids: Vec<SurveyId> = Vec::new();
         'all: for rating in 1..=3u8 {
             let low = format!("{rating}#{}", rfc3339(from));
             let high = format!("{rating}#{}#\u{10FFFF}", rfc3339(to));
-            for month in (month_index(from)..=month_index(to)).rev() {
+            for month in months.clone().rev() {
                 let mut start: Option<HashMap<String, AttributeValue>> = None;
                 loop {
                     let left = wanted - ids.len();
@@ -425,6 +413,25 @@ impl DynamoStore {
         });
         Ok(surveys)
     }
+}
+
+/// The months (as `month_index`) a window from `from` to `to` touches; none for a reversed one,
+/// and a refusal past [`MAX_WINDOW_MONTHS`] (no report reads one).
+fn window_months(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> PortResult<std::ops::RangeInclusive<i64>> {
+    if to < from {
+        // An empty range: nothing to read.
+        return Ok(std::ops::RangeInclusive::new(1, 0));
+    }
+    let months = month_index(to) - month_index(from) + 1;
+    if months > MAX_WINDOW_MONTHS {
+        return Err(PortError::Permanent(format!(
+            "a window of {months} months is longer than any report reads ({MAX_WINDOW_MONTHS})"
+        )));
+    }
+    Ok(month_index(from)..=month_index(to))
 }
 
 /// The rating that puts a sent survey on its employees' lists (1–3), and when it was sent.
