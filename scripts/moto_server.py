@@ -36,12 +36,16 @@ are no longer deep-copied before they are answered either: nothing changes them 
 for a month of those counters.
 """
 
+import argparse
 import copy
+import os
 import sys
 import threading
 
+import waitress
+
 from moto.core.utils import unix_time
-from moto.server import main
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.dynamodb import models as ddb_models
 from moto.dynamodb.models import table as table_module
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
@@ -341,5 +345,38 @@ ddb_models.DynamoDBBackend.transact_write_items = _transact_items_only
 Table.all_items = _all_items
 Table.query = _query_unsorted_scan
 
+
+# moto's own `moto_server` serves through werkzeug's development server, which answers every request
+# with `Connection: close`: each AWS request then cost a new TCP connection and a new server thread,
+# and at a December peak the clients opened ~120 connections a second, thousands lay in TIME-WAIT
+# and connects timed out (3.1 s) once the listen queue was full. waitress keeps connections alive
+# and answers on a fixed pool of threads. The pool is wide because a long-polling ReceiveMessage
+# (up to 1 s here) holds a thread while it waits, and `make test` runs many stacks' pollers against
+# one endpoint at once.
+SERVER_THREADS = 256
+
+
+def serve(argv):
+    parser = argparse.ArgumentParser(description="the local AWS endpoint (moto, kept alive)")
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    # moto builds some answers (queue URLs) from the port it runs on.
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    app = DomainDispatcherApplication(create_backend_app)
+    waitress.serve(
+        app,
+        host=args.host,
+        port=args.port,
+        threads=SERVER_THREADS,
+        backlog=1024,
+        connection_limit=4096,
+        # Idle connections are kept longer than the AWS SDK's pool keeps them (90 s), so the
+        # client, not the server, ends them and never sends on a connection closing under it.
+        channel_timeout=300,
+        ident="otklik-local-aws",
+    )
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    serve(sys.argv[1:])

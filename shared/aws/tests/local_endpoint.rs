@@ -1001,6 +1001,69 @@ async fn many_surveys_words_are_read_in_batches_each_to_its_own_survey() {
 /// primary key (`pk`, `sk`) → the item's index key (hash, range), if it has one.
 type IndexModel = std::collections::BTreeMap<(String, String), Option<(String, String)>>;
 
+/// The endpoint keeps a connection open for the client's next request, as AWS does: the SDK's
+/// pool reuses it. An endpoint that closed every connection (werkzeug's development server, which
+/// moto's own `moto_server` runs) cost a new connection and a server thread per request, and at a
+/// December peak connects timed out once the listen queue filled (scripts/moto_server.py).
+#[test]
+fn the_endpoint_answers_several_requests_on_one_connection() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL of the local endpoint");
+    let addr = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let body = "{}";
+    for round in 1..=3 {
+        write!(
+            writer,
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
+             X-Amz-Target: DynamoDB_20120810.ListTables\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=local/20261207/eu-central-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        assert!(
+            status.starts_with("HTTP/1.1 200"),
+            "request {round} on the same connection: {status:?}"
+        );
+        let mut length = None;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').unwrap();
+            assert!(
+                !(name.eq_ignore_ascii_case("connection")
+                    && value.trim().eq_ignore_ascii_case("close")),
+                "request {round}: the endpoint closes the connection after answering"
+            );
+            if name.eq_ignore_ascii_case("content-length") {
+                length = Some(value.trim().parse::<usize>().unwrap());
+            }
+        }
+        let mut answer = vec![0; length.expect("a Content-Length on the answer")];
+        reader.read_exact(&mut answer).unwrap();
+        assert!(
+            String::from_utf8_lossy(&answer).contains("TableNames"),
+            "request {round}"
+        );
+    }
+}
+
 /// The local endpoint answers an index query from the items filed under its hash key, kept by
 /// every write (scripts/moto_server.py); these tests hold it to what a query of the whole table
 /// answers, the model kept beside it.
