@@ -433,6 +433,55 @@ async fn sqs_send_receive_delete() {
     assert!(q.receive(10, 1).await.unwrap().is_empty());
 }
 
+/// A queue's message counts are what the operator's status and the peak's drain check read. The
+/// local endpoint computes them only when asked (a send no longer scans the queue for them:
+/// scripts/moto_server.py); asked, they count waiting, in-flight and delayed messages apart.
+#[tokio::test]
+async fn a_queues_counts_tell_waiting_in_flight_and_delayed_apart() {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let c = clients().await;
+    let names = unique_names("sqs-counts");
+    ensure_all(&c, &names).await.unwrap();
+    let q = SqsQueue::connect(c.sqs.clone(), &names, &DISPATCH_QUEUE)
+        .await
+        .unwrap();
+    for n in 0..3 {
+        q.send(&format!(r#"{{"survey":"s-main-{n}"}}"#))
+            .await
+            .unwrap();
+    }
+    c.sqs
+        .send_message()
+        .queue_url(q.url())
+        .message_body(r#"{"survey":"s-main-later"}"#)
+        .delay_seconds(600)
+        .send()
+        .await
+        .unwrap();
+    let taken = q.receive(1, 1).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    let counts = c
+        .sqs
+        .get_queue_attributes()
+        .queue_url(q.url())
+        .attribute_names(A::All)
+        .send()
+        .await
+        .unwrap();
+    let count = |a: A| -> u32 { counts.attributes().unwrap()[&a].parse().unwrap() };
+    assert_eq!(count(A::ApproximateNumberOfMessages), 2, "waiting");
+    assert_eq!(
+        count(A::ApproximateNumberOfMessagesNotVisible),
+        1,
+        "in flight"
+    );
+    assert_eq!(count(A::ApproximateNumberOfMessagesDelayed), 1, "delayed");
+    assert!(counts
+        .attributes()
+        .unwrap()
+        .contains_key(&A::VisibilityTimeout));
+}
+
 #[tokio::test]
 async fn a_one_time_schedule_is_created_once_in_the_customers_zone() {
     use otklik_aws::scheduler::from_env;
