@@ -136,6 +136,57 @@ impl SqsQueue {
         }
     }
 
+    /// Deletes the received messages `receipt_handles`, ten per `DeleteMessageBatch` (SQS's most),
+    /// and returns the handles that were not deleted with why. SQS answers each entry on its own,
+    /// so one refused entry leaves the rest deleted; a batch request that fails as a whole is
+    /// retried one message at a time.
+    pub async fn delete_batch(&self, receipt_handles: &[&str]) -> Vec<(String, PortError)> {
+        use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+        let mut failed = Vec::new();
+        for chunk in receipt_handles.chunks(10) {
+            let entries: Vec<DeleteMessageBatchRequestEntry> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, handle)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(*handle)
+                        .build()
+                        .expect("an id and a receipt handle are all an entry needs")
+                })
+                .collect();
+            match self
+                .client
+                .delete_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    for f in out.failed() {
+                        let handle = f
+                            .id()
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| chunk.get(i))
+                            .map_or_else(|| f.id().to_string(), |h| (*h).to_string());
+                        let why = format!("{}: {}", f.code(), f.message().unwrap_or_default());
+                        failed.push((handle, PortError::Transient(why)));
+                    }
+                }
+                Err(_) => {
+                    for handle in chunk {
+                        if let Err(e) = self.delete(handle).await {
+                            failed.push(((*handle).to_string(), e));
+                        }
+                    }
+                }
+            }
+        }
+        failed
+    }
+
     pub async fn delete(&self, receipt_handle: &str) -> PortResult<()> {
         self.client
             .delete_message()

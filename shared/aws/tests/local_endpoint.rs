@@ -433,6 +433,56 @@ async fn sqs_send_receive_delete() {
     assert!(q.receive(10, 1).await.unwrap().is_empty());
 }
 
+/// The local event source mapping deletes what a batch handled ten to a request: every handled
+/// message goes, across several requests, and a handle SQS refuses is reported alone while the
+/// others of its request are deleted.
+#[tokio::test]
+async fn messages_are_deleted_ten_to_a_request_each_answered_on_its_own() {
+    let c = clients().await;
+    let names = unique_names("sqs-delete-batch");
+    ensure_all(&c, &names).await.unwrap();
+    let q = SqsQueue::connect(c.sqs.clone(), &names, &DISPATCH_QUEUE)
+        .await
+        .unwrap();
+    for n in 0..13 {
+        q.send(&format!(r#"{{"survey":"s-main-{n}"}}"#))
+            .await
+            .unwrap();
+    }
+    let mut received = Vec::new();
+    for _ in 0..10 {
+        received.extend(q.receive(10, 1).await.unwrap());
+        if received.len() == 13 {
+            break;
+        }
+    }
+    assert_eq!(received.len(), 13);
+    let mut handles: Vec<&str> = received.iter().filter_map(|m| m.receipt_handle()).collect();
+    handles.insert(4, "not-a-receipt-handle");
+    let failed = q.delete_batch(&handles).await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, "not-a-receipt-handle");
+    let counts = c
+        .sqs
+        .get_queue_attributes()
+        .queue_url(q.url())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    for a in [
+        aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+        aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+    ] {
+        assert_eq!(
+            counts.attributes().unwrap()[&a],
+            "0",
+            "{a:?}: every handled message deleted"
+        );
+    }
+    assert!(q.delete_batch(&[]).await.is_empty());
+}
+
 /// A queue's message counts are what the operator's status and the peak's drain check read. The
 /// local endpoint computes them only when asked (a send no longer scans the queue for them:
 /// scripts/moto_server.py); asked, they count waiting, in-flight and delayed messages apart.

@@ -202,21 +202,26 @@ impl Consumer {
             .collect();
         // Each message is settled on its own: one lost delete or visibility change must not
         // leave the rest of a batch of a hundred to come back only after the queue's visibility
-        // timeout (minutes), as Lambda's poller settles each message of a batch.
+        // timeout (minutes), as Lambda's poller settles each message of a batch. The handled ones
+        // are deleted ten to a request (each entry answered on its own): one request per message
+        // made deletes a tenth of every request the local endpoint served at a December peak.
+        let mut handled = Vec::new();
         for m in &messages {
             let Some(handle) = m.receipt_handle() else {
                 continue;
             };
-            let settled = if failed.contains(&m.message_id().unwrap_or_default()) {
+            if failed.contains(&m.message_id().unwrap_or_default()) {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                self.queue.retry_after(handle, self.retry_after).await
+                if let Err(e) = self.queue.retry_after(handle, self.retry_after).await {
+                    tracing::warn!(consumer = self.name, error = %e, "a message could not be settled; it comes back after its visibility timeout");
+                }
             } else {
                 self.stats.handled.fetch_add(1, Ordering::Relaxed);
-                self.queue.delete(handle).await
-            };
-            if let Err(e) = settled {
-                tracing::warn!(consumer = self.name, error = %e, "a message could not be settled; it comes back after its visibility timeout");
+                handled.push(handle);
             }
+        }
+        for (_, e) in self.queue.delete_batch(&handled).await {
+            tracing::warn!(consumer = self.name, error = %e, "a message could not be settled; it comes back after its visibility timeout");
         }
         Ok(messages.len())
     }
