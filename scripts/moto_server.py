@@ -142,29 +142,6 @@ for _name in _COUNTS:
     setattr(models.Queue, _attr, _count_unless_skipped(getattr(models.Queue, _attr)))
 models.Queue.attributes = property(_QueueAttributes)
 
-# moto's DeleteMessage walks the whole queue twice (once to find the handle, once to rebuild the
-# list without it), and rebuilds it without the lock that SendMessage appends under: a message sent
-# while a delete walked was left out of the rebuilt list, lost. Here one walk, under that lock.
-def _delete_message(self, receipt_handle):
-    if receipt_handle in self.deleted_messages:
-        return  # deleted already; SQS accepts a repeated delete
-    with self._messages_lock:
-        kept = []
-        found = False
-        for message in self._messages:
-            if message.had_receipt_handle(receipt_handle):
-                found = True
-                self.pending_messages.discard(message)
-                self.deleted_messages.update(message.all_receipt_handles)
-            else:
-                kept.append(message)
-        if not found:
-            raise models.ReceiptHandleIsInvalid()
-        self._messages = kept
-
-
-models.Queue.delete_message = _delete_message
-
 # Per thread: the server answers requests on several threads at once.
 _in_query = threading.local()
 _all_items_sorted = Table.all_items
