@@ -433,6 +433,22 @@ async fn sqs_send_receive_delete() {
     assert!(q.receive(10, 1).await.unwrap().is_empty());
 }
 
+/// Every attribute of `q` as the endpoint answers GetQueueAttributes for `All`.
+async fn queue_attributes(
+    c: &Clients,
+    q: &SqsQueue,
+) -> std::collections::HashMap<aws_sdk_sqs::types::QueueAttributeName, String> {
+    c.sqs
+        .get_queue_attributes()
+        .queue_url(q.url())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap_or_default()
+}
+
 /// The local event source mapping deletes what a batch handled ten to a request: every handled
 /// message goes, across several requests, and a handle SQS refuses is reported alone while the
 /// others of its request are deleted.
@@ -462,23 +478,12 @@ async fn messages_are_deleted_ten_to_a_request_each_answered_on_its_own() {
     let failed = q.delete_batch(&handles).await;
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0].0, "not-a-receipt-handle");
-    let counts = c
-        .sqs
-        .get_queue_attributes()
-        .queue_url(q.url())
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-        .send()
-        .await
-        .unwrap();
+    let counts = queue_attributes(&c, &q).await;
     for a in [
         aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
         aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
     ] {
-        assert_eq!(
-            counts.attributes().unwrap()[&a],
-            "0",
-            "{a:?}: every handled message deleted"
-        );
+        assert_eq!(counts[&a], "0", "{a:?}: every handled message deleted");
     }
     assert!(q.delete_batch(&[]).await.is_empty());
 }
@@ -510,15 +515,8 @@ async fn a_queues_counts_tell_waiting_in_flight_and_delayed_apart() {
         .unwrap();
     let taken = q.receive(1, 1).await.unwrap();
     assert_eq!(taken.len(), 1);
-    let counts = c
-        .sqs
-        .get_queue_attributes()
-        .queue_url(q.url())
-        .attribute_names(A::All)
-        .send()
-        .await
-        .unwrap();
-    let count = |a: A| -> u32 { counts.attributes().unwrap()[&a].parse().unwrap() };
+    let counts = queue_attributes(&c, &q).await;
+    let count = |a: A| -> u32 { counts[&a].parse().unwrap() };
     assert_eq!(count(A::ApproximateNumberOfMessages), 2, "waiting");
     assert_eq!(
         count(A::ApproximateNumberOfMessagesNotVisible),
@@ -526,10 +524,7 @@ async fn a_queues_counts_tell_waiting_in_flight_and_delayed_apart() {
         "in flight"
     );
     assert_eq!(count(A::ApproximateNumberOfMessagesDelayed), 1, "delayed");
-    assert!(counts
-        .attributes()
-        .unwrap()
-        .contains_key(&A::VisibilityTimeout));
+    assert!(counts.contains_key(&A::VisibilityTimeout));
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use otklik_aws::queue::SqsQueue;
-use otklik_core::ports::PortResult;
+use otklik_core::ports::{PortError, PortResult};
 
 /// The most messages one `ReceiveMessage` returns.
 const MAX_PER_RECEIVE: usize = 10;
@@ -205,6 +205,9 @@ impl Consumer {
         // timeout (minutes), as Lambda's poller settles each message of a batch. The handled ones
         // are deleted ten to a request (each entry answered on its own): one request per message
         // made deletes a tenth of every request the local endpoint served at a December peak.
+        let unsettled = |e: &PortError| {
+            tracing::warn!(consumer = self.name, error = %e, "a message could not be settled; it comes back after its visibility timeout");
+        };
         let mut handled = Vec::new();
         for m in &messages {
             let Some(handle) = m.receipt_handle() else {
@@ -213,7 +216,7 @@ impl Consumer {
             if failed.contains(&m.message_id().unwrap_or_default()) {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = self.queue.retry_after(handle, self.retry_after).await {
-                    tracing::warn!(consumer = self.name, error = %e, "a message could not be settled; it comes back after its visibility timeout");
+                    unsettled(&e);
                 }
             } else {
                 self.stats.handled.fetch_add(1, Ordering::Relaxed);
@@ -221,7 +224,7 @@ impl Consumer {
             }
         }
         for (_, e) in self.queue.delete_batch(&handled).await {
-            tracing::warn!(consumer = self.name, error = %e, "a message could not be settled; it comes back after its visibility timeout");
+            unsettled(&e);
         }
         Ok(messages.len())
     }
