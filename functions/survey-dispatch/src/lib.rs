@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use otklik_app::batch::{decode_records, report};
 use otklik_app::engine::Engine;
 use otklik_app::max::{chat_of, ChatError};
-use otklik_aws::store::DynamoStore;
+use otklik_aws::store::{DynamoStore, SendClaim};
 use otklik_core::config::Config;
 use otklik_core::dispatch::{channels_to_try, employees_of, OrderChange};
 use otklik_core::email::{survey_email, to_mime};

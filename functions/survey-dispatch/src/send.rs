@@ -124,27 +124,38 @@ impl Dispatcher {
             },
             _ => None,
         };
-        if !self
+        // A claim given back while we looked (its sender's send was refused) is taken again: at
+        // most twice, after which the message comes back through the queue.
+        let mut survey = survey;
+        let mut looks = 0;
+        while !self
             .store
             .claim_send(&survey.id, &channel.to_string(), now)
             .await?
         {
-            // The question went out, or a crash after the claim left its outcome unknown: it is
-            // not sent again either way. A survey still `Scheduled` here is one whose save after
-            // the send was lost; it must say it asked, or the customer's answer would find it
-            // unasked (an "unprompted message") and the rating would be lost. Same input id as
-            // the send's own save below, so whichever lands first wins.
-            if survey.state == SurveyState::Scheduled {
-                self.apply(&survey, Input::sent(channel, ""), now).await?;
-                tracing::warn!(survey = %survey.id, %channel, "send claimed earlier but not recorded; marked sent");
+            looks += 1;
+            match self.claimed_elsewhere(&survey, channel).await? {
+                Elsewhere::Settled(d) => return Ok(d),
+                Elsewhere::Released(fresh) if looks < 3 => survey = *fresh,
+                Elsewhere::Released(_) => {
+                    return Err(PortError::Transient(format!(
+                        "the send claim of {} on {channel} keeps changing hands",
+                        survey.id
+                    ))
+                    .into())
+                }
             }
-            return Ok(Dispatched::AlreadyClaimed);
         }
         // Asked for the first time: the reminder's schedule is made before the provider is called,
         // so a crash after the send cannot leave the survey without its reminder (one that fires
         // for a question that never went out finds nothing to remind of).
         if survey.state == SurveyState::Scheduled {
-            self.schedule_reminder(&survey, now).await?;
+            if let Err(e) = self.schedule_reminder(&survey, now).await {
+                // Nothing was sent: with the claim kept, the redelivery would take the question
+                // for sent and the customer would never be asked.
+                self.give_back(&survey, channel).await?;
+                return Err(e);
+            }
         }
         let result = self
             .deliver(&survey, channel, Ask::Question, max_chat.as_deref(), now)
@@ -153,27 +164,158 @@ impl Dispatcher {
             Ok(id) => id,
             Err(SendError::NotSent(e)) => {
                 // Nothing left us: give the claim back so the redelivery can try again.
-                self.store
-                    .release_send(&survey.id, &channel.to_string())
-                    .await?;
+                self.give_back(&survey, channel).await?;
                 return Err(SendError::NotSent(e).into());
             }
             Err(SendError::Unknown(e)) => {
                 // It may have reached the customer; trying again could ask them twice.
                 tracing::error!(survey = %survey.id, %channel, error = %e, "send outcome unknown; not retried");
-                self.apply(&survey, Input::send_unknown(channel, e.as_str()), now)
-                    .await?;
+                if let Err(saved) = self
+                    .apply(&survey, Input::send_unknown(channel, e.as_str()), now)
+                    .await
+                {
+                    // As for a send not recorded (below): the claim tells the redelivery.
+                    if let Err(note) = self
+                        .store
+                        .note_claim_unknown(&survey.id, &channel.to_string(), &e)
+                        .await
+                    {
+                        tracing::warn!(survey = %survey.id, %channel, error = %note, "unknown outcome not noted on the claim");
+                    }
+                    return Err(saved);
+                }
                 return Ok(Dispatched::Failed(e));
             }
         };
-        self.remember_sent(&message_id, &survey.id, now).await?;
-        self.apply(&survey, Input::sent(channel, message_id.as_str()), now)
-            .await?;
+        let recorded = match self.remember_sent(&message_id, &survey.id, now).await {
+            Ok(()) => self
+                .apply(&survey, Input::sent(channel, message_id.as_str()), now)
+                .await
+                .map(drop),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recorded {
+            // The question is out but not on the survey. The claim says so, with the id, for the
+            // redelivery that finds it taken (`claimed_elsewhere`): it records the send as it
+            // was instead of waiting out this sender.
+            if let Err(note) = self
+                .store
+                .note_claim_sent(&survey.id, &channel.to_string(), &message_id)
+                .await
+            {
+                tracing::warn!(survey = %survey.id, %channel, error = %note, "sent message's id not noted on the claim");
+            }
+            return Err(e);
+        }
         tracing::info!(survey = %survey.id, %channel, employees = survey.employees.len(), "survey sent");
         Ok(Dispatched::Sent {
             channel,
             message_id,
         })
+    }
+
+    /// Gives the send claim back (nothing left us), trying a failed write a few times in place:
+    /// a claim kept without a send would have the question taken for sent.
+    async fn give_back(&self, survey: &Survey, channel: Channel) -> Result<(), DispatchError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self
+                .store
+                .release_send(&survey.id, &channel.to_string())
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(PortError::Transient(e)) if tries < REMEMBER_TRIES => {
+                    tracing::warn!(survey = %survey.id, error = %e, "giving the send claim back failed; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The send claim is taken by another delivery of the same question (a duplicate message
+    /// handled at the same time, or an earlier delivery that failed). What it means depends on
+    /// its sender, which may still be at work: its send can yet be refused and the claim given
+    /// back, and the question would then be lost had we marked it sent.
+    ///
+    /// - The survey moved on (its sender recorded the send, or the send failed): nothing to do.
+    /// - The claim was given back: ours to take again ([`Elsewhere::Released`]).
+    /// - The claim carries the provider's message id (its sender sent and could not record it):
+    ///   recorded as sent with that id; or the send's unknown outcome: recorded as such.
+    /// - The claim is older than the function's timeout: its sender is gone (Lambda stops an
+    ///   invocation at its timeout, and the claim's time is its batch's start), with the send's
+    ///   outcome unknown. The question is never sent twice, so it is marked sent without an id:
+    ///   a survey still `Scheduled` would take the customer's answer for an unprompted message.
+    /// - Otherwise its sender is at work: we watch for [`CLAIM_WATCH`], then leave the message
+    ///   to come back through the queue (after the visibility timeout, past the sender's end).
+    ///
+    /// A fallback or a later channel (the survey no longer `Scheduled`) is never marked without an
+    /// id: its own message comes back if its sender failed.
+    pub(crate) async fn claimed_elsewhere(
+        &self,
+        survey: &Survey,
+        channel: Channel,
+    ) -> Result<Elsewhere, DispatchError> {
+        let key = channel.to_string();
+        let gone_after = chrono::Duration::seconds(i64::from(
+            otklik_aws::resources::function("survey-dispatch").map_or(900, |f| f.timeout_secs),
+        ));
+        let awaits_send =
+            |s: &Survey| s.state == SurveyState::Scheduled || s.fallback_pending(channel);
+        let watch_until = tokio::time::Instant::now() + CLAIM_WATCH;
+        loop {
+            let Some(fresh) = self.store.get(&survey.id).await? else {
+                return Ok(Elsewhere::Settled(Dispatched::NothingToDo(
+                    "no such survey".into(),
+                )));
+            };
+            if !awaits_send(&fresh) {
+                return Ok(Elsewhere::Settled(Dispatched::AlreadyClaimed));
+            }
+            let claim = self.store.send_claim(&survey.id, &key).await?;
+            let now = Utc::now();
+            match claim {
+                None => return Ok(Elsewhere::Released(Box::new(fresh))),
+                Some(SendClaim {
+                    message_id: Some(id),
+                    ..
+                }) => {
+                    self.apply(&fresh, Input::sent(channel, id.as_str()), now)
+                        .await?;
+                    tracing::warn!(survey = %survey.id, %channel, "send recorded from its claim");
+                    return Ok(Elsewhere::Settled(Dispatched::AlreadyClaimed));
+                }
+                Some(SendClaim {
+                    unknown: Some(reason),
+                    ..
+                }) => {
+                    self.apply(&fresh, Input::send_unknown(channel, reason.as_str()), now)
+                        .await?;
+                    tracing::warn!(survey = %survey.id, %channel, "unknown send outcome recorded from its claim");
+                    return Ok(Elsewhere::Settled(Dispatched::Failed(reason)));
+                }
+                Some(c) if now - c.at >= gone_after => {
+                    if fresh.state == SurveyState::Scheduled {
+                        self.apply(&fresh, Input::sent(channel, ""), now).await?;
+                        tracing::warn!(survey = %survey.id, %channel, "send claimed by a delivery that ended without recording it; marked sent");
+                    }
+                    return Ok(Elsewhere::Settled(Dispatched::AlreadyClaimed));
+                }
+                Some(_) if fresh.state != SurveyState::Scheduled => {
+                    return Ok(Elsewhere::Settled(Dispatched::AlreadyClaimed));
+                }
+                Some(_) if tokio::time::Instant::now() >= watch_until => {
+                    return Err(PortError::Transient(format!(
+                        "another delivery is sending {} on {channel}; its outcome is awaited",
+                        survey.id
+                    ))
+                    .into());
+                }
+                Some(_) => tokio::time::sleep(CLAIM_POLL).await,
+            }
+        }
     }
 
     /// Remembers which survey the provider's `message_id` belongs to, trying a failed write a
@@ -381,3 +523,18 @@ impl Dispatcher {
 
 /// Writes of a sent message's id before the dispatch gives up on it (see `remember_sent`).
 const REMEMBER_TRIES: u64 = 3;
+
+/// How long a delivery that finds the send claim taken watches its sender at work before it
+/// leaves the message to the queue: longer than a provider call (10 s client timeouts) with the
+/// record after it, so a duplicate handled alongside usually settles here.
+pub(crate) const CLAIM_WATCH: std::time::Duration = std::time::Duration::from_secs(15);
+/// Between two looks at the claim and the survey while watching.
+const CLAIM_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// What became of a send claim another delivery holds ([`Dispatcher::claimed_elsewhere`]).
+pub(crate) enum Elsewhere {
+    /// Nothing more for this delivery to do.
+    Settled(Dispatched),
+    /// Given back: the survey as it is now, to claim again.
+    Released(Box<Survey>),
+}

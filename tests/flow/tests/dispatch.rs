@@ -195,14 +195,20 @@ async fn a_number_with_whatsapp_gets_exactly_one_message_whatever_the_redeliveri
 }
 
 #[tokio::test]
-async fn a_send_claimed_before_a_crash_is_recorded_as_asked_and_never_sent_again() {
+async fn a_send_claimed_by_a_delivery_gone_past_its_timeout_is_recorded_as_asked_and_never_sent_again(
+) {
     let s = stack("claimed", "green-api").await;
     s.whatsapp_numbers(&["79001230002"]).await;
     let survey = s.survey(Some("+7 900 123-00-02"), None).await;
-    // A dispatcher took the claim and died before its save: the survey still says Scheduled.
+    // A dispatcher took the claim and died before its save, longer ago than the function's
+    // timeout: the survey still says Scheduled, and nobody will record the send.
     assert!(s
         .store
-        .claim_send(&survey.id, "whatsapp", Utc::now())
+        .claim_send(
+            &survey.id,
+            "whatsapp",
+            Utc::now() - chrono::Duration::minutes(4)
+        )
         .await
         .unwrap());
 
@@ -219,6 +225,154 @@ async fn a_send_claimed_before_a_crash_is_recorded_as_asked_and_never_sent_again
         "replies must find it asked"
     );
     assert_eq!(stored.channel, Some(Channel::Whatsapp));
+}
+
+#[tokio::test]
+async fn a_duplicate_finding_the_claim_taken_sends_once_its_holder_gives_it_back() {
+    let s = stack("claim-back", "green-api").await;
+    s.whatsapp_numbers(&["79001230004"]).await;
+    let survey = s.survey(Some("+7 900 123-00-04"), None).await;
+    // Another delivery of the same question holds the claim, its send about to be refused.
+    assert!(s
+        .store
+        .claim_send(&survey.id, "whatsapp", Utc::now())
+        .await
+        .unwrap());
+    let holder = {
+        let store = s.store.clone();
+        let id = survey.id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            store.release_send(&id, "whatsapp").await.unwrap();
+        })
+    };
+
+    let d = s.dispatch(&survey).await;
+    holder.await.unwrap();
+    assert!(
+        matches!(
+            d,
+            Dispatched::Sent {
+                channel: Channel::Whatsapp,
+                ..
+            }
+        ),
+        "the question is not lost with the refused send: {d:?}"
+    );
+    assert_eq!(s.whatsapp_sent().await.len(), 1, "asked exactly once");
+    let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, SurveyState::Sent);
+    assert!(
+        stored
+            .provider_message_id
+            .as_deref()
+            .is_some_and(|id| !id.is_empty()),
+        "{:?}",
+        stored.provider_message_id
+    );
+}
+
+#[tokio::test]
+async fn a_send_its_holder_could_not_record_is_recorded_from_the_claim_with_its_id() {
+    let s = stack("claim-id", "green-api").await;
+    s.whatsapp_numbers(&["79001230005"]).await;
+    let survey = s.survey(Some("+7 900 123-00-05"), None).await;
+    // The holder sent, failed to save the survey, and left the provider's id on the claim.
+    assert!(s
+        .store
+        .claim_send(&survey.id, "whatsapp", Utc::now())
+        .await
+        .unwrap());
+    s.store
+        .note_claim_sent(&survey.id, "whatsapp", "gr-claimed-1")
+        .await
+        .unwrap();
+
+    let d = s.dispatch(&survey).await;
+    assert!(matches!(d, Dispatched::AlreadyClaimed), "{d:?}");
+    assert!(
+        s.whatsapp_sent().await.is_empty(),
+        "never a second question"
+    );
+    let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, SurveyState::Sent);
+    assert_eq!(stored.provider_message_id.as_deref(), Some("gr-claimed-1"));
+}
+
+#[tokio::test]
+async fn a_claim_whose_holder_is_still_at_work_leaves_the_question_to_the_queue() {
+    let s = stack("claim-busy", "green-api").await;
+    s.whatsapp_numbers(&["79001230006"]).await;
+    let survey = s.survey(Some("+7 900 123-00-06"), None).await;
+    assert!(s
+        .store
+        .claim_send(&survey.id, "whatsapp", Utc::now())
+        .await
+        .unwrap());
+
+    let r = s
+        .dispatcher
+        .handle(&DispatchMessage::question(&survey.id), Utc::now())
+        .await;
+    assert!(
+        matches!(r, Err(ref e) if e.to_string().contains("outcome is awaited")),
+        "{r:?}"
+    );
+    assert!(s.whatsapp_sent().await.is_empty());
+    let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.state,
+        SurveyState::Scheduled,
+        "not taken for sent while its sender may yet fail"
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_schedule_that_fails_gives_the_claim_back_and_the_question_goes_out_later() {
+    let s = stack("claim-schedule", "green-api").await;
+    s.whatsapp_numbers(&["79001230007"]).await;
+    let survey = s.survey(Some("+7 900 123-00-07"), None).await;
+    // The scheduler is unreachable: every CreateSchedule fails before it reaches AWS.
+    let faults = otklik_local_runner::awsproxy::AwsFaults::new(
+        vec![otklik_local_runner::awsproxy::FaultRule {
+            action: "scheduler CreateSchedule",
+            body_contains: None,
+            drop: 1.0,
+            lose_answer: 0.0,
+        }],
+        7,
+    );
+    faults.enable(true);
+    let (proxy, _) = otklik_local_runner::awsproxy::proxy(local_endpoint(), Some(faults))
+        .await
+        .unwrap();
+    let broken = otklik_aws::Clients::with_endpoint(&proxy).await;
+    let mut reminding = Dispatcher::from_parts(&s.parts()).await.unwrap();
+    let mut config = reminding.config.as_ref().clone();
+    config.survey.reminder_after = Some(std::time::Duration::from_secs(24 * 3600));
+    reminding.config = std::sync::Arc::new(config);
+    reminding.scheduler = Some(otklik_aws::scheduler::SurveyScheduler::new(
+        broken.scheduler,
+        &s.names,
+        "arn:aws:sqs:eu-central-1:123456789012:dispatch",
+        "arn:aws:iam::123456789012:role/scheduler",
+    ));
+
+    let first = reminding
+        .handle(&DispatchMessage::question(&survey.id), Utc::now())
+        .await;
+    assert!(first.is_err(), "{first:?}");
+    assert!(s.whatsapp_sent().await.is_empty());
+    assert_eq!(
+        s.store.send_claim(&survey.id, "whatsapp").await.unwrap(),
+        None,
+        "nothing was sent, so the claim is given back"
+    );
+
+    // The redelivery asks the customer (here without a reminder to schedule).
+    let d = s.dispatch(&survey).await;
+    assert!(matches!(d, Dispatched::Sent { .. }), "{d:?}");
+    assert_eq!(s.whatsapp_sent().await.len(), 1);
 }
 
 #[tokio::test]

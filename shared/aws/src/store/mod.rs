@@ -42,6 +42,7 @@ mod worked;
 pub use credits::Credit;
 pub use links::{MaxAccount, ShortLink};
 pub use privacy::{ForgetReport, Forgotten, RetentionReport};
+pub use sends::SendClaim;
 pub use unusable::{UnusableItem, UNUSABLE_RETENTION_DAYS};
 
 /// How long a survey record is kept after it was created (SPEC §8: keep only what the flow needs).

@@ -4,6 +4,22 @@
 
 use super::*;
 
+/// The claim item's attribute with the provider's message id, once its sender noted it.
+const CLAIM_MESSAGE_ID: &str = "message_id";
+/// …and why the send's outcome is unknown, when its sender noted that instead.
+const CLAIM_UNKNOWN: &str = "outcome_unknown";
+
+/// A taken send claim (`DynamoStore::send_claim`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendClaim {
+    /// When it was taken (the sender's clock at its batch's start: never later than the claim).
+    pub at: DateTime<Utc>,
+    /// The provider's id for the message, when the sender noted it on the claim.
+    pub message_id: Option<String>,
+    /// Why the send's outcome is unknown, when the sender noted that instead.
+    pub unknown: Option<String>,
+}
+
 /// Send claims and message ids: how dispatch sends at most once, and how a delivery status finds
 /// its survey.
 impl DynamoStore {
@@ -44,6 +60,84 @@ impl DynamoStore {
             .get_item(format!("send#{survey}"), channel)
             .await?
             .is_some())
+    }
+
+    /// The claim on sending `survey` on `channel`, when there is one: when it was taken, and
+    /// what its sender noted of the send ([`Self::note_claim_sent`],
+    /// [`Self::note_claim_unknown`]).
+    pub async fn send_claim(
+        &self,
+        survey: &SurveyId,
+        channel: &str,
+    ) -> PortResult<Option<SendClaim>> {
+        let Some(item) = self.get_item(format!("send#{survey}"), channel).await? else {
+            return Ok(None);
+        };
+        let at = item
+            .get("at")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| {
+                PortError::Permanent(format!("send claim of {survey} without a time"))
+            })?;
+        let message_id = item
+            .get(CLAIM_MESSAGE_ID)
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        let unknown = item.get(CLAIM_UNKNOWN).and_then(|v| v.as_s().ok()).cloned();
+        Ok(Some(SendClaim {
+            at,
+            message_id,
+            unknown,
+        }))
+    }
+
+    /// Notes on the claim the message id the provider answered with: a sender whose own record
+    /// of the send failed leaves it there, so that the next delivery of the same dispatch can
+    /// record the send (with its id) instead of guessing. Only an existing claim is written.
+    pub async fn note_claim_sent(
+        &self,
+        survey: &SurveyId,
+        channel: &str,
+        message_id: &str,
+    ) -> PortResult<()> {
+        self.note_claim(survey, channel, CLAIM_MESSAGE_ID, message_id)
+            .await
+    }
+
+    /// Notes on the claim that the send's outcome is unknown (`reason`), for the same purpose.
+    pub async fn note_claim_unknown(
+        &self,
+        survey: &SurveyId,
+        channel: &str,
+        reason: &str,
+    ) -> PortResult<()> {
+        self.note_claim(survey, channel, CLAIM_UNKNOWN, reason)
+            .await
+    }
+
+    async fn note_claim(
+        &self,
+        survey: &SurveyId,
+        channel: &str,
+        name: &str,
+        value: &str,
+    ) -> PortResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::PK, s(format!("send#{survey}")))
+            .key(attr::SK, s(channel))
+            .update_expression("SET #v = :v")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#v", name)
+            .expression_attribute_names("#pk", attr::PK)
+            .expression_attribute_values(":v", s(value))
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(())
     }
 
     /// Gives a claim back, only when the provider certainly did not take the message.
