@@ -265,6 +265,55 @@ async fn an_opt_out_blocks_both_phone_and_email() {
     assert!(!other.contains(&phone_only).await.unwrap());
 }
 
+/// Counts the requests a DynamoDB client makes (an SDK interceptor: every attempt of every
+/// operation passes through it).
+#[derive(Debug, Clone, Default)]
+struct CountCalls(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl aws_sdk_dynamodb::config::Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "CountCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_opt_out_check_is_one_request_whatever_the_contact_holds() {
+    let c = clients().await;
+    let names = unique_names("dnc-one");
+    ensure_all(&c, &names).await.unwrap();
+    let count = CountCalls::default();
+    let counted = aws_sdk_dynamodb::Client::from_conf(
+        c.dynamodb
+            .config()
+            .to_builder()
+            .interceptor(count.clone())
+            .build(),
+    );
+    let store = DynamoStore::new(counted, &names).with_hasher(hasher());
+    let both = survey(1, "2026-11-20T10:00:00Z").contact;
+    let requests = || count.0.load(std::sync::atomic::Ordering::SeqCst);
+    // Phone and email, each as its hash and as an older build's plain key: four keys, one read.
+    assert!(!store.contains(&both).await.unwrap());
+    assert_eq!(requests(), 1);
+    store.add(&both).await.unwrap();
+    let before = requests();
+    assert!(
+        store.contains(&both).await.unwrap(),
+        "read consistently right after the opt-out"
+    );
+    assert_eq!(requests() - before, 1);
+}
+
 #[tokio::test]
 async fn a_plain_opt_out_of_an_older_build_still_holds_and_the_sweep_hashes_it() {
     let c = clients().await;

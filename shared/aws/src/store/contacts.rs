@@ -4,14 +4,58 @@
 use super::*;
 
 impl DoNotContactList for DynamoStore {
-    /// Looks up the keyed hashes, then the plain entries an older build wrote (until the daily
-    /// sweep has moved them to hashes; see docs/operations.md, "Upgrading the do-not-contact list").
+    /// Looks up the keyed hashes and the plain entries an older build wrote (until the daily
+    /// sweep has moved them to hashes; see docs/operations.md, "Upgrading the do-not-contact list"),
+    /// all in one consistent batched read: every survey is checked at intake and again before it
+    /// is sent, and a key a request made this four requests per survey at a peak.
     async fn contains(&self, contact: &Contact) -> PortResult<bool> {
-        let keys = dnc_keys(self.hasher()?, contact);
-        for key in keys.into_iter().chain(legacy_dnc_keys(contact)) {
-            if self.get_item(key, "dnc").await?.is_some() {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let keys: Vec<String> = dnc_keys(self.hasher()?, contact)
+            .into_iter()
+            .chain(legacy_dnc_keys(contact))
+            .collect();
+        if keys.is_empty() {
+            return Ok(false);
+        }
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(
+                    keys.into_iter()
+                        .map(|pk| {
+                            HashMap::from([
+                                (attr::PK.to_string(), s(pk)),
+                                (attr::SK.to_string(), s("dnc")),
+                            ])
+                        })
+                        .collect(),
+                ))
+                .consistent_read(true)
+                .projection_expression("#pk")
+                .expression_attribute_names("#pk", attr::PK)
+                .build()
+                .map_err(|e| PortError::Permanent(format!("do-not-contact read: {e}")))?,
+        );
+        while let Some(request) = pending.take() {
+            let got = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(port_error)?;
+            let found = got
+                .responses
+                .as_ref()
+                .and_then(|r| r.get(&self.table))
+                .is_some_and(|items| !items.is_empty());
+            if found {
                 return Ok(true);
             }
+            // Keys the service could not read this time are asked again.
+            pending = got
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .filter(|k| !k.keys.is_empty());
         }
         Ok(false)
     }
