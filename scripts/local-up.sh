@@ -45,22 +45,43 @@ fi
 
 [ -x .venv/bin/moto_server ] || { echo "no .venv/bin/moto_server: run 'make venv' first" >&2; exit 1; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+
+# The endpoint is two moto processes behind one address: DynamoDB in one, every other service in
+# the other, so that it uses two cores (moto serves one request at a time per process). The
+# router (infra/local/aws-router: hyper and tokio only, built on its own) sends each request by
+# its X-Amz-Target; docs/local.md. Its release build takes about a minute, once.
+cargo build --quiet --locked --release -p otklik-aws-router \
+  || { echo "the local endpoint's router did not build" >&2; exit 1; }
+router="${CARGO_TARGET_DIR:-target}/release/otklik-aws-router"
+
+wait_for() { # url pidfile what
+  for _ in $(seq 1 100); do
+    if python3 -c "import urllib.request,sys; urllib.request.urlopen('$1/moto-api/data.json', timeout=1)" 2>/dev/null; then
+      return 0
+    fi
+    alive "$2" || { echo "$3 exited; see $STATE/logs" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "$3 did not come up; see $STATE/logs" >&2
+  exit 1
+}
+
 # moto_server through scripts/moto_server.py: see there for the one lookup it makes cheap.
-nohup .venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p "$port" >"$STATE/logs/moto.log" 2>&1 &
+main_port=$(free_port)
+nohup .venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p "$main_port" >"$STATE/logs/moto.log" 2>&1 &
 echo $! >"$STATE/pids/moto.pid"
+ddb_port=$(free_port)
+nohup .venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p "$ddb_port" >"$STATE/logs/moto-dynamodb.log" 2>&1 &
+echo $! >"$STATE/pids/moto-dynamodb.pid"
+port=$(free_port)
+nohup "$router" "127.0.0.1:$port" "http://127.0.0.1:$main_port" "http://127.0.0.1:$ddb_port" >"$STATE/logs/aws-router.log" 2>&1 &
+echo $! >"$STATE/pids/aws-router.pid"
 
 endpoint="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-  if python3 -c "import urllib.request,sys; urllib.request.urlopen('$endpoint/moto-api/data.json', timeout=1)" 2>/dev/null; then
-    break
-  fi
-  if ! alive "$STATE/pids/moto.pid"; then
-    echo "moto_server exited; see $STATE/logs/moto.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+wait_for "http://127.0.0.1:$main_port" "$STATE/pids/moto.pid" "moto_server"
+wait_for "http://127.0.0.1:$ddb_port" "$STATE/pids/moto-dynamodb.pid" "moto_server (DynamoDB)"
+wait_for "$endpoint" "$STATE/pids/aws-router.pid" "the endpoint's router"
 
 stack=${OTKLIK_STACK:-otklik-local}
 cat >"$STATE/stack.env" <<ENV

@@ -1673,3 +1673,38 @@ mod index_queries {
         check(&c, &table, 1, &model, "after concurrent writes").await;
     }
 }
+
+/// The endpoint is two moto processes behind one address (`infra/local/aws-router`, docs/local.md):
+/// DynamoDB in one, every other service in the other. A table made through the endpoint is listed
+/// by DynamoDB there, but the main process's record of its state (`/moto-api/`, where the tests
+/// read sent mail) holds the stack's queues and no trace of it.
+#[tokio::test]
+async fn the_endpoint_keeps_dynamodb_in_a_process_of_its_own() {
+    use std::io::{Read, Write};
+    let c = clients().await;
+    let names = unique_names("split");
+    ensure_all(&c, &names).await.unwrap();
+    let table = names.table(&MAIN_TABLE);
+    let tables = c.dynamodb.list_tables().send().await.unwrap();
+    assert!(tables.table_names().contains(&table), "{tables:?}");
+
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL of the local endpoint");
+    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /moto-api/data.json HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
+    let queue = names.queue(&DISPATCH_QUEUE);
+    assert!(answer.contains(&queue), "the main process holds the queues");
+    assert!(!answer.contains(&table), "and none of DynamoDB's tables");
+}

@@ -111,6 +111,13 @@ pub struct Peak {
     pub consumers: Vec<ConsumerTime>,
 }
 
+impl Peak {
+    /// The last completion → the last customer asked: `asked_in` less the burst itself.
+    pub fn asked_after_last_completion(&self) -> Option<Duration> {
+        self.asked_in.map(|d| d.saturating_sub(self.completed_in))
+    }
+}
+
 /// One queue consumer's answering phase: how long its messages waited on the queue and how long
 /// its batches took in the function (the local event source mapping's counters).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -680,7 +687,8 @@ pub fn markdown(p: &Peak, quiet_calls: Option<u64>) -> String {
          shop's waiting time before asking is compressed away, so the questions pile up right \
          behind the completions; the history poller runs every {} s (on AWS every 5 minutes). \
          Times are from the first completion (reply) to the last customer asked (last effect), \
-         polled every few seconds.\n\n",
+         polled every few seconds, except the goal of asking everyone, which counts from the last \
+         completion as the issue that set it does.\n\n",
         p.plan_orders,
         p.completed_in.as_secs_f64(),
         p.plan_replies,
@@ -703,11 +711,15 @@ pub fn markdown(p: &Peak, quiet_calls: Option<u64>) -> String {
         Previous::READS_PER_ASKED_ORDER,
         verdict(Some(reads <= 0.1)),
     ));
+    // The goal is the issue's measure: from the last completion, once the burst is over (the
+    // previous design's 21 min 15 s was counted so too). From the first, it adds the burst.
+    let after_burst = p.asked_after_last_completion();
     s.push_str(&format!(
-        "| every customer asked, from the first completion | {} | {} | ≤ 2 min | {} |\n",
-        Previous::ASKED_IN,
+        "| every customer asked, from the last completion (from the first: {}) | {} | {} | ≤ 2 min | {} |\n",
         time(p.asked_in),
-        verdict(under(p.asked_in, 120).or(Some(false))),
+        Previous::ASKED_IN,
+        time(after_burst),
+        verdict(under(after_burst, 120).or(Some(false))),
     ));
     let rate = p
         .writes_per_second
@@ -1016,6 +1028,18 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("| 1 min 15 s | ≤ 2 min | met |"), "{s}");
+        // A burst of a minute: asked 2 min 50 s after the first completion is 1 min 50 s after
+        // the last, which the goal is measured from.
+        let burst = Peak {
+            completed_in: Duration::from_secs(60),
+            asked_in: Some(Duration::from_secs(170)),
+            ..ok.clone()
+        };
+        let s = markdown(&burst, Some(3));
+        assert!(
+            s.contains("from the last completion (from the first: 2 min 50 s) | 21 min 15 s | 1 min 50 s | ≤ 2 min | met |"),
+            "{s}"
+        );
         assert!(s.contains("quiet day | 4 | 3 | ≤ 3 | met |"), "{s}");
         assert!(s.contains("never over the limit"), "{s}");
         assert!(s.contains("| **0** |"), "{s}");
