@@ -130,7 +130,9 @@ impl Dispatcher {
         let mut looks = 0;
         while !self
             .store
-            .claim_send(&survey.id, &channel.to_string(), now)
+            // The claim's time is the moment it is taken (not the batch's start, which may be
+            // minutes earlier): `claimed_elsewhere` judges its sender by it.
+            .claim_send(&survey.id, &channel.to_string(), Utc::now())
             .await?
         {
             looks += 1;
@@ -244,8 +246,7 @@ impl Dispatcher {
     /// - The claim was given back: ours to take again ([`Elsewhere::Released`]).
     /// - The claim carries the provider's message id (its sender sent and could not record it):
     ///   recorded as sent with that id; or the send's unknown outcome: recorded as such.
-    /// - The claim is older than the function's timeout: its sender is gone (Lambda stops an
-    ///   invocation at its timeout, and the claim's time is its batch's start), with the send's
+    /// - The claim is older than [`SENDER_GONE_AFTER`]: its sender is gone, with the send's
     ///   outcome unknown. The question is never sent twice, so it is marked sent without an id:
     ///   a survey still `Scheduled` would take the customer's answer for an unprompted message.
     /// - Otherwise its sender is at work: we watch for [`CLAIM_WATCH`], then leave the message
@@ -259,9 +260,8 @@ impl Dispatcher {
         channel: Channel,
     ) -> Result<Elsewhere, DispatchError> {
         let key = channel.to_string();
-        let gone_after = chrono::Duration::seconds(i64::from(
-            otklik_aws::resources::function("survey-dispatch").map_or(900, |f| f.timeout_secs),
-        ));
+        let gone_after =
+            chrono::Duration::from_std(SENDER_GONE_AFTER).expect("a minute is a chrono duration");
         let awaits_send =
             |s: &Survey| s.state == SurveyState::Scheduled || s.fallback_pending(channel);
         let watch_until = tokio::time::Instant::now() + CLAIM_WATCH;
@@ -282,6 +282,10 @@ impl Dispatcher {
                     message_id: Some(id),
                     ..
                 }) => {
+                    // Its sender may have failed before the id → survey record too; without it a
+                    // later "failed" status of this message could not find the survey to fall
+                    // back from.
+                    self.remember_sent(&id, &survey.id, now).await?;
                     self.apply(&fresh, Input::sent(channel, id.as_str()), now)
                         .await?;
                     tracing::warn!(survey = %survey.id, %channel, "send recorded from its claim");
@@ -528,6 +532,17 @@ const REMEMBER_TRIES: u64 = 3;
 /// leaves the message to the queue: longer than a provider call (10 s client timeouts) with the
 /// record after it, so a duplicate handled alongside usually settles here.
 pub(crate) const CLAIM_WATCH: std::time::Duration = std::time::Duration::from_secs(15);
+/// A claim with nothing noted, older than this, belongs to a sender that is gone. A live sender
+/// records or notes its send's outcome within its provider call (10 s client timeouts; MAX's
+/// pacing call before its first send, 10 s more) and a few table writes of well under a second
+/// each; a minute leaves room for a slow table. Judged from the claim's own time. Much shorter
+/// than the function's timeout (180 s) because the local stand-in redelivers a failed message
+/// within seconds, not after the 18-minute visibility timeout: a redelivery that watched and gave
+/// up every 15 s until then would reach the queue's 10 receives and its dead-letter queue. A
+/// sender alive past it with its outcome still unknown (a table answering slower than this for
+/// a whole send) would have its question marked sent, and lost if the send was then refused:
+/// the at-most-once loss described in docs/reliability.md.
+pub(crate) const SENDER_GONE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 /// Between two looks at the claim and the survey while watching.
 const CLAIM_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 

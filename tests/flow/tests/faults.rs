@@ -29,8 +29,8 @@
 //! (ARCHITECTURE: never twice), and a message in that window is lost by design
 //! (docs/reliability.md). The one such loss the run does produce is counted, not hidden: a MAX
 //! question taken and then reported failed whose id we never recorded — its answer was lost, or
-//! the dispatcher died between MAX's answer and its record of the id — so its failure names a
-//! message we do not know and cannot fall back to SMS.
+//! the dispatcher's record of the id failed and so did its note of it on the send's claim — so
+//! its failure names a message we do not know and cannot fall back to SMS.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;

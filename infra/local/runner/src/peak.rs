@@ -838,12 +838,12 @@ pub fn markdown(p: &Peak, quiet_calls: Option<u64>) -> String {
         }
     }
     // What bounds each time: retailCRM's floor is its requests at the limit; the rest is the local
-    // AWS endpoint (one Python process for every table, queue and schedule) and the simulators.
+    // AWS endpoint (two moto processes, DynamoDB and the rest) and the simulators.
     let floor = |calls: u64| Duration::from_secs_f64(calls as f64 / p.rate_limit.max(1) as f64);
     s.push_str(&format!(
         "\nWhat bounds the times: retailCRM's requests at the limit take {} of the asking phase and \
          {} of the answering phase; the rest of each is spent in the local AWS endpoint (moto \
-         server, one Python process serving every table, queue and schedule on these cores), the \
+         server: one Python process for DynamoDB, one for the queues, schedules and mail), the \
          simulators and our functions sharing the same two cores, not waiting on retailCRM. On \
          AWS, DynamoDB, SQS and Lambda scale out, so those parts shrink; the retailCRM floor \
          stays.\n",
