@@ -103,6 +103,8 @@ pub struct Dispatcher {
     pub texts: Texts,
     pub signer: LinkSigner,
     pub config: Arc<Config>,
+    /// The history pages read past the poller's cursor by earlier batches.
+    pub tail_cache: tokio::sync::Mutex<Option<TailCache>>,
 }
 
 impl Dispatcher {
@@ -167,6 +169,11 @@ impl Dispatcher {
     /// poller's (it still has to signal the changes on these pages). `None` when the stream was
     /// never read (no cursor or coverage: nothing to add a tail to) or a read failed — the orders
     /// then read their own history, as without a tail.
+    ///
+    /// What a batch read is kept for the next batches of this instance ([`TailCache`]): while the
+    /// poller's cursor has not passed it, a later batch reads only the pages after it. At a peak,
+    /// batches come every few seconds between two passes, and each used to read the whole tail
+    /// past the cursor again.
     async fn read_tail(&self, max_pages: usize, now: DateTime<Utc>) -> Option<Tail> {
         let stream = otklik_core::history::STREAM;
         let (coverage, cursor) = match (
@@ -180,10 +187,17 @@ impl Dispatcher {
                 return None;
             }
         };
-        let mut since = cursor;
-        let mut worked: std::collections::BTreeMap<u64, std::collections::BTreeSet<u64>> =
-            Default::default();
-        let mut until = None;
+        // Held across the reads: a batch beside this one waits, then reads only what is newer.
+        let mut cache = self.tail_cache.lock().await;
+        let kept = cache
+            .take()
+            .filter(|c| c.read_to >= cursor && c.worked.len() <= TAIL_CACHE_ORDERS);
+        // The kept pages start at or before the cursor and run on without a gap to `read_to`;
+        // those before the cursor are in the stored fold as well, and a fold is a set union.
+        let (mut since, mut worked, mut until) = match kept {
+            Some(c) => (c.read_to, c.worked, c.until),
+            None => (cursor, Default::default(), None),
+        };
         for _ in 0..max_pages {
             let query = HistoryQuery {
                 since_id: Some(since),
@@ -196,6 +210,12 @@ impl Dispatcher {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(error = %e, "history tail not read; orders read their own history");
+                    // What was read before stays good for the next batch.
+                    *cache = Some(TailCache {
+                        read_to: since,
+                        worked,
+                        until,
+                    });
                     return None;
                 }
             };
@@ -213,15 +233,25 @@ impl Dispatcher {
                 last.and_then(|e| e.created_at),
             )
             .or(until);
-            match last {
-                Some(e) if page.entries.len() >= TAIL_PAGE => since = e.id,
-                _ => break,
+            if let Some(e) = last {
+                since = e.id;
+            }
+            if page.entries.len() < TAIL_PAGE {
+                break;
             }
         }
-        Some(Tail {
+        let tail = Tail {
             coverage: with_tail(Some(&coverage), until),
+            worked: worked.clone(),
+        };
+        // The next read starts after these pages; its own first page moves `until` on, and until
+        // then the kept one holds for what was read.
+        *cache = Some(TailCache {
+            read_to: since,
             worked,
-        })
+            until,
+        });
+        Some(tail)
     }
 
     async fn history(&self, order_id: u64) -> Result<Vec<OrderChange>, CrmError> {
@@ -450,6 +480,21 @@ impl Dispatcher {
     }
 }
 
+/// The history stream's pages this instance read past the poller's cursor, kept for its next
+/// batches ([`Dispatcher::read_tail`]).
+pub struct TailCache {
+    /// The last change read: the next read asks for what is after it.
+    read_to: u64,
+    /// Who worked each order, folded from the pages read.
+    worked: std::collections::BTreeMap<u64, std::collections::BTreeSet<u64>>,
+    /// Up to when the pages read hold every change ([`covered_after_page`]).
+    until: Option<DateTime<Utc>>,
+}
+
+/// Orders folded in a kept tail before it is dropped and read afresh from the cursor: the poller
+/// passes it every few minutes, so this is a bound for a poller that stopped, not a working size.
+const TAIL_CACHE_ORDERS: usize = 50_000;
+
 /// The history stream past the poller's cursor, as one batch read it.
 pub(crate) struct Tail {
     /// The stored coverage extended by the tail ([`with_tail`]).
@@ -520,6 +565,7 @@ impl Dispatcher {
             texts: Texts::from_config(&config.texts)?,
             signer: LinkSigner::new(secrets.link_secret()?.expose().as_bytes()),
             config: Arc::new(config),
+            tail_cache: tokio::sync::Mutex::new(None),
         })
     }
 }

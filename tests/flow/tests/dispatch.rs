@@ -784,6 +784,61 @@ mod history_stream {
     }
 
     #[tokio::test]
+    async fn a_later_batch_before_the_next_pass_reads_only_the_streams_new_pages() {
+        let s = stack("hist-kept", "green-api").await;
+        worked_by_three(&s, "+7 900 124-00-00").await;
+        past_the_slack().await;
+        poll(&s).await;
+        let cursor_at = s.crm("history").await.as_array().unwrap().len();
+        let phones: Vec<String> = (1..=30).map(|i| format!("+7 900 124-00-{i:02}")).collect();
+        let digits: Vec<String> = phones
+            .iter()
+            .map(|p| p.chars().filter(char::is_ascii_digit).collect())
+            .collect();
+        s.whatsapp_numbers(&digits.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+        let mut surveys = Vec::new();
+        for p in &phones {
+            surveys.push(worked_by_three(&s, p).await);
+        }
+        let (first, second) = surveys.split_at(24);
+        let since_cursor = s.crm("history").await.as_array().unwrap().len() - cursor_at;
+        assert!(
+            since_cursor > 100,
+            "the stream past the cursor is more than a page ({since_cursor} changes)"
+        );
+        past_the_slack().await;
+
+        let dispatch = |batch: &[Survey]| {
+            let event = questions_event(&batch.iter().collect::<Vec<_>>());
+            let d = &s.dispatcher;
+            async move { d.handle_batch(event, Utc::now()).await }
+        };
+        let response = dispatch(first).await;
+        assert!(response.batch_item_failures.is_empty());
+        // No pass meanwhile: the second batch starts where the first stopped reading.
+        let before = history_reads(&s).await;
+        let response = dispatch(second).await;
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(
+            history_reads(&s).await,
+            before + 1,
+            "the new page only, not the whole tail past the cursor again"
+        );
+        assert_eq!(s.whatsapp_sent().await.len(), surveys.len());
+        for survey in &surveys {
+            let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+            assert_eq!(stored.state, SurveyState::Sent, "{}", survey.id);
+            assert_eq!(
+                employees(&stored),
+                employees_by_own_history(&s, survey.order.id()).await,
+                "{}",
+                survey.id
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn the_poller_learns_the_names_of_the_people_it_folds_with_one_users_read() {
         let s = stack("hist-names", "green-api").await;
         worked_by_three(&s, "+7 900 123-00-30").await;
