@@ -174,7 +174,15 @@ impl Dispatcher {
     /// poller's cursor has not passed it, a later batch reads only the pages after it. At a peak,
     /// batches come every few seconds between two passes, and each used to read the whole tail
     /// past the cursor again.
-    async fn read_tail(&self, max_pages: usize, now: DateTime<Utc>) -> Option<Tail> {
+    ///
+    /// `needs`: the batch's orders no pass covers yet (created, moved into their status). When
+    /// the kept pages already cover all of them, nothing is read.
+    async fn read_tail(
+        &self,
+        max_pages: usize,
+        needs: &[OrderTimes],
+        now: DateTime<Utc>,
+    ) -> Option<Tail> {
         let stream = otklik_core::history::STREAM;
         let (coverage, cursor) = match (
             self.store.coverage(stream).await,
@@ -194,6 +202,20 @@ impl Dispatcher {
             .filter(|c| c.read_to >= cursor && c.worked.len() <= TAIL_CACHE_ORDERS);
         // The kept pages start at or before the cursor and run on without a gap to `read_to`;
         // those before the cursor are in the stored fold as well, and a fold is a set union.
+        if let Some(c) = &kept {
+            let with_kept = with_tail(Some(&coverage), c.until);
+            if needs
+                .iter()
+                .all(|(created, moved)| covers(with_kept.as_ref(), *created, *moved, now))
+            {
+                let tail = Tail {
+                    coverage: with_kept,
+                    worked: c.worked.clone(),
+                };
+                *cache = kept;
+                return Some(tail);
+            }
+        }
         let (mut since, mut worked, mut until) = match kept {
             Some(c) => (c.read_to, c.worked, c.until),
             None => (cursor, Default::default(), None),
@@ -466,19 +488,23 @@ impl Dispatcher {
             }
         };
         let cancel = &self.config.crm.cancel_statuses;
-        let uncovered = read
+        let uncovered: Vec<OrderTimes> = read
             .values()
             .filter_map(|r| r.as_ref().ok().and_then(Option::as_ref))
             .filter(|o| !cancel.contains(&o.status))
             .filter(|o| !covers(Some(&coverage), o.created_at, o.status_updated_at, now))
-            .count();
-        if uncovered < TAIL_AT_LEAST {
+            .map(|o| (o.created_at, o.status_updated_at))
+            .collect();
+        if uncovered.len() < TAIL_AT_LEAST {
             return None;
         }
-        self.read_tail((uncovered - 1).min(TAIL_MAX_PAGES), now)
+        self.read_tail((uncovered.len() - 1).min(TAIL_MAX_PAGES), &uncovered, now)
             .await
     }
 }
+
+/// An order's creation and its move into its current status: what coverage is judged by.
+type OrderTimes = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The history stream's pages this instance read past the poller's cursor, kept for its next
 /// batches ([`Dispatcher::read_tail`]).

@@ -784,13 +784,13 @@ mod history_stream {
     }
 
     #[tokio::test]
-    async fn a_later_batch_before_the_next_pass_reads_only_the_streams_new_pages() {
+    async fn later_batches_before_the_next_pass_read_only_what_the_kept_pages_do_not_cover() {
         let s = stack("hist-kept", "green-api").await;
         worked_by_three(&s, "+7 900 124-00-00").await;
         past_the_slack().await;
         poll(&s).await;
         let cursor_at = s.crm("history").await.as_array().unwrap().len();
-        let phones: Vec<String> = (1..=30).map(|i| format!("+7 900 124-00-{i:02}")).collect();
+        let phones: Vec<String> = (1..=36).map(|i| format!("+7 900 124-00-{i:02}")).collect();
         let digits: Vec<String> = phones
             .iter()
             .map(|p| p.chars().filter(char::is_ascii_digit).collect())
@@ -798,33 +798,46 @@ mod history_stream {
         s.whatsapp_numbers(&digits.iter().map(String::as_str).collect::<Vec<_>>())
             .await;
         let mut surveys = Vec::new();
-        for p in &phones {
+        for p in &phones[..27] {
             surveys.push(worked_by_three(&s, p).await);
         }
-        let (first, second) = surveys.split_at(24);
         let since_cursor = s.crm("history").await.as_array().unwrap().len() - cursor_at;
         assert!(
             since_cursor > 100,
             "the stream past the cursor is more than a page ({since_cursor} changes)"
         );
         past_the_slack().await;
-
         let dispatch = |batch: &[Survey]| {
             let event = questions_event(&batch.iter().collect::<Vec<_>>());
             let d = &s.dispatcher;
             async move { d.handle_batch(event, Utc::now()).await }
         };
-        let response = dispatch(first).await;
+        let response = dispatch(&surveys).await;
         assert!(response.batch_item_failures.is_empty());
-        // No pass meanwhile: the second batch starts where the first stopped reading.
+
+        // Orders completed since: no pass meanwhile, so the next batch starts where the first
+        // stopped reading — one new page, not the whole tail past the cursor again…
+        for p in &phones[27..] {
+            surveys.push(worked_by_three(&s, p).await);
+        }
+        past_the_slack().await;
         let before = history_reads(&s).await;
-        let response = dispatch(second).await;
+        let response = dispatch(&surveys[27..33]).await;
         assert!(response.batch_item_failures.is_empty());
         assert_eq!(
             history_reads(&s).await,
             before + 1,
             "the new page only, not the whole tail past the cursor again"
         );
+        // …and a batch whose orders that read already covered reads nothing.
+        let response = dispatch(&surveys[33..]).await;
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(
+            history_reads(&s).await,
+            before + 1,
+            "covered by the kept pages"
+        );
+
         assert_eq!(s.whatsapp_sent().await.len(), surveys.len());
         for survey in &surveys {
             let stored = s.store.get(&survey.id).await.unwrap().unwrap();
