@@ -219,22 +219,11 @@ impl Dispatcher {
     /// Gives the send claim back (nothing left us), trying a failed write a few times in place:
     /// a claim kept without a send would have the question taken for sent.
     async fn give_back(&self, survey: &Survey, channel: Channel) -> Result<(), DispatchError> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match self
-                .store
-                .release_send(&survey.id, &channel.to_string())
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(PortError::Transient(e)) if tries < REMEMBER_TRIES => {
-                    tracing::warn!(survey = %survey.id, error = %e, "giving the send claim back failed; trying again");
-                    tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let key = channel.to_string();
+        in_place("giving the send claim back", &survey.id, || {
+            self.store.release_send(&survey.id, &key)
+        })
+        .await
     }
 
     /// The send claim is taken by another delivery of the same question (a duplicate message
@@ -333,18 +322,10 @@ impl Dispatcher {
         survey: &otklik_core::model::SurveyId,
         now: DateTime<Utc>,
     ) -> Result<(), DispatchError> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match self.store.remember_message(message_id, survey, now).await {
-                Ok(()) => return Ok(()),
-                Err(otklik_core::ports::PortError::Transient(e)) if tries < REMEMBER_TRIES => {
-                    tracing::warn!(%survey, error = %e, "recording the sent message's id failed; trying again");
-                    tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        in_place("recording the sent message's id", survey, || {
+            self.store.remember_message(message_id, survey, now)
+        })
+        .await
     }
 
     /// Calls the provider of `channel` with the question or the reminder; the provider's message
@@ -525,8 +506,30 @@ impl Dispatcher {
     }
 }
 
-/// Writes of a sent message's id before the dispatch gives up on it (see `remember_sent`).
+/// Tries of a write that must not wait for the queue's redelivery ([`in_place`]).
 const REMEMBER_TRIES: u64 = 3;
+
+/// Runs `write` up to [`REMEMBER_TRIES`] times while it fails transiently, a little longer
+/// between tries: for the writes after a provider call (`remember_sent`, `give_back`) whose
+/// failure the redelivery could not mend, because the send's claim decides it.
+async fn in_place<F, Fut>(what: &str, survey: &SurveyId, write: F) -> Result<(), DispatchError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = otklik_core::ports::PortResult<()>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match write().await {
+            Ok(()) => return Ok(()),
+            Err(PortError::Transient(e)) if tries < REMEMBER_TRIES => {
+                tracing::warn!(%survey, error = %e, "{what} failed; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
 
 /// How long a delivery that finds the send claim taken watches its sender at work before it
 /// leaves the message to the queue: longer than a provider call (10 s client timeouts) with the

@@ -194,22 +194,26 @@ async fn a_number_with_whatsapp_gets_exactly_one_message_whatever_the_redeliveri
     );
 }
 
-#[tokio::test]
-async fn a_send_claimed_by_a_delivery_long_gone_is_recorded_as_asked_and_never_sent_again() {
-    let s = stack("claimed", "green-api").await;
-    s.whatsapp_numbers(&["79001230002"]).await;
-    let survey = s.survey(Some("+7 900 123-00-02"), None).await;
-    // A dispatcher took the claim and died before its save, two minutes ago (a live one knows
-    // its outcome within seconds): the survey still says Scheduled, and nobody will record it.
+/// A stack with one WhatsApp customer's scheduled survey, whose send another delivery of the
+/// same question claimed at `at`. `nn`: the phone's last two digits.
+async fn claimed(test: &str, nn: &str, at: chrono::DateTime<Utc>) -> (Stack, Survey) {
+    let s = stack(test, "green-api").await;
+    s.whatsapp_numbers(&[format!("790012300{nn}").as_str()])
+        .await;
+    let survey = s.survey(Some(&format!("+7 900 123-00-{nn}")), None).await;
     assert!(s
         .store
-        .claim_send(
-            &survey.id,
-            "whatsapp",
-            Utc::now() - chrono::Duration::minutes(2)
-        )
+        .claim_send(&survey.id, "whatsapp", at)
         .await
         .unwrap());
+    (s, survey)
+}
+
+#[tokio::test]
+async fn a_send_claimed_by_a_delivery_long_gone_is_recorded_as_asked_and_never_sent_again() {
+    // A dispatcher took the claim and died before its save, two minutes ago (a live one knows
+    // its outcome within seconds): the survey still says Scheduled, and nobody will record it.
+    let (s, survey) = claimed("claimed", "02", Utc::now() - chrono::Duration::minutes(2)).await;
 
     let again = s.dispatch(&survey).await;
     assert!(matches!(again, Dispatched::AlreadyClaimed), "{again:?}");
@@ -228,15 +232,8 @@ async fn a_send_claimed_by_a_delivery_long_gone_is_recorded_as_asked_and_never_s
 
 #[tokio::test]
 async fn a_duplicate_finding_the_claim_taken_sends_once_its_holder_gives_it_back() {
-    let s = stack("claim-back", "green-api").await;
-    s.whatsapp_numbers(&["79001230004"]).await;
-    let survey = s.survey(Some("+7 900 123-00-04"), None).await;
     // Another delivery of the same question holds the claim, its send about to be refused.
-    assert!(s
-        .store
-        .claim_send(&survey.id, "whatsapp", Utc::now())
-        .await
-        .unwrap());
+    let (s, survey) = claimed("claim-back", "04", Utc::now()).await;
     let holder = {
         let store = s.store.clone();
         let id = survey.id.clone();
@@ -273,15 +270,8 @@ async fn a_duplicate_finding_the_claim_taken_sends_once_its_holder_gives_it_back
 
 #[tokio::test]
 async fn a_send_its_holder_could_not_record_is_recorded_from_the_claim_with_its_id() {
-    let s = stack("claim-id", "green-api").await;
-    s.whatsapp_numbers(&["79001230005"]).await;
-    let survey = s.survey(Some("+7 900 123-00-05"), None).await;
     // The holder sent, failed to save the survey, and left the provider's id on the claim.
-    assert!(s
-        .store
-        .claim_send(&survey.id, "whatsapp", Utc::now())
-        .await
-        .unwrap());
+    let (s, survey) = claimed("claim-id", "05", Utc::now()).await;
     s.store
         .note_claim_sent(&survey.id, "whatsapp", "gr-claimed-1")
         .await
@@ -305,14 +295,7 @@ async fn a_send_its_holder_could_not_record_is_recorded_from_the_claim_with_its_
 
 #[tokio::test]
 async fn a_claim_whose_holder_is_still_at_work_leaves_the_question_to_the_queue() {
-    let s = stack("claim-busy", "green-api").await;
-    s.whatsapp_numbers(&["79001230006"]).await;
-    let survey = s.survey(Some("+7 900 123-00-06"), None).await;
-    assert!(s
-        .store
-        .claim_send(&survey.id, "whatsapp", Utc::now())
-        .await
-        .unwrap());
+    let (s, survey) = claimed("claim-busy", "06", Utc::now()).await;
 
     let r = s
         .dispatcher

@@ -9,55 +9,15 @@ impl DoNotContactList for DynamoStore {
     /// all in one consistent batched read: every survey is checked at intake and again before it
     /// is sent, and a key a request made this four requests per survey at a peak.
     async fn contains(&self, contact: &Contact) -> PortResult<bool> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
-        let keys: Vec<String> = dnc_keys(self.hasher()?, contact)
+        let keys: Vec<(String, String)> = dnc_keys(self.hasher()?, contact)
             .into_iter()
             .chain(legacy_dnc_keys(contact))
+            .map(|pk| (pk, "dnc".to_string()))
             .collect();
         if keys.is_empty() {
             return Ok(false);
         }
-        let mut pending = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(
-                    keys.into_iter()
-                        .map(|pk| {
-                            HashMap::from([
-                                (attr::PK.to_string(), s(pk)),
-                                (attr::SK.to_string(), s("dnc")),
-                            ])
-                        })
-                        .collect(),
-                ))
-                .consistent_read(true)
-                .projection_expression("#pk")
-                .expression_attribute_names("#pk", attr::PK)
-                .build()
-                .map_err(|e| PortError::Permanent(format!("do-not-contact read: {e}")))?,
-        );
-        while let Some(request) = pending.take() {
-            let got = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(port_error)?;
-            let found = got
-                .responses
-                .as_ref()
-                .and_then(|r| r.get(&self.table))
-                .is_some_and(|items| !items.is_empty());
-            if found {
-                return Ok(true);
-            }
-            // Keys the service could not read this time are asked again.
-            pending = got
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-                .filter(|k| !k.keys.is_empty());
-        }
-        Ok(false)
+        Ok(!self.get_batched(keys, true).await?.is_empty())
     }
 
     /// Both the phone and the email are listed, each as its keyed hash (never the value): an

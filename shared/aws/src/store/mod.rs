@@ -204,9 +204,24 @@ impl DynamoStore {
 
     /// Items by key, a hundred per batched read (eventually consistent: for reports), in no
     /// particular order; a key without an item is left out.
-    async fn get_many(
+    ///
+    /// The batched read's own future, not one more `async` layer around it: the report
+    /// functions' futures are deep enough that one more level overflows the compiler's layout
+    /// query depth (`kpi-digest`).
+    fn get_many(
         &self,
         keys: Vec<(String, String)>,
+    ) -> impl std::future::Future<Output = PortResult<Vec<HashMap<String, AttributeValue>>>> + '_
+    {
+        self.get_batched(keys, false)
+    }
+
+    /// As [`Self::get_many`], read consistently with every write before it when `consistent`
+    /// (a decision is made from it).
+    async fn get_batched(
+        &self,
+        keys: Vec<(String, String)>,
+        consistent: bool,
     ) -> PortResult<Vec<HashMap<String, AttributeValue>>> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut out = Vec::with_capacity(keys.len());
@@ -227,6 +242,7 @@ impl DynamoStore {
                             })
                             .collect(),
                     ))
+                    .consistent_read(consistent)
                     .build()
                     .map_err(|e| PortError::Permanent(format!("batch get: {e}")))?,
             );
