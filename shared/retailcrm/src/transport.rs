@@ -209,12 +209,17 @@ impl Transport {
         let permit = self.pacer.acquire().await;
         self.calls.fetch_add(1, Ordering::Relaxed);
         // Ids become `{id}`, as the simulator names its routes: the map stays as small as the
-        // API's list of paths however many orders a long-lived instance touches.
+        // API's list of paths however many orders a long-lived instance touches. With `by` in
+        // the query (`orders/{externalId}?by=externalId`) the entity's second segment is an id
+        // whatever it looks like.
+        let by_key = req.query.iter().any(|(k, _)| k == "by");
         let path: Vec<&str> = req
             .path
             .split('/')
-            .map(|seg| {
-                if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+            .enumerate()
+            .map(|(i, seg)| {
+                let digits = !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit());
+                if digits || (by_key && i == 1) {
                     "{id}"
                 } else {
                     seg

@@ -74,6 +74,9 @@ pub struct LocalStack {
     /// The history poller's retailCRM client (its calls are counted apart by `make bench`: one
     /// pass serves every order changed since the last).
     pub poller_crm: otklik_retailcrm::RetailCrm,
+    /// Every function's retailCRM client by function: `make bench` splits the peak's calls by
+    /// who made them (each client counts its own).
+    pub crm_clients: BTreeMap<&'static str, otklik_retailcrm::RetailCrm>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -305,6 +308,12 @@ impl LocalStack {
             otklik_reply_sender::ReplySender::from_parts(&parts.for_function("reply-sender")?)
                 .await?,
         );
+        let mut crm_clients = BTreeMap::from([
+            ("intake-worker", worker.crm.clone()),
+            ("survey-dispatch", dispatcher.crm.clone()),
+            ("crm-writer", writer.crm.clone()),
+            ("complaint-create", creator.crm.clone()),
+        ]);
         let mappings = vec![
             (
                 "intake-worker",
@@ -393,6 +402,7 @@ impl LocalStack {
             otklik_history_poller::Poller::from_parts(&parts.for_function("history-poller")?)
                 .await?;
         let poller_crm = poller.crm.clone();
+        crm_clients.insert("history-poller", poller.crm.clone());
         let every = opts.poll_every;
         tasks.push(tokio::spawn(async move {
             loop {
@@ -406,6 +416,7 @@ impl LocalStack {
 
         Ok(LocalStack {
             poller_crm,
+            crm_clients,
             api,
             crm_sim,
             wa_sim,
