@@ -24,9 +24,7 @@ use otklik_aws::store::{DynamoStore, SendClaim};
 use otklik_core::config::Config;
 use otklik_core::dispatch::{channels_to_try, employees_of, OrderChange};
 use otklik_core::email::{survey_email, to_mime};
-use otklik_core::history::{
-    covered_after_page, covers, employees_among, fold_page, with_tail, Coverage,
-};
+use otklik_core::history::{covers, employees_among, Coverage};
 use otklik_core::links::ShortLinkId;
 use otklik_core::links::{opt_out_link, rating_links, LinkSigner};
 use otklik_core::machine::{Input, MachineConfig, Survey};
@@ -103,8 +101,13 @@ pub struct Dispatcher {
     pub texts: Texts,
     pub signer: LinkSigner,
     pub config: Arc<Config>,
-    /// The history pages read past the poller's cursor by earlier batches.
-    pub tail_cache: tokio::sync::Mutex<Option<TailCache>>,
+    /// The history pass this function runs itself when a batch's orders are past the stream's
+    /// coverage (`None`: such orders read their own history). The poller's own code: pages
+    /// folded, signals queued, the cursor moved.
+    pub pass: Option<otklik_history_poller::Poller<otklik_aws::queue::SqsQueue>>,
+    /// One pass of this instance at a time: a batch beside one that is passing waits for it and
+    /// then finds its orders covered.
+    pub pass_turn: tokio::sync::Mutex<()>,
 }
 
 impl Dispatcher {
@@ -133,147 +136,28 @@ impl Dispatcher {
 
     /// Everyone who worked the order (SPEC §6). From the poller's fold when the stream covers the
     /// order's move into its status; otherwise from the order's own history, read now — never
-    /// both, and never a wait: a question is not held back for the poller (a survey is usually
-    /// due hours after the change, long after a pass has covered it). Either way the same set:
-    /// `employees_among` over the fold is `employees_of` over the history.
-    /// In a batch, `tail` is the stream past the poller's cursor as the batch read it
-    /// ([`Self::read_tail`]): an order the pass has not covered yet but the tail has takes the
-    /// stored fold and the tail's changes together, with no read of its own.
+    /// both, and never a wait: a question is not held back for the next scheduled pass. A batch
+    /// with several such orders runs the pass first ([`Self::pass_for`]), so they find the fold.
+    /// Either way the same set: `employees_among` over the fold is `employees_of` over the
+    /// history.
     async fn employees(
         &self,
         order: &Order,
-        tail: Option<&Tail>,
         now: DateTime<Utc>,
     ) -> Result<Vec<EmployeeId>, DispatchError> {
         let coverage = self.store.coverage(otklik_core::history::STREAM).await?;
-        let covered =
-            |c: Option<&Coverage>| covers(c, order.created_at, order.status_updated_at, now);
-        if covered(coverage.as_ref()) {
+        if covers(
+            coverage.as_ref(),
+            order.created_at,
+            order.status_updated_at,
+            now,
+        ) {
             let worked = self.store.worked_on(order.id).await?;
-            Ok(employees_among(order.manager_id, &worked))
-        } else if let Some(tail) = tail.filter(|t| covered(t.coverage.as_ref())) {
-            // The fold holds every change up to the cursor the tail was read from (it is written
-            // before the cursor moves, and read here after the tail), the tail everything since.
-            let mut worked = self.store.worked_on(order.id).await?;
-            worked.extend(tail.worked.get(&order.id).into_iter().flatten());
             Ok(employees_among(order.manager_id, &worked))
         } else {
             let history = self.history(order.id).await?;
             Ok(employees_of(order.manager_id, &history))
         }
-    }
-
-    /// The history stream past the poller's cursor, read once for a batch whose first questions
-    /// include orders no pass has covered yet: at most `max_pages` pages of 100, folded per order
-    /// as the poller folds them. Read only: the cursor, the stored fold and the coverage stay the
-    /// poller's (it still has to signal the changes on these pages). `None` when the stream was
-    /// never read (no cursor or coverage: nothing to add a tail to) or a read failed — the orders
-    /// then read their own history, as without a tail.
-    ///
-    /// What a batch read is kept for the next batches of this instance ([`TailCache`]): while the
-    /// poller's cursor has not passed it, a later batch reads only the pages after it. At a peak,
-    /// batches come every few seconds between two passes, and each used to read the whole tail
-    /// past the cursor again.
-    ///
-    /// `needs`: the batch's orders no pass covers yet (created, moved into their status). When
-    /// the kept pages already cover all of them, nothing is read.
-    async fn read_tail(
-        &self,
-        max_pages: usize,
-        needs: &[OrderTimes],
-        now: DateTime<Utc>,
-    ) -> Option<Tail> {
-        let stream = otklik_core::history::STREAM;
-        let (coverage, cursor) = match (
-            self.store.coverage(stream).await,
-            self.store.cursor(stream).await,
-        ) {
-            (Ok(Some(c)), Ok(Some(cursor))) => (c, cursor),
-            (Ok(_), Ok(_)) => return None,
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!(error = %e, "history cursor not read; orders read their own history");
-                return None;
-            }
-        };
-        // Held across the reads: a batch beside this one waits, then reads only what is newer.
-        let mut cache = self.tail_cache.lock().await;
-        let kept = cache
-            .take()
-            .filter(|c| c.read_to >= cursor && c.worked.len() <= TAIL_CACHE_ORDERS);
-        // The kept pages start at or before the cursor and run on without a gap to `read_to`;
-        // those before the cursor are in the stored fold as well, and a fold is a set union.
-        if let Some(c) = &kept {
-            let with_kept = with_tail(Some(&coverage), c.until);
-            if needs
-                .iter()
-                .all(|(created, moved)| covers(with_kept.as_ref(), *created, *moved, now))
-            {
-                let tail = Tail {
-                    coverage: with_kept,
-                    worked: c.worked.clone(),
-                };
-                *cache = kept;
-                return Some(tail);
-            }
-        }
-        let (mut since, mut worked, mut until) = match kept {
-            Some(c) => (c.read_to, c.worked, c.until),
-            None => (cursor, Default::default(), None),
-        };
-        for _ in 0..max_pages {
-            let query = HistoryQuery {
-                since_id: Some(since),
-                order_id: None,
-                start_date: None,
-                limit: TAIL_PAGE as u32,
-                page: 1,
-            };
-            let page = match self.crm.history(&query).await {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(error = %e, "history tail not read; orders read their own history");
-                    // What was read before stays good for the next batch.
-                    *cache = Some(TailCache {
-                        read_to: since,
-                        worked,
-                        until,
-                    });
-                    return None;
-                }
-            };
-            for (order, people) in fold_page(page.entries.iter().map(|e| (e.order_id, e.change())))
-            {
-                worked.entry(order).or_default().extend(people);
-            }
-            let last = page.entries.iter().max_by_key(|e| e.id);
-            // The batch's `now` was taken before the tail was read: a short page shows every
-            // change made before it.
-            until = covered_after_page(
-                now,
-                page.entries.len(),
-                TAIL_PAGE,
-                last.and_then(|e| e.created_at),
-            )
-            .or(until);
-            if let Some(e) = last {
-                since = e.id;
-            }
-            if page.entries.len() < TAIL_PAGE {
-                break;
-            }
-        }
-        let tail = Tail {
-            coverage: with_tail(Some(&coverage), until),
-            worked: worked.clone(),
-        };
-        // The next read starts after these pages; its own first page moves `until` on, and until
-        // then the kept one holds for what was read.
-        *cache = Some(TailCache {
-            read_to: since,
-            worked,
-            until,
-        });
-        Some(tail)
     }
 
     async fn history(&self, order_id: u64) -> Result<Vec<OrderChange>, CrmError> {
@@ -311,7 +195,7 @@ impl Dispatcher {
             Loaded::Done(d) => Ok(d),
             Loaded::Ask(survey) => {
                 let order = self.read_order(&survey).await?;
-                self.ask(*survey, order, None, now).await
+                self.ask(*survey, order, now).await
             }
         }
     }
@@ -363,7 +247,6 @@ impl Dispatcher {
         &self,
         survey: Survey,
         order: Option<Order>,
-        tail: Option<&Tail>,
         now: DateTime<Utc>,
     ) -> Result<Dispatched, DispatchError> {
         let id = survey.id.clone();
@@ -384,7 +267,7 @@ impl Dispatcher {
             return Ok(Dispatched::Skipped(reason));
         }
         let order = order.expect("checked above");
-        let employees = self.employees(&order, tail, now).await?;
+        let employees = self.employees(&order, now).await?;
         // Saved before the send: if this delivery dies after the provider took the question,
         // whoever records the send later (the redelivery, or the customer's answer overtaking it)
         // finds the people to credit already on the survey. Another delivery of the same dispatch
@@ -436,7 +319,7 @@ impl Dispatcher {
         if let Some(Err(e)) = read.values().find(|r| r.is_err()) {
             tracing::warn!(error = %e, "orders list read failed; its messages come back");
         }
-        let tail = self.tail_for(&read, now).await;
+        self.pass_for(&read, now).await;
         for (record, step) in records.iter().zip(steps) {
             let outcome = match step {
                 Err(e) => Err(e),
@@ -448,12 +331,12 @@ impl Dispatcher {
                     Some(Err(e)) => Err(e.into()),
                     // An order id is the account's: one of another site is not this survey's.
                     Some(Ok(Some(order))) if order.site == survey.order.site() => {
-                        self.ask(*survey, Some(order), tail.as_ref(), now).await
+                        self.ask(*survey, Some(order), now).await
                     }
                     Some(Ok(_)) => {
                         tracing::info!(survey = %survey.id, "order not in the list; read alone");
                         match self.read_order(&survey).await {
-                            Ok(order) => self.ask(*survey, order, None, now).await,
+                            Ok(order) => self.ask(*survey, order, now).await,
                             Err(e) => Err(e),
                         }
                     }
@@ -469,74 +352,69 @@ impl Dispatcher {
 }
 
 impl Dispatcher {
-    /// The stream's tail for a batch, when it saves reads: at least [`TAIL_AT_LEAST`] of the
-    /// batch's orders (found, not cancelled) are not covered by the poller's passes yet, each of
-    /// which would otherwise read its own history. Read at most one page fewer than those orders
-    /// (and [`TAIL_MAX_PAGES`]), so it costs fewer reads than they would whenever it reaches the
-    /// end of the stream; when the poller is so far behind that it does not, the orders the pages
-    /// read do not cover read their own, as before.
-    async fn tail_for(
+    /// Runs the history pass for a batch, when it saves reads: at least [`PASS_AT_LEAST`] of the
+    /// batch's orders (found, not cancelled) are past the stream's coverage, each of which would
+    /// otherwise read its own history. The pass is the poller's own (its pages folded, its
+    /// signals queued, its cursor moved), so the stream is still read once for everyone: the
+    /// next scheduled pass starts where this one stopped. A pass that another one overtook (the
+    /// cursor moved under it) is run again from the new cursor, at most [`PASS_TRIES`] times;
+    /// orders still not covered after that, or after a failed pass, read their own history.
+    async fn pass_for(
         &self,
         read: &std::collections::HashMap<u64, Result<Option<Order>, CrmError>>,
         now: DateTime<Utc>,
-    ) -> Option<Tail> {
-        let coverage = match self.store.coverage(otklik_core::history::STREAM).await {
-            Ok(c) => c?,
-            Err(e) => {
-                tracing::warn!(error = %e, "history coverage not read");
-                return None;
-            }
-        };
+    ) {
+        let Some(pass) = &self.pass else { return };
         let cancel = &self.config.crm.cancel_statuses;
-        let uncovered: Vec<OrderTimes> = read
+        let orders: Vec<&Order> = read
             .values()
             .filter_map(|r| r.as_ref().ok().and_then(Option::as_ref))
             .filter(|o| !cancel.contains(&o.status))
-            .filter(|o| !covers(Some(&coverage), o.created_at, o.status_updated_at, now))
-            .map(|o| (o.created_at, o.status_updated_at))
             .collect();
-        if uncovered.len() < TAIL_AT_LEAST {
-            return None;
+        let _turn = self.pass_turn.lock().await;
+        for _ in 0..PASS_TRIES {
+            let coverage = match self.store.coverage(otklik_core::history::STREAM).await {
+                Ok(Some(c)) => c,
+                // Never read: a first pass would look back a day, not a batch's work.
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "history coverage not read");
+                    return;
+                }
+            };
+            // Orders a pass starting now could cover and the stored coverage does not: one
+            // completed within the slack of now, or created before the stream was first read,
+            // reads its own history whatever a pass does.
+            let reach = Coverage {
+                until: Utc::now(),
+                ..coverage
+            };
+            let wanted = orders
+                .iter()
+                .filter(|o| !covers(Some(&coverage), o.created_at, o.status_updated_at, now))
+                .filter(|o| covers(Some(&reach), o.created_at, o.status_updated_at, now))
+                .count();
+            if wanted < PASS_AT_LEAST {
+                return;
+            }
+            match pass.poll(Utc::now()).await {
+                // Coverage is looked at again above: a pass that reached the end of the stream
+                // covers them, one that was overtaken goes on from the new cursor.
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "history pass failed; orders read their own history");
+                    return;
+                }
+            }
         }
-        self.read_tail((uncovered.len() - 1).min(TAIL_MAX_PAGES), &uncovered, now)
-            .await
     }
 }
 
-/// An order's creation and its move into its current status: what coverage is judged by.
-type OrderTimes = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
-/// The history stream's pages this instance read past the poller's cursor, kept for its next
-/// batches ([`Dispatcher::read_tail`]).
-pub struct TailCache {
-    /// The last change read: the next read asks for what is after it.
-    read_to: u64,
-    /// Who worked each order, folded from the pages read.
-    worked: std::collections::BTreeMap<u64, std::collections::BTreeSet<u64>>,
-    /// Up to when the pages read hold every change ([`covered_after_page`]).
-    until: Option<DateTime<Utc>>,
-}
-
-/// Orders folded in a kept tail before it is dropped and read afresh from the cursor: the poller
-/// passes it every few minutes, so this is a bound for a poller that stopped, not a working size.
-const TAIL_CACHE_ORDERS: usize = 50_000;
-
-/// The history stream past the poller's cursor, as one batch read it.
-pub(crate) struct Tail {
-    /// The stored coverage extended by the tail ([`with_tail`]).
-    coverage: Option<Coverage>,
-    /// The tail's changes folded per order ([`fold_page`]).
-    worked: std::collections::BTreeMap<u64, std::collections::BTreeSet<u64>>,
-}
-
-/// retailCRM's largest history page.
-const TAIL_PAGE: usize = 100;
-/// Uncovered orders in a batch from which reading the tail pays: for one, its own history is one
+/// Uncovered orders in a batch from which running the pass pays: for one, its own history is one
 /// read and certain.
-pub const TAIL_AT_LEAST: usize = 2;
-/// At most this many tail pages per batch (1,000 changes: ten times what a batch of questions
-/// could need, were every change one of theirs).
-pub const TAIL_MAX_PAGES: usize = 10;
+pub const PASS_AT_LEAST: usize = 2;
+/// Passes one batch runs before its uncovered orders read their own history.
+pub const PASS_TRIES: usize = 3;
 
 /// Where a dispatch message stands before its order is read.
 enum Loaded {
@@ -591,7 +469,8 @@ impl Dispatcher {
             texts: Texts::from_config(&config.texts)?,
             signer: LinkSigner::new(secrets.link_secret()?.expose().as_bytes()),
             config: Arc::new(config),
-            tail_cache: tokio::sync::Mutex::new(None),
+            pass: Some(otklik_history_poller::Poller::from_parts(p).await?),
+            pass_turn: tokio::sync::Mutex::new(()),
         })
     }
 }

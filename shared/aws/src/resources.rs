@@ -520,9 +520,11 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         reserved_concurrency: None,
         max_concurrency: Some(2),
         crm_rate: Some(1),
-        // Schedules: the one reminder's schedule, made at the first send.
+        // Schedules: the one reminder's schedule, made at the first send. The intake queue: a
+        // batch whose orders no pass has covered runs the history pass itself, signals included.
         access: &[
             Access::WriteTable,
+            Access::Send(&INTAKE_QUEUE),
             Access::SendEmail,
             Access::Schedules,
             Access::Secret(&CRM_SECRET),

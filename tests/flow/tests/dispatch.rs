@@ -48,6 +48,21 @@ async fn stack(test: &str, provider: &str) -> Stack {
 }
 
 impl Stack {
+    /// Every intake signal on the stack's intake queue (read, left there).
+    async fn intake_signals(&self) -> Vec<otklik_core::intake::IntakeSignal> {
+        let intake = self.stack.queue(&otklik_aws::resources::INTAKE_QUEUE).await;
+        let mut out = Vec::new();
+        loop {
+            let got = intake.receive(10, 0).await.unwrap();
+            if got.is_empty() {
+                return out;
+            }
+            for m in got {
+                out.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            }
+        }
+    }
+
     /// A recipient address unique to this run.
     fn mailbox(&self, name: &str) -> String {
         format!("{name}+{}@example.ru", self.tag)
@@ -718,7 +733,7 @@ mod history_stream {
     }
 
     #[tokio::test]
-    async fn a_batch_of_orders_completed_since_the_last_pass_reads_the_stream_tail_once() {
+    async fn a_batch_of_orders_completed_since_the_last_pass_runs_the_pass_for_everyone() {
         let s = stack("hist-tail", "green-api").await;
         // The stream has been read once, before these orders were completed.
         worked_by_three(&s, "+7 900 123-00-20").await;
@@ -752,7 +767,7 @@ mod history_stream {
         assert_eq!(
             history_reads(&s).await,
             before + 1,
-            "one read of the stream's tail, not one history read per order"
+            "one pass over the stream's new page, not one history read per order"
         );
         assert_eq!(s.whatsapp_sent().await.len(), surveys.len());
         for survey in &surveys {
@@ -764,10 +779,32 @@ mod history_stream {
                 employees_by_own_history(&s, survey.order.id()).await
             );
         }
+        // The pass was the poller's: the completions were signalled to intake (the safety net
+        // under lost triggers), and the scheduled pass after it finds nothing left to read.
+        let signalled: Vec<u64> = s
+            .intake_signals()
+            .await
+            .iter()
+            .map(|sig| sig.order_id)
+            .collect();
+        for survey in &surveys {
+            assert!(signalled.contains(&survey.order.id()), "{signalled:?}");
+        }
+        let poller = otklik_history_poller::Poller::from_parts(&s.parts())
+            .await
+            .unwrap();
+        let before = history_reads(&s).await;
+        let report = poller.poll(Utc::now()).await.unwrap();
+        assert_eq!(report.entries, 0, "{report:?}");
+        assert_eq!(
+            history_reads(&s).await,
+            before + 1,
+            "the scheduled pass reads one empty page: each change of the stream was read once"
+        );
     }
 
     #[tokio::test]
-    async fn later_batches_before_the_next_pass_read_only_what_the_kept_pages_do_not_cover() {
+    async fn later_batches_read_only_the_pages_the_last_pass_left() {
         let s = stack("hist-kept", "green-api").await;
         worked_by_three(&s, "+7 900 124-00-00").await;
         past_the_slack().await;
@@ -798,8 +835,8 @@ mod history_stream {
         let response = dispatch(&surveys).await;
         assert!(response.batch_item_failures.is_empty());
 
-        // Orders completed since: no pass meanwhile, so the next batch starts where the first
-        // stopped reading — one new page, not the whole tail past the cursor again…
+        // Orders completed since: the next batch's pass starts where the first batch's stopped —
+        // one new page, not the whole stream past the old cursor again…
         for p in &phones[27..] {
             surveys.push(worked_by_three(&s, p).await);
         }
@@ -810,15 +847,15 @@ mod history_stream {
         assert_eq!(
             history_reads(&s).await,
             before + 1,
-            "the new page only, not the whole tail past the cursor again"
+            "the new page only, not the whole stream past the old cursor again"
         );
-        // …and a batch whose orders that read already covered reads nothing.
+        // …and a batch whose orders that pass already covered reads nothing.
         let response = dispatch(&surveys[33..]).await;
         assert!(response.batch_item_failures.is_empty());
         assert_eq!(
             history_reads(&s).await,
             before + 1,
-            "covered by the kept pages"
+            "covered by the last pass"
         );
 
         assert_eq!(s.whatsapp_sent().await.len(), surveys.len());
