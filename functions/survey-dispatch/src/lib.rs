@@ -453,8 +453,12 @@ impl Dispatcher {
     pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
         let (config, secrets) = (p.config.as_ref().clone(), p.secrets()?);
         let clients = &p.clients;
+        let crm = p.crm()?;
+        // The pass calls retailCRM through this function's one client: one pacer per process.
+        let mut pass = otklik_history_poller::Poller::from_parts(p).await?;
+        pass.crm = crm.clone();
         Ok(Dispatcher {
-            crm: p.crm()?,
+            crm,
             store: p.store(),
             whatsapp: Whatsapp::from_config(&config, secrets),
             max: MaxClient::from_config(&config, secrets),
@@ -469,7 +473,7 @@ impl Dispatcher {
             texts: Texts::from_config(&config.texts)?,
             signer: LinkSigner::new(secrets.link_secret()?.expose().as_bytes()),
             config: Arc::new(config),
-            pass: Some(otklik_history_poller::Poller::from_parts(p).await?),
+            pass: Some(pass),
             pass_turn: tokio::sync::Mutex::new(()),
         })
     }

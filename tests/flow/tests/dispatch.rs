@@ -769,6 +769,11 @@ mod history_stream {
             before + 1,
             "one pass over the stream's new page, not one history read per order"
         );
+        // Through dispatch's own client: one pacer for the whole process.
+        assert_eq!(
+            s.dispatcher.crm.calls_by_route().get("GET orders/history"),
+            Some(&1)
+        );
         assert_eq!(s.whatsapp_sent().await.len(), surveys.len());
         for survey in &surveys {
             let stored = s.store.get(&survey.id).await.unwrap().unwrap();
