@@ -24,6 +24,7 @@ use otklik_core::config::{Config, ConfigError};
 use otklik_core::crm_texts::reminder_text;
 use otklik_core::history::{covered_after_page, fold_page};
 use otklik_core::intake::IntakeSignal;
+use otklik_core::model::{OrderRef, SurveyId};
 use otklik_core::ports::{PortError, Queue};
 use otklik_core::texts::Texts;
 use otklik_retailcrm::{CrmError, HistoryEntry, HistoryQuery, NewTask, RetailCrm};
@@ -150,6 +151,7 @@ impl<Q: Queue> Poller<Q> {
             // fold, their names are known too, and no survey's credit has to read `GET users`.
             let people = worked_on_page(&page.entries).into_values().flatten();
             report.names_learned += self.learn_names(people, &mut names).await;
+            self.known_surveys(&page.entries, &mut signalled).await;
             let mut entries: Vec<&HistoryEntry> = page.entries.iter().collect();
             entries.sort_by_key(|e| e.id);
             // The id of the last entry whose work is durable: on a failure the cursor still moves
@@ -196,6 +198,44 @@ impl<Q: Queue> Poller<Q> {
         }
         tracing::info!(entries = report.entries, signals = report.signals, complaint_updates = report.complaint_updates, orders_folded = report.orders_folded, cursor = ?report.cursor, covered_until = ?report.covered_until, names_learned = report.names_learned, "history polled");
         Ok(report)
+    }
+
+    /// Marks the page's orders that have their survey already as signalled: intake has them (the
+    /// trigger got through, or an earlier pass), and a signal would only make it ensure a
+    /// schedule that has usually fired by then — a second dispatch of the question for nothing.
+    /// At a peak, where a dispatch batch runs this pass seconds after the completions, that was
+    /// every other question (docs/intake.md). An order without a survey is signalled as
+    /// always: that is the safety net under a lost trigger. When the read fails, every order is
+    /// signalled, as before.
+    async fn known_surveys(
+        &self,
+        entries: &[HistoryEntry],
+        signalled: &mut BTreeSet<(String, u64)>,
+    ) {
+        let ids: Vec<(String, u64, SurveyId)> = entries
+            .iter()
+            .filter(|e| is_survey_signal(e, &self.config))
+            .filter_map(|e| {
+                let (order, site) = (e.order_id?, e.order_site.clone()?);
+                let id = SurveyId::for_order(&OrderRef::new(&site, order).ok()?);
+                Some((site, order, id))
+            })
+            .filter(|(site, order, _)| !signalled.contains(&(site.clone(), *order)))
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        let wanted: Vec<SurveyId> = ids.iter().map(|(_, _, id)| id.clone()).collect();
+        match self.store.existing_surveys(&wanted).await {
+            Ok(found) => {
+                for (site, order, id) in ids {
+                    if found.contains(&id) {
+                        signalled.insert((site, order));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "surveys not looked up; every order is signalled"),
+        }
     }
 
     /// Writes one page's fold, one update per order, [`FOLD_WRITES_AT_ONCE`] at a time: a page

@@ -391,6 +391,50 @@ async fn the_poller_finds_an_order_completed_without_a_trigger() {
     );
 }
 
+#[tokio::test]
+async fn the_poller_signals_only_the_completed_orders_intake_does_not_have_yet() {
+    let s = stack("poller-known").await;
+    // One completion whose trigger got through (its survey exists), one whose trigger was lost.
+    let known = s
+        .order("main-shop", "complete", Some("+79001112255"), None, 611)
+        .await;
+    let lost = s
+        .order("main-shop", "complete", Some("+79001112256"), None, 612)
+        .await;
+    s.worker
+        .handle_batch(signals_event(&[("main-shop", known)]), Utc::now())
+        .await;
+    assert_eq!(
+        s.survey_state("main-shop", known).await,
+        Some(SurveyState::Scheduled)
+    );
+    s.drain().await;
+
+    let poller = Poller {
+        crm: s.worker.crm.clone(),
+        store: s.store.clone(),
+        queue: s.queue.clone(),
+        config: s.config.clone(),
+    };
+    let report = poller.poll(Utc::now()).await.unwrap();
+    // A signal for the known order would only make intake re-make a schedule that may have
+    // fired already: a second dispatch of the question.
+    assert_eq!(report.signals, 1, "{report:?}");
+    let queued: Vec<u64> = s
+        .queue
+        .receive(10, 1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<otklik_core::intake::IntakeSignal>(m.body().unwrap())
+                .unwrap()
+                .order_id
+        })
+        .collect();
+    assert_eq!(queued, vec![lost]);
+}
+
 /// The intake queue as the poller sees it, refusing every send from the `fail_at`-th on until
 /// it is mended.
 struct Flaky {

@@ -119,6 +119,29 @@ impl SurveyStore for DynamoStore {
 
 /// Keeping the per-day KPI counters with the saves.
 impl DynamoStore {
+    /// Which of `ids` have a survey: one batched read per hundred, eventually consistent (a
+    /// survey written a moment ago may be missing from the answer; the caller must be fine with
+    /// that, as the poller is: it then signals intake, which finds the survey itself).
+    pub async fn existing_surveys(&self, ids: &[SurveyId]) -> PortResult<Vec<SurveyId>> {
+        let keys = ids
+            .iter()
+            .map(|id| (survey_pk(id), "survey".to_string()))
+            .collect();
+        let found: std::collections::BTreeSet<String> = self
+            .get_batched(keys, false)
+            .await?
+            .iter()
+            .filter_map(|item| item.get(attr::PK)?.as_s().ok().cloned())
+            .collect();
+        Ok(ids
+            .iter()
+            .filter(|id| found.contains(&survey_pk(id)))
+            .cloned()
+            .collect())
+    }
+}
+
+impl DynamoStore {
     /// The survey as it is to be stored, with the part it now adds to the counters, and the
     /// change to add; without [`Folding`] the survey as given and no change.
     fn refold(&self, survey: &Survey) -> (Survey, Delta) {
