@@ -443,11 +443,20 @@ impl Poller<otklik_aws::queue::SqsQueue> {
 
     /// Built from parts already at hand (the local runner): the same handler as on Lambda.
     pub async fn from_parts(p: &otklik_app::env::Parts) -> Result<Self, otklik_app::env::BoxError> {
+        Self::with_crm(p, p.crm()?).await
+    }
+
+    /// As [`Self::from_parts`], calling retailCRM through `crm`: a function that runs the pass
+    /// besides its own work (survey-dispatch) keeps one client, and so one pacer, per process.
+    pub async fn with_crm(
+        p: &otklik_app::env::Parts,
+        crm: RetailCrm,
+    ) -> Result<Self, otklik_app::env::BoxError> {
         let config = p.config.as_ref().clone();
         let clients = &p.clients;
         let names = &p.names;
         Ok(Poller {
-            crm: p.crm()?,
+            crm,
             store: p.store(),
             queue: otklik_aws::queue::SqsQueue::connect(
                 clients.sqs.clone(),

@@ -102,9 +102,8 @@ pub struct Dispatcher {
     pub signer: LinkSigner,
     pub config: Arc<Config>,
     /// The history pass this function runs itself when a batch's orders are past the stream's
-    /// coverage (`None`: such orders read their own history). The poller's own code: pages
-    /// folded, signals queued, the cursor moved.
-    pub pass: Option<otklik_history_poller::Poller<otklik_aws::queue::SqsQueue>>,
+    /// coverage. The poller's own code: pages folded, signals queued, the cursor moved.
+    pub pass: otklik_history_poller::Poller<otklik_aws::queue::SqsQueue>,
     /// One pass of this instance at a time: a batch beside one that is passing waits for it and
     /// then finds its orders covered.
     pub pass_turn: tokio::sync::Mutex<()>,
@@ -364,7 +363,6 @@ impl Dispatcher {
         read: &std::collections::HashMap<u64, Result<Option<Order>, CrmError>>,
         now: DateTime<Utc>,
     ) {
-        let Some(pass) = &self.pass else { return };
         let cancel = &self.config.crm.cancel_statuses;
         let orders: Vec<&Order> = read
             .values()
@@ -397,7 +395,7 @@ impl Dispatcher {
             if wanted < PASS_AT_LEAST {
                 return;
             }
-            match pass.poll(Utc::now()).await {
+            match self.pass.poll(Utc::now()).await {
                 // Coverage is looked at again above: a pass that reached the end of the stream
                 // covers them, one that was overtaken goes on from the new cursor.
                 Ok(_) => {}
@@ -455,8 +453,7 @@ impl Dispatcher {
         let clients = &p.clients;
         let crm = p.crm()?;
         // The pass calls retailCRM through this function's one client: one pacer per process.
-        let mut pass = otklik_history_poller::Poller::from_parts(p).await?;
-        pass.crm = crm.clone();
+        let pass = otklik_history_poller::Poller::with_crm(p, crm.clone()).await?;
         Ok(Dispatcher {
             crm,
             store: p.store(),
@@ -473,7 +470,7 @@ impl Dispatcher {
             texts: Texts::from_config(&config.texts)?,
             signer: LinkSigner::new(secrets.link_secret()?.expose().as_bytes()),
             config: Arc::new(config),
-            pass: Some(pass),
+            pass,
             pass_turn: tokio::sync::Mutex::new(()),
         })
     }

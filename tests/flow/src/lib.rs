@@ -364,6 +364,11 @@ pub fn digits(phone: &str) -> String {
 
 /// Everything waiting on `queue`, taken off it: each message's id and the effects it carries.
 pub async fn drain(queue: &SqsQueue) -> Vec<(String, EffectMessage)> {
+    drain_as(queue).await
+}
+
+/// Everything waiting on `queue`, taken off it: each message's id and its body as a `T`.
+pub async fn drain_as<T: serde::de::DeserializeOwned>(queue: &SqsQueue) -> Vec<(String, T)> {
     let mut out = Vec::new();
     loop {
         let batch = queue.receive(10, 0).await.unwrap();

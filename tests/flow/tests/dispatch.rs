@@ -48,19 +48,14 @@ async fn stack(test: &str, provider: &str) -> Stack {
 }
 
 impl Stack {
-    /// Every intake signal on the stack's intake queue (read, left there).
+    /// Every intake signal on the stack's intake queue, taken off it.
     async fn intake_signals(&self) -> Vec<otklik_core::intake::IntakeSignal> {
         let intake = self.stack.queue(&otklik_aws::resources::INTAKE_QUEUE).await;
-        let mut out = Vec::new();
-        loop {
-            let got = intake.receive(10, 0).await.unwrap();
-            if got.is_empty() {
-                return out;
-            }
-            for m in got {
-                out.push(serde_json::from_str(m.body().unwrap()).unwrap());
-            }
-        }
+        otklik_flow_tests::drain_as(&intake)
+            .await
+            .into_iter()
+            .map(|(_, signal)| signal)
+            .collect()
     }
 
     /// A recipient address unique to this run.

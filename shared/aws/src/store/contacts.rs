@@ -17,7 +17,7 @@ impl DoNotContactList for DynamoStore {
         if keys.is_empty() {
             return Ok(false);
         }
-        Ok(!self.get_batched(keys, true).await?.is_empty())
+        Ok(!self.get_batched(keys, true, true).await?.is_empty())
     }
 
     /// Both the phone and the email are listed, each as its keyed hash (never the value): an

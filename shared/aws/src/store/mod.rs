@@ -213,15 +213,17 @@ impl DynamoStore {
         keys: Vec<(String, String)>,
     ) -> impl std::future::Future<Output = PortResult<Vec<HashMap<String, AttributeValue>>>> + '_
     {
-        self.get_batched(keys, false)
+        self.get_batched(keys, false, false)
     }
 
     /// As [`Self::get_many`], read consistently with every write before it when `consistent`
-    /// (a decision is made from it).
+    /// (a decision is made from it). With `keys_only` each item comes back as its key alone:
+    /// for a caller that only asks which items exist, so a hundred surveys do not travel whole.
     async fn get_batched(
         &self,
         keys: Vec<(String, String)>,
         consistent: bool,
+        keys_only: bool,
     ) -> PortResult<Vec<HashMap<String, AttributeValue>>> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut out = Vec::with_capacity(keys.len());
@@ -243,6 +245,13 @@ impl DynamoStore {
                             .collect(),
                     ))
                     .consistent_read(consistent)
+                    .set_projection_expression(keys_only.then(|| "#pk, #sk".to_string()))
+                    .set_expression_attribute_names(keys_only.then(|| {
+                        HashMap::from([
+                            ("#pk".to_string(), attr::PK.to_string()),
+                            ("#sk".to_string(), attr::SK.to_string()),
+                        ])
+                    }))
                     .build()
                     .map_err(|e| PortError::Permanent(format!("batch get: {e}")))?,
             );

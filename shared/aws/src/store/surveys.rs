@@ -128,7 +128,7 @@ impl DynamoStore {
             .map(|id| (survey_pk(id), "survey".to_string()))
             .collect();
         let found: std::collections::BTreeSet<String> = self
-            .get_batched(keys, false)
+            .get_batched(keys, false, true)
             .await?
             .iter()
             .filter_map(|item| item.get(attr::PK)?.as_s().ok().cloned())
