@@ -20,6 +20,9 @@ echo "== local AWS endpoint"
 scripts/local-up.sh
 set -a; . "$OTKLIK_STATE_DIR/stack.env"; set +a
 echo "== tests"
+# A failing test's message, not tokio's stack frames, should end the run's output: a CI summary
+# shows the output's first and last lines, and a backtrace pushed the message out of both.
+export RUST_BACKTRACE=0
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else

@@ -150,19 +150,22 @@ async fn the_sandbox_page_answers_on_max_and_rates_through_the_sms_link() {
             .find(|o| o["phone"].as_str().map(digits) == Some(digits(phone)))
             .unwrap_or_else(|| panic!("no order for {phone}: {orders:?}"));
         let id = order["id"].as_u64().unwrap();
-        let got = eventually("the rating reaches the order", WAIT, || async {
+        let survey_id = SurveyId::for_order(&OrderRef::new(site, id).unwrap());
+        let got = match eventually("the rating reaches the order", WAIT, || async {
             let v = s.driver.order(site, id).await?["customFields"]["otklik_rating"].clone();
             Ok((!v.is_null()).then_some(v))
         })
         .await
-        .unwrap();
+        {
+            Ok(v) => v,
+            // Says which customer's rating is missing and where its survey stands.
+            Err(e) => panic!(
+                "{phone} ({channel}): {e}\nsurvey: {:?}",
+                s.store.get(&survey_id).await
+            ),
+        };
         assert_eq!(got, rating, "{phone}");
-        let survey = s
-            .store
-            .get(&SurveyId::for_order(&OrderRef::new(site, id).unwrap()))
-            .await
-            .unwrap()
-            .unwrap();
+        let survey = s.store.get(&survey_id).await.unwrap().unwrap();
         assert_eq!(survey.asked, vec![channel], "{phone}");
     }
 }
