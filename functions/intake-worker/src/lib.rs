@@ -17,8 +17,8 @@ use otklik_aws::scheduler::SurveyScheduler;
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
 use otklik_core::intake::{
-    customer_key, decide, skipped_survey, DispatchRequest, IntakeDecision, IntakeOrder,
-    IntakeSignal,
+    customer_key, decide, schedule_may_be_missing, skipped_survey, DispatchRequest, IntakeDecision,
+    IntakeOrder, IntakeSignal,
 };
 use otklik_core::machine::{Contact, Survey};
 use otklik_core::model::{OrderRef, SkipReason, SurveyId, SurveyState};
@@ -75,17 +75,43 @@ impl Worker {
         Ok(())
     }
 
-    /// Handles one signal. Errors are worth a retry (the queue redelivers); everything final is
-    /// an `Ok`.
+    /// Handles one signal on its first delivery. Errors are worth a retry (the queue
+    /// redelivers); everything final is an `Ok`.
     pub async fn handle(
         &self,
         signal: &IntakeSignal,
         now: DateTime<Utc>,
     ) -> Result<Handled, WorkerError> {
-        match self.before_read(signal, now).await? {
+        self.handle_received(signal, 1, now).await
+    }
+
+    /// Handles one signal on its `receives`-th delivery (SQS's `ApproximateReceiveCount`).
+    pub async fn handle_received(
+        &self,
+        signal: &IntakeSignal,
+        receives: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, WorkerError> {
+        match self.before_read(signal, receives, now).await? {
             Ready::Done(handled) => Ok(handled),
-            Ready::NeedsOrder(order_ref) => self.read_and_decide(&order_ref, now).await,
+            Ready::NeedsOrder(order_ref) => self.read_and_decide(&order_ref, receives, now).await,
         }
+    }
+
+    /// An order's survey is already there: its schedule is made again only when it may be
+    /// missing ([`schedule_may_be_missing`]), never for a duplicate signal after it fired.
+    async fn already_known(
+        &self,
+        existing: &Survey,
+        receives: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, WorkerError> {
+        if existing.state == SurveyState::Scheduled
+            && schedule_may_be_missing(existing.send_at, receives, now)
+        {
+            self.ensure_schedule(existing).await?;
+        }
+        Ok(Handled::AlreadyKnown(existing.state.clone()))
     }
 
     /// Everything about a signal that needs no order: a complaint order's status goes onto its
@@ -93,6 +119,7 @@ impl Worker {
     async fn before_read(
         &self,
         signal: &IntakeSignal,
+        receives: u32,
         now: DateTime<Utc>,
     ) -> Result<Ready, WorkerError> {
         let order_ref = OrderRef::new(&signal.site, signal.order_id)
@@ -103,10 +130,9 @@ impl Worker {
         let id = SurveyId::for_order(&order_ref);
         if let Some(existing) = self.store.get(&id).await? {
             // A duplicate signal, or a retry after a crash between the put and the schedule.
-            if existing.state == SurveyState::Scheduled {
-                self.ensure_schedule(&existing).await?;
-            }
-            return Ok(Ready::Done(Handled::AlreadyKnown(existing.state)));
+            return Ok(Ready::Done(
+                self.already_known(&existing, receives, now).await?,
+            ));
         }
         Ok(Ready::NeedsOrder(order_ref))
     }
@@ -116,6 +142,7 @@ impl Worker {
     async fn read_and_decide(
         &self,
         order_ref: &OrderRef,
+        receives: u32,
         now: DateTime<Utc>,
     ) -> Result<Handled, WorkerError> {
         let order = match self.crm.get_order(order_ref.site(), order_ref.id()).await {
@@ -126,7 +153,7 @@ impl Worker {
             }
             Err(e) => return Err(e.into()),
         };
-        self.decide_order(order_ref, order, now).await
+        self.decide_order(order_ref, order, receives, now).await
     }
 
     /// Decides a signal with its order in hand: a survey planned and scheduled, a reason kept for
@@ -135,6 +162,7 @@ impl Worker {
         &self,
         order_ref: &OrderRef,
         order: Order,
+        receives: u32,
         now: DateTime<Utc>,
     ) -> Result<Handled, WorkerError> {
         let order_ref = order_ref.clone();
@@ -217,10 +245,7 @@ impl Worker {
                     self.store.get(&survey.id).await?.ok_or_else(|| {
                         PortError::Conflict(format!("survey {} vanished", survey.id))
                     })?;
-                if existing.state == SurveyState::Scheduled {
-                    self.ensure_schedule(&existing).await?;
-                }
-                Ok(Handled::AlreadyKnown(existing.state))
+                self.already_known(&existing, receives, now).await
             }
         }
     }
@@ -250,7 +275,7 @@ impl Worker {
         let records = decode_records::<IntakeSignal>(event, WHAT, &mut response);
         let mut steps = Vec::with_capacity(records.len());
         for record in &records {
-            steps.push(self.before_read(&record.item, now).await);
+            steps.push(self.before_read(&record.item, record.receives, now).await);
         }
         let wanted: Vec<u64> = steps
             .iter()
@@ -270,16 +295,20 @@ impl Worker {
                 Ok(Ready::NeedsOrder(order_ref)) => match read.remove(&order_ref.id()) {
                     // A second signal of the same order in this batch (taken out of the map by
                     // the first): it goes the single-signal way, which finds what the first did.
-                    None => self.handle(&record.item, now).await,
+                    None => {
+                        self.handle_received(&record.item, record.receives, now)
+                            .await
+                    }
                     Some(Err(e)) => Err(e.into()),
                     // An order id is the account's, not the site's: one of another site is not
                     // this signal's order, as `orders/{id}?site=` would have said.
                     Some(Ok(Some(order))) if order.site == order_ref.site() => {
-                        self.decide_order(&order_ref, order, now).await
+                        self.decide_order(&order_ref, order, record.receives, now)
+                            .await
                     }
                     Some(Ok(_)) => {
                         tracing::info!(order = %order_ref, "order not in the list; read alone");
-                        self.read_and_decide(&order_ref, now).await
+                        self.read_and_decide(&order_ref, record.receives, now).await
                     }
                 },
             };

@@ -164,6 +164,24 @@ pub fn skipped_survey(
     s
 }
 
+/// How long after its send time a survey may stay `Scheduled` with its schedule fired: dispatch
+/// takes it out of `Scheduled` within seconds, or within a few of its queue's retries when a
+/// send fails. Still `Scheduled` after this, its schedule is gone (a DLQ redrive brings back the
+/// signal that made the survey), and a new one is wanted.
+pub const SCHEDULE_OVERDUE: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Whether a signal for an order whose survey is already `Scheduled` should make its schedule
+/// again. Only when the schedule may be missing: re-making one that has fired (EventBridge
+/// Scheduler deletes a one-time schedule after it runs) fires it again, and the question is
+/// dispatched twice (at a December peak, duplicate signals did that for more than half the
+/// orders). A schedule is missing only after a crash between the survey's put and its
+/// schedule, and then the signal that made the put comes back: `receives > 1`. Before the send
+/// time a re-make costs nothing (an existing schedule is a conflict); long after it the survey is
+/// [`SCHEDULE_OVERDUE`].
+pub fn schedule_may_be_missing(send_at: DateTime<Utc>, receives: u32, now: DateTime<Utc>) -> bool {
+    receives > 1 || send_at > now || now - send_at > SCHEDULE_OVERDUE
+}
+
 /// The customer's identity for the frequency cap: the CRM customer, else the phone, else the email.
 pub fn customer_key(customer_id: Option<u64>, contact: &Contact) -> Option<String> {
     customer_id
@@ -191,6 +209,40 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_scheduled_survey_is_scheduled_again_only_when_its_schedule_may_be_missing() {
+        let send_at = t("2026-12-07T12:00:00Z");
+        // Due a moment ago: the schedule has fired or is firing; a first delivery leaves it.
+        assert!(!schedule_may_be_missing(
+            send_at,
+            1,
+            t("2026-12-07T12:00:05Z")
+        ));
+        assert!(!schedule_may_be_missing(
+            send_at,
+            1,
+            t("2026-12-07T12:29:59Z")
+        ));
+        // The signal that made the survey, back after a crash before its schedule.
+        assert!(schedule_may_be_missing(
+            send_at,
+            2,
+            t("2026-12-07T12:00:05Z")
+        ));
+        // Not due yet: a schedule that exists is left as it is.
+        assert!(schedule_may_be_missing(
+            send_at,
+            1,
+            t("2026-12-07T11:59:59Z")
+        ));
+        // Long overdue: a redriven signal, the schedule long gone.
+        assert!(schedule_may_be_missing(
+            send_at,
+            1,
+            t("2026-12-07T12:30:01Z")
+        ));
     }
 
     fn order(status: &str, phones: &[&str], email: Option<&str>) -> IntakeOrder {

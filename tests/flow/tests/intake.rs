@@ -435,6 +435,63 @@ async fn the_poller_signals_only_the_completed_orders_intake_does_not_have_yet()
     assert_eq!(queued, vec![lost]);
 }
 
+/// A signal for an order whose survey is `Scheduled` and due: its one-time schedule has fired and
+/// been deleted by the Scheduler, so making it again would dispatch the question a second time.
+/// It is made again only by the redelivery of the signal that made the survey (a crash between
+/// the put and the schedule) and for a survey long overdue (a signal redriven from the DLQ).
+#[tokio::test]
+async fn a_duplicate_signal_after_the_schedule_fired_does_not_schedule_the_question_again() {
+    let s = stack("fired").await;
+    let id = s
+        .order("main-shop", "complete", Some("+79001112257"), None, 613)
+        .await;
+    s.worker
+        .handle_batch(signals_event(&[("main-shop", id)]), Utc::now())
+        .await;
+    let survey_id = SurveyId::for_order(&OrderRef::new("main-shop", id).unwrap());
+    assert_eq!(s.schedule_names().await, vec![survey_id.to_string()]);
+
+    // The schedule fires (and the Scheduler deletes it) at the survey's time, `ago` before now.
+    let fire = |ago: chrono::Duration| {
+        let survey_id = survey_id.clone();
+        let s = &s;
+        async move {
+            let mut survey = s.store.get(&survey_id).await.unwrap().unwrap();
+            survey.send_at = Utc::now() - ago;
+            s.store.save(&survey).await.unwrap();
+            s.clients
+                .scheduler
+                .delete_schedule()
+                .name(survey_id.as_str())
+                .group_name(s.names.schedule_group())
+                .send()
+                .await
+                .unwrap();
+            assert!(s.schedule_names().await.is_empty());
+        }
+    };
+    fire(chrono::Duration::minutes(1)).await;
+    let again = |receives: u32| {
+        let mut event = signals_event(&[("main-shop", id)]);
+        event.records[0]
+            .attributes
+            .insert("ApproximateReceiveCount".into(), receives.to_string());
+        event
+    };
+    // The poller's or a repeated trigger's signal, delivered once: nothing to schedule.
+    let r = s.worker.handle_batch(again(1), Utc::now()).await;
+    assert!(r.batch_item_failures.is_empty());
+    assert_eq!(s.schedule_names().await, Vec::<String>::new());
+    // The same signal back from the queue: the try before may have crashed before the schedule.
+    s.worker.handle_batch(again(2), Utc::now()).await;
+    assert_eq!(s.schedule_names().await, vec![survey_id.to_string()]);
+
+    // Half an hour past its time and still `Scheduled`: the schedule is gone for good.
+    fire(chrono::Duration::minutes(31)).await;
+    s.worker.handle_batch(again(1), Utc::now()).await;
+    assert_eq!(s.schedule_names().await, vec![survey_id.to_string()]);
+}
+
 /// The intake queue as the poller sees it, refusing every send from the `fail_at`-th on until
 /// it is mended.
 struct Flaky {
