@@ -86,7 +86,7 @@ impl Worker {
     }
 
     /// Handles one signal on its `receives`-th delivery (SQS's `ApproximateReceiveCount`).
-    pub async fn handle_received(
+    async fn handle_received(
         &self,
         signal: &IntakeSignal,
         receives: u32,

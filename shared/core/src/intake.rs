@@ -172,12 +172,11 @@ pub const SCHEDULE_OVERDUE: chrono::Duration = chrono::Duration::minutes(30);
 
 /// Whether a signal for an order whose survey is already `Scheduled` should make its schedule
 /// again. Only when the schedule may be missing: re-making one that has fired (EventBridge
-/// Scheduler deletes a one-time schedule after it runs) fires it again, and the question is
-/// dispatched twice (at a December peak, duplicate signals did that for more than half the
-/// orders). A schedule is missing only after a crash between the survey's put and its
-/// schedule, and then the signal that made the put comes back: `receives > 1`. Before the send
-/// time a re-make costs nothing (an existing schedule is a conflict); long after it the survey is
-/// [`SCHEDULE_OVERDUE`].
+/// Scheduler deletes a one-time schedule after it runs) fires it again, and dispatch takes the
+/// question a second time only to find it sent. A schedule is missing only after a crash between
+/// the survey's put and its schedule, and then the signal that made the put comes back:
+/// `receives > 1`. Before the send time a re-make costs nothing (an existing schedule is a
+/// conflict); long after it the survey is [`SCHEDULE_OVERDUE`].
 pub fn schedule_may_be_missing(send_at: DateTime<Utc>, receives: u32, now: DateTime<Utc>) -> bool {
     receives > 1 || send_at > now || now - send_at > SCHEDULE_OVERDUE
 }
