@@ -482,6 +482,68 @@ async fn sqs_send_receive_delete() {
     assert!(q.receive(10, 1).await.unwrap().is_empty());
 }
 
+/// A message received twice is deleted by its newest receipt handle (the one SQS asks for), and
+/// deleting it again succeeds. The local endpoint's own delete (one walk of the queue,
+/// scripts/moto_server.py) keeps moto's answers.
+#[tokio::test]
+async fn a_message_received_twice_is_deleted_by_its_new_handle_and_deleting_again_is_fine() {
+    let c = clients().await;
+    let names = unique_names("sqs-new-handle");
+    ensure_all(&c, &names).await.unwrap();
+    let q = SqsQueue::connect(c.sqs.clone(), &names, &DISPATCH_QUEUE)
+        .await
+        .unwrap();
+    for n in 1..=3 {
+        q.send(&format!(r#"{{"survey":"s-main-{n}"}}"#))
+            .await
+            .unwrap();
+    }
+    let mut first = Vec::new();
+    for _ in 0..5 {
+        first.extend(q.receive(10, 1).await.unwrap());
+        if first.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(first.len(), 3);
+    // Two made visible again at once: received a second time, with new handles.
+    for m in &first[..2] {
+        c.sqs
+            .change_message_visibility()
+            .queue_url(q.url())
+            .receipt_handle(m.receipt_handle().unwrap())
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut second = Vec::new();
+    for _ in 0..5 {
+        second.extend(q.receive(10, 1).await.unwrap());
+        if second.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(second.len(), 2);
+    let old: Vec<&str> = first.iter().filter_map(|m| m.receipt_handle()).collect();
+    assert!(second
+        .iter()
+        .all(|m| !old.contains(&m.receipt_handle().unwrap())));
+    let mut handles: Vec<&str> = second.iter().filter_map(|m| m.receipt_handle()).collect();
+    handles.push(first[2].receipt_handle().unwrap());
+    assert!(q.delete_batch(&handles).await.is_empty());
+    assert!(q.delete_batch(&handles).await.is_empty(), "deleting again");
+    let unknown = q.delete_batch(&["not-a-receipt-handle"]).await;
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    let counts = queue_attributes(&c, &q).await;
+    for a in [
+        aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+        aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+    ] {
+        assert_eq!(counts[&a], "0", "{a:?}: every message deleted");
+    }
+}
+
 /// Every attribute of `q` as the endpoint answers GetQueueAttributes for `All`.
 async fn queue_attributes(
     c: &Clients,
