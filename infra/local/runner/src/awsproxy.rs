@@ -18,14 +18,38 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::response::IntoResponse;
 
-/// Requests that passed the proxy, by "service action".
+/// Requests that passed the proxy, by "service action", and DynamoDB's single-item requests by
+/// the kind of item they touch (where the requests per order go).
 #[derive(Clone, Default)]
-pub struct AwsCounter(Arc<Mutex<BTreeMap<String, u64>>>);
+pub struct AwsCounter(
+    Arc<Mutex<BTreeMap<String, u64>>>,
+    Arc<Mutex<BTreeMap<String, u64>>>,
+);
 
 impl AwsCounter {
     pub fn take(&self) -> BTreeMap<String, u64> {
         std::mem::take(&mut *self.0.lock().unwrap())
     }
+
+    /// "dynamodb GetItem survey", "dynamodb PutItem send", … since the last take.
+    pub fn take_items(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.1.lock().unwrap())
+    }
+}
+
+/// The kind of item a single-item DynamoDB request touches: its partition key's prefix up to the
+/// first `#` ("survey" for `survey#…`), `None` for requests of many items or none.
+pub fn item_kind(action: &str, body: &[u8]) -> Option<String> {
+    if !matches!(
+        action,
+        "dynamodb GetItem" | "dynamodb PutItem" | "dynamodb UpdateItem" | "dynamodb DeleteItem"
+    ) {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let key = v.get("Key").or_else(|| v.get("Item"))?;
+    let pk = key.get("pk")?.get("S")?.as_str()?;
+    Some(pk.split('#').next().unwrap_or(pk).to_string())
 }
 
 /// "sqs SendMessage", "dynamodb PutItem", "scheduler CreateSchedule", "sesv2 SendEmail", …
@@ -243,6 +267,12 @@ pub async fn proxy(
             let (forward, fail) = faults
                 .as_ref()
                 .map_or((true, false), |f| f.decide(&action, &bytes, invocation));
+            if let Some(kind) = item_kind(&action, &bytes) {
+                *c.1.lock()
+                    .unwrap()
+                    .entry(format!("{action} {kind}"))
+                    .or_default() += 1;
+            }
             *c.0.lock().unwrap().entry(action).or_default() += 1;
             if !forward {
                 let reached = faults.as_ref().is_some_and(|f| f.loses_answer(invocation));
@@ -303,6 +333,19 @@ mod tests {
             }],
             7,
         )
+    }
+
+    #[test]
+    fn a_single_item_request_is_named_by_its_key_prefix() {
+        let get = br#"{"TableName":"t","Key":{"pk":{"S":"survey#crm-1"},"sk":{"S":"survey"}}}"#;
+        let put = br#"{"TableName":"t","Item":{"pk":{"S":"send#s-1"},"sk":{"S":"x"}}}"#;
+        assert_eq!(
+            item_kind("dynamodb GetItem", get).as_deref(),
+            Some("survey")
+        );
+        assert_eq!(item_kind("dynamodb PutItem", put).as_deref(), Some("send"));
+        assert_eq!(item_kind("dynamodb BatchGetItem", get), None);
+        assert_eq!(item_kind("dynamodb GetItem", b"not json"), None);
     }
 
     #[test]

@@ -160,6 +160,11 @@ pub struct Peak {
     /// AWS requests during the asking phase, by service and action, counted by a proxy in front
     /// of the local AWS endpoint.
     pub aws_asking: BTreeMap<String, u64>,
+    /// The same phase's single-item DynamoDB requests, by action and the kind of item.
+    pub aws_asking_items: BTreeMap<String, u64>,
+    /// The answering phase's AWS requests, and its single-item DynamoDB ones by kind of item.
+    pub aws_answering: BTreeMap<String, u64>,
+    pub aws_answering_items: BTreeMap<String, u64>,
     /// What the local AWS endpoint answers alone, after the run: `GetItem`s per second from
     /// [`PROBE_CALLERS`] callers through the same proxy, with nothing else running.
     pub aws_capacity: Option<f64>,
@@ -508,6 +513,7 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     let before_by = by_function(&stack.crm_clients);
     if let Some(c) = &aws_counter {
         c.take();
+        c.take_items();
     }
 
     // 1. The orders are completed within the window; the simulator's trigger calls our webhook.
@@ -548,6 +554,10 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     let middle_by = by_function(&stack.crm_clients);
     peak.crm_asking_by = by_function_since(&middle_by, &before_by);
     peak.aws_asking = aws_counter.as_ref().map(|c| c.take()).unwrap_or_default();
+    peak.aws_asking_items = aws_counter
+        .as_ref()
+        .map(|c| c.take_items())
+        .unwrap_or_default();
 
     // 2. Customers answer within the window.
     let n = peak.plan_replies;
@@ -653,6 +663,10 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     );
 
     sampler.abort();
+    if let Some(c) = &aws_counter {
+        peak.aws_answering = c.take();
+        peak.aws_answering_items = c.take_items();
+    }
     peak.consumers = stack
         .consumers
         .iter()
@@ -1001,14 +1015,61 @@ fn aws_bound(p: &Peak) -> String {
             p.crm_asking.values().sum::<u64>() as f64 / p.rate_limit.max(1) as f64
         )),
     ));
-    s.push_str("| AWS request (asking) | count | per asked order |\n|---|---|---|\n");
-    let mut by: Vec<(&String, &u64)> = p.aws_asking.iter().collect();
-    by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    for (k, v) in by {
+    s.push_str(&aws_table(
+        "AWS request (asking)",
+        &p.aws_asking,
+        &p.aws_asking_items,
+        p.plan_orders,
+        "per asked order",
+    ));
+    let answering: u64 = p.aws_answering.values().sum();
+    if answering > 0 {
         s.push_str(&format!(
-            "| {k} | {v} | {:.2} |\n",
-            *v as f64 / p.plan_orders.max(1) as f64
+            "\n### The answering phase at the local AWS endpoint\n\nFrom the first reply to the \
+             last effect: **{answering}** AWS requests ({:.1} per reply).\n\n",
+            answering as f64 / p.plan_replies.max(1) as f64
         ));
+        s.push_str(&aws_table(
+            "AWS request (answering)",
+            &p.aws_answering,
+            &p.aws_answering_items,
+            p.plan_replies,
+            "per reply",
+        ));
+    }
+    s
+}
+
+/// A phase's AWS requests by action, most first, then its single-item DynamoDB requests by the
+/// kind of item (the key's prefix): where the requests per order or reply go.
+fn aws_table(
+    head: &str,
+    counts: &BTreeMap<String, u64>,
+    items: &BTreeMap<String, u64>,
+    per: u64,
+    unit: &str,
+) -> String {
+    let rows = |m: &BTreeMap<String, u64>, strip: &str| {
+        let mut by: Vec<(&String, &u64)> = m.iter().collect();
+        by.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        by.into_iter()
+            .map(|(k, v)| {
+                format!(
+                    "| {} | {v} | {:.2} |\n",
+                    k.trim_start_matches(strip),
+                    *v as f64 / per.max(1) as f64
+                )
+            })
+            .collect::<String>()
+    };
+    let mut s = format!("| {head} | count | {unit} |\n|---|---|---|\n");
+    s.push_str(&rows(counts, ""));
+    if !items.is_empty() {
+        s.push_str(&format!(
+            "\nThe single-item DynamoDB requests among them, by the kind of item (the key's \
+             prefix):\n\n| DynamoDB request | count | {unit} |\n|---|---|---|\n"
+        ));
+        s.push_str(&rows(items, "dynamodb "));
     }
     s
 }
@@ -1221,6 +1282,10 @@ mod tests {
                 ("dynamodb GetItem".to_string(), 3_000),
                 ("sqs ReceiveMessage".to_string(), 1_000),
             ]),
+            aws_asking_items: BTreeMap::from([("dynamodb GetItem survey".to_string(), 2_000)]),
+            aws_answering: BTreeMap::from([("dynamodb PutItem".to_string(), 500)]),
+            aws_answering_items: BTreeMap::from([("dynamodb PutItem inbound".to_string(), 250)]),
+            plan_replies: 50,
             aws_capacity: Some(50.0),
             ..base.clone()
         };
@@ -1236,6 +1301,13 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("| dynamodb GetItem | 3000 | 30.00 |"), "{s}");
+        assert!(s.contains("| GetItem survey | 2000 | 20.00 |"), "{s}");
+        assert!(
+            s.contains("last effect: **500** AWS requests (10.0 per reply)"),
+            "{s}"
+        );
+        assert!(s.contains("| dynamodb PutItem | 500 | 10.00 |"), "{s}");
+        assert!(s.contains("| PutItem inbound | 250 | 5.00 |"), "{s}");
         let fast = Peak {
             aws_capacity: Some(400.0),
             ..counted
