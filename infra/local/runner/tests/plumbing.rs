@@ -319,4 +319,50 @@ async fn due_schedules_fire_into_their_queue_once_and_are_deleted() {
         .await
         .unwrap();
     assert!(names_left.schedules().is_empty(), "deleted after firing");
+    let fired_later = dispatch.receive(10, 0).await.unwrap();
+    assert_eq!(fired_later.len(), 1);
+
+    // Made again before its time, as a second signal of the order makes sure of it: on AWS the
+    // first would still be waiting and the create refused, so nothing fires again here either.
+    let created_again = scheduler
+        .schedule_once(
+            "s-later",
+            now + Duration::days(2),
+            tz,
+            r#"{"surveyId":"s-later"}"#,
+        )
+        .await
+        .unwrap();
+    assert!(created_again, "the stand-in had deleted the first");
+    assert!(fast
+        .tick(now + Duration::seconds(12))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(fast
+        .tick(now + Duration::seconds(30))
+        .await
+        .unwrap()
+        .is_empty());
+    // A schedule of the same name for another moment is one of its own.
+    scheduler
+        .schedule_once(
+            "s-later",
+            now + Duration::days(3),
+            tz,
+            r#"{"surveyId":"s-later"}"#,
+        )
+        .await
+        .unwrap();
+    assert!(fast
+        .tick(now + Duration::seconds(31))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        fast.tick(now + Duration::seconds(50)).await.unwrap(),
+        vec!["s-later".to_string()]
+    );
+    let got = dispatch.receive(10, 0).await.unwrap();
+    assert_eq!(got.len(), 1, "only the schedule for another moment fired");
 }
