@@ -139,18 +139,22 @@ impl Dispatcher {
     /// with several such orders runs the pass first ([`Self::pass_for`]), so they find the fold.
     /// Either way the same set: `employees_among` over the fold is `employees_of` over the
     /// history.
+    ///
+    /// `seen`: the coverage a batch read last. Coverage only moves forward, so one that covers
+    /// the order still does; one that does not is read again before the order's history is, so a
+    /// batch reads it once, not once per order, and never reads a history it need not.
     async fn employees(
         &self,
         order: &Order,
+        seen: &mut Option<Coverage>,
         now: DateTime<Utc>,
     ) -> Result<Vec<EmployeeId>, DispatchError> {
-        let coverage = self.store.coverage(otklik_core::history::STREAM).await?;
-        if covers(
-            coverage.as_ref(),
-            order.created_at,
-            order.status_updated_at,
-            now,
-        ) {
+        let covered =
+            |c: Option<&Coverage>| covers(c, order.created_at, order.status_updated_at, now);
+        if !covered(seen.as_ref()) {
+            *seen = self.store.coverage(otklik_core::history::STREAM).await?;
+        }
+        if covered(seen.as_ref()) {
             let worked = self.store.worked_on(order.id).await?;
             Ok(employees_among(order.manager_id, &worked))
         } else {
@@ -194,7 +198,7 @@ impl Dispatcher {
             Loaded::Done(d) => Ok(d),
             Loaded::Ask(survey) => {
                 let order = self.read_order(&survey).await?;
-                self.ask(*survey, order, now).await
+                self.ask(*survey, order, &mut None, now).await
             }
         }
     }
@@ -242,10 +246,12 @@ impl Dispatcher {
     }
 
     /// The first question, with the order as read just now (`None`: gone from the CRM).
+    /// `seen`: the history's coverage as last read in this batch ([`Self::employees`]).
     async fn ask(
         &self,
         survey: Survey,
         order: Option<Order>,
+        seen: &mut Option<Coverage>,
         now: DateTime<Utc>,
     ) -> Result<Dispatched, DispatchError> {
         let id = survey.id.clone();
@@ -266,7 +272,7 @@ impl Dispatcher {
             return Ok(Dispatched::Skipped(reason));
         }
         let order = order.expect("checked above");
-        let employees = self.employees(&order, now).await?;
+        let employees = self.employees(&order, seen, now).await?;
         // Saved before the send: if this delivery dies after the provider took the question,
         // whoever records the send later (the redelivery, or the customer's answer overtaking it)
         // finds the people to credit already on the survey. Another delivery of the same dispatch
@@ -318,7 +324,9 @@ impl Dispatcher {
         if let Some(Err(e)) = read.values().find(|r| r.is_err()) {
             tracing::warn!(error = %e, "orders list read failed; its messages come back");
         }
-        self.pass_for(&read, now).await;
+        // The coverage as the pass left it: the batch's questions read it again only when it does
+        // not cover their order.
+        let mut seen = self.pass_for(&read, now).await;
         for (record, step) in records.iter().zip(steps) {
             let outcome = match step {
                 Err(e) => Err(e),
@@ -330,12 +338,12 @@ impl Dispatcher {
                     Some(Err(e)) => Err(e.into()),
                     // An order id is the account's: one of another site is not this survey's.
                     Some(Ok(Some(order))) if order.site == survey.order.site() => {
-                        self.ask(*survey, Some(order), now).await
+                        self.ask(*survey, Some(order), &mut seen, now).await
                     }
                     Some(Ok(_)) => {
                         tracing::info!(survey = %survey.id, "order not in the list; read alone");
                         match self.read_order(&survey).await {
-                            Ok(order) => self.ask(*survey, order, now).await,
+                            Ok(order) => self.ask(*survey, order, &mut seen, now).await,
                             Err(e) => Err(e),
                         }
                     }
@@ -358,11 +366,12 @@ impl Dispatcher {
     /// next scheduled pass starts where this one stopped. A pass that another one overtook (the
     /// cursor moved under it) is run again from the new cursor, at most [`PASS_TRIES`] times;
     /// orders still not covered after that, or after a failed pass, read their own history.
+    /// Returns the coverage it read last when no pass ran after it (`None` otherwise).
     async fn pass_for(
         &self,
         read: &std::collections::HashMap<u64, Result<Option<Order>, CrmError>>,
         now: DateTime<Utc>,
-    ) {
+    ) -> Option<Coverage> {
         let cancel = &self.config.crm.cancel_statuses;
         let orders: Vec<&Order> = read
             .values()
@@ -374,10 +383,10 @@ impl Dispatcher {
             let coverage = match self.store.coverage(otklik_core::history::STREAM).await {
                 Ok(Some(c)) => c,
                 // Never read: a first pass would look back a day, not a batch's work.
-                Ok(None) => return,
+                Ok(None) => return None,
                 Err(e) => {
                     tracing::warn!(error = %e, "history coverage not read");
-                    return;
+                    return None;
                 }
             };
             // Orders a pass starting now could cover and the stored coverage does not: one
@@ -393,7 +402,7 @@ impl Dispatcher {
                 .filter(|o| covers(Some(&reach), o.created_at, o.status_updated_at, now))
                 .count();
             if wanted < PASS_AT_LEAST {
-                return;
+                return Some(coverage);
             }
             match self.pass.poll(Utc::now()).await {
                 // Coverage is looked at again above: a pass that reached the end of the stream
@@ -401,10 +410,11 @@ impl Dispatcher {
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "history pass failed; orders read their own history");
-                    return;
+                    return None;
                 }
             }
         }
+        None
     }
 }
 

@@ -877,6 +877,85 @@ mod history_stream {
         }
     }
 
+    /// Counts the DynamoDB requests that touch the history stream's coverage item.
+    #[derive(Debug, Clone, Default)]
+    struct CoverageReads(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl aws_sdk_dynamodb::config::Intercept for CoverageReads {
+        fn name(&self) -> &'static str {
+            "CoverageReads"
+        }
+
+        fn read_before_transmit(
+            &self,
+            context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<
+                '_,
+            >,
+            _: &aws_sdk_dynamodb::config::RuntimeComponents,
+            _: &mut aws_sdk_dynamodb::config::ConfigBag,
+        ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+            let body = context.request().body().bytes().unwrap_or_default();
+            if String::from_utf8_lossy(body).contains("\"coverage#") {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_reads_the_streams_coverage_once_not_once_per_question() {
+        let s = stack("hist-cov-once", "green-api").await;
+        let phones: Vec<String> = (40..46).map(|i| format!("+7 900 123-00-{i}")).collect();
+        let digits: Vec<String> = phones
+            .iter()
+            .map(|p| p.chars().filter(char::is_ascii_digit).collect())
+            .collect();
+        s.whatsapp_numbers(&digits.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+        let mut surveys = Vec::new();
+        for p in &phones {
+            surveys.push(worked_by_three(&s, p).await);
+        }
+        past_the_slack().await;
+        poll(&s).await;
+        let reads = CoverageReads::default();
+        let mut parts = s.parts();
+        parts.clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            parts
+                .clients
+                .dynamodb
+                .config()
+                .to_builder()
+                .interceptor(reads.clone())
+                .build(),
+        );
+        let dispatcher = Dispatcher::from_parts(&parts).await.unwrap();
+
+        let before = history_reads(&s).await;
+        let response = dispatcher
+            .handle_batch(
+                questions_event(&surveys.iter().collect::<Vec<_>>()),
+                Utc::now(),
+            )
+            .await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{:?}",
+            response.batch_item_failures
+        );
+        assert_eq!(
+            reads.0.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "six questions covered by the stream: the coverage is read once for the batch"
+        );
+        assert_eq!(history_reads(&s).await, before, "covered: no history read");
+        for survey in &surveys {
+            let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+            assert_eq!(stored.state, SurveyState::Sent, "{}", survey.id);
+            assert_eq!(employees(&stored), vec![11, 12, 13], "{}", survey.id);
+        }
+    }
+
     #[tokio::test]
     async fn the_poller_learns_the_names_of_the_people_it_folds_with_one_users_read() {
         let s = stack("hist-names", "green-api").await;
