@@ -35,6 +35,15 @@ pub enum Handled {
     Learned { surveys: usize },
 }
 
+/// Whether an item is applied at most once through its done-marker. Every item is, but a
+/// delivery (`delivered`, `read`): the machine guards it by the survey's state alone (a question
+/// sent becomes one awaiting its rating; `decide` keeps no id of it), so a repeat changes nothing
+/// and the marker's read and write — two requests for every status of every message we send —
+/// would guard nothing.
+fn needs_done_marker(item: &Inbound) -> bool {
+    !matches!(item.status_event(), Some(Event::Delivered))
+}
+
 impl InboundWorker {
     /// One batch from the `inbound` queue; the items that failed are reported for redelivery.
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
@@ -131,7 +140,7 @@ impl InboundWorker {
                 if item.status_event().is_none() {
                     return Ok(Handled::Ignored("status without consequence"));
                 }
-                if store.inbound_done(id.as_str()).await? {
+                if needs_done_marker(item) && store.inbound_done(id.as_str()).await? {
                     return Ok(Handled::Duplicate);
                 }
                 (id, store.survey_of_message(message_id).await?)
@@ -159,7 +168,9 @@ impl InboundWorker {
             } else {
                 tracing::info!("a status of a message we do not track; ignored");
             }
-            store.mark_inbound_done(input_id.as_str(), now).await?;
+            if needs_done_marker(item) {
+                store.mark_inbound_done(input_id.as_str(), now).await?;
+            }
             return Ok(Handled::Ignored("no survey"));
         };
         // An answer or a failure names the channel of the send it follows; if it overtook the
@@ -213,7 +224,9 @@ impl InboundWorker {
         if let Some(original) = in_place_of {
             store.mark_inbound_done(original.as_str(), now).await?;
         }
-        store.mark_inbound_done(input_id.as_str(), now).await?;
+        if needs_done_marker(item) {
+            store.mark_inbound_done(input_id.as_str(), now).await?;
+        }
         let effects = applied.map_or(0, |a| a.effects.len());
         tracing::info!(survey = %survey, effects, "webhook item applied");
         Ok(Handled::Applied { survey, effects })

@@ -218,6 +218,53 @@ async fn a_message_without_from_is_kept_and_the_normal_one_is_rated() {
     assert_eq!(capture.sum("UnusableItems", &[]), 1.0);
 }
 
+/// A delivery status is guarded by the survey's state alone: `delivered` moves the question sent
+/// to awaiting its rating and leaves no done-marker (the marker's read and write would guard
+/// nothing); its repeat and the `read` after it change nothing. A `failed` status, which falls
+/// back to the next channel once, keeps its marker.
+#[tokio::test]
+async fn a_delivery_status_moves_the_survey_on_without_a_done_marker() {
+    use otklik_core::machine::{IdSpace, InputId};
+    let _turn = turn().await;
+    let s = stack("in-delivered").await;
+    let survey = s.asked("+7 900 518-00-41").await;
+    let question = survey.provider_message_id.clone().unwrap();
+    let status = |raw: &str| {
+        json!({"id": question, "status": raw, "timestamp": "1749416383",
+            "recipient_id": "79005180041"})
+    };
+    let marker = |raw: &str| InputId::provider_status(IdSpace::Whatsapp, &question, raw).unwrap();
+    let (code, answer) = s.meta_items(vec![], vec![status("delivered")]).await;
+    assert_eq!(code, 200, "{answer}");
+    let delivered = s.survey(&survey).await;
+    assert_eq!(delivered.state, SurveyState::AwaitingRating);
+    assert!(!s
+        .store
+        .inbound_done(marker("delivered").as_str())
+        .await
+        .unwrap());
+    for again in ["delivered", "read"] {
+        let (code, answer) = s.meta_items(vec![], vec![status(again)]).await;
+        assert_eq!(code, 200, "{answer}");
+        assert_eq!(
+            s.survey(&survey).await,
+            delivered,
+            "{again} changed the survey"
+        );
+        assert!(!s.store.inbound_done(marker(again).as_str()).await.unwrap());
+    }
+
+    let other = s.asked("+7 900 518-00-42").await;
+    let failed_question = other.provider_message_id.clone().unwrap();
+    let failed = json!({"id": failed_question, "status": "failed", "timestamp": "1749416383",
+        "recipient_id": "79005180042",
+        "errors": [{"code": 131026, "title": "Message undeliverable"}]});
+    let (code, answer) = s.meta_items(vec![], vec![failed]).await;
+    assert_eq!(code, 200, "{answer}");
+    let id = InputId::provider_status(IdSpace::Whatsapp, &failed_question, "failed").unwrap();
+    assert!(s.store.inbound_done(id.as_str()).await.unwrap());
+}
+
 /// A status of our message in the shape of Meta's "Business-scoped user IDs" page
 /// (developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/):
 /// `recipient_user_id` named, `recipient_id` (the phone) omitted as it is when unavailable.
