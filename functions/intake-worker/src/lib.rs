@@ -8,6 +8,7 @@
 
 mod complaints;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -92,7 +93,7 @@ impl Worker {
         receives: u32,
         now: DateTime<Utc>,
     ) -> Result<Handled, WorkerError> {
-        match self.before_read(signal, receives, now).await? {
+        match self.before_read(signal, receives, now, None).await? {
             Ready::Done(handled) => Ok(handled),
             Ready::NeedsOrder(order_ref) => self.read_and_decide(&order_ref, receives, now).await,
         }
@@ -116,11 +117,14 @@ impl Worker {
 
     /// Everything about a signal that needs no order: a complaint order's status goes onto its
     /// track, an order that has its survey already is done (its schedule made sure of).
+    /// `known`: the batch's surveys, read together ([`DynamoStore::get_surveys`]); `None` reads
+    /// this signal's own.
     async fn before_read(
         &self,
         signal: &IntakeSignal,
         receives: u32,
         now: DateTime<Utc>,
+        known: Option<&HashMap<SurveyId, Survey>>,
     ) -> Result<Ready, WorkerError> {
         let order_ref = OrderRef::new(&signal.site, signal.order_id)
             .map_err(|e| WorkerError::BadSignal(e.to_string()))?;
@@ -128,7 +132,11 @@ impl Worker {
             return Ok(Ready::Done(self.track_complaint(signal, now).await?));
         }
         let id = SurveyId::for_order(&order_ref);
-        if let Some(existing) = self.store.get(&id).await? {
+        let existing = match known {
+            Some(known) => known.get(&id).cloned(),
+            None => self.store.get(&id).await?,
+        };
+        if let Some(existing) = existing {
             // A duplicate signal, or a retry after a crash between the put and the schedule.
             return Ok(Ready::Done(
                 self.already_known(&existing, receives, now).await?,
@@ -273,9 +281,13 @@ impl Worker {
         const WHAT: &str = "intake signal";
         let mut response = SqsBatchResponse::default();
         let records = decode_records::<IntakeSignal>(event, WHAT, &mut response);
+        let known = self.known_surveys(&records).await;
         let mut steps = Vec::with_capacity(records.len());
         for record in &records {
-            steps.push(self.before_read(&record.item, record.receives, now).await);
+            steps.push(
+                self.before_read(&record.item, record.receives, now, known.as_ref())
+                    .await,
+            );
         }
         let wanted: Vec<u64> = steps
             .iter()
@@ -318,6 +330,33 @@ impl Worker {
             report(&mut response, WHAT, &record.id, &outcome);
         }
         response
+    }
+}
+
+impl Worker {
+    /// The surveys of a batch's orders, one batched read per hundred instead of a read per
+    /// signal (at a peak every order has two signals, the trigger's and the poller's). `None` if
+    /// the read failed: each signal then reads its own.
+    async fn known_surveys(
+        &self,
+        records: &[otklik_app::batch::Record<IntakeSignal>],
+    ) -> Option<HashMap<SurveyId, Survey>> {
+        let ids: Vec<SurveyId> = records
+            .iter()
+            .filter(|r| r.item.site != self.config.complaints.site)
+            .filter_map(|r| OrderRef::new(&r.item.site, r.item.order_id).ok())
+            .map(|o| SurveyId::for_order(&o))
+            .collect();
+        if ids.is_empty() {
+            return None;
+        }
+        match self.store.get_surveys(&ids).await {
+            Ok(known) => Some(known),
+            Err(e) => {
+                tracing::warn!(error = %e, "the batch's surveys not read together; each reads its own");
+                None
+            }
+        }
     }
 }
 

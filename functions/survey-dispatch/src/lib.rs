@@ -13,6 +13,7 @@
 mod remind;
 mod send;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -194,7 +195,7 @@ impl Dispatcher {
         msg: &DispatchMessage,
         now: DateTime<Utc>,
     ) -> Result<Dispatched, DispatchError> {
-        match self.load(msg, now).await? {
+        match self.load(msg, now, None).await? {
             Loaded::Done(d) => Ok(d),
             Loaded::Ask(survey) => {
                 let order = self.read_order(&survey).await?;
@@ -205,15 +206,21 @@ impl Dispatcher {
 
     /// Everything a message needs before its order: the survey loaded, and a fallback or a
     /// reminder sent on its own path (neither reads the order). `Ask` is a first question still
-    /// to send.
+    /// to send. `known`: the batch's surveys, read together ([`DynamoStore::get_surveys`]);
+    /// `None` reads this message's own.
     async fn load(
         &self,
         msg: &DispatchMessage,
         now: DateTime<Utc>,
+        known: Option<&HashMap<SurveyId, Survey>>,
     ) -> Result<Loaded, DispatchError> {
         let id = SurveyId::parse(&msg.survey_id)
             .map_err(|e| DispatchError::BadMessage(e.to_string()))?;
-        let Some(survey) = self.store.get(&id).await? else {
+        let survey = match known {
+            Some(known) => known.get(&id).cloned(),
+            None => self.store.get(&id).await?,
+        };
+        let Some(survey) = survey else {
             return Ok(Loaded::Done(Dispatched::NothingToDo(
                 "no such survey".into(),
             )));
@@ -309,9 +316,27 @@ impl Dispatcher {
         const WHAT: &str = "dispatch";
         let mut response = SqsBatchResponse::default();
         let records = decode_records::<DispatchMessage>(event, WHAT, &mut response);
+        // The batch's surveys in one batched read per hundred, not one read per message; if it
+        // fails, each message reads its own.
+        let ids: Vec<SurveyId> = records
+            .iter()
+            .filter_map(|r| SurveyId::parse(&r.item.survey_id).ok())
+            .collect();
+        let known = match self.store.get_surveys(&ids).await {
+            Ok(known) => Some(known),
+            Err(e) => {
+                tracing::warn!(error = %e, "the batch's surveys not read together; each reads its own");
+                None
+            }
+        };
         let mut steps = Vec::with_capacity(records.len());
+        let mut loaded = std::collections::HashSet::new();
         for record in &records {
-            steps.push(self.load(&record.item, now).await);
+            // A survey's second message in the batch reads it afresh: the first may have sent a
+            // fallback or a reminder meanwhile.
+            let first = loaded.insert(record.item.survey_id.as_str());
+            let known = known.as_ref().filter(|_| first);
+            steps.push(self.load(&record.item, now, known).await);
         }
         let wanted: Vec<u64> = steps
             .iter()

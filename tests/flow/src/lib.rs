@@ -394,3 +394,59 @@ pub async fn commands(queue: &SqsQueue) -> Vec<Command> {
         .flat_map(|(_, m)| m.effects().map(|e| e.command.clone()).collect::<Vec<_>>())
         .collect()
 }
+
+/// The DynamoDB requests of the clients [`DynamoRequests::count`] was given: an SDK interceptor,
+/// so every attempt of every operation is seen, as (operation, body).
+#[derive(Debug, Clone, Default)]
+pub struct DynamoRequests(Arc<std::sync::Mutex<Vec<(String, String)>>>);
+
+impl DynamoRequests {
+    /// Counts the requests of `clients`' DynamoDB client from now on.
+    pub fn count(&self, clients: &mut Clients) {
+        clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            clients
+                .dynamodb
+                .config()
+                .to_builder()
+                .interceptor(self.clone())
+                .build(),
+        );
+    }
+
+    /// Requests of `operation` ("GetItem", "BatchGetItem", …) that name an item whose key starts
+    /// with `key_prefix` ("survey#").
+    pub fn of(&self, operation: &str, key_prefix: &str) -> usize {
+        let key = format!("\"S\":\"{key_prefix}");
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(op, body)| op == operation && body.contains(&key))
+            .count()
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for DynamoRequests {
+    fn name(&self) -> &'static str {
+        "DynamoRequests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let request = context.request();
+        // "DynamoDB_20120810.GetItem" → "GetItem".
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or_default()
+            .to_string();
+        let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned();
+        self.0.lock().unwrap().push((operation, body));
+        Ok(())
+    }
+}

@@ -877,33 +877,8 @@ mod history_stream {
         }
     }
 
-    /// Counts the DynamoDB requests that touch the history stream's coverage item.
-    #[derive(Debug, Clone, Default)]
-    struct CoverageReads(std::sync::Arc<std::sync::atomic::AtomicUsize>);
-
-    impl aws_sdk_dynamodb::config::Intercept for CoverageReads {
-        fn name(&self) -> &'static str {
-            "CoverageReads"
-        }
-
-        fn read_before_transmit(
-            &self,
-            context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<
-                '_,
-            >,
-            _: &aws_sdk_dynamodb::config::RuntimeComponents,
-            _: &mut aws_sdk_dynamodb::config::ConfigBag,
-        ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-            let body = context.request().body().bytes().unwrap_or_default();
-            if String::from_utf8_lossy(body).contains("\"coverage#") {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-            Ok(())
-        }
-    }
-
     #[tokio::test]
-    async fn a_batch_reads_the_streams_coverage_once_not_once_per_question() {
+    async fn a_batch_reads_its_surveys_and_the_streams_coverage_once_not_once_per_question() {
         let s = stack("hist-cov-once", "green-api").await;
         let phones: Vec<String> = (40..46).map(|i| format!("+7 900 123-00-{i}")).collect();
         let digits: Vec<String> = phones
@@ -918,17 +893,9 @@ mod history_stream {
         }
         past_the_slack().await;
         poll(&s).await;
-        let reads = CoverageReads::default();
+        let requests = otklik_flow_tests::DynamoRequests::default();
         let mut parts = s.parts();
-        parts.clients.dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            parts
-                .clients
-                .dynamodb
-                .config()
-                .to_builder()
-                .interceptor(reads.clone())
-                .build(),
-        );
+        requests.count(&mut parts.clients);
         let dispatcher = Dispatcher::from_parts(&parts).await.unwrap();
 
         let before = history_reads(&s).await;
@@ -944,9 +911,17 @@ mod history_stream {
             response.batch_item_failures
         );
         assert_eq!(
-            reads.0.load(std::sync::atomic::Ordering::SeqCst),
+            requests.of("GetItem", "coverage#"),
             1,
             "six questions covered by the stream: the coverage is read once for the batch"
+        );
+        assert_eq!(
+            (
+                requests.of("BatchGetItem", "survey#"),
+                requests.of("GetItem", "survey#")
+            ),
+            (1, 0),
+            "the batch's six surveys are read together"
         );
         assert_eq!(history_reads(&s).await, before, "covered: no history read");
         for survey in &surveys {

@@ -492,6 +492,54 @@ async fn a_duplicate_signal_after_the_schedule_fired_does_not_schedule_the_quest
     assert_eq!(s.schedule_names().await, vec![survey_id.to_string()]);
 }
 
+/// A batch reads its orders' surveys together: at a peak every order has two signals (the
+/// trigger's and the poller's), and a read per signal was two per order. Three orders known and
+/// three new, one batch: one batched read of surveys, none on its own.
+#[tokio::test]
+async fn a_batch_reads_its_surveys_together_not_one_per_signal() {
+    let s = stack("known-batch").await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let phone = format!("+790011123{i:02}");
+        ids.push(
+            s.order("main-shop", "complete", Some(&phone), None, 700 + i)
+                .await,
+        );
+    }
+    let first: Vec<(&str, u64)> = ids[..3].iter().map(|id| ("main-shop", *id)).collect();
+    let r = s
+        .worker
+        .handle_batch(signals_event(&first), Utc::now())
+        .await;
+    assert!(r.batch_item_failures.is_empty());
+
+    let requests = otklik_flow_tests::DynamoRequests::default();
+    let mut parts = s.parts();
+    requests.count(&mut parts.clients);
+    let worker = Worker::from_parts(&parts).await.unwrap();
+    let all: Vec<(&str, u64)> = ids.iter().map(|id| ("main-shop", *id)).collect();
+    let r = worker.handle_batch(signals_event(&all), Utc::now()).await;
+    assert!(
+        r.batch_item_failures.is_empty(),
+        "{:?}",
+        r.batch_item_failures
+    );
+    assert_eq!(
+        (
+            requests.of("BatchGetItem", "survey#"),
+            requests.of("GetItem", "survey#")
+        ),
+        (1, 0),
+        "six signals, their surveys read together"
+    );
+    for id in &ids {
+        let survey_id = SurveyId::for_order(&OrderRef::new("main-shop", *id).unwrap());
+        let survey = s.store.get(&survey_id).await.unwrap().unwrap();
+        assert_eq!(survey.state, SurveyState::Scheduled, "{survey_id}");
+    }
+    assert_eq!(s.schedule_names().await.len(), 6);
+}
+
 /// The intake queue as the poller sees it, refusing every send from the `fail_at`-th on until
 /// it is mended.
 struct Flaky {

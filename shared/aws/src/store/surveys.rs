@@ -139,6 +139,24 @@ impl DynamoStore {
             .cloned()
             .collect())
     }
+
+    /// The surveys of `ids` that exist, read as [`SurveyStore::get`] reads one (consistently
+    /// with every write before): one batched read per hundred, for a queue batch that decides
+    /// each of its messages from its survey. An id without a survey is not in the map.
+    pub async fn get_surveys(
+        &self,
+        ids: &[SurveyId],
+    ) -> PortResult<std::collections::HashMap<SurveyId, Survey>> {
+        let keys = ids
+            .iter()
+            .map(|id| (survey_pk(id), "survey".to_string()))
+            .collect();
+        self.get_batched(keys, true, false)
+            .await?
+            .iter()
+            .map(|item| Self::parse(item).map(|s| (s.id.clone(), s)))
+            .collect()
+    }
 }
 
 impl DynamoStore {
