@@ -366,3 +366,49 @@ async fn due_schedules_fire_into_their_queue_once_and_are_deleted() {
     let got = dispatch.receive(10, 0).await.unwrap();
     assert_eq!(got.len(), 1, "only the schedule for another moment fired");
 }
+
+/// A tick reads and fires many schedules side by side (`AT_ONCE` at a time): every due one is
+/// fired once, into its queue, and deleted.
+#[tokio::test]
+async fn a_tick_fires_every_due_schedule_once_however_many() {
+    let (clients, names) = setup("sched-many").await;
+    let scheduler = otklik_aws::scheduler::from_env(&clients, &names)
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let n = otklik_local_runner::schedules::AT_ONCE * 2 + 5;
+    let mut expected = Vec::new();
+    for i in 0..n {
+        let name = format!("s-many-{i:03}");
+        scheduler
+            .schedule_once(
+                &name,
+                now - Duration::minutes(1),
+                chrono_tz::Europe::Moscow,
+                &format!(r#"{{"surveyId":"{name}"}}"#),
+            )
+            .await
+            .unwrap();
+        expected.push(name);
+    }
+    let mut local = LocalScheduler::new(&clients, &names, 1.0);
+    assert_eq!(local.tick(now).await.unwrap(), expected);
+    assert!(local.tick(now).await.unwrap().is_empty(), "fired once");
+    let dispatch = SqsQueue::connect(clients.sqs.clone(), &names, &DISPATCH_QUEUE)
+        .await
+        .unwrap();
+    let mut bodies = Vec::new();
+    for _ in 0..20 {
+        let got = dispatch.receive(10, 0).await.unwrap();
+        if got.is_empty() && bodies.len() == n {
+            break;
+        }
+        bodies.extend(got.iter().filter_map(|m| m.body().map(str::to_string)));
+    }
+    bodies.sort();
+    let wanted: Vec<String> = expected
+        .iter()
+        .map(|name| format!(r#"{{"surveyId":"{name}"}}"#))
+        .collect();
+    assert_eq!(bodies, wanted);
+}
