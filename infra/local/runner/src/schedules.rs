@@ -115,10 +115,6 @@ impl LocalScheduler {
     }
 
     /// One tick: fires every due schedule. Returns the names fired.
-    ///
-    /// New schedules are read, and due ones fired, [`AT_ONCE`] at a time, as the Scheduler fires
-    /// schedules side by side: one after another, a December peak's 3,000 questions (and their
-    /// reminders' schedules, read once each) queued behind this one loop for minutes.
     pub async fn tick(&mut self, now: DateTime<Utc>) -> PortResult<Vec<String>> {
         let group = self.names.schedule_group();
         let mut names = Vec::new();
@@ -142,151 +138,70 @@ impl LocalScheduler {
                 break;
             }
         }
-        let listed: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
-        self.known.retain(|k, _| listed.contains(k.as_str()));
+        self.known.retain(|k, _| names.contains(k));
         self.fired_early.retain(|_, at| now < *at);
-
-        let new: Vec<String> = names
-            .iter()
-            .filter(|n| !self.known.contains_key(*n))
-            .cloned()
-            .collect();
-        for chunk in new.chunks(AT_ONCE) {
-            let mut reads = tokio::task::JoinSet::new();
-            for name in chunk.iter().cloned() {
-                let (client, group) = (self.client.clone(), group.clone());
-                reads.spawn(async move {
-                    let s = client
-                        .get_schedule()
-                        .group_name(&group)
-                        .name(&name)
-                        .send()
-                        .await
-                        .map_err(sched_err)?;
-                    let known = Known {
-                        seen: now,
-                        at: parse_at(
-                            s.schedule_expression().unwrap_or_default(),
-                            s.schedule_expression_timezone().unwrap_or_default(),
-                        ),
-                        target_arn: s.target().map(|t| t.arn().to_string()).unwrap_or_default(),
-                        input: s
-                            .target()
-                            .and_then(|t| t.input())
-                            .unwrap_or("{}")
-                            .to_string(),
-                    };
-                    Ok::<_, PortError>((name, known))
-                });
-            }
-            while let Some(read) = reads.join_next().await {
-                let (name, known) = read.map_err(|e| PortError::Transient(e.to_string()))??;
-                self.known.insert(name, known);
-            }
-        }
-
-        // What each listed schedule is up for: deleted unfired, fired, or left to wait.
-        let mut refused = Vec::new();
-        let mut due = Vec::new();
-        for name in &names {
-            let Some(k) = self.known.get(name) else {
-                continue;
-            };
-            let Some(at) = k.at else { continue };
-            if refused_on_aws(self.fired_early.get(name).copied(), at, now) {
-                refused.push((name.clone(), at));
-            } else if fire_time(k.seen, at, self.speed) <= now && !k.target_arn.is_empty() {
-                due.push((name.clone(), at, k.target_arn.clone(), k.input.clone()));
-            }
-        }
-        let arns: std::collections::BTreeSet<String> =
-            due.iter().map(|(_, _, arn, _)| arn.clone()).collect();
-        for arn in &arns {
-            self.queue_url(arn).await?;
-        }
-
-        let mut first_error = None;
-        for chunk in refused.chunks(AT_ONCE) {
-            let mut deletes = tokio::task::JoinSet::new();
-            for (name, at) in chunk.iter().cloned() {
-                let (client, group) = (self.client.clone(), group.clone());
-                deletes.spawn(async move {
-                    delete_schedule(&client, &group, &name).await?;
-                    Ok::<_, PortError>((name, at))
-                });
-            }
-            while let Some(done) = deletes.join_next().await {
-                match done.map_err(|e| PortError::Transient(e.to_string())) {
-                    Ok(Ok((name, at))) => {
-                        self.known.remove(&name);
-                        tracing::info!(schedule = %name, %at, "schedule made again before its time; not fired again");
-                    }
-                    Ok(Err(e)) | Err(e) => {
-                        first_error.get_or_insert(e);
-                    }
-                }
-            }
-        }
-
         let mut fired = Vec::new();
-        for chunk in due.chunks(AT_ONCE) {
-            let mut fires = tokio::task::JoinSet::new();
-            for (name, at, arn, input) in chunk.iter().cloned() {
-                let queue = otklik_aws::queue::SqsQueue::from_url(
-                    self.sqs.clone(),
-                    self.urls[&arn].clone(),
-                );
-                let (client, group) = (self.client.clone(), group.clone());
-                fires.spawn(async move {
-                    // Sent before deleted: a crash in between fires it again (at least once).
-                    queue.send(&input).await?;
-                    delete_schedule(&client, &group, &name).await?;
-                    Ok::<_, PortError>((name, at))
-                });
+        for name in names {
+            if !self.known.contains_key(&name) {
+                let s = self
+                    .client
+                    .get_schedule()
+                    .group_name(&group)
+                    .name(&name)
+                    .send()
+                    .await
+                    .map_err(sched_err)?;
+                let known = Known {
+                    seen: now,
+                    at: parse_at(
+                        s.schedule_expression().unwrap_or_default(),
+                        s.schedule_expression_timezone().unwrap_or_default(),
+                    ),
+                    target_arn: s.target().map(|t| t.arn().to_string()).unwrap_or_default(),
+                    input: s
+                        .target()
+                        .and_then(|t| t.input())
+                        .unwrap_or("{}")
+                        .to_string(),
+                };
+                self.known.insert(name.clone(), known);
             }
-            while let Some(done) = fires.join_next().await {
-                match done.map_err(|e| PortError::Transient(e.to_string())) {
-                    Ok(Ok((name, at))) => {
-                        self.known.remove(&name);
-                        if now < at {
-                            self.fired_early.insert(name.clone(), at);
-                        }
-                        tracing::info!(schedule = %name, %at, "schedule fired");
-                        fired.push(name);
-                    }
-                    Ok(Err(e)) | Err(e) => {
-                        first_error.get_or_insert(e);
-                    }
-                }
+            let k = &self.known[&name];
+            let Some(at) = k.at else { continue };
+            if refused_on_aws(self.fired_early.get(&name).copied(), at, now) {
+                self.delete(&group, &name).await?;
+                tracing::info!(schedule = %name, %at, "schedule made again before its time; not fired again");
+                continue;
             }
+            if fire_time(k.seen, at, self.speed) > now || k.target_arn.is_empty() {
+                continue;
+            }
+            let (arn, input) = (k.target_arn.clone(), k.input.clone());
+            let url = self.queue_url(&arn).await?;
+            let queue = otklik_aws::queue::SqsQueue::from_url(self.sqs.clone(), url);
+            queue.send(&input).await?;
+            self.delete(&group, &name).await?;
+            if now < at {
+                self.fired_early.insert(name.clone(), at);
+            }
+            tracing::info!(schedule = %name, %at, "schedule fired");
+            fired.push(name);
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => {
-                fired.sort();
-                Ok(fired)
-            }
-        }
+        Ok(fired)
     }
-}
 
-/// Schedules read or fired side by side in one tick.
-pub const AT_ONCE: usize = 16;
-
-/// Deletes a fired (or refused) schedule, as `ActionAfterCompletion: DELETE` does.
-async fn delete_schedule(
-    client: &aws_sdk_scheduler::Client,
-    group: &str,
-    name: &str,
-) -> PortResult<()> {
-    client
-        .delete_schedule()
-        .group_name(group)
-        .name(name)
-        .send()
-        .await
-        .map_err(sched_err)?;
-    Ok(())
+    /// Deletes a fired (or refused) schedule, and forgets its first reading.
+    async fn delete(&mut self, group: &str, name: &str) -> PortResult<()> {
+        self.client
+            .delete_schedule()
+            .group_name(group)
+            .name(name)
+            .send()
+            .await
+            .map_err(sched_err)?;
+        self.known.remove(name);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
