@@ -516,6 +516,11 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
         c.take_items();
     }
 
+    let asking_before: BTreeMap<&str, _> = stack
+        .consumers
+        .iter()
+        .map(|(name, stats)| (*name, counters(stats)))
+        .collect();
     // 1. The orders are completed within the window; the simulator's trigger calls our webhook.
     println!(
         "  {} orders completed within {:?}…",
@@ -549,6 +554,14 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
         plan.orders,
         started.elapsed()
     );
+    // Where the asking went, per queue consumer (on the terminal: which stage held it).
+    for (name, stats) in &stack.consumers {
+        let c = consumer_time(name, stats, asking_before[name]);
+        println!(
+            "    asking, {}: {} received, waited {:?} on average; {} batches of {:?} on average",
+            c.name, c.received, c.mean_wait, c.batches, c.mean_batch
+        );
+    }
     let middle = routes(&sim_json(&http, format!("{crm}/sim/stats")).await?);
     peak.crm_asking = minus(&middle, &before);
     let middle_by = by_function(&stack.crm_clients);
