@@ -334,9 +334,8 @@ impl Worker {
 }
 
 impl Worker {
-    /// The surveys of a batch's orders, one batched read per hundred instead of a read per
-    /// signal (at a peak every order has two signals, the trigger's and the poller's). `None` if
-    /// the read failed: each signal then reads its own.
+    /// The surveys of a batch's orders read together (at a peak every order has two signals,
+    /// the trigger's and the poller's): `None` if that failed.
     async fn known_surveys(
         &self,
         records: &[otklik_app::batch::Record<IntakeSignal>],
@@ -347,16 +346,7 @@ impl Worker {
             .filter_map(|r| OrderRef::new(&r.item.site, r.item.order_id).ok())
             .map(|o| SurveyId::for_order(&o))
             .collect();
-        if ids.is_empty() {
-            return None;
-        }
-        match self.store.get_surveys(&ids).await {
-            Ok(known) => Some(known),
-            Err(e) => {
-                tracing::warn!(error = %e, "the batch's surveys not read together; each reads its own");
-                None
-            }
-        }
+        otklik_app::batch::surveys_together(&self.store, &ids).await
     }
 }
 

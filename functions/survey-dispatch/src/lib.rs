@@ -316,19 +316,12 @@ impl Dispatcher {
         const WHAT: &str = "dispatch";
         let mut response = SqsBatchResponse::default();
         let records = decode_records::<DispatchMessage>(event, WHAT, &mut response);
-        // The batch's surveys in one batched read per hundred, not one read per message; if it
-        // fails, each message reads its own.
+        // The batch's surveys read together, not one read per message.
         let ids: Vec<SurveyId> = records
             .iter()
             .filter_map(|r| SurveyId::parse(&r.item.survey_id).ok())
             .collect();
-        let known = match self.store.get_surveys(&ids).await {
-            Ok(known) => Some(known),
-            Err(e) => {
-                tracing::warn!(error = %e, "the batch's surveys not read together; each reads its own");
-                None
-            }
-        };
+        let known = otklik_app::batch::surveys_together(&self.store, &ids).await;
         let mut steps = Vec::with_capacity(records.len());
         let mut loaded = std::collections::HashSet::new();
         for record in &records {

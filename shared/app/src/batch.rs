@@ -49,6 +49,22 @@ where
     response
 }
 
+/// The surveys of a batch's messages in one batched read per hundred
+/// ([`otklik_aws::store::DynamoStore::get_surveys`]), for a consumer that decides each message
+/// from its survey; `None` if the read failed, and each message then reads its own.
+pub async fn surveys_together(
+    store: &otklik_aws::store::DynamoStore,
+    ids: &[otklik_core::model::SurveyId],
+) -> Option<std::collections::HashMap<otklik_core::model::SurveyId, otklik_core::machine::Survey>> {
+    match store.get_surveys(ids).await {
+        Ok(known) => Some(known),
+        Err(e) => {
+            tracing::warn!(error = %e, "the batch's surveys not read together; each reads its own");
+            None
+        }
+    }
+}
+
 /// One readable record of a batch: its message id, how often SQS has handed it out, its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record<T> {
