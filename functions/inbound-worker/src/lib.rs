@@ -8,12 +8,12 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use otklik_app::batch::for_each_record_received;
+use otklik_app::batch::for_each_record;
 use otklik_app::engine::Engine;
 use otklik_core::machine::{Event, Input, InputId, Survey};
 use otklik_core::model::{Channel, Phone, SurveyId};
 use otklik_core::ports::{PortError, SurveyStore};
-use otklik_core::routing::{quote_crosses_customers, route_message, wait_for_sends_record};
+use otklik_core::routing::{quote_crosses_customers, route_message};
 use otklik_messaging::inbound::Inbound;
 
 pub struct InboundWorker {
@@ -31,6 +31,9 @@ pub enum Handled {
     Ignored(&'static str),
     /// An item we could not use, kept for inspection.
     Kept,
+    /// A delivery failure of a message whose send is not recorded yet, kept under its message id
+    /// for the dispatcher that records it (`DynamoStore::park_failure`).
+    KeptForSend,
     /// A customer's new WhatsApp user id, now known for this many of their surveys.
     Learned { surveys: usize },
 }
@@ -49,22 +52,16 @@ impl InboundWorker {
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
         // A body that is not a webhook item is never ours to guess at: it stays, and after its
         // retries rests in the DLQ.
-        for_each_record_received(
-            event,
-            "inbound item",
-            move |item: Inbound, receives| async move {
-                self.process_one(&item, receives, now).await
-            },
-        )
+        for_each_record(event, "inbound item", move |item: Inbound| async move {
+            self.process_one(&item, now).await
+        })
         .await
     }
 
-    /// Routes one item to its survey and applies it, at most once per provider id. `receives`:
-    /// how often the queue has handed this item out (1 the first time).
+    /// Routes one item to its survey and applies it, at most once per provider id.
     pub async fn process_one(
         &self,
         item: &Inbound,
-        receives: u32,
         now: DateTime<Utc>,
     ) -> Result<Handled, PortError> {
         let store = &self.engine.store;
@@ -143,7 +140,32 @@ impl InboundWorker {
                 if needs_done_marker(item) && store.inbound_done(id.as_str()).await? {
                     return Ok(Handled::Duplicate);
                 }
-                (id, store.survey_of_message(message_id).await?)
+                match store.survey_of_message(message_id).await? {
+                    Some(survey) => (id, Some(survey)),
+                    None => match item.status_event() {
+                        // A failure of a message no survey knows yet: the provider was faster
+                        // than the dispatcher's record of the id (or that dispatcher crashed
+                        // and its message waits to come back). Kept under the id for whoever
+                        // records it, however late; a thank-you's failure (not tracked) is kept
+                        // the same way and expires unread.
+                        Some(failure @ Event::DeliveryFailed { .. }) => {
+                            let input = Input {
+                                id: id.clone(),
+                                event: failure,
+                            };
+                            match store.park_failure(message_id, &input, now).await? {
+                                None => {
+                                    store.mark_inbound_done(id.as_str(), now).await?;
+                                    tracing::info!("a delivery failure of a message not recorded (yet); kept for its send's record");
+                                    return Ok(Handled::KeptForSend);
+                                }
+                                // Recorded meanwhile: applied now, as if it had been there.
+                                recorded => (id, recorded),
+                            }
+                        }
+                        _ => (id, None),
+                    },
+                }
             }
         };
         let Some(survey) = survey else {
@@ -155,16 +177,6 @@ impl InboundWorker {
                     "a message from a number without a survey of ours; not routed"
                 );
                 otklik_metrics::incr(&otklik_metrics::UNROUTED_MESSAGES, &[]);
-            } else if item
-                .status_event()
-                .is_some_and(|e| wait_for_sends_record(&e, receives))
-            {
-                // Not marked done: it comes back after the queue's visibility timeout, when the
-                // dispatcher has saved the message id it may belong to.
-                return Err(PortError::Transient(
-                    "a delivery failure of a message not recorded (yet); waiting for its send to be saved"
-                        .into(),
-                ));
             } else {
                 tracing::info!("a status of a message we do not track; ignored");
             }

@@ -232,6 +232,7 @@ impl Dispatcher {
             return Ok(Loaded::Done(self.remind(survey, msg.due_at, now).await?));
         }
         if survey.state != SurveyState::Scheduled {
+            self.apply_kept_failure(&survey, now).await?;
             return Ok(Loaded::Done(Dispatched::NothingToDo(
                 survey.state.name().into(),
             )));

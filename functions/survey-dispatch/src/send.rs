@@ -189,13 +189,7 @@ impl Dispatcher {
                 return Ok(Dispatched::Failed(e));
             }
         };
-        let recorded = match self.remember_sent(&message_id, &survey.id, now).await {
-            Ok(()) => self
-                .apply(&survey, Input::sent(channel, message_id.as_str()), now)
-                .await
-                .map(drop),
-            Err(e) => Err(e),
-        };
+        let recorded = self.record_sent(&survey, channel, &message_id, now).await;
         if let Err(e) = recorded {
             // The question is out but not on the survey. The claim says so, with the id, for the
             // redelivery that finds it taken (`claimed_elsewhere`): it records the send as it
@@ -274,9 +268,7 @@ impl Dispatcher {
                     // Its sender may have failed before the id → survey record too; without it a
                     // later "failed" status of this message could not find the survey to fall
                     // back from.
-                    self.remember_sent(&id, &survey.id, now).await?;
-                    self.apply(&fresh, Input::sent(channel, id.as_str()), now)
-                        .await?;
+                    self.record_sent(&fresh, channel, &id, now).await?;
                     tracing::warn!(survey = %survey.id, %channel, "send recorded from its claim");
                     return Ok(Elsewhere::Settled(Dispatched::AlreadyClaimed));
                 }
@@ -311,17 +303,67 @@ impl Dispatcher {
         }
     }
 
+    /// Records the send of `survey`'s question on `channel` as `message_id`: first which survey
+    /// the id belongs to, then "sent" on the survey, then a delivery failure of that message the
+    /// provider reported before the id was recorded (kept by `inbound-worker`), so the next
+    /// channel is asked.
+    pub(crate) async fn record_sent(
+        &self,
+        survey: &Survey,
+        channel: Channel,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DispatchError> {
+        let kept = self.remember_sent(message_id, &survey.id, now).await?;
+        let sent = self
+            .apply(survey, Input::sent(channel, message_id), now)
+            .await?;
+        if let Some(failure) = kept {
+            self.apply(&sent, failure, now).await?;
+            tracing::warn!(survey = %survey.id, %channel, "a failure reported before the send was recorded, applied");
+        }
+        Ok(())
+    }
+
+    /// For a survey whose question (or fallback) is out: the delivery failure kept under its
+    /// message id, applied. A sender that recorded the send and died before applying the failure
+    /// it was handed ([`Self::record_sent`]) leaves it to its message's redelivery, which finds
+    /// the send done and comes here; applied twice, it changes nothing (the machine falls back
+    /// once). One read, only for a message that finds its send already done.
+    pub(crate) async fn apply_kept_failure(
+        &self,
+        survey: &Survey,
+        now: DateTime<Utc>,
+    ) -> Result<(), DispatchError> {
+        let waiting = matches!(
+            survey.state,
+            SurveyState::Sent | SurveyState::AwaitingRating
+        );
+        let id = survey
+            .provider_message_id
+            .as_deref()
+            .filter(|id| waiting && !id.is_empty());
+        let Some(id) = id else {
+            return Ok(());
+        };
+        if let Some(failure) = self.store.kept_failure(id).await? {
+            self.apply(survey, failure, now).await?;
+            tracing::warn!(survey = %survey.id, "a failure reported before the send was recorded, applied on redelivery");
+        }
+        Ok(())
+    }
+
     /// Remembers which survey the provider's `message_id` belongs to, trying a failed write a
-    /// few times in place. After the provider took the message this record is all that ties its
-    /// later statuses to the survey — a failure status it misses cannot fall back to the next
-    /// channel — and the queue's redelivery cannot make it again: the send's claim is taken, and
-    /// the id is known only here.
+    /// few times in place; the delivery failure kept under the id before, if any. After the
+    /// provider took the message this record is all that ties its later statuses to the survey —
+    /// a failure status it misses cannot fall back to the next channel — and the queue's
+    /// redelivery cannot make it again: the send's claim is taken, and the id is known only here.
     pub(crate) async fn remember_sent(
         &self,
         message_id: &str,
         survey: &otklik_core::model::SurveyId,
         now: DateTime<Utc>,
-    ) -> Result<(), DispatchError> {
+    ) -> Result<Option<Input>, DispatchError> {
         in_place("recording the sent message's id", survey, || {
             self.store.remember_message(message_id, survey, now)
         })
@@ -500,6 +542,7 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> Result<Dispatched, DispatchError> {
         if !survey.fallback_pending(channel) {
+            self.apply_kept_failure(&survey, now).await?;
             return Ok(Dispatched::NothingToDo("no fallback pending".into()));
         }
         self.send(survey, channel, now).await
@@ -512,16 +555,16 @@ const REMEMBER_TRIES: u64 = 3;
 /// Runs `write` up to [`REMEMBER_TRIES`] times while it fails transiently, a little longer
 /// between tries: for the writes after a provider call (`remember_sent`, `give_back`) whose
 /// failure the redelivery could not mend, because the send's claim decides it.
-async fn in_place<F, Fut>(what: &str, survey: &SurveyId, write: F) -> Result<(), DispatchError>
+async fn in_place<T, F, Fut>(what: &str, survey: &SurveyId, write: F) -> Result<T, DispatchError>
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = otklik_core::ports::PortResult<()>>,
+    Fut: std::future::Future<Output = otklik_core::ports::PortResult<T>>,
 {
     let mut tries = 0;
     loop {
         tries += 1;
         match write().await {
-            Ok(()) => return Ok(()),
+            Ok(done) => return Ok(done),
             Err(PortError::Transient(e)) if tries < REMEMBER_TRIES => {
                 tracing::warn!(%survey, error = %e, "{what} failed; trying again");
                 tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;

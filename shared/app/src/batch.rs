@@ -22,28 +22,9 @@ where
     R: std::fmt::Debug,
     E: std::fmt::Display,
 {
-    for_each_record_received(event, what, move |item, _receives| handle(item)).await
-}
-
-/// [`for_each_record`] for a handler that also wants to know how often SQS has handed this
-/// record out (`ApproximateReceiveCount`, 1 on the first receive): one that waits for something
-/// another function is about to write gives up after a few receives instead of resting in the
-/// DLQ.
-pub async fn for_each_record_received<T, R, E, F, Fut>(
-    event: SqsEvent,
-    what: &str,
-    mut handle: F,
-) -> SqsBatchResponse
-where
-    F: FnMut(T, u32) -> Fut,
-    Fut: std::future::Future<Output = Result<R, E>>,
-    T: serde::de::DeserializeOwned,
-    R: std::fmt::Debug,
-    E: std::fmt::Display,
-{
     let mut response = SqsBatchResponse::default();
     for record in decode_records(event, what, &mut response) {
-        let outcome = handle(record.item, record.receives).await;
+        let outcome = handle(record.item).await;
         report(&mut response, what, &record.id, &outcome);
     }
     response
@@ -257,20 +238,19 @@ mod tests {
         assert_eq!(failed, vec!["bad", "none", "again"]);
     }
 
-    #[tokio::test]
-    async fn the_handler_learns_how_often_a_record_was_received() {
+    #[test]
+    fn each_record_says_how_often_it_was_received() {
         let mut again = record("again", Some("7"));
         again
             .attributes
             .insert("ApproximateReceiveCount".into(), "3".into());
         let mut event = SqsEvent::default();
         event.records = vec![record("first", Some("1")), again];
-        let mut seen = Vec::new();
-        let response = for_each_record_received(event, "test", |n: u32, receives| {
-            seen.push((n, receives));
-            async move { Ok::<_, &str>(()) }
-        })
-        .await;
+        let mut response = SqsBatchResponse::default();
+        let seen: Vec<(u32, u32)> = decode_records(event, "test", &mut response)
+            .into_iter()
+            .map(|r| (r.item, r.receives))
+            .collect();
         assert_eq!(seen, vec![(1, 1), (7, 3)]);
         assert!(response.batch_item_failures.is_empty());
     }

@@ -1,22 +1,8 @@
 //! Which survey a customer's message belongs to. The inbound worker loads the surveys of the
 //! sender (and the survey of the message it quotes, if any) and asks here.
 
-use crate::machine::{Event, Survey};
+use crate::machine::Survey;
 use crate::model::{SurveyId, SurveyState};
-
-/// How many times a delivery failure of a message no survey is known for is taken from the
-/// queue before it is let go. Such a status may have overtaken the dispatcher's save of the
-/// message id — GREEN-API can report a MAX message failed milliseconds after accepting it — and
-/// dropping it would leave the customer waiting on a dead channel with no fallback. After these
-/// receives it is a status of a message we never track (a thank-you, an acknowledgement).
-/// Well under every queue's `maxReceiveCount`, so it never rests in the dead-letter queue.
-pub const UNKNOWN_FAILURE_RECEIVES: u32 = 4;
-
-/// Whether a failure status for a message id no survey knows yet should come back later
-/// (`receives`: how often the queue has handed it out, 1 the first time).
-pub fn wait_for_sends_record(event: &Event, receives: u32) -> bool {
-    matches!(event, Event::DeliveryFailed { .. }) && receives < UNKNOWN_FAILURE_RECEIVES
-}
 
 /// The survey a message from a sender belongs to, among `senders` (that sender's surveys). A
 /// quoted or reacted-to message of ours names its survey, `quoted`, which wins over everything
@@ -123,17 +109,5 @@ mod tests {
         assert!(route_message(&[], Some(&someone_elses.id)).is_none());
         assert_eq!(route_message(&mine, None).unwrap().id, open_old.id);
         assert!(!quote_crosses_customers(&mine, None));
-    }
-
-    #[test]
-    fn an_unknown_failure_waits_a_few_receives_and_other_statuses_never_wait() {
-        let failed = Event::DeliveryFailed {
-            channel: crate::model::Channel::Max,
-            reason: "failed".into(),
-        };
-        assert!(wait_for_sends_record(&failed, 1));
-        assert!(wait_for_sends_record(&failed, UNKNOWN_FAILURE_RECEIVES - 1));
-        assert!(!wait_for_sends_record(&failed, UNKNOWN_FAILURE_RECEIVES));
-        assert!(!wait_for_sends_record(&Event::Delivered, 1));
     }
 }

@@ -207,10 +207,23 @@ async fn a_number_with_whatsapp_gets_exactly_one_message_whatever_the_redeliveri
 /// A stack with one WhatsApp customer's scheduled survey, whose send another delivery of the
 /// same question claimed at `at`. `nn`: the phone's last two digits.
 async fn claimed(test: &str, nn: &str, at: chrono::DateTime<Utc>) -> (Stack, Survey) {
+    claimed_as(test, nn, at, false).await
+}
+
+/// As [`claimed`]; `with_email`: the customer can also be mailed (the next channel).
+async fn claimed_as(
+    test: &str,
+    nn: &str,
+    at: chrono::DateTime<Utc>,
+    with_email: bool,
+) -> (Stack, Survey) {
     let s = stack(test, "green-api").await;
     s.whatsapp_numbers(&[format!("790012300{nn}").as_str()])
         .await;
-    let survey = s.survey(Some(&format!("+7 900 123-00-{nn}")), None).await;
+    let email = with_email.then(|| s.mailbox(test));
+    let survey = s
+        .survey(Some(&format!("+7 900 123-00-{nn}")), email.as_deref())
+        .await;
     assert!(s
         .store
         .claim_send(&survey.id, "whatsapp", at)
@@ -301,6 +314,80 @@ async fn a_send_its_holder_could_not_record_is_recorded_from_the_claim_with_its_
         Some(survey.id.clone()),
         "its statuses find the survey"
     );
+}
+
+/// A failure of `message_id` the provider reported before its send was recorded:
+/// `inbound-worker` keeps it under the id.
+async fn failure_reported_early(s: &Stack, message_id: &str) {
+    let worker = otklik_inbound_worker::InboundWorker::from_parts(&s.parts())
+        .await
+        .unwrap();
+    let status = otklik_messaging::inbound::Inbound::Status {
+        message_id: message_id.into(),
+        id: InputId::new(format!("{message_id}:failed")).unwrap(),
+        status: otklik_messaging::inbound::DeliveryStatus::Failed,
+        reason: Some("no account".into()),
+        via: Channel::Whatsapp,
+        recipient_user_id: None,
+    };
+    assert_eq!(
+        worker.process_one(&status, Utc::now()).await.unwrap(),
+        otklik_inbound_worker::Handled::KeptForSend
+    );
+}
+
+#[tokio::test]
+async fn a_failure_reported_before_the_claimed_send_was_recorded_falls_back_when_it_is() {
+    // The holder sent and crashed before its record; the provider's "failed" came meanwhile and
+    // named a message no survey knew. The redelivery records the send from the claim, and with it
+    // the failure: the customer is asked on the next channel.
+    let (s, survey) = claimed_as("early-failure-claim", "07", Utc::now(), true).await;
+    s.store
+        .note_claim_sent(&survey.id, "whatsapp", "gr-early-1")
+        .await
+        .unwrap();
+    failure_reported_early(&s, "gr-early-1").await;
+
+    let d = s.dispatch(&survey).await;
+    assert!(matches!(d, Dispatched::AlreadyClaimed), "{d:?}");
+    assert!(
+        s.whatsapp_sent().await.is_empty(),
+        "never a second question"
+    );
+    let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+    assert_eq!(stored.asked, vec![Channel::Whatsapp], "{stored:?}");
+    assert_eq!(stored.provider_message_id.as_deref(), Some("gr-early-1"));
+    assert!(stored.fallback_pending(Channel::Email), "{stored:?}");
+}
+
+#[tokio::test]
+async fn a_failure_its_sender_was_handed_but_did_not_apply_is_applied_by_the_redelivery() {
+    // The sender recorded the id (and was handed the kept failure with it) and "sent", then died
+    // before applying the failure. The redelivery finds the question sent, and applies it.
+    let (s, survey) = claimed_as("early-failure-sent", "08", Utc::now(), true).await;
+    failure_reported_early(&s, "gr-early-2").await;
+    let handed = s
+        .store
+        .remember_message("gr-early-2", &survey.id, Utc::now())
+        .await
+        .unwrap();
+    assert!(handed.is_some());
+    let mut sent = survey.clone();
+    sent.state = SurveyState::Sent;
+    sent.channel = Some(Channel::Whatsapp);
+    sent.provider_message_id = Some("gr-early-2".into());
+    sent.sent_at = Some(Utc::now());
+    sent.asked = vec![Channel::Whatsapp];
+    s.store.save(&sent).await.unwrap();
+
+    let d = s.dispatch(&survey).await;
+    assert!(matches!(d, Dispatched::NothingToDo(_)), "{d:?}");
+    assert!(
+        s.whatsapp_sent().await.is_empty(),
+        "never a second question"
+    );
+    let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+    assert!(stored.fallback_pending(Channel::Email), "{stored:?}");
 }
 
 #[tokio::test]

@@ -374,7 +374,7 @@ async fn a_failure_that_overtakes_the_saved_send_still_falls_back() {
     let survey = overtaken(&s, "+7 900 500-20-03", "wamid.overtaken-1", true).await;
     let worker = InboundWorker::from_parts(&s.parts()).await.unwrap();
     worker
-        .process_one(&failed("wamid.overtaken-1"), 1, Utc::now())
+        .process_one(&failed("wamid.overtaken-1"), Utc::now())
         .await
         .unwrap();
     let after = s.survey(&survey).await;
@@ -383,32 +383,75 @@ async fn a_failure_that_overtakes_the_saved_send_still_falls_back() {
 }
 
 #[tokio::test]
-async fn a_failure_of_a_message_not_yet_recorded_comes_back_until_it_is() {
+async fn a_failure_of_a_message_not_yet_recorded_is_kept_for_its_record() {
+    // The status outran the record of the message id, and its sender may come back only after
+    // the queue's visibility timeout (it crashed). It was handed back a few times and then
+    // dropped, and the customer never got the next channel; found by the four-channel fault run.
     let s = stack("failure-before-record").await;
     let worker = InboundWorker::from_parts(&s.parts()).await.unwrap();
-    // The status outran even the record of the message id: it is handed back, not dropped…
     let early = worker
-        .process_one(&failed("wamid.overtaken-2"), 1, Utc::now())
-        .await;
-    assert!(
-        matches!(early, Err(otklik_core::ports::PortError::Transient(_))),
-        "{early:?}"
+        .process_one(&failed("wamid.overtaken-2"), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(early, otklik_inbound_worker::Handled::KeptForSend);
+    // Taken once: the provider's retry of the same status is a duplicate.
+    let again = worker
+        .process_one(&failed("wamid.overtaken-2"), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(again, otklik_inbound_worker::Handled::Duplicate);
+    // Whoever records the id is handed the failure, as the webhook told it; and again on a retry
+    // of that record (its first answer lost), so it cannot slip through a crash.
+    let survey = s.asked("+7 900 500-20-04").await;
+    for _ in 0..2 {
+        let kept = s
+            .store
+            .remember_message("wamid.overtaken-2", &survey.id, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            kept,
+            Some(otklik_core::machine::Input {
+                id: otklik_core::machine::InputId::new("wamid.overtaken-2:failed").unwrap(),
+                event: otklik_core::machine::Event::DeliveryFailed {
+                    channel: Channel::Whatsapp,
+                    reason: "131026".into()
+                },
+            })
+        );
+    }
+    assert_eq!(
+        s.store
+            .survey_of_message("wamid.overtaken-2")
+            .await
+            .unwrap(),
+        Some(survey.id.clone())
     );
-    // …and on its next receive, the id now recorded, it falls back.
-    let survey = overtaken(&s, "+7 900 500-20-04", "wamid.overtaken-2", true).await;
-    worker
-        .process_one(&failed("wamid.overtaken-2"), 2, Utc::now())
-        .await
-        .unwrap();
-    assert!(s.survey(&survey).await.fallback_pending(Channel::Email));
-    // A failure of a message never recorded (a thank-you is not) is let go after a few
-    // receives, so it never rests in the dead-letter queue.
-    let last = otklik_core::routing::UNKNOWN_FAILURE_RECEIVES;
-    let gone = worker
-        .process_one(&failed("wamid.thanks-1"), last, Utc::now())
-        .await
-        .unwrap();
-    assert_eq!(gone, otklik_inbound_worker::Handled::Ignored("no survey"));
+    // Nothing kept, nothing handed: a message recorded before any failure.
+    assert_eq!(
+        s.store
+            .remember_message("wamid.on-time-1", &survey.id, Utc::now())
+            .await
+            .unwrap(),
+        None
+    );
+    // A failure that finds the id recorded between its lookup and its keeping is not kept: the
+    // caller is told whose it is, to apply it at once.
+    let input = otklik_core::machine::Input {
+        id: otklik_core::machine::InputId::new("wamid.on-time-1:failed").unwrap(),
+        event: otklik_core::machine::Event::DeliveryFailed {
+            channel: Channel::Whatsapp,
+            reason: "131026".into(),
+        },
+    };
+    assert_eq!(
+        s.store
+            .park_failure("wamid.on-time-1", &input, Utc::now())
+            .await
+            .unwrap(),
+        Some(survey.id.clone())
+    );
+    assert_eq!(s.store.kept_failure("wamid.on-time-1").await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -443,7 +486,7 @@ async fn a_max_answer_that_overtakes_the_saved_max_send_still_counts() {
         edits: None,
         user_id: None,
     };
-    worker.process_one(&item, 1, Utc::now()).await.unwrap();
+    worker.process_one(&item, Utc::now()).await.unwrap();
     let after = s.survey(&asked).await;
     assert_eq!(after.rating.map(|r| r.value()), Some(4), "{after:?}");
     assert_eq!(after.asked, vec![Channel::Max]);

@@ -2,12 +2,19 @@
 //! finds its survey, and which WhatsApp user ids our messages went to (so a customer whose number
 //! Meta withholds can still be routed).
 
+use otklik_core::machine::Input;
+
 use super::*;
 
 /// The claim item's attribute with the provider's message id, once its sender noted it.
 const CLAIM_MESSAGE_ID: &str = "message_id";
 /// …and why the send's outcome is unknown, when its sender noted that instead.
 const CLAIM_UNKNOWN: &str = "outcome_unknown";
+
+/// The message-id item's attribute naming its survey…
+const MSG_SURVEY: &str = "survey_id";
+/// …and the one with a delivery failure that arrived before it ([`DynamoStore::park_failure`]).
+const MSG_KEPT_FAILURE: &str = "kept_failure";
 
 /// A taken send claim (`DynamoStore::send_claim`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,27 +192,96 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Remembers which survey a provider's message id belongs to.
+    /// Remembers which survey a provider's message id belongs to, and gives back the delivery
+    /// failure of that message the provider reported before this record existed
+    /// ([`Self::park_failure`]): the caller applies it once the send is on the survey. The kept
+    /// failure stays on the item, so a caller whose answer was lost finds it again on its retry.
     pub async fn remember_message(
         &self,
         message_id: &str,
         survey: &SurveyId,
         now: DateTime<Utc>,
-    ) -> PortResult<()> {
-        self.client
-            .put_item()
+    ) -> PortResult<Option<Input>> {
+        let out = self
+            .client
+            .update_item()
             .table_name(&self.table)
-            .item(attr::PK, s(self.msg_pk(message_id)?))
-            .item(attr::SK, s("msg"))
-            .item("survey_id", s(survey.as_str()))
-            .item(
-                attr::EXPIRES_AT,
+            .key(attr::PK, s(self.msg_pk(message_id)?))
+            .key(attr::SK, s("msg"))
+            .update_expression("SET #survey = :survey, #expires = :expires")
+            .expression_attribute_names("#survey", MSG_SURVEY)
+            .expression_attribute_names("#expires", attr::EXPIRES_AT)
+            .expression_attribute_values(":survey", s(survey.as_str()))
+            .expression_attribute_values(
+                ":expires",
                 n((now + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp()),
             )
+            // The item as it was: a failure kept there before this record is in it.
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await
             .map_err(port_error)?;
-        Ok(())
+        Ok(kept_failure(out.attributes()))
+    }
+
+    /// Keeps a delivery failure (`failure`, the webhook item's input) of a message no survey
+    /// knows yet, under the message's id. The provider can report a question failed before its
+    /// sender has recorded the message id — within milliseconds, or much later when the sender
+    /// crashed and its queue message comes back after the visibility timeout — and a failure
+    /// dropped then leaves the customer without the next channel. Whoever records the id
+    /// ([`Self::remember_message`]) gets it back.
+    ///
+    /// `Ok(None)`: kept. `Ok(Some(survey))`: the id was recorded meanwhile (the record and the
+    /// keeping are decided by one condition, so exactly one of them sees the other), and the
+    /// failure is for the caller to apply to that survey now.
+    pub async fn park_failure(
+        &self,
+        message_id: &str,
+        failure: &Input,
+        now: DateTime<Utc>,
+    ) -> PortResult<Option<SurveyId>> {
+        let body = serde_json::to_string(failure)
+            .map_err(|e| PortError::Permanent(format!("a delivery failure to keep: {e}")))?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::PK, s(self.msg_pk(message_id)?))
+            .key(attr::SK, s("msg"))
+            .update_expression("SET #failure = :failure, #expires = :expires")
+            .condition_expression("attribute_not_exists(#survey)")
+            .expression_attribute_names("#failure", MSG_KEPT_FAILURE)
+            .expression_attribute_names("#survey", MSG_SURVEY)
+            .expression_attribute_names("#expires", attr::EXPIRES_AT)
+            .expression_attribute_values(":failure", s(body))
+            .expression_attribute_values(
+                ":expires",
+                n((now + chrono::Duration::days(SURVEY_RETENTION_DAYS)).timestamp()),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                match self.survey_of_message(message_id).await? {
+                    Some(survey) => Ok(Some(survey)),
+                    None => Err(PortError::Transient(
+                        "a message id recorded without its survey".into(),
+                    )),
+                }
+            }
+            Err(e) => Err(port_error(e)),
+        }
+    }
+
+    /// The delivery failure kept under `message_id` before its send was recorded
+    /// ([`Self::park_failure`]), if any.
+    pub async fn kept_failure(&self, message_id: &str) -> PortResult<Option<Input>> {
+        let item = self.get_item(self.msg_pk(message_id)?, "msg").await?;
+        Ok(kept_failure(item.as_ref()))
     }
 
     /// The survey a provider's message id belongs to.
@@ -219,7 +295,7 @@ impl DynamoStore {
         }
         Ok(item
             .as_ref()
-            .and_then(|i| i.get("survey_id"))
+            .and_then(|i| i.get(MSG_SURVEY))
             .and_then(|v| v.as_s().ok())
             .and_then(|v| SurveyId::parse(v).ok()))
     }
@@ -286,6 +362,19 @@ impl DynamoStore {
     /// customer's number.
     fn msg_pk(&self, message_id: &str) -> PortResult<String> {
         Ok(format!("msg#h:{}", self.hasher()?.id(message_id)))
+    }
+}
+
+/// The failure kept on a message-id item. One that does not read (written by a build that is
+/// gone) is logged and left: the question's own reminder and window still run.
+fn kept_failure(item: Option<&HashMap<String, AttributeValue>>) -> Option<Input> {
+    let body = item?.get(MSG_KEPT_FAILURE)?.as_s().ok()?;
+    match serde_json::from_str(body) {
+        Ok(input) => Some(input),
+        Err(e) => {
+            tracing::warn!(error = %e, "a kept delivery failure does not read; left");
+            None
+        }
     }
 }
 
