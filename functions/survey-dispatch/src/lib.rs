@@ -28,7 +28,7 @@ use otklik_core::email::{survey_email, to_mime};
 use otklik_core::history::{covers, employees_among, Coverage};
 use otklik_core::links::ShortLinkId;
 use otklik_core::links::{opt_out_link, rating_links, LinkSigner};
-use otklik_core::machine::{Input, MachineConfig, Survey};
+use otklik_core::machine::{Input, Survey};
 use otklik_core::model::{Channel, EmployeeId, SkipReason, SurveyId, SurveyState};
 use otklik_core::ports::{DoNotContactList, PortError, SurveyStore};
 use otklik_core::sms::request_sms;
@@ -108,19 +108,15 @@ pub struct Dispatcher {
     /// One pass of this instance at a time: a batch beside one that is passing waits for it and
     /// then finds its orders covered.
     pub pass_turn: tokio::sync::Mutex<()>,
+    /// The one door for a survey's changes. Its queues are the dispatch queue alone: the only
+    /// effect a dispatch input can have is the question on the next channel (a failure the
+    /// provider reported before the send was recorded; a fallback to a messenger the customer
+    /// has no account on). With no queue it stayed in the survey's outbox, and the customer
+    /// never got the next channel.
+    pub engine: Engine,
 }
 
 impl Dispatcher {
-    /// The one door for this survey's changes. Dispatch's inputs have no effects to queue, so its
-    /// engine holds no queues.
-    fn engine(&self) -> Engine {
-        Engine {
-            store: self.store.clone(),
-            queues: None,
-            machine: MachineConfig::from(self.config.as_ref()),
-        }
-    }
-
     async fn apply(
         &self,
         survey: &Survey,
@@ -128,7 +124,7 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> Result<Survey, DispatchError> {
         Ok(self
-            .engine()
+            .engine
             .apply_to(survey.clone(), &input, now)
             .await?
             .survey)
@@ -501,6 +497,7 @@ impl Dispatcher {
             config: Arc::new(config),
             pass,
             pass_turn: tokio::sync::Mutex::new(()),
+            engine: p.dispatch_engine().await?,
         })
     }
 }

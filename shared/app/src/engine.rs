@@ -31,18 +31,32 @@ use crate::retry::retry_on_conflict;
 #[derive(Debug, Clone)]
 pub struct EffectQueues {
     pub dispatch: SqsQueue,
-    pub crm_writes: SqsQueue,
-    pub complaints: SqsQueue,
-    pub replies: SqsQueue,
+    /// `None` in dispatch's engine ([`EffectQueues::dispatch_only`]), whose inputs never lead
+    /// there.
+    pub crm_writes: Option<SqsQueue>,
+    pub complaints: Option<SqsQueue>,
+    pub replies: Option<SqsQueue>,
 }
 
 impl EffectQueues {
     pub async fn connect(client: aws_sdk_sqs::Client, names: &Names) -> PortResult<Self> {
         Ok(EffectQueues {
             dispatch: SqsQueue::connect(client.clone(), names, &DISPATCH_QUEUE).await?,
-            crm_writes: SqsQueue::connect(client.clone(), names, &CRM_WRITES_QUEUE).await?,
-            complaints: SqsQueue::connect(client.clone(), names, &COMPLAINTS_QUEUE).await?,
-            replies: SqsQueue::connect(client, names, &REPLIES_QUEUE).await?,
+            crm_writes: Some(SqsQueue::connect(client.clone(), names, &CRM_WRITES_QUEUE).await?),
+            complaints: Some(SqsQueue::connect(client.clone(), names, &COMPLAINTS_QUEUE).await?),
+            replies: Some(SqsQueue::connect(client, names, &REPLIES_QUEUE).await?),
+        })
+    }
+
+    /// Only the dispatch queue: for survey-dispatch, whose inputs' one possible effect is the
+    /// question on the next channel (a failure reported before the send was recorded, a fallback
+    /// to a messenger the customer has no account on). The function may send to no other queue.
+    pub async fn dispatch_only(client: aws_sdk_sqs::Client, names: &Names) -> PortResult<Self> {
+        Ok(EffectQueues {
+            dispatch: SqsQueue::connect(client, names, &DISPATCH_QUEUE).await?,
+            crm_writes: None,
+            complaints: None,
+            replies: None,
         })
     }
 }
@@ -61,9 +75,9 @@ pub struct Applied {
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub store: DynamoStore,
-    /// `None` for a function that may not send to the effect queues (dispatch: none of its
-    /// inputs has effects). Effects such an engine saves stay in the survey's outbox, and the next
-    /// engine that can queue them and touches the survey delivers them.
+    /// `None` for a function that may not send to the effect queues. Effects such an engine saves
+    /// stay in the survey's outbox, and the next engine that can queue them and touches the survey
+    /// delivers them.
     pub queues: Option<EffectQueues>,
     pub machine: MachineConfig,
 }
@@ -235,7 +249,7 @@ impl Engine {
             }
             // Dispatch takes the same message its schedules send, with the channel to use.
             (Destination::Dispatch, Command::SendSurvey { channel }) => (
-                &queues.dispatch,
+                Some(&queues.dispatch),
                 serde_json::to_string(&DispatchRequest {
                     channel: Some(*channel),
                     ..DispatchRequest::question(&survey.id)
@@ -247,10 +261,16 @@ impl Engine {
                     effect.command
                 )))
             }
-            (Destination::CrmWrites, _) => (&queues.crm_writes, as_message()),
-            (Destination::Complaints, _) => (&queues.complaints, as_message()),
-            (Destination::Replies, _) => (&queues.replies, as_message()),
+            (Destination::CrmWrites, _) => (queues.crm_writes.as_ref(), as_message()),
+            (Destination::Complaints, _) => (queues.complaints.as_ref(), as_message()),
+            (Destination::Replies, _) => (queues.replies.as_ref(), as_message()),
         };
+        let queue = queue.ok_or_else(|| {
+            PortError::Permanent(format!(
+                "{:?} has no queue in this function",
+                effect.command
+            ))
+        })?;
         let body =
             body.map_err(|e| PortError::Permanent(format!("effect does not serialize: {e}")))?;
         queue.send(&body).await?;

@@ -88,9 +88,20 @@ impl Parts {
         })
     }
 
-    /// The engine of a function whose inputs have no effects to queue (dispatch): it may not send
-    /// to the effect queues, and anything an earlier run left in a survey's outbox stays there for
-    /// the next engine that can.
+    /// survey-dispatch's engine: it queues only the next channel's question
+    /// ([`crate::engine::EffectQueues::dispatch_only`]).
+    pub async fn dispatch_engine(&self) -> Result<crate::engine::Engine, BoxError> {
+        Ok(crate::engine::Engine {
+            queues: Some(
+                crate::engine::EffectQueues::dispatch_only(self.clients.sqs.clone(), &self.names)
+                    .await?,
+            ),
+            ..self.engine_without_queues()
+        })
+    }
+
+    /// An engine that queues nothing: anything it saves in a survey's outbox stays there for the
+    /// next engine that can queue it (a test's, counting what a save keeps).
     pub fn engine_without_queues(&self) -> crate::engine::Engine {
         crate::engine::Engine {
             store: self.store(),

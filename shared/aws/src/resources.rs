@@ -522,9 +522,11 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         crm_rate: Some(1),
         // Schedules: the one reminder's schedule, made at the first send. The intake queue: a
         // batch whose orders no pass has covered runs the history pass itself, signals included.
+        // Its own queue: the next channel's question, when a failure it applies falls back.
         access: &[
             Access::WriteTable,
             Access::Send(&INTAKE_QUEUE),
+            Access::Send(&DISPATCH_QUEUE),
             Access::SendEmail,
             Access::Schedules,
             Access::Secret(&CRM_SECRET),

@@ -194,11 +194,10 @@ async fn a_max_answer_is_rated_and_thanked_in_the_same_chat() {
     assert_eq!(sv.channel, Some(Channel::Max));
 }
 
-#[tokio::test]
-async fn an_sms_that_is_not_delivered_falls_back_to_email() {
-    let s = russian_shop("chain-sms-fails").await;
-    let phone = "+79005550721";
-    // No MAX, and the operator reports the SMS undelivered (SMS.ru code 104) by callback.
+/// A customer with `phone` and `email` completes an order; `phone` has no MAX account, and the
+/// operator reports its SMS undelivered (SMS.ru code 104) by callback. Their survey once the
+/// question has fallen back to email.
+async fn mailed_after_the_sms(s: &TestStack, phone: &str, email: &str) -> Survey {
     s.sim_put("/sim/max/numbers", json!({"withoutMax": [digits(phone)]}))
         .await;
     s.sim_put(
@@ -207,14 +206,21 @@ async fn an_sms_that_is_not_delivered_falls_back_to_email() {
     )
     .await;
     let order = s
-        .complete_order(json!({"phone": phone, "email": "c@example.ru"}), &[11])
+        .complete_order(json!({"phone": phone, "email": email}), &[11])
         .await;
-    let sv = eventually("the question falls back to email", WAIT, || async {
-        let sv = survey_of(&s, order).await;
+    eventually("the question falls back to email", WAIT, || async {
+        let sv = survey_of(s, order).await;
         Ok(sv.filter(|sv| sv.channel == Some(Channel::Email)))
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_sms_that_is_not_delivered_falls_back_to_email() {
+    let s = russian_shop("chain-sms-fails").await;
+    let phone = "+79005550721";
+    let sv = mailed_after_the_sms(&s, phone, "c@example.ru").await;
     assert_eq!(sv.asked, vec![Channel::Sms, Channel::Email]);
     // One SMS only: the fallback did not send it again.
     let sent = s.sim_get("/sim/sms").await;
@@ -246,6 +252,39 @@ async fn while_the_max_instance_is_logged_out_even_max_customers_get_the_sms() {
     .unwrap();
     // MAX was not even among the candidates, and nothing went to the MAX chat.
     assert_eq!(sv.chain, vec![Channel::Sms]);
+    let chat = s
+        .sim_get(&format!("/sim/max/chat?phone={}", digits(phone)))
+        .await;
+    assert_eq!(chat["lines"], json!([]));
+}
+
+/// `sms → max → email`: the SMS is not delivered, and the fallback to MAX finds no account.
+fn sms_before_max(config: String) -> String {
+    stack::russia_2026(config).replace(
+        "chain = [\"max\", \"sms\", \"email\"]",
+        "chain = [\"sms\", \"max\", \"email\"]",
+    )
+}
+
+#[tokio::test]
+async fn a_fallback_to_a_messenger_without_an_account_goes_on_down_the_chain() {
+    // Dispatch itself decides this step (no MAX account: the next channel), and its engine
+    // could queue nothing: the email's request stayed in the survey's outbox and the customer
+    // was never asked again.
+    let s = TestStack::start_with(
+        "chain-max-unreachable",
+        Options {
+            speed: 1e7,
+            poll_every: Duration::from_secs(2),
+            config_edit: Some(sms_before_max),
+            ..Default::default()
+        },
+    )
+    .await;
+    let phone = "+79005550741";
+    let sv = mailed_after_the_sms(&s, phone, "d@example.ru").await;
+    assert_eq!(sv.asked, vec![Channel::Sms, Channel::Email], "{sv:?}");
+    assert!(sv.pending.is_empty(), "{sv:?}");
     let chat = s
         .sim_get(&format!("/sim/max/chat?phone={}", digits(phone)))
         .await;

@@ -336,6 +336,24 @@ async fn failure_reported_early(s: &Stack, message_id: &str) {
     );
 }
 
+/// The customer gets the next channel: the fallback left the survey's outbox for the dispatch
+/// queue, and taking it from there mails the question to `email`.
+async fn mailed_after_the_failure(s: &Stack, survey: &Survey, email: &str) {
+    let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+    assert!(stored.fallback_pending(Channel::Email), "{stored:?}");
+    assert!(stored.pending.is_empty(), "left in the outbox: {stored:?}");
+    let requests: Vec<DispatchMessage> = otklik_flow_tests::drain_as(&s.queue)
+        .await
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].channel, Some(Channel::Email));
+    let sent = s.dispatcher.handle(&requests[0], Utc::now()).await.unwrap();
+    assert!(matches!(sent, Dispatched::Sent { .. }), "{sent:?}");
+    assert_eq!(s.emails_to(email).await.len(), 1);
+}
+
 #[tokio::test]
 async fn a_failure_reported_before_the_claimed_send_was_recorded_falls_back_when_it_is() {
     // The holder sent and crashed before its record; the provider's "failed" came meanwhile and
@@ -357,7 +375,7 @@ async fn a_failure_reported_before_the_claimed_send_was_recorded_falls_back_when
     let stored = s.store.get(&survey.id).await.unwrap().unwrap();
     assert_eq!(stored.asked, vec![Channel::Whatsapp], "{stored:?}");
     assert_eq!(stored.provider_message_id.as_deref(), Some("gr-early-1"));
-    assert!(stored.fallback_pending(Channel::Email), "{stored:?}");
+    mailed_after_the_failure(&s, &survey, &s.mailbox("early-failure-claim")).await;
 }
 
 #[tokio::test]
@@ -386,8 +404,7 @@ async fn a_failure_its_sender_was_handed_but_did_not_apply_is_applied_by_the_red
         s.whatsapp_sent().await.is_empty(),
         "never a second question"
     );
-    let stored = s.store.get(&survey.id).await.unwrap().unwrap();
-    assert!(stored.fallback_pending(Channel::Email), "{stored:?}");
+    mailed_after_the_failure(&s, &survey, &s.mailbox("early-failure-sent")).await;
 }
 
 #[tokio::test]
