@@ -90,14 +90,9 @@ impl Dispatcher {
                 return Ok(Dispatched::Failed(e));
             }
         };
-        let kept = self.remember_sent(&message_id, &survey.id, now).await?;
-        let reminded = self
-            .apply(&survey, Input::reminded(channel, message_id.as_str()), now)
+        let reminded = Input::reminded(channel, message_id.as_str());
+        self.record_message(&survey, &message_id, reminded, now)
             .await?;
-        // The reminder's failure, reported before its id was recorded: as if it came after.
-        if let Some(failure) = kept {
-            self.apply(&reminded, failure, now).await?;
-        }
         tracing::info!(survey = %survey.id, %channel, "reminder sent");
         Ok(Dispatched::Reminded {
             channel,

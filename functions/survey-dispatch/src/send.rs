@@ -314,13 +314,25 @@ impl Dispatcher {
         message_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), DispatchError> {
+        self.record_message(survey, message_id, Input::sent(channel, message_id), now)
+            .await
+    }
+
+    /// Records a message the provider took (`recorded`: "sent" or "reminded"): the id's
+    /// survey first, then `recorded` on the survey, then the delivery failure of that message
+    /// kept before the id was recorded, as if it had come after.
+    pub(crate) async fn record_message(
+        &self,
+        survey: &Survey,
+        message_id: &str,
+        recorded: Input,
+        now: DateTime<Utc>,
+    ) -> Result<(), DispatchError> {
         let kept = self.remember_sent(message_id, &survey.id, now).await?;
-        let sent = self
-            .apply(survey, Input::sent(channel, message_id), now)
-            .await?;
+        let after = self.apply(survey, recorded, now).await?;
         if let Some(failure) = kept {
-            self.apply(&sent, failure, now).await?;
-            tracing::warn!(survey = %survey.id, %channel, "a failure reported before the send was recorded, applied");
+            self.apply(&after, failure, now).await?;
+            tracing::warn!(survey = %survey.id, "a failure reported before the send was recorded, applied");
         }
         Ok(())
     }
