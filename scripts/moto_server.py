@@ -149,25 +149,88 @@ models.Queue.attributes = property(_QueueAttributes)
 # intake queues thousands deep in a December peak, these walks took an eighth of the queue
 # process's time (py-spy, `make bench`). One walk now compares the handles in place; what is
 # deleted, what stays and the error for an unknown handle are moto's.
+#
+# The walk holds the queue's lock (see "One queue, one thread at a time" below): it rebuilds the
+# message list, and a message sent meanwhile on another thread was appended to the old list and
+# lost with it.
 def _delete_message(self, receipt_handle):
-    if receipt_handle in self.deleted_messages:
-        # Already deleted: moto lets it be deleted again.
-        return
-    kept = []
-    found = False
-    for message in self._messages:
-        if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
-            found = True
-            self.pending_messages.discard(message)
-            self.deleted_messages.update(message.all_receipt_handles)
-        else:
-            kept.append(message)
-    if not found:
-        raise models.ReceiptHandleIsInvalid()
-    self._messages = kept
+    with self._messages_lock:
+        if receipt_handle in self.deleted_messages:
+            # Already deleted: moto lets it be deleted again.
+            return
+        kept = []
+        found = False
+        for message in self._messages:
+            if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
+                found = True
+                self.pending_messages.discard(message)
+                self.deleted_messages.update(message.all_receipt_handles)
+            else:
+                kept.append(message)
+        if not found:
+            raise models.ReceiptHandleIsInvalid()
+        self._messages = kept
 
 
 models.Queue.delete_message = _delete_message
+
+# moto keeps every SQS message it was ever sent, deleted or not, for its dashboard's record of all
+# state (`/moto-api/data.json`), and that record dumps each of them. The tests read sent mail from
+# that record (`ses`), polling it every few hundred milliseconds, so each message any test ever
+# sent made every later poll slower: after a full test run the dump was 12 MB and took 10.7 s, half
+# of it SQS messages, and a browser test waiting on a mail timed out. Messages are no longer kept
+# for the record (a queue still holds its own until they are deleted); nothing reads them there.
+class _NotKept(list):
+    def append(self, item):
+        pass
+
+
+models.Message.instances_tracked = _NotKept()
+
+# One queue, one thread at a time. moto's SQS changes a queue's messages and its set of received
+# ("pending") messages from whichever server thread answers, with no lock but around the append of
+# a sent message. Two things followed at a December peak (`make bench`), where the dispatch queue
+# is thousands deep and sends, receives and deletes never stop:
+# - a delete rebuilt the message list while another thread appended a sent message to the old one,
+#   and the message was gone (`local_endpoint.rs` reproduced it: 3 of 800 messages lost); two
+#   deletes rebuilding it at once put back what the other had deleted, to come back once its
+#   visibility timeout ran out. That fits two peak runs that stopped one and two customers short
+#   of asking everyone, with hundreds of messages in flight, idle consumers and nothing in a
+#   dead-letter queue.
+# - a receive walked the pending set while another receive added to it ("Set changed size during
+#   iteration") and answered 500; the SDK retried it, but moto's receive marks messages received as
+#   it goes, so a failure further on would hide them for the visibility timeout.
+# A receive (without its long poll), a visibility change and a delete now each hold the queue's own
+# lock, the one moto's append takes; the long poll waits outside it, as moto's does, on the same
+# condition. What moto answers is unchanged.
+_receive_message = models.SQSBackend.receive_message
+
+
+def _receive_message_locked(
+    self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names=None
+):
+    queue = self.get_queue(queue_name)
+    polling_end = time.time() + wait_seconds_timeout
+    while True:
+        with queue._messages_lock:
+            result = _receive_message(
+                self, queue_name, count, 0, visibility_timeout, message_attribute_names
+            )
+        if result or not wait_seconds_timeout or time.time() > polling_end:
+            return result
+        queue.wait_for_messages(1)
+
+
+models.SQSBackend.receive_message = _receive_message_locked
+_change_message_visibility = models.SQSBackend.change_message_visibility
+
+
+def _change_message_visibility_locked(self, queue_name, *args, **kwargs):
+    with self.get_queue(queue_name)._messages_lock:
+        return _change_message_visibility(self, queue_name, *args, **kwargs)
+
+
+models.SQSBackend.change_message_visibility = _change_message_visibility_locked
 
 # Every request is routed to its service by names that never change while the server runs, yet
 # moto works them out again each time: it lists its own package directory (an `isdir` per
@@ -218,7 +281,10 @@ def _all_items(self):
             # Lists first: a write on another thread may add an item while this walks them.
             return [item for by_range in list(self.items.values()) for item in list(by_range.values())]
         return list(self.items.values())
-    return _all_items_sorted(self)
+    # A scan: its walk of the items must not meet a write on another thread ("dictionary changed
+    # size during iteration"), so it waits for the writes' lock.
+    with _write_lock:
+        return _all_items_sorted(self)
 
 
 def _query_unsorted_scan(self, *args, **kwargs):
