@@ -8,7 +8,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use otklik_app::batch::for_each_record;
+use otklik_app::batch::{for_each_record, for_each_record_grouped};
 use otklik_app::engine::Engine;
 use otklik_core::machine::{Event, Input, InputId, Survey};
 use otklik_core::model::{Channel, Phone, SurveyId};
@@ -47,15 +47,69 @@ fn needs_done_marker(item: &Inbound) -> bool {
     !matches!(item.status_event(), Some(Event::Delivered))
 }
 
+/// How an item of a batch is ordered against the others (see [`InboundWorker::handle_batch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Group {
+    /// In order with the items of the same key: one sender's messages, one message's statuses.
+    Key(String),
+    /// Orders against nothing else in the batch.
+    Alone,
+    /// Routed by a WhatsApp user id only, or teaching one: after the rest of the batch, in order.
+    ByUserId,
+}
+
+fn group_of(item: &Inbound) -> Group {
+    match item {
+        Inbound::Message { from, .. } => Group::Key(format!("from {}", from.e164())),
+        Inbound::Status { message_id, .. } => Group::Key(format!("message {message_id}")),
+        Inbound::UserMessage { .. } | Inbound::UserIdChanged { .. } => Group::ByUserId,
+        Inbound::Unusable { .. } | Inbound::ProviderError { .. } => Group::Alone,
+    }
+}
+
 impl InboundWorker {
     /// One batch from the `inbound` queue; the items that failed are reported for redelivery.
-    pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+    ///
+    /// One customer's messages go one after another, in the batch's order (an edit after its
+    /// original, words after the rating), and so do one message's statuses; different customers
+    /// and messages go at once (`for_each_record_grouped`): at a reply burst a full batch made each
+    /// customer wait for the nine before them on the table. Two surveys never share anything but
+    /// the table, and a survey met by two of them at once is saved on its version and decided
+    /// again. The items routed by a WhatsApp user id alone go after the rest, one after another:
+    /// the rest of the batch may teach the user id they need (a status's `recipient_user_id`, a
+    /// message naming it beside the number).
+    pub async fn handle_batch(&self, mut event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        let (by_user_id, rest) = std::mem::take(&mut event.records)
+            .into_iter()
+            .partition(|r| {
+                r.body
+                    .as_deref()
+                    .and_then(|b| serde_json::from_str::<Inbound>(b).ok())
+                    .is_some_and(|i| group_of(&i) == Group::ByUserId)
+            });
+        event.records = rest;
         // A body that is not a webhook item is never ours to guess at: it stays, and after its
         // retries rests in the DLQ.
-        for_each_record(event, "inbound item", move |item: Inbound| async move {
+        let mut response = for_each_record_grouped(
+            event,
+            "inbound item",
+            |item: &Inbound| match group_of(item) {
+                Group::Key(key) => Some(key),
+                Group::Alone | Group::ByUserId => None,
+            },
+            move |item: Inbound| async move { self.process_one(&item, now).await },
+        )
+        .await;
+        let mut later = SqsEvent::default();
+        later.records = by_user_id;
+        let after = for_each_record(later, "inbound item", move |item: Inbound| async move {
             self.process_one(&item, now).await
         })
-        .await
+        .await;
+        response
+            .batch_item_failures
+            .extend(after.batch_item_failures);
+        response
     }
 
     /// Routes one item to its survey and applies it, at most once per provider id.
@@ -423,5 +477,76 @@ impl InboundWorker {
         Ok(InboundWorker {
             engine: p.engine().await?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otklik_messaging::inbound::DeliveryStatus;
+
+    fn message(from: &str, id: &str) -> Inbound {
+        Inbound::Message {
+            from: Phone::parse(from, "RU").unwrap(),
+            id: InputId::new(id).unwrap(),
+            event: Event::Text {
+                text: "5".into(),
+                via: Channel::Whatsapp,
+            },
+            context_message_id: None,
+            chat_id: None,
+            edits: None,
+            user_id: None,
+        }
+    }
+
+    fn status(message_id: &str, status: DeliveryStatus) -> Inbound {
+        Inbound::Status {
+            message_id: message_id.into(),
+            id: InputId::new(format!("{message_id}:{status:?}")).unwrap(),
+            status,
+            reason: None,
+            via: Channel::Whatsapp,
+            recipient_user_id: None,
+        }
+    }
+
+    #[test]
+    fn one_senders_messages_and_one_messages_statuses_keep_their_order() {
+        // The same number however it was written.
+        assert_eq!(
+            group_of(&message("+7 900 518-00-31", "wamid.a")),
+            group_of(&message("79005180031", "wamid.b"))
+        );
+        assert_ne!(
+            group_of(&message("+7 900 518-00-31", "wamid.a")),
+            group_of(&message("+7 900 518-00-32", "wamid.a"))
+        );
+        assert_eq!(
+            group_of(&status("wamid.q", DeliveryStatus::Delivered)),
+            group_of(&status("wamid.q", DeliveryStatus::Read))
+        );
+        assert_ne!(
+            group_of(&status("wamid.q", DeliveryStatus::Read)),
+            group_of(&status("wamid.r", DeliveryStatus::Read))
+        );
+        // A status and a message never share a key, whatever their ids.
+        assert_ne!(
+            group_of(&status("79005180031", DeliveryStatus::Read)),
+            group_of(&message("79005180031", "wamid.c"))
+        );
+        let by_user = Inbound::UserIdChanged {
+            user_id: "RU.2".into(),
+            previous_user_id: Some("RU.1".into()),
+            from: None,
+        };
+        assert_eq!(group_of(&by_user), Group::ByUserId);
+        let unusable = Inbound::Unusable {
+            provider: "meta".into(),
+            at: "body".into(),
+            reason: "no sender".into(),
+            raw: "{}".into(),
+        };
+        assert_eq!(group_of(&unusable), Group::Alone);
     }
 }

@@ -30,6 +30,63 @@ where
     response
 }
 
+/// As [`for_each_record`], but the records whose `group` is the same (one customer's messages,
+/// one message's statuses) are handled one after another in the batch's order, and the groups
+/// at once, on the caller's task ([`join_all`]). For a consumer whose records are independent
+/// except within a group: a batch of ten customers' answers waited on the table ten times in a
+/// row, and at a reply burst each customer's answer waited for the nine before it. A record
+/// with no group (`None`) is a group of its own. Failures are reported as [`for_each_record`]
+/// reports them, and a failed record does not stop the rest of its group, as it does not there.
+pub async fn for_each_record_grouped<T, K, R, E, G, F, Fut>(
+    event: SqsEvent,
+    what: &str,
+    group: G,
+    handle: F,
+) -> SqsBatchResponse
+where
+    G: Fn(&T) -> Option<K>,
+    K: Eq + std::hash::Hash,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Result<R, E>>,
+    T: serde::de::DeserializeOwned,
+    R: std::fmt::Debug,
+    E: std::fmt::Display,
+{
+    let mut response = SqsBatchResponse::default();
+    let mut groups: Vec<Vec<Record<T>>> = Vec::new();
+    let mut group_of: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    for record in decode_records(event, what, &mut response) {
+        match group(&record.item) {
+            Some(key) => match group_of.get(&key) {
+                Some(&at) => groups[at].push(record),
+                None => {
+                    group_of.insert(key, groups.len());
+                    groups.push(vec![record]);
+                }
+            },
+            None => groups.push(vec![record]),
+        }
+    }
+    let handle = &handle;
+    let outcomes = join_all(
+        groups
+            .into_iter()
+            .map(|records| async move {
+                let mut outcomes = Vec::with_capacity(records.len());
+                for record in records {
+                    outcomes.push((record.id, handle(record.item).await));
+                }
+                outcomes
+            })
+            .collect(),
+    )
+    .await;
+    for (id, outcome) in outcomes.into_iter().flatten() {
+        report(&mut response, what, &id, &outcome);
+    }
+    response
+}
+
 /// The surveys of a batch's messages in one batched read per hundred
 /// ([`otklik_aws::store::DynamoStore::get_surveys`]), for a consumer that decides each message
 /// from its survey; `None` if the read failed, and each message then reads its own.
@@ -206,6 +263,67 @@ mod tests {
             .map(|f| f.item_identifier.as_str())
             .collect();
         assert_eq!(failed, vec!["not-a-number", "empty", "refused"]);
+    }
+
+    #[tokio::test]
+    async fn groups_run_at_once_and_each_group_in_the_batch_order() {
+        // Bodies `[group, n]`; `null` has no group. Each handler takes 100 ms.
+        let mut event = SqsEvent::default();
+        event.records = vec![
+            record("a1", Some(r#"["a", 1]"#)),
+            record("b1", Some(r#"["b", 1]"#)),
+            record("a2", Some(r#"["a", 2]"#)),
+            record("bad", Some("7")),
+            record("lone1", Some("[null, 1]")),
+            record("a3", Some(r#"["a", 3]"#)),
+            record("lone2", Some("[null, 2]")),
+            record("b2", Some(r#"["b", 2]"#)),
+        ];
+        let log = std::sync::Mutex::new(Vec::new());
+        let started = tokio::time::Instant::now();
+        let response = for_each_record_grouped(
+            event,
+            "test",
+            |(group, _): &(Option<String>, u32)| group.clone(),
+            |(group, n): (Option<String>, u32)| {
+                let log = &log;
+                async move {
+                    let name = format!("{}{n}", group.as_deref().unwrap_or("lone"));
+                    log.lock().unwrap().push(format!("start {name}"));
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    log.lock().unwrap().push(format!("end {name}"));
+                    if name == "a2" {
+                        Err("refused")
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+        )
+        .await;
+        let log = log.into_inner().unwrap();
+        let at = |entry: &str| log.iter().position(|l| l == entry).unwrap();
+        // Within a group, one after another in the batch's order, past a failure.
+        assert!(at("end a1") < at("start a2"), "{log:?}");
+        assert!(at("end a2") < at("start a3"), "{log:?}");
+        assert!(at("end b1") < at("start b2"), "{log:?}");
+        // The groups (and each record without one) at once.
+        for first in ["start b1", "start lone1", "start lone2"] {
+            assert!(at(first) < at("end a1"), "{first}: {log:?}");
+        }
+        // Three of "a" one after another, not seven records.
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(550),
+            "{:?}",
+            started.elapsed()
+        );
+        let mut failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        failed.sort_unstable();
+        assert_eq!(failed, vec!["a2", "bad"]);
     }
 
     #[test]

@@ -312,6 +312,29 @@ async fn a_user_id_learned_from_our_questions_status_routes_the_answer() {
     assert_eq!(capture.sum("UnusableItems", &[]), 0.0);
 }
 
+/// One batch carries the customer's "5" naming only their user id and, behind it, the status of
+/// our question that names that user id (Meta lists a webhook's messages before its statuses):
+/// the worker handles what teaches user ids before what is routed by one, so the answer rates
+/// the survey instead of being kept as unusable.
+#[tokio::test]
+async fn an_answer_by_user_id_waits_for_the_status_in_its_batch_that_names_it() {
+    let _turn = turn().await;
+    let s = stack("in-userbatch").await;
+    let survey = s.asked("+7 900 518-00-32").await;
+    let question = survey.provider_message_id.clone().unwrap();
+    let user = "RU.1502576394655832";
+    let (status, answer) = s
+        .meta_items(
+            vec![from_user(user, "wamid.userbatch-5", "5")],
+            vec![delivered_to_user(&question, user)],
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let after = s.survey(&survey).await;
+    assert_eq!(after.rating.map(|r| r.value()), Some(5));
+    assert!(s.store.unusable_items().await.unwrap().is_empty());
+}
+
 /// Issue 18, item 2: the user id Meta names beside the number (`contacts[].user_id` of the
 /// contact whose `wa_id` is the sender, as on its "Business-scoped user IDs" page) is learned from
 /// the customer's own message: their next message, carrying only that user id, still finds the
