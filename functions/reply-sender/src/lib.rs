@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
-use otklik_app::batch::for_each_record;
+use otklik_app::batch::for_each_record_grouped;
 use otklik_app::max::{chat_of, ChatError};
 use otklik_aws::store::DynamoStore;
 use otklik_core::config::Config;
@@ -113,8 +113,13 @@ impl ReplySender {
     }
 
     /// An SQS batch with per-message failures.
+    ///
+    /// One survey's messages go one after another in the batch's order; different surveys' at
+    /// once (`for_each_record_grouped`). Each message is one provider call, and at a reply burst a
+    /// full batch made each customer's answer wait for the nine before it. Each send is claimed
+    /// before its call, so nothing is said twice either way.
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        for_each_record(event, "reply", move |m: EffectMessage| async move {
+        for_each_record_grouped(event, "reply", group_of, move |m: EffectMessage| async move {
             // The engine never groups effects for this consumer; a grouped message is refused
             // (and so kept in the DLQ) rather than half done.
             if !m.also.is_empty() {
@@ -133,6 +138,11 @@ impl ReplySender {
         })
         .await
     }
+}
+
+/// The messages of a batch that must keep their order: one survey's.
+fn group_of(m: &EffectMessage) -> Option<SurveyId> {
+    Some(m.survey_id.clone())
 }
 
 impl ReplySender {
