@@ -725,12 +725,8 @@ pub const FUNCTIONS: &[FunctionDef] = &[
         name: "crm-writer",
         trigger: Trigger::Queue(&CRM_WRITES_QUEUE),
         timeout_secs: 30,
-        // Four batches at once: each survey of a batch waits for its slot in the shared budget
-        // and on the table, and with two the budget sat idle between batches whenever the table
-        // was slow (a December peak wrote at 7.7 requests a second of the 9.09 the budget allows).
-        // The budget, not this number, keeps the account under its limit.
-        reserved_concurrency: Some(4),
-        max_concurrency: Some(4),
+        reserved_concurrency: Some(2),
+        max_concurrency: Some(2),
         crm_rate: Some(2),
         access: &[
             Access::WriteTable,
