@@ -119,23 +119,28 @@ impl ReplySender {
     /// full batch made each customer's answer wait for the nine before it. Each send is claimed
     /// before its call, so nothing is said twice either way.
     pub async fn handle_batch(&self, event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        for_each_record_grouped(event, "reply", group_of, move |m: EffectMessage| async move {
-            // The engine never groups effects for this consumer; a grouped message is refused
-            // (and so kept in the DLQ) rather than half done.
-            if !m.also.is_empty() {
-                return Err(ReplyError::BadMessage(format!(
-                    "{} effects in one message; this consumer takes one",
-                    m.also.len() + 1
-                )));
-            }
-            match m.effect.command {
-                Command::Message { kind, channel } => {
-                    self.say(&m.survey_id, &m.effect.key, kind, channel, now)
-                        .await
+        for_each_record_grouped(
+            event,
+            "reply",
+            group_of,
+            move |m: EffectMessage| async move {
+                // The engine never groups effects for this consumer; a grouped message is refused
+                // (and so kept in the DLQ) rather than half done.
+                if !m.also.is_empty() {
+                    return Err(ReplyError::BadMessage(format!(
+                        "{} effects in one message; this consumer takes one",
+                        m.also.len() + 1
+                    )));
                 }
-                other => Err(ReplyError::BadMessage(format!("not a message: {other:?}"))),
-            }
-        })
+                match m.effect.command {
+                    Command::Message { kind, channel } => {
+                        self.say(&m.survey_id, &m.effect.key, kind, channel, now)
+                            .await
+                    }
+                    other => Err(ReplyError::BadMessage(format!("not a message: {other:?}"))),
+                }
+            },
+        )
         .await
     }
 }
