@@ -78,15 +78,29 @@ impl InboundWorker {
     /// again. The items routed by a WhatsApp user id alone go after the rest, one after another:
     /// the rest of the batch may teach the user id they need (a status's `recipient_user_id`, a
     /// message naming it beside the number).
+    ///
+    /// A batch holding an identity change (rare) goes wholly one item after another, in its order:
+    /// a message from the customer's new number right behind the change finds its survey only
+    /// through what the change teaches.
     pub async fn handle_batch(&self, mut event: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        let item_of = |r: &aws_lambda_events::event::sqs::SqsMessage| {
+            r.body
+                .as_deref()
+                .and_then(|b| serde_json::from_str::<Inbound>(b).ok())
+        };
+        if event
+            .records
+            .iter()
+            .any(|r| matches!(item_of(r), Some(Inbound::UserIdChanged { .. })))
+        {
+            return for_each_record(event, "inbound item", move |item: Inbound| async move {
+                self.process_one(&item, now).await
+            })
+            .await;
+        }
         let (by_user_id, rest) = std::mem::take(&mut event.records)
             .into_iter()
-            .partition(|r| {
-                r.body
-                    .as_deref()
-                    .and_then(|b| serde_json::from_str::<Inbound>(b).ok())
-                    .is_some_and(|i| group_of(&i) == Group::ByUserId)
-            });
+            .partition(|r| item_of(r).is_some_and(|i| group_of(&i) == Group::ByUserId));
         event.records = rest;
         // A body that is not a webhook item is never ours to guess at: it stays, and after its
         // retries rests in the DLQ.

@@ -415,6 +415,27 @@ async fn a_changed_user_id_or_number_still_finds_the_survey() {
     assert!(s.store.unusable_items().await.unwrap().is_empty());
 }
 
+/// Meta's `user_changed_number` and the customer's answer from the new number in one webhook, so
+/// in one batch of inbound-worker: the answer is handled after the change, as it came, and finds
+/// the old number's survey.
+#[tokio::test]
+async fn an_answer_right_behind_a_number_change_in_its_batch_finds_the_survey() {
+    let _turn = turn().await;
+    let s = stack("in-userchangebatch").await;
+    let (old_phone, new_phone) = ("+7 900 518-00-72", "+7 900 518-00-73");
+    let survey = s.asked(old_phone).await;
+    let user = "RU.3000000000000072";
+    let change = json!({"from": otklik_flow_tests::digits(old_phone), "id": "wamid.sys-72",
+        "timestamp": "1753851315", "type": "system",
+        "system": {"body": "User Покупатель changed from 79005180072 to 79005180073",
+            "wa_id": otklik_flow_tests::digits(new_phone), "user_id": user,
+            "type": "user_changed_number"}});
+    let mut answer = text(new_phone, "wamid.newnumber-72", "4");
+    answer["from_user_id"] = json!(user);
+    assert_eq!(s.meta(vec![change, answer]).await.0, 200);
+    assert_eq!(s.survey(&survey).await.rating.map(|r| r.value()), Some(4));
+}
+
 /// The security rule holds for user ids: a quote picks only among the surveys whose message went
 /// to the sender's user id. A user id known for B's survey quoting A's question answers B's
 /// survey, not A's; a user id no status of ours named quoting A's question rates nothing and is
