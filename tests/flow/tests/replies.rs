@@ -1004,6 +1004,58 @@ async fn one_webhook_delivered_three_times_has_its_effects_once() {
 }
 
 #[tokio::test]
+async fn a_batchs_complaints_of_different_surveys_are_opened_at_once_each_exactly_once() {
+    let s = stack("complaints-at-once").await;
+    let phones = ["+7 900 800-10-01", "+7 900 800-10-02", "+7 900 800-10-03"];
+    let mut surveys = Vec::new();
+    for phone in phones {
+        surveys.push(s.asked(phone).await);
+        s.say(phone, "1").await;
+    }
+    // retailCRM slow to answer: one complaint after another would never have two calls at the
+    // simulator at once; complaints of different surveys go together.
+    let sim = s.crm_sim().state();
+    sim.reset_stats();
+    sim.set_faults(otklik_retailcrm_sim::Faults {
+        latency_ms: 500,
+        ..Default::default()
+    });
+    // Each message delivered twice: a survey's copies still go one after the other.
+    s.run_complaints(2).await;
+    sim.set_faults(Default::default());
+    let stats = sim.stats();
+    assert!(stats.max_in_flight >= 2, "{stats:?}");
+    assert_eq!(stats.rate_limited, 0, "{stats:?}");
+    let complaints = s.crm("orders?site=reklamacii").await;
+    let complaints = complaints.as_array().unwrap();
+    assert_eq!(complaints.len(), 3, "{complaints:?}");
+    let links = s.crm("links").await;
+    for survey in &surveys {
+        let ext = otklik_complaint_create::external_id(&survey.id);
+        let mine: Vec<&Value> = complaints
+            .iter()
+            .filter(|c| c["externalId"] == json!(ext))
+            .collect();
+        assert_eq!(mine.len(), 1, "{complaints:?}");
+        let linked = links
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| {
+                let ids: Vec<u64> = l["orders"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|o| o["id"].as_u64())
+                    .collect();
+                ids.contains(&survey.order.id()) && ids.contains(&mine[0]["id"].as_u64().unwrap())
+            })
+            .count();
+        assert_eq!(linked, 1, "{links}");
+    }
+}
+
+#[tokio::test]
 async fn a_one_opens_exactly_one_linked_complaint_for_the_inspector() {
     let s = stack("complaint").await;
     let phone = "+7 900 800-00-01";

@@ -272,8 +272,10 @@ async fn api_key(req: Request) -> (Option<String>, Request) {
 async fn guard(State(sim): State<Sim>, matched: MatchedPath, req: Request, next: Next) -> Response {
     let route = format!("{} {}", req.method(), matched.as_str());
     let (key, req) = api_key(req).await;
+    let _handling;
     match sim.check_request(key.as_deref().unwrap_or_default(), &route) {
         Verdict::Pass(latency) => {
+            _handling = sim.handling();
             if !latency.is_zero() {
                 tokio::time::sleep(latency).await;
             }

@@ -76,6 +76,9 @@ pub struct Stats {
     pub by_route: BTreeMap<String, u64>,
     /// The most requests of one key seen within any sliding one-second window.
     pub max_per_second: u64,
+    /// The most requests being handled at once (from their check to their answer): one caller
+    /// awaiting its calls one after another never has two.
+    pub max_in_flight: u64,
     /// Requests answered 503 for exceeding the rate limit.
     pub rate_limited: u64,
     /// Requests answered with an injected error, outage or timeout.
@@ -101,6 +104,7 @@ pub(crate) struct State {
     trigger: Option<Trigger>,
     stats: Stats,
     windows: HashMap<String, VecDeque<Instant>>,
+    in_flight: u64,
 }
 
 struct Inner {
@@ -112,6 +116,18 @@ struct Inner {
 #[derive(Clone)]
 pub struct Sim {
     inner: Arc<Inner>,
+}
+
+/// A request being handled; see [`Sim::handling`].
+pub(crate) struct InFlight {
+    sim: Sim,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut st = self.sim.lock();
+        st.in_flight = st.in_flight.saturating_sub(1);
+    }
 }
 
 /// Trigger deliveries kept in the statistics; older ones are dropped.
@@ -130,6 +146,7 @@ impl Sim {
                     trigger: None,
                     stats: Stats::default(),
                     windows: HashMap::new(),
+                    in_flight: 0,
                 }),
             }),
         }
@@ -290,6 +307,15 @@ impl Sim {
 
     pub fn custom_fields(&self) -> Vec<CustomField> {
         self.lock().model.custom_fields.clone()
+    }
+
+    /// Counts a request as being handled until the returned guard is dropped (its answer given,
+    /// or the client gone).
+    pub(crate) fn handling(&self) -> InFlight {
+        let mut st = self.lock();
+        st.in_flight += 1;
+        st.stats.max_in_flight = st.stats.max_in_flight.max(st.in_flight);
+        InFlight { sim: self.clone() }
     }
 
     pub fn stats(&self) -> Stats {

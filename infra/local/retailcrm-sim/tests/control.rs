@@ -87,6 +87,28 @@ async fn bursts_over_the_limit_get_503_and_the_window_slides() {
 }
 
 #[tokio::test]
+async fn the_requests_handled_at_once_are_counted() {
+    let (sim, client) = start(10).await;
+    sim.state().set_faults(otklik_retailcrm_sim::Faults {
+        latency_ms: 300,
+        ..Default::default()
+    });
+    // One after another: never two at once, however slow the answers.
+    for _ in 0..2 {
+        assert_eq!(statuses(&client, &sim).await.status(), StatusCode::OK);
+    }
+    assert_eq!(sim.state().stats().max_in_flight, 1);
+    // Three at once, each held 300 ms.
+    let (a, b, c) = tokio::join!(
+        statuses(&client, &sim),
+        statuses(&client, &sim),
+        statuses(&client, &sim)
+    );
+    assert!([a, b, c].iter().all(|r| r.status() == StatusCode::OK));
+    assert_eq!(sim.state().stats().max_in_flight, 3);
+}
+
+#[tokio::test]
 async fn a_paced_client_is_never_limited() {
     let (sim, client) = start(10).await;
     for _ in 0..14 {
