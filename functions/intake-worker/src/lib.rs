@@ -161,17 +161,22 @@ impl Worker {
             }
             Err(e) => return Err(e.into()),
         };
-        self.decide_order(order_ref, order, receives, now).await
+        self.decide_order(order_ref, order, receives, now, None)
+            .await
     }
 
     /// Decides a signal with its order in hand: a survey planned and scheduled, a reason kept for
     /// none, or "not now".
+    ///
+    /// `history`: the customer's, read with the batch's others ([`Self::histories`]); `None`
+    /// reads this order's own.
     async fn decide_order(
         &self,
         order_ref: &OrderRef,
         order: Order,
         receives: u32,
         now: DateTime<Utc>,
+        history: Option<ContactHistory>,
     ) -> Result<Handled, WorkerError> {
         let order_ref = order_ref.clone();
         let wants_groups = self
@@ -206,15 +211,18 @@ impl Worker {
         };
         let contact = otklik_core::intake::contact_of(&intake, &self.config.default_region);
         let key = customer_key(order.customer_id, &contact);
-        let history = ContactHistory {
-            do_not_contact: self.store.contains(&contact).await?,
-            last_surveyed_at: match &key {
-                Some(k) => {
-                    self.store
-                        .last_surveyed(k, &SurveyId::for_order(&order_ref))
-                        .await?
-                }
-                None => None,
+        let history = match history {
+            Some(h) => h,
+            None => ContactHistory {
+                do_not_contact: self.store.contains(&contact).await?,
+                last_surveyed_at: match &key {
+                    Some(k) => {
+                        self.store
+                            .last_surveyed(k, &SurveyId::for_order(&order_ref))
+                            .await?
+                    }
+                    None => None,
+                },
             },
         };
         match decide(&intake, &history, &self.config, now) {
@@ -300,6 +308,7 @@ impl Worker {
         if let Some(Err(e)) = read.values().find(|r| r.is_err()) {
             tracing::warn!(error = %e, "orders list read failed; its signals will be redelivered");
         }
+        let mut histories = self.histories(&read).await;
         for (record, step) in records.iter().zip(steps) {
             let outcome = match step {
                 Err(e) => Err(e),
@@ -315,7 +324,8 @@ impl Worker {
                     // An order id is the account's, not the site's: one of another site is not
                     // this signal's order, as `orders/{id}?site=` would have said.
                     Some(Ok(Some(order))) if order.site == order_ref.site() => {
-                        self.decide_order(&order_ref, order, record.receives, now)
+                        let history = histories.remove(&order.id);
+                        self.decide_order(&order_ref, order, record.receives, now, history)
                             .await
                     }
                     Some(Ok(_)) => {
@@ -334,6 +344,43 @@ impl Worker {
 }
 
 impl Worker {
+    /// The customers' histories of the orders a batch's list read answered, read together
+    /// ([`DynamoStore::contact_histories`]), by order id: empty if that failed, and each order
+    /// then reads its own.
+    async fn histories(
+        &self,
+        read: &HashMap<u64, Result<Option<Order>, CrmError>>,
+    ) -> HashMap<u64, ContactHistory> {
+        let orders: Vec<&Order> = read
+            .values()
+            .filter_map(|r| r.as_ref().ok()?.as_ref())
+            .collect();
+        let wanted: Vec<_> = orders
+            .iter()
+            .filter_map(|o| {
+                let order_ref = OrderRef::new(&o.site, o.id).ok()?;
+                let contact = otklik_core::intake::contact_from(
+                    &o.phones,
+                    o.email.as_deref(),
+                    &self.config.default_region,
+                );
+                let key = customer_key(o.customer_id, &contact);
+                Some((o.id, (contact, key, SurveyId::for_order(&order_ref))))
+            })
+            .collect();
+        if wanted.is_empty() {
+            return HashMap::new();
+        }
+        let (ids, wanted): (Vec<u64>, Vec<_>) = wanted.into_iter().unzip();
+        match self.store.contact_histories(&wanted).await {
+            Ok(found) => ids.into_iter().zip(found).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "the batch's customers not read together; each reads its own");
+                HashMap::new()
+            }
+        }
+    }
+
     /// The surveys of a batch's orders read together (at a peak every order has two signals,
     /// the trigger's and the poller's): `None` if that failed.
     async fn known_surveys(

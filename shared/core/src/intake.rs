@@ -99,8 +99,13 @@ pub enum IntakeDecision {
 /// range newer than its metadata is most likely a mobile one: it may still be asked on a
 /// messenger, see [`Phone`]), else the first valid phone; the email if it parses.
 pub fn contact_of(order: &IntakeOrder, default_region: &str) -> Contact {
-    let phones: Vec<Phone> = order
-        .phones
+    contact_from(&order.phones, order.email.as_deref(), default_region)
+}
+
+/// [`contact_of`] from an order's phones and email alone: for a caller that needs the contact
+/// before it has built the whole [`IntakeOrder`] (intake reading a batch's customers together).
+pub fn contact_from(phones: &[String], email: Option<&str>, default_region: &str) -> Contact {
+    let phones: Vec<Phone> = phones
         .iter()
         .filter_map(|p| Phone::parse(p, default_region).ok())
         .collect();
@@ -110,7 +115,7 @@ pub fn contact_of(order: &IntakeOrder, default_region: &str) -> Contact {
         .or_else(|| phones.iter().find(|p| !p.is_validated()))
         .or(phones.first())
         .cloned();
-    let email = order.email.as_deref().and_then(|e| Email::parse(e).ok());
+    let email = email.and_then(|e| Email::parse(e).ok());
     Contact { phone, email }
 }
 

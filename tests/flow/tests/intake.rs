@@ -540,6 +540,94 @@ async fn a_batch_reads_its_surveys_together_not_one_per_signal() {
     assert_eq!(s.schedule_names().await.len(), 6);
 }
 
+/// A batch reads its customers together: whether each is on the do-not-contact list and when
+/// each was last asked were two requests per order, one after another. One batched read now
+/// answers for the whole batch, and the outcomes are the same: the opted-out customer skipped,
+/// the one asked moments ago capped, the others scheduled.
+#[tokio::test]
+async fn a_batch_reads_its_customers_together_not_two_requests_per_order() {
+    let s = stack("customers-batch").await;
+    let asked_before = s
+        .order("main-shop", "complete", Some("+79001114001"), None, 741)
+        .await;
+    let r = s
+        .worker
+        .handle_batch(signals_event(&[("main-shop", asked_before)]), Utc::now())
+        .await;
+    assert!(r.batch_item_failures.is_empty());
+    s.store
+        .add(&Contact {
+            phone: Some(Phone::parse("+79001114002", "RU").unwrap()),
+            email: Some(otklik_core::model::Email::parse("opted@example.ru").unwrap()),
+        })
+        .await
+        .unwrap();
+    let capped = s
+        .order("main-shop", "complete", Some("+79001114001"), None, 741)
+        .await;
+    let opted_out = s
+        .order(
+            "main-shop",
+            "complete",
+            Some("+79001114002"),
+            Some("opted@example.ru"),
+            742,
+        )
+        .await;
+    let mut fresh = Vec::new();
+    for i in 0..3 {
+        let phone = format!("+7900111410{i}");
+        fresh.push(
+            s.order("main-shop", "complete", Some(&phone), None, 750 + i)
+                .await,
+        );
+    }
+
+    let requests = otklik_flow_tests::DynamoRequests::default();
+    let mut parts = s.parts();
+    requests.count(&mut parts.clients);
+    let worker = Worker::from_parts(&parts).await.unwrap();
+    let all: Vec<(&str, u64)> = [capped, opted_out]
+        .iter()
+        .chain(&fresh)
+        .map(|id| ("main-shop", *id))
+        .collect();
+    let r = worker.handle_batch(signals_event(&all), Utc::now()).await;
+    assert!(
+        r.batch_item_failures.is_empty(),
+        "{:?}",
+        r.batch_item_failures
+    );
+    assert_eq!(
+        (
+            requests.of("BatchGetItem", "dnc#"),
+            requests.of("BatchGetItem", "customer#"),
+            requests.of("GetItem", "customer#"),
+        ),
+        (1, 1, 0),
+        "five orders, their customers read together in one request"
+    );
+    assert_eq!(
+        s.survey_state("main-shop", capped).await,
+        Some(SurveyState::Skipped {
+            reason: SkipReason::FrequencyCap
+        })
+    );
+    assert_eq!(
+        s.survey_state("main-shop", opted_out).await,
+        Some(SurveyState::Skipped {
+            reason: SkipReason::DoNotContact
+        })
+    );
+    for id in fresh {
+        assert_eq!(
+            s.survey_state("main-shop", id).await,
+            Some(SurveyState::Scheduled),
+            "{id}"
+        );
+    }
+}
+
 /// The intake queue as the poller sees it, refusing every send from the `fail_at`-th on until
 /// it is mended.
 struct Flaky {
