@@ -10,7 +10,7 @@ use otklik_aws::queue::SqsQueue;
 use otklik_aws::resources::DISPATCH_QUEUE;
 use otklik_core::machine::{Contact, Event, Input, InputId, Survey};
 use otklik_core::model::{Channel, Email, OrderRef, Phone, SkipReason, SurveyState};
-use otklik_core::ports::SurveyStore;
+use otklik_core::ports::{DoNotContactList, SurveyStore};
 use otklik_flow_tests::{local_endpoint, TestStack};
 use otklik_survey_dispatch::{DispatchMessage, Dispatched, Dispatcher};
 use serde_json::{json, Value};
@@ -981,6 +981,8 @@ mod history_stream {
         }
     }
 
+    /// …and, together too, the customers on the do-not-contact list and the people of the
+    /// orders the coverage holds: two requests per question before.
     #[tokio::test]
     async fn a_batch_reads_its_surveys_and_the_streams_coverage_once_not_once_per_question() {
         let s = stack("hist-cov-once", "green-api").await;
@@ -995,6 +997,9 @@ mod history_stream {
         for p in &phones {
             surveys.push(worked_by_three(&s, p).await);
         }
+        // One customer opted out after the survey was planned.
+        let opted_out = worked_by_three(&s, "+7 900 123-00-49").await;
+        s.store.add(&opted_out.contact).await.unwrap();
         past_the_slack().await;
         poll(&s).await;
         let requests = otklik_flow_tests::DynamoRequests::default();
@@ -1003,11 +1008,10 @@ mod history_stream {
         let dispatcher = Dispatcher::from_parts(&parts).await.unwrap();
 
         let before = history_reads(&s).await;
+        let mut batch: Vec<&Survey> = surveys.iter().collect();
+        batch.push(&opted_out);
         let response = dispatcher
-            .handle_batch(
-                questions_event(&surveys.iter().collect::<Vec<_>>()),
-                Utc::now(),
-            )
+            .handle_batch(questions_event(&batch), Utc::now())
             .await;
         assert!(
             response.batch_item_failures.is_empty(),
@@ -1025,9 +1029,32 @@ mod history_stream {
                 requests.of("GetItem", "survey#")
             ),
             (1, 0),
-            "the batch's six surveys are read together"
+            "the batch's seven surveys are read together"
+        );
+        assert_eq!(
+            (
+                requests.of("BatchGetItem", "dnc#"),
+                requests.of("GetItem", "dnc#")
+            ),
+            (1, 0),
+            "the seven customers checked against the do-not-contact list together"
+        );
+        assert_eq!(
+            (
+                requests.of("BatchGetItem", "worked#"),
+                requests.of("GetItem", "worked#")
+            ),
+            (1, 0),
+            "the people of the orders the stream covers read together"
         );
         assert_eq!(history_reads(&s).await, before, "covered: no history read");
+        let skipped = s.store.get(&opted_out.id).await.unwrap().unwrap();
+        assert_eq!(
+            skipped.state,
+            SurveyState::Skipped {
+                reason: SkipReason::DoNotContact
+            }
+        );
         for survey in &surveys {
             let stored = s.store.get(&survey.id).await.unwrap().unwrap();
             assert_eq!(stored.state, SurveyState::Sent, "{}", survey.id);

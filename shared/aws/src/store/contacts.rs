@@ -39,6 +39,41 @@ impl DoNotContactList for DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// [`DoNotContactList::contains`] for many contacts, in one consistent batched read per
+    /// hundred keys: for a batch of questions about to go, where it was a request per question.
+    pub async fn contains_many(&self, contacts: &[Contact]) -> PortResult<Vec<bool>> {
+        let hasher = self.hasher()?;
+        let per_contact: Vec<Vec<String>> = contacts
+            .iter()
+            .map(|c| {
+                dnc_keys(hasher, c)
+                    .into_iter()
+                    .chain(legacy_dnc_keys(c))
+                    .collect()
+            })
+            .collect();
+        let keys: Vec<(String, String)> = per_contact
+            .iter()
+            .flatten()
+            .map(|pk| (pk.clone(), "dnc".to_string()))
+            .collect();
+        if keys.is_empty() {
+            return Ok(vec![false; contacts.len()]);
+        }
+        let listed: std::collections::HashSet<String> = self
+            .get_batched(keys, true, true)
+            .await?
+            .into_iter()
+            .filter_map(|item| Some(item.get(attr::PK)?.as_s().ok()?.clone()))
+            .collect();
+        Ok(per_contact
+            .iter()
+            .map(|pks| pks.iter().any(|pk| listed.contains(pk)))
+            .collect())
+    }
+}
+
 /// The frequency cap, kept per customer: when we last planned to ask them, and for which survey.
 /// The customer key (`phone:+7…`, `email:…`, `crm:…`) is kept only as its keyed hash.
 impl DynamoStore {

@@ -69,6 +69,38 @@ impl DynamoStore {
             .unwrap_or_default())
     }
 
+    /// [`Self::worked_on`] for many orders, in one consistent batched read per hundred: every
+    /// order asked for has its entry, empty when nothing is kept for it.
+    pub async fn worked_on_many(
+        &self,
+        order_ids: &[u64],
+    ) -> PortResult<HashMap<u64, BTreeSet<u64>>> {
+        let mut out: HashMap<u64, BTreeSet<u64>> =
+            order_ids.iter().map(|id| (*id, BTreeSet::new())).collect();
+        if order_ids.is_empty() {
+            return Ok(out);
+        }
+        let keys = order_ids
+            .iter()
+            .map(|id| (worked_pk(*id), "people".to_string()))
+            .collect();
+        for item in self.get_batched(keys, true, false).await? {
+            let id = item
+                .get(attr::PK)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|pk| pk.strip_prefix("worked#"))
+                .and_then(|id| id.parse::<u64>().ok());
+            let people = item
+                .get("people")
+                .and_then(|v| v.as_ns().ok())
+                .map(|ns| ns.iter().filter_map(|x| x.parse().ok()).collect());
+            if let (Some(id), Some(people)) = (id, people) {
+                out.insert(id, people);
+            }
+        }
+        Ok(out)
+    }
+
     /// How far the poller has read `stream`; `None` before its first pass reached anywhere.
     pub async fn coverage(&self, stream: &str) -> PortResult<Option<Coverage>> {
         let item = self.get_item(coverage_pk(stream), "coverage").await?;
