@@ -254,6 +254,70 @@ async fn every_spelling_of_five_rates_five_and_reaches_the_order() {
     assert_eq!(rated.len(), 4, "{orders}");
 }
 
+/// A batch of three customers' ratings: the writer reads their done-markers and their surveys
+/// together (two requests), not three or four requests per survey before its first write.
+#[tokio::test]
+async fn the_crm_writer_reads_a_batchs_markers_and_surveys_together() {
+    let s = stack("writer-reads").await;
+    let mut surveys = Vec::new();
+    for i in 0..3 {
+        let phone = format!("+7 900 500-20-0{i}");
+        surveys.push(s.asked(&phone).await);
+        s.say(&phone, "5").await;
+    }
+    let requests = otklik_flow_tests::DynamoRequests::default();
+    let mut parts = s.parts();
+    requests.count(&mut parts.clients);
+    let writer = CrmWriter::from_parts(&parts).await.unwrap();
+    let event = s.event_of(0, 1).await;
+    assert_eq!(event.records.len(), 3);
+    let r = writer.handle_batch(event, Utc::now()).await;
+    assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    assert_eq!(
+        (
+            requests.of("BatchGetItem", "effect#"),
+            requests.of("GetItem", "effect#"),
+            requests.of("BatchGetItem", "survey#"),
+            requests.of("GetItem", "survey#"),
+        ),
+        (1, 0, 1, 0),
+        "three surveys' markers and surveys read together"
+    );
+    for survey in &surveys {
+        let order = s
+            .crm(&format!("orders/main-shop/{}", survey.order.id()))
+            .await;
+        assert_eq!(order["customFields"]["otklik_rating"], json!(5), "{order}");
+    }
+    // Delivered again, the batch finds every effect done and writes nothing.
+    let edits = |stats: Value| {
+        stats["byRoute"]["POST /api/v5/orders/{id}/edit"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = edits(s.crm("stats").await);
+    let mut again = SqsEvent::default();
+    for (i, survey) in surveys.iter().enumerate() {
+        let m = EffectMessage {
+            survey_id: survey.id.clone(),
+            effect: otklik_core::machine::Effect {
+                key: format!("{}/write-rating", survey.id),
+                command: Command::WriteRating {
+                    rating: otklik_core::model::Rating::new(5).unwrap(),
+                },
+            },
+            also: vec![],
+        };
+        let mut msg = SqsMessage::default();
+        msg.message_id = Some(format!("again-{i}"));
+        msg.body = Some(serde_json::to_string(&m).unwrap());
+        again.records.push(msg);
+    }
+    let r = writer.handle_batch(again, Utc::now()).await;
+    assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    assert_eq!(edits(s.crm("stats").await), before);
+}
+
 #[tokio::test]
 async fn one_reply_reaches_the_crm_writer_as_one_message_and_one_order_edit() {
     let s = stack("one-edit").await;

@@ -123,6 +123,31 @@ impl DynamoStore {
         self.marker_exists(self.effect_pk(key)?, "done").await
     }
 
+    /// [`Self::effect_done`] for many keys, in one consistent batched read per hundred: the keys
+    /// of those carried out already.
+    pub async fn effects_done(
+        &self,
+        keys: &[String],
+    ) -> PortResult<std::collections::HashSet<String>> {
+        let mut by_pk = HashMap::with_capacity(keys.len());
+        for key in keys {
+            by_pk.insert(self.effect_pk(key)?, key.clone());
+        }
+        if by_pk.is_empty() {
+            return Ok(Default::default());
+        }
+        let wanted = by_pk
+            .keys()
+            .map(|pk| (pk.clone(), "done".to_string()))
+            .collect();
+        Ok(self
+            .get_batched(wanted, true, true)
+            .await?
+            .iter()
+            .filter_map(|item| by_pk.get(item.get(attr::PK)?.as_s().ok()?).cloned())
+            .collect())
+    }
+
     /// Records that an effect was carried out, so a redelivered message does nothing.
     pub async fn mark_effect_done(&self, key: &str, now: DateTime<Utc>) -> PortResult<()> {
         self.put_marker(
