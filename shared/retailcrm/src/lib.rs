@@ -20,7 +20,9 @@ mod transport;
 pub use client::{RetailCrm, ORDERS_PER_LIST};
 pub use config::ClientConfig;
 pub use error::CrmError;
-pub use gate::{system_clock, Attempt, Clock, GateFuture, InProcess, RateGate, SharedGate};
+pub use gate::{
+    slots_let_go, system_clock, Attempt, Clock, GateFuture, InProcess, RateGate, SharedGate,
+};
 pub use model::{
     CustomField, HistoryEntry, HistoryPage, HistoryQuery, NewCustomField, NewTask, Notification,
     NotificationKind, Order, Site, Status, User,

@@ -550,9 +550,10 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
     };
     peak.asked = asked;
     println!(
-        "  asked {asked} of {} in {:?}",
+        "  asked {asked} of {} in {:?} ({} retailCRM slots let go for a late wake so far)",
         plan.orders,
-        started.elapsed()
+        started.elapsed(),
+        otklik_retailcrm::slots_let_go()
     );
     // Where the asking went, per queue consumer (on the terminal: which stage held it).
     for (name, stats) in &stack.consumers {
@@ -668,11 +669,13 @@ pub async fn december_peak(plan: PeakPlan, aws: &str) -> Result<Peak, String> {
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     println!(
-        "  {} rated, {} answered, {} complaints in {:?}",
+        "  {} rated, {} answered, {} complaints in {:?} ({} retailCRM slots let go for a late \
+         wake so far)",
         peak.rated,
         peak.answered,
         peak.complaints,
-        started.elapsed()
+        started.elapsed(),
+        otklik_retailcrm::slots_let_go()
     );
 
     sampler.abort();
