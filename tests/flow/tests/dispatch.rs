@@ -1062,6 +1062,72 @@ mod history_stream {
         }
     }
 
+    /// A batch's questions go at once: one after another, each question's requests (its save,
+    /// its claim, its send's record) all came before the next question's first. Now the next
+    /// question's first write comes before the first question's last. The orders are covered by
+    /// the stream, as at a peak: a question that reads its order's own history waits for the
+    /// account's budget, and the budget then spaces the questions anyway.
+    #[tokio::test]
+    async fn a_batchs_questions_go_at_once_each_once() {
+        let s = stack("batch-at-once", "green-api").await;
+        let phones: Vec<String> = (50..54).map(|i| format!("+7 900 123-00-{i}")).collect();
+        let digits: Vec<String> = phones
+            .iter()
+            .map(|p| p.chars().filter(char::is_ascii_digit).collect())
+            .collect();
+        s.whatsapp_numbers(&digits.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+        let mut surveys = Vec::new();
+        for p in &phones {
+            surveys.push(worked_by_three(&s, p).await);
+        }
+        past_the_slack().await;
+        poll(&s).await;
+        let requests = otklik_flow_tests::DynamoRequests::default();
+        let mut parts = s.parts();
+        requests.count(&mut parts.clients);
+        let dispatcher = Dispatcher::from_parts(&parts).await.unwrap();
+        let mut batch: Vec<&Survey> = surveys.iter().collect();
+        // The first survey's message twice: its copy waits for it and finds it sent.
+        batch.push(&surveys[0]);
+        let response = dispatcher
+            .handle_batch(questions_event(&batch), Utc::now())
+            .await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{:?}",
+            response.batch_item_failures
+        );
+        let writes: Vec<String> = requests
+            .all()
+            .into_iter()
+            .filter(|(op, _)| op != "GetItem" && op != "BatchGetItem" && op != "Query")
+            .map(|(_, body)| body)
+            .collect();
+        let mentions = |survey: &Survey| -> Vec<usize> {
+            writes
+                .iter()
+                .enumerate()
+                .filter(|(_, body)| body.contains(survey.id.as_str()))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let (first, second) = (mentions(&surveys[0]), mentions(&surveys[1]));
+        assert!(!first.is_empty() && !second.is_empty(), "{writes:?}");
+        assert!(
+            second[0] < *first.last().unwrap(),
+            "the second question's first write ({}) came after the first's last ({})",
+            second[0],
+            first.last().unwrap()
+        );
+        assert_eq!(s.whatsapp_sent().await.len(), 4, "one question each");
+        for survey in &surveys {
+            let stored = s.store.get(&survey.id).await.unwrap().unwrap();
+            assert_eq!(stored.state, SurveyState::Sent, "{}", survey.id);
+            assert_eq!(employees(&stored), vec![11, 12, 13], "{}", survey.id);
+        }
+    }
+
     #[tokio::test]
     async fn the_poller_learns_the_names_of_the_people_it_folds_with_one_users_read() {
         let s = stack("hist-names", "green-api").await;
