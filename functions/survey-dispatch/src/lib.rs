@@ -354,104 +354,35 @@ impl Dispatcher {
         // not cover their order.
         let mut seen = self.pass_for(&read, now).await;
         let pre = self.prefetch(&steps, &read, &mut seen, now).await;
-        // Each record's work, with its order taken out of the list's answer in the batch's order.
-        let mut outcomes: Vec<Option<Result<Dispatched, DispatchError>>> = Vec::new();
-        let mut asks: Vec<(usize, &str, Question)> = Vec::new();
-        for (i, (record, step)) in records.iter().zip(steps).enumerate() {
-            outcomes.push(None);
-            match step {
-                Err(e) => outcomes[i] = Some(Err(e)),
-                Ok(Loaded::Done(d)) => outcomes[i] = Some(Ok(d)),
-                Ok(Loaded::Ask(survey)) => {
-                    let answer = read.remove(&survey.order.id());
-                    asks.push((i, record.item.survey_id.as_str(), (i, survey, answer)));
-                }
-            }
-        }
-        // The questions go at once, a few at a time ([`QUESTIONS_AT_ONCE`]); a survey's second
-        // message in the batch waits for its first, in the batch's order. Each question is its
-        // survey's alone (its claim, its schedule, its send); what they share is read above.
-        let mut groups: Vec<Vec<Question>> = Vec::new();
-        let mut group_of: HashMap<&str, usize> = HashMap::new();
-        for (_, id, question) in asks {
-            match group_of.get(id) {
-                Some(&g) => groups[g].push(question),
-                None => {
-                    group_of.insert(id, groups.len());
-                    groups.push(vec![question]);
-                }
-            }
-        }
-        let (pre, records) = (&pre, &records);
-        let mut groups = groups.into_iter();
-        loop {
-            let chunk: Vec<_> = groups.by_ref().take(QUESTIONS_AT_ONCE).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            let done = otklik_app::batch::join_all(
-                chunk
-                    .into_iter()
-                    .map(|group| async move {
-                        let mut out = Vec::with_capacity(group.len());
-                        for (i, survey, answer) in group {
-                            let mut seen = seen;
-                            let outcome = self
-                                .ask_answered(
-                                    &records[i].item,
-                                    *survey,
-                                    answer,
-                                    &mut seen,
-                                    pre,
-                                    now,
-                                )
-                                .await;
-                            out.push((i, outcome));
+        for (record, step) in records.iter().zip(steps) {
+            let outcome = match step {
+                Err(e) => Err(e),
+                Ok(Loaded::Done(d)) => Ok(d),
+                Ok(Loaded::Ask(survey)) => match read.remove(&survey.order.id()) {
+                    // The same survey twice in one batch (the first took the order out of the
+                    // map): the single-message path reloads it and finds what the first did.
+                    None => self.handle(&record.item, now).await,
+                    Some(Err(e)) => Err(e.into()),
+                    // An order id is the account's: one of another site is not this survey's.
+                    Some(Ok(Some(order))) if order.site == survey.order.site() => {
+                        self.ask(*survey, Some(order), &mut seen, now, Some(&pre))
+                            .await
+                    }
+                    Some(Ok(_)) => {
+                        tracing::info!(survey = %survey.id, "order not in the list; read alone");
+                        match self.read_order(&survey).await {
+                            Ok(order) => self.ask(*survey, order, &mut seen, now, Some(&pre)).await,
+                            Err(e) => Err(e),
                         }
-                        out
-                    })
-                    .collect(),
-            )
-            .await;
-            for (i, outcome) in done.into_iter().flatten() {
-                outcomes[i] = Some(outcome);
-            }
-        }
-        for (record, outcome) in records.iter().zip(outcomes) {
-            let Some(outcome) = outcome else { continue };
+                    }
+                },
+            };
             if let Ok(d) = &outcome {
                 record_metrics(d);
             }
             report(&mut response, WHAT, &record.id, &outcome);
         }
         response
-    }
-
-    /// A first question of a batch, with what the batch's list read said of its order.
-    async fn ask_answered(
-        &self,
-        msg: &DispatchMessage,
-        survey: Survey,
-        answer: Option<OrderAnswer>,
-        seen: &mut Option<Coverage>,
-        pre: &Prefetched,
-        now: DateTime<Utc>,
-    ) -> Result<Dispatched, DispatchError> {
-        match answer {
-            // The same survey twice in one batch (the first took the order out of the map): the
-            // single-message path reloads it and finds what the first did.
-            None => self.handle(msg, now).await,
-            Some(Err(e)) => Err(e.into()),
-            // An order id is the account's: one of another site is not this survey's.
-            Some(Ok(Some(order))) if order.site == survey.order.site() => {
-                self.ask(survey, Some(order), seen, now, Some(pre)).await
-            }
-            Some(Ok(_)) => {
-                tracing::info!(survey = %survey.id, "order not in the list; read alone");
-                let order = self.read_order(&survey).await?;
-                self.ask(survey, order, seen, now, Some(pre)).await
-            }
-        }
     }
 }
 
@@ -578,19 +509,6 @@ impl Dispatcher {
         None
     }
 }
-
-/// What the batch's list read said of one order.
-type OrderAnswer = Result<Option<Order>, CrmError>;
-
-/// A first question of a batch: its record's place, its survey, what the list read said of its
-/// order (`None`: the survey's second message in the batch).
-type Question = (usize, Box<Survey>, Option<OrderAnswer>);
-
-/// First questions of one batch sent at once. One after another, a batch of a hundred took each
-/// question's dozen requests to the table, the provider and the scheduler in turn (20 s a batch at
-/// a December peak on the local stack); all at once, a batch would open a hundred flows against
-/// the provider's and the table's limits together.
-pub const QUESTIONS_AT_ONCE: usize = 8;
 
 /// Uncovered orders in a batch from which running the pass pays: for one, its own history is one
 /// read and certain.

@@ -426,13 +426,6 @@ impl DynamoRequests {
     }
 }
 
-impl DynamoRequests {
-    /// Every request so far, in the order they were sent: (operation, body).
-    pub fn all(&self) -> Vec<(String, String)> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
 impl aws_sdk_dynamodb::config::Intercept for DynamoRequests {
     fn name(&self) -> &'static str {
         "DynamoRequests"
