@@ -10,9 +10,8 @@ impl DoNotContactList for DynamoStore {
     /// all in one consistent batched read: every survey is checked at intake and again before it
     /// is sent, and a key a request made this four requests per survey at a peak.
     async fn contains(&self, contact: &Contact) -> PortResult<bool> {
-        let keys: Vec<(String, String)> = dnc_keys(self.hasher()?, contact)
+        let keys: Vec<(String, String)> = every_dnc_key(self.hasher()?, contact)
             .into_iter()
-            .chain(legacy_dnc_keys(contact))
             .map(|pk| (pk, "dnc".to_string()))
             .collect();
         if keys.is_empty() {
@@ -44,15 +43,8 @@ impl DynamoStore {
     /// hundred keys: for a batch of questions about to go, where it was a request per question.
     pub async fn contains_many(&self, contacts: &[Contact]) -> PortResult<Vec<bool>> {
         let hasher = self.hasher()?;
-        let per_contact: Vec<Vec<String>> = contacts
-            .iter()
-            .map(|c| {
-                dnc_keys(hasher, c)
-                    .into_iter()
-                    .chain(legacy_dnc_keys(c))
-                    .collect()
-            })
-            .collect();
+        let per_contact: Vec<Vec<String>> =
+            contacts.iter().map(|c| every_dnc_key(hasher, c)).collect();
         let keys: Vec<(String, String)> = per_contact
             .iter()
             .flatten()
@@ -107,10 +99,7 @@ impl DynamoStore {
         let mut keys = Vec::new();
         let mut per_contact = Vec::with_capacity(wanted.len());
         for (contact, customer, _) in wanted {
-            let dnc: Vec<String> = dnc_keys(hasher, contact)
-                .into_iter()
-                .chain(legacy_dnc_keys(contact))
-                .collect();
+            let dnc = every_dnc_key(hasher, contact);
             keys.extend(dnc.iter().map(|pk| (pk.clone(), "dnc".to_string())));
             let customer = match customer {
                 Some(k) => Some(self.customer_pk(k)?),
@@ -290,4 +279,13 @@ fn last_send_of(
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse::<i64>().ok())
         .and_then(|secs| DateTime::from_timestamp(secs, 0))
+}
+
+/// Every key a contact's do-not-contact entry may have: the keyed hashes, and the plain keys an
+/// older build wrote (until the daily sweep has moved them).
+fn every_dnc_key(hasher: &ContactHasher, contact: &Contact) -> Vec<String> {
+    dnc_keys(hasher, contact)
+        .into_iter()
+        .chain(legacy_dnc_keys(contact))
+        .collect()
 }
